@@ -1,0 +1,1 @@
+# etc/local.mk - files of etc/ to install and distribute.

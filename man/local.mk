@@ -1,0 +1,1 @@
+# man/local.mk - files of man/ to install and distribute.

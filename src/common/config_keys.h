@@ -1,0 +1,35 @@
+/* config_keys.h - the per-section key tables that make up the config registry. */
+#ifndef POPGATE_CONFIG_KEYS_H
+#define POPGATE_CONFIG_KEYS_H
+
+#include "common/config.h"
+
+/* Installation paths, set by the build (Makefile.am) so defaults follow --prefix. */
+#ifndef POPGATE_SYSCONFDIR
+#define POPGATE_SYSCONFDIR "/etc/popgate"
+#endif
+#ifndef POPGATE_STATEDIR
+#define POPGATE_STATEDIR "/var/lib/popgate"
+#endif
+#ifndef POPGATE_RUNDIR
+#define POPGATE_RUNDIR "/run"
+#endif
+#ifndef POPGATE_WWWDIR
+#define POPGATE_WWWDIR "/usr/share/popgate/www"
+#endif
+
+/* Shorthand for table rows: name, type, default, help[, min, max[, choices]]. */
+#define CFG_KEY(n, t, d, h) { (n), (t), (d), (h), 0, 0, NULL }
+#define CFG_KEY_RANGE(n, t, d, h, lo, hi) { (n), (t), (d), (h), (lo), (hi), NULL }
+#define CFG_KEY_ENUM(n, d, c, h) { (n), CFG_ENUM, (d), (h), 0, 0, (c) }
+#define CFG_KEYS_END { NULL, 0, NULL, NULL, 0, 0, NULL }
+
+extern const struct cfg_key cfg_keys_server[];
+extern const struct cfg_key cfg_keys_tls[];
+extern const struct cfg_key cfg_keys_auth[];
+extern const struct cfg_key cfg_keys_pop3[];
+extern const struct cfg_key cfg_keys_smtp[];
+extern const struct cfg_key cfg_keys_relay[];
+extern const struct cfg_key cfg_keys_admin[];
+
+#endif

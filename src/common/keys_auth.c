@@ -1,0 +1,25 @@
+/* keys_auth.c - [auth]: where users come from and how failed logins are slowed down. */
+
+#include "common/config_keys.h"
+
+const struct cfg_key cfg_keys_auth[] = {
+	CFG_KEY_ENUM("backend", "system", "system|file",
+		     "system: /etc/passwd and /etc/shadow; file: virtual users in auth.passwd_file"),
+	CFG_KEY("passwd_file", CFG_PATH, "",
+		"virtual users, one per line name:HASH:MAILBOX[:uid:gid], MAILBOX mbox:/path or maildir:/path"),
+	CFG_KEY("apop_secrets_file", CFG_PATH, "",
+		"APOP shared secrets, one per line name:secret; only these users may use APOP"),
+	CFG_KEY("system_mailbox", CFG_STRING, "mbox:/var/mail/%u",
+		"mailbox of a system user; %u is the user name, %h the home directory"),
+	CFG_KEY_RANGE("first_valid_uid", CFG_INT, "1000",
+		      "system users below this uid (and root always) may not log in", 0, 4294967295LL),
+	CFG_KEY_RANGE("fail_delay", CFG_DURATION, "1s",
+		      "delay after a failed login, doubled for each further failure from the same address",
+		      0, 60),
+	CFG_KEY_RANGE("fail_delay_max", CFG_DURATION, "15s", "longest delay after a failed login", 0, 600),
+	CFG_KEY_RANGE("max_failures", CFG_INT, "10",
+		      "failed logins from one address before it is refused for auth.lockout", 1, 100000),
+	CFG_KEY_RANGE("lockout", CFG_DURATION, "15m",
+		      "how long an address with too many failed logins is refused", 0, 86400),
+	CFG_KEYS_END,
+};

@@ -1,0 +1,17 @@
+/* keys_relay.c - [relay]: the POP-before-SMTP authorization database and permanent lists. */
+
+#include "common/config_keys.h"
+
+const struct cfg_key cfg_keys_relay[] = {
+	CFG_KEY("db_dir", CFG_PATH, POPGATE_STATEDIR "/relay",
+		"Berkeley DB environment holding the relay authorizations"),
+	CFG_KEY_RANGE("timeout", CFG_DURATION, "30m",
+		      "how long a POP login authorizes relaying from its address; each login restarts it",
+		      1, 31 * 86400),
+	CFG_KEY("allow", CFG_CIDRS, "127.0.0.0/8, ::1", "networks always allowed to relay"),
+	CFG_KEY("deny", CFG_CIDRS, "", "networks never allowed to relay; wins over everything"),
+	CFG_KEY("export_map", CFG_PATH, "",
+		"also keep a DRAC-style btree map here for sendmail (Kdrac btree) or Postfix (btree:)"),
+	CFG_KEY_RANGE("sweep_interval", CFG_DURATION, "1m", "how often expired entries are removed", 1, 86400),
+	CFG_KEYS_END,
+};

@@ -1,0 +1,25 @@
+/* keys_server.c - [server]: identity, privileges, state and connection limits of popgated. */
+
+#include "common/config_keys.h"
+
+const struct cfg_key cfg_keys_server[] = {
+	CFG_KEY("hostname", CFG_STRING, "",
+		"name used in greetings and Received: headers; empty means the system host name"),
+	CFG_KEY("user", CFG_STRING, "popgate",
+		"unprivileged user the master and workers run as after binding"),
+	CFG_KEY("group", CFG_STRING, "", "group for server.user; empty means its primary group"),
+	CFG_KEY("state_dir", CFG_PATH, POPGATE_STATEDIR,
+		"directory for mailbox indexes and other state, owned by server.user"),
+	CFG_KEY("pid_file", CFG_PATH, POPGATE_RUNDIR "/popgated.pid",
+		"pid file; a second popgated on the same file refuses to start"),
+	CFG_KEY_RANGE("max_connections", CFG_INT, "500",
+		      "connections served at once, all services together", 1, 100000),
+	CFG_KEY_RANGE("max_connections_per_ip", CFG_INT, "20",
+		      "connections at once from one client address", 1, 100000),
+	CFG_KEY_RANGE("shutdown_timeout", CFG_DURATION, "10s",
+		      "on SIGTERM, how long sessions may run on before they are killed", 0, 3600),
+	CFG_KEY_ENUM("log_facility", "mail", "mail|daemon|local0|local1|local2|local3|local4|local5|local6|local7",
+		     "syslog facility"),
+	CFG_KEY_ENUM("log_level", "info", "error|warning|info|debug", "least severe messages logged"),
+	CFG_KEYS_END,
+};

@@ -1,0 +1,27 @@
+/* keys_smtp.c - [smtp]: SMTP listeners, relay domains, hand-off and limits. */
+
+#include "common/config_keys.h"
+
+const struct cfg_key cfg_keys_smtp[] = {
+	CFG_KEY("listen", CFG_LISTEN, "*:25, *:587", "plain SMTP listeners (STARTTLS upgrades); empty disables"),
+	CFG_KEY("listen_tls", CFG_LISTEN, "*:465", "implicit-TLS SMTP listeners (RFC 8314); empty disables"),
+	CFG_KEY("relay_domains", CFG_LIST, "",
+		"recipient domains accepted from anyone (our own and backup-MX domains), subdomains included"),
+	CFG_KEY("forward", CFG_STRING, "sendmail:/usr/sbin/sendmail",
+		"next hop: sendmail:/path/to/sendmail or smtp:HOST:PORT"),
+	CFG_KEY_ENUM("forward_tls", "may", "no|may|require",
+		     "STARTTLS towards an smtp: next hop: never, when offered, or always"),
+	CFG_KEY("forward_auth_file", CFG_PATH, "",
+		"file holding user:password for AUTH at the smtp: next hop; empty means no AUTH"),
+	CFG_KEY_RANGE("max_message_size", CFG_SIZE, "25M", "largest message accepted (SIZE)", 1024,
+		      (long long)1 << 40),
+	CFG_KEY_RANGE("max_recipients", CFG_INT, "100", "recipients per message", 1, 100000),
+	CFG_KEY_RANGE("command_timeout", CFG_DURATION, "5m",
+		      "wait for the next command (RFC 5321 4.5.3.2.7)", 1, 86400),
+	CFG_KEY_RANGE("data_timeout", CFG_DURATION, "10m",
+		      "wait for the next block of message data (RFC 5321 4.5.3.2.6 asks 3m per block)", 1, 86400),
+	CFG_KEY_RANGE("max_errors", CFG_INT, "10", "failed commands before the session is closed", 1, 1000),
+	CFG_KEY_ENUM("plaintext_auth", "trusted", "trusted|always",
+		     "trusted: AUTH offered only under TLS or from pop3.trusted_networks; always: anywhere"),
+	CFG_KEYS_END,
+};

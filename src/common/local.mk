@@ -1,0 +1,11 @@
+# src/common/local.mk - config, logging, line I/O, TLS, networking and privilege helpers.
+noinst_LIBRARIES += src/common/libcommon.a
+POPGATE_LIBS += src/common/libcommon.a
+src_common_libcommon_a_SOURCES = \
+	src/common/cidr.c src/common/cidr.h \
+	src/common/config.c src/common/config.h \
+	src/common/config_keys.h src/common/config_sections.c \
+	src/common/keys_server.c src/common/keys_tls.c src/common/keys_auth.c \
+	src/common/keys_pop3.c src/common/keys_smtp.c src/common/keys_relay.c \
+	src/common/keys_admin.c \
+	src/common/log.c src/common/log.h

@@ -1,0 +1,1 @@
+# www/local.mk - files of www/ to install and distribute.
