@@ -1,0 +1,80 @@
+/*
+ * privsep.h - split a session into a privileged monitor and an unprivileged protocol child.
+ *
+ * The child parses everything the network sends, as server.user; it asks the monitor (which keeps
+ * root) to check credentials through size-checked records over a socketpair. The monitor never
+ * reads the network. For POP3 the monitor then becomes the post-login process as the mailbox owner.
+ */
+#ifndef POPGATE_PRIVSEP_H
+#define POPGATE_PRIVSEP_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <sys/types.h>
+
+#include "auth/auth.h"
+#include "common/lineio.h"
+#include "common/session.h"
+
+enum privsep_mech {
+	PRIVSEP_PASSWORD = 1,   /* USER/PASS, AUTH PLAIN, AUTH LOGIN */
+	PRIVSEP_APOP,           /* secret = 32 hex digest, challenge = the greeting's timestamp */
+};
+
+/* A credential check request from the child. */
+struct privsep_request {
+	enum privsep_mech mech;
+	char user[AUTH_NAME_MAX];
+	char secret[AUTH_PASS_MAX];
+	char challenge[256];
+	char proto[16];                 /* "pop3", "pop3s", "smtp", "smtps" for the relay hook and logs */
+};
+
+struct privsep;
+
+/*
+ * privsep_fork - create the socketpair and fork. In the child (return 0) privileges are already
+ * dropped to server.user; in the monitor (return 1) nothing changed. -1 on failure (logged).
+ */
+int privsep_fork(struct session_ctx *ctx, struct privsep **ps);
+
+/* privsep_free - close the channel (either side) and free; sets *ps to NULL. */
+void privsep_free(struct privsep **ps);
+
+/* Child side: ask the monitor to check REQ. AUTH_OK fills *user. The failure delay is served by the monitor. */
+enum auth_result privsep_check(struct privsep *ps, const struct privsep_request *req, struct auth_user *user);
+
+/*
+ * Monitor side: serve requests until the child exits or a check succeeds with STOP_ON_SUCCESS.
+ * Returns 1 with *user filled after a success (POP3 then runs the post-login phase), 0 when the
+ * child finished, -1 on a broken channel. Every success records the relay authorization.
+ */
+int privsep_serve(struct privsep *ps, bool stop_on_success, struct auth_user *user);
+
+/*
+ * Child side, POP3 after AUTH_OK: hand the client over to the monitor (now the post-login
+ * process). A plain connection is passed as the socket itself plus the unread input, and the
+ * child returns 0 to exit. A TLS connection cannot move between processes, so the child sends the
+ * unread plaintext and then relays bytes between TLS and the channel until either side closes.
+ */
+int privsep_handover(struct privsep *ps, struct lio *client);
+
+/*
+ * Monitor side, after privsep_serve returned 1 and privileges were dropped to the user: the
+ * connection to continue the session on, with the child's unread input already queued.
+ */
+struct lio *privsep_take_connection(struct privsep *ps);
+
+/* privsep_child_pid - the child's pid (monitor side). */
+pid_t privsep_child_pid(const struct privsep *ps);
+
+/* privsep_channel - the socketpair end of this side (to hand the connection over after login). */
+int privsep_channel(const struct privsep *ps);
+
+/* privsep_drop_to_user - become UID/GID (setgroups, setgid, setuid; verified). 0 or -1. */
+int privsep_drop_to(uid_t uid, gid_t gid, const char *name);
+
+/* privsep_drop_to_server_user - become server.user (no-op with a debug note when not root). 0 or -1. */
+int privsep_drop_to_server_user(const struct config *cfg);
+
+#endif

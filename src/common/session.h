@@ -1,0 +1,45 @@
+/* session.h - what the master hands a forked worker: the connection, its client and its limits. */
+#ifndef POPGATE_SESSION_H
+#define POPGATE_SESSION_H
+
+#include <stdbool.h>
+#include <netinet/in.h>
+#include <openssl/ssl.h>
+
+#include "common/cidr.h"
+#include "common/config.h"
+
+/* One accepted connection, as seen by the process that serves it. */
+struct session_ctx {
+	const struct config *cfg;
+	int fd;                          /* the connected socket */
+	bool implicit_tls;               /* accepted on a *.listen_tls listener: handshake first */
+	SSL_CTX *tls;                    /* server context, or NULL when [tls] is not configured */
+	struct ip_addr client;           /* peer address, IPv4-mapped unmapped */
+	char client_ip[IP_TEXT_MAX];     /* its canonical text */
+	int client_port;
+	char local_ip[IP_TEXT_MAX];
+	int local_port;
+	const char *hostname;            /* server.hostname, or the system's name */
+	unsigned recent_auth_failures;   /* failed logins from client_ip known to the master at fork */
+	int report_fd;                   /* where session_report() writes; -1 when none */
+};
+
+/* A service's entry point: runs in a freshly forked process, still privileged; returns an exit status. */
+typedef int (*service_main_fn)(struct session_ctx *ctx);
+
+/* Events a session reports to the master (for throttling, counters and the admin page). */
+enum session_event {
+	SESSION_AUTH_OK = 1,
+	SESSION_AUTH_FAIL,
+	SESSION_MSG_RELAYED,
+	SESSION_MSG_DENIED,
+};
+
+/* session_report - tell the master about EVENT for this session's client. Never blocks long; best effort. */
+void session_report(const struct session_ctx *ctx, enum session_event event, const char *user);
+
+/* session_auth_delay - seconds to wait before answering a failed login (grows with recent failures). */
+unsigned session_auth_delay(const struct session_ctx *ctx);
+
+#endif

@@ -1,0 +1,80 @@
+/* relaydb.h - the POP-before-SMTP relay authorization database (Berkeley DB btree) and its policy. */
+#ifndef POPGATE_RELAYDB_H
+#define POPGATE_RELAYDB_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <time.h>
+
+#include "common/cidr.h"
+#include "common/config.h"
+
+#define RELAY_USER_MAX 128
+#define RELAY_PROTO_MAX 16
+
+/* One authorization: the record kept per client IP. */
+struct relay_entry {
+	char ip[IP_TEXT_MAX];          /* canonical text form (ip_canonical) */
+	char user[RELAY_USER_MAX];     /* who logged in, "" for a manual entry without --user */
+	char proto[RELAY_PROTO_MAX];   /* "pop3", "pop3s", "smtp-auth", "manual", ... */
+	int64_t first;                 /* epoch seconds: first login of this authorization */
+	int64_t last;                  /* epoch seconds: most recent login (refresh) */
+	int64_t expires;               /* epoch seconds: last + ttl */
+	uint32_t logins;               /* logins that refreshed it */
+};
+
+struct relaydb;
+
+/* relaydb_open - open (creating, and recovering after a crash) the environment in relay.db_dir. */
+int relaydb_open(const struct config *cfg, struct relaydb **db, char *err, size_t errlen);
+
+/* relaydb_close - close and set *db to NULL. */
+void relaydb_close(struct relaydb **db);
+
+/* relaydb_authorize - create or refresh IP's entry: expires = now + ttl, logins += 1. 0 or -1. */
+int relaydb_authorize(struct relaydb *db, const char *ip, const char *user, const char *proto,
+		      long long ttl, time_t now);
+
+/* relaydb_get - IP's entry, expired or not: 1 found, 0 absent, -1 error. */
+int relaydb_get(struct relaydb *db, const char *ip, struct relay_entry *e);
+
+/* relaydb_del - remove IP: 1 removed, 0 absent, -1 error. */
+int relaydb_del(struct relaydb *db, const char *ip);
+
+/* relaydb_flush - remove every entry; returns how many, or -1. */
+long relaydb_flush(struct relaydb *db);
+
+/* relaydb_sweep - remove entries expired at NOW; returns how many, or -1. */
+long relaydb_sweep(struct relaydb *db, time_t now);
+
+/* relaydb_foreach - call FN for each entry in key order until it returns non-zero. 0 or -1. */
+int relaydb_foreach(struct relaydb *db, int (*fn)(const struct relay_entry *e, void *arg), void *arg);
+
+/* Why relaying is or is not allowed for a client address. */
+enum relay_reason {
+	RELAY_DENY_LIST,     /* in relay.deny: refused whatever else holds */
+	RELAY_ALLOW_LIST,    /* in relay.allow */
+	RELAY_AUTHORIZED,    /* unexpired POP-before-SMTP authorization */
+	RELAY_EXPIRED,       /* an authorization exists but has expired */
+	RELAY_UNKNOWN,       /* no authorization */
+	RELAY_DB_ERROR,      /* the database could not be read: fail closed, temporarily */
+};
+
+/* relay_check_ip - the decision for IP at NOW from the lists and the database (DB may be NULL). */
+enum relay_reason relay_check_ip(const struct config *cfg, struct relaydb *db, const char *ip,
+				 time_t now, struct relay_entry *e);
+
+/* relay_allowed - whether REASON permits relaying. */
+bool relay_allowed(enum relay_reason reason);
+
+/* relay_reason_text - short text for logs and popgatectl check ("allow-list", "authorized", ...). */
+const char *relay_reason_text(enum relay_reason reason);
+
+/*
+ * relaydb_record_login - the hook every successful login calls: open the database if needed,
+ * authorize IP for relay.timeout, log a failure once. Never fails the login. 0 or -1.
+ */
+int relaydb_record_login(const struct config *cfg, const char *ip, const char *user, const char *proto);
+
+#endif
