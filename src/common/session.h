@@ -4,6 +4,7 @@
 
 #include <stdbool.h>
 #include <netinet/in.h>
+#include <sys/types.h>
 #include <openssl/ssl.h>
 
 #include "common/cidr.h"
@@ -23,6 +24,8 @@ struct session_ctx {
 	const char *hostname;            /* server.hostname, or the system's name */
 	unsigned recent_auth_failures;   /* failed logins from client_ip known to the master at fork */
 	int report_fd;                   /* where session_report() writes; -1 when none */
+	pid_t session_pid;               /* the master's direct child serving this connection */
+	const char *proto;               /* "pop3", "pop3s", "smtp", "smtps" */
 };
 
 /* A service's entry point: runs in a freshly forked process, still privileged; returns an exit status. */

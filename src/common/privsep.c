@@ -1,0 +1,444 @@
+/* privsep.c - a session's privileged monitor and unprivileged protocol child, and the channel between. */
+#include <errno.h>
+#include <grp.h>
+#include <poll.h>
+#include <pwd.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "common/log.h"
+#include "common/privsep.h"
+#include "relaydb/relaydb.h"
+
+enum wire_type { WIRE_CHECK = 1, WIRE_RESULT, WIRE_HANDOVER };
+
+struct wire_check {
+	uint32_t type;
+	struct privsep_request req;
+};
+
+struct wire_result {
+	uint32_t type;
+	int32_t result;
+	struct auth_user user;
+};
+
+struct wire_handover {
+	uint32_t type;
+	uint32_t len;         /* bytes of unread input that follow */
+	uint32_t has_fd;      /* the client socket rides along as SCM_RIGHTS */
+};
+
+struct privsep {
+	int fd;               /* this side's end of the channel */
+	pid_t child;          /* monitor side: the protocol child */
+	struct session_ctx *ctx;
+};
+
+/* write_full - the whole record or -1; a short write on a stream socket is continued. */
+static int write_full(int fd, const void *buf, size_t len)
+{
+	const char *p = buf;
+
+	while (len > 0) {
+		ssize_t n = send(fd, p, len, MSG_NOSIGNAL);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return -1;
+		p += n;
+		len -= (size_t)n;
+	}
+	return 0;
+}
+
+/* read_full - exactly LEN bytes: 1, or 0 on a clean EOF before the first byte, or -1. */
+static int read_full(int fd, void *buf, size_t len)
+{
+	char *p = buf;
+	size_t got = 0;
+
+	while (got < len) {
+		ssize_t n = recv(fd, p + got, len - got, 0);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n == 0 && got == 0)
+			return 0;
+		if (n <= 0)
+			return -1;
+		got += (size_t)n;
+	}
+	return 1;
+}
+
+int privsep_drop_to(uid_t uid, gid_t gid, const char *name)
+{
+	if (geteuid() != 0 && getuid() != 0) {
+		if (getuid() == uid)
+			return 0;
+		log_err("cannot switch to %s (uid %u): not running as root", name, (unsigned)uid);
+		return -1;
+	}
+	if (seteuid(0) < 0 && errno != EPERM) /* undo a temporary seteuid, if any */
+		return -1;
+	if (initgroups(name, gid) < 0 && setgroups(1, &gid) < 0) {
+		log_err("setgroups for %s: %s", name, strerror(errno));
+		return -1;
+	}
+	if (setresgid(gid, gid, gid) < 0 || setresuid(uid, uid, uid) < 0) {
+		log_err("switching to %s (uid %u gid %u): %s", name, (unsigned)uid, (unsigned)gid,
+			strerror(errno));
+		return -1;
+	}
+	/* Verify: a process that can regain root must not go on. */
+	if (uid != 0 && (setuid(0) == 0 || seteuid(0) == 0)) {
+		log_err("privilege drop to %s did not hold", name);
+		return -1;
+	}
+	return 0;
+}
+
+/* server_ids - server.user's uid and gid (server.group overrides the group). 0 or -1. */
+static int server_ids(const struct config *cfg, uid_t *uid, gid_t *gid)
+{
+	const char *user = cfg_str(cfg, "server.user"), *group = cfg_str(cfg, "server.group");
+	struct passwd *pw = getpwnam(user);
+
+	if (pw == NULL) {
+		log_err("server.user %s: no such user", user);
+		return -1;
+	}
+	*uid = pw->pw_uid;
+	*gid = pw->pw_gid;
+	if (*group != '\0') {
+		struct group *gr = getgrnam(group);
+		if (gr == NULL) {
+			log_err("server.group %s: no such group", group);
+			return -1;
+		}
+		*gid = gr->gr_gid;
+	}
+	return 0;
+}
+
+int privsep_drop_to_server_user(const struct config *cfg)
+{
+	uid_t uid;
+	gid_t gid;
+
+	if (getuid() != 0 && geteuid() != 0)
+		return 0; /* started unprivileged: everything already runs as the invoking user */
+	if (server_ids(cfg, &uid, &gid) < 0)
+		return -1;
+	return privsep_drop_to(uid, gid, cfg_str(cfg, "server.user"));
+}
+
+int privsep_fork(struct session_ctx *ctx, struct privsep **psp)
+{
+	int sv[2];
+	struct privsep *ps = calloc(1, sizeof(*ps));
+
+	*psp = NULL;
+	if (ps == NULL)
+		return -1;
+	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0) {
+		log_err("socketpair: %s", strerror(errno));
+		free(ps);
+		return -1;
+	}
+	ps->ctx = ctx;
+	ps->child = fork();
+	if (ps->child < 0) {
+		log_err("fork: %s", strerror(errno));
+		close(sv[0]);
+		close(sv[1]);
+		free(ps);
+		return -1;
+	}
+	if (ps->child == 0) {
+		close(sv[0]);
+		ps->fd = sv[1];
+		if (privsep_drop_to_server_user(ctx->cfg) < 0)
+			_exit(1);
+		*psp = ps;
+		return 0;
+	}
+	close(sv[1]);
+	ps->fd = sv[0];
+	*psp = ps;
+	return 1;
+}
+
+void privsep_free(struct privsep **psp)
+{
+	struct privsep *ps = *psp;
+
+	if (ps == NULL)
+		return;
+	if (ps->fd >= 0)
+		close(ps->fd);
+	free(ps);
+	*psp = NULL;
+}
+
+pid_t privsep_child_pid(const struct privsep *ps)
+{
+	return ps->child;
+}
+
+int privsep_channel(const struct privsep *ps)
+{
+	return ps->fd;
+}
+
+enum auth_result privsep_check(struct privsep *ps, const struct privsep_request *req, struct auth_user *user)
+{
+	struct wire_check c = { .type = WIRE_CHECK, .req = *req };
+	struct wire_result r;
+	int rc;
+
+	rc = write_full(ps->fd, &c, sizeof(c));
+	explicit_bzero(&c, sizeof(c));
+	if (rc < 0 || read_full(ps->fd, &r, sizeof(r)) != 1 || r.type != WIRE_RESULT) {
+		log_err("privsep: monitor channel broken");
+		return AUTH_TEMPFAIL;
+	}
+	if (r.result == AUTH_OK && user != NULL)
+		*user = r.user;
+	return (enum auth_result)r.result;
+}
+
+/* valid_request - every string terminated and the mechanism known: the child is not trusted. */
+static bool valid_request(struct privsep_request *req)
+{
+	req->user[sizeof(req->user) - 1] = '\0';
+	req->secret[sizeof(req->secret) - 1] = '\0';
+	req->challenge[sizeof(req->challenge) - 1] = '\0';
+	req->proto[sizeof(req->proto) - 1] = '\0';
+	return req->mech == PRIVSEP_PASSWORD || req->mech == PRIVSEP_APOP;
+}
+
+/* record_relay - the POP-before-SMTP hook, run with server.user's identity so the files stay its own. */
+static void record_relay(const struct session_ctx *ctx, const char *user, const char *proto)
+{
+	uid_t uid, saved_uid = geteuid();
+	gid_t gid, saved_gid = getegid();
+	bool switched = false;
+
+	if (saved_uid == 0 && server_ids(ctx->cfg, &uid, &gid) == 0) {
+		switched = setegid(gid) == 0 && seteuid(uid) == 0;
+		if (!switched)
+			log_err("relay hook: cannot take server.user's identity: %s", strerror(errno));
+	}
+	if (saved_uid != 0 || switched)
+		(void)relaydb_record_login(ctx->cfg, ctx->client_ip, user, proto);
+	if (switched && (seteuid(saved_uid) < 0 || setegid(saved_gid) < 0)) {
+		log_err("relay hook: cannot restore identity: %s", strerror(errno));
+		_exit(1);
+	}
+}
+
+/* check_one - answer one request: verify, delay a failure, report, and run the relay hook on success. */
+static enum auth_result check_one(struct privsep *ps, struct privsep_request *req, struct auth_user *user)
+{
+	struct session_ctx *ctx = ps->ctx;
+	enum auth_result res;
+
+	memset(user, 0, sizeof(*user));
+	if (req->mech == PRIVSEP_APOP)
+		res = auth_apop(ctx->cfg, req->user, req->challenge, req->secret, user);
+	else
+		res = auth_password(ctx->cfg, req->user, req->secret, user);
+	explicit_bzero(req->secret, sizeof(req->secret));
+	if (res == AUTH_OK) {
+		log_session(LOG_INFO, req->proto, ctx->client_ip, user->name, "login ok", "mech=%s",
+			    req->mech == PRIVSEP_APOP ? "APOP" : "password");
+		session_report(ctx, SESSION_AUTH_OK, user->name);
+		if (strncmp(req->proto, "pop3", 4) == 0)
+			record_relay(ctx, user->name, req->proto);
+	} else if (res == AUTH_FAIL) {
+		unsigned delay = session_auth_delay(ctx);
+		log_session(LOG_NOTICE, req->proto, ctx->client_ip, req->user, "login failed",
+			    "delay=%us failures=%u", delay, ctx->recent_auth_failures + 1);
+		session_report(ctx, SESSION_AUTH_FAIL, req->user);
+		ctx->recent_auth_failures++;
+		sleep(delay);
+	} else {
+		log_session(LOG_ERR, req->proto, ctx->client_ip, req->user, "login tempfail", NULL);
+	}
+	return res;
+}
+
+int privsep_serve(struct privsep *ps, bool stop_on_success, struct auth_user *out)
+{
+	struct wire_check c;
+	struct wire_result r;
+
+	for (;;) {
+		int rc = read_full(ps->fd, &c, sizeof(c));
+		if (rc == 0)
+			return 0;
+		if (rc < 0 || c.type != WIRE_CHECK || !valid_request(&c.req)) {
+			log_err("privsep: malformed request from the protocol child");
+			explicit_bzero(&c, sizeof(c));
+			return -1;
+		}
+		memset(&r, 0, sizeof(r));
+		r.type = WIRE_RESULT;
+		r.result = check_one(ps, &c.req, &r.user);
+		explicit_bzero(&c, sizeof(c));
+		if (write_full(ps->fd, &r, sizeof(r)) < 0)
+			return -1;
+		if (r.result == AUTH_OK && stop_on_success) {
+			if (out != NULL)
+				*out = r.user;
+			return 1;
+		}
+	}
+}
+
+/* send_handover - the header, the unread input and perhaps the socket, in one sendmsg. */
+static int send_handover(int chan, int client_fd, const char *pending, size_t len)
+{
+	struct wire_handover h = { .type = WIRE_HANDOVER, .len = (uint32_t)len, .has_fd = client_fd >= 0 };
+	struct iovec iov = { .iov_base = &h, .iov_len = sizeof(h) };
+	union { struct cmsghdr align; char buf[CMSG_SPACE(sizeof(int))]; } cm;
+	struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1 };
+
+	if (client_fd >= 0) {
+		memset(&cm, 0, sizeof(cm));
+		msg.msg_control = cm.buf;
+		msg.msg_controllen = sizeof(cm.buf);
+		struct cmsghdr *c = CMSG_FIRSTHDR(&msg);
+		c->cmsg_level = SOL_SOCKET;
+		c->cmsg_type = SCM_RIGHTS;
+		c->cmsg_len = CMSG_LEN(sizeof(int));
+		memcpy(CMSG_DATA(c), &client_fd, sizeof(int));
+	}
+	if (sendmsg(chan, &msg, MSG_NOSIGNAL) != (ssize_t)sizeof(h))
+		return -1;
+	return len > 0 ? write_full(chan, pending, len) : 0;
+}
+
+/* pending_input - copy the client's unread input out of the lio. */
+static size_t pending_input(struct lio *client, char *buf, size_t cap)
+{
+	size_t n = 0, len;
+	enum lio_status st;
+
+	/* Lines are the only unit lio hands out; unread input is whole pipelined command lines. */
+	while (lio_buffered(client) > 0 && n + 2 < cap) {
+		st = lio_read_line(client, buf + n, cap - n - 2, &len, NULL);
+		if (st != LIO_OK)
+			break;
+		buf[n + len] = '\r';
+		buf[n + len + 1] = '\n';
+		n += len + 2;
+	}
+	return n;
+}
+
+/* proxy - relay bytes between the TLS client and the post-login process until either side closes. */
+static int proxy(int chan, struct lio *client)
+{
+	SSL *ssl = lio_tls(client);
+	char buf[16384];
+
+	for (;;) {
+		struct pollfd p[2] = { { .fd = lio_fd(client), .events = POLLIN }, { .fd = chan, .events = POLLIN } };
+		if (SSL_pending(ssl) == 0 && poll(p, 2, -1) < 0) {
+			if (errno == EINTR)
+				continue;
+			return -1;
+		}
+		if (SSL_pending(ssl) > 0 || (p[0].revents & (POLLIN | POLLHUP | POLLERR))) {
+			int n = SSL_read(ssl, buf, sizeof(buf));
+			if (n > 0) {
+				if (write_full(chan, buf, (size_t)n) < 0)
+					return 0;
+			} else {
+				int e = SSL_get_error(ssl, n);
+				if (e != SSL_ERROR_WANT_READ && e != SSL_ERROR_WANT_WRITE)
+					return 0;
+			}
+		}
+		if (p[1].revents & (POLLIN | POLLHUP | POLLERR)) {
+			ssize_t n = recv(chan, buf, sizeof(buf), 0);
+			if (n <= 0)
+				return 0;
+			if (lio_write(client, buf, (size_t)n) < 0 || lio_flush(client) < 0)
+				return 0;
+		}
+	}
+}
+
+int privsep_handover(struct privsep *ps, struct lio *client)
+{
+	char pending[LIO_INBUF];
+	size_t len = pending_input(client, pending, sizeof(pending));
+	bool tls = lio_tls(client) != NULL;
+
+	if (send_handover(ps->fd, tls ? -1 : lio_fd(client), pending, len) < 0) {
+		log_err("privsep: handing the connection over failed: %s", strerror(errno));
+		return -1;
+	}
+	explicit_bzero(pending, sizeof(pending));
+	return tls ? proxy(ps->fd, client) : 0;
+}
+
+/* recv_handover - the header and any passed socket. */
+static int recv_handover(int chan, struct wire_handover *h, int *fd)
+{
+	struct iovec iov = { .iov_base = h, .iov_len = sizeof(*h) };
+	union { struct cmsghdr align; char buf[CMSG_SPACE(sizeof(int))]; } cm;
+	struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = cm.buf,
+			      .msg_controllen = sizeof(cm.buf) };
+	ssize_t n;
+
+	*fd = -1;
+	do
+		n = recvmsg(chan, &msg, MSG_CMSG_CLOEXEC | MSG_WAITALL);
+	while (n < 0 && errno == EINTR);
+	if (n != (ssize_t)sizeof(*h) || h->type != WIRE_HANDOVER || h->len > LIO_INBUF)
+		return -1;
+	for (struct cmsghdr *c = CMSG_FIRSTHDR(&msg); c != NULL; c = CMSG_NXTHDR(&msg, c))
+		if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_RIGHTS &&
+		    c->cmsg_len == CMSG_LEN(sizeof(int)))
+			memcpy(fd, CMSG_DATA(c), sizeof(int));
+	if ((*fd >= 0) != (h->has_fd != 0)) {
+		if (*fd >= 0)
+			close(*fd);
+		return -1;
+	}
+	return 0;
+}
+
+struct lio *privsep_take_connection(struct privsep *ps)
+{
+	struct wire_handover h;
+	char pending[LIO_INBUF];
+	struct lio *lio;
+	int fd;
+
+	if (recv_handover(ps->fd, &h, &fd) < 0 || (h.len > 0 && read_full(ps->fd, pending, h.len) != 1)) {
+		log_err("privsep: no connection handed over");
+		return NULL;
+	}
+	if (fd < 0) {
+		fd = ps->fd; /* TLS: the child proxies, the channel is the connection */
+		ps->fd = -1;
+	}
+	lio = lio_new(fd);
+	if (lio == NULL) {
+		close(fd);
+		return NULL;
+	}
+	if (lio_preload(lio, pending, h.len) < 0)
+		lio_free(&lio);
+	return lio;
+}

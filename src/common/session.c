@@ -1,0 +1,37 @@
+/* session.c - what a session tells the master, and how long a failed login makes the client wait. */
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "common/session.h"
+#include "common/session_wire.h"
+
+void session_report(const struct session_ctx *ctx, enum session_event event, const char *user)
+{
+	struct session_wire_report r;
+
+	if (ctx->report_fd < 0)
+		return;
+	memset(&r, 0, sizeof(r));
+	r.magic = SESSION_WIRE_MAGIC;
+	r.event = (uint32_t)event;
+	r.session_pid = ctx->session_pid;
+	snprintf(r.user, sizeof(r.user), "%s", user != NULL ? user : "");
+	/* Records are smaller than PIPE_BUF, so each write is atomic; a full pipe drops the report. */
+	while (write(ctx->report_fd, &r, sizeof(r)) < 0 && errno == EINTR)
+		;
+}
+
+unsigned session_auth_delay(const struct session_ctx *ctx)
+{
+	long long base = cfg_duration(ctx->cfg, "auth.fail_delay");
+	long long max = cfg_duration(ctx->cfg, "auth.fail_delay_max");
+	long long d = base;
+
+	for (unsigned i = 0; i < ctx->recent_auth_failures && d < max; i++)
+		d *= 2;
+	if (d > max)
+		d = max;
+	return (unsigned)d;
+}
