@@ -1,4 +1,17 @@
-# src/master/local.mk - popgated: the supervisor that binds, drops privileges and runs workers.
+# src/master/local.mk - popgated: the supervisor that binds, drops privileges and runs sessions.
+noinst_LIBRARIES += src/master/libmaster.a
+POPGATE_LIBS += src/master/libmaster.a
+src_master_libmaster_a_SOURCES = \
+	src/master/children.c src/master/children.h \
+	src/master/listeners.c src/master/listeners.h \
+	src/master/master.c src/master/master.h \
+	src/master/pidfile.c src/master/pidfile.h \
+	src/master/privdrop.c src/master/privdrop.h \
+	src/master/services.c src/master/services.h \
+	src/master/throttle.c src/master/throttle.h \
+	src/master/validate.c src/master/validate.h \
+	src/master/workers.c src/master/workers.h
+
 sbin_PROGRAMS += src/popgated
 src_popgated_SOURCES = src/master/main.c
 src_popgated_LDADD = $(POPGATE_LINK)

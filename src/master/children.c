@@ -1,0 +1,94 @@
+/* children.c - a bounded table of running sessions, for limits, reports and shutdown. */
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "master/children.h"
+
+struct children {
+	size_t n, cap;
+	struct child *v;
+};
+
+struct children *children_new(size_t cap)
+{
+	struct children *c = calloc(1, sizeof(*c));
+
+	if (c == NULL)
+		return NULL;
+	c->v = calloc(cap, sizeof(*c->v));
+	if (c->v == NULL) {
+		free(c);
+		return NULL;
+	}
+	c->cap = cap;
+	return c;
+}
+
+void children_free(struct children **cp)
+{
+	if (*cp == NULL)
+		return;
+	free((*cp)->v);
+	free(*cp);
+	*cp = NULL;
+}
+
+int children_add(struct children *c, pid_t pid, const struct ip_addr *ip, const char *ip_text,
+		 const struct service *svc)
+{
+	if (c->n == c->cap)
+		return -1;
+	struct child *ch = &c->v[c->n++];
+	ch->pid = pid;
+	ch->ip = *ip;
+	memcpy(ch->ip_text, ip_text, sizeof(ch->ip_text));
+	ch->svc = svc;
+	return 0;
+}
+
+static struct child *find(const struct children *c, pid_t pid)
+{
+	for (size_t i = 0; i < c->n; i++)
+		if (c->v[i].pid == pid)
+			return &c->v[i];
+	return NULL;
+}
+
+bool children_remove(struct children *c, pid_t pid, struct child *out)
+{
+	struct child *ch = find(c, pid);
+
+	if (ch == NULL)
+		return false;
+	if (out != NULL)
+		*out = *ch;
+	*ch = c->v[--c->n]; /* order does not matter: move the last into the hole */
+	return true;
+}
+
+const struct child *children_find(const struct children *c, pid_t pid)
+{
+	return find(c, pid);
+}
+
+size_t children_count(const struct children *c)
+{
+	return c->n;
+}
+
+size_t children_count_ip(const struct children *c, const struct ip_addr *ip)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < c->n; i++)
+		if (c->v[i].ip.family == ip->family && memcmp(c->v[i].ip.addr, ip->addr, 16) == 0)
+			n++;
+	return n;
+}
+
+void children_signal(const struct children *c, int sig)
+{
+	for (size_t i = 0; i < c->n; i++)
+		kill(-c->v[i].pid, sig); /* each session leads its own process group (monitor + child) */
+}

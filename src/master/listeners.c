@@ -1,0 +1,114 @@
+/* listeners.c - bind the listeners of every service; carry unchanged ones across a reload. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "common/net.h"
+#include "master/listeners.h"
+
+static bool same_addr(const struct listen_addr *a, const struct listen_addr *b)
+{
+	return strcmp(a->host, b->host) == 0 && strcmp(a->port, b->port) == 0;
+}
+
+/* take_old - steal OLD's socket for ADDR and SVC, or -1. */
+static int take_old(struct listener_set *old, const struct service *svc, const struct listen_addr *addr)
+{
+	for (size_t i = 0; old != NULL && i < old->n; i++) {
+		struct listener *l = &old->v[i];
+		if (l->fd >= 0 && l->svc == svc && same_addr(&l->addr, addr)) {
+			int fd = l->fd;
+			l->fd = -1;
+			return fd;
+		}
+	}
+	return -1;
+}
+
+/* add_all - bind the listeners of KEY for SVC into OUT. */
+static int add_all(const struct config *cfg, const char *key, const struct service *svc,
+		   struct listener_set *old, struct listener_set *out, struct cfg_error *err)
+{
+	const struct listen_list *ll = cfg_listen(cfg, key);
+	char why[400];
+
+	for (size_t i = 0; i < ll->n; i++) {
+		for (size_t j = 0; j < out->n; j++) {
+			if (same_addr(&out->v[j].addr, &ll->v[i])) {
+				cfg_fail(cfg, key, err, "%s is already used by another listener",
+					 net_addr_text(&ll->v[i], why, sizeof(why)));
+				return -1;
+			}
+		}
+		int fd = take_old(old, svc, &ll->v[i]);
+		if (fd < 0)
+			fd = net_listen(&ll->v[i], why, sizeof(why));
+		if (fd < 0) {
+			cfg_fail(cfg, key, err, "%s", why);
+			return -1;
+		}
+		out->v[out->n++] = (struct listener){ .fd = fd, .svc = svc, .addr = ll->v[i] };
+	}
+	return 0;
+}
+
+int listeners_bind(const struct config *cfg, struct listener_set *old, struct listener_set *out,
+		   struct cfg_error *err)
+{
+	size_t total = cfg_listen(cfg, "admin.listen")->n;
+
+	for (const struct service *s = services; s->name != NULL; s++)
+		total += cfg_listen(cfg, s->listen_key)->n;
+	out->n = 0;
+	out->v = calloc(total + 1, sizeof(*out->v));
+	if (out->v == NULL) {
+		snprintf(err->msg, sizeof(err->msg), "out of memory");
+		return -1;
+	}
+	for (const struct service *s = services; s->name != NULL; s++)
+		if (add_all(cfg, s->listen_key, s, old, out, err) < 0)
+			goto fail;
+	if (add_all(cfg, "admin.listen", NULL, old, out, err) < 0)
+		goto fail;
+	return 0;
+fail:
+	listeners_close(out);
+	return -1;
+}
+
+void listeners_close(struct listener_set *set)
+{
+	for (size_t i = 0; i < set->n; i++)
+		if (set->v[i].fd >= 0)
+			close(set->v[i].fd);
+	free(set->v);
+	set->v = NULL;
+	set->n = 0;
+}
+
+size_t listeners_admin_fds(const struct listener_set *set, int *fds, size_t max)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < set->n && n < max; i++)
+		if (set->v[i].svc == NULL)
+			fds[n++] = set->v[i].fd;
+	return n;
+}
+
+void listeners_describe(const struct listener_set *set, char *out, size_t cap)
+{
+	size_t used = 0;
+	char addr[300];
+
+	out[0] = '\0';
+	for (size_t i = 0; i < set->n && used < cap; i++) {
+		int n = snprintf(out + used, cap - used, "%s%s %s", i > 0 ? ", " : "",
+				 set->v[i].svc != NULL ? set->v[i].svc->name : "admin",
+				 net_addr_text(&set->v[i].addr, addr, sizeof(addr)));
+		if (n < 0)
+			break;
+		used += (size_t)n;
+	}
+}

@@ -1,0 +1,483 @@
+/* master.c - the supervisor loop: signals, listeners, per-connection sessions, reports and reload. */
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/signalfd.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "common/log.h"
+#include "common/session_wire.h"
+#include "common/stats.h"
+#include "master/children.h"
+#include "master/listeners.h"
+#include "master/master.h"
+#include "master/pidfile.h"
+#include "master/privdrop.h"
+#include "master/throttle.h"
+#include "master/validate.h"
+#include "master/workers.h"
+
+/* Accepts per listener per loop turn: keeps one busy listener from starving the others. */
+#define ACCEPT_BATCH 32
+/* Addresses whose failed logins are remembered. */
+#define THROTTLE_SLOTS 4096
+
+struct master {
+	struct config *cfg;
+	SSL_CTX *tls;
+	struct listener_set ls;
+	struct children *kids;
+	struct throttle *fails;
+	struct stats_shared *stats;
+	struct workers workers;
+	sigset_t oldmask;
+	int sigfd;
+	int report_rd, report_wr;
+	int pidfd;
+	char hostname[256];
+	bool stopping;
+	time_t stop_deadline;
+};
+
+static void set_hostname(struct master *m)
+{
+	const char *h = cfg_str(m->cfg, "server.hostname");
+
+	if (*h != '\0')
+		snprintf(m->hostname, sizeof(m->hostname), "%s", h);
+	else if (gethostname(m->hostname, sizeof(m->hostname)) < 0)
+		snprintf(m->hostname, sizeof(m->hostname), "localhost");
+	m->hostname[sizeof(m->hostname) - 1] = '\0';
+}
+
+static void apply_logging(const struct config *cfg)
+{
+	log_set_level(log_level_from_name(cfg_str(cfg, "server.log_level")));
+}
+
+/* refuse - a connection over a limit gets its protocol's temporary failure and is closed. */
+static void refuse(struct master *m, int fd, const struct service *svc, const char *ip, const char *why)
+{
+	if (svc != NULL && svc->busy_reply != NULL)
+		(void)send(fd, svc->busy_reply, strlen(svc->busy_reply), MSG_NOSIGNAL | MSG_DONTWAIT);
+	else if (svc == NULL)
+		(void)send(fd, "HTTP/1.0 503 Service Unavailable\r\nContent-Length: 0\r\n\r\n", 56,
+			   MSG_NOSIGNAL | MSG_DONTWAIT);
+	close(fd);
+	log_session(LOG_NOTICE, svc != NULL ? svc->name : "admin", ip, NULL, "refused", "%s", why);
+	stats_begin(m->stats);
+	stats_counters_mut(m->stats)->refused_limit++;
+	stats_end(m->stats);
+	stats_add_event(m->stats, svc != NULL ? svc->name : "admin", ip, "", why);
+}
+
+/* session_child - in the forked process: forget the master's descriptors and run the service. */
+static void session_child(struct master *m, const struct listener *l, int fd, struct session_ctx *ctx)
+{
+	sigprocmask(SIG_SETMASK, &m->oldmask, NULL);
+	signal(SIGPIPE, SIG_IGN);
+	setpgid(0, 0); /* the session and its privsep child share a group the master can kill */
+	close(m->sigfd);
+	close(m->report_rd);
+	close(m->pidfd);
+	for (size_t i = 0; i < m->ls.n; i++)
+		close(m->ls.v[i].fd);
+	ctx->session_pid = getpid();
+	log_set_ident(l->svc->family);
+	_exit(l->svc->main(ctx));
+}
+
+/* admit - the limits a new connection must pass; NULL when admitted, else the reason. */
+static const char *admit(struct master *m, const struct listener *l, const struct ip_addr *ip,
+			 unsigned *failures)
+{
+	const struct config *cfg = m->cfg;
+
+	if (m->stopping)
+		return "shutting down";
+	if (children_count(m->kids) >= (size_t)cfg_int(cfg, "server.max_connections"))
+		return "limit: server.max_connections";
+	if (children_count_ip(m->kids, ip) >= (size_t)cfg_int(cfg, "server.max_connections_per_ip"))
+		return "limit: server.max_connections_per_ip";
+	*failures = throttle_failures(m->fails, ip, time(NULL), cfg_duration(cfg, "auth.lockout"));
+	if (*failures >= (unsigned)cfg_int(cfg, "auth.max_failures"))
+		return "locked out: too many failed logins";
+	(void)l;
+	return NULL;
+}
+
+/* start_session - fork a process for connection FD accepted on L. */
+static void start_session(struct master *m, const struct listener *l, int fd, const struct sockaddr *peer,
+			  const struct sockaddr *local)
+{
+	struct session_ctx ctx = { .cfg = m->cfg, .fd = fd, .implicit_tls = l->svc->implicit_tls,
+				   .tls = m->tls, .hostname = m->hostname, .report_fd = m->report_wr,
+				   .proto = l->svc->name };
+	const char *why;
+
+	if (ip_from_sockaddr(peer, &ctx.client) < 0) {
+		close(fd);
+		return;
+	}
+	ip_format(&ctx.client, ctx.client_ip);
+	ctx.client_port = ntohs(((const struct sockaddr_in *)peer)->sin_port);
+	struct ip_addr lip;
+	if (ip_from_sockaddr(local, &lip) == 0)
+		ip_format(&lip, ctx.local_ip);
+	ctx.local_port = ntohs(((const struct sockaddr_in *)local)->sin_port);
+	why = admit(m, l, &ctx.client, &ctx.recent_auth_failures);
+	if (why != NULL) {
+		refuse(m, fd, l->svc, ctx.client_ip, why);
+		return;
+	}
+	pid_t pid = fork();
+	if (pid < 0) {
+		log_err("fork for %s: %s", ctx.client_ip, strerror(errno));
+		refuse(m, fd, l->svc, ctx.client_ip, "fork failed");
+		return;
+	}
+	if (pid == 0)
+		session_child(m, l, fd, &ctx);
+	close(fd);
+	children_add(m->kids, pid, &ctx.client, ctx.client_ip, l->svc);
+	stats_begin(m->stats);
+	struct stats_counters *c = stats_counters_mut(m->stats);
+	c->sessions_active++;
+	c->sessions_total++;
+	if (strcmp(l->svc->family, "pop3") == 0)
+		c->pop3_active++;
+	else
+		c->smtp_active++;
+	stats_end(m->stats);
+}
+
+/* accept_on - take up to a batch of pending connections from L. */
+static void accept_on(struct master *m, const struct listener *l)
+{
+	for (int i = 0; i < ACCEPT_BATCH; i++) {
+		struct sockaddr_storage peer, local;
+		socklen_t plen = sizeof(peer), llen = sizeof(local);
+		int fd = accept4(l->fd, (struct sockaddr *)&peer, &plen, SOCK_CLOEXEC);
+		if (fd < 0) {
+			if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR && errno != ECONNABORTED)
+				log_err("accept: %s", strerror(errno));
+			return;
+		}
+		/* The session sees its socket without close-on-exec surprises: it never execs with it. */
+		if (getsockname(fd, (struct sockaddr *)&local, &llen) < 0)
+			memset(&local, 0, sizeof(local));
+		start_session(m, l, fd, (struct sockaddr *)&peer, (struct sockaddr *)&local);
+	}
+}
+
+/* session_ended - bookkeeping for a reaped session. */
+static void session_ended(struct master *m, const struct child *ch)
+{
+	stats_begin(m->stats);
+	struct stats_counters *c = stats_counters_mut(m->stats);
+	c->sessions_active--;
+	if (strcmp(ch->svc->family, "pop3") == 0)
+		c->pop3_active--;
+	else
+		c->smtp_active--;
+	stats_end(m->stats);
+}
+
+static void reap(struct master *m)
+{
+	pid_t pid;
+	int status;
+	struct child ch;
+
+	while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
+		if (children_remove(m->kids, pid, &ch)) {
+			session_ended(m, &ch);
+			if (WIFSIGNALED(status) && WTERMSIG(status) != SIGKILL)
+				log_warn("session %ld for %s died of signal %d", (long)pid, ch.ip_text,
+					 WTERMSIG(status));
+		} else if (workers_reaped(&m->workers, pid, time(NULL))) {
+			if (!m->stopping && (!WIFEXITED(status) || WEXITSTATUS(status) != 0))
+				log_err("worker %ld ended abnormally (status %d)", (long)pid, status);
+		}
+	}
+}
+
+/* on_report - one record from a session: counters, events and the failed-login table. */
+static void on_report(struct master *m, const struct session_wire_report *r)
+{
+	const struct child *ch = children_find(m->kids, r->session_pid);
+	char user[sizeof(r->user)];
+	const char *what;
+
+	if (r->magic != SESSION_WIRE_MAGIC || ch == NULL)
+		return; /* not one of our live sessions: ignore */
+	memcpy(user, r->user, sizeof(user));
+	user[sizeof(user) - 1] = '\0';
+	stats_begin(m->stats);
+	struct stats_counters *c = stats_counters_mut(m->stats);
+	switch (r->event) {
+	case SESSION_AUTH_OK: c->logins_ok++; what = "login ok"; throttle_ok(m->fails, &ch->ip); break;
+	case SESSION_AUTH_FAIL:
+		c->logins_failed++;
+		what = "login failed";
+		throttle_fail(m->fails, &ch->ip, time(NULL));
+		break;
+	case SESSION_MSG_RELAYED: c->msgs_relayed++; what = "relayed"; break;
+	case SESSION_MSG_DENIED: c->msgs_denied++; what = "relay denied"; break;
+	default: stats_end(m->stats); return;
+	}
+	stats_end(m->stats);
+	stats_add_event(m->stats, ch->svc->name, ch->ip_text, user, what);
+}
+
+static void read_reports(struct master *m)
+{
+	struct session_wire_report r[64];
+
+	for (;;) {
+		ssize_t n = read(m->report_rd, r, sizeof(r));
+		if (n <= 0)
+			return;
+		for (size_t i = 0; i < (size_t)n / sizeof(r[0]); i++)
+			on_report(m, &r[i]);
+	}
+}
+
+/* reload - SIGHUP: a new config only if it is valid and every listener binds; else keep the old. */
+static void reload(struct master *m)
+{
+	struct cfg_error err;
+	struct listener_set ls;
+	SSL_CTX *tls = NULL;
+	struct config *cfg = config_load(config_path(m->cfg), &err);
+
+	if (cfg == NULL || master_validate(cfg, &tls, &err) < 0 || listeners_bind(cfg, &m->ls, &ls, &err) < 0) {
+		log_err("reload refused, the running configuration stays in force: %s", err.msg);
+		if (tls != NULL)
+			SSL_CTX_free(tls);
+		config_free(&cfg);
+		return;
+	}
+	listeners_close(&m->ls); /* the ones carried over were taken out of it */
+	m->ls = ls;
+	if (m->tls != NULL)
+		SSL_CTX_free(m->tls);
+	m->tls = tls;
+	config_free(&m->cfg);
+	m->cfg = cfg;
+	set_hostname(m);
+	apply_logging(cfg);
+	workers_stop(&m->workers);
+	log_info("reloaded %s", config_path(cfg));
+}
+
+static void begin_shutdown(struct master *m)
+{
+	if (m->stopping)
+		return;
+	m->stopping = true;
+	m->stop_deadline = time(NULL) + cfg_duration(m->cfg, "server.shutdown_timeout");
+	for (size_t i = 0; i < m->ls.n; i++) {
+		close(m->ls.v[i].fd);
+		m->ls.v[i].fd = -1;
+	}
+	workers_stop(&m->workers);
+	log_info("shutting down: %zu sessions may run for up to %llds", children_count(m->kids),
+		 cfg_duration(m->cfg, "server.shutdown_timeout"));
+}
+
+static void on_signals(struct master *m)
+{
+	struct signalfd_siginfo si;
+
+	while (read(m->sigfd, &si, sizeof(si)) == (ssize_t)sizeof(si)) {
+		switch (si.ssi_signo) {
+		case SIGCHLD: reap(m); break;
+		case SIGHUP: if (!m->stopping) reload(m); break;
+		case SIGTERM: case SIGINT: begin_shutdown(m); break;
+		default: break;
+		}
+	}
+}
+
+/* poll_timeout - wake for a due worker restart or the shutdown deadline. */
+static int poll_timeout(struct master *m, int restart_in)
+{
+	long ms = restart_in >= 0 ? restart_in * 1000L + 10 : -1;
+
+	if (m->stopping) {
+		long left = (long)(m->stop_deadline - time(NULL)) * 1000L;
+		if (left < 0)
+			left = 0;
+		if (ms < 0 || left < ms)
+			ms = left;
+		if (ms > 1000 || ms < 0)
+			ms = 1000;
+	}
+	return (int)ms;
+}
+
+static int close_fds_for_workers(const struct master *m, int *fds)
+{
+	fds[0] = m->sigfd;
+	fds[1] = m->report_rd;
+	fds[2] = m->report_wr;
+	fds[3] = m->pidfd;
+	return 4;
+}
+
+static void loop(struct master *m)
+{
+	struct pollfd pfd[2 + 256];
+	int cfds[4];
+	size_t ncfds = (size_t)close_fds_for_workers(m, cfds);
+
+	while (!m->stopping || children_count(m->kids) > 0 || workers_running(&m->workers) > 0) {
+		int restart_in = m->stopping ? -1 :
+			workers_restart_due(&m->workers, m->cfg, &m->ls, m->stats, cfds, ncfds, time(NULL));
+		size_t n = 0;
+		pfd[n++] = (struct pollfd){ .fd = m->sigfd, .events = POLLIN };
+		pfd[n++] = (struct pollfd){ .fd = m->report_rd, .events = POLLIN };
+		for (size_t i = 0; i < m->ls.n && n < sizeof(pfd) / sizeof(pfd[0]); i++)
+			pfd[n++] = (struct pollfd){ .fd = m->ls.v[i].svc != NULL ? m->ls.v[i].fd : -1,
+						    .events = POLLIN };
+		if (poll(pfd, n, poll_timeout(m, restart_in)) < 0 && errno != EINTR) {
+			log_err("poll: %s", strerror(errno));
+			sleep(1);
+			continue;
+		}
+		if (pfd[1].revents & POLLIN)
+			read_reports(m);
+		for (size_t i = 2; i < n; i++)
+			if (pfd[i].revents & POLLIN)
+				accept_on(m, &m->ls.v[i - 2]);
+		if (pfd[0].revents & POLLIN)
+			on_signals(m);
+		if (m->stopping && time(NULL) >= m->stop_deadline && children_count(m->kids) > 0) {
+			log_warn("shutdown: killing %zu sessions still running", children_count(m->kids));
+			children_signal(m->kids, SIGKILL);
+			m->stop_deadline = time(NULL) + 5;
+		}
+	}
+}
+
+/* daemonize - detach from the terminal; the parent exits once the child has its own session. */
+static int daemonize(void)
+{
+	pid_t pid = fork();
+	int null;
+
+	if (pid < 0)
+		return -1;
+	if (pid > 0)
+		_exit(0);
+	if (setsid() < 0)
+		return -1;
+	null = open("/dev/null", O_RDWR);
+	if (null < 0)
+		return -1;
+	dup2(null, STDIN_FILENO);
+	dup2(null, STDOUT_FILENO);
+	dup2(null, STDERR_FILENO);
+	if (null > STDERR_FILENO)
+		close(null);
+	return chdir("/");
+}
+
+/* setup_signals - route SIGCHLD, SIGHUP, SIGTERM and SIGINT through a signalfd the loop polls. */
+static int setup_signals(struct master *m)
+{
+	sigset_t set;
+
+	sigemptyset(&set);
+	sigaddset(&set, SIGCHLD);
+	sigaddset(&set, SIGHUP);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGINT);
+	if (sigprocmask(SIG_BLOCK, &set, &m->oldmask) < 0)
+		return -1;
+	signal(SIGPIPE, SIG_IGN);
+	m->sigfd = signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC);
+	return m->sigfd < 0 ? -1 : 0;
+}
+
+/* setup_reports - the pipe sessions write events into; writers never block on it. */
+static int setup_reports(struct master *m)
+{
+	int p[2];
+
+	if (pipe2(p, O_CLOEXEC | O_NONBLOCK) < 0)
+		return -1;
+	m->report_rd = p[0];
+	m->report_wr = p[1];
+	return 0;
+}
+
+/* startup - everything that needs root, in order: pid file, sockets, directories, then the drop. */
+static int startup(struct master *m, bool foreground)
+{
+	struct cfg_error err;
+	char what[1024];
+	const char *pidpath = cfg_str(m->cfg, "server.pid_file");
+
+	if (master_validate(m->cfg, &m->tls, &err) < 0)
+		goto config_error;
+	if ((m->pidfd = pidfile_lock(pidpath, err.msg, sizeof(err.msg))) < 0) {
+		log_err("%s", err.msg);
+		return 1;
+	}
+	if (listeners_bind(m->cfg, NULL, &m->ls, &err) < 0 || master_prepare_dirs(m->cfg, &err) < 0)
+		goto config_error;
+	if (!foreground && daemonize() < 0) {
+		log_err("cannot detach: %s", strerror(errno));
+		return 1;
+	}
+	if (pidfile_write(m->pidfd) < 0)
+		log_warn("%s: cannot write the pid: %s", pidpath, strerror(errno));
+	if (master_drop_privileges(m->cfg) < 0)
+		return 1;
+	m->kids = children_new((size_t)cfg_int(m->cfg, "server.max_connections") + 16);
+	m->fails = throttle_new(THROTTLE_SLOTS);
+	m->stats = stats_create();
+	if (m->kids == NULL || m->fails == NULL || m->stats == NULL || setup_reports(m) < 0 ||
+	    setup_signals(m) < 0) {
+		log_err("start-up: %s", strerror(errno));
+		return 1;
+	}
+	listeners_describe(&m->ls, what, sizeof(what));
+	log_info("popgated %s ready on %s", POPGATE_VERSION, what[0] != '\0' ? what : "no listeners");
+	return 0;
+config_error:
+	log_err("%s", err.msg);
+	return CFG_EXIT;
+}
+
+int master_run(struct config *cfg, bool foreground)
+{
+	struct master m = { .cfg = cfg, .sigfd = -1, .report_rd = -1, .report_wr = -1, .pidfd = -1 };
+	int cfds[4], rc;
+
+	set_hostname(&m);
+	apply_logging(cfg);
+	rc = startup(&m, foreground);
+	if (rc == 0) {
+		workers_start_all(&m.workers, m.cfg, &m.ls, m.stats, cfds,
+				  (size_t)close_fds_for_workers(&m, cfds));
+		loop(&m);
+		log_info("popgated stopped");
+	}
+	pidfile_release(cfg_str(m.cfg, "server.pid_file"), m.pidfd);
+	listeners_close(&m.ls);
+	children_free(&m.kids);
+	throttle_free(&m.fails);
+	if (m.tls != NULL)
+		SSL_CTX_free(m.tls);
+	config_free(&m.cfg);
+	return rc;
+}

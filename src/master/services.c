@@ -1,0 +1,18 @@
+/* services.c - the table binding each listener key to its protocol's entry point. */
+#include <stddef.h>
+
+#include "master/services.h"
+#include "pop3d/pop3.h"
+#include "smtpd/smtpd.h"
+
+/* Temporary-failure greetings (RFC 3206 [SYS/TEMP], RFC 5321 421) for a refused connection. */
+#define POP3_BUSY "-ERR [SYS/TEMP] Too many connections, try again later\r\n"
+#define SMTP_BUSY "421 4.7.0 Too many connections, try again later\r\n"
+
+const struct service services[] = {
+	{ "pop3", "pop3.listen", false, pop3_session_main, POP3_BUSY, "pop3" },
+	{ "pop3s", "pop3.listen_tls", true, pop3_session_main, NULL, "pop3" },
+	{ "smtp", "smtp.listen", false, smtp_session_main, SMTP_BUSY, "smtp" },
+	{ "smtps", "smtp.listen_tls", true, smtp_session_main, NULL, "smtp" },
+	{ NULL, NULL, false, NULL, NULL, NULL },
+};

@@ -1,0 +1,21 @@
+/* services.h - the session services the master serves: which listeners, which entry point. */
+#ifndef POPGATE_SERVICES_H
+#define POPGATE_SERVICES_H
+
+#include <stdbool.h>
+
+#include "common/session.h"
+
+struct service {
+	const char *name;         /* "pop3", "pop3s", "smtp", "smtps" (also the session's proto) */
+	const char *listen_key;   /* the config key of its listeners */
+	bool implicit_tls;
+	service_main_fn main;
+	const char *busy_reply;   /* sent when a limit refuses a connection; NULL under implicit TLS */
+	const char *family;       /* "pop3" or "smtp": which active counter a session bumps */
+};
+
+/* The session services, terminated by {NULL}. */
+extern const struct service services[];
+
+#endif

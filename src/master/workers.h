@@ -1,0 +1,38 @@
+/* workers.h - long-lived helper processes of the master: the admin page and the relay sweeper. */
+#ifndef POPGATE_WORKERS_H
+#define POPGATE_WORKERS_H
+
+#include <stdbool.h>
+#include <sys/types.h>
+#include <time.h>
+
+#include "common/config.h"
+#include "common/stats.h"
+#include "master/listeners.h"
+
+enum worker_kind { WORKER_ADMIN, WORKER_SWEEPER, WORKER_KINDS };
+
+struct workers {
+	pid_t pid[WORKER_KINDS];
+	time_t started[WORKER_KINDS];
+	time_t restart_at[WORKER_KINDS];   /* 0: not waiting to restart */
+};
+
+/* workers_start_all - start the workers CFG asks for (admin when admin.listen is set). */
+void workers_start_all(struct workers *w, const struct config *cfg, const struct listener_set *ls,
+		       const struct stats_shared *stats, const int *close_fds, size_t nclose);
+
+/* workers_reaped - PID ended: if it was a worker, schedule its restart (backing off) and return true. */
+bool workers_reaped(struct workers *w, pid_t pid, time_t now);
+
+/* workers_restart_due - start workers whose restart time has come; returns seconds to the next one (-1 none). */
+int workers_restart_due(struct workers *w, const struct config *cfg, const struct listener_set *ls,
+			const struct stats_shared *stats, const int *close_fds, size_t nclose, time_t now);
+
+/* workers_stop - SIGTERM every worker (they are started again by workers_start_all). */
+void workers_stop(struct workers *w);
+
+/* workers_running - how many workers are alive. */
+int workers_running(const struct workers *w);
+
+#endif
