@@ -1,1 +1,3 @@
-# man/local.mk - files of man/ to install and distribute.
+# man/local.mk - manual pages.
+dist_man5_MANS = man/popgate.conf.5
+dist_man8_MANS = man/popgated.8

@@ -85,7 +85,7 @@ static int parse_scaled(const char *t, const char *units, const unsigned long lo
 	unsigned long long n, m = 1;
 
 	if (*t < '0' || *t > '9') {
-		*why = "expected a number";
+		*why = "not a number";
 		return -1;
 	}
 	errno = 0;
@@ -307,13 +307,13 @@ static int slot_parse(struct cfg_slot *s, const char *text, const char **why)
 		return 0;
 	case CFG_BOOL:
 		if (cfg_parse_bool(text, &s->v.b) < 0)
-			return *why = "expected yes or no", -1;
+			return *why = "not a boolean", -1;
 		return 0;
 	case CFG_INT:
 		errno = 0;
 		s->v.i = strtoll(text, &end, 10);
 		if (*text == '\0' || *end != '\0' || errno != 0)
-			return *why = "expected an integer", -1;
+			return *why = "not an integer", -1;
 		return check_bounds(k, s->v.i, why);
 	case CFG_SIZE:
 		if (cfg_parse_size(text, &s->v.size, why) < 0)
@@ -616,8 +616,9 @@ const struct cfg_key *cfg_find_key(const char *key, const struct cfg_section **s
 }
 
 /* lookup - the slot for "section.key" of the expected type; a mismatch is a programming error. */
-static const struct cfg_slot *lookup(const struct config *cfg, const char *key, enum cfg_type t1,
-				     enum cfg_type t2)
+#define TYPE_BIT(t) (1u << (t))
+
+static const struct cfg_slot *lookup(const struct config *cfg, const char *key, unsigned types)
 {
 	const char *dot = strchr(key, '.');
 
@@ -627,7 +628,7 @@ static const struct cfg_slot *lookup(const struct config *cfg, const char *key, 
 			size_t sl = strlen(s->section->name);
 			if (sl == (size_t)(dot - key) && strncmp(s->section->name, key, sl) == 0 &&
 			    strcmp(s->key->name, dot + 1) == 0) {
-				if (s->key->type != t1 && s->key->type != t2)
+				if ((TYPE_BIT(s->key->type) & types) == 0)
 					break;
 				return s;
 			}
@@ -639,43 +640,43 @@ static const struct cfg_slot *lookup(const struct config *cfg, const char *key, 
 
 const char *cfg_str(const struct config *cfg, const char *key)
 {
-	const struct cfg_slot *s = lookup(cfg, key, CFG_STRING, CFG_PATH);
+	const struct cfg_slot *s = lookup(cfg, key, TYPE_BIT(CFG_STRING) | TYPE_BIT(CFG_PATH) | TYPE_BIT(CFG_ENUM));
 	return s->text;
 }
 
 bool cfg_bool(const struct config *cfg, const char *key)
 {
-	return lookup(cfg, key, CFG_BOOL, CFG_BOOL)->v.b;
+	return lookup(cfg, key, TYPE_BIT(CFG_BOOL))->v.b;
 }
 
 long long cfg_int(const struct config *cfg, const char *key)
 {
-	return lookup(cfg, key, CFG_INT, CFG_INT)->v.i;
+	return lookup(cfg, key, TYPE_BIT(CFG_INT))->v.i;
 }
 
 uint64_t cfg_size(const struct config *cfg, const char *key)
 {
-	return lookup(cfg, key, CFG_SIZE, CFG_SIZE)->v.size;
+	return lookup(cfg, key, TYPE_BIT(CFG_SIZE))->v.size;
 }
 
 long long cfg_duration(const struct config *cfg, const char *key)
 {
-	return lookup(cfg, key, CFG_DURATION, CFG_DURATION)->v.i;
+	return lookup(cfg, key, TYPE_BIT(CFG_DURATION))->v.i;
 }
 
 const struct listen_list *cfg_listen(const struct config *cfg, const char *key)
 {
-	return &lookup(cfg, key, CFG_LISTEN, CFG_LISTEN)->v.listen;
+	return &lookup(cfg, key, TYPE_BIT(CFG_LISTEN))->v.listen;
 }
 
 const struct cidr_list *cfg_cidrs(const struct config *cfg, const char *key)
 {
-	return &lookup(cfg, key, CFG_CIDRS, CFG_CIDRS)->v.cidrs;
+	return &lookup(cfg, key, TYPE_BIT(CFG_CIDRS))->v.cidrs;
 }
 
 const struct str_list *cfg_list(const struct config *cfg, const char *key)
 {
-	return &lookup(cfg, key, CFG_LIST, CFG_LIST)->v.list;
+	return &lookup(cfg, key, TYPE_BIT(CFG_LIST))->v.list;
 }
 
 /* slot_any - the slot for KEY whatever its type. */
@@ -685,7 +686,7 @@ static const struct cfg_slot *slot_any(const struct config *cfg, const char *key
 	const struct cfg_key *k = cfg_find_key(key, &sec);
 
 	if (k == NULL)
-		return lookup(cfg, key, CFG_STRING, CFG_STRING); /* aborts with the message */
+		return lookup(cfg, key, 0); /* aborts with the message */
 	return find_slot(cfg, sec->name, k->name);
 }
 

@@ -15,3 +15,14 @@ src_common_libcommon_a_SOURCES = \
 	src/common/session.c src/common/session.h src/common/session_wire.h \
 	src/common/stats.c src/common/stats.h \
 	src/common/tls.c src/common/tls.h
+
+check_PROGRAMS += tests/unit/check_config tests/unit/check_cidr
+TESTS += tests/unit/check_config tests/unit/check_cidr
+tests_unit_check_config_SOURCES = tests/unit/check_config.c
+tests_unit_check_config_CFLAGS = $(POPGATE_TEST_CFLAGS)
+tests_unit_check_config_LDADD = $(POPGATE_TEST_LIBS)
+EXTRA_tests_unit_check_config_DEPENDENCIES = $(POPGATE_LIBS)
+tests_unit_check_cidr_SOURCES = tests/unit/check_cidr.c
+tests_unit_check_cidr_CFLAGS = $(POPGATE_TEST_CFLAGS)
+tests_unit_check_cidr_LDADD = $(POPGATE_TEST_LIBS)
+EXTRA_tests_unit_check_cidr_DEPENDENCIES = $(POPGATE_LIBS)
