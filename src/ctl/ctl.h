@@ -14,7 +14,32 @@ struct ctl_command {
 	const char *help;    /* one line */
 };
 
+/* Exit statuses besides 0 and 1 (sysexits.h): bad arguments, database unavailable. */
+#define CTL_EX_USAGE 64
+#define CTL_EX_TEMPFAIL 75
+
 /* Implemented in src/ctl/cmd_*.c and listed in the table in src/ctl/main.c. */
 int ctl_passwd(const struct config *cfg, int argc, char **argv);
+
+/* ctl_list - print the relay authorizations as an aligned table, or JSON with --json. */
+int ctl_list(const struct config *cfg, int argc, char **argv);
+
+/* ctl_add - authorize IP by hand: add IP [--user U] [--ttl D]. */
+int ctl_add(const struct config *cfg, int argc, char **argv);
+
+/* ctl_del - remove IP's authorization; exit 1 when there was none. */
+int ctl_del(const struct config *cfg, int argc, char **argv);
+
+/* ctl_flush - remove every authorization. */
+int ctl_flush(const struct config *cfg, int argc, char **argv);
+
+/* ctl_sweep - remove expired authorizations now. */
+int ctl_sweep(const struct config *cfg, int argc, char **argv);
+
+/* ctl_check - print whether IP may relay and why; exit 0 allowed, 1 not. */
+int ctl_check(const struct config *cfg, int argc, char **argv);
+
+/* ctl_import_drac - copy a DRAC dracd.db's unexpired entries into the relay database. */
+int ctl_import_drac(const struct config *cfg, int argc, char **argv);
 
 #endif

@@ -4,6 +4,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <signal.h>
 #include <stdint.h>
 #include <time.h>
 
@@ -12,6 +13,9 @@
 
 #define RELAY_USER_MAX 128
 #define RELAY_PROTO_MAX 16
+
+/* The protocol of an entry made by hand (popgatectl add); it keeps its own ttl. */
+#define RELAY_PROTO_MANUAL "manual"
 
 /* One authorization: the record kept per client IP. */
 struct relay_entry {
@@ -48,7 +52,7 @@ long relaydb_flush(struct relaydb *db);
 /* relaydb_sweep - remove entries expired at NOW; returns how many, or -1. */
 long relaydb_sweep(struct relaydb *db, time_t now);
 
-/* relaydb_foreach - call FN for each entry in key order until it returns non-zero. 0 or -1. */
+/* relaydb_foreach - call FN for each entry in key order until it returns non-zero (FN must not write). 0 or -1. */
 int relaydb_foreach(struct relaydb *db, int (*fn)(const struct relay_entry *e, void *arg), void *arg);
 
 /* Why relaying is or is not allowed for a client address. */
@@ -61,9 +65,15 @@ enum relay_reason {
 	RELAY_DB_ERROR,      /* the database could not be read: fail closed, temporarily */
 };
 
-/* relay_check_ip - the decision for IP at NOW from the lists and the database (DB may be NULL). */
+/*
+ * relay_check_ip - the decision for IP at NOW from the lists and the database. DB NULL means it
+ * could not be opened: the lists still apply, anything else is RELAY_DB_ERROR (fail closed).
+ */
 enum relay_reason relay_check_ip(const struct config *cfg, struct relaydb *db, const char *ip,
 				 time_t now, struct relay_entry *e);
+
+/* relay_entry_expired - whether E is no longer honoured at NOW with relay.timeout TIMEOUT (seconds). */
+bool relay_entry_expired(const struct relay_entry *e, time_t now, long long timeout);
 
 /* relay_allowed - whether REASON permits relaying. */
 bool relay_allowed(enum relay_reason reason);
@@ -76,5 +86,24 @@ const char *relay_reason_text(enum relay_reason reason);
  * authorize IP for relay.timeout, log a failure once. Never fails the login. 0 or -1.
  */
 int relaydb_record_login(const struct config *cfg, const char *ip, const char *user, const char *proto);
+
+/*
+ * relaydb_sweeper_run - the sweeper process: every relay.sweep_interval remove expired entries and
+ * checkpoint; keep relay.export_map current within a second of any change. Returns 0 once *STOP is set.
+ */
+int relaydb_sweeper_run(const struct config *cfg, volatile sig_atomic_t *stop);
+
+/*
+ * relaydb_export - rewrite relay.export_map's file PATH.db (when set) from DB at NOW, atomically.
+ * *NEXT_CHANGE (may be NULL) gets the earliest time an exported entry expires, 0 if none. 0 or -1.
+ */
+int relaydb_export(const struct config *cfg, struct relaydb *db, time_t now, int64_t *next_change);
+
+/*
+ * relaydb_import_drac - copy the unexpired entries of a DRAC dracd.db (key: IP text, value: expiry
+ * in epoch seconds) into DB under protocol "drac". Returns how many were imported, or -1; *SKIPPED
+ * (may be NULL) counts expired or unreadable ones.
+ */
+long relaydb_import_drac(struct relaydb *db, const char *path, time_t now, long *skipped);
 
 #endif

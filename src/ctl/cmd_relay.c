@@ -1,0 +1,184 @@
+/* cmd_relay.c - popgatectl add, del, flush, sweep and check on the relay database. */
+
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+#include "ctl/ctl.h"
+#include "ctl/ctl_relay.h"
+
+/* one_ip - the single IP argument of del and check, canonicalised; 0 or CTL_EX_USAGE. */
+static int one_ip(const char *cmd, int argc, char **argv, char ip[IP_TEXT_MAX])
+{
+	if (argc != 1) {
+		fprintf(stderr, "popgatectl %s: expected one IP address\n", cmd);
+		return CTL_EX_USAGE;
+	}
+	if (ip_canonical(argv[0], ip) < 0) {
+		fprintf(stderr, "popgatectl %s: %s: not an IP address\n", cmd, argv[0]);
+		return CTL_EX_USAGE;
+	}
+	return 0;
+}
+
+/* add_args - parse "IP [--user U] [--ttl D]"; 0 or CTL_EX_USAGE. */
+static int add_args(const struct config *cfg, int argc, char **argv, char ip[IP_TEXT_MAX],
+		    const char **user, long long *ttl)
+{
+	const char *why = NULL;
+	const char *ipa = NULL;
+
+	*user = "";
+	*ttl = cfg_duration(cfg, "relay.timeout");
+	for (int i = 0; i < argc; i++) {
+		if (strcmp(argv[i], "--user") == 0 && i + 1 < argc) {
+			*user = argv[++i];
+		} else if (strcmp(argv[i], "--ttl") == 0 && i + 1 < argc) {
+			if (cfg_parse_duration(argv[++i], ttl, &why) < 0 || *ttl <= 0 || *ttl > 366LL * 86400) {
+				fprintf(stderr, "popgatectl add: --ttl %s: %s\n", argv[i],
+					why != NULL ? why : "must be between 1s and 366d");
+				return CTL_EX_USAGE;
+			}
+		} else if (argv[i][0] != '-' && ipa == NULL) {
+			ipa = argv[i];
+		} else {
+			fprintf(stderr, "popgatectl add: unexpected argument %s\n", argv[i]);
+			return CTL_EX_USAGE;
+		}
+	}
+	if (strlen(*user) >= RELAY_USER_MAX || strpbrk(*user, "\r\n\t") != NULL) {
+		fprintf(stderr, "popgatectl add: --user: too long or contains control characters\n");
+		return CTL_EX_USAGE;
+	}
+	return one_ip("add", ipa != NULL ? 1 : 0, (char **)&ipa, ip);
+}
+
+int ctl_add(const struct config *cfg, int argc, char **argv)
+{
+	struct relaydb *db = NULL;
+	char ip[IP_TEXT_MAX], until[32];
+	const char *user;
+	long long ttl;
+	time_t now = time(NULL);
+	int rc;
+
+	if ((rc = add_args(cfg, argc, argv, ip, &user, &ttl)) != 0)
+		return rc;
+	if ((rc = ctl_relay_open(cfg, &db)) != 0)
+		return rc;
+	if (relaydb_authorize(db, ip, user, RELAY_PROTO_MANUAL, ttl, now) < 0) {
+		fprintf(stderr, "popgatectl add: %s: database error\n", ip);
+		rc = CTL_EX_TEMPFAIL;
+	} else {
+		ctl_relay_changed(cfg, db);
+		ctl_format_time((int64_t)now + ttl, until, sizeof(until));
+		printf("%s: authorized until %s\n", ip, until);
+	}
+	relaydb_close(&db);
+	return rc;
+}
+
+int ctl_del(const struct config *cfg, int argc, char **argv)
+{
+	struct relaydb *db = NULL;
+	char ip[IP_TEXT_MAX];
+	int rc, r;
+
+	if ((rc = one_ip("del", argc, argv, ip)) != 0 || (rc = ctl_relay_open(cfg, &db)) != 0)
+		return rc;
+	r = relaydb_del(db, ip);
+	if (r < 0) {
+		fprintf(stderr, "popgatectl del: %s: database error\n", ip);
+		rc = CTL_EX_TEMPFAIL;
+	} else if (r == 0) {
+		printf("%s: no authorization\n", ip);
+		rc = 1;
+	} else {
+		ctl_relay_changed(cfg, db);
+		printf("%s: removed\n", ip);
+	}
+	relaydb_close(&db);
+	return rc;
+}
+
+/* purge_cmd - flush or sweep, which differ only in what they remove. */
+static int purge_cmd(const struct config *cfg, int argc, const char *cmd, bool all)
+{
+	struct relaydb *db = NULL;
+	long n;
+	int rc;
+
+	if (argc != 0) {
+		fprintf(stderr, "popgatectl %s: takes no arguments\n", cmd);
+		return CTL_EX_USAGE;
+	}
+	if ((rc = ctl_relay_open(cfg, &db)) != 0)
+		return rc;
+	n = all ? relaydb_flush(db) : relaydb_sweep(db, time(NULL));
+	if (n < 0) {
+		fprintf(stderr, "popgatectl %s: database error\n", cmd);
+		rc = CTL_EX_TEMPFAIL;
+	} else {
+		ctl_relay_changed(cfg, db);
+		printf("%ld %s removed\n", n, n == 1 ? "entry" : "entries");
+	}
+	relaydb_close(&db);
+	return rc;
+}
+
+int ctl_flush(const struct config *cfg, int argc, char **argv)
+{
+	return purge_cmd(cfg, argc, "flush", true);
+}
+
+int ctl_sweep(const struct config *cfg, int argc, char **argv)
+{
+	return purge_cmd(cfg, argc, "sweep", false);
+}
+
+/* check_detail - what makes REASON true for IP: the matching network or the entry's details. */
+static void check_detail(const struct config *cfg, enum relay_reason reason, const char *ip,
+			 const struct relay_entry *e, time_t now, char *buf, size_t len)
+{
+	struct ip_addr addr;
+	const struct cidr *c = NULL;
+	char net[IP_TEXT_MAX + 4], when[32];
+
+	buf[0] = '\0';
+	if (ip_parse(ip, &addr) < 0)
+		return;
+	if (reason == RELAY_DENY_LIST || reason == RELAY_ALLOW_LIST) {
+		c = cidr_list_match(cfg_cidrs(cfg, reason == RELAY_DENY_LIST ? "relay.deny" : "relay.allow"), &addr);
+		if (c != NULL) {
+			cidr_format(c, net);
+			snprintf(buf, len, " (%s)", net);
+		}
+	} else if (reason == RELAY_AUTHORIZED || reason == RELAY_EXPIRED) {
+		ctl_format_time(e->expires, when, sizeof(when));
+		snprintf(buf, len, " (user %s, %s, %s %s)", e->user[0] != '\0' ? e->user : "-", e->proto,
+			 reason == RELAY_EXPIRED ? "expired" : "until", when);
+	}
+	(void)now;
+}
+
+int ctl_check(const struct config *cfg, int argc, char **argv)
+{
+	struct relaydb *db = NULL;
+	struct relay_entry e;
+	enum relay_reason reason;
+	char ip[IP_TEXT_MAX], detail[256];
+	time_t now = time(NULL);
+	int rc;
+
+	if ((rc = one_ip("check", argc, argv, ip)) != 0)
+		return rc;
+	/* A database that cannot be opened is what the SMTP side would see too: report db-error. */
+	if (ctl_relay_open(cfg, &db) != 0)
+		db = NULL;
+	reason = relay_check_ip(cfg, db, ip, now, &e);
+	check_detail(cfg, reason, ip, &e, now, detail, sizeof(detail));
+	printf("%s: %s: %s%s\n", ip, relay_allowed(reason) ? "relay allowed" : "relay denied",
+	       relay_reason_text(reason), detail);
+	relaydb_close(&db);
+	return relay_allowed(reason) ? 0 : 1;
+}

@@ -1,0 +1,74 @@
+/* ctl_relay.c - helpers of the popgatectl relay subcommands. */
+
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "ctl/ctl.h"
+#include "ctl/ctl_relay.h"
+
+/*
+ * become_db_owner - run as root, popgatectl would create Berkeley DB log and region files that
+ * the daemon (server.user) then cannot open. Take the owner of an existing relay.db_dir as our
+ * effective ids first.
+ */
+static int become_db_owner(const char *dir)
+{
+	struct stat st;
+
+	if (geteuid() != 0 || stat(dir, &st) < 0 || st.st_uid == 0)
+		return 0;
+	if (setegid(st.st_gid) < 0 || seteuid(st.st_uid) < 0) {
+		fprintf(stderr, "popgatectl: cannot become the owner of %s: %s\n", dir, strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+int ctl_relay_open(const struct config *cfg, struct relaydb **db)
+{
+	char err[1024];
+
+	if (become_db_owner(cfg_str(cfg, "relay.db_dir")) < 0)
+		return CTL_EX_TEMPFAIL;
+	if (relaydb_open(cfg, db, err, sizeof(err)) < 0) {
+		fprintf(stderr, "popgatectl: relay database: %s\n", err);
+		return CTL_EX_TEMPFAIL;
+	}
+	return 0;
+}
+
+int ctl_relay_changed(const struct config *cfg, struct relaydb *db)
+{
+	if (relaydb_export(cfg, db, time(NULL), NULL) < 0) {
+		fprintf(stderr, "popgatectl: could not rewrite %s (the daemon's sweeper will retry)\n",
+			cfg_str(cfg, "relay.export_map"));
+		return -1;
+	}
+	return 0;
+}
+
+void ctl_format_time(int64_t t, char *buf, size_t len)
+{
+	time_t tt = (time_t)t;
+	struct tm tm;
+
+	if (localtime_r(&tt, &tm) == NULL || strftime(buf, len, "%Y-%m-%d %H:%M:%S", &tm) == 0)
+		snprintf(buf, len, "%lld", (long long)t);
+}
+
+void ctl_format_left(int64_t t, time_t now, char *buf, size_t len)
+{
+	long long left = (long long)t - (long long)now;
+
+	if (left <= 0)
+		snprintf(buf, len, "-");
+	else if (left >= 86400)
+		snprintf(buf, len, "%lldd%lldh", left / 86400, left % 86400 / 3600);
+	else if (left >= 3600)
+		snprintf(buf, len, "%lldh%lldm", left / 3600, left % 3600 / 60);
+	else
+		snprintf(buf, len, "%lldm%llds", left / 60, left % 60);
+}

@@ -1,0 +1,80 @@
+/* main.c - popgatectl: administer a popgate installation from the command line. */
+
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "common/config.h"
+#include "common/config_keys.h"
+#include "common/log.h"
+#include "ctl/ctl.h"
+
+static const struct ctl_command commands[] = {
+	{ "list", ctl_list, "[--json]", "show the relay authorizations" },
+	{ "add", ctl_add, "IP [--user U] [--ttl D]", "authorize IP to relay (default ttl relay.timeout)" },
+	{ "del", ctl_del, "IP", "remove IP's authorization" },
+	{ "flush", ctl_flush, "", "remove every authorization" },
+	{ "sweep", ctl_sweep, "", "remove expired authorizations now" },
+	{ "check", ctl_check, "IP", "say whether IP may relay and why (exit 0 yes, 1 no)" },
+	{ "import-drac", ctl_import_drac, "FILE", "import the unexpired entries of a DRAC dracd.db" },
+	{ "passwd", ctl_passwd, "USER", "set a user's password in the popgate password file" },
+	{ NULL, NULL, NULL, NULL },
+};
+
+static void usage(FILE *out)
+{
+	fprintf(out, "usage: popgatectl [-f CONFIG] COMMAND [ARGS]\n\n"
+		"  -f CONFIG  configuration file (default %s)\n\ncommands:\n",
+		POPGATE_SYSCONFDIR "/popgate.conf");
+	for (const struct ctl_command *c = commands; c->name != NULL; c++)
+		fprintf(out, "  %-12s %-26s %s\n", c->name, c->usage, c->help);
+}
+
+static const struct ctl_command *find_command(const char *name)
+{
+	for (const struct ctl_command *c = commands; c->name != NULL; c++)
+		if (strcmp(c->name, name) == 0)
+			return c;
+	return NULL;
+}
+
+int main(int argc, char **argv)
+{
+	const char *path = POPGATE_SYSCONFDIR "/popgate.conf";
+	const struct ctl_command *cmd;
+	struct config *cfg;
+	struct cfg_error err;
+	int opt, rc;
+
+	log_open("popgatectl", LOG_MAIL, true);
+	/* "+": stop at the command, whose own options follow it. */
+	while ((opt = getopt(argc, argv, "+f:h")) != -1) {
+		switch (opt) {
+		case 'f':
+			path = optarg;
+			break;
+		case 'h':
+			usage(stdout);
+			return 0;
+		default:
+			usage(stderr);
+			return CTL_EX_USAGE;
+		}
+	}
+	if (optind >= argc) {
+		usage(stderr);
+		return CTL_EX_USAGE;
+	}
+	if ((cmd = find_command(argv[optind])) == NULL) {
+		fprintf(stderr, "popgatectl: unknown command %s\n", argv[optind]);
+		usage(stderr);
+		return CTL_EX_USAGE;
+	}
+	if ((cfg = config_load(path, &err)) == NULL) {
+		fprintf(stderr, "%s\n", err.msg);
+		return CFG_EXIT;
+	}
+	rc = cmd->fn(cfg, argc - optind - 1, argv + optind + 1);
+	config_free(&cfg);
+	return rc;
+}

@@ -1,0 +1,84 @@
+/* relaydb_int.h - internals shared by the relaydb modules: the handle, its environment, the record codec. */
+#ifndef POPGATE_RELAYDB_INT_H
+#define POPGATE_RELAYDB_INT_H
+
+#include <db.h>
+#include <limits.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "relaydb/relaydb.h"
+
+/* File name of the btree inside relay.db_dir. */
+#define RELAYDB_FILE "relay.db"
+
+/* How long a lock request waits before it fails instead of hanging behind a dead process. */
+#define RELAYDB_LOCK_TIMEOUT_US 1000000u
+
+/* How often an operation is retried after a deadlock or lock timeout before it gives up. */
+#define RELAYDB_RETRIES 4
+
+/* Deletions per transaction in sweep and flush, so a big sweep never fills the lock table. */
+#define RELAYDB_BATCH 256
+
+/* Largest encoded record: header plus the longest user and protocol. */
+#define RELAY_RECORD_MAX (31 + RELAY_USER_MAX + RELAY_PROTO_MAX)
+
+/*
+ * Berkeley DB's DB_REGISTER allows one environment handle per process, so relaydb_open hands out
+ * one shared, reference-counted handle per directory and process.
+ */
+struct relaydb {
+	struct relaydb *next; /* the process's list of open handles */
+	unsigned refs;
+	DB_ENV *env;
+	DB *db;
+	pid_t pid;            /* the process that opened env and db: a forked child must not use them */
+	bool broken;          /* an error asked for a reopen (DB_RUNRECOVERY, repeated lock timeouts) */
+	char home[PATH_MAX];
+};
+
+/* relaydb_env_open - open DB->env and DB->db in DB->home, running recovery when a process died. */
+int relaydb_env_open(struct relaydb *db, char *err, size_t errlen);
+
+/* relaydb_env_close - close the handles, or abandon them when they belong to another process. */
+void relaydb_env_close(struct relaydb *db);
+
+/* relaydb_ready - reopen after a fork or a fatal error so the handles are usable here. 0 or -1. */
+int relaydb_ready(struct relaydb *db);
+
+/* relaydb_failed - log a Berkeley DB error once with context and mark the handle for reopening if needed. */
+void relaydb_failed(struct relaydb *db, int ret, const char *what, const char *ip);
+
+/* relaydb_retryable - whether RET is a transient lock conflict worth retrying. */
+bool relaydb_retryable(int ret);
+
+/* relaydb_backoff - sleep a little before retry ATTEMPT (1, 2, ...) so conflicting writers drift apart. */
+void relaydb_backoff(int attempt);
+
+/* relaydb_change_mark - a number that changes whenever any process commits a write. 0 or -1. */
+int relaydb_change_mark(struct relaydb *db, uint64_t *mark);
+
+/* relaydb_checkpoint - flush the cache and let the log files that are no longer needed go. 0 or -1. */
+int relaydb_checkpoint(struct relaydb *db);
+
+/* relay_record_encode - serialise E (all but the ip) into BUF; returns the length, 0 if too small. */
+size_t relay_record_encode(const struct relay_entry *e, uint8_t *buf, size_t len);
+
+/* relay_record_decode - parse a stored record for key IP into E. 0, or -1 when it is corrupt. */
+int relay_record_decode(const void *data, size_t len, const char *ip, size_t iplen, struct relay_entry *e);
+
+/* Longest export map key: "IPv6:" and eight groups of four hex digits with colons. */
+#define RELAY_MAP_KEY_MAX 48
+
+/* Most keys one address is exported under. */
+#define RELAY_MAP_KEYS 3
+
+/*
+ * relay_map_keys - the keys MTAs look CANON up under: itself, and for IPv6 also "IPv6:" + the
+ * uncompressed form and its lower-case twin. Returns how many (0 if CANON is no address).
+ */
+int relay_map_keys(const char *canon, char keys[RELAY_MAP_KEYS][RELAY_MAP_KEY_MAX]);
+
+#endif

@@ -1,0 +1,19 @@
+/* relaydb_fixture.h - scratch directories and configs for the relaydb Check tests. */
+#ifndef POPGATE_RELAYDB_FIXTURE_H
+#define POPGATE_RELAYDB_FIXTURE_H
+
+#include "common/config.h"
+
+/* fx_dir - the scratch directory of the current test (made by fx_setup). */
+extern char fx_dir[64];
+
+/* fx_setup - make a fresh scratch directory; a Check checked fixture. */
+void fx_setup(void);
+
+/* fx_teardown - remove the scratch directory and everything in it. */
+void fx_teardown(void);
+
+/* fx_config - a config whose relay.db_dir is in the scratch directory, plus EXTRA lines of [relay]. */
+struct config *fx_config(const char *extra);
+
+#endif
