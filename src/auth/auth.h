@@ -45,4 +45,8 @@ int auth_hash_password(const char *pass, char *out, size_t cap);
 /* auth_verify_hash - whether PASS matches crypt(3) HASH (yescrypt, sha512, bcrypt, md5, DES). */
 bool auth_verify_hash(const char *pass, const char *hash);
 
+/* auth_name_valid - whether NAME is a possible user name: 1..AUTH_NAME_MAX-1 bytes, no ':', '/' or
+ * control characters, not starting with '.' or '-' (names end up in paths through %u). */
+bool auth_name_valid(const char *name);
+
 #endif

@@ -1,1 +1,22 @@
-# src/auth/local.mk - sources and tests of src/auth (filled in by its issue).
+# src/auth/local.mk - user databases (system, passwd file), password hashes and APOP, with their tests.
+noinst_LIBRARIES += src/auth/libauth.a
+POPGATE_LIBS += src/auth/libauth.a
+src_auth_libauth_a_SOURCES = \
+	src/auth/auth.c src/auth/auth.h src/auth/auth_int.h \
+	src/auth/apop.c src/auth/filedb.c src/auth/hash.c src/auth/linefile.c \
+	src/auth/mailbox.c src/auth/name.c src/auth/sysdb.c
+
+check_PROGRAMS += tests/unit/check_auth
+TESTS += tests/unit/check_auth
+tests_unit_check_auth_SOURCES = tests/unit/check_auth.c tests/unit/authtest.c tests/unit/authtest.h
+tests_unit_check_auth_CFLAGS = $(POPGATE_TEST_CFLAGS)
+tests_unit_check_auth_LDADD = $(POPGATE_TEST_LIBS)
+EXTRA_tests_unit_check_auth_DEPENDENCIES = $(POPGATE_LIBS)
+
+check_PROGRAMS += tests/unit/check_auth_system
+TESTS += tests/unit/check_auth_system
+tests_unit_check_auth_system_SOURCES = tests/unit/check_auth_system.c tests/unit/authtest.c \
+	tests/unit/authtest.h
+tests_unit_check_auth_system_CFLAGS = $(POPGATE_TEST_CFLAGS)
+tests_unit_check_auth_system_LDADD = $(POPGATE_TEST_LIBS)
+EXTRA_tests_unit_check_auth_system_DEPENDENCIES = $(POPGATE_LIBS)

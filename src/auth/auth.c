@@ -1,0 +1,41 @@
+/* auth.c - USER/PASS checks: pick the backend, then spend the same time whether or not the user exists. */
+
+#include <string.h>
+
+#include "auth/auth_int.h"
+#include "common/log.h"
+
+enum auth_result auth_backend_lookup(const struct config *cfg, const char *name, struct auth_entry *e)
+{
+	if (strcmp(cfg_text(cfg, "auth.backend"), "file") == 0)
+		return auth_file_lookup(cfg, name, e);
+	return auth_system_lookup(cfg, name, e);
+}
+
+enum auth_result auth_password(const struct config *cfg, const char *user, const char *pass,
+			       struct auth_user *out)
+{
+	struct auth_entry e;
+	enum auth_result r;
+	bool ok;
+
+	if (out != NULL)
+		memset(out, 0, sizeof(*out));
+	/* A bad name never reaches a file, but still costs one hash so all failures look alike. */
+	if (pass == NULL || strnlen(pass, AUTH_PASS_MAX) >= AUTH_PASS_MAX || !auth_name_valid(user)) {
+		auth_burn("");
+		return AUTH_FAIL;
+	}
+	r = auth_backend_lookup(cfg, user, &e);
+	if (r == AUTH_TEMPFAIL)
+		return r;
+	if (r == AUTH_FAIL) {
+		auth_burn(pass);
+		return AUTH_FAIL;
+	}
+	ok = auth_verify_hash(pass, e.hash);
+	if (ok && out != NULL)
+		*out = e.user;
+	explicit_bzero(&e, sizeof(e));
+	return ok ? AUTH_OK : AUTH_FAIL;
+}

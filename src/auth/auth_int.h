@@ -1,0 +1,101 @@
+/* auth_int.h - what the auth modules share among themselves: backend lookups, hashes, line files. */
+#ifndef POPGATE_AUTH_INT_H
+#define POPGATE_AUTH_INT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <sys/types.h>
+#include <time.h>
+
+#include "auth/auth.h"
+#include "common/config.h"
+
+/* Longest stored hash we accept; crypt(3) output is at most CRYPT_OUTPUT_SIZE (384) bytes. */
+#define AUTH_HASH_MAX 384
+
+/* Longest line in passwd_file or apop_secrets_file; longer lines are malformed (bounded reads). */
+#define AUTH_LINE_MAX 4096
+
+/* Longest APOP challenge accepted: RFC 1939 timestamps are short msg-ids; 512 covers any sane one. */
+#define AUTH_CHALLENGE_MAX 512
+
+/* Longest APOP shared secret: RFC 1939 leaves it open; qpopper's pop.auth used far less. */
+#define AUTH_SECRET_MAX 256
+
+/* Stands in for the secret of a user without one, so the APOP digest is computed either way. */
+#define AUTH_APOP_DUMMY_SECRET "popgate-no-such-apop-secret"
+
+/* A user as a backend knows it: the login result plus the stored hash (wiped after use). */
+struct auth_entry {
+	struct auth_user user;
+	char hash[AUTH_HASH_MAX];
+};
+
+/* auth_system_lookup - NAME from passwd/shadow, applying lock, expiry and uid policy (refusals logged). */
+enum auth_result auth_system_lookup(const struct config *cfg, const char *name, struct auth_entry *e);
+
+/* auth_file_lookup - NAME from auth.passwd_file; malformed lines are logged once and skipped. */
+enum auth_result auth_file_lookup(const struct config *cfg, const char *name, struct auth_entry *e);
+
+/* auth_backend_lookup - NAME from whichever backend auth.backend names. */
+enum auth_result auth_backend_lookup(const struct config *cfg, const char *name, struct auth_entry *e);
+
+/* auth_dummy_hash - the fixed yescrypt hash unknown users are checked against. */
+const char *auth_dummy_hash(void);
+
+/* auth_burn - spend the time of one password check against the dummy hash, so failures look alike. */
+void auth_burn(const char *pass);
+
+/* auth_hash_usable - whether HASH can ever match: not empty, not locked ('!' or '*'), not too long. */
+bool auth_hash_usable(const char *hash);
+
+/* auth_apop_digest - lower-case hex MD5(CHALLENGE SECRET) into OUT[33] (RFC 1939). 0 or -1. */
+int auth_apop_digest(const char *challenge, const char *secret, char out[33]);
+
+/* auth_mailbox_check - NULL when MAILBOX is "mbox:/abs" or "maildir:/abs", else why it is not. */
+const char *auth_mailbox_check(const char *mailbox);
+
+/* auth_mailbox_expand - TEMPLATE with %u = USER, %h = HOME, %% = % into OUT. 0, or -1 with *why. */
+int auth_mailbox_expand(const char *tmpl, const char *user, const char *home, char *out, size_t cap,
+			const char **why);
+
+/* Remembers which version of a file was last reported on, so each bad line is logged once. */
+struct auth_file_seen {
+	dev_t dev;
+	ino_t ino;
+	struct timespec mtime;
+	off_t size;
+	bool valid;
+};
+
+/* A "name:..." file read line by line with bounded lines; problems are logged once per file version. */
+struct auth_linefile {
+	const char *path;
+	FILE *fp;
+	unsigned lineno;
+	bool report;     /* this version of the file has not been reported on yet */
+	bool at_eof;     /* read to the end: every problem in it has been reported */
+	struct auth_file_seen *seen;
+	struct auth_file_seen now;
+	char line[AUTH_LINE_MAX + 1];
+};
+
+/* auth_linefile_open - open PATH for reading; -1 (errno set) when it cannot be read. */
+int auth_linefile_open(struct auth_linefile *lf, const char *path, struct auth_file_seen *seen);
+
+/*
+ * auth_linefile_next - the next line that is neither blank nor a comment, without its newline:
+ * 1 with lf->line filled, 0 at end of file, -1 on a read error (logged). Over-long lines and
+ * lines holding NUL bytes are reported (once) and skipped.
+ */
+int auth_linefile_next(struct auth_linefile *lf);
+
+/* auth_linefile_bad - report "FILE:LINE: what is wrong" for the current line, once per file version. */
+void auth_linefile_bad(struct auth_linefile *lf, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
+/* auth_linefile_close - close the file and wipe the line buffer (it may have held a secret). */
+void auth_linefile_close(struct auth_linefile *lf);
+
+#endif

@@ -1,0 +1,222 @@
+/* check_auth_system.c - unit tests of the system backend against a real user made with useradd (root only). */
+
+#include <check.h>
+#include <fcntl.h>
+#include <pwd.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "auth/auth.h"
+#include "auth/auth_int.h"
+#include "authtest.h"
+#include "common/config.h"
+
+static const char sys_pass[] = "Sys-Pass 1";
+static char sys_user[32];
+static uid_t sys_uid;
+static gid_t sys_gid;
+static bool sys_ready;
+
+/* run - execute ARGV (absolute path, no shell: hashes hold '$') quietly; its exit status or -1. */
+static int run(const char *const argv[])
+{
+	int status;
+	pid_t pid = fork();
+
+	if (pid < 0)
+		return -1;
+	if (pid == 0) {
+		int null = open("/dev/null", O_WRONLY);
+
+		dup2(null, STDOUT_FILENO);
+		execv(argv[0], (char *const *)argv);
+		_exit(127);
+	}
+	if (waitpid(pid, &status, 0) != pid || !WIFEXITED(status))
+		return -1;
+	return WEXITSTATUS(status);
+}
+
+/* run_retry - run ARGV, retrying while another process holds the passwd lock. */
+static int run_retry(const char *const argv[])
+{
+	int rc = -1;
+
+	for (int i = 0; i < 20 && (rc = run(argv)) != 0 && rc != 127; i++)
+		sleep(1);
+	return rc;
+}
+
+static void system_setup(void)
+{
+	char hash[256];
+	struct passwd *pw;
+
+	authtest_dir_setup();
+	if (geteuid() != 0 || access("/usr/sbin/useradd", X_OK) != 0)
+		return;
+	snprintf(sys_user, sizeof(sys_user), "pgauth%ld", (long)getpid());
+	if (auth_hash_password(sys_pass, hash, sizeof(hash)) != 0)
+		return;
+	run_retry((const char *const[]){ "/usr/sbin/useradd", "-M", "-d", "/home/pgauth-test",
+					 "-s", "/usr/sbin/nologin", "-p", hash, sys_user, NULL });
+	if ((pw = getpwnam(sys_user)) == NULL)
+		return;
+	sys_uid = pw->pw_uid;
+	sys_gid = pw->pw_gid;
+	sys_ready = true;
+}
+
+static void system_teardown(void)
+{
+	if (sys_ready && run_retry((const char *const[]){ "/usr/sbin/userdel", sys_user, NULL }) != 0)
+		fprintf(stderr, "check_auth: could not remove test user %s\n", sys_user);
+	sys_ready = false;
+	authtest_dir_teardown();
+}
+
+/* sys_cfg - the system backend with first_valid_uid FIRST and mailbox template MAILBOX. */
+static struct config *sys_cfg(unsigned long first, const char *mailbox, const char *secrets)
+{
+	char text[1024];
+
+	snprintf(text, sizeof(text), "[auth]\nbackend = system\nfirst_valid_uid = %lu\n%s%s\n%s%s\n",
+		 first, mailbox ? "system_mailbox = " : "", mailbox ? mailbox : "",
+		 secrets ? "apop_secrets_file = " : "", secrets ? secrets : "");
+	return authtest_config(text);
+}
+
+/* skip_unless_root - print why the test does nothing when no real user could be made. */
+static bool skip_unless_root(void)
+{
+	if (!sys_ready)
+		printf("check_auth: skipped: system backend with a real user needs root and useradd\n");
+	return !sys_ready;
+}
+
+/* Needs no root: a name no system has, and the accounts every system locks or refuses. */
+START_TEST(test_system_unknown)
+{
+	struct config *cfg = sys_cfg(1000, NULL, NULL);
+	struct auth_user u;
+
+	ck_assert_int_eq(auth_password(cfg, "pgauth-nosuchuser", "x", &u), AUTH_FAIL);
+	ck_assert_int_eq(auth_password(cfg, "root", "x", &u), AUTH_FAIL);
+	ck_assert_int_eq(auth_password(cfg, "nobody", "x", &u), AUTH_FAIL);
+	ck_assert_int_eq(auth_password(cfg, "../root", "x", &u), AUTH_FAIL);
+	config_free(&cfg);
+}
+END_TEST
+
+START_TEST(test_system_login)
+{
+	struct config *cfg;
+	struct auth_user u;
+	char want[128];
+
+	if (skip_unless_root())
+		return;
+	cfg = sys_cfg(sys_uid, "maildir:%h/Maildir", NULL);
+	ck_assert_int_eq(auth_password(cfg, sys_user, sys_pass, &u), AUTH_OK);
+	ck_assert_str_eq(u.name, sys_user);
+	ck_assert_uint_eq(u.uid, sys_uid);
+	ck_assert_uint_eq(u.gid, sys_gid);
+	ck_assert_str_eq(u.home, "/home/pgauth-test");
+	ck_assert_str_eq(u.mailbox, "maildir:/home/pgauth-test/Maildir");
+	ck_assert_int_eq(auth_password(cfg, sys_user, "Sys-Pass 2", &u), AUTH_FAIL);
+	ck_assert_int_eq(auth_password(cfg, "pgauth-nosuchuser", sys_pass, &u), AUTH_FAIL);
+	config_free(&cfg);
+
+	cfg = sys_cfg(sys_uid, NULL, NULL);
+	ck_assert_int_eq(auth_password(cfg, sys_user, sys_pass, &u), AUTH_OK);
+	snprintf(want, sizeof(want), "mbox:/var/mail/%s", sys_user);
+	ck_assert_str_eq(u.mailbox, want);
+	config_free(&cfg);
+}
+END_TEST
+
+/* expect_refused - the right password fails and the log says WHY. */
+static void expect_refused(const struct config *cfg, const char *user, const char *pass,
+			   const char *why)
+{
+	struct auth_user u;
+
+	authtest_capture();
+	ck_assert_int_eq(auth_password(cfg, user, pass, &u), AUTH_FAIL);
+	ck_assert_msg(strstr(authtest_captured(), why) != NULL, "log lacks \"%s\": %s", why, authtest_captured());
+}
+
+START_TEST(test_system_policy)
+{
+	struct config *cfg = sys_cfg(sys_uid + 1, NULL, NULL), *ok_cfg, *root_cfg;
+	struct auth_user u;
+
+	if (skip_unless_root()) {
+		config_free(&cfg);
+		return;
+	}
+	ok_cfg = sys_cfg(sys_uid, NULL, NULL);
+	root_cfg = sys_cfg(0, NULL, NULL);
+	expect_refused(cfg, sys_user, sys_pass, "uid below auth.first_valid_uid");
+	expect_refused(root_cfg, "root", "whatever", "root may not log in");
+
+	ck_assert_int_eq(run((const char *const[]){ "/usr/sbin/usermod", "-L", sys_user, NULL }), 0);
+	expect_refused(ok_cfg, sys_user, sys_pass, "account locked");
+	ck_assert_int_eq(run((const char *const[]){ "/usr/sbin/usermod", "-U", sys_user, NULL }), 0);
+	ck_assert_int_eq(auth_password(ok_cfg, sys_user, sys_pass, &u), AUTH_OK);
+
+	ck_assert_int_eq(run((const char *const[]){ "/usr/bin/chage", "-E", "1", sys_user, NULL }), 0);
+	expect_refused(ok_cfg, sys_user, sys_pass, "account expired");
+	ck_assert_int_eq(run((const char *const[]){ "/usr/bin/chage", "-E", "-1", sys_user, NULL }), 0);
+	ck_assert_int_eq(auth_password(ok_cfg, sys_user, sys_pass, &u), AUTH_OK);
+	config_free(&cfg);
+	config_free(&ok_cfg);
+	config_free(&root_cfg);
+}
+END_TEST
+
+START_TEST(test_system_apop)
+{
+	char sec[128], text[128], digest[33];
+	struct config *cfg;
+	struct auth_user u;
+
+	if (skip_unless_root())
+		return;
+	snprintf(text, sizeof(text), "%s:apop secret\n", sys_user);
+	authtest_write(authtest_path("secrets", sec, sizeof(sec)), text);
+	cfg = sys_cfg(sys_uid, NULL, sec);
+	ck_assert_int_eq(auth_apop_digest("<7.8@host>", "apop secret", digest), 0);
+	ck_assert_int_eq(auth_apop(cfg, sys_user, "<7.8@host>", digest, &u), AUTH_OK);
+	ck_assert_uint_eq(u.uid, sys_uid);
+	config_free(&cfg);
+}
+END_TEST
+
+static Suite *auth_system_suite(void)
+{
+	Suite *s = suite_create("auth-system");
+	TCase *tc = tcase_create("system");
+
+	tcase_add_unchecked_fixture(tc, system_setup, system_teardown);
+	tcase_add_test(tc, test_system_unknown);
+	tcase_add_test(tc, test_system_login);
+	tcase_add_test(tc, test_system_policy);
+	tcase_add_test(tc, test_system_apop);
+	suite_add_tcase(s, tc);
+	return s;
+}
+
+int main(void)
+{
+	SRunner *sr = srunner_create(auth_system_suite());
+	int failed;
+
+	srunner_run_all(sr, CK_NORMAL);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed == 0 ? 0 : 1;
+}
