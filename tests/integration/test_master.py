@@ -1,0 +1,235 @@
+"""test_master - popgated's supervisor: config checking, reload, connection limits, shutdown."""
+
+import os
+import signal
+import socket
+import subprocess
+import time
+
+import popgate_harness as h
+
+
+def greeting(port, timeout=5):
+    """Connect to 127.0.0.1:PORT and return (socket, first line)."""
+    s = socket.create_connection(("127.0.0.1", port), timeout=timeout)
+    f = s.makefile("rb")
+    return s, f.readline().decode()
+
+
+def listening(port):
+    try:
+        socket.create_connection(("127.0.0.1", port), timeout=2).close()
+        return True
+    except OSError:
+        return False
+
+
+def proc_status(pid):
+    """Uid and CapEff of a process, from /proc."""
+    out = {}
+    with open("/proc/%d/status" % pid) as f:
+        for line in f:
+            k, _, v = line.partition(":")
+            out[k] = v.split()
+    return int(out["Uid"][0]), int(out["CapEff"][0], 16)
+
+
+def children_of(pid):
+    return [int(p) for p in subprocess.run(["pgrep", "-P", str(pid)], capture_output=True,
+                                           text=True).stdout.split()]
+
+
+class ConfigCheck(h.TestCase):
+    def test_check_prints_effective_settings(self):
+        with h.Popgated(self) as d:
+            d.write_config()
+            r = subprocess.run([h.POPGATED, "-t", "-f", d.conf_path], capture_output=True, text=True)
+            self.assertEqual(r.returncode, 0, r.stderr)
+            self.assertIn("[relay]", r.stdout)
+            self.assertIn("timeout = 30m    ; default", r.stdout)
+            self.assertIn("listen = 127.0.0.1:%d" % d.port("pop3"), r.stdout)
+
+    def test_bad_lines_give_file_line_and_status_78(self):
+        cases = [
+            ("[pop3]\nidle_timeout = forever\n", ":2: pop3.idle_timeout: 'forever'"),
+            ("[server]\n\nbogus = 1\n", ":3: unknown key 'bogus' in section [server]"),
+            ("[smtp]\nforward = mail:/usr/sbin/sendmail\n", ":2: smtp.forward: 'mail:/usr/sbin/sendmail'"),
+            ("[server]\nuser = no-such-user-here\n", ":2: server.user: no such user"),
+            ("[pop3]\nlisten_tls = 127.0.0.1:9995\n", ":2: pop3.listen_tls: needs tls.cert_file"),
+            ("[auth]\nbackend = file\npasswd_file = /nonexistent/users\n", ":3: auth.passwd_file: /nonexistent/users"),
+        ]
+        with h.Popgated(self) as d:
+            for text, want in cases:
+                with open(d.conf_path, "w") as f:
+                    f.write("[smtp]\nlisten_tls =\n" if "[smtp]" not in text else "")
+                    f.write("[pop3]\nlisten_tls =\n" if "[pop3]" not in text else "")
+                    f.write(text)
+                r = subprocess.run([h.POPGATED, "-t", "-f", d.conf_path], capture_output=True, text=True)
+                self.assertEqual(r.returncode, 78, (text, r.stdout, r.stderr))
+                self.assertIn(want, r.stderr)
+                self.assertTrue(r.stderr.startswith("popgated: " + d.conf_path + ":"), r.stderr)
+
+    def test_missing_file(self):
+        r = subprocess.run([h.POPGATED, "-t", "-f", "/nonexistent/popgate.conf"], capture_output=True, text=True)
+        self.assertEqual(r.returncode, 78)
+        self.assertIn("/nonexistent/popgate.conf: cannot open: No such file or directory", r.stderr)
+
+    def test_start_with_bad_config_exits_78(self):
+        with h.Popgated(self) as d:
+            d.write_config(d.config_text() + "[relay]\ntimeout = -5\n")
+            r = subprocess.run([h.POPGATED, "-F", "-f", d.conf_path], capture_output=True, text=True, timeout=20)
+            self.assertEqual(r.returncode, 78, r.stderr)
+            self.assertIn("relay.timeout", r.stderr)
+
+
+class Lifecycle(h.TestCase):
+    def test_reload_with_broken_config_keeps_serving(self):
+        with h.Popgated(self) as d:
+            d.start()
+            good = d.config_text()
+            d.write_config(good + "[pop3]\nidle_timeout = whenever\n")
+            mark = len(d.log())
+            d.reload()
+            d.wait_for_log(r"reload refused, the running configuration stays in force: .*:\d+: ", start=mark)
+            s, line = greeting(d.port("pop3"))
+            self.assertTrue(line.startswith("+OK"), line)
+            s.close()
+            # A valid new config moves the POP3 listener to a new port.
+            new_port = h.free_port()
+            old_port = d.port("pop3")
+            d.config["pop3"]["listen"] = "127.0.0.1:%d" % new_port
+            d.write_config()
+            mark = len(d.log())
+            d.reload()
+            d.wait_for_log(r"reloaded ", start=mark)
+            s, line = greeting(new_port)
+            self.assertTrue(line.startswith("+OK"), line)
+            s.close()
+            self.assertFalse(listening(old_port), "the old listener should be closed")
+
+    def test_reload_with_unbindable_listener_keeps_serving(self):
+        with h.Popgated(self) as d, socket.socket() as blocker:
+            d.start()
+            blocker.bind(("127.0.0.1", 0))
+            blocker.listen()
+            d.config["pop3"]["listen"] = "127.0.0.1:%d" % blocker.getsockname()[1]
+            d.write_config()
+            mark = len(d.log())
+            d.reload()
+            d.wait_for_log(r"reload refused.*pop3.listen: cannot listen on 127.0.0.1:\d+: Address already in use",
+                           start=mark)
+            self.assertTrue(listening(d.port("smtp")))
+
+    def test_per_ip_limit_gives_temporary_failure(self):
+        with h.Popgated(self, config={"server": {"max_connections_per_ip": "2"}}) as d:
+            d.start()
+            held = [greeting(d.port("pop3")) for _ in range(2)]
+            for s, line in held:
+                self.assertTrue(line.startswith("+OK"), line)
+            s, line = greeting(d.port("pop3"))
+            self.assertTrue(line.startswith("-ERR [SYS/TEMP]"), line)
+            s.close()
+            s, line = greeting(d.port("smtp"))
+            self.assertTrue(line.startswith("421 4.7.0"), line)
+            s.close()
+            d.wait_for_log(r"pop3 ip=127\.0\.0\.1 user=- refused: limit: server.max_connections_per_ip")
+            for s, _ in held:
+                s.close()
+            # Once the sessions have ended, the address is admitted again.
+            deadline = time.time() + 10
+            while True:
+                s, line = greeting(d.port("pop3"))
+                s.close()
+                if line.startswith("+OK") or time.time() > deadline:
+                    break
+                time.sleep(0.2)
+            self.assertTrue(line.startswith("+OK"), line)
+
+    def test_total_limit_gives_temporary_failure(self):
+        with h.Popgated(self, config={"server": {"max_connections": "3"}}) as d:
+            d.start()
+            held = [greeting(d.port("pop3")) for _ in range(2)] + [greeting(d.port("smtp"))]
+            s, line = greeting(d.port("smtp"))
+            self.assertTrue(line.startswith("421 4.7.0"), line)
+            s.close()
+            for s, _ in held:
+                s.close()
+
+    def test_sigterm_stops_accepting_and_ends_in_bounded_time(self):
+        with h.Popgated(self, config={"server": {"shutdown_timeout": "2s"}}) as d:
+            d.start()
+            s, line = greeting(d.port("pop3"))  # an idle session that would outlive the grace time
+            self.assertTrue(line.startswith("+OK"))
+            t0 = time.time()
+            d.proc.send_signal(signal.SIGTERM)
+            time.sleep(0.3)
+            self.assertFalse(listening(d.port("smtp")), "listeners close at once on SIGTERM")
+            rc = d.proc.wait(15)
+            elapsed = time.time() - t0
+            self.assertEqual(rc, 0)
+            self.assertLess(elapsed, 8)
+            self.assertGreaterEqual(elapsed, 1.5, "sessions get their grace time")
+            self.assertEqual(s.recv(100), b"", "the session was closed")
+            self.assertIn("killing 1 sessions still running", d.log())
+            pidfile = d.config["server"]["pid_file"]
+            # Removed, or emptied when the unprivileged master may not unlink it.
+            self.assertTrue(not os.path.exists(pidfile) or open(pidfile).read() == "")
+
+    def test_second_instance_on_same_pid_file_refuses(self):
+        with h.Popgated(self) as d:
+            d.start()
+            r = subprocess.run([h.POPGATED, "-F", "-f", d.conf_path], capture_output=True, text=True, timeout=20)
+            self.assertEqual(r.returncode, 1)
+            self.assertIn("already running (pid %d)" % d.proc.pid, r.stderr)
+            self.assertTrue(listening(d.port("pop3")))
+
+    def test_detaches_without_foreground_flag(self):
+        with h.Popgated(self) as d:
+            d.write_config()
+            r = subprocess.run([h.POPGATED, "-f", d.conf_path], capture_output=True, timeout=20)
+            self.assertEqual(r.returncode, 0)
+            pidfile = d.config["server"]["pid_file"]
+            deadline = time.time() + 10
+            while time.time() < deadline and not (os.path.exists(pidfile) and open(pidfile).read().strip()):
+                time.sleep(0.05)
+            pid = int(open(pidfile).read())
+            try:
+                deadline = time.time() + 10
+                while time.time() < deadline and not listening(d.port("pop3")):
+                    time.sleep(0.05)
+                self.assertTrue(listening(d.port("pop3")))
+            finally:
+                os.kill(pid, signal.SIGTERM)
+            deadline = time.time() + 15
+            while time.time() < deadline and os.path.exists("/proc/%d" % pid):
+                time.sleep(0.05)
+            self.assertFalse(os.path.exists("/proc/%d" % pid))
+
+
+class Privileges(h.TestCase):
+    def test_master_and_workers_leave_root(self):
+        if not h.IS_ROOT:
+            self.skipTest("needs root")
+        with h.Popgated(self) as d:
+            d.start()
+            uid, capeff = proc_status(d.proc.pid)
+            self.assertEqual(uid, d.uid, "the master runs as server.user")
+            self.assertNotEqual(capeff, 0, "the master keeps its few capabilities")
+            self.assertEqual(capeff & (1 << 21), 0, "but not CAP_SYS_ADMIN")
+            s, line = greeting(d.port("pop3"))
+            time.sleep(0.3)
+            for child in children_of(d.proc.pid):
+                for pid in [child] + children_of(child):
+                    uid, capeff = proc_status(pid)
+                    self.assertNotEqual(uid, 0, "no worker runs as root")
+            # The protocol child (grandchild) holds no capability at all.
+            sessions = [c for c in children_of(d.proc.pid) if children_of(c)]
+            self.assertTrue(sessions)
+            for c in sessions:
+                for g in children_of(c):
+                    self.assertEqual(proc_status(g), (d.uid, 0))
+            s.close()
+
+
+if __name__ == "__main__":
+    h.main()
