@@ -1,3 +1,3 @@
 # man/local.mk - manual pages.
 dist_man5_MANS = man/popgate.conf.5
-dist_man8_MANS = man/popgated.8
+dist_man8_MANS = man/popgated.8 man/popgatectl.8
