@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "auth/auth_int.h"
 #include "common/log.h"
@@ -101,8 +102,13 @@ static int get_hash(const struct passwd *pw, struct auth_entry *e)
 	if (found > 0) {
 		hash = sp.sp_pwdp;
 		why = expired(&sp);
-	} else if (strcmp(hash, "x") == 0)
-		why = "no shadow entry";
+	} else if (strcmp(hash, "x") == 0) {
+		/* NSS answers "no entry" when /etc/shadow is unreadable: say what the likely cause is. */
+		log_err("auth: no shadow entry for %s (euid %lu: can this process read /etc/shadow?)",
+			pw->pw_name, (unsigned long)geteuid());
+		rc = -1;
+		goto out;
+	}
 	if (why == NULL && (hash[0] == '!' || hash[0] == '*'))
 		why = "account locked";
 	else if (why == NULL && hash[0] == '\0')

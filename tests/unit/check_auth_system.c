@@ -178,6 +178,29 @@ START_TEST(test_system_policy)
 }
 END_TEST
 
+/* An auth process that cannot read /etc/shadow must say so (TEMPFAIL), not call the user unknown. */
+START_TEST(test_system_unprivileged)
+{
+	struct config *cfg;
+	struct auth_user u;
+	struct passwd *nobody = getpwnam("nobody");
+
+	if (skip_unless_root())
+		return;
+	if ((getenv("CK_FORK") != NULL && strcmp(getenv("CK_FORK"), "no") == 0) || nobody == NULL) {
+		printf("check_auth_system: skipped: dropping privileges needs CK_FORK and user nobody\n");
+		return;
+	}
+	cfg = sys_cfg(sys_uid, NULL, NULL);
+	authtest_capture(); /* opened while still root: the scratch directory is 0700 */
+	ck_assert_int_eq(setgid(nobody->pw_gid), 0);
+	ck_assert_int_eq(setuid(nobody->pw_uid), 0);
+	ck_assert_int_eq(auth_password(cfg, sys_user, sys_pass, &u), AUTH_TEMPFAIL);
+	ck_assert(strstr(authtest_captured(), "can this process read /etc/shadow?") != NULL);
+	config_free(&cfg);
+}
+END_TEST
+
 START_TEST(test_system_apop)
 {
 	char sec[128], text[128], digest[33];
@@ -206,6 +229,7 @@ static Suite *auth_system_suite(void)
 	tcase_add_test(tc, test_system_login);
 	tcase_add_test(tc, test_system_policy);
 	tcase_add_test(tc, test_system_apop);
+	tcase_add_test(tc, test_system_unprivileged);
 	suite_add_tcase(s, tc);
 	return s;
 }
