@@ -1,1 +1,39 @@
-# src/admin/local.mk - sources and tests of src/admin (filled in by its issue).
+# src/admin/local.mk - the helpdesk's HTTP admin page (libmicrohttpd) and its tests.
+noinst_LIBRARIES += src/admin/libadmin.a
+POPGATE_LIBS += src/admin/libadmin.a
+src_admin_libadmin_a_SOURCES = \
+	src/admin/admin.h \
+	src/admin/admin_api.c src/admin/admin_api.h \
+	src/admin/admin_json.c src/admin/admin_json.h \
+	src/admin/admin_metrics.c \
+	src/admin/admin_server.c src/admin/admin_server.h \
+	src/admin/admin_session.c src/admin/admin_session.h \
+	src/admin/admin_static.c src/admin/admin_static.h \
+	src/admin/admin_throttle.c src/admin/admin_throttle.h \
+	src/admin/admin_users.c src/admin/admin_users.h \
+	src/admin/admin_worker.c
+
+ADMIN_UNIT_TESTS = tests/unit/check_admin_json tests/unit/check_admin_session \
+	tests/unit/check_admin_users tests/unit/check_admin_http
+check_PROGRAMS += $(ADMIN_UNIT_TESTS)
+TESTS += $(ADMIN_UNIT_TESTS)
+
+tests_unit_check_admin_json_SOURCES = tests/unit/check_admin_json.c
+tests_unit_check_admin_json_CFLAGS = $(POPGATE_TEST_CFLAGS)
+tests_unit_check_admin_json_LDADD = $(POPGATE_TEST_LIBS)
+EXTRA_tests_unit_check_admin_json_DEPENDENCIES = $(POPGATE_LIBS)
+
+tests_unit_check_admin_session_SOURCES = tests/unit/check_admin_session.c
+tests_unit_check_admin_session_CFLAGS = $(POPGATE_TEST_CFLAGS)
+tests_unit_check_admin_session_LDADD = $(POPGATE_TEST_LIBS)
+EXTRA_tests_unit_check_admin_session_DEPENDENCIES = $(POPGATE_LIBS)
+
+tests_unit_check_admin_users_SOURCES = tests/unit/check_admin_users.c
+tests_unit_check_admin_users_CFLAGS = $(POPGATE_TEST_CFLAGS)
+tests_unit_check_admin_users_LDADD = $(POPGATE_TEST_LIBS)
+EXTRA_tests_unit_check_admin_users_DEPENDENCIES = $(POPGATE_LIBS)
+
+tests_unit_check_admin_http_SOURCES = tests/unit/check_admin_http.c
+tests_unit_check_admin_http_CFLAGS = $(POPGATE_TEST_CFLAGS)
+tests_unit_check_admin_http_LDADD = $(POPGATE_TEST_LIBS)
+EXTRA_tests_unit_check_admin_http_DEPENDENCIES = $(POPGATE_LIBS)

@@ -1,0 +1,188 @@
+/* admin_metrics.c - live counters and events for the page (JSON) and for Prometheus (/metrics). */
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "admin/admin_api.h"
+#include "common/log.h"
+#include "relaydb/relaydb.h"
+
+/* snapshot - the master's counters and latest events; zeros without shared stats. */
+static size_t snapshot(const struct admin_ctx *ctx, struct stats_counters *c, struct stats_event *ev,
+		       size_t max)
+{
+	memset(c, 0, sizeof(*c));
+	if (!ctx->stats)
+		return 0;
+	return stats_snapshot(ctx->stats, c, ev, max);
+}
+
+static void counters_json(struct jw *w, const struct stats_counters *c)
+{
+	jw_key(w, "counters");
+	jw_obj_begin(w);
+	jw_kuint(w, "sessions_active", c->sessions_active);
+	jw_kuint(w, "sessions_total", c->sessions_total);
+	jw_kuint(w, "pop3_active", c->pop3_active);
+	jw_kuint(w, "smtp_active", c->smtp_active);
+	jw_kuint(w, "logins_ok", c->logins_ok);
+	jw_kuint(w, "logins_failed", c->logins_failed);
+	jw_kuint(w, "msgs_relayed", c->msgs_relayed);
+	jw_kuint(w, "msgs_denied", c->msgs_denied);
+	jw_kuint(w, "refused_limit", c->refused_limit);
+	jw_obj_end(w);
+}
+
+void admin_api_stats(struct admin_ctx *ctx, struct admin_call *call, struct admin_reply *r)
+{
+	struct stats_counters c;
+	struct stats_event ev[ADMIN_EVENTS_MAX];
+	size_t n = snapshot(ctx, &c, ev, ADMIN_EVENTS_MAX);
+	struct jw w;
+
+	jw_init(&w, 64 * 1024);
+	jw_obj_begin(&w);
+	jw_kint(&w, "now", call->now);
+	jw_kint(&w, "started", c.started);
+	jw_kint(&w, "uptime", c.started > 0 ? (long long)call->now - c.started : 0);
+	counters_json(&w, &c);
+	jw_key(&w, "events");
+	jw_arr_begin(&w);
+	for (size_t i = 0; i < n; i++) {
+		/* The ring is written by the master from sessions' reports: terminate defensively. */
+		ev[i].proto[sizeof(ev[i].proto) - 1] = '\0';
+		ev[i].ip[sizeof(ev[i].ip) - 1] = '\0';
+		ev[i].user[sizeof(ev[i].user) - 1] = '\0';
+		ev[i].what[sizeof(ev[i].what) - 1] = '\0';
+		jw_obj_begin(&w);
+		jw_kint(&w, "time", ev[i].time);
+		jw_kstr(&w, "proto", ev[i].proto);
+		jw_kstr(&w, "ip", ev[i].ip);
+		jw_kstr(&w, "user", ev[i].user);
+		jw_kstr(&w, "what", ev[i].what);
+		jw_obj_end(&w);
+	}
+	jw_arr_end(&w);
+	jw_kuint(&w, "admin_sessions", admin_sessions_count(&ctx->sessions, call->now));
+	jw_obj_end(&w);
+	admin_reply_json(r, 200, &w);
+}
+
+/* A text buffer for the exposition format; a fixed size suffices (a few dozen lines). */
+struct text {
+	char buf[8192];
+	size_t len;
+	bool overflow;
+};
+
+static void add(struct text *t, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void add(struct text *t, const char *fmt, ...)
+{
+	va_list ap;
+	int n;
+
+	if (t->overflow)
+		return;
+	va_start(ap, fmt);
+	n = vsnprintf(t->buf + t->len, sizeof(t->buf) - t->len, fmt, ap);
+	va_end(ap);
+	if (n < 0 || (size_t)n >= sizeof(t->buf) - t->len)
+		t->overflow = true;
+	else
+		t->len += (size_t)n;
+}
+
+/* metric - HELP and TYPE lines, then one sample per label (or one unlabelled sample). */
+static void metric(struct text *t, const char *name, const char *type, const char *help)
+{
+	add(t, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
+}
+
+struct count_state {
+	time_t now;
+	long long timeout;
+	unsigned long long live, expired;
+};
+
+static int count_one(const struct relay_entry *e, void *arg)
+{
+	struct count_state *st = arg;
+
+	if (relay_entry_expired(e, st->now, st->timeout))
+		st->expired++;
+	else
+		st->live++;
+	return 0;
+}
+
+/* relay_counts - authorizations in the database; false when it cannot be read. */
+static bool relay_counts(struct admin_ctx *ctx, time_t now, struct count_state *st)
+{
+	struct relaydb *db = admin_ctx_db(ctx, now);
+
+	memset(st, 0, sizeof(*st));
+	st->now = now;
+	st->timeout = cfg_duration(ctx->cfg, "relay.timeout");
+	if (!db)
+		return false;
+	if (relaydb_foreach(db, count_one, st) < 0) {
+		admin_ctx_db_failed(ctx, now);
+		return false;
+	}
+	return true;
+}
+
+void admin_api_metrics(struct admin_ctx *ctx, struct admin_call *call, struct admin_reply *r)
+{
+	struct stats_counters c;
+	struct count_state rc;
+	bool db_ok = relay_counts(ctx, call->now, &rc);
+	struct text *t = calloc(1, sizeof(*t));
+
+	snapshot(ctx, &c, NULL, 0);
+	if (!t)
+		return admin_reply_error(r, 500, "out of memory");
+	metric(t, "popgate_start_time_seconds", "gauge", "When the popgated master started, epoch seconds.");
+	add(t, "popgate_start_time_seconds %lld\n", (long long)c.started);
+	metric(t, "popgate_sessions_active", "gauge", "Connections being served now.");
+	add(t, "popgate_sessions_active{service=\"all\"} %llu\n", (unsigned long long)c.sessions_active);
+	add(t, "popgate_sessions_active{service=\"pop3\"} %llu\n", (unsigned long long)c.pop3_active);
+	add(t, "popgate_sessions_active{service=\"smtp\"} %llu\n", (unsigned long long)c.smtp_active);
+	metric(t, "popgate_sessions_total", "counter", "Connections served since start.");
+	add(t, "popgate_sessions_total %llu\n", (unsigned long long)c.sessions_total);
+	metric(t, "popgate_logins_total", "counter", "POP3 and SMTP logins since start, by result.");
+	add(t, "popgate_logins_total{result=\"ok\"} %llu\n", (unsigned long long)c.logins_ok);
+	add(t, "popgate_logins_total{result=\"failed\"} %llu\n", (unsigned long long)c.logins_failed);
+	metric(t, "popgate_messages_total", "counter", "SMTP messages to be relayed, by decision.");
+	add(t, "popgate_messages_total{result=\"relayed\"} %llu\n", (unsigned long long)c.msgs_relayed);
+	add(t, "popgate_messages_total{result=\"denied\"} %llu\n", (unsigned long long)c.msgs_denied);
+	metric(t, "popgate_connections_refused_total", "counter",
+	       "Connections refused by a connection limit or a lockout.");
+	add(t, "popgate_connections_refused_total %llu\n", (unsigned long long)c.refused_limit);
+	metric(t, "popgate_relaydb_up", "gauge", "Whether the relay database could be read.");
+	add(t, "popgate_relaydb_up %d\n", db_ok ? 1 : 0);
+	if (db_ok) {
+		metric(t, "popgate_relay_authorizations", "gauge",
+		       "POP-before-SMTP authorizations in the database, by state.");
+		add(t, "popgate_relay_authorizations{state=\"live\"} %llu\n", rc.live);
+		add(t, "popgate_relay_authorizations{state=\"expired\"} %llu\n", rc.expired);
+	}
+	metric(t, "popgate_admin_sessions", "gauge", "Helpdesk sessions logged in to the admin page.");
+	add(t, "popgate_admin_sessions %zu\n", admin_sessions_count(&ctx->sessions, call->now));
+	if (t->overflow) {
+		free(t);
+		return admin_reply_error(r, 500, "metrics too large");
+	}
+	admin_reply_free(r);
+	r->body = malloc(t->len + 1);
+	if (r->body) {
+		memcpy(r->body, t->buf, t->len + 1);
+		r->len = t->len;
+	}
+	free(t);
+	r->status = r->body ? 200 : 500;
+	r->type = "text/plain; version=0.0.4; charset=utf-8";
+	r->cache = "no-store";
+}
