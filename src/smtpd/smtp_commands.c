@@ -1,0 +1,252 @@
+/*
+ * smtp_commands.c - the command table and the handlers of the envelope and session commands.
+ * Each handler checks its arguments (smtp_parse.c) before it acts, and answers every outcome
+ * with one reply carrying an enhanced status code (RFC 3463).
+ */
+
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+#include "common/log.h"
+#include "smtpd/smtp_session.h"
+
+/* hello - HELO and EHLO: a new start, which ends any transaction (RFC 5321 4.1.4). */
+static enum smtp_outcome hello(struct smtp_session *s, const char *args, bool esmtp)
+{
+	if (!smtp_helo_valid(args)) {
+		smtp_reply(s, "501 5.5.4 Syntax: %s hostname", esmtp ? "EHLO" : "HELO");
+		return SMTP_FAILED;
+	}
+	smtp_reset_transaction(s);
+	snprintf(s->helo, sizeof(s->helo), "%s", args);
+	s->esmtp = esmtp;
+	s->state = SMTP_S_READY;
+	if (!esmtp) {
+		smtp_reply(s, "250 %s", s->ctx->hostname);
+		return SMTP_DONE;
+	}
+	smtp_reply(s, "250-%s Hello %s [%s]", s->ctx->hostname, s->helo, s->ctx->client_ip);
+	smtp_reply(s, "250-PIPELINING");
+	smtp_reply(s, "250-SIZE %llu", (unsigned long long)s->max_size);
+	smtp_reply(s, "250-8BITMIME");
+	if (s->ctx->tls != NULL && !smtp_tls_active(s))
+		smtp_reply(s, "250-STARTTLS");
+	if (smtp_auth_offered(s) && s->auth_user[0] == '\0')
+		smtp_reply(s, "250-AUTH PLAIN LOGIN");
+	smtp_reply(s, "250 ENHANCEDSTATUSCODES");
+	return SMTP_DONE;
+}
+
+static enum smtp_outcome cmd_helo(struct smtp_session *s, const char *args)
+{
+	return hello(s, args, false);
+}
+
+static enum smtp_outcome cmd_ehlo(struct smtp_session *s, const char *args)
+{
+	return hello(s, args, true);
+}
+
+/* address_reply - the reply for a path that did not parse. */
+static void address_reply(struct smtp_session *s, enum smtp_addr_error e, bool sender)
+{
+	const char *esc = sender ? "5.1.7" : "5.1.3";
+
+	if (e == SMTP_ADDR_E8BIT)
+		esc = "5.6.7"; /* RFC 6531 3.7.4: non-ASCII address without SMTPUTF8 */
+	smtp_reply(s, "%s %s Bad %s address: %s", e == SMTP_ADDR_ENODOMAIN ? "553" : "501", esc,
+		   sender ? "sender" : "recipient", smtp_addr_error_text(e));
+}
+
+static enum smtp_outcome cmd_mail(struct smtp_session *s, const char *args)
+{
+	enum smtp_addr_error ae = SMTP_ADDR_OK;
+	enum smtp_arg_error e = smtp_parse_mail(args, s->esmtp, &s->from, &s->params, &ae);
+
+	switch (e) {
+	case SMTP_ARG_OK:
+		break;
+	case SMTP_ARG_SYNTAX:
+		smtp_reply(s, "501 5.5.4 Syntax: MAIL FROM:<address>");
+		return SMTP_FAILED;
+	case SMTP_ARG_ADDRESS:
+		address_reply(s, ae, true);
+		return SMTP_FAILED;
+	case SMTP_ARG_PARAM:
+	case SMTP_ARG_NO_PARAMS:
+		smtp_reply(s, "555 5.5.4 Unsupported MAIL parameter");
+		return SMTP_FAILED;
+	}
+	if (s->from.flags & SMTP_ADDR_SOURCE_ROUTE) {
+		smtp_reply(s, "553 5.1.7 Source routes are not accepted");
+		return SMTP_FAILED;
+	}
+	if (s->params.size_given && s->params.size > s->max_size) {
+		smtp_reply(s, "552 5.3.4 Message size exceeds fixed limit of %llu bytes",
+			   (unsigned long long)s->max_size);
+		return SMTP_FAILED;
+	}
+	s->nrcpts = 0;
+	s->verdicts = 0;
+	s->state = SMTP_S_MAIL;
+	smtp_reply(s, "250 2.1.0 Ok");
+	return SMTP_DONE;
+}
+
+/* refuse_rcpt - log and answer a relay refusal; only the database failure is temporary. */
+static enum smtp_outcome refuse_rcpt(struct smtp_session *s, const struct smtp_addr *to, enum smtp_verdict v)
+{
+	const char *trick = v == SMTP_VERDICT_TRICK ? smtp_addr_trick_text(to->flags) : NULL;
+
+	log_session(LOG_NOTICE, s->proto, s->ctx->client_ip, smtp_log_user(s), "relay denied",
+		    "from=<%s> to=<%s> reason=%s%s%s", s->from.text, to->text, smtp_verdict_text(v),
+		    trick != NULL ? ": " : "", trick != NULL ? trick : "");
+	if (v == SMTP_VERDICT_TEMPFAIL) {
+		smtp_reply(s, "451 4.3.0 Temporary failure checking relay permission, try again later");
+		return SMTP_DONE;
+	}
+	session_report(s->ctx, SESSION_MSG_DENIED, smtp_log_user(s));
+	smtp_reply(s, "550 5.7.1 Relaying denied");
+	return SMTP_FAILED;
+}
+
+static enum smtp_outcome cmd_rcpt(struct smtp_session *s, const char *args)
+{
+	struct smtp_addr to;
+	enum smtp_addr_error ae = SMTP_ADDR_OK;
+	enum smtp_verdict v;
+
+	switch (smtp_parse_rcpt(args, &to, &ae)) {
+	case SMTP_ARG_OK:
+		break;
+	case SMTP_ARG_ADDRESS:
+		address_reply(s, ae, false);
+		return SMTP_FAILED;
+	case SMTP_ARG_PARAM:
+	case SMTP_ARG_NO_PARAMS:
+		smtp_reply(s, "555 5.5.4 Unsupported RCPT parameter");
+		return SMTP_FAILED;
+	case SMTP_ARG_SYNTAX:
+		smtp_reply(s, "501 5.5.4 Syntax: RCPT TO:<address>");
+		return SMTP_FAILED;
+	}
+	if (to.flags & SMTP_ADDR_NULL) {
+		smtp_reply(s, "501 5.1.3 The null address is no recipient");
+		return SMTP_FAILED;
+	}
+	if (s->nrcpts >= s->max_rcpts) {
+		smtp_reply(s, "452 4.5.3 Too many recipients");
+		return SMTP_DONE;
+	}
+	v = smtp_policy_rcpt(&s->policy, &to, smtp_log_user(s), time(NULL), NULL);
+	if (!smtp_verdict_accepts(v))
+		return refuse_rcpt(s, &to, v);
+	log_session(LOG_INFO, s->proto, s->ctx->client_ip, smtp_log_user(s), "relay ok",
+		    "from=<%s> to=<%s> reason=%s", s->from.text, to.text, smtp_verdict_text(v));
+	s->rcpts[s->nrcpts++] = to;
+	s->verdicts |= 1u << v;
+	s->state = SMTP_S_RCPT;
+	smtp_reply(s, "250 2.1.5 Ok");
+	return SMTP_DONE;
+}
+
+static enum smtp_outcome cmd_rset(struct smtp_session *s, const char *args)
+{
+	if (args[0] != '\0') {
+		smtp_reply(s, "501 5.5.4 Syntax: RSET");
+		return SMTP_FAILED;
+	}
+	smtp_reset_transaction(s);
+	smtp_reply(s, "250 2.0.0 Ok");
+	return SMTP_DONE;
+}
+
+static enum smtp_outcome cmd_noop(struct smtp_session *s, const char *args)
+{
+	smtp_reply(s, "250 2.0.0 Ok");
+	return SMTP_DONE;
+}
+
+static enum smtp_outcome cmd_quit(struct smtp_session *s, const char *args)
+{
+	smtp_reply(s, "221 2.0.0 %s Bye", s->ctx->hostname);
+	return SMTP_CLOSE;
+}
+
+/* cmd_vrfy - RFC 5321 3.5.3: 252 tells nothing about our users and is not an error. */
+static enum smtp_outcome cmd_vrfy(struct smtp_session *s, const char *args)
+{
+	if (args[0] == '\0') {
+		smtp_reply(s, "501 5.5.4 Syntax: VRFY address");
+		return SMTP_FAILED;
+	}
+	smtp_reply(s, "252 2.5.2 Cannot VRFY user, but will accept message and attempt delivery");
+	return SMTP_DONE;
+}
+
+static enum smtp_outcome cmd_expn(struct smtp_session *s, const char *args)
+{
+	smtp_reply(s, "502 5.5.1 EXPN not available");
+	return SMTP_FAILED;
+}
+
+static enum smtp_outcome cmd_help(struct smtp_session *s, const char *args)
+{
+	smtp_reply(s, "214-2.0.0 Commands: HELO EHLO MAIL RCPT DATA RSET NOOP QUIT VRFY HELP%s%s",
+		   s->ctx->tls != NULL && !smtp_tls_active(s) ? " STARTTLS" : "",
+		   smtp_auth_offered(s) ? " AUTH" : "");
+	smtp_reply(s, "214 2.0.0 See RFC 5321");
+	return SMTP_DONE;
+}
+
+/* cmd_starttls - RFC 3207: after the handshake everything learnt before it is forgotten. */
+static enum smtp_outcome cmd_starttls(struct smtp_session *s, const char *args)
+{
+	if (args[0] != '\0') {
+		smtp_reply(s, "501 5.5.4 Syntax: STARTTLS");
+		return SMTP_FAILED;
+	}
+	if (s->ctx->tls == NULL || smtp_tls_active(s)) {
+		smtp_reply(s, "454 4.7.0 TLS not available");
+		return SMTP_FAILED;
+	}
+	smtp_reply(s, "220 2.0.0 Ready to start TLS");
+	/* lio_start_tls_server flushes the 220 and drops any plaintext pipelined after STARTTLS. */
+	if (lio_start_tls_server(s->lio, s->ctx->tls) < 0) {
+		log_session(LOG_INFO, s->proto, s->ctx->client_ip, NULL, "tls handshake failed", "starttls");
+		return SMTP_CLOSE;
+	}
+	smtp_reset_transaction(s);
+	s->state = SMTP_S_GREET;
+	s->helo[0] = '\0';
+	s->esmtp = false;
+	s->auth_user[0] = '\0';
+	return SMTP_DONE;
+}
+
+static const struct smtp_command commands[] = {
+	{ "HELO", SMTP_S_ANY, SMTP_CMD_LINE_MAX, NULL, cmd_helo },
+	{ "EHLO", SMTP_S_ANY, SMTP_CMD_LINE_MAX, NULL, cmd_ehlo },
+	{ "MAIL", SMTP_S_READY, SMTP_MAIL_LINE_MAX, "Nested MAIL command", cmd_mail },
+	{ "RCPT", SMTP_S_MAIL | SMTP_S_RCPT, SMTP_MAIL_LINE_MAX, "Need MAIL before RCPT", cmd_rcpt },
+	{ "DATA", SMTP_S_MAIL | SMTP_S_RCPT, SMTP_CMD_LINE_MAX, "Need MAIL and RCPT before DATA", smtp_cmd_data },
+	{ "RSET", SMTP_S_ANY, SMTP_CMD_LINE_MAX, NULL, cmd_rset },
+	{ "NOOP", SMTP_S_ANY, SMTP_CMD_LINE_MAX, NULL, cmd_noop },
+	{ "QUIT", SMTP_S_ANY, SMTP_CMD_LINE_MAX, NULL, cmd_quit },
+	{ "VRFY", SMTP_S_ANY, SMTP_CMD_LINE_MAX, NULL, cmd_vrfy },
+	{ "EXPN", SMTP_S_ANY, SMTP_CMD_LINE_MAX, NULL, cmd_expn },
+	{ "HELP", SMTP_S_ANY, SMTP_CMD_LINE_MAX, NULL, cmd_help },
+	{ "STARTTLS", SMTP_S_GREET | SMTP_S_READY, SMTP_CMD_LINE_MAX, "STARTTLS inside a transaction",
+	  cmd_starttls },
+	{ "AUTH", SMTP_S_READY, SMTP_AUTH_LINE_MAX, "AUTH inside a transaction", smtp_cmd_auth },
+	{ NULL, 0, 0, NULL, NULL },
+};
+
+const struct smtp_command *smtp_command_find(const char *verb)
+{
+	for (const struct smtp_command *c = commands; c->verb != NULL; c++)
+		if (strcmp(c->verb, verb) == 0)
+			return c;
+	return NULL;
+}

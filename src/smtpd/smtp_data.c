@@ -1,0 +1,100 @@
+/* smtp_data.c - the DATA phase reader: strict line ends, dot-unstuffing, limits, spooling. */
+
+#include <string.h>
+
+#include "smtpd/smtp_data.h"
+#include "smtpd/smtp_limits.h"
+
+/* Reader state across lines. */
+struct data_state {
+	enum smtp_data_result verdict; /* the first problem seen; OK while none */
+	uint64_t size;
+	bool prev_crlf;                /* the previous line ended with CRLF */
+	bool bare;                     /* a bare LF or CR was seen */
+};
+
+/* note - keep the first problem: it is what the client is told. */
+static void note(struct data_state *ds, enum smtp_data_result r)
+{
+	if (ds->verdict == SMTP_DATA_OK)
+		ds->verdict = r;
+}
+
+/* take_line - account for one line and spool it while the message is still acceptable. */
+static void take_line(struct data_state *ds, struct smtp_spool *sp, uint64_t max_size,
+		      const char *line, size_t len)
+{
+	if (line[0] == '.') { /* RFC 5321 4.5.2: the client doubled a leading dot */
+		line++;
+		len--;
+	}
+	ds->size += len + 2;
+	if (ds->size > max_size)
+		note(ds, SMTP_DATA_TOO_BIG);
+	if (ds->verdict != SMTP_DATA_OK)
+		return;
+	if (smtp_spool_write(sp, line, len) < 0 || smtp_spool_write(sp, "\r\n", 2) < 0)
+		note(ds, SMTP_DATA_SPOOL_ERROR);
+}
+
+enum smtp_data_result smtp_data_read(struct lio *lio, struct smtp_spool *sp, uint64_t max_size,
+				     uint64_t *received)
+{
+	char line[SMTP_TEXT_LINE_MAX - 1]; /* 998 octets of text and the NUL */
+	struct data_state ds = { SMTP_DATA_OK, 0, true, false };
+
+	for (;;) {
+		size_t len = 0;
+		unsigned flags = 0;
+		enum lio_status st = lio_read_line(lio, line, sizeof(line), &len, &flags);
+
+		*received = ds.size;
+		switch (st) {
+		case LIO_OK:
+			break;
+		case LIO_TOOLONG:
+			note(&ds, SMTP_DATA_LONG_LINE);
+			ds.prev_crlf = true;
+			continue;
+		case LIO_TIMEOUT:
+			return SMTP_DATA_TIMEOUT;
+		case LIO_EOF:
+			return SMTP_DATA_EOF;
+		case LIO_ERROR:
+			return SMTP_DATA_IO_ERROR;
+		}
+		if (flags & (LIO_LINE_BARE_LF | LIO_LINE_BARE_CR)) {
+			note(&ds, SMTP_DATA_BARE_EOL);
+			ds.bare = true;
+		}
+		/*
+		 * Only CRLF "." CRLF ends a good message. Once a bare line end has condemned the message,
+		 * a lone dot with any line end ends it too: the refused text never reaches the next hop,
+		 * what follows is read as this client's own commands, and a client that sends bare LF
+		 * throughout is answered at once instead of waiting for a terminator it never sends.
+		 */
+		if (len == 1 && line[0] == '.' && (ds.bare || (ds.prev_crlf && flags == 0)))
+			return ds.verdict;
+		if (flags != 0) {
+			ds.prev_crlf = !(flags & LIO_LINE_BARE_LF);
+			continue;
+		}
+		ds.prev_crlf = true;
+		take_line(&ds, sp, max_size, line, len);
+	}
+}
+
+const char *smtp_data_result_text(enum smtp_data_result r)
+{
+	switch (r) {
+	case SMTP_DATA_OK: return "ok";
+	case SMTP_DATA_TOO_BIG: return "message too big";
+	case SMTP_DATA_BARE_EOL: return "bare LF or CR in message data";
+	case SMTP_DATA_LONG_LINE: return "line longer than 998 octets";
+	case SMTP_DATA_SPOOL_ERROR: return "spool error";
+	case SMTP_DATA_TIMEOUT: return "timeout";
+	case SMTP_DATA_EOF: return "connection closed";
+	case SMTP_DATA_IO_ERROR: return "connection error";
+	}
+	return "unknown";
+}

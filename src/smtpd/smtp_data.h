@@ -1,0 +1,36 @@
+/*
+ * smtp_data.h - read the message after DATA's 354: CRLF-only lines, dot-unstuffed, size-bounded,
+ * into a spool. The one terminator is CRLF "." CRLF; bare LF and bare CR poison the message so
+ * that no other reading of its end (SMTP smuggling) can reach the next hop.
+ */
+#ifndef POPGATE_SMTP_DATA_H
+#define POPGATE_SMTP_DATA_H
+
+#include <stdint.h>
+
+#include "common/lineio.h"
+#include "smtpd/smtp_spool.h"
+
+enum smtp_data_result {
+	SMTP_DATA_OK,          /* the message is in the spool */
+	SMTP_DATA_TOO_BIG,     /* over the size limit; read to its end and dropped (552) */
+	SMTP_DATA_BARE_EOL,    /* a bare LF or CR; read to the real end and dropped (554) */
+	SMTP_DATA_LONG_LINE,   /* a line over SMTP_TEXT_LINE_MAX; read to its end and dropped (554) */
+	SMTP_DATA_SPOOL_ERROR, /* our temporary storage failed; read to its end (451) */
+	SMTP_DATA_TIMEOUT,     /* the client stalled: end the session (421) */
+	SMTP_DATA_EOF,         /* the client went away */
+	SMTP_DATA_IO_ERROR,    /* the connection broke */
+};
+
+/*
+ * smtp_data_read - read message lines from LIO until CRLF.CRLF and append them, unstuffed and
+ * CRLF-terminated, to SP. MAX_SIZE bounds the message text (not counting what SP held before).
+ * *RECEIVED gets the octets the message had, also when it was dropped.
+ */
+enum smtp_data_result smtp_data_read(struct lio *lio, struct smtp_spool *sp, uint64_t max_size,
+				     uint64_t *received);
+
+/* smtp_data_result_text - a short description for the log. */
+const char *smtp_data_result_text(enum smtp_data_result r);
+
+#endif

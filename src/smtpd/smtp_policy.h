@@ -1,0 +1,62 @@
+/*
+ * smtp_policy.h - the relay decision made at RCPT: may this client send to this recipient?
+ *
+ * Accepted when the recipient's domain is in smtp.relay_domains (or is the bare postmaster), the
+ * session authenticated, the client is in relay.allow, or it holds an unexpired POP-before-SMTP
+ * authorization. relay.deny wins over all of these, and address tricks are never accepted.
+ */
+#ifndef POPGATE_SMTP_POLICY_H
+#define POPGATE_SMTP_POLICY_H
+
+#include <stdbool.h>
+#include <time.h>
+
+#include "common/config.h"
+#include "relaydb/relaydb.h"
+#include "smtpd/smtp_addr.h"
+
+/* The decision and its reason; the accepting ones come first. */
+enum smtp_verdict {
+	SMTP_VERDICT_RELAY_DOMAIN, /* the recipient's domain is ours (or a backup-MX domain) */
+	SMTP_VERDICT_POSTMASTER,   /* "<postmaster>" without a domain, which RFC 5321 4.5.1 requires */
+	SMTP_VERDICT_SMTP_AUTH,    /* the session authenticated with AUTH */
+	SMTP_VERDICT_ALLOW_LIST,   /* the client is in relay.allow */
+	SMTP_VERDICT_AUTHORIZED,   /* the client holds an unexpired POP-before-SMTP authorization */
+	SMTP_VERDICT_DENY_LIST,    /* refused: the client is in relay.deny */
+	SMTP_VERDICT_TRICK,        /* refused: percent hack, bang path, source route, ... */
+	SMTP_VERDICT_EXPIRED,      /* refused: the client's authorization has expired */
+	SMTP_VERDICT_UNKNOWN,      /* refused: nothing allows this client to relay */
+	SMTP_VERDICT_TEMPFAIL,     /* the relay database could not be read: refused for now (451) */
+};
+#define SMTP_VERDICT_COUNT (SMTP_VERDICT_TEMPFAIL + 1)
+
+/* Per-session policy state: the client and a lazily opened relay database. */
+struct smtp_policy {
+	const struct config *cfg;
+	const char *client_ip;      /* canonical text, owned by the caller */
+	struct relaydb *db;         /* opened at the first lookup that needs it */
+};
+
+/* smtp_policy_init - prepare POL for CLIENT_IP; opens nothing yet. */
+void smtp_policy_init(struct smtp_policy *pol, const struct config *cfg, const char *client_ip);
+
+/* smtp_policy_close - close the relay database if it was opened. */
+void smtp_policy_close(struct smtp_policy *pol);
+
+/*
+ * smtp_policy_rcpt - the decision for RCPT at NOW (epoch seconds). AUTH_USER is the SMTP AUTH
+ * user or NULL. When the database was consulted, *ENTRY (if not NULL) gets its record.
+ */
+enum smtp_verdict smtp_policy_rcpt(struct smtp_policy *pol, const struct smtp_addr *rcpt,
+				   const char *auth_user, time_t now, struct relay_entry *entry);
+
+/* smtp_verdict_accepts - whether V lets the recipient through. */
+bool smtp_verdict_accepts(enum smtp_verdict v);
+
+/* smtp_verdict_text - the reason as a word for logs and Received: ("relay-domain", "authorized", ...). */
+const char *smtp_verdict_text(enum smtp_verdict v);
+
+/* smtp_relay_domain - whether DOMAIN is in smtp.relay_domains, subdomains included. */
+bool smtp_relay_domain(const struct config *cfg, const char *domain);
+
+#endif

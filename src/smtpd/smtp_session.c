@@ -1,0 +1,252 @@
+/*
+ * smtp_session.c - one SMTP connection: the privilege split, the greeting, and the dispatcher
+ * that reads command lines under timeouts, checks them against the command table and the
+ * session state, and hangs up after too many errors.
+ */
+
+#include <errno.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "common/log.h"
+#include "smtpd/smtp_limits.h"
+#include "smtpd/smtp_session.h"
+#include "smtpd/smtpd.h"
+
+void smtp_reply(struct smtp_session *s, const char *fmt, ...)
+{
+	char line[SMTP_REPLY_TEXT_MAX + 2];
+	va_list ap;
+	int n;
+
+	va_start(ap, fmt);
+	n = vsnprintf(line, sizeof(line) - 2, fmt, ap);
+	va_end(ap);
+	if (n < 0)
+		return;
+	if ((size_t)n > sizeof(line) - 3)
+		n = (int)(sizeof(line) - 3); /* a reply line is bounded (RFC 5321 4.5.3.1.5) */
+	memcpy(line + n, "\r\n", 2);
+	(void)lio_write(s->lio, line, (size_t)n + 2); /* a failed write shows up at the next flush or read */
+}
+
+void smtp_reset_transaction(struct smtp_session *s)
+{
+	memset(&s->from, 0, sizeof(s->from));
+	memset(&s->params, 0, sizeof(s->params));
+	s->nrcpts = 0;
+	s->verdicts = 0;
+	if (s->state & (SMTP_S_MAIL | SMTP_S_RCPT))
+		s->state = SMTP_S_READY;
+}
+
+bool smtp_tls_active(const struct smtp_session *s)
+{
+	return lio_tls(s->lio) != NULL;
+}
+
+bool smtp_auth_offered(const struct smtp_session *s)
+{
+	if (smtp_tls_active(s) || strcmp(cfg_str(s->cfg, "smtp.plaintext_auth"), "always") == 0)
+		return true;
+	return cidr_list_match(cfg_cidrs(s->cfg, "pop3.trusted_networks"), &s->ctx->client) != NULL;
+}
+
+const char *smtp_log_user(const struct smtp_session *s)
+{
+	return s->auth_user[0] != '\0' ? s->auth_user : NULL;
+}
+
+/* dispatch - check one command line and run it. */
+static enum smtp_outcome dispatch(struct smtp_session *s, const char *line, size_t len)
+{
+	char verb[SMTP_VERB_MAX + 1];
+	const char *args;
+	const struct smtp_command *cmd;
+
+	if (strlen(line) != len || smtp_split_command(line, verb, &args) < 0) {
+		smtp_reply(s, "500 5.5.2 Syntax error");
+		return SMTP_FAILED;
+	}
+	cmd = smtp_command_find(verb);
+	if (cmd == NULL) {
+		smtp_reply(s, "500 5.5.1 Command unrecognized");
+		return SMTP_FAILED;
+	}
+	if (len + 2 > cmd->max_line) {
+		smtp_reply(s, "500 5.5.2 Line too long");
+		return SMTP_FAILED;
+	}
+	if (!(cmd->states & s->state)) {
+		smtp_reply(s, "503 5.5.1 %s", s->state == SMTP_S_GREET ? "Send HELO or EHLO first" : cmd->out_of_sequence);
+		return SMTP_FAILED;
+	}
+	return cmd->run(s, args);
+}
+
+/* read_command - the next line, flushing replies first unless more pipelined input waits (RFC 2920). */
+static enum smtp_outcome read_command(struct smtp_session *s, char *line, size_t cap, size_t *len)
+{
+	enum lio_status st;
+
+	if (lio_buffered(s->lio) == 0 && lio_flush(s->lio) < 0)
+		return SMTP_CLOSE;
+	st = lio_read_line(s->lio, line, cap, len, NULL);
+	switch (st) {
+	case LIO_OK:
+		return SMTP_DONE;
+	case LIO_TOOLONG:
+		smtp_reply(s, "500 5.5.2 Line too long");
+		return SMTP_FAILED;
+	case LIO_TIMEOUT:
+		log_session(LOG_INFO, s->proto, s->ctx->client_ip, smtp_log_user(s), "timeout", "state=%u", s->state);
+		smtp_reply(s, "421 4.4.2 %s Timeout, closing connection", s->ctx->hostname);
+		return SMTP_CLOSE;
+	case LIO_EOF:
+	case LIO_ERROR:
+		break;
+	}
+	return SMTP_CLOSE;
+}
+
+/* serve - greet, then read and dispatch commands until QUIT, a timeout, EOF or too many errors. */
+static void serve(struct smtp_session *s)
+{
+	char line[SMTP_READ_MAX];
+
+	smtp_reply(s, "220 %s ESMTP popgate", s->ctx->hostname);
+	for (;;) {
+		size_t len = 0;
+		enum smtp_outcome o = read_command(s, line, sizeof(line), &len);
+
+		if (o == SMTP_DONE)
+			o = dispatch(s, line, len);
+		explicit_bzero(line, len < sizeof(line) ? len : sizeof(line)); /* AUTH lines carry secrets */
+		if (o == SMTP_CLOSE)
+			break;
+		if (o == SMTP_FAILED && ++s->errors >= s->max_errors) {
+			log_session(LOG_NOTICE, s->proto, s->ctx->client_ip, smtp_log_user(s), "too many errors",
+				    "errors=%u", s->errors);
+			smtp_reply(s, "421 4.7.0 %s Too many errors, closing connection", s->ctx->hostname);
+			break;
+		}
+	}
+	(void)lio_flush(s->lio);
+}
+
+/* session_init - limits from [smtp] and the per-session resources. 0 or -1. */
+static int session_init(struct smtp_session *s, struct session_ctx *ctx)
+{
+	const struct config *cfg = ctx->cfg;
+
+	s->ctx = ctx;
+	s->cfg = cfg;
+	s->proto = ctx->implicit_tls ? "smtps" : "smtp";
+	s->state = SMTP_S_GREET;
+	s->max_size = cfg_size(cfg, "smtp.max_message_size");
+	s->max_rcpts = (size_t)cfg_int(cfg, "smtp.max_recipients");
+	s->command_timeout = (int)cfg_duration(cfg, "smtp.command_timeout");
+	s->data_timeout = (int)cfg_duration(cfg, "smtp.data_timeout");
+	s->max_errors = (unsigned)cfg_int(cfg, "smtp.max_errors");
+	smtp_policy_init(&s->policy, cfg, ctx->client_ip);
+	s->rcpts = calloc(s->max_rcpts, sizeof(*s->rcpts));
+	s->spool = smtp_spool_new(SMTP_SPOOL_MEM_MAX, getenv("TMPDIR"));
+	s->lio = lio_new(ctx->fd);
+	if (s->rcpts == NULL || s->spool == NULL || s->lio == NULL) {
+		log_err("smtp: %s: out of memory setting up the session", ctx->client_ip);
+		return -1;
+	}
+	ctx->fd = -1; /* the lio owns it now */
+	lio_set_timeout(s->lio, s->command_timeout);
+	lio_set_deadline(s->lio, lio_now() + cfg_duration(cfg, "smtp.session_timeout"));
+	return 0;
+}
+
+static void session_free(struct smtp_session *s)
+{
+	smtp_policy_close(&s->policy);
+	smtp_spool_free(&s->spool);
+	free(s->rcpts);
+	s->rcpts = NULL;
+	lio_free(&s->lio);
+	if (s->ctx->fd >= 0)
+		close(s->ctx->fd);
+	s->ctx->fd = -1;
+}
+
+/* child_main - the unprivileged protocol child. */
+static int child_main(struct session_ctx *ctx, struct privsep *ps, const struct smtp_forward_cfg *fwd)
+{
+	struct smtp_session *s = calloc(1, sizeof(*s));
+	int rc = 1;
+
+	if (s == NULL)
+		return 1;
+	s->ps = ps;
+	s->fwd = fwd;
+	if (session_init(s, ctx) == 0) {
+		log_session(LOG_INFO, s->proto, ctx->client_ip, NULL, "connect", "port=%d", ctx->local_port);
+		if (ctx->implicit_tls && (ctx->tls == NULL || lio_start_tls_server(s->lio, ctx->tls) < 0)) {
+			log_session(LOG_INFO, s->proto, ctx->client_ip, NULL, "tls handshake failed", NULL);
+		} else {
+			serve(s);
+			rc = 0;
+		}
+		log_session(LOG_INFO, s->proto, ctx->client_ip, smtp_log_user(s), "disconnect", "errors=%u",
+			    s->errors);
+	}
+	session_free(s);
+	free(s);
+	return rc;
+}
+
+/* monitor_main - the privileged side: answer credential checks until the child is done. */
+static int monitor_main(struct session_ctx *ctx, struct privsep *ps)
+{
+	pid_t child = privsep_child_pid(ps);
+	int ws = 0;
+
+	close(ctx->fd); /* the monitor never touches the network */
+	ctx->fd = -1;
+	if (privsep_serve(ps, false, NULL) < 0)
+		kill(child, SIGTERM);
+	privsep_free(&ps);
+	while (waitpid(child, &ws, 0) < 0) {
+		if (errno != EINTR)
+			return 1;
+	}
+	return WIFEXITED(ws) ? WEXITSTATUS(ws) : 1;
+}
+
+int smtp_session_main(struct session_ctx *ctx)
+{
+	struct smtp_forward_cfg *fwd = calloc(1, sizeof(*fwd));
+	struct privsep *ps = NULL;
+	int rc;
+
+	if (fwd == NULL)
+		return 1;
+	/* Before the split: the smarthost credentials may be readable by root only. */
+	smtp_forward_cfg_load(ctx->cfg, ctx->hostname, fwd);
+	rc = privsep_fork(ctx, &ps);
+	if (rc < 0) {
+		static const char busy[] = "421 4.3.0 Service temporarily unavailable\r\n";
+
+		(void)!write(ctx->fd, busy, sizeof(busy) - 1);
+		rc = 1;
+	} else if (rc == 1) {
+		smtp_forward_cfg_wipe(fwd);
+		rc = monitor_main(ctx, ps);
+	} else {
+		rc = child_main(ctx, ps, fwd);
+		smtp_forward_cfg_wipe(fwd);
+		privsep_free(&ps);
+	}
+	free(fwd);
+	return rc;
+}
