@@ -1,1 +1,26 @@
-# src/pop3d/local.mk - sources and tests of src/pop3d (filled in by its issue).
+# src/pop3d/local.mk - the POP3 server: mailbox drivers (mbox, Maildir) and, later, the protocol.
+noinst_LIBRARIES += src/pop3d/libpop3d.a
+POPGATE_LIBS += src/pop3d/libpop3d.a
+
+# Mailbox drivers: the API in mailbox.h, the shared POP3 formatter, mbox and Maildir.
+src_pop3d_libpop3d_a_SOURCES = \
+	src/pop3d/mailbox.c src/pop3d/mailbox.h src/pop3d/mailbox_impl.h \
+	src/pop3d/mailbox_uidl.c \
+	src/pop3d/pop3fmt.c src/pop3d/pop3fmt.h \
+	src/pop3d/mbox.c src/pop3d/mbox.h \
+	src/pop3d/mbox_lock.c src/pop3d/mbox_lock.h \
+	src/pop3d/mbox_parse.c \
+	src/pop3d/mbox_index.c \
+	src/pop3d/mbox_commit.c \
+	src/pop3d/maildir.c
+
+# POP3 protocol: append its files with "src_pop3d_libpop3d_a_SOURCES += src/pop3d/pop3_x.c ...".
+
+# Unit tests of the mailbox drivers.
+check_PROGRAMS += tests/unit/check_pop3fmt
+TESTS += tests/unit/check_pop3fmt
+
+tests_unit_check_pop3fmt_SOURCES = tests/unit/check_pop3fmt.c
+tests_unit_check_pop3fmt_CFLAGS = $(POPGATE_TEST_CFLAGS)
+tests_unit_check_pop3fmt_LDADD = $(POPGATE_TEST_LIBS)
+EXTRA_tests_unit_check_pop3fmt_DEPENDENCIES = $(POPGATE_LIBS)

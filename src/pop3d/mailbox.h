@@ -35,7 +35,10 @@ enum mailbox_status {
 /* RFC 1939: a unique-id is 1 to 70 characters in the range 0x21 to 0x7E. */
 #define MAILBOX_UIDL_MAX 70
 
-/* How long open and commit wait for a dotlock or fcntl lock held by another program (seconds). */
+/*
+ * How long open and commit wait for a dotlock or fcntl lock held by another program, in
+ * seconds: MTAs hold them for one delivery, so 20 s is generous without hanging a client.
+ */
 #define MAILBOX_LOCK_TIMEOUT 20
 
 /*
@@ -85,6 +88,9 @@ enum mailbox_status mailbox_commit(struct mailbox *mb);
 
 /* mailbox_close - release the session lock and free; no changes are made. Sets *MB to NULL. */
 void mailbox_close(struct mailbox **mb);
+
+/* mailbox_set_lock_timeout - change MAILBOX_LOCK_TIMEOUT for this process (tests use 1). */
+void mailbox_set_lock_timeout(unsigned seconds);
 
 /* mailbox_status_name - "ok", "in-use", "temporary failure" or "permanent failure", for logs. */
 const char *mailbox_status_name(enum mailbox_status st);

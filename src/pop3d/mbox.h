@@ -1,0 +1,58 @@
+/* mbox.h - internals shared by the mbox driver's files: parser, index and commit. */
+#ifndef POPGATE_MBOX_H
+#define POPGATE_MBOX_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/stat.h>
+
+#include "pop3d/mailbox_impl.h"
+
+/* Bytes from a message's From_ line hashed into from_hash and the index's spot checks. */
+#define MBOX_SPOT_BYTES 256
+
+/*
+ * mbox_parse - append the messages of MAP[FROM..SIZE) to MB. FROM is 0 or the offset of a
+ * From_ line. A file that does not begin with "From " is not an mbox: MAILBOX_PERM, logged.
+ */
+enum mailbox_status mbox_parse(struct mailbox *mb, const char *map, uint64_t from, uint64_t size);
+
+/* mbox_spot_hash - checksum32 of the first MBOX_SPOT_BYTES of the span [OFF, END) of FD; 0 on error. */
+uint32_t mbox_spot_hash(int fd, uint64_t off, uint64_t end, bool *ok);
+
+/*
+ * mbox_index_load - add the messages of MB's index that still describe the open file FD
+ * (identity and size in ST) to MB. *RESUME gets the offset where parsing must continue and
+ * *EXACT whether nothing needs parsing at all. A missing or stale index adds nothing.
+ */
+void mbox_index_load(struct mailbox *mb, int fd, const struct stat *st, uint64_t *resume, bool *exact);
+
+/*
+ * mbox_index_save - write MSGS[0..COUNT) as MB's index for the file described by ST
+ * (temp file + rename, so a reader never sees half an index). 0, or -1 (logged).
+ */
+int mbox_index_save(const struct mailbox *mb, const struct mailbox_msg *msgs, size_t count,
+		    const struct stat *st);
+
+/* mbox_commit - the mbox driver's commit: see mbox_commit.c. */
+enum mailbox_status mbox_commit(struct mailbox *mb);
+
+/* Points in mbox_commit where the crash-safety test kills the process. */
+enum mbox_commit_stage {
+	MBOX_STAGE_COPY,      /* after each piece copied into the temp file */
+	MBOX_STAGE_SYNCED,    /* temp file complete and fsynced, not yet renamed */
+	MBOX_STAGE_RENAMED,   /* renamed over the mbox, directory not yet fsynced */
+	MBOX_STAGE_DONE,      /* index written, locks about to be released */
+};
+
+/*
+ * mbox_commit_set_hook - test hook called at each stage with the bytes copied so far (NULL: none);
+ * PIECE, if not 0, copies in pieces that small so the hook sees many points.
+ */
+void mbox_commit_set_hook(void (*hook)(enum mbox_commit_stage stage, uint64_t copied), size_t piece);
+
+/* mbox_commit_tmp_path - the temp file a commit writes beside MBOX: "DIR/.NAME.popgate-new". 0 or -1. */
+int mbox_commit_tmp_path(const char *mbox, char *buf, size_t cap);
+
+#endif

@@ -1,0 +1,311 @@
+/* mbox_index.c - the per-mailbox index of message offsets, sizes and UIDLs, so big mboxes open fast. */
+
+/*
+ * The index is a cache: a missing, damaged or stale one costs a parse, never a wrong answer.
+ * It lives in the session's index directory as <scheme>-<name>-<hash>.idx, is written whole
+ * to a temp file and renamed over, and is checked before use:
+ *  - a checksum over the whole file, the mailbox path, and field sanity (contiguous spans);
+ *  - the mbox's device and inode, and that it is at least as long as the indexed part;
+ *  - spot checks: the first bytes of the first, middle and last indexed messages.
+ * If size and mtime are what the index recorded, nothing is parsed. If the file only grew
+ * (new mail), every record but the last is kept and parsing resumes at the last message,
+ * since appended mail can only have extended or followed it.
+ */
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "common/log.h"
+#include "pop3d/mbox.h"
+
+#define IDX_MAGIC "PGMBIDX1"
+#define IDX_VERSION 1u
+/* An index larger than this is not ours (100k messages take 12 MB). */
+#define IDX_MAX_BYTES (1024ull * 1024 * 1024)
+
+/* Native byte order: the index never leaves the machine that wrote it. */
+struct idx_header {
+	char magic[8];
+	uint32_t version;
+	uint32_t pathlen;
+	uint64_t count;
+	uint64_t dev;
+	uint64_t ino;
+	uint64_t file_size;     /* st_size when written */
+	int64_t mtime_sec;
+	int64_t mtime_nsec;
+	uint64_t indexed;       /* end of the last indexed message */
+};
+
+struct idx_record {
+	uint64_t off;
+	uint64_t start;
+	uint64_t len;
+	uint64_t span_end;
+	uint64_t size;
+	uint32_t from_hash;
+	uint8_t uidl_len;
+	char uidl[MAILBOX_UIDL_MAX];
+	char pad[5];
+};
+
+_Static_assert(sizeof(struct idx_record) == 120, "index record layout");
+
+uint32_t mbox_spot_hash(int fd, uint64_t off, uint64_t end, bool *ok)
+{
+	char buf[MBOX_SPOT_BYTES];
+	size_t want = end - off < MBOX_SPOT_BYTES ? (size_t)(end - off) : MBOX_SPOT_BYTES;
+	ssize_t r;
+
+	do
+		r = pread(fd, buf, want, (off_t)off);
+	while (r < 0 && errno == EINTR);
+	*ok = r == (ssize_t)want;
+	return *ok ? checksum32(buf, want) : 0;
+}
+
+/* read_index - the whole index file at PATH into a new buffer; NULL if absent or unreadable. */
+static char *read_index(const struct mailbox *mb, const char *path, size_t *len)
+{
+	int fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+	struct stat st;
+	char *buf = NULL;
+	size_t got = 0;
+
+	if (fd < 0) {
+		if (errno != ENOENT)
+			log_warn("mailbox %s: cannot open index %s: %s", mb->path, path, strerror(errno));
+		return NULL;
+	}
+	if (fstat(fd, &st) == 0 && st.st_size > 0 && (uint64_t)st.st_size <= IDX_MAX_BYTES)
+		buf = malloc((size_t)st.st_size);
+	while (buf != NULL && got < (size_t)st.st_size) {
+		ssize_t r = read(fd, buf + got, (size_t)st.st_size - got);
+
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r <= 0) {
+			free(buf);
+			buf = NULL;
+		} else {
+			got += (size_t)r;
+		}
+	}
+	close(fd);
+	*len = got;
+	return buf;
+}
+
+/* records_sane - whether the records form contiguous spans from 0 to H->indexed with valid UIDLs. */
+static bool records_sane(const struct idx_header *h, const struct idx_record *r)
+{
+	uint64_t expect = 0;
+
+	for (uint64_t i = 0; i < h->count; i++) {
+		if (r[i].off != expect || r[i].start <= r[i].off || r[i].start > r[i].span_end ||
+		    r[i].len > r[i].span_end - r[i].start || r[i].size < r[i].len ||
+		    !uidl_valid(r[i].uidl, r[i].uidl_len))
+			return false;
+		expect = r[i].span_end;
+	}
+	return expect == h->indexed;
+}
+
+/* spots_match - whether the first, middle and last indexed messages still begin as recorded. */
+static bool spots_match(int fd, const struct idx_header *h, const struct idx_record *r)
+{
+	uint64_t pick[3] = { 0, h->count / 2, h->count - 1 };
+
+	for (int k = 0; k < 3; k++) {
+		const struct idx_record *x = &r[pick[k]];
+		bool ok;
+
+		if (mbox_spot_hash(fd, x->off, x->span_end, &ok) != x->from_hash || !ok)
+			return false;
+	}
+	return true;
+}
+
+/* header_usable - whether the index in BUF[0..LEN) is intact and about this very file. */
+static bool header_usable(const struct mailbox *mb, const char *buf, size_t len, const struct stat *st)
+{
+	struct idx_header h;
+	uint64_t sum;
+	size_t plen = strlen(mb->path);
+
+	if (len < sizeof(h) + sizeof(sum))
+		return false;
+	memcpy(&h, buf, sizeof(h));
+	memcpy(&sum, buf + len - sizeof(sum), sizeof(sum));
+	if (memcmp(h.magic, IDX_MAGIC, 8) != 0 || h.version != IDX_VERSION || h.pathlen != plen ||
+	    h.count > (len / sizeof(struct idx_record)) ||
+	    len != sizeof(h) + plen + h.count * sizeof(struct idx_record) + sizeof(sum) ||
+	    checksum64(buf, len - sizeof(sum)) != sum || memcmp(buf + sizeof(h), mb->path, plen) != 0)
+		return false;
+	return h.dev == (uint64_t)st->st_dev && h.ino == (uint64_t)st->st_ino &&
+	       h.indexed <= (uint64_t)st->st_size && h.count > 0;
+}
+
+/* add_records - copy index records [0, N) into MB's message list. */
+static bool add_records(struct mailbox *mb, const struct idx_record *r, uint64_t n)
+{
+	for (uint64_t i = 0; i < n; i++) {
+		struct mailbox_msg *m = mailbox_add_msg(mb);
+
+		if (m == NULL)
+			return false;
+		m->off = r[i].off;
+		m->start = r[i].start;
+		m->len = r[i].len;
+		m->span_end = r[i].span_end;
+		m->size = r[i].size;
+		m->from_hash = r[i].from_hash;
+		memcpy(m->uidl, r[i].uidl, r[i].uidl_len);
+		m->uidl[r[i].uidl_len] = '\0';
+	}
+	return true;
+}
+
+void mbox_index_load(struct mailbox *mb, int fd, const struct stat *st, uint64_t *resume, bool *exact)
+{
+	char path[4096];
+	char *buf;
+	size_t len = 0;
+	struct idx_header h;
+	struct idx_record *r;
+
+	*resume = 0;
+	*exact = false;
+	if (mb->index_dir == NULL || mailbox_state_path(mb, "idx", path, sizeof(path)) < 0)
+		return;
+	buf = read_index(mb, path, &len);
+	if (buf == NULL)
+		return;
+	if (!header_usable(mb, buf, len, st))
+		goto stale;
+	memcpy(&h, buf, sizeof(h));
+	r = malloc(h.count * sizeof(*r));
+	if (r == NULL)
+		goto stale;
+	memcpy(r, buf + sizeof(h) + h.pathlen, h.count * sizeof(*r));
+	if (records_sane(&h, r) && spots_match(fd, &h, r)) {
+		*exact = h.indexed == (uint64_t)st->st_size && h.file_size == (uint64_t)st->st_size &&
+			 h.mtime_sec == (int64_t)st->st_mtim.tv_sec && h.mtime_nsec == (int64_t)st->st_mtim.tv_nsec;
+		if (*exact || h.indexed < (uint64_t)st->st_size) {
+			uint64_t keep = *exact ? h.count : h.count - 1;
+
+			if (add_records(mb, r, keep)) {
+				*resume = *exact ? h.indexed : r[keep].off;
+			} else {
+				mb->count = 0;
+				*exact = false;
+			}
+		}
+	}
+	free(r);
+stale:
+	if (*resume == 0)
+		log_debug("mailbox %s: index %s not usable, parsing the whole file", mb->path, path);
+	free(buf);
+}
+
+/* write_all - write LEN bytes to FD. 0 or -1. */
+static int write_all(int fd, const char *buf, size_t len)
+{
+	while (len > 0) {
+		ssize_t w = write(fd, buf, len);
+
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w < 0)
+			return -1;
+		buf += w;
+		len -= (size_t)w;
+	}
+	return 0;
+}
+
+/* fill_index - lay out header, path, records and checksum for MSGS into BUF (LEN bytes). */
+static void fill_index(const struct mailbox *mb, const struct mailbox_msg *msgs, size_t count,
+		       const struct stat *st, char *buf, size_t len)
+{
+	struct idx_header h;
+	size_t plen = strlen(mb->path);
+	char *p = buf + sizeof(h) + plen;
+	uint64_t sum;
+
+	memset(&h, 0, sizeof(h));
+	memcpy(h.magic, IDX_MAGIC, 8);
+	h.version = IDX_VERSION;
+	h.pathlen = (uint32_t)plen;
+	h.count = count;
+	h.dev = (uint64_t)st->st_dev;
+	h.ino = (uint64_t)st->st_ino;
+	h.file_size = (uint64_t)st->st_size;
+	h.mtime_sec = (int64_t)st->st_mtim.tv_sec;
+	h.mtime_nsec = (int64_t)st->st_mtim.tv_nsec;
+	h.indexed = count > 0 ? msgs[count - 1].span_end : 0;
+	memcpy(buf, &h, sizeof(h));
+	memcpy(buf + sizeof(h), mb->path, plen);
+	for (size_t i = 0; i < count; i++, p += sizeof(struct idx_record)) {
+		struct idx_record r;
+
+		memset(&r, 0, sizeof(r));
+		r.off = msgs[i].off;
+		r.start = msgs[i].start;
+		r.len = msgs[i].len;
+		r.span_end = msgs[i].span_end;
+		r.size = msgs[i].size;
+		r.from_hash = msgs[i].from_hash;
+		r.uidl_len = (uint8_t)strlen(msgs[i].uidl);
+		memcpy(r.uidl, msgs[i].uidl, r.uidl_len);
+		memcpy(p, &r, sizeof(r));
+	}
+	sum = checksum64(buf, len - sizeof(sum));
+	memcpy(buf + len - sizeof(sum), &sum, sizeof(sum));
+}
+
+int mbox_index_save(const struct mailbox *mb, const struct mailbox_msg *msgs, size_t count,
+		    const struct stat *st)
+{
+	char path[4096];
+	char tmp[4200];
+	size_t len = sizeof(struct idx_header) + strlen(mb->path) + count * sizeof(struct idx_record) + 8;
+	char *buf;
+	int fd;
+	int rc;
+
+	if (mb->index_dir == NULL || count == 0)
+		return 0;
+	if (mailbox_state_path(mb, "idx", path, sizeof(path)) < 0)
+		return -1;
+	snprintf(tmp, sizeof(tmp), "%s.new", path);
+	buf = malloc(len);
+	if (buf == NULL) {
+		log_err("mailbox %s: out of memory writing index", mb->path);
+		return -1;
+	}
+	fill_index(mb, msgs, count, st, buf, len);
+	/* The session lock keeps other writers of this index out, so the temp name can be fixed. */
+	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0600);
+	if (fd < 0) {
+		log_err("mailbox %s: cannot create index %s: %s", mb->path, tmp, strerror(errno));
+		free(buf);
+		return -1;
+	}
+	rc = write_all(fd, buf, len);
+	if (close(fd) < 0)
+		rc = -1;
+	if (rc == 0 && rename(tmp, path) < 0)
+		rc = -1;
+	if (rc < 0) {
+		log_err("mailbox %s: cannot write index %s: %s", mb->path, path, strerror(errno));
+		unlink(tmp);
+	}
+	free(buf);
+	return rc;
+}
