@@ -24,3 +24,31 @@ tests_unit_check_pop3fmt_SOURCES = tests/unit/check_pop3fmt.c
 tests_unit_check_pop3fmt_CFLAGS = $(POPGATE_TEST_CFLAGS)
 tests_unit_check_pop3fmt_LDADD = $(POPGATE_TEST_LIBS)
 EXTRA_tests_unit_check_pop3fmt_DEPENDENCIES = $(POPGATE_LIBS)
+
+# --- POP3 protocol engine (pop3_*.c): session entry, command table, pre/post-login, SASL ---
+src_pop3d_libpop3d_a_SOURCES += \
+	src/pop3d/pop3.h src/pop3d/pop3_int.h src/pop3d/pop3_limits.h \
+	src/pop3d/pop3_capa.c src/pop3d/pop3_cmd.c \
+	src/pop3d/pop3_postlogin.c src/pop3d/pop3_prelogin.c \
+	src/pop3d/pop3_privs.c src/pop3d/pop3_sasl.c src/pop3d/pop3_sasl.h \
+	src/pop3d/pop3_session.c
+
+# Unit tests of the POP3 engine: parsers and policy; dialogues through the real session entry.
+check_PROGRAMS += tests/unit/check_pop3_parse tests/unit/check_pop3_session \
+	tests/unit/check_pop3_transaction
+TESTS += tests/unit/check_pop3_parse tests/unit/check_pop3_session \
+	tests/unit/check_pop3_transaction
+tests_unit_check_pop3_parse_SOURCES = tests/unit/check_pop3_parse.c
+tests_unit_check_pop3_parse_CFLAGS = $(POPGATE_TEST_CFLAGS)
+tests_unit_check_pop3_parse_LDADD = $(POPGATE_TEST_LIBS)
+EXTRA_tests_unit_check_pop3_parse_DEPENDENCIES = $(POPGATE_LIBS)
+tests_unit_check_pop3_session_SOURCES = tests/unit/check_pop3_session.c tests/unit/pop3test.c \
+	tests/unit/pop3test.h
+tests_unit_check_pop3_session_CFLAGS = $(POPGATE_TEST_CFLAGS)
+tests_unit_check_pop3_session_LDADD = $(POPGATE_TEST_LIBS)
+EXTRA_tests_unit_check_pop3_session_DEPENDENCIES = $(POPGATE_LIBS)
+tests_unit_check_pop3_transaction_SOURCES = tests/unit/check_pop3_transaction.c tests/unit/pop3test.c \
+	tests/unit/pop3test.h
+tests_unit_check_pop3_transaction_CFLAGS = $(POPGATE_TEST_CFLAGS)
+tests_unit_check_pop3_transaction_LDADD = $(POPGATE_TEST_LIBS)
+EXTRA_tests_unit_check_pop3_transaction_DEPENDENCIES = $(POPGATE_LIBS)

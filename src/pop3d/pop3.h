@@ -1,0 +1,14 @@
+/* pop3.h - the POP3 service (RFC 1939, 2449, 5034, 2595): the entry point the master forks into. */
+#ifndef POPGATE_POP3_H
+#define POPGATE_POP3_H
+
+#include "common/session.h"
+
+/*
+ * pop3_session_main - serve one POP3 connection (ctx->implicit_tls: POP3S). Called in a freshly
+ * forked, still privileged process; splits into an unprivileged protocol child for the
+ * AUTHORIZATION state and a post-login process running as the mailbox owner. Returns the exit status.
+ */
+int pop3_session_main(struct session_ctx *ctx);
+
+#endif

@@ -1,0 +1,172 @@
+/*
+ * pop3_int.h - what the POP3 modules share: the session state, the command table and its
+ * dispatcher, replies, and the per-state handlers.
+ *
+ * The AUTHORIZATION state runs in the unprivileged protocol child (pop3_prelogin.c,
+ * pop3_sasl.c); the TRANSACTION state runs in the post-login process as the mailbox owner
+ * (pop3_postlogin.c). Both go through the one dispatcher in pop3_cmd.c.
+ */
+#ifndef POPGATE_POP3_INT_H
+#define POPGATE_POP3_INT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "auth/auth.h"
+#include "common/lineio.h"
+#include "common/privsep.h"
+#include "common/session.h"
+#include "pop3d/mailbox.h"
+#include "pop3d/pop3_limits.h"
+
+/* Protocol states (RFC 1939 section 3), as bits so a command can name where it is valid. */
+enum pop3_state {
+	POP3_AUTHORIZATION = 1,
+	POP3_TRANSACTION = 2,
+};
+
+/* What a command handler tells the dispatcher. */
+enum pop3_outcome {
+	POP3_CONTINUE,  /* replied; read the next command */
+	POP3_LOGIN,     /* AUTHORIZATION succeeded (nothing replied yet): hand the client over */
+	POP3_QUIT,      /* QUIT answered: close */
+	POP3_CLOSE,     /* cannot go on (I/O failure, too many bad commands): close */
+};
+
+/* One POP3 session, on either side of the privilege split. */
+struct pop3 {
+	struct session_ctx *ctx;
+	struct lio *lio;
+	enum pop3_state state;
+	const char *proto;        /* "pop3", or "pop3s" under TLS (implicit or STLS) */
+	bool tls;                 /* the client's connection is encrypted */
+	unsigned bad;             /* bad commands so far */
+	time_t deadline;          /* pop3.session_timeout, monotonic */
+
+	/* AUTHORIZATION (protocol child) */
+	struct privsep *ps;
+	bool apop;                /* the greeting carried a challenge */
+	char challenge[POP3_CHALLENGE_MAX];
+	bool have_user;           /* USER was accepted and PASS may follow */
+	char user[AUTH_NAME_MAX];
+	struct auth_user login;   /* filled by a successful check */
+
+	/* TRANSACTION (post-login process) */
+	struct mailbox *mb;
+	const char *username;
+	unsigned long retrieved, deleted;
+
+	char line[POP3_LINE_MAX + 1];
+};
+
+typedef enum pop3_outcome (*pop3_handler_fn)(struct pop3 *p, int argc, char **argv);
+
+/* Command flags: how the dispatcher splits and bounds arguments. */
+#define POP3_F_REST 0x1   /* a single argument that is the rest of the line, spaces included (PASS) */
+#define POP3_F_NAME 0x2   /* the first argument is a user name (POP3_NAME_ARG_MAX) */
+#define POP3_F_LONG 0x4   /* the last argument may fill the line (AUTH initial response) */
+
+/* One row of the command table. */
+struct pop3_cmd {
+	const char *name;
+	unsigned states;          /* enum pop3_state bits */
+	int min_args, max_args;
+	unsigned flags;
+	pop3_handler_fn handler;
+};
+
+/*
+ * pop3_split - split LINE in place into the command name and up to POP3_ARGS_MAX arguments
+ * following CMD's flags. Returns the argument count, or -1 when there are too many.
+ */
+int pop3_split(char *line, const struct pop3_cmd *cmd, char **name, char **argv);
+
+/* pop3_dispatch_line - parse and run one command line already in p->line. */
+enum pop3_outcome pop3_dispatch_line(struct pop3 *p, size_t len);
+
+/*
+ * pop3_command_loop - read and run commands until one ends the state. Replies are flushed only
+ * when no pipelined input is waiting. Returns POP3_LOGIN, POP3_QUIT or POP3_CLOSE.
+ */
+enum pop3_outcome pop3_command_loop(struct pop3 *p);
+
+/* pop3_bad - count a bad command and reply "-ERR WHY", or close when pop3.max_bad_commands is reached. */
+enum pop3_outcome pop3_bad(struct pop3 *p, const char *why);
+
+/* pop3_reply - queue one response line (CRLF added). POP3_CONTINUE, or POP3_CLOSE on a write failure. */
+enum pop3_outcome pop3_reply(struct pop3 *p, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* pop3_parse_number - a decimal message number or count: digits only, no sign, no overflow. 0 or -1. */
+int pop3_parse_number(const char *s, unsigned long *out);
+
+/* pop3_plaintext_allowed - whether passwords may be sent in clear on this connection. */
+bool pop3_plaintext_allowed(const struct config *cfg, const struct ip_addr *client, bool tls);
+
+/* What decides the capability list. */
+struct pop3_capa_in {
+	enum pop3_state state;
+	bool tls_active;          /* the connection is already encrypted */
+	bool tls_available;       /* a TLS context exists, so STLS can be offered */
+	bool plaintext_ok;        /* pop3_plaintext_allowed */
+};
+
+/* pop3_capa_format - the CAPA response (RFC 2449) with its final ".\r\n" into OUT; its length, or -1. */
+int pop3_capa_format(const struct config *cfg, const struct pop3_capa_in *in, char *out, size_t cap);
+
+/* pop3_cmd_capa - CAPA in either state. */
+enum pop3_outcome pop3_cmd_capa(struct pop3 *p, int argc, char **argv);
+
+/* AUTHORIZATION handlers (pop3_prelogin.c). */
+enum pop3_outcome pop3_cmd_user(struct pop3 *p, int argc, char **argv);
+enum pop3_outcome pop3_cmd_pass(struct pop3 *p, int argc, char **argv);
+enum pop3_outcome pop3_cmd_apop(struct pop3 *p, int argc, char **argv);
+enum pop3_outcome pop3_cmd_stls(struct pop3 *p, int argc, char **argv);
+enum pop3_outcome pop3_cmd_quit_auth(struct pop3 *p, int argc, char **argv);
+
+/* pop3_cmd_auth - AUTH [mechanism [initial-response]] (RFC 5034), in pop3_sasl.c. */
+enum pop3_outcome pop3_cmd_auth(struct pop3 *p, int argc, char **argv);
+
+/*
+ * pop3_try_login - ask the monitor to check USER with SECRET (a password, or an APOP digest).
+ * On success returns POP3_LOGIN with p->login filled; otherwise replies -ERR [AUTH] or
+ * [SYS/TEMP]. SECRET is not kept; the caller wipes its own copies.
+ */
+enum pop3_outcome pop3_try_login(struct pop3 *p, enum privsep_mech mech, const char *user, const char *secret);
+
+/* pop3_prelogin - greet and run the AUTHORIZATION state in the protocol child. POP3_LOGIN, _QUIT or _CLOSE. */
+enum pop3_outcome pop3_prelogin(struct pop3 *p);
+
+/* TRANSACTION handlers (pop3_postlogin.c). */
+enum pop3_outcome pop3_cmd_stat(struct pop3 *p, int argc, char **argv);
+enum pop3_outcome pop3_cmd_list(struct pop3 *p, int argc, char **argv);
+enum pop3_outcome pop3_cmd_retr(struct pop3 *p, int argc, char **argv);
+enum pop3_outcome pop3_cmd_top(struct pop3 *p, int argc, char **argv);
+enum pop3_outcome pop3_cmd_dele(struct pop3 *p, int argc, char **argv);
+enum pop3_outcome pop3_cmd_noop(struct pop3 *p, int argc, char **argv);
+enum pop3_outcome pop3_cmd_rset(struct pop3 *p, int argc, char **argv);
+enum pop3_outcome pop3_cmd_uidl(struct pop3 *p, int argc, char **argv);
+enum pop3_outcome pop3_cmd_quit_trans(struct pop3 *p, int argc, char **argv);
+
+/*
+ * pop3_transaction - greet with the maildrop's size and run the TRANSACTION state on MB (owned by
+ * the caller). Returns POP3_QUIT after the UPDATE state, or POP3_CLOSE (deletions not applied).
+ */
+enum pop3_outcome pop3_transaction(struct pop3 *p, struct mailbox *mb);
+
+/* pop3_mailbox_error - the RFC 2449/3206 reply for a mailbox that could not be opened. */
+const char *pop3_mailbox_error(enum mailbox_status st);
+
+/*
+ * pop3_index_dir - create STATE_DIR/index/UID (mode 0700, owned by UID:GID) without following
+ * links, into OUT. Run before dropping root. 0, or -1 logged.
+ */
+int pop3_index_dir(const struct config *cfg, uid_t uid, gid_t gid, char *out, size_t cap);
+
+/*
+ * pop3_become_user - drop to USER's uid and gid for good, keeping group "mail" as a supplementary
+ * group when the mbox's directory is group-writable by it (dotlocks in /var/mail). 0 or -1.
+ */
+int pop3_become_user(const struct auth_user *user);
+
+#endif

@@ -1,0 +1,321 @@
+/* check_pop3_parse.c - unit tests of the POP3 parsers: numbers, command splitting, base64, SASL PLAIN, CAPA. */
+#include <check.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/config.h"
+#include "pop3d/pop3_int.h"
+#include "pop3d/pop3_sasl.h"
+
+/* load - a config from TEXT or fail. */
+static struct config *load(const char *text)
+{
+	struct cfg_error err;
+	struct config *cfg = config_load_string("test.conf", text, &err);
+
+	ck_assert_msg(cfg != NULL, "config: %s", err.msg);
+	return cfg;
+}
+
+static const struct {
+	const char *in;
+	int rc;
+	unsigned long v;
+} numbers[] = {
+	{ "1", 0, 1 }, { "0", 0, 0 }, { "42", 0, 42 }, { "007", 0, 7 },
+	{ "18446744073709551615", 0, 18446744073709551615UL },
+	{ "18446744073709551616", -1, 0 }, { "99999999999999999999999", -1, 0 },
+	{ "", -1, 0 }, { "-1", -1, 0 }, { "+1", -1, 0 }, { " 1", -1, 0 }, { "1 ", -1, 0 },
+	{ "1a", -1, 0 }, { "a1", -1, 0 }, { "0x10", -1, 0 }, { "1.0", -1, 0 },
+};
+
+START_TEST(test_number)
+{
+	unsigned long v = 12345;
+	int rc = pop3_parse_number(numbers[_i].in, &v);
+
+	ck_assert_msg(rc == numbers[_i].rc, "\"%s\": rc %d", numbers[_i].in, rc);
+	if (rc == 0)
+		ck_assert_uint_eq(v, numbers[_i].v);
+	else
+		ck_assert_uint_eq(v, 12345); /* untouched on failure */
+}
+END_TEST
+
+static const struct pop3_cmd pass_cmd = { "PASS", POP3_AUTHORIZATION, 1, 1, POP3_F_REST, NULL };
+static const struct pop3_cmd top_cmd = { "TOP", POP3_TRANSACTION, 2, 2, 0, NULL };
+
+static const struct {
+	const char *line;
+	const struct pop3_cmd *cmd;
+	int argc;
+	const char *name, *a0, *a1;
+} splits[] = {
+	{ "STAT", &top_cmd, 0, "STAT", NULL, NULL },
+	{ "TOP 1 10", &top_cmd, 2, "TOP", "1", "10" },
+	{ "top  1   10  ", &top_cmd, 2, "top", "1", "10" },
+	{ "TOP 1 2 3", &top_cmd, -1, "TOP", NULL, NULL },
+	{ "LIST ", &top_cmd, 0, "LIST", NULL, NULL },
+	{ "PASS my secret  pass ", &pass_cmd, 1, "PASS", "my secret  pass ", NULL },
+	{ "PASS  lead", &pass_cmd, 1, "PASS", " lead", NULL },
+	{ "PASS", &pass_cmd, 0, "PASS", NULL, NULL },
+	{ "PASS ", &pass_cmd, 0, "PASS", NULL, NULL },
+};
+
+START_TEST(test_split)
+{
+	char line[128], *name, *argv[POP3_ARGS_MAX] = { NULL };
+	int argc;
+
+	snprintf(line, sizeof(line), "%s", splits[_i].line);
+	argc = pop3_split(line, splits[_i].cmd, &name, argv);
+	ck_assert_int_eq(argc, splits[_i].argc);
+	ck_assert_str_eq(name, splits[_i].name);
+	if (argc >= 1)
+		ck_assert_str_eq(argv[0], splits[_i].a0);
+	if (argc >= 2)
+		ck_assert_str_eq(argv[1], splits[_i].a1);
+}
+END_TEST
+
+static const struct {
+	const char *in;
+	int rc;
+	const char *out;
+	size_t outlen;
+} b64[] = {
+	{ "", 0, "", 0 },
+	{ "Zg==", 0, "f", 1 },
+	{ "Zm8=", 0, "fo", 2 },
+	{ "Zm9v", 0, "foo", 3 },
+	{ "Zm9vYmFy", 0, "foobar", 6 },
+	{ "AGFsaWNlAHNlY3JldA==", 0, "\0alice\0secret", 13 },
+	{ "+/+/", 0, "\xfb\xff\xbf", 3 },
+	{ "Zg", -1, NULL, 0 },        /* not a multiple of 4 */
+	{ "Zg=", -1, NULL, 0 },
+	{ "Z===", -1, NULL, 0 },      /* padding in the first two digits */
+	{ "====", -1, NULL, 0 },
+	{ "Zg==Zm9v", -1, NULL, 0 },  /* padding before the end */
+	{ "Zm=v", -1, NULL, 0 },      /* a digit after padding */
+	{ "Zm9v\r\n", -1, NULL, 0 },
+	{ "Zm 9", -1, NULL, 0 },
+	{ "Zm9-", -1, NULL, 0 },      /* base64url is not base64 */
+	{ "Zm9_", -1, NULL, 0 },
+	{ "*", -1, NULL, 0 },
+};
+
+START_TEST(test_base64)
+{
+	unsigned char out[64];
+	size_t len = 99;
+	int rc = pop3_base64_decode(b64[_i].in, strlen(b64[_i].in), out, sizeof(out), &len);
+
+	ck_assert_msg(rc == b64[_i].rc, "\"%s\": rc %d", b64[_i].in, rc);
+	if (rc == 0) {
+		ck_assert_uint_eq(len, b64[_i].outlen);
+		ck_assert(memcmp(out, b64[_i].out, len) == 0);
+	}
+}
+END_TEST
+
+START_TEST(test_base64_room)
+{
+	unsigned char out[3];
+	size_t len;
+
+	ck_assert_int_eq(pop3_base64_decode("Zm9v", 4, out, 3, &len), 0);
+	ck_assert_int_eq(pop3_base64_decode("Zm9vYg==", 8, out, 3, &len), -1);
+	ck_assert_int_eq(pop3_base64_decode("Zm9v", 4, out, 2, &len), -1);
+}
+END_TEST
+
+static const struct {
+	const char *in;
+	size_t len;
+	int rc;
+	const char *user, *pass;
+} plains[] = {
+	{ "\0alice\0secret", 13, 0, "alice", "secret" },
+	{ "alice\0alice\0secret", 18, 0, "alice", "secret" },
+	{ "\0alice\0", 7, 0, "alice", "" },
+	{ "\0alice\0pass with spaces", 23, 0, "alice", "pass with spaces" },
+	{ "bob\0alice\0secret", 16, -2, NULL, NULL },    /* acting as someone else */
+	{ "alic\0alice\0secret", 17, -2, NULL, NULL },
+	{ "\0\0secret", 8, -1, NULL, NULL },             /* empty authcid */
+	{ "alice\0secret", 12, -1, NULL, NULL },         /* one NUL only */
+	{ "alicesecret", 11, -1, NULL, NULL },
+	{ "\0alice\0sec\0ret", 14, -1, NULL, NULL },      /* NUL inside the password */
+	{ "", 0, -1, NULL, NULL },
+	{ "\0aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\0x", 45, -1, NULL, NULL }, /* user too long for 16 */
+};
+
+START_TEST(test_plain)
+{
+	char user[16], pass[32];
+	const char *why = NULL;
+	int rc = pop3_sasl_plain_parse((const unsigned char *)plains[_i].in, plains[_i].len, user, sizeof(user),
+				       pass, sizeof(pass), &why);
+
+	ck_assert_msg(rc == plains[_i].rc, "case %d: rc %d", _i, rc);
+	if (rc == 0) {
+		ck_assert_str_eq(user, plains[_i].user);
+		ck_assert_str_eq(pass, plains[_i].pass);
+	} else {
+		ck_assert_ptr_nonnull(why);
+	}
+}
+END_TEST
+
+/* capa - the CAPA text for IN under config TEXT. */
+static void capa(const char *text, const struct pop3_capa_in *in, char *out, size_t cap)
+{
+	struct config *cfg = load(text);
+	int n = pop3_capa_format(cfg, in, out, cap);
+
+	ck_assert_int_gt(n, 0);
+	ck_assert_uint_eq(strlen(out), (size_t)n);
+	config_free(&cfg);
+}
+
+START_TEST(test_capa_plaintext_ok)
+{
+	char buf[1024];
+	struct pop3_capa_in in = { POP3_AUTHORIZATION, false, true, true };
+
+	capa("", &in, buf, sizeof(buf));
+	ck_assert_str_eq(buf, "+OK Capability list follows\r\nTOP\r\nUIDL\r\nUSER\r\nRESP-CODES\r\nPIPELINING\r\n"
+			      "STLS\r\nSASL PLAIN LOGIN\r\nEXPIRE NEVER\r\nAUTH-RESP-CODE\r\n"
+			      "IMPLEMENTATION popgate\r\n.\r\n");
+}
+END_TEST
+
+START_TEST(test_capa_plaintext_refused)
+{
+	char buf[1024];
+	struct pop3_capa_in in = { POP3_AUTHORIZATION, false, true, false };
+
+	capa("[pop3]\nexpire = 30\nlogin_delay = 15m\n", &in, buf, sizeof(buf));
+	ck_assert_str_eq(buf, "+OK Capability list follows\r\nTOP\r\nUIDL\r\nRESP-CODES\r\nPIPELINING\r\n"
+			      "STLS\r\nEXPIRE 30\r\nLOGIN-DELAY 900\r\nAUTH-RESP-CODE\r\n"
+			      "IMPLEMENTATION popgate\r\n.\r\n");
+}
+END_TEST
+
+START_TEST(test_capa_tls_active)
+{
+	char buf[1024];
+	struct pop3_capa_in in = { POP3_AUTHORIZATION, true, true, true };
+
+	capa("[pop3]\nexpire =\n", &in, buf, sizeof(buf));
+	ck_assert_ptr_null(strstr(buf, "STLS"));
+	ck_assert_ptr_null(strstr(buf, "EXPIRE"));
+	ck_assert_ptr_nonnull(strstr(buf, "\r\nUSER\r\n"));
+	ck_assert_ptr_nonnull(strstr(buf, "\r\nSASL PLAIN LOGIN\r\n"));
+}
+END_TEST
+
+START_TEST(test_capa_no_tls_configured)
+{
+	char buf[1024];
+	struct pop3_capa_in in = { POP3_AUTHORIZATION, false, false, false };
+
+	capa("", &in, buf, sizeof(buf));
+	ck_assert_ptr_null(strstr(buf, "STLS"));
+	ck_assert_ptr_null(strstr(buf, "USER"));
+	ck_assert_ptr_null(strstr(buf, "SASL"));
+}
+END_TEST
+
+START_TEST(test_capa_transaction)
+{
+	char buf[1024];
+	struct pop3_capa_in in = { POP3_TRANSACTION, false, true, true };
+
+	capa("", &in, buf, sizeof(buf));
+	ck_assert_str_eq(buf, "+OK Capability list follows\r\nTOP\r\nUIDL\r\nRESP-CODES\r\nPIPELINING\r\n"
+			      "EXPIRE NEVER\r\nAUTH-RESP-CODE\r\nIMPLEMENTATION popgate\r\n.\r\n");
+}
+END_TEST
+
+START_TEST(test_capa_too_small)
+{
+	char buf[40];
+	struct config *cfg = load("");
+	struct pop3_capa_in in = { POP3_AUTHORIZATION, false, true, true };
+
+	ck_assert_int_eq(pop3_capa_format(cfg, &in, buf, sizeof(buf)), -1);
+	config_free(&cfg);
+}
+END_TEST
+
+static const struct {
+	const char *conf, *ip;
+	bool tls, allowed;
+} policies[] = {
+	{ "", "127.0.0.1", false, true },
+	{ "", "::1", false, true },
+	{ "", "192.0.2.7", false, false },
+	{ "", "192.0.2.7", true, true },
+	{ "[pop3]\nplaintext_auth = always\n", "192.0.2.7", false, true },
+	{ "[pop3]\ntrusted_networks = 10.0.0.0/8\n", "127.0.0.1", false, false },
+	{ "[pop3]\ntrusted_networks = 10.0.0.0/8\n", "10.1.2.3", false, true },
+	{ "[pop3]\ntrusted_networks =\n", "127.0.0.1", false, false },
+	{ "[pop3]\ntrusted_networks =\n", "127.0.0.1", true, true },
+};
+
+START_TEST(test_plaintext_policy)
+{
+	struct config *cfg = load(policies[_i].conf);
+	struct ip_addr ip;
+
+	ck_assert_int_eq(ip_parse(policies[_i].ip, &ip), 0);
+	ck_assert_msg(pop3_plaintext_allowed(cfg, &ip, policies[_i].tls) == policies[_i].allowed, "case %d", _i);
+	config_free(&cfg);
+}
+END_TEST
+
+START_TEST(test_mailbox_errors)
+{
+	ck_assert_ptr_nonnull(strstr(pop3_mailbox_error(MAILBOX_IN_USE), "-ERR [IN-USE] "));
+	ck_assert_ptr_nonnull(strstr(pop3_mailbox_error(MAILBOX_TEMP), "-ERR [SYS/TEMP] "));
+	ck_assert_ptr_nonnull(strstr(pop3_mailbox_error(MAILBOX_PERM), "-ERR [SYS/PERM] "));
+}
+END_TEST
+
+#define N(a) ((int)(sizeof(a) / sizeof((a)[0])))
+
+static Suite *pop3_parse_suite(void)
+{
+	Suite *s = suite_create("pop3_parse");
+	TCase *tc = tcase_create("parse");
+
+	tcase_add_loop_test(tc, test_number, 0, N(numbers));
+	tcase_add_loop_test(tc, test_split, 0, N(splits));
+	tcase_add_loop_test(tc, test_base64, 0, N(b64));
+	tcase_add_test(tc, test_base64_room);
+	tcase_add_loop_test(tc, test_plain, 0, N(plains));
+	suite_add_tcase(s, tc);
+	tc = tcase_create("policy");
+	tcase_add_test(tc, test_capa_plaintext_ok);
+	tcase_add_test(tc, test_capa_plaintext_refused);
+	tcase_add_test(tc, test_capa_tls_active);
+	tcase_add_test(tc, test_capa_no_tls_configured);
+	tcase_add_test(tc, test_capa_transaction);
+	tcase_add_test(tc, test_capa_too_small);
+	tcase_add_loop_test(tc, test_plaintext_policy, 0, N(policies));
+	tcase_add_test(tc, test_mailbox_errors);
+	suite_add_tcase(s, tc);
+	return s;
+}
+
+int main(void)
+{
+	SRunner *sr = srunner_create(pop3_parse_suite());
+	int failed;
+
+	srunner_run_all(sr, CK_NORMAL);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+}
