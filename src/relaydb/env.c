@@ -1,6 +1,7 @@
 /* env.c - the Berkeley DB environment: transactional, self-recovering after a killed process. */
 
 #include <errno.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,8 +17,17 @@
  * write leaves a half-written btree and a write lock nobody releases. With transactions, every
  * process opens with DB_REGISTER | DB_RECOVER: the registry notices a process that died inside the
  * environment and the next opener runs recovery, while live processes get DB_RUNRECOVERY and
- * reopen. Lock timeouts turn a lock held by a dead process into an error instead of a hang.
+ * reopen. Lock timeouts turn a lock held by a dead process into an error instead of a hang, and
+ * with is_alive a wait on a latch a dead process held returns DB_RUNRECOVERY instead of spinning;
+ * the sweeper's periodic failchk finds such processes even when nobody trips over them.
  */
+
+/* is_alive - whether PID still runs; Berkeley DB asks this about the holder of a latch or lock. */
+static int is_alive(DB_ENV *env, pid_t pid, db_threadid_t tid, u_int32_t flags)
+{
+	(void)env, (void)tid, (void)flags;
+	return kill(pid, 0) == 0 || errno == EPERM;
+}
 
 /* Berkeley DB's own messages go to our log, once, with the environment they concern. */
 static void bdb_errcall(const DB_ENV *env, const char *pfx, const char *msg)
@@ -89,7 +99,9 @@ static int env_configure(DB_ENV *env)
 	    /* A killed process loses nothing with NOSYNC: the log is in the kernel's page cache. */
 	    (ret = env->set_flags(env, DB_TXN_WRITE_NOSYNC, 1)) != 0 ||
 	    (ret = env->log_set_config(env, DB_LOG_AUTO_REMOVE, 1)) != 0 ||
-	    (ret = env->set_lg_max(env, 4u << 20)) != 0)
+	    (ret = env->set_lg_max(env, 4u << 20)) != 0 ||
+	    (ret = env->set_thread_count(env, RELAYDB_MAX_PROCESSES)) != 0 ||
+	    (ret = env->set_isalive(env, is_alive)) != 0)
 		return ret;
 	return 0;
 }
@@ -159,8 +171,9 @@ void relaydb_env_close(struct relaydb *rdb)
 			nabandoned++;
 		}
 	} else {
+		/* NOSYNC: the log already holds every commit, and a sync could wait on a dead process's page. */
 		if (rdb->db != NULL)
-			rdb->db->close(rdb->db, 0);
+			rdb->db->close(rdb->db, DB_NOSYNC);
 		if (rdb->env != NULL)
 			rdb->env->close(rdb->env, 0);
 	}
@@ -229,6 +242,19 @@ int relaydb_checkpoint(struct relaydb *rdb)
 		return -1;
 	if ((ret = rdb->env->txn_checkpoint(rdb->env, 0, 0, 0)) != 0) {
 		relaydb_failed(rdb, ret, "checkpoint", NULL);
+		return -1;
+	}
+	return 0;
+}
+
+int relaydb_failchk(struct relaydb *rdb)
+{
+	int ret;
+
+	if (relaydb_ready(rdb) < 0)
+		return -1;
+	if ((ret = rdb->env->failchk(rdb->env, 0)) != 0) {
+		relaydb_failed(rdb, ret, "failchk", NULL);
 		return -1;
 	}
 	return 0;

@@ -14,3 +14,11 @@ tests_unit_check_relaydb_SOURCES = tests/unit/check_relaydb.c \
 tests_unit_check_relaydb_CFLAGS = $(POPGATE_TEST_CFLAGS)
 tests_unit_check_relaydb_LDADD = $(POPGATE_TEST_LIBS)
 EXTRA_tests_unit_check_relaydb_DEPENDENCIES = $(POPGATE_LIBS)
+
+check_PROGRAMS += tests/unit/check_relaydb_concurrency
+TESTS += tests/unit/check_relaydb_concurrency
+tests_unit_check_relaydb_concurrency_SOURCES = tests/unit/check_relaydb_concurrency.c \
+	tests/unit/relaydb_fixture.c tests/unit/relaydb_fixture.h
+tests_unit_check_relaydb_concurrency_CFLAGS = $(POPGATE_TEST_CFLAGS)
+tests_unit_check_relaydb_concurrency_LDADD = $(POPGATE_TEST_LIBS)
+EXTRA_tests_unit_check_relaydb_concurrency_DEPENDENCIES = $(POPGATE_LIBS)

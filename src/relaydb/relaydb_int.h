@@ -19,6 +19,9 @@
 /* How often an operation is retried after a deadlock or lock timeout before it gives up. */
 #define RELAYDB_RETRIES 4
 
+/* Processes that may have the environment open at once (Berkeley DB's thread table). */
+#define RELAYDB_MAX_PROCESSES 2048
+
 /* Deletions per transaction in sweep and flush, so a big sweep never fills the lock table. */
 #define RELAYDB_BATCH 256
 
@@ -59,6 +62,9 @@ void relaydb_backoff(int attempt);
 
 /* relaydb_change_mark - a number that changes whenever any process commits a write. 0 or -1. */
 int relaydb_change_mark(struct relaydb *db, uint64_t *mark);
+
+/* relaydb_failchk - clean up after processes that died inside the environment, reopening if needed. 0 or -1. */
+int relaydb_failchk(struct relaydb *db);
 
 /* relaydb_checkpoint - flush the cache and let the log files that are no longer needed go. 0 or -1. */
 int relaydb_checkpoint(struct relaydb *db);

@@ -67,6 +67,8 @@ int relaydb_sweeper_run(const struct config *cfg, volatile sig_atomic_t *stop)
 			pause.tv_nsec = 0;
 		} else if (sw.db != NULL) {
 			reported = false;
+			/* Release what killed processes held, before anyone has to wait for it. */
+			relaydb_failchk(sw.db);
 			if (now >= sw.next_sweep)
 				sweep_now(&sw, now);
 			if (sw.exporting)

@@ -1,0 +1,312 @@
+/* check_relaydb_concurrency.c - many processes refreshing and checking at once; kill -9 mid-write. */
+
+#include <check.h>
+#include <db.h>
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "relaydb/relaydb.h"
+#include "relaydb/relaydb_int.h"
+#include "relaydb_fixture.h"
+
+#define NPROC 6
+#define ITER 300
+#define SHARED_IP "192.0.2.1"
+
+static struct relaydb *open_db(const struct config *cfg)
+{
+	struct relaydb *db = NULL;
+	char err[512];
+
+	if (relaydb_open(cfg, &db, err, sizeof(err)) < 0) {
+		fprintf(stderr, "open: %s\n", err);
+		return NULL;
+	}
+	return db;
+}
+
+/* refresher - one worker: refresh the shared and its own address, check both, sweep now and then. */
+static int refresher(const struct config *cfg, int id)
+{
+	struct relaydb *db = open_db(cfg);
+	char own[IP_TEXT_MAX];
+	time_t now = time(NULL);
+	int bad = 0;
+
+	if (db == NULL)
+		return 2;
+	snprintf(own, sizeof(own), "10.0.%d.1", id);
+	for (int i = 0; i < ITER; i++) {
+		if (relaydb_authorize(db, SHARED_IP, "shared", "pop3", 600, now) < 0 ||
+		    relaydb_authorize(db, own, "own", "pop3", 600, now) < 0)
+			bad++;
+		if (relay_check_ip(cfg, db, SHARED_IP, now, NULL) != RELAY_AUTHORIZED ||
+		    relay_check_ip(cfg, db, own, now, NULL) != RELAY_AUTHORIZED)
+			bad++;
+		if (i % 50 == 0 && relaydb_sweep(db, now - 1) < 0)
+			bad++;
+	}
+	relaydb_close(&db);
+	return bad == 0 ? 0 : 1;
+}
+
+START_TEST(concurrent_refresh_and_check_lose_nothing)
+{
+	struct config *cfg = fx_config("allow =\n");
+	struct relaydb *db;
+	struct relay_entry e;
+	pid_t pids[NPROC];
+	char own[IP_TEXT_MAX];
+	int status;
+
+	for (int p = 0; p < NPROC; p++) {
+		pids[p] = fork();
+		ck_assert_int_ge(pids[p], 0);
+		if (pids[p] == 0)
+			_exit(refresher(cfg, p));
+	}
+	for (int p = 0; p < NPROC; p++) {
+		ck_assert_int_eq(waitpid(pids[p], &status, 0), pids[p]);
+		ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 0, "worker %d failed (%d)", p, status);
+	}
+	ck_assert_ptr_nonnull(db = open_db(cfg));
+	/* Every refresh of the shared record counted: no lost update under contention. */
+	ck_assert_int_eq(relaydb_get(db, SHARED_IP, &e), 1);
+	ck_assert_uint_eq(e.logins, NPROC * ITER);
+	for (int p = 0; p < NPROC; p++) {
+		snprintf(own, sizeof(own), "10.0.%d.1", p);
+		ck_assert_int_eq(relaydb_get(db, own, &e), 1);
+		ck_assert_uint_eq(e.logins, ITER);
+	}
+	relaydb_close(&db);
+	config_free(&cfg);
+}
+END_TEST
+
+/* writer - refresh its own address forever, reporting each committed login count on FD. */
+static void writer(const struct config *cfg, int id, int fd)
+{
+	struct relaydb *db = open_db(cfg);
+	struct relay_entry e;
+	char own[IP_TEXT_MAX], other[IP_TEXT_MAX];
+	unsigned seed = (unsigned)getpid();
+
+	if (db == NULL)
+		_exit(2);
+	snprintf(own, sizeof(own), "10.1.0.%d", id);
+	for (;;) {
+		snprintf(other, sizeof(other), "10.2.%d.%d", rand_r(&seed) % 40, rand_r(&seed) % 250);
+		relaydb_authorize(db, other, "noise", "pop3", 600, time(NULL));
+		if (relaydb_authorize(db, own, "writer", "pop3", 600, time(NULL)) == 0 &&
+		    relaydb_get(db, own, &e) == 1) {
+			uint32_t n = e.logins;
+
+			if (write(fd, &n, sizeof(n)) != sizeof(n))
+				_exit(3);
+		}
+	}
+}
+
+/* last_count - the last complete count a writer reported before it died. */
+static uint32_t last_count(int fd)
+{
+	uint32_t buf[256], last = 0;
+	ssize_t n;
+
+	while ((n = read(fd, buf, sizeof(buf))) > 0)
+		if (n >= (ssize_t)sizeof(uint32_t))
+			last = buf[n / sizeof(uint32_t) - 1];
+	return last;
+}
+
+/* crash_round - start writers, let them write, kill -9 them all; record the last committed counts. */
+static void crash_round(const struct config *cfg, int round, uint32_t committed[3])
+{
+	pid_t pids[3];
+	int fds[3][2];
+	struct timespec pause = { 0, (40 + round * 37 % 120) * 1000000L };
+
+	for (int w = 0; w < 3; w++) {
+		ck_assert_int_eq(pipe(fds[w]), 0);
+		pids[w] = fork();
+		ck_assert_int_ge(pids[w], 0);
+		if (pids[w] == 0) {
+			close(fds[w][0]);
+			writer(cfg, w, fds[w][1]);
+		}
+		close(fds[w][1]);
+	}
+	nanosleep(&pause, NULL);
+	for (int w = 0; w < 3; w++)
+		kill(pids[w], SIGKILL);
+	for (int w = 0; w < 3; w++) {
+		int status;
+
+		ck_assert_int_eq(waitpid(pids[w], &status, 0), pids[w]);
+		ck_assert(WIFSIGNALED(status));
+		uint32_t n = last_count(fds[w][0]);
+		if (n > committed[w])
+			committed[w] = n;
+		close(fds[w][0]);
+	}
+}
+
+/* verify_file - Berkeley DB's own structural check of the btree, outside any environment. */
+static void verify_file(void)
+{
+	char path[256];
+	DB *v;
+
+	snprintf(path, sizeof(path), "%s/relay/" RELAYDB_FILE, fx_dir);
+	ck_assert_int_eq(db_create(&v, NULL, 0), 0);
+	ck_assert_int_eq(v->verify(v, path, NULL, NULL, 0), 0);
+}
+
+START_TEST(kill9_during_writes_then_restart)
+{
+	struct config *cfg = fx_config("allow =\n");
+	struct relaydb *db;
+	struct relay_entry e;
+	uint32_t committed[3] = { 0, 0, 0 };
+	char own[IP_TEXT_MAX];
+
+	ck_assert_ptr_nonnull(db = open_db(cfg));
+	ck_assert_int_eq(relaydb_authorize(db, SHARED_IP, "steady", "pop3", 3600, time(NULL)), 0);
+	relaydb_close(&db);
+	/* Each round's writers open an environment whose last users were killed mid-write. */
+	for (int round = 0; round < 20; round++)
+		crash_round(cfg, round, committed);
+
+	/* The restart: open (recovery runs if needed), everything committed is there and readable. */
+	ck_assert_ptr_nonnull(db = open_db(cfg));
+	for (int w = 0; w < 3; w++) {
+		snprintf(own, sizeof(own), "10.1.0.%d", w);
+		ck_assert_uint_gt(committed[w], 0);
+		ck_assert_int_eq(relaydb_get(db, own, &e), 1);
+		/* Committed counts survive; at most one commit in flight was not reported. */
+		ck_assert_msg(e.logins >= committed[w] && e.logins <= committed[w] + 1,
+			      "writer %d: stored %u, committed %u", w, e.logins, committed[w]);
+	}
+	ck_assert_int_eq(relay_check_ip(cfg, db, SHARED_IP, time(NULL), NULL), RELAY_AUTHORIZED);
+	ck_assert_int_eq(relaydb_authorize(db, "10.3.0.1", "after", "pop3", 60, time(NULL)), 0);
+	ck_assert_int_eq(relaydb_checkpoint(db), 0);
+	relaydb_close(&db);
+	verify_file();
+	config_free(&cfg);
+}
+END_TEST
+
+static volatile sig_atomic_t sweeper_stop;
+
+static void on_term(int sig)
+{
+	(void)sig;
+	sweeper_stop = 1;
+}
+
+/* map_value - the value under KEY in the btree file PATH: 1 found, 0 absent or no file yet. */
+static int map_value(const char *path, const char *key, char *out, size_t len)
+{
+	DBT k = { .data = (void *)key, .size = (u_int32_t)strlen(key) }, v;
+	DB *m;
+	int found = 0;
+
+	memset(&v, 0, sizeof(v));
+	if (db_create(&m, NULL, 0) != 0)
+		return 0;
+	if (m->open(m, NULL, path, NULL, DB_BTREE, DB_RDONLY, 0) == 0 && m->get(m, NULL, &k, &v, 0) == 0) {
+		snprintf(out, len, "%.*s", (int)v.size, (const char *)v.data);
+		found = 1;
+	}
+	m->close(m, 0);
+	return found;
+}
+
+/* wait_map - poll PATH until KEY is present (WANT 1) or absent (WANT 0); milliseconds taken, or -1. */
+static long wait_map(const char *path, const char *key, int want, long limit_ms)
+{
+	struct timespec t0, t1, tick = { 0, 10000000L };
+	char val[64];
+
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	for (;;) {
+		clock_gettime(CLOCK_MONOTONIC, &t1);
+		long ms = (t1.tv_sec - t0.tv_sec) * 1000 + (t1.tv_nsec - t0.tv_nsec) / 1000000;
+
+		if (map_value(path, key, val, sizeof(val)) == want)
+			return ms;
+		if (ms > limit_ms)
+			return -1;
+		nanosleep(&tick, NULL);
+	}
+}
+
+START_TEST(sweeper_exports_changes_within_a_second)
+{
+	char extra[256], path[256];
+	struct config *cfg;
+	struct relaydb *db;
+	pid_t pid;
+	int status;
+	long ms;
+
+	snprintf(extra, sizeof(extra), "export_map = %s/dracd\nsweep_interval = 1s\n", fx_dir);
+	cfg = fx_config(extra);
+	snprintf(path, sizeof(path), "%s/dracd.db", fx_dir);
+	ck_assert_ptr_nonnull(db = open_db(cfg));
+	pid = fork();
+	ck_assert_int_ge(pid, 0);
+	if (pid == 0) {
+		relaydb_close(&db);
+		signal(SIGTERM, on_term);
+		_exit(relaydb_sweeper_run(cfg, &sweeper_stop) == 0 ? 0 : 1);
+	}
+	ck_assert_int_eq(relaydb_authorize(db, "192.0.2.10", "a", "pop3", 600, time(NULL)), 0);
+	ms = wait_map(path, "192.0.2.10", 1, 1000);
+	ck_assert_msg(ms >= 0, "login not exported within a second");
+	ck_assert_int_eq(relaydb_authorize(db, "2001:db8::10", "b", "pop3", 600, time(NULL)), 0);
+	ck_assert_int_ge(wait_map(path, "IPv6:2001:db8:0:0:0:0:0:10", 1, 1000), 0);
+	ck_assert_int_eq(relaydb_del(db, "192.0.2.10"), 1);
+	ck_assert_int_ge(wait_map(path, "192.0.2.10", 0, 1000), 0);
+	/* An entry that expires leaves the map on time, before any sweep would remove it. */
+	ck_assert_int_eq(relaydb_authorize(db, "192.0.2.11", "c", "pop3", 2, time(NULL)), 0);
+	ck_assert_int_ge(wait_map(path, "192.0.2.11", 1, 1000), 0);
+	ck_assert_int_ge(wait_map(path, "192.0.2.11", 0, 3500), 0);
+	kill(pid, SIGTERM);
+	ck_assert_int_eq(waitpid(pid, &status, 0), pid);
+	ck_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	relaydb_close(&db);
+	config_free(&cfg);
+}
+END_TEST
+
+static Suite *concurrency_suite(void)
+{
+	Suite *s = suite_create("relaydb-concurrency");
+	TCase *tc = tcase_create("processes");
+
+	tcase_add_checked_fixture(tc, fx_setup, fx_teardown);
+	tcase_set_timeout(tc, 60);
+	tcase_add_test(tc, concurrent_refresh_and_check_lose_nothing);
+	tcase_add_test(tc, kill9_during_writes_then_restart);
+	tcase_add_test(tc, sweeper_exports_changes_within_a_second);
+	suite_add_tcase(s, tc);
+	return s;
+}
+
+int main(void)
+{
+	SRunner *sr = srunner_create(concurrency_suite());
+	int failed;
+
+	srunner_run_all(sr, CK_NORMAL);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+}
