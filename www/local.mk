@@ -1,1 +1,3 @@
-# www/local.mk - files of www/ to install and distribute.
+# www/local.mk - the admin page's static files, served by popgated from admin.www_dir.
+adminwwwdir = $(pkgdatadir)/www
+dist_adminwww_DATA = www/index.html www/app.js www/app.css www/favicon.svg

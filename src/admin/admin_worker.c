@@ -174,7 +174,6 @@ int admin_worker_main(const struct config *cfg, const int *listen_fds, size_t nf
 	size_t n = 0;
 	int rc = 1;
 
-	log_set_ident("admin");
 	signal(SIGPIPE, SIG_IGN);   /* a browser that goes away must not kill the worker */
 	if (!ctx || nfds == 0 || nfds > ADMIN_LISTENERS_MAX || admin_ctx_init(ctx, cfg, stats) < 0) {
 		log_err("admin: cannot start (%zu listeners, at most %d)", nfds, ADMIN_LISTENERS_MAX);
