@@ -13,3 +13,32 @@ src_smtpd_libsmtpd_a_SOURCES = \
 	src/smtpd/smtp_forward.c src/smtpd/smtp_forward.h \
 	src/smtpd/smtp_forward_sendmail.c src/smtpd/smtp_forward_smtp.c \
 	src/smtpd/smtp_client.c src/smtpd/smtp_client.h
+
+# Unit tests: one Check program per area of the SMTP listener.
+check_PROGRAMS += tests/unit/check_smtp_addr
+TESTS += tests/unit/check_smtp_addr
+tests_unit_check_smtp_addr_SOURCES = tests/unit/check_smtp_addr.c
+tests_unit_check_smtp_addr_CFLAGS = $(POPGATE_TEST_CFLAGS)
+tests_unit_check_smtp_addr_LDADD = $(POPGATE_TEST_LIBS)
+EXTRA_tests_unit_check_smtp_addr_DEPENDENCIES = $(POPGATE_LIBS)
+
+check_PROGRAMS += tests/unit/check_smtp_policy
+TESTS += tests/unit/check_smtp_policy
+tests_unit_check_smtp_policy_SOURCES = tests/unit/check_smtp_policy.c
+tests_unit_check_smtp_policy_CFLAGS = $(POPGATE_TEST_CFLAGS)
+tests_unit_check_smtp_policy_LDADD = $(POPGATE_TEST_LIBS)
+EXTRA_tests_unit_check_smtp_policy_DEPENDENCIES = $(POPGATE_LIBS)
+
+check_PROGRAMS += tests/unit/check_smtp_data
+TESTS += tests/unit/check_smtp_data
+tests_unit_check_smtp_data_SOURCES = tests/unit/check_smtp_data.c
+tests_unit_check_smtp_data_CFLAGS = $(POPGATE_TEST_CFLAGS)
+tests_unit_check_smtp_data_LDADD = $(POPGATE_TEST_LIBS)
+EXTRA_tests_unit_check_smtp_data_DEPENDENCIES = $(POPGATE_LIBS)
+
+check_PROGRAMS += tests/unit/check_smtp_forward
+TESTS += tests/unit/check_smtp_forward
+tests_unit_check_smtp_forward_SOURCES = tests/unit/check_smtp_forward.c
+tests_unit_check_smtp_forward_CFLAGS = $(POPGATE_TEST_CFLAGS)
+tests_unit_check_smtp_forward_LDADD = $(POPGATE_TEST_LIBS)
+EXTRA_tests_unit_check_smtp_forward_DEPENDENCIES = $(POPGATE_LIBS)

@@ -24,7 +24,7 @@ static void comment_safe(const char *text, char *out, size_t cap)
 	for (; *text != '\0' && n + 1 < cap; text++) {
 		unsigned char c = (unsigned char)*text;
 
-		out[n++] = (c < 33 || c > 126 || c == '(' || c == ')' || c == '\\') ? '?' : (char)c;
+		out[n++] = (c < 32 || c > 126 || c == '(' || c == ')' || c == '\\') ? '?' : (char)c;
 	}
 	out[n] = '\0';
 }

@@ -1,0 +1,236 @@
+/*
+ * check_smtp_policy.c - the RCPT relay decision against a real relay database in a scratch
+ * directory, with a fake clock: every reason, deny winning, tricks never relaying, expiry.
+ */
+
+#include <check.h>
+#include <ftw.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "relaydb/relaydb.h"
+#include "smtpd/smtp_policy.h"
+
+static char dir[64];
+
+static void setup(void)
+{
+	snprintf(dir, sizeof(dir), "/tmp/check_smtp_policy.XXXXXX");
+	ck_assert_ptr_nonnull(mkdtemp(dir));
+}
+
+static int rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+	(void)st, (void)flag, (void)ftw;
+	return remove(path);
+}
+
+static void teardown(void)
+{
+	nftw(dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+}
+
+/* config - relay lists and domains for a test; the database lives in the scratch directory. */
+static struct config *config(const char *allow, const char *deny)
+{
+	char text[1024];
+	struct cfg_error err;
+	struct config *cfg;
+
+	snprintf(text, sizeof(text),
+		 "[relay]\ndb_dir = %s/relay\ntimeout = 30m\nallow = %s\ndeny = %s\n"
+		 "[smtp]\nrelay_domains = example.org, .backup.example\n",
+		 dir, allow, deny);
+	cfg = config_load_string("test.conf", text, &err);
+	ck_assert_msg(cfg != NULL, "config: %s", err.msg);
+	return cfg;
+}
+
+static struct smtp_addr addr(const char *path)
+{
+	struct smtp_addr a;
+	const char *p = path;
+
+	ck_assert_int_eq(smtp_addr_parse(&p, &a), SMTP_ADDR_OK);
+	return a;
+}
+
+/* authorize - a POP login from IP at NOW, as the POP3 server's hook would record it. */
+static void authorize(struct config *cfg, const char *ip, time_t now)
+{
+	struct relaydb *db = NULL;
+	char err[256];
+
+	ck_assert_msg(relaydb_open(cfg, &db, err, sizeof(err)) == 0, "relaydb_open: %s", err);
+	ck_assert_int_eq(relaydb_authorize(db, ip, "alice", "pop3", 30 * 60, now), 0);
+	relaydb_close(&db);
+}
+
+START_TEST(test_relay_domains)
+{
+	struct config *cfg = config("", "");
+	struct smtp_policy pol;
+	struct smtp_addr a;
+
+	smtp_policy_init(&pol, cfg, "192.0.2.7");
+	a = addr("<bob@example.org>");
+	ck_assert_int_eq(smtp_policy_rcpt(&pol, &a, NULL, 1000, NULL), SMTP_VERDICT_RELAY_DOMAIN);
+	a = addr("<bob@mail.EXAMPLE.org>");
+	ck_assert_int_eq(smtp_policy_rcpt(&pol, &a, NULL, 1000, NULL), SMTP_VERDICT_RELAY_DOMAIN);
+	a = addr("<bob@mx.backup.example>");
+	ck_assert_int_eq(smtp_policy_rcpt(&pol, &a, NULL, 1000, NULL), SMTP_VERDICT_RELAY_DOMAIN);
+	a = addr("<postmaster>");
+	ck_assert_int_eq(smtp_policy_rcpt(&pol, &a, NULL, 1000, NULL), SMTP_VERDICT_POSTMASTER);
+	a = addr("<bob@notexample.org>");
+	ck_assert_int_eq(smtp_policy_rcpt(&pol, &a, NULL, 1000, NULL), SMTP_VERDICT_UNKNOWN);
+	a = addr("<bob@example.org.evil.com>");
+	ck_assert_int_eq(smtp_policy_rcpt(&pol, &a, NULL, 1000, NULL), SMTP_VERDICT_UNKNOWN);
+	a = addr("<bob@[192.0.2.1]>");
+	ck_assert_int_eq(smtp_policy_rcpt(&pol, &a, NULL, 1000, NULL), SMTP_VERDICT_UNKNOWN);
+	smtp_policy_close(&pol);
+	config_free(&cfg);
+}
+END_TEST
+
+START_TEST(test_tricks_never_relay)
+{
+	static const char *const tricks[] = {
+		"<bob%evil.com@example.org>", "<evil.com!bob@example.org>", "<@example.org:bob@evil.com>",
+		"<\"bob@evil.com\"@example.org>", "<bob@example.org.>",
+	};
+	struct config *cfg = config("192.0.2.0/24", "");
+	struct smtp_policy pol;
+
+	smtp_policy_init(&pol, cfg, "192.0.2.7");
+	for (size_t i = 0; i < sizeof(tricks) / sizeof(tricks[0]); i++) {
+		struct smtp_addr a = addr(tricks[i]);
+
+		/* Not for our domains, not for the allow list, not for an authenticated user. */
+		ck_assert_int_eq(smtp_policy_rcpt(&pol, &a, "alice", 1000, NULL), SMTP_VERDICT_TRICK);
+		ck_assert(!smtp_verdict_accepts(SMTP_VERDICT_TRICK));
+	}
+	smtp_policy_close(&pol);
+	config_free(&cfg);
+}
+END_TEST
+
+START_TEST(test_lists_and_auth)
+{
+	struct config *cfg = config("192.0.2.0/24", "192.0.2.66, 2001:db8::/32");
+	struct smtp_policy pol;
+	struct smtp_addr out = addr("<bob@elsewhere.net>"), local = addr("<bob@example.org>");
+
+	smtp_policy_init(&pol, cfg, "192.0.2.7");
+	ck_assert_int_eq(smtp_policy_rcpt(&pol, &out, NULL, 1000, NULL), SMTP_VERDICT_ALLOW_LIST);
+	ck_assert_int_eq(smtp_policy_rcpt(&pol, &out, "alice", 1000, NULL), SMTP_VERDICT_SMTP_AUTH);
+	smtp_policy_close(&pol);
+	/* relay.deny wins over the allow list, authentication and even our own domains. */
+	smtp_policy_init(&pol, cfg, "192.0.2.66");
+	ck_assert_int_eq(smtp_policy_rcpt(&pol, &out, NULL, 1000, NULL), SMTP_VERDICT_DENY_LIST);
+	ck_assert_int_eq(smtp_policy_rcpt(&pol, &out, "alice", 1000, NULL), SMTP_VERDICT_DENY_LIST);
+	ck_assert_int_eq(smtp_policy_rcpt(&pol, &local, NULL, 1000, NULL), SMTP_VERDICT_DENY_LIST);
+	smtp_policy_close(&pol);
+	smtp_policy_init(&pol, cfg, "2001:db8::5");
+	ck_assert_int_eq(smtp_policy_rcpt(&pol, &out, "alice", 1000, NULL), SMTP_VERDICT_DENY_LIST);
+	smtp_policy_close(&pol);
+	/* Someone unknown: authentication relays, nothing else does. */
+	smtp_policy_init(&pol, cfg, "198.51.100.9");
+	ck_assert_int_eq(smtp_policy_rcpt(&pol, &out, "alice", 1000, NULL), SMTP_VERDICT_SMTP_AUTH);
+	ck_assert_int_eq(smtp_policy_rcpt(&pol, &out, NULL, 1000, NULL), SMTP_VERDICT_UNKNOWN);
+	ck_assert_int_eq(smtp_policy_rcpt(&pol, &out, "", 1000, NULL), SMTP_VERDICT_UNKNOWN);
+	smtp_policy_close(&pol);
+	config_free(&cfg);
+}
+END_TEST
+
+START_TEST(test_pop_before_smtp_expiry)
+{
+	struct config *cfg = config("", "");
+	struct smtp_policy pol;
+	struct smtp_addr out = addr("<bob@elsewhere.net>");
+	struct relay_entry e;
+	const time_t t0 = 1700000000;
+
+	smtp_policy_init(&pol, cfg, "203.0.113.5");
+	ck_assert_int_eq(smtp_policy_rcpt(&pol, &out, NULL, t0, NULL), SMTP_VERDICT_UNKNOWN);
+	authorize(cfg, "203.0.113.5", t0);
+	ck_assert_int_eq(smtp_policy_rcpt(&pol, &out, NULL, t0 + 1, &e), SMTP_VERDICT_AUTHORIZED);
+	ck_assert_str_eq(e.user, "alice");
+	ck_assert_int_eq(smtp_policy_rcpt(&pol, &out, NULL, t0 + 30 * 60 - 1, NULL), SMTP_VERDICT_AUTHORIZED);
+	ck_assert_int_eq(smtp_policy_rcpt(&pol, &out, NULL, t0 + 30 * 60, NULL), SMTP_VERDICT_EXPIRED);
+	ck_assert_int_eq(smtp_policy_rcpt(&pol, &out, NULL, t0 + 86400, NULL), SMTP_VERDICT_EXPIRED);
+	/* Another address is not covered by 203.0.113.5's login. */
+	smtp_policy_close(&pol);
+	smtp_policy_init(&pol, cfg, "203.0.113.6");
+	ck_assert_int_eq(smtp_policy_rcpt(&pol, &out, NULL, t0 + 1, NULL), SMTP_VERDICT_UNKNOWN);
+	smtp_policy_close(&pol);
+	config_free(&cfg);
+}
+END_TEST
+
+START_TEST(test_db_failure_is_temporary)
+{
+	struct config *cfg;
+	struct smtp_policy pol;
+	struct smtp_addr out = addr("<bob@elsewhere.net>"), local = addr("<bob@example.org>");
+	char text[512], path[128];
+	struct cfg_error err;
+	FILE *f;
+
+	/* db_dir names a regular file: the environment cannot be opened. */
+	snprintf(path, sizeof(path), "%s/not-a-dir", dir);
+	f = fopen(path, "w");
+	ck_assert_ptr_nonnull(f);
+	fclose(f);
+	snprintf(text, sizeof(text), "[relay]\ndb_dir = %s/sub\nallow =\n[smtp]\nrelay_domains = example.org\n", path);
+	cfg = config_load_string("test.conf", text, &err);
+	ck_assert_ptr_nonnull(cfg);
+	smtp_policy_init(&pol, cfg, "203.0.113.5");
+	ck_assert_int_eq(smtp_policy_rcpt(&pol, &out, NULL, 1000, NULL), SMTP_VERDICT_TEMPFAIL);
+	ck_assert(!smtp_verdict_accepts(SMTP_VERDICT_TEMPFAIL));
+	/* Mail for our own domains does not need the database. */
+	ck_assert_int_eq(smtp_policy_rcpt(&pol, &local, NULL, 1000, NULL), SMTP_VERDICT_RELAY_DOMAIN);
+	smtp_policy_close(&pol);
+	config_free(&cfg);
+}
+END_TEST
+
+START_TEST(test_verdict_text)
+{
+	ck_assert_str_eq(smtp_verdict_text(SMTP_VERDICT_RELAY_DOMAIN), "relay-domain");
+	ck_assert_str_eq(smtp_verdict_text(SMTP_VERDICT_AUTHORIZED), "authorized");
+	ck_assert_str_eq(smtp_verdict_text(SMTP_VERDICT_ALLOW_LIST), "allow-list");
+	ck_assert_str_eq(smtp_verdict_text(SMTP_VERDICT_SMTP_AUTH), "smtp-auth");
+	ck_assert_str_eq(smtp_verdict_text(SMTP_VERDICT_DENY_LIST), "deny-list");
+	for (int v = 0; v < SMTP_VERDICT_COUNT; v++)
+		ck_assert(smtp_verdict_accepts((enum smtp_verdict)v) == (v <= SMTP_VERDICT_AUTHORIZED));
+}
+END_TEST
+
+static Suite *suite(void)
+{
+	Suite *s = suite_create("smtp_policy");
+	TCase *tc = tcase_create("rcpt");
+
+	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_add_test(tc, test_relay_domains);
+	tcase_add_test(tc, test_tricks_never_relay);
+	tcase_add_test(tc, test_lists_and_auth);
+	tcase_add_test(tc, test_pop_before_smtp_expiry);
+	tcase_add_test(tc, test_db_failure_is_temporary);
+	tcase_add_test(tc, test_verdict_text);
+	suite_add_tcase(s, tc);
+	return s;
+}
+
+int main(void)
+{
+	SRunner *sr = srunner_create(suite());
+	int failed;
+
+	srunner_run_all(sr, CK_NORMAL);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+}
