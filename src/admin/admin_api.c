@@ -156,8 +156,10 @@ void admin_api_login(struct admin_ctx *ctx, struct admin_call *call, struct admi
 
 	if (wait > 0)
 		return login_refused(call, r, wait, NULL);
-	if (json_parse_flat(call->body, call->body_len, &in, &why) < 0)
+	if (json_parse_flat(call->body, call->body_len, &in, &why) < 0) {
+		json_wipe(&in);   /* it may hold part of a password */
 		return admin_reply_error(r, 400, why);
+	}
 	user = json_get(&in, "user");
 	pass = json_get(&in, "password");
 	if (!user || user->type != JSON_T_STRING || !pass || pass->type != JSON_T_STRING ||
@@ -261,7 +263,8 @@ void admin_api_relays(struct admin_ctx *ctx, struct admin_call *call, struct adm
 {
 	struct relaydb *db = admin_ctx_db(ctx, call->now);
 	struct jw w;
-	struct list_state st = { &w, NULL, call->now, cfg_duration(ctx->cfg, "relay.timeout"), 0, 0 };
+	struct list_state st = { .w = &w, .now = call->now,
+				 .timeout = cfg_duration(ctx->cfg, "relay.timeout") };
 
 	if (call->query && call->query[0] != '\0') {
 		if (strlen(call->query) > 128)

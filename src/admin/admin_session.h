@@ -38,7 +38,10 @@ struct admin_sessions {
 /* admin_sessions_init - an empty table whose sessions expire after IDLE seconds without use. */
 void admin_sessions_init(struct admin_sessions *t, long long idle);
 
-/* admin_session_create - a new session for USER; evicts the least recently used when full. NULL on RNG failure. */
+/*
+ * admin_session_create - a new session for USER, evicting the least recently used one when the
+ * table is full. NULL when USER is too long or the random generator fails.
+ */
 struct admin_session *admin_session_create(struct admin_sessions *t, const char *user,
 					   enum admin_role role, time_t now);
 
