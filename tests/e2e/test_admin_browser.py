@@ -115,7 +115,7 @@ class AdminBrowser(h.TestCase):
 
             code, msg = relay_rcpt(d.port("smtp"))
             self.assertGreaterEqual(code, 500, "relaying still allowed after the revocation: %s" % msg)
-            self.assertEqual(d.ctl("check", "127.0.0.1", check=False).returncode, 1)
+            self.assertEqual(ah.ctl(d, "check", "127.0.0.1", check=False).returncode, 1)
             self.assertRegex(d.log(), r"user=helen relay revoked: ip=127\.0\.0\.1")
 
 

@@ -63,7 +63,7 @@ class AdminApi(h.TestCase):
     def test_viewer_refused_changes(self):
         with h.Popgated(self) as d:
             c = self.start(d)
-            d.ctl("add", "198.51.100.20", "--user", "alice", "--ttl", "1h")
+            ah.ctl(d, "add", "198.51.100.20", "--user", "alice", "--ttl", "1h")
             r = c.login("vic", "vic-pw-2")
             self.assertEqual(r.json["role"], "viewer")
             cookie = r.header("Set-Cookie")
@@ -76,12 +76,12 @@ class AdminApi(h.TestCase):
             self.assertEqual(r.status, 403, r)
             r = c.delete("/api/relays/198.51.100.20")
             self.assertEqual(r.status, 403, r)
-            self.assertEqual(d.ctl("check", "198.51.100.20", check=False).returncode, 0)
+            self.assertEqual(ah.ctl(d, "check", "198.51.100.20", check=False).returncode, 0)
 
     def test_changes_need_csrf_token(self):
         with h.Popgated(self) as d:
             c = self.start(d)
-            d.ctl("add", "198.51.100.21", "--ttl", "1h")
+            ah.ctl(d, "add", "198.51.100.21", "--ttl", "1h")
             c.login("helen", "helen-pw-1")
             r = c.delete("/api/relays/198.51.100.21", csrf=False)
             self.assertEqual(r.status, 403, r)
@@ -96,20 +96,20 @@ class AdminApi(h.TestCase):
             r = c.request("POST", "/api/relays", raw_body=b"ip=203.0.113.9",
                           content_type="application/x-www-form-urlencoded")
             self.assertEqual(r.status, 415, r)
-            self.assertEqual(d.ctl("check", "198.51.100.21", check=False).returncode, 0)
-            self.assertEqual(d.ctl("check", "203.0.113.9", check=False).returncode, 1)
+            self.assertEqual(ah.ctl(d, "check", "198.51.100.21", check=False).returncode, 0)
+            self.assertEqual(ah.ctl(d, "check", "203.0.113.9", check=False).returncode, 1)
 
     def test_admin_adds_lists_revokes(self):
         with h.Popgated(self, config={"relay": {"allow": "", "deny": "192.0.2.0/24"}}) as d:
             c = self.start(d)
-            d.ctl("add", "198.51.100.22", "--user", "bob", "--ttl", "10m")
+            ah.ctl(d, "add", "198.51.100.22", "--user", "bob", "--ttl", "10m")
             c.login("helen", "helen-pw-1")
             r = c.post("/api/relays", {"ip": "203.0.113.10", "ttl": "2h", "user": "walk-in"})
             self.assertEqual(r.status, 201, r)
             self.assertEqual(r.json["relay"]["proto"], "manual")
             self.assertEqual(r.json["decision"], "authorized")
             self.assertAlmostEqual(r.json["relay"]["expires_in"], 7200, delta=2)
-            self.assertEqual(d.ctl("check", "203.0.113.10", check=False).returncode, 0)
+            self.assertEqual(ah.ctl(d, "check", "203.0.113.10", check=False).returncode, 0)
             r = c.post("/api/relays", {"ip": "192.0.2.5", "ttl": 60})
             self.assertEqual(r.json["decision"], "deny-list")
             listing = c.get("/api/relays").json
@@ -122,7 +122,7 @@ class AdminApi(h.TestCase):
             self.assertEqual([e["ip"] for e in c.get("/api/relays?q=198.51").json["relays"]], ["198.51.100.22"])
             r = c.delete("/api/relays/198.51.100.22")
             self.assertEqual(r.status, 200, r)
-            self.assertEqual(d.ctl("check", "198.51.100.22", check=False).returncode, 1)
+            self.assertEqual(ah.ctl(d, "check", "198.51.100.22", check=False).returncode, 1)
             self.assertEqual(c.delete("/api/relays/198.51.100.22").status, 404)
             self.assertEqual(c.delete("/api/relays/not-an-ip").status, 400)
             self.assertEqual(c.post("/api/relays", {"ip": "203.0.113.11", "ttl": "forever"}).status, 400)
@@ -215,10 +215,10 @@ class AdminApi(h.TestCase):
             lists = None
             while time.time() < deadline:
                 c2 = ah.AdminClient(d)
-                try:
+                try:   # the old worker may still answer, or stop between two requests
                     c2.login("helen", "helen-pw-1")
-                    lists = c2.get("/api/lists").json
-                    if lists["deny"] == ["203.0.113.0/24"]:
+                    lists = c2.get("/api/lists").json or {}
+                    if lists.get("deny") == ["203.0.113.0/24"]:
                         break
                 except (OSError, AssertionError):
                     pass
