@@ -42,3 +42,8 @@ tests_unit_check_smtp_forward_SOURCES = tests/unit/check_smtp_forward.c
 tests_unit_check_smtp_forward_CFLAGS = $(POPGATE_TEST_CFLAGS)
 tests_unit_check_smtp_forward_LDADD = $(POPGATE_TEST_LIBS)
 EXTRA_tests_unit_check_smtp_forward_DEPENDENCIES = $(POPGATE_LIBS)
+
+# Integration tests: the real daemon on 127.0.0.1 with a sendmail stand-in and real smarthosts.
+TESTS += tests/integration/test_smtp_protocol.py tests/integration/test_smtp_relay.py
+EXTRA_DIST += tests/integration/test_smtp_protocol.py tests/integration/test_smtp_relay.py \
+	tests/lib/smtp_helpers.py tests/lib/fake_sendmail.py tests/lib/smarthost.py

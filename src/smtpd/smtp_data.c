@@ -10,7 +10,6 @@ struct data_state {
 	enum smtp_data_result verdict; /* the first problem seen; OK while none */
 	uint64_t size;
 	bool prev_crlf;                /* the previous line ended with CRLF */
-	bool bare;                     /* a bare LF or CR was seen */
 };
 
 /* note - keep the first problem: it is what the client is told. */
@@ -41,7 +40,7 @@ enum smtp_data_result smtp_data_read(struct lio *lio, struct smtp_spool *sp, uin
 				     uint64_t *received)
 {
 	char line[SMTP_TEXT_LINE_MAX - 1]; /* 998 octets of text and the NUL */
-	struct data_state ds = { SMTP_DATA_OK, 0, true, false };
+	struct data_state ds = { SMTP_DATA_OK, 0, true };
 
 	for (;;) {
 		size_t len = 0;
@@ -54,7 +53,7 @@ enum smtp_data_result smtp_data_read(struct lio *lio, struct smtp_spool *sp, uin
 			break;
 		case LIO_TOOLONG:
 			note(&ds, SMTP_DATA_LONG_LINE);
-			ds.prev_crlf = true;
+			ds.prev_crlf = false; /* how it ended is unknown: a dot right after is ambiguous */
 			continue;
 		case LIO_TIMEOUT:
 			return SMTP_DATA_TIMEOUT;
@@ -63,18 +62,18 @@ enum smtp_data_result smtp_data_read(struct lio *lio, struct smtp_spool *sp, uin
 		case LIO_ERROR:
 			return SMTP_DATA_IO_ERROR;
 		}
-		if (flags & (LIO_LINE_BARE_LF | LIO_LINE_BARE_CR)) {
+		if (flags & (LIO_LINE_BARE_LF | LIO_LINE_BARE_CR))
 			note(&ds, SMTP_DATA_BARE_EOL);
-			ds.bare = true;
+		if (len == 1 && line[0] == '.') {
+			if (flags == 0 && ds.prev_crlf)
+				return ds.verdict; /* CRLF "." CRLF: the one end of a message */
+			/*
+			 * A dot that only a lax reader takes for the end. Going on as if it were would
+			 * run what follows as commands with this client's authority (smuggling through
+			 * us); reading on might wait for a terminator that never comes. The session ends.
+			 */
+			return SMTP_DATA_BARE_DOT;
 		}
-		/*
-		 * Only CRLF "." CRLF ends a good message. Once a bare line end has condemned the message,
-		 * a lone dot with any line end ends it too: the refused text never reaches the next hop,
-		 * what follows is read as this client's own commands, and a client that sends bare LF
-		 * throughout is answered at once instead of waiting for a terminator it never sends.
-		 */
-		if (len == 1 && line[0] == '.' && (ds.bare || (ds.prev_crlf && flags == 0)))
-			return ds.verdict;
 		if (flags != 0) {
 			ds.prev_crlf = !(flags & LIO_LINE_BARE_LF);
 			continue;
@@ -90,6 +89,7 @@ const char *smtp_data_result_text(enum smtp_data_result r)
 	case SMTP_DATA_OK: return "ok";
 	case SMTP_DATA_TOO_BIG: return "message too big";
 	case SMTP_DATA_BARE_EOL: return "bare LF or CR in message data";
+	case SMTP_DATA_BARE_DOT: return "ambiguous end of data (a dot after a bare or unknown line end)";
 	case SMTP_DATA_LONG_LINE: return "line longer than 998 octets";
 	case SMTP_DATA_SPOOL_ERROR: return "spool error";
 	case SMTP_DATA_TIMEOUT: return "timeout";

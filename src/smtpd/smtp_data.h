@@ -15,6 +15,7 @@ enum smtp_data_result {
 	SMTP_DATA_OK,          /* the message is in the spool */
 	SMTP_DATA_TOO_BIG,     /* over the size limit; read to its end and dropped (552) */
 	SMTP_DATA_BARE_EOL,    /* a bare LF or CR; read to the real end and dropped (554) */
+	SMTP_DATA_BARE_DOT,    /* a lone dot after a bare or unknown line end: refused, and the session must end */
 	SMTP_DATA_LONG_LINE,   /* a line over SMTP_TEXT_LINE_MAX; read to its end and dropped (554) */
 	SMTP_DATA_SPOOL_ERROR, /* our temporary storage failed; read to its end (451) */
 	SMTP_DATA_TIMEOUT,     /* the client stalled: end the session (421) */
@@ -24,7 +25,8 @@ enum smtp_data_result {
 
 /*
  * smtp_data_read - read message lines from LIO until CRLF.CRLF and append them, unstuffed and
- * CRLF-terminated, to SP. MAX_SIZE bounds the message text (not counting what SP held before).
+ * CRLF-terminated, to SP. Only CRLF "." CRLF ends it; a lone dot with a bare line end ends the
+ * session instead (SMTP_DATA_BARE_DOT), since what follows it could be read two ways. MAX_SIZE bounds the message text (not counting what SP held before).
  * *RECEIVED gets the octets the message had, also when it was dropped.
  */
 enum smtp_data_result smtp_data_read(struct lio *lio, struct smtp_spool *sp, uint64_t max_size,

@@ -93,6 +93,9 @@ static enum smtp_outcome data_refused(struct smtp_session *s, enum smtp_data_res
 	case SMTP_DATA_BARE_EOL:
 		smtp_reply(s, "554 5.6.0 Message refused: bare CR or LF in message data (RFC 5321 2.3.8)");
 		return SMTP_FAILED;
+	case SMTP_DATA_BARE_DOT:
+		smtp_reply(s, "554 5.6.0 Message refused: ambiguous end of data (bare CR or LF); closing connection");
+		return SMTP_CLOSE;
 	case SMTP_DATA_LONG_LINE:
 		smtp_reply(s, "554 5.6.0 Message refused: line longer than 998 characters (RFC 5322 2.1.1)");
 		return SMTP_FAILED;

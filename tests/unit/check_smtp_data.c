@@ -114,22 +114,29 @@ START_TEST(test_appends_after_header)
 }
 END_TEST
 
-/* The SMTP smuggling terminators (CVE-2023-51764 and friends): never an end of a good message. */
-static const char *const smuggle[] = {
-	"hello\n.\nMAIL FROM:<evil@example.org>\r\n",
-	"hello\r\n.\nMAIL FROM:<evil@example.org>\r\n",
-	"hello\n.\r\nMAIL FROM:<evil@example.org>\r\n",
-	"hello\r.\r\nMAIL FROM:<evil@example.org>\r\n",
-	"hello\r\n.\r\rMAIL FROM:<evil@example.org>\r\n",
+/*
+ * The SMTP smuggling terminators (CVE-2023-51764 and friends) and what becomes of them: either the
+ * reader goes on to the real CRLF.CRLF and refuses the whole, or it stops at the ambiguous dot and
+ * the session ends. Never a good message, and never a return to commands after an ambiguous dot.
+ */
+static const struct { const char *text; enum smtp_data_result r; } smuggle[] = {
+	{ "hello\n.\nMAIL FROM:<evil@example.org>\r\n", SMTP_DATA_BARE_DOT },
+	{ "hello\r\n.\nMAIL FROM:<evil@example.org>\r\n", SMTP_DATA_BARE_DOT },
+	{ "hello\n.\r\nMAIL FROM:<evil@example.org>\r\n", SMTP_DATA_BARE_DOT },
+	{ "hello\r.\r\nMAIL FROM:<evil@example.org>\r\n", SMTP_DATA_BARE_EOL },
+	{ "hello\r\n.\r\rMAIL FROM:<evil@example.org>\r\n", SMTP_DATA_BARE_EOL },
+	{ "hello\rMAIL FROM:<evil@example.org>\r\n", SMTP_DATA_BARE_EOL },
 };
 
 START_TEST(test_smuggling_refused)
 {
-	send_text(smuggle[_i]);
+	send_text(smuggle[_i].text);
 	send_text("RCPT TO:<victim@example.net>\r\n.\r\nNOOP\r\n");
-	ck_assert_int_eq(read_msg(10000, NULL), SMTP_DATA_BARE_EOL);
+	ck_assert_int_eq(read_msg(10000, NULL), smuggle[_i].r);
 	/* Whatever the reader stopped at, the condemned text is never a message. */
 	ck_assert_ptr_null(strstr(spooled(), "victim"));
+	if (smuggle[_i].r == SMTP_DATA_BARE_EOL)
+		ck_assert_str_eq(next_line(), "NOOP");
 }
 END_TEST
 
@@ -137,8 +144,19 @@ START_TEST(test_bare_lf_client_answered)
 {
 	/* A client that only knows LF gets its answer at its own terminator, not a timeout. */
 	send_text("Subject: x\n\nbody\n.\nQUIT\n");
-	ck_assert_int_eq(read_msg(10000, NULL), SMTP_DATA_BARE_EOL);
-	ck_assert_str_eq(next_line(), "QUIT");
+	ck_assert_int_eq(read_msg(10000, NULL), SMTP_DATA_BARE_DOT);
+}
+END_TEST
+
+START_TEST(test_long_line_then_dot)
+{
+	char line[1100];
+
+	/* After an over-long line its line end is unknown: a dot right after it is ambiguous. */
+	memset(line, 'y', 1050);
+	snprintf(line + 1050, sizeof(line) - 1050, "\n.\r\nMAIL FROM:<evil@example.org>\r\n");
+	send_text(line);
+	ck_assert_int_eq(read_msg(100000, NULL), SMTP_DATA_BARE_DOT);
 }
 END_TEST
 
@@ -286,6 +304,7 @@ static Suite *suite(void)
 	tcase_add_test(tc, test_appends_after_header);
 	tcase_add_loop_test(tc, test_smuggling_refused, 0, (int)(sizeof(smuggle) / sizeof(smuggle[0])));
 	tcase_add_test(tc, test_bare_lf_client_answered);
+	tcase_add_test(tc, test_long_line_then_dot);
 	tcase_add_test(tc, test_too_big_read_to_end);
 	tcase_add_test(tc, test_line_limit);
 	tcase_add_test(tc, test_timeout_and_eof);

@@ -1,0 +1,173 @@
+#!/usr/bin/env python3
+"""test_smtp_relay - every path of the relay decision at RCPT, each logged with its reason, and
+the seeds' POP-before-SMTP scenario end to end: relaying denied, a POP login from that address,
+relaying accepted, and after the (shortened) relay.timeout denied again.
+
+The client is 127.0.0.1, so these configs empty relay.allow (its default allows loopback).
+"""
+
+import poplib
+import smtplib
+import time
+
+import popgate_harness as h
+import smtp_helpers as sh
+
+OUTSIDE = "friend@elsewhere.net"
+
+
+def try_rcpt(port, rcpt, login=None, ehlo="client.test"):
+    """MAIL and one RCPT in a fresh session; the RCPT reply (code, text)."""
+    s = smtplib.SMTP("127.0.0.1", port, timeout=10)
+    try:
+        s.ehlo(ehlo)
+        if login:
+            s.login(*login)
+        s.mail("alice@example.org")
+        code, text = s.rcpt(rcpt)
+        s.rset()
+        return code, text.decode()
+    finally:
+        s.quit()
+
+
+def send(port, rcpt, login=None):
+    """A whole message to RCPT; the reply to the end of DATA, or the RCPT refusal."""
+    s = smtplib.SMTP("127.0.0.1", port, timeout=10)
+    try:
+        s.ehlo("client.test")
+        if login:
+            s.login(*login)
+        s.mail("alice@example.org")
+        code, text = s.rcpt(rcpt)
+        if code != 250:
+            return code, text.decode()
+        code, text = s.data(b"Subject: relay test\r\n\r\nhello\r\n")
+        return code, text.decode()
+    finally:
+        s.quit()
+
+
+class Relay(h.TestCase):
+    def daemon(self, relay=None, smtp=None, pop3=None, listeners=("smtp",)):
+        cfg = sh.base_config(relay=relay or {}, smtp=dict({"relay_domains": "example.org, backup.example"},
+                                                           **(smtp or {})), pop3=pop3 or {})
+        d = h.Popgated(self, config=cfg, listeners=listeners)
+        self.mta = sh.Sendmail(d)
+        return d
+
+    def test_relay_domains_accepted_from_anyone(self):
+        with self.daemon() as d:
+            d.start()
+            p = d.port("smtp")
+            self.assertEqual(send(p, "bob@example.org")[0], 250)
+            self.assertEqual(try_rcpt(p, "bob@mail.example.org")[0], 250)
+            self.assertEqual(try_rcpt(p, "bob@backup.example")[0], 250)
+            self.assertEqual(try_rcpt(p, "postmaster")[0], 250)
+            self.assertEqual(try_rcpt(p, "bob@example.org.evil.net"), (550, "5.7.1 Relaying denied"))
+            self.assertEqual(try_rcpt(p, "bob@notexample.org")[0], 550)
+            self.assertEqual(try_rcpt(p, OUTSIDE), (550, "5.7.1 Relaying denied"))
+            log = d.log()
+            self.assertIn("relay ok: from=<alice@example.org> to=<bob@mail.example.org> reason=relay-domain", log)
+            self.assertIn("relay ok: from=<alice@example.org> to=<postmaster> reason=postmaster", log)
+            self.assertIn("relay denied: from=<alice@example.org> to=<%s> reason=not-authorized" % OUTSIDE, log)
+            msg = self.mta.runs()[0]["msg"]
+            self.assertIn(b"(relay=relay-domain)", msg)
+            self.assertIn(b"for <bob@example.org>;", msg)
+
+    def test_allow_list(self):
+        with self.daemon(relay={"allow": "127.0.0.0/8"}) as d:
+            d.start()
+            self.assertEqual(send(d.port("smtp"), OUTSIDE)[0], 250)
+            self.assertIn("to=<%s> reason=allow-list" % OUTSIDE, d.log())
+            self.assertIn(b"(relay=allow-list)", self.mta.runs()[0]["msg"])
+
+    def test_deny_list_wins(self):
+        users = {"smtp": {"plaintext_auth": "always"}}
+        with self.daemon(relay={"allow": "127.0.0.0/8", "deny": "127.0.0.1"}, smtp=users["smtp"]) as d:
+            d.add_user("alice", "secret")
+            d.start()
+            p = d.port("smtp")
+            self.assertEqual(try_rcpt(p, OUTSIDE)[0], 550)
+            self.assertEqual(try_rcpt(p, OUTSIDE, login=("alice", "secret"))[0], 550)
+            self.assertEqual(try_rcpt(p, "bob@example.org")[0], 550)
+            d.ctl("add", "127.0.0.1", "--ttl", "1h")
+            self.assertEqual(try_rcpt(p, OUTSIDE)[0], 550)
+            self.assertGreaterEqual(d.log().count("reason=deny-list"), 4)
+            self.assertEqual(self.mta.runs(), [])
+
+    def test_address_tricks_never_relay(self):
+        tricks = {
+            "<friend%elsewhere.net@example.org>": "percent hack",
+            "<elsewhere.net!friend@example.org>": "bang path",
+            "<@example.org:friend@elsewhere.net>": "source route",
+            "<\"friend@elsewhere.net\"@example.org>": "quoted local part holding @",
+            "<friend@example.org.>": "trailing dot",
+        }
+        with self.daemon(relay={"allow": "127.0.0.0/8"}) as d:
+            d.start()
+            c = sh.Dialog(d.port("smtp"))
+            self.addCleanup(c.close)
+            c.reply()
+            c.cmd("EHLO client.test")
+            c.cmd("MAIL FROM:<alice@example.org>")
+            for path, why in tricks.items():
+                # Even from the allow list, and even for our own domain.
+                self.assertEqual(c.cmd("RCPT TO:" + path), (550, ["5.7.1 Relaying denied"]), path)
+                self.assertIn("reason=address-trick: " + why, d.log())
+            self.assertEqual(c.cmd("DATA")[0], 554)
+
+    def test_smtp_auth_relays(self):
+        with self.daemon(smtp={"plaintext_auth": "always"}) as d:
+            d.add_user("alice", "secret")
+            d.start()
+            p = d.port("smtp")
+            self.assertEqual(try_rcpt(p, OUTSIDE)[0], 550)
+            self.assertEqual(send(p, OUTSIDE, login=("alice", "secret"))[0], 250)
+            self.assertIn("user=alice relay ok: from=<alice@example.org> to=<%s> reason=smtp-auth" % OUTSIDE,
+                          d.log())
+            msg = self.mta.runs()[0]["msg"]
+            self.assertIn(b"(relay=smtp-auth user=alice)", msg)
+            self.assertIn(b"with ESMTPA id", msg)
+            with self.assertRaises(smtplib.SMTPAuthenticationError):
+                send(p, OUTSIDE, login=("alice", "wrong"))
+
+    def test_seed_scenario_with_popgatectl(self):
+        """Denied; authorized (as a POP login would) for 3s; accepted; expired; denied again."""
+        with self.daemon(relay={"timeout": "3s"}) as d:
+            d.start()
+            p = d.port("smtp")
+            self.assertEqual(send(p, OUTSIDE), (550, "5.7.1 Relaying denied"))
+            d.ctl("add", "127.0.0.1", "--user", "alice", "--ttl", "3s")
+            t0 = time.time()
+            self.assertEqual(send(p, OUTSIDE)[0], 250)
+            self.assertIn("to=<%s> reason=authorized" % OUTSIDE, d.log())
+            self.assertIn(b"(relay=authorized)", self.mta.runs()[0]["msg"])
+            time.sleep(max(0, t0 + 4.5 - time.time()))
+            self.assertEqual(send(p, OUTSIDE), (550, "5.7.1 Relaying denied"))
+            self.assertIn("to=<%s> reason=expired" % OUTSIDE, d.log())
+            self.assertEqual(len(self.mta.runs()), 1)
+
+    def test_seed_scenario_with_pop_login(self):
+        """The seeds' story with a real POP3 login from 127.0.0.1 and relay.timeout = 3s."""
+        with self.daemon(relay={"timeout": "3s"}, pop3={"plaintext_auth": "always"},
+                         listeners=("smtp", "pop3")) as d:
+            d.add_user("alice", "secret", messages=[h.mbox_message(1)])
+            d.start()
+            p = d.port("smtp")
+            self.assertEqual(send(p, OUTSIDE), (550, "5.7.1 Relaying denied"))
+            pop = poplib.POP3("127.0.0.1", d.port("pop3"), timeout=10)
+            pop.user("alice")
+            pop.pass_("secret")
+            self.assertEqual(pop.stat()[0], 1)
+            pop.quit()
+            t0 = time.time()
+            self.assertEqual(send(p, OUTSIDE)[0], 250)
+            self.assertIn("to=<%s> reason=authorized" % OUTSIDE, d.log())
+            time.sleep(max(0, t0 + 4.5 - time.time()))
+            self.assertEqual(send(p, OUTSIDE), (550, "5.7.1 Relaying denied"))
+            self.assertEqual(len(self.mta.runs()), 1)
+
+
+if __name__ == "__main__":
+    h.main()
