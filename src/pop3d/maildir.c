@@ -91,7 +91,12 @@ static void move_to_cur(struct mailbox *mb, const char *name, char *out, size_t 
 
 	int n = snprintf(out, cap, "cur/%s%s", base, strchr(base, ':') != NULL ? "" : ":2,");
 
-	if (n > 0 && (size_t)n < cap && renameat(mb->fd, name, mb->fd, out) == 0)
+	if (n <= 0 || (size_t)n >= cap) {
+		snprintf(out, cap, "%s", name);
+		return;
+	}
+	/* Never replace a file that is already there: it is another message. */
+	if (renameat2(mb->fd, name, mb->fd, out, RENAME_NOREPLACE) == 0)
 		return;
 	if (!logged)
 		log_warn("mailbox %s: cannot move %s to cur/: %s", mb->path, name, strerror(errno));
@@ -307,11 +312,15 @@ static int apply_one(struct mailbox *mb, struct mailbox_msg *m)
 		if (m->deleted)
 			r = unlinkat(mb->fd, m->name, 0);
 		else if (m->seen && seen_name(m, target, sizeof(target)))
-			r = renameat(mb->fd, m->name, mb->fd, target);
+			r = renameat2(mb->fd, m->name, mb->fd, target, RENAME_NOREPLACE);
 		else
 			return 0;
 		if (r == 0)
 			return 0;
+		if (errno == EEXIST) {
+			log_warn("mailbox %s: not flagging %s: %s already exists", mb->path, m->name, target);
+			return 0;
+		}
 		if (errno != ENOENT) {
 			log_err("mailbox %s: cannot %s %s: %s", mb->path, m->deleted ? "delete" : "flag",
 				m->name, strerror(errno));

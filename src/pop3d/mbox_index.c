@@ -6,7 +6,8 @@
  * to a temp file and renamed over, and is checked before use:
  *  - a checksum over the whole file, the mailbox path, and field sanity (contiguous spans);
  *  - the mbox's device and inode, and that it is at least as long as the indexed part;
- *  - spot checks: the first bytes of the first, middle and last indexed messages.
+ *  - spot checks: the first bytes of the first, middle and last indexed messages, or of
+ *    every indexed message when the file has grown.
  * If size and mtime are what the index recorded, nothing is parsed. If the file only grew
  * (new mail), every record but the last is kept and parsing resumes at the last message,
  * since appended mail can only have extended or followed it.
@@ -115,13 +116,18 @@ static bool records_sane(const struct idx_header *h, const struct idx_record *r)
 	return expect == h->indexed;
 }
 
-/* spots_match - whether the first, middle and last indexed messages still begin as recorded. */
-static bool spots_match(int fd, const struct idx_header *h, const struct idx_record *r)
+/*
+ * spots_match - whether indexed messages still begin as recorded: the first, middle and last
+ * when the file looks untouched, every one when it changed (a rewrite followed by new mail
+ * must not pass for mere growth; 100k small preads cost far less than a parse).
+ */
+static bool spots_match(int fd, const struct idx_header *h, const struct idx_record *r, bool all)
 {
 	uint64_t pick[3] = { 0, h->count / 2, h->count - 1 };
+	uint64_t n = all ? h->count : 3;
 
-	for (int k = 0; k < 3; k++) {
-		const struct idx_record *x = &r[pick[k]];
+	for (uint64_t k = 0; k < n; k++) {
+		const struct idx_record *x = &r[all ? k : pick[k]];
 		bool ok;
 
 		if (mbox_spot_hash(fd, x->off, x->span_end, &ok) != x->from_hash || !ok)
@@ -192,10 +198,13 @@ void mbox_index_load(struct mailbox *mb, int fd, const struct stat *st, uint64_t
 	if (r == NULL)
 		goto stale;
 	memcpy(r, buf + sizeof(h) + h.pathlen, h.count * sizeof(*r));
-	if (records_sane(&h, r) && spots_match(fd, &h, r)) {
-		*exact = h.indexed == (uint64_t)st->st_size && h.file_size == (uint64_t)st->st_size &&
-			 h.mtime_sec == (int64_t)st->st_mtim.tv_sec && h.mtime_nsec == (int64_t)st->st_mtim.tv_nsec;
-		if (*exact || h.indexed < (uint64_t)st->st_size) {
+	if (records_sane(&h, r)) {
+		bool same = h.indexed == (uint64_t)st->st_size && h.file_size == (uint64_t)st->st_size &&
+			    h.mtime_sec == (int64_t)st->st_mtim.tv_sec && h.mtime_nsec == (int64_t)st->st_mtim.tv_nsec;
+		bool grown = h.indexed < (uint64_t)st->st_size;
+
+		*exact = same && spots_match(fd, &h, r, false);
+		if (*exact || (grown && spots_match(fd, &h, r, true))) {
 			uint64_t keep = *exact ? h.count : h.count - 1;
 
 			if (add_records(mb, r, keep)) {

@@ -70,16 +70,50 @@ static bool dotlock_stale(const char *path)
 	return pid > 0 && pid != getpid() && kill((pid_t)pid, 0) < 0 && errno == ESRCH;
 }
 
-/* dotlock_try - one O_EXCL attempt: 1 created, 0 exists, -1 error (errno set). */
+/* dotlock_link - create the dotlock already holding our pid: an O_TMPFILE linked into place. */
+static int dotlock_link(struct mbox_lock *l, const char *pid, int len)
+{
+	char dir[4200];
+	char proc[64];
+	const char *slash = strrchr(l->mbox, '/');
+	int fd;
+	int r;
+
+	snprintf(dir, sizeof(dir), "%.*s", slash != NULL && slash != l->mbox ? (int)(slash - l->mbox) : 1,
+		 slash != NULL ? l->mbox : ".");
+	fd = open(dir, O_TMPFILE | O_WRONLY | O_CLOEXEC, 0644);
+	if (fd < 0)
+		return -2;
+	if (write(fd, pid, (size_t)len) != len) {
+		close(fd);
+		return -2;
+	}
+	snprintf(proc, sizeof(proc), "/proc/self/fd/%d", fd);
+	r = linkat(AT_FDCWD, proc, AT_FDCWD, l->path, AT_SYMLINK_FOLLOW);
+	close(fd);
+	if (r == 0)
+		return 1;
+	return errno == EEXIST ? 0 : -2;
+}
+
+/*
+ * dotlock_try - one attempt: 1 created, 0 exists, -1 error (errno set). Where the file
+ * system allows, the lock appears with our pid already in it, so a kill -9 at any moment
+ * leaves either no lock or one that names a dead process (stale at once), never an empty
+ * one that would stop delivery for MBOX_DOTLOCK_STALE seconds. Otherwise plain O_EXCL.
+ */
 static int dotlock_try(struct mbox_lock *l)
 {
 	char pid[24];
-	int fd = open(l->path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
-	int len;
+	int len = snprintf(pid, sizeof(pid), "%ld\n", (long)getpid());
+	int r = dotlock_link(l, pid, len);
+	int fd;
 
+	if (r >= 0)
+		return r;
+	fd = open(l->path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
 	if (fd < 0)
 		return errno == EEXIST ? 0 : -1;
-	len = snprintf(pid, sizeof(pid), "%ld\n", (long)getpid());
 	if (write(fd, pid, (size_t)len) != len || close(fd) < 0) {
 		int e = errno;
 

@@ -44,7 +44,7 @@ static const struct fmt_case cases[] = {
 static char *run_chunked(const char *in, size_t len, long lines, size_t chunk, size_t split, size_t *outlen)
 {
 	struct pop3fmt f;
-	char *out = malloc(POP3FMT_OUT_MAX(len) + 2);
+	char *out = malloc(POP3FMT_OUT_MAX(len) + 3);
 	size_t o = 0;
 	size_t pos = 0;
 
@@ -61,6 +61,7 @@ static char *run_chunked(const char *in, size_t len, long lines, size_t chunk, s
 		pos += n;
 	}
 	o += pop3fmt_finish(&f, out + o);
+	out[o] = '\0';
 	*outlen = o;
 	return out;
 }
