@@ -44,6 +44,8 @@ tests_unit_check_smtp_forward_LDADD = $(POPGATE_TEST_LIBS)
 EXTRA_tests_unit_check_smtp_forward_DEPENDENCIES = $(POPGATE_LIBS)
 
 # Integration tests: the real daemon on 127.0.0.1 with a sendmail stand-in and real smarthosts.
-TESTS += tests/integration/test_smtp_protocol.py tests/integration/test_smtp_relay.py
+TESTS += tests/integration/test_smtp_protocol.py tests/integration/test_smtp_relay.py \
+	tests/integration/test_smtp_forward.py tests/integration/test_smtp_tls.py
 EXTRA_DIST += tests/integration/test_smtp_protocol.py tests/integration/test_smtp_relay.py \
+	tests/integration/test_smtp_forward.py tests/integration/test_smtp_tls.py \
 	tests/lib/smtp_helpers.py tests/lib/fake_sendmail.py tests/lib/smarthost.py

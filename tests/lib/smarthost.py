@@ -76,7 +76,7 @@ def main():
         def authenticator(server, session, envelope, mechanism, auth_data):
             ok = (isinstance(auth_data, LoginPassword) and auth_data.login.decode() == user
                   and auth_data.password.decode() == password)
-            return AuthResult(success=ok)
+            return AuthResult(success=ok, handled=False, auth_data=auth_data if ok else None)
 
         kwargs["authenticator"] = authenticator
         kwargs["auth_required"] = True

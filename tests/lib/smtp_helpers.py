@@ -140,6 +140,7 @@ class Smarthost:
         if self.proc is not None:
             self.proc.terminate()
             self.proc.wait(10)
+            self.proc.stdout.close()
             self.proc = None
 
     def messages(self):
@@ -194,6 +195,14 @@ class SmtpSink:
             with open(p, "rb") as f:
                 out.append(f.read())
         return out
+
+
+def restart(d):
+    """Stop D and start it again, waiting for the new instance's "ready" (the log is appended to)."""
+    d.stop()
+    offset = len(d.log())
+    d.start(wait=False)
+    d.wait_for_log(r"ready on", timeout=20, start=offset)
 
 
 def wait_port(port, timeout=10):
