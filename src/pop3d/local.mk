@@ -17,21 +17,27 @@ src_pop3d_libpop3d_a_SOURCES = \
 # POP3 protocol: append its files with "src_pop3d_libpop3d_a_SOURCES += src/pop3d/pop3_x.c ...".
 
 # Unit tests of the mailbox drivers.
-check_PROGRAMS += tests/unit/check_pop3fmt tests/unit/check_mbox tests/unit/check_maildir \
-	tests/unit/check_mbox_crash
-TESTS += tests/unit/check_pop3fmt tests/unit/check_mbox tests/unit/check_maildir \
-	tests/unit/check_mbox_crash
+check_PROGRAMS += tests/unit/check_pop3fmt tests/unit/check_mbox tests/unit/check_mbox_index \
+	tests/unit/check_maildir tests/unit/check_mbox_crash
+TESTS += tests/unit/check_pop3fmt tests/unit/check_mbox tests/unit/check_mbox_index \
+	tests/unit/check_maildir tests/unit/check_mbox_crash
 
 tests_unit_check_pop3fmt_SOURCES = tests/unit/check_pop3fmt.c
 tests_unit_check_pop3fmt_CFLAGS = $(POPGATE_TEST_CFLAGS)
 tests_unit_check_pop3fmt_LDADD = $(POPGATE_TEST_LIBS)
 EXTRA_tests_unit_check_pop3fmt_DEPENDENCIES = $(POPGATE_LIBS)
 
-tests_unit_check_mbox_SOURCES = tests/unit/check_mbox.c tests/unit/mailbox_testutil.c \
-	tests/unit/mailbox_testutil.h
+tests_unit_check_mbox_SOURCES = tests/unit/check_mbox.c tests/unit/mbox_fixture.c \
+	tests/unit/mbox_fixture.h tests/unit/mailbox_testutil.c tests/unit/mailbox_testutil.h
 tests_unit_check_mbox_CFLAGS = $(POPGATE_TEST_CFLAGS)
 tests_unit_check_mbox_LDADD = $(POPGATE_TEST_LIBS)
 EXTRA_tests_unit_check_mbox_DEPENDENCIES = $(POPGATE_LIBS)
+
+tests_unit_check_mbox_index_SOURCES = tests/unit/check_mbox_index.c tests/unit/mbox_fixture.c \
+	tests/unit/mbox_fixture.h tests/unit/mailbox_testutil.c tests/unit/mailbox_testutil.h
+tests_unit_check_mbox_index_CFLAGS = $(POPGATE_TEST_CFLAGS)
+tests_unit_check_mbox_index_LDADD = $(POPGATE_TEST_LIBS)
+EXTRA_tests_unit_check_mbox_index_DEPENDENCIES = $(POPGATE_LIBS)
 
 tests_unit_check_maildir_SOURCES = tests/unit/check_maildir.c tests/unit/mailbox_testutil.c \
 	tests/unit/mailbox_testutil.h

@@ -90,8 +90,9 @@ enum mailbox_status mailbox_open(const char *spec, const char *index_dir, struct
 	enum mailbox_status st;
 
 	*mbp = NULL;
-	if (drv == NULL || path[0] != '/') {
-		log_err("mailbox %s: not \"mbox:/absolute/path\" or \"maildir:/absolute/path\"", spec);
+	/* Room for "PATH.lock" and ".NAME.popgate-new" in the fixed path buffers. */
+	if (drv == NULL || path[0] != '/' || strlen(path) > MAILBOX_PATH_MAX) {
+		log_err("mailbox %.200s: not \"mbox:/absolute/path\" or \"maildir:/absolute/path\"", spec);
 		return MAILBOX_PERM;
 	}
 	mb = mailbox_new(drv, path, index_dir);

@@ -44,8 +44,8 @@ enum mailbox_status {
 /*
  * mailbox_open - open and lock SPEC ("mbox:/path" or "maildir:/path") for one session.
  * INDEX_DIR holds the session lock and the mbox index; NULL means no index, and the
- * session lock is then taken on the mailbox itself. A missing mbox file is an empty
- * mailbox. On success *MB is set; on failure it is NULL and the cause has been logged.
+ * session lock is then taken (flock) on the mailbox itself. A missing mbox file or
+ * maildir is an empty mailbox. On success *MB is set; on failure it is NULL and the cause has been logged.
  */
 enum mailbox_status mailbox_open(const char *spec, const char *index_dir, struct mailbox **mb);
 
@@ -65,7 +65,8 @@ typedef int (*mailbox_write_fn)(void *arg, const void *buf, size_t len);
  * mailbox_send - write message I formatted for POP3 (CRLF line ends, dot-stuffed, without
  * the final ".\r\n") through WRITE_FN. BODY_LINES < 0 sends the whole message (RETR);
  * otherwise the headers, the blank line and at most BODY_LINES body lines (TOP).
- * Returns 0, or -1 if reading failed (logged) or WRITE_FN returned -1.
+ * Returns 0, or -1 if reading failed (logged) or WRITE_FN returned -1. After -1 part of
+ * the message may have been written: the caller must end the session, not send ".\r\n".
  */
 int mailbox_send(struct mailbox *mb, size_t i, long body_lines, mailbox_write_fn write_fn, void *arg);
 
@@ -86,7 +87,10 @@ bool mailbox_is_deleted(const struct mailbox *mb, size_t i);
  */
 enum mailbox_status mailbox_commit(struct mailbox *mb);
 
-/* mailbox_close - release the session lock and free; no changes are made. Sets *MB to NULL. */
+/*
+ * mailbox_close - release the session lock and free; no changes are made (Maildir: mail found
+ * in new/ was already moved to cur/ at open, as Courier and Dovecot do). Sets *MB to NULL.
+ */
 void mailbox_close(struct mailbox **mb);
 
 /* mailbox_set_lock_timeout - change MAILBOX_LOCK_TIMEOUT for this process (tests use 1). */

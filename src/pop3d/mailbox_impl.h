@@ -51,6 +51,9 @@ struct mailbox {
 	bool committed;
 };
 
+/* Longest mailbox path accepted, so that derived names ("PATH.lock", temp files) fit 4 KB buffers. */
+#define MAILBOX_PATH_MAX 4000
+
 /* Chunk mailbox_send reads at a time; the output buffer is POP3FMT_OUT_MAX of it. */
 #define MAILBOX_SEND_CHUNK (256 * 1024)
 

@@ -88,7 +88,6 @@ static void move_to_cur(struct mailbox *mb, const char *name, char *out, size_t 
 {
 	static bool logged;
 	const char *base = name + 4;
-
 	int n = snprintf(out, cap, "cur/%s%s", base, strchr(base, ':') != NULL ? "" : ":2,");
 
 	if (n <= 0 || (size_t)n >= cap) {

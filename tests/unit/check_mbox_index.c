@@ -1,0 +1,233 @@
+/* check_mbox_index.c - the mbox index: used when valid, distrusted when not, tail parsing, random files. */
+
+#include <check.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "mailbox_testutil.h"
+#include "mbox_fixture.h"
+
+START_TEST(test_commit_nothing_writes_nothing)
+{
+	struct mailbox *mb;
+	struct stat a1;
+	struct stat a2;
+	struct stat i1;
+	struct stat i2;
+	char ipath[4300];
+	char *name;
+
+	put(three);
+	mb = open_ok(idx);
+	mailbox_mark_seen(mb, 0);
+	ck_assert_int_eq(mailbox_commit(mb), MAILBOX_OK);
+	mailbox_close(&mb);
+	ck_assert_int_eq(stat(mbox, &a1), 0);
+	index_file(ipath, sizeof(ipath));
+	name = ipath;
+	ck_assert_int_eq(stat(name, &i1), 0);
+	sleep(1);
+	mb = open_ok(idx);
+	ck_assert_int_eq(mailbox_commit(mb), MAILBOX_OK);
+	mailbox_close(&mb);
+	ck_assert_int_eq(stat(mbox, &a2), 0);
+	ck_assert_int_eq(stat(name, &i2), 0);
+	ck_assert_uint_eq(a1.st_ino, a2.st_ino);
+	ck_assert_int_eq(a1.st_mtim.tv_nsec, a2.st_mtim.tv_nsec);
+	ck_assert_int_eq(a1.st_mtim.tv_sec, a2.st_mtim.tv_sec);
+	ck_assert_uint_eq(i1.st_ino, i2.st_ino); /* the index was not rewritten either */
+	ck_assert_int_eq(i1.st_mtim.tv_sec, i2.st_mtim.tv_sec);
+}
+END_TEST
+
+START_TEST(test_index_is_used_and_checked)
+{
+	struct mailbox *mb;
+	struct stat st;
+	char ipath[4300];
+	char *copy;
+	size_t len;
+	uint64_t size1;
+	char four[1024];
+
+	/* Four messages: the spot checks look at messages 0, 2 and 3, so 1 is changed unseen. */
+	snprintf(four, sizeof(four), "%sFrom dan\nSubject: 4\n\nfour\n\n", three);
+	put(four);
+	mb = open_ok(idx);
+	size1 = mailbox_size(mb, 1);
+	mailbox_close(&mb);
+	index_file(ipath, sizeof(ipath));
+
+	/* Same size, same mtime, different bytes deep inside a message: the index is trusted. */
+	copy = tu_read_file(mbox, &len);
+	ck_assert_int_eq(stat(mbox, &st), 0);
+	*strstr(copy, "a paragraph") = '\n'; /* one more LF: a parse would see size + 1 */
+	{
+		int fd = open(mbox, O_WRONLY);
+
+		ck_assert_int_eq(pwrite(fd, copy, len, 0), (ssize_t)len);
+		close(fd);
+	}
+	{
+		struct timespec t[2] = { st.st_atim, st.st_mtim };
+
+		ck_assert_int_eq(utimensat(AT_FDCWD, mbox, t, 0), 0);
+	}
+	mb = open_ok(idx);
+	ck_assert_uint_eq(mailbox_size(mb, 1), size1);
+	mailbox_close(&mb);
+	mb = open_ok(NULL);
+	ck_assert_uint_eq(mailbox_size(mb, 1), size1 + 1);
+	mailbox_close(&mb);
+
+	/* A changed mtime invalidates it. */
+	ck_assert_int_eq(utimensat(AT_FDCWD, mbox, NULL, 0), 0);
+	mb = open_ok(idx);
+	ck_assert_uint_eq(mailbox_size(mb, 1), size1 + 1);
+	mailbox_close(&mb);
+
+	/* A damaged index is ignored. */
+	{
+		size_t ilen;
+		char *ib = tu_read_file(ipath, &ilen);
+
+		ib[ilen / 2] ^= 0x55;
+		tu_write_file(ipath, ib, ilen);
+		free(ib);
+	}
+	mb = open_ok(idx);
+	ck_assert_uint_eq(mailbox_count(mb), 4);
+	ck_assert_uint_eq(mailbox_size(mb, 1), size1 + 1);
+	mailbox_close(&mb);
+
+	/* A replaced file (new inode) is parsed afresh. */
+	unlink(mbox);
+	put(four);
+	mb = open_ok(idx);
+	ck_assert_uint_eq(mailbox_size(mb, 1), size1);
+	mailbox_close(&mb);
+	free(copy);
+}
+END_TEST
+
+START_TEST(test_index_tail)
+{
+	struct mailbox *mb;
+	char *with;
+	char *without;
+	const char *more = "From eve\nSubject: 4\n\nfour\n\nFrom fay\nSubject: 5\n\nfive\n";
+
+	put(three);
+	mb = open_ok(idx);
+	mailbox_close(&mb);
+	/* Appended mail: the index is reused and only the tail parsed; results equal a full parse. */
+	tu_append_file(mbox, more, strlen(more));
+	with = uidls(idx);
+	without = uidls(NULL);
+	ck_assert_str_eq(with, without);
+	mb = open_ok(idx);
+	ck_assert_uint_eq(mailbox_count(mb), 5);
+	expect_msg(mb, 2, "Subject: three\n\nlast\n");
+	expect_msg(mb, 4, "Subject: 5\n\nfive\n");
+	mailbox_close(&mb);
+	free(with);
+	free(without);
+	/* Appended to a last message that had no final newline: it grows, it does not split. */
+	put("From a\n\nx");
+	mb = open_ok(idx);
+	mailbox_close(&mb);
+	tu_append_file(mbox, "\nFrom b\n\ny\n", 11);
+	mb = open_ok(idx);
+	ck_assert_uint_eq(mailbox_count(mb), 1);
+	expect_msg(mb, 0, "\nx\nFrom b\n\ny\n");
+	mailbox_close(&mb);
+}
+END_TEST
+
+START_TEST(test_random_files)
+{
+	/* Random mboxes built from tricky pieces: sizes agree with RETR, TOP is a prefix of RETR,
+	 * and the index (fresh, reused, and after growth) gives the same answers as a parse. */
+	static const char *const pieces[] = { "From ", "\n", "\r", "\r\n", ".", "x", ">From ", "\n\n", "\0",
+					      "X-UIDL: u1\n" };
+	unsigned seed = 99;
+
+	for (int round = 0; round < 300; round++) {
+		struct tu_buf f = { 0 };
+		struct mailbox *a;
+		struct mailbox *b;
+		int n = rand_r(&seed) % 60;
+
+		tu_buf_write(&f, "From ", 5);
+		for (int k = 0; k < n; k++) {
+			const char *p = pieces[rand_r(&seed) % 10];
+
+			tu_buf_write(&f, p, p[0] == '\0' ? 1 : strlen(p));
+		}
+		if (round % 3 == 1) {
+			/* Index the first part, then let it grow. */
+			size_t half = 5 + (f.len - 5) / 2;
+
+			tu_write_file(mbox, f.data, half);
+			a = open_ok(idx);
+			mailbox_close(&a);
+			tu_append_file(mbox, f.data + half, f.len - half);
+		} else {
+			unlink(mbox);
+			tu_write_file(mbox, f.data, f.len);
+		}
+		a = open_ok(idx);
+		b = open_ok(NULL);
+		ck_assert_uint_eq(mailbox_count(a), mailbox_count(b));
+		for (size_t i = 0; i < mailbox_count(a); i++) {
+			size_t la;
+			size_t lb;
+			size_t lt;
+			char *ra = tu_send(a, i, -1, &la);
+			char *rb = tu_send(b, i, -1, &lb);
+			char *top = tu_send(a, i, rand_r(&seed) % 3, &lt);
+
+			ck_assert_str_eq(mailbox_uidl(a, i), mailbox_uidl(b, i));
+			ck_assert_uint_eq(mailbox_size(a, i), mailbox_size(b, i));
+			ck_assert_msg(la == lb && memcmp(ra, rb, la) == 0, "round %d message %zu", round, i);
+			ck_assert_uint_eq(tu_unstuff_len(ra, la), mailbox_size(a, i));
+			ck_assert(lt <= la && memcmp(top, ra, lt) == 0);
+			free(ra);
+			free(rb);
+			free(top);
+		}
+		mailbox_close(&a);
+		mailbox_close(&b);
+		tu_buf_free(&f);
+	}
+}
+END_TEST
+
+static Suite *mbox_index_suite(void)
+{
+	Suite *s = suite_create("mbox_index");
+	TCase *tc = tcase_create("core");
+
+	tcase_add_checked_fixture(tc, mf_setup, mf_teardown);
+	tcase_add_test(tc, test_commit_nothing_writes_nothing);
+	tcase_add_test(tc, test_index_is_used_and_checked);
+	tcase_add_test(tc, test_index_tail);
+	tcase_add_test(tc, test_random_files);
+	suite_add_tcase(s, tc);
+	return s;
+}
+
+int main(void)
+{
+	SRunner *sr = srunner_create(mbox_index_suite());
+	int failed;
+
+	srunner_run_all(sr, CK_NORMAL);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+}
