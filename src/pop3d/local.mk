@@ -12,7 +12,8 @@ src_pop3d_libpop3d_a_SOURCES = \
 	src/pop3d/mbox_parse.c \
 	src/pop3d/mbox_index.c \
 	src/pop3d/mbox_commit.c \
-	src/pop3d/maildir.c
+	src/pop3d/maildir.c \
+	src/pop3d/maildir_sizes.c src/pop3d/maildir_sizes.h
 
 # POP3 protocol: append its files with "src_pop3d_libpop3d_a_SOURCES += src/pop3d/pop3_x.c ...".
 

@@ -14,7 +14,8 @@ struct mailbox_msg {
 	uint64_t size;        /* POP3 octets (pop3fmt.h rules) */
 	uint64_t off;         /* mbox: offset of the From_ line */
 	uint64_t start;       /* mbox: offset of the first content byte, after the From_ line */
-	uint64_t len;         /* mbox: content bytes, without the separating blank line */
+	uint64_t len;         /* mbox: content bytes, without the separating blank line;
+	                         Maildir: file bytes (0 when the size came from ",W=") */
 	uint64_t span_end;    /* mbox: where the next message began, or the file's end at open */
 	uint32_t from_hash;   /* mbox: checksum32 of the span's first bytes, to notice foreign rewrites */
 	char *name;           /* Maildir: "cur/NAME" or "new/NAME" relative to the maildir */

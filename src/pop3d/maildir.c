@@ -12,7 +12,8 @@
  * which is also its UIDL) and treat a vanished one as already gone.
  *
  * The POP3 size comes from ",W=NNN" in the name when present (written by Dovecot and
- * Courier: the size with CRLF line ends); otherwise the file is read and its LFs counted.
+ * Courier: the size with CRLF line ends); otherwise the file is read and its LFs counted
+ * once, and remembered in the size cache (maildir_sizes.c) for later logins.
  */
 
 #include <dirent.h>
@@ -26,6 +27,7 @@
 
 #include "common/log.h"
 #include "pop3d/mailbox_impl.h"
+#include "pop3d/maildir_sizes.h"
 #include "pop3d/pop3fmt.h"
 
 /* base_len - the length of NAME's unique part, before the ":2,flags" info. */
@@ -103,8 +105,34 @@ static void move_to_cur(struct mailbox *mb, const char *name, char *out, size_t 
 	snprintf(out, cap, "%s", name);
 }
 
+/* message_size - M's POP3 size from the cache or by reading it: 0, -1 error (logged), -2 vanished. */
+static int message_size(struct mailbox *mb, struct mailbox_msg *m, const char *name, struct maildir_sizes *cache)
+{
+	struct stat st;
+	int r;
+
+	if (fstatat(mb->fd, m->name, &st, AT_SYMLINK_NOFOLLOW) < 0) {
+		if (errno == ENOENT)
+			return -2;
+		log_err("mailbox %s: cannot stat %s: %s", mb->path, m->name, strerror(errno));
+		return -1;
+	}
+	m->len = (uint64_t)st.st_size;
+	if (m->len == 0) {
+		m->size = 0;
+		return 0;
+	}
+	if (maildir_sizes_get(cache, name, base_len(name), m->len, &m->size))
+		return 0;
+	r = file_size(mb, m->name, &m->size);
+	if (r == 0)
+		maildir_sizes_note_miss(cache);
+	return r;
+}
+
 /* add_entry - take message SUB/NAME into the session. */
-static enum mailbox_status add_entry(struct mailbox *mb, const char *sub, const char *name)
+static enum mailbox_status add_entry(struct mailbox *mb, const char *sub, const char *name,
+				     struct maildir_sizes *cache)
 {
 	char rel[4096];
 	struct mailbox_msg *m;
@@ -134,7 +162,7 @@ static enum mailbox_status add_entry(struct mailbox *mb, const char *sub, const 
 	}
 	if (name_size(name, &m->size))
 		return MAILBOX_OK;
-	switch (file_size(mb, m->name, &m->size)) {
+	switch (message_size(mb, m, name, cache)) {
 	case 0:
 		return MAILBOX_OK;
 	case -2:
@@ -147,7 +175,7 @@ static enum mailbox_status add_entry(struct mailbox *mb, const char *sub, const 
 }
 
 /* scan_sub - add every regular, non-dot file of SUB ("new" or "cur"). A missing SUB is empty. */
-static enum mailbox_status scan_sub(struct mailbox *mb, const char *sub)
+static enum mailbox_status scan_sub(struct mailbox *mb, const char *sub, struct maildir_sizes *cache)
 {
 	int dfd = openat(mb->fd, sub, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	enum mailbox_status s = MAILBOX_OK;
@@ -171,7 +199,7 @@ static enum mailbox_status scan_sub(struct mailbox *mb, const char *sub)
 		    (de->d_type != DT_UNKNOWN || fstatat(dfd, de->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0 ||
 		     !S_ISREG(st.st_mode)))
 			continue;
-		s = add_entry(mb, sub, de->d_name);
+		s = add_entry(mb, sub, de->d_name, cache);
 	}
 	if (s == MAILBOX_OK && errno != 0) {
 		log_err("mailbox %s: reading %s/: %s", mb->path, sub, strerror(errno));
@@ -196,6 +224,7 @@ static int cmp_delivery(const void *a, const void *b)
 
 static enum mailbox_status maildir_open(struct mailbox *mb)
 {
+	struct maildir_sizes *cache;
 	enum mailbox_status s;
 
 	mb->fd = open(mb->path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
@@ -206,10 +235,15 @@ static enum mailbox_status maildir_open(struct mailbox *mb)
 		return errno == ENOTDIR ? MAILBOX_PERM : MAILBOX_TEMP;
 	}
 	s = mailbox_session_lock(mb, mb->fd);
+	if (s != MAILBOX_OK)
+		return s;
+	cache = maildir_sizes_load(mb);
+	s = scan_sub(mb, "cur", cache);
 	if (s == MAILBOX_OK)
-		s = scan_sub(mb, "cur");
+		s = scan_sub(mb, "new", cache);
 	if (s == MAILBOX_OK)
-		s = scan_sub(mb, "new");
+		maildir_sizes_save(cache, mb);
+	maildir_sizes_free(&cache);
 	if (s != MAILBOX_OK)
 		return s;
 	if (mb->count > 1)

@@ -243,6 +243,62 @@ START_TEST(test_duplicate_uidls)
 }
 END_TEST
 
+/* sizes_file - the path of the size cache in idx into BUF. */
+static void sizes_file(char *buf, size_t cap)
+{
+	char cmd[4400];
+	FILE *p;
+
+	snprintf(cmd, sizeof(cmd), "ls %s/*.sizes", idx);
+	p = popen(cmd, "r");
+	ck_assert_ptr_nonnull(p);
+	ck_assert_ptr_nonnull(fgets(buf, (int)cap, p));
+	pclose(p);
+	buf[strcspn(buf, "\n")] = '\0';
+}
+
+START_TEST(test_size_cache)
+{
+	struct mailbox *mb;
+	char path[4300];
+	char line[256];
+
+	put("cur", "1.a.host:2,", "A\nB\n");           /* 4 bytes, POP3 size 6 */
+	put("cur", "2.b.host,W=77:2,", "W\n");        /* sized by its name: not cached */
+	mb = open_ok();
+	ck_assert_uint_eq(mailbox_size(mb, 0), 6);
+	mailbox_close(&mb);
+	sizes_file(path, sizeof(path));
+	{
+		size_t len;
+		char *text = tu_read_file(path, &len);
+
+		ck_assert_str_eq(text, "6 4 1.a.host\n");
+		free(text);
+	}
+	/* The cache is used while the file length matches... */
+	snprintf(line, sizeof(line), "garbage line\n9 4 1.a.host\n5 3 no-such.host\n");
+	tu_write_file(path, line, strlen(line));
+	mb = open_ok();
+	ck_assert_uint_eq(mailbox_size(mb, 0), 9);
+	mailbox_close(&mb);
+	/* ...and the stale entry made the session rewrite it. */
+	{
+		size_t len;
+		char *text = tu_read_file(path, &len);
+
+		ck_assert_str_eq(text, "9 4 1.a.host\n");
+		free(text);
+	}
+	/* A file of another length is counted again. */
+	put("cur", "1.a.host:2,", "A\nB\nC\nD\n");
+	mb = open_ok();
+	ck_assert_uint_eq(mailbox_size(mb, 0), 12);
+	ck_assert_uint_eq(mailbox_size(mb, 1), 77);
+	mailbox_close(&mb);
+}
+END_TEST
+
 static Suite *maildir_suite(void)
 {
 	Suite *s = suite_create("maildir");
@@ -256,6 +312,7 @@ static Suite *maildir_suite(void)
 	tcase_add_test(tc, test_other_client_meanwhile);
 	tcase_add_test(tc, test_in_use);
 	tcase_add_test(tc, test_duplicate_uidls);
+	tcase_add_test(tc, test_size_cache);
 	suite_add_tcase(s, tc);
 	return s;
 }
