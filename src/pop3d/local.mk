@@ -81,3 +81,10 @@ tests_unit_check_pop3_transaction_CFLAGS = $(POPGATE_TEST_CFLAGS)
 tests_unit_check_pop3_transaction_LDADD = $(POPGATE_TEST_LIBS)
 EXTRA_tests_unit_check_pop3_transaction_DEPENDENCIES = $(POPGATE_LIBS)
 
+# Integration tests of the POP3 engine against the real popgated.
+TESTS += tests/integration/test_pop3_protocol.py tests/integration/test_pop3_tls.py \
+	tests/integration/test_pop3_fetchmail.py tests/integration/test_pop3_crash.py \
+	tests/integration/test_pop3_system.py
+EXTRA_DIST += tests/integration/test_pop3_protocol.py tests/integration/test_pop3_tls.py \
+	tests/integration/test_pop3_fetchmail.py tests/integration/test_pop3_crash.py \
+	tests/integration/test_pop3_system.py

@@ -159,13 +159,14 @@ const char *pop3_mailbox_error(enum mailbox_status st);
 
 /*
  * pop3_index_dir - create STATE_DIR/index/UID (mode 0700, owned by UID:GID) without following
- * links, into OUT. Run before dropping root. 0, or -1 logged.
+ * links, into OUT. Run before pop3_become_user (it needs root or CAP_CHOWN). 0, or -1 logged.
  */
 int pop3_index_dir(const struct config *cfg, uid_t uid, gid_t gid, char *out, size_t cap);
 
 /*
- * pop3_become_user - drop to USER's uid and gid for good, keeping group "mail" as a supplementary
- * group when the mbox's directory is group-writable by it (dotlocks in /var/mail). 0 or -1.
+ * pop3_become_user - drop to USER's uid and gid for good, with no capability left, keeping group
+ * "mail" as a supplementary group when the mbox's directory is group-writable by it (dotlocks in
+ * /var/mail). Unprivileged (tests), succeeds only if we already are USER. 0 or -1.
  */
 int pop3_become_user(const struct auth_user *user);
 

@@ -1,7 +1,8 @@
 /*
- * pop3_privs.c - what the post-login process does as root before becoming the mailbox owner:
- * the per-user index directory, and the switch to the user with the "mail" group when an mbox
- * spool needs it for dotlocks (Debian's /var/mail is root:mail 2775).
+ * pop3_privs.c - what the post-login process does while it still may switch users (root, or
+ * server.user holding the master's CAP_SETUID/SETGID/CHOWN): the per-user index directory, and
+ * the switch to the user with the "mail" group when an mbox spool needs it for dotlocks
+ * (Debian's /var/mail is root:mail 2775), dropping every capability on the way.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -10,11 +11,11 @@
 #include <pwd.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/capability.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include "common/log.h"
-#include "common/privsep.h"
 #include "pop3d/pop3_int.h"
 
 /* Supplementary groups kept for the user: its own plus "mail". */
@@ -28,22 +29,19 @@ static int subdir(int dirfd, const char *name, mode_t mode)
 	return openat(dirfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 }
 
-/* own_dir - make FD's directory UID:GID mode 0700 (root), or check it already is ours (not root). */
+/* own_dir - give FD's directory to UID:GID (CAP_CHOWN or root), mode 0700 while it is still ours. */
 static int own_dir(int fd, uid_t uid, gid_t gid)
 {
 	struct stat st;
 
 	if (fstat(fd, &st) < 0)
 		return -1;
-	if (st.st_uid == uid && st.st_gid == gid && (st.st_mode & 07777) == 0700)
+	if (st.st_uid == uid && st.st_gid == gid)
 		return 0;
-	if (geteuid() == 0)
-		return fchown(fd, uid, gid) < 0 || fchmod(fd, 0700) < 0 ? -1 : 0;
-	if (st.st_uid != geteuid()) {
-		errno = EPERM;
+	/* Only the owner may chmod (no CAP_FOWNER here), so before the directory is given away. */
+	if (st.st_uid == geteuid() && fchmod(fd, 0700) < 0)
 		return -1;
-	}
-	return 0;
+	return fchown(fd, uid, gid);
 }
 
 int pop3_index_dir(const struct config *cfg, uid_t uid, gid_t gid, char *out, size_t cap)
@@ -58,7 +56,7 @@ int pop3_index_dir(const struct config *cfg, uid_t uid, gid_t gid, char *out, si
 		log_err("pop3: server.state_dir is not set");
 		return -1;
 	}
-	/* index/ stays root's (0711): users reach only their own directory, server.user none of them. */
+	/* index/ is 0711: a user can reach only its own directory, and cannot list the others. */
 	if ((sfd = open(state, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) >= 0 && (ifd = subdir(sfd, "index", 0711)) >= 0 &&
 	    (step = "creating", ufd = subdir(ifd, name, 0700)) >= 0 && (step = "taking over", own_dir(ufd, uid, gid)) == 0)
 		rc = 0;
@@ -112,26 +110,62 @@ static int user_groups(uid_t uid, gid_t gid, long extra, gid_t *groups, int cap)
 	return n;
 }
 
+/* can_switch - root, or a session of a master that kept CAP_SETUID and CAP_SETGID. */
+static bool can_switch(void)
+{
+	cap_flag_value_t u = CAP_CLEAR, g = CAP_CLEAR;
+	cap_t caps;
+
+	if (geteuid() == 0)
+		return true;
+	if ((caps = cap_get_proc()) == NULL)
+		return false;
+	cap_get_flag(caps, CAP_SETUID, CAP_PERMITTED, &u);
+	cap_get_flag(caps, CAP_SETGID, CAP_PERMITTED, &g);
+	cap_free(caps);
+	return u == CAP_SET && g == CAP_SET;
+}
+
+/* no_caps_left - drop every capability and check that neither root nor a capability can come back. */
+static bool no_caps_left(void)
+{
+	cap_t none = cap_init(), now;
+	bool ok = none != NULL && cap_set_proc(none) == 0;
+
+	if (ok && (now = cap_get_proc()) != NULL) {
+		ok = cap_compare(none, now) == 0;
+		cap_free(now);
+	} else {
+		ok = false;
+	}
+	cap_free(none);
+	return ok && setuid(0) < 0 && seteuid(0) < 0;
+}
+
 int pop3_become_user(const struct auth_user *user)
 {
 	gid_t groups[POP3_GROUPS_MAX];
-	long mail = mail_gid(user);
 	int n;
 
-	if (geteuid() != 0 && getuid() != 0)
-		return privsep_drop_to(user->uid, user->gid, user->name); /* unprivileged: only "stay who we are" */
+	if (!can_switch()) {
+		if (getuid() == user->uid && geteuid() == user->uid)
+			return 0; /* started unprivileged (tests): we already are the only possible user */
+		log_err("pop3: cannot switch to %s (uid %lu): no privileges", user->name, (unsigned long)user->uid);
+		return -1;
+	}
 	if (user->uid == 0) {
 		log_err("pop3: refusing to run a session as root for %s", user->name);
 		return -1;
 	}
-	n = user_groups(user->uid, user->gid, mail, groups, POP3_GROUPS_MAX);
+	n = user_groups(user->uid, user->gid, mail_gid(user), groups, POP3_GROUPS_MAX);
 	if (setgroups((size_t)n, groups) < 0 || setresgid(user->gid, user->gid, user->gid) < 0 ||
 	    setresuid(user->uid, user->uid, user->uid) < 0) {
 		log_err("pop3: switching to %s (uid %lu gid %lu): %s", user->name, (unsigned long)user->uid,
 			(unsigned long)user->gid, strerror(errno));
 		return -1;
 	}
-	if (setuid(0) == 0 || seteuid(0) == 0) {
+	/* From a capability-holding uid, setresuid keeps the capabilities: they must go explicitly. */
+	if (!no_caps_left()) {
 		log_err("pop3: privilege drop to %s did not hold", user->name);
 		return -1;
 	}
