@@ -259,3 +259,17 @@ int relaydb_failchk(struct relaydb *rdb)
 	}
 	return 0;
 }
+
+int relaydb_expire_locks(struct relaydb *rdb)
+{
+	int ret, aborted = 0;
+
+	if (relaydb_ready(rdb) < 0)
+		return -1;
+	/* Berkeley DB only enforces lock timeouts when a detector runs; a blocked waiter cannot. */
+	if ((ret = rdb->env->lock_detect(rdb->env, 0, DB_LOCK_EXPIRE, &aborted)) != 0) {
+		relaydb_failed(rdb, ret, "lock_detect", NULL);
+		return -1;
+	}
+	return aborted;
+}

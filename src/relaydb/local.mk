@@ -22,3 +22,15 @@ tests_unit_check_relaydb_concurrency_SOURCES = tests/unit/check_relaydb_concurre
 tests_unit_check_relaydb_concurrency_CFLAGS = $(POPGATE_TEST_CFLAGS)
 tests_unit_check_relaydb_concurrency_LDADD = $(POPGATE_TEST_LIBS)
 EXTRA_tests_unit_check_relaydb_concurrency_DEPENDENCIES = $(POPGATE_LIBS)
+
+# The benchmark is built on request only: make bench/relaydb-bench
+# Makefile.am does not declare EXTRA_PROGRAMS; this is its only user.
+EXTRA_PROGRAMS = bench/relaydb-bench
+bench_relaydb_bench_SOURCES = bench/relaydb-bench.c
+bench_relaydb_bench_LDADD = $(POPGATE_LINK)
+EXTRA_bench_relaydb_bench_DEPENDENCIES = $(POPGATE_LIBS)
+CLEANFILES += bench/relaydb-bench
+
+# popgatectl's relay commands and the MTA export map, end to end (postmap, db_dump).
+TESTS += tests/integration/test_relaydb_ctl.py tests/integration/test_relaydb_export.py
+EXTRA_DIST += tests/integration/test_relaydb_ctl.py tests/integration/test_relaydb_export.py

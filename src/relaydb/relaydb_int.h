@@ -66,6 +66,9 @@ int relaydb_change_mark(struct relaydb *db, uint64_t *mark);
 /* relaydb_failchk - clean up after processes that died inside the environment, reopening if needed. 0 or -1. */
 int relaydb_failchk(struct relaydb *db);
 
+/* relaydb_expire_locks - fail lock requests that waited past their timeout; how many, or -1. */
+int relaydb_expire_locks(struct relaydb *db);
+
 /* relaydb_checkpoint - flush the cache and let the log files that are no longer needed go. 0 or -1. */
 int relaydb_checkpoint(struct relaydb *db);
 

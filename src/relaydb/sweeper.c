@@ -69,6 +69,7 @@ int relaydb_sweeper_run(const struct config *cfg, volatile sig_atomic_t *stop)
 			reported = false;
 			/* Release what killed processes held, before anyone has to wait for it. */
 			relaydb_failchk(sw.db);
+			relaydb_expire_locks(sw.db);
 			if (now >= sw.next_sweep)
 				sweep_now(&sw, now);
 			if (sw.exporting)

@@ -1,0 +1,117 @@
+"""test_relaydb_export - the DRAC-form export map, read by Postfix's postmap and Berkeley DB's db_dump."""
+
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+import unittest
+
+BUILDDIR = os.environ.get("POPGATE_BUILDDIR", os.getcwd())
+CTL = os.path.join(BUILDDIR, "src", "popgatectl")
+SBIN_PATH = os.environ.get("PATH", "") + ":/usr/sbin:/sbin"
+
+
+def find(*names):
+    for n in names:
+        p = shutil.which(n, path=SBIN_PATH)
+        if p:
+            return p
+    return None
+
+
+DB_DUMP = find("db_dump", "db5.3_dump")
+POSTMAP = find("postmap")
+
+
+class ExportMap(unittest.TestCase):
+    def setUp(self):
+        self.dir = tempfile.mkdtemp(prefix="relaydb-export.")
+        self.map = os.path.join(self.dir, "dracd")
+        self.conf = os.path.join(self.dir, "p.conf")
+        with open(self.conf, "w") as f:
+            f.write("[relay]\ndb_dir = %s/relay\nallow =\ndeny = 192.0.2.128/25\n"
+                    "export_map = %s\n" % (self.dir, self.map))
+
+    def tearDown(self):
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+    def ctl(self, *args, expect=0):
+        p = subprocess.run([CTL, "-f", self.conf] + list(args), capture_output=True, text=True,
+                           timeout=30)
+        self.assertEqual(p.returncode, expect, p.stderr)
+        return p.stdout
+
+    def postmap(self, key):
+        """What Postfix's check_client_access btree:MAP would find for KEY ('' for nothing)."""
+        p = subprocess.run([POSTMAP, "-q", key, "btree:" + self.map], capture_output=True,
+                           text=True, timeout=30)
+        self.assertIn(p.returncode, (0, 1), p.stderr)
+        return p.stdout.strip()
+
+    def dump(self):
+        """The map's records as db_dump -p prints them: {key: value}."""
+        out = subprocess.run([DB_DUMP, "-p", self.map + ".db"], capture_output=True, text=True,
+                             timeout=30, check=True).stdout.splitlines()
+        self.assertIn("type=btree", out)
+        body = out[out.index("HEADER=END") + 1:out.index("DATA=END")]
+        recs = [line[1:] for line in body]
+        return dict(zip(recs[0::2], recs[1::2]))
+
+    def test_map_is_drac_form(self):
+        self.ctl("add", "198.51.100.7", "--ttl", "10m")
+        self.ctl("add", "2001:db8::7", "--ttl", "20m")
+        self.ctl("add", "192.0.2.200")  # on the deny list: never exported
+        now = time.time()
+        recs = self.dump()
+        # Keys are the address text without a trailing NUL (db_dump -p would show \00).
+        self.assertEqual(sorted(recs), sorted(["198.51.100.7", "2001:db8::7",
+                                               "IPv6:2001:db8:0:0:0:0:0:7",
+                                               "ipv6:2001:db8:0:0:0:0:0:7"]))
+        for k, v in recs.items():
+            self.assertTrue(v.isdigit(), (k, v))
+        self.assertAlmostEqual(int(recs["198.51.100.7"]), now + 600, delta=5)
+        self.assertAlmostEqual(int(recs["IPv6:2001:db8:0:0:0:0:0:7"]), now + 1200, delta=5)
+        self.assertEqual(os.stat(self.map + ".db").st_mode & 0o777, 0o644)
+
+    @unittest.skipIf(POSTMAP is None, "postmap (Debian package postfix) is not installed")
+    def test_postfix_reads_it(self):
+        self.ctl("add", "198.51.100.8")
+        self.ctl("add", "2001:db8::8")
+        value = self.postmap("198.51.100.8")
+        self.assertTrue(value.isdigit() and int(value) > time.time(), value)
+        self.assertTrue(self.postmap("2001:db8::8").isdigit())
+        # sendmail's spelling, which postmap folds to lower case like a sendmail map without -f.
+        self.assertTrue(self.postmap("IPv6:2001:db8:0:0:0:0:0:8").isdigit())
+        self.assertEqual(self.postmap("198.51.100.9"), "")
+        self.ctl("del", "198.51.100.8")
+        self.assertEqual(self.postmap("198.51.100.8"), "")
+        self.ctl("flush")
+        self.assertEqual(self.postmap("2001:db8::8"), "")
+
+    def test_replaced_never_torn(self):
+        # A reader polling the map while it is rewritten over and over always opens a whole map.
+        self.ctl("add", "198.51.100.1")
+        writer = subprocess.Popen(["/bin/sh", "-c", "for i in $(seq 2 60); do %s -f %s add 198.51.100.$i"
+                                   " >/dev/null || exit 1; done" % (CTL, self.conf)])
+        reads = 0
+        while writer.poll() is None:
+            recs = self.dump()
+            self.assertIn("198.51.100.1", recs)
+            reads += 1
+        self.assertEqual(writer.wait(), 0)
+        self.assertGreater(reads, 0)
+        self.assertEqual(len(self.dump()), 60)
+        self.assertFalse([n for n in os.listdir(self.dir) if ".tmp." in n])
+
+
+if __name__ == "__main__":
+    if not os.path.exists(CTL):
+        print("popgatectl not built at %s" % CTL)
+        sys.exit(99)
+    if DB_DUMP is None:
+        print("SKIP: neither db_dump nor db5.3_dump is installed (Debian package db5.3-util)")
+        sys.exit(77)
+    prog = unittest.main(exit=False, verbosity=2)
+    sys.exit(0 if prog.result.wasSuccessful() else 1)
