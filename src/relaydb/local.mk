@@ -32,5 +32,7 @@ EXTRA_bench_relaydb_bench_DEPENDENCIES = $(POPGATE_LIBS)
 CLEANFILES += bench/relaydb-bench
 
 # popgatectl's relay commands and the MTA export map, end to end (postmap, db_dump).
-TESTS += tests/integration/test_relaydb_ctl.py tests/integration/test_relaydb_export.py
-EXTRA_DIST += tests/integration/test_relaydb_ctl.py tests/integration/test_relaydb_export.py
+TESTS += tests/integration/test_relaydb_ctl.py tests/integration/test_relaydb_export.py \
+	tests/integration/test_relaydb_daemon.py
+EXTRA_DIST += tests/integration/test_relaydb_ctl.py tests/integration/test_relaydb_export.py \
+	tests/integration/test_relaydb_daemon.py
