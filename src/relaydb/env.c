@@ -1,10 +1,12 @@
 /* env.c - the Berkeley DB environment: transactional, self-recovering after a killed process. */
 
 #include <errno.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -120,20 +122,37 @@ static int db_open_file(struct relaydb *rdb)
 	return ret;
 }
 
-int relaydb_env_open(struct relaydb *rdb, char *err, size_t errlen)
+/*
+ * open_lock - DB_REGISTER decides whether to run recovery, but a process that joins while another
+ * is still recovering (or creating) the environment ends up in a region that is then replaced,
+ * and panics. Opening is rare and quick, so every open in every process goes one at a time.
+ * The descriptor, or -1.
+ */
+static int open_lock(const char *home)
+{
+	char path[PATH_MAX + 32];
+	int fd;
+
+	if (snprintf(path, sizeof(path), "%s/%s", home, RELAYDB_OPEN_LOCK) >= (int)sizeof(path))
+		return -1;
+	if ((fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0660)) < 0)
+		return -1;
+	while (flock(fd, LOCK_EX) < 0) {
+		if (errno != EINTR) {
+			close(fd);
+			return -1;
+		}
+	}
+	return fd;
+}
+
+/* env_open_locked - the part of relaydb_env_open that runs under the open lock; 0 or -1. */
+static int env_open_locked(struct relaydb *rdb, char *err, size_t errlen)
 {
 	const u_int32_t flags = DB_CREATE | DB_INIT_MPOOL | DB_INIT_LOCK | DB_INIT_LOG | DB_INIT_TXN |
 				DB_REGISTER | DB_RECOVER;
 	int ret;
 
-	rdb->env = NULL;
-	rdb->db = NULL;
-	rdb->broken = false;
-	rdb->pid = getpid();
-	if (mkdir_p(rdb->home, 0750) < 0) {
-		snprintf(err, errlen, "%s: cannot create: %s", rdb->home, strerror(errno));
-		return -1;
-	}
 	if (ignore_db_config(rdb->home) < 0) {
 		snprintf(err, errlen, "%s/DB_CONFIG: cannot be ignored safely", rdb->home);
 		return -1;
@@ -152,6 +171,27 @@ int relaydb_env_open(struct relaydb *rdb, char *err, size_t errlen)
 		return -1;
 	}
 	return 0;
+}
+
+int relaydb_env_open(struct relaydb *rdb, char *err, size_t errlen)
+{
+	int lockfd, rc;
+
+	rdb->env = NULL;
+	rdb->db = NULL;
+	rdb->broken = false;
+	rdb->pid = getpid();
+	if (mkdir_p(rdb->home, 0750) < 0) {
+		snprintf(err, errlen, "%s: cannot create: %s", rdb->home, strerror(errno));
+		return -1;
+	}
+	if ((lockfd = open_lock(rdb->home)) < 0) {
+		snprintf(err, errlen, "%s/%s: %s", rdb->home, RELAYDB_OPEN_LOCK, strerror(errno));
+		return -1;
+	}
+	rc = env_open_locked(rdb, err, errlen);
+	close(lockfd);
+	return rc;
 }
 
 /*

@@ -13,6 +13,9 @@
 /* File name of the btree inside relay.db_dir. */
 #define RELAYDB_FILE "relay.db"
 
+/* Lock file in relay.db_dir that serialises environment opens between processes. */
+#define RELAYDB_OPEN_LOCK "relaydb.open.lock"
+
 /* How long a lock request waits before it fails instead of hanging behind a dead process. */
 #define RELAYDB_LOCK_TIMEOUT_US 1000000u
 
