@@ -11,7 +11,7 @@ const struct cfg_key cfg_keys_relay[] = {
 	CFG_KEY("allow", CFG_CIDRS, "127.0.0.0/8, ::1", "networks always allowed to relay"),
 	CFG_KEY("deny", CFG_CIDRS, "", "networks never allowed to relay; wins over everything"),
 	CFG_KEY("export_map", CFG_PATH, "",
-		"also keep a DRAC-style btree map here for sendmail (Kdrac btree) or Postfix (btree:)"),
+		"also keep a DRAC-style btree map in PATH.db for sendmail (Kdrac btree PATH) or Postfix (btree:PATH)"),
 	CFG_KEY_RANGE("sweep_interval", CFG_DURATION, "1m", "how often expired entries are removed", 1, 86400),
 	CFG_KEYS_END,
 };
