@@ -1,5 +1,7 @@
+/* pop3_int.h - what the POP3 modules share: session state, command table, dispatcher, handlers. */
+
 /*
- * pop3_int.h - what the POP3 modules share: the session state, the command table and its
+ * What the POP3 modules share: the session state, the command table and its
  * dispatcher, replies, and the per-state handlers.
  *
  * The AUTHORIZATION state runs in the unprivileged protocol child (pop3_prelogin.c,
@@ -118,10 +120,15 @@ int pop3_capa_format(const struct config *cfg, const struct pop3_capa_in *in, ch
 enum pop3_outcome pop3_cmd_capa(struct pop3 *p, int argc, char **argv);
 
 /* AUTHORIZATION handlers (pop3_prelogin.c). */
+/* pop3_cmd_user - USER name: remember it for PASS (refused where plaintext is not allowed). */
 enum pop3_outcome pop3_cmd_user(struct pop3 *p, int argc, char **argv);
+/* pop3_cmd_pass - PASS string (the rest of the line): check USER's password through the monitor. */
 enum pop3_outcome pop3_cmd_pass(struct pop3 *p, int argc, char **argv);
+/* pop3_cmd_apop - APOP name digest: check against the greeting's challenge through the monitor. */
 enum pop3_outcome pop3_cmd_apop(struct pop3 *p, int argc, char **argv);
+/* pop3_cmd_stls - STLS (RFC 2595): TLS handshake, dropping pipelined plaintext and USER. */
 enum pop3_outcome pop3_cmd_stls(struct pop3 *p, int argc, char **argv);
+/* pop3_cmd_quit_auth - QUIT before login: say goodbye. */
 enum pop3_outcome pop3_cmd_quit_auth(struct pop3 *p, int argc, char **argv);
 
 /* pop3_cmd_auth - AUTH [mechanism [initial-response]] (RFC 5034), in pop3_sasl.c. */
@@ -137,15 +144,24 @@ enum pop3_outcome pop3_try_login(struct pop3 *p, enum privsep_mech mech, const c
 /* pop3_prelogin - greet and run the AUTHORIZATION state in the protocol child. POP3_LOGIN, _QUIT or _CLOSE. */
 enum pop3_outcome pop3_prelogin(struct pop3 *p);
 
-/* TRANSACTION handlers (pop3_postlogin.c). */
+/* TRANSACTION handlers (pop3_postlogin.c); messages marked deleted are "no such message". */
+/* pop3_cmd_stat - STAT: count and octets of the undeleted messages. */
 enum pop3_outcome pop3_cmd_stat(struct pop3 *p, int argc, char **argv);
+/* pop3_cmd_list - LIST [msg]: sizes. */
 enum pop3_outcome pop3_cmd_list(struct pop3 *p, int argc, char **argv);
+/* pop3_cmd_retr - RETR msg: the whole message, dot-stuffed; marks it seen. */
 enum pop3_outcome pop3_cmd_retr(struct pop3 *p, int argc, char **argv);
+/* pop3_cmd_top - TOP msg n: the headers and N body lines. */
 enum pop3_outcome pop3_cmd_top(struct pop3 *p, int argc, char **argv);
+/* pop3_cmd_dele - DELE msg: mark for deletion at QUIT. */
 enum pop3_outcome pop3_cmd_dele(struct pop3 *p, int argc, char **argv);
+/* pop3_cmd_noop - NOOP. */
 enum pop3_outcome pop3_cmd_noop(struct pop3 *p, int argc, char **argv);
+/* pop3_cmd_rset - RSET: unmark every deletion. */
 enum pop3_outcome pop3_cmd_rset(struct pop3 *p, int argc, char **argv);
+/* pop3_cmd_uidl - UIDL [msg]: unique ids (RFC 1939 section 7). */
 enum pop3_outcome pop3_cmd_uidl(struct pop3 *p, int argc, char **argv);
+/* pop3_cmd_quit_trans - QUIT after login: the UPDATE state (mailbox_commit), then goodbye. */
 enum pop3_outcome pop3_cmd_quit_trans(struct pop3 *p, int argc, char **argv);
 
 /*

@@ -1,5 +1,7 @@
+/* pop3_postlogin.c - the TRANSACTION and UPDATE states, run as the mailbox owner. */
+
 /*
- * pop3_postlogin.c - the TRANSACTION and UPDATE states (RFC 1939 sections 5 and 6), run as the
+ * The TRANSACTION and UPDATE states (RFC 1939 sections 5 and 6), run as the
  * mailbox owner. Deletions only take effect at QUIT; any other end leaves the maildrop as it was.
  */
 #include <limits.h>

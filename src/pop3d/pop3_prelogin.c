@@ -1,5 +1,7 @@
+/* pop3_prelogin.c - the AUTHORIZATION state, run in the unprivileged protocol child. */
+
 /*
- * pop3_prelogin.c - the AUTHORIZATION state (RFC 1939 section 4, RFC 2595 STLS), run in the
+ * The AUTHORIZATION state (RFC 1939 section 4, RFC 2595 STLS), run in the
  * unprivileged protocol child. Credentials never get checked here: they go to the monitor as
  * one size-checked record (privsep_check), which also applies the failure delay and logs.
  */

@@ -1,5 +1,7 @@
+/* pop3_privs.c - the post-login process's last privileged steps: index directory, user switch. */
+
 /*
- * pop3_privs.c - what the post-login process does while it still may switch users (root, or
+ * What the post-login process does while it still may switch users (root, or
  * server.user holding the master's CAP_SETUID/SETGID/CHOWN): the per-user index directory, and
  * the switch to the user with the "mail" group when an mbox spool needs it for dotlocks
  * (Debian's /var/mail is root:mail 2775), dropping every capability on the way.

@@ -1,5 +1,7 @@
+/* pop3_sasl.c - AUTH (RFC 5034) with SASL PLAIN and LOGIN. */
+
 /*
- * pop3_sasl.c - AUTH (RFC 5034) with the PLAIN (RFC 4616) and LOGIN mechanisms: strict base64,
+ * AUTH (RFC 5034) with the PLAIN (RFC 4616) and LOGIN mechanisms: strict base64,
  * the PLAIN response format, the "+ challenge" exchanges and "*" cancellation.
  */
 #include <stdio.h>

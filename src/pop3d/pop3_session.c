@@ -1,10 +1,13 @@
+/* pop3_session.c - one POP3 connection from fork to exit, across the privilege split. */
+
 /*
- * pop3_session.c - one POP3 connection from fork to exit: the privilege split, the pre-login
+ * One POP3 connection from fork to exit: the privilege split, the pre-login
  * protocol child, and the monitor that becomes the post-login process as the mailbox owner.
  *
- *   session process (root) --privsep_fork--> protocol child (server.user): TLS, greeting, AUTHORIZATION
- *          |  monitor: checks credentials sent over the channel (privsep_serve)
- *          v  after a login: index dir, become the user, take the connection over, TRANSACTION, UPDATE
+ *   session process (root, or server.user with the master's capabilities)
+ *     |--privsep_fork--> protocol child (server.user, no capabilities): TLS, greeting, AUTHORIZATION
+ *     |  monitor: checks credentials sent over the channel (privsep_serve)
+ *     v  after a login: index dir, become the user, take the connection over, TRANSACTION, UPDATE
  */
 #include <errno.h>
 #include <limits.h>

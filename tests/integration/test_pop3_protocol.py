@@ -358,6 +358,22 @@ class Concurrency(h.TestCase):
             first.quit()
             login(d).quit()
 
+    def test_update_failure_keeps_everything(self):
+        with h.Popgated(self) as d:
+            path = d.add_user("alice", "secret", messages=MSGS)
+            # The session user may read and write the mbox but not create the dotlock or the new copy.
+            os.chmod(os.path.dirname(path), 0o755 if h.IS_ROOT else 0o555)
+            d.start()
+            p = login(d)
+            p.dele(1)
+            with self.assertRaisesRegex(poplib.error_proto, r"-ERR \[SYS/TEMP\] some deleted messages not removed"):
+                p.quit()
+            p.close()
+            d.wait_for_log(r"user=alice quit: retr=0 dele=1 left=2 update=temporary failure")
+            with open(path, "rb") as f:
+                self.assertEqual(f.read(), b"".join(MSGS))
+            os.chmod(os.path.dirname(path), 0o1777)
+
     def test_delivery_during_session(self):
         with h.Popgated(self) as d:
             path = d.add_user("alice", "secret", messages=MSGS)

@@ -1,5 +1,7 @@
+/* check_pop3_session.c - the AUTHORIZATION state through the real pop3_session_main. */
+
 /*
- * check_pop3_session.c - the AUTHORIZATION state through the real pop3_session_main (privilege
+ * The AUTHORIZATION state through the real pop3_session_main (privilege
  * split, monitor, file backend) driven over a socketpair by a scripted client: the dispatcher,
  * the plaintext policy, bad-command counting, over-long lines, USER/PASS, APOP and AUTH.
  */

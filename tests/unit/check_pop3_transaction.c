@@ -1,5 +1,7 @@
+/* check_pop3_transaction.c - the TRANSACTION and UPDATE states through the real pop3_session_main. */
+
 /*
- * check_pop3_transaction.c - the TRANSACTION and UPDATE states through the real pop3_session_main
+ * The TRANSACTION and UPDATE states through the real pop3_session_main
  * on an mbox and a Maildir: every command, message numbers, dot-stuffing, pipelining, deletions
  * applied only at QUIT, the [IN-USE] lock, timeouts and a broken mailbox.
  */
