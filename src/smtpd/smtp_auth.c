@@ -127,7 +127,7 @@ static enum smtp_outcome check(struct smtp_session *s, const struct creds *c, co
 	switch (r) {
 	case AUTH_OK:
 		snprintf(s->auth_user, sizeof(s->auth_user), "%s", user.name);
-		log_session(LOG_INFO, s->proto, s->ctx->client_ip, s->auth_user, "smtp auth ok", "mech=%s tls=%s",
+		log_session(LOG_DEBUG, s->proto, s->ctx->client_ip, s->auth_user, "smtp auth ok", "mech=%s tls=%s",
 			    mech, smtp_tls_active(s) ? "yes" : "no");
 		smtp_reply(s, "235 2.7.0 Authentication successful");
 		return SMTP_DONE;

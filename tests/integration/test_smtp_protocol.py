@@ -234,6 +234,41 @@ class Protocol(h.TestCase):
             self.assertTrue(c.closed())
             self.assertEqual(self.mta.runs(), [])
 
+    def test_session_deadline(self):
+        with self.daemon(session_timeout="2s") as d:
+            d.start()
+            c = self.dialog(d)
+            c.reply()
+            t0 = time.time()
+            with self.assertRaises(AssertionError):
+                while time.time() - t0 < 6:  # busy, never idle: only the session deadline stops it
+                    self.assertEqual(c.cmd("NOOP")[0], 250)
+                    time.sleep(0.2)
+            self.assertLess(time.time() - t0, 5)
+            self.assertTrue(c.closed())
+
+    def test_connections_per_ip(self):
+        cfg = sh.base_config()
+        cfg["server"] = {"max_connections_per_ip": "2"}
+        with h.Popgated(self, config=cfg, listeners=("smtp",)) as d:
+            sh.Sendmail(d)
+            d.start()
+            first, second = self.dialog(d), self.dialog(d)
+            self.assertEqual(first.reply()[0], 220)
+            self.assertEqual(second.reply()[0], 220)
+            third = self.dialog(d)
+            code, lines = third.reply()
+            self.assertEqual((code, lines[0][:5]), (421, "4.7.0"))
+            self.assertTrue(third.closed())
+            self.assertEqual(first.cmd("QUIT")[0], 221)
+            first.closed()
+            fourth = sh.wait_until(lambda: self._greeted(d), what="a free slot")
+            self.assertEqual(fourth.cmd("QUIT")[0], 221)
+
+    def _greeted(self, d):
+        c = self.dialog(d)
+        return c if c.reply()[0] == 220 else None
+
     def test_bare_lf_refused(self):
         with self.daemon() as d:
             d.start()

@@ -247,6 +247,77 @@ START_TEST(test_b64)
 }
 END_TEST
 
+/*
+ * Seeded mutations of good and bad paths and MAIL arguments: whatever the input, the parsers
+ * return, stay inside it, and what they accept is printable ASCII within the RFC 5321 limits.
+ */
+START_TEST(test_mutations)
+{
+	static const char alphabet[] = "<>@.\"\\%!:,[]- =+aZ09\x80\xff\t";
+	unsigned seed = 4242;
+	char buf[600], cmd[700];
+
+	for (int round = 0; round < 50000; round++) {
+		const struct addr_case *c = &addr_cases[rand_r(&seed) % (sizeof(addr_cases) / sizeof(addr_cases[0]))];
+		size_t n = strlen(c->in);
+		int edits = 1 + (int)(rand_r(&seed) % 4);
+		struct smtp_addr a;
+		struct smtp_mail_params mp;
+		enum smtp_addr_error ae;
+		const char *p = buf;
+
+		memcpy(buf, c->in, n + 1);
+		for (int e = 0; e < edits; e++) {
+			size_t at = n > 0 ? rand_r(&seed) % n : 0;
+			char ch = alphabet[rand_r(&seed) % (sizeof(alphabet) - 1)];
+
+			switch (rand_r(&seed) % 4) {
+			case 0: /* replace */
+				if (n > 0)
+					buf[at] = ch;
+				break;
+			case 1: /* insert */
+				if (n + 2 < sizeof(buf)) {
+					memmove(buf + at + 1, buf + at, n - at + 1);
+					buf[at] = ch;
+					n++;
+				}
+				break;
+			case 2: /* delete */
+				if (n > 0) {
+					memmove(buf + at, buf + at + 1, n - at);
+					n--;
+				}
+				break;
+			default: /* repeat a stretch: long labels and local parts */
+				while (n + 70 < sizeof(buf) && rand_r(&seed) % 2) {
+					memmove(buf + at + 64, buf + at, n - at + 1);
+					memset(buf + at, 'b', 64);
+					n += 64;
+				}
+				break;
+			}
+		}
+		buf[n] = '\0';
+		if (smtp_addr_parse(&p, &a) == SMTP_ADDR_OK) {
+			ck_assert(p > buf && p <= buf + n);
+			ck_assert_uint_le(strlen(a.text) + 2, SMTP_PATH_MAX);
+			ck_assert_uint_le(strlen(a.local), SMTP_LOCAL_MAX);
+			ck_assert_uint_le(strlen(a.domain), SMTP_DOMAIN_MAX);
+			for (const char *q = a.text; *q != '\0'; q++)
+				ck_assert_msg(*q >= 32 && *q < 127, "non-printable accepted from \"%s\"", buf);
+			ck_assert_msg(a.text[0] != '\0' || (a.flags & SMTP_ADDR_NULL), "empty path from \"%s\"", buf);
+		}
+		snprintf(cmd, sizeof(cmd), "FROM:%s%s", buf, round % 3 == 0 ? " SIZE=12 BODY=8BITMIME AUTH=<>" : "");
+		if (smtp_parse_mail(cmd, round % 2 == 0, &a, &mp, &ae) == SMTP_ARG_OK)
+			ck_assert_uint_le(strlen(a.text) + 2, SMTP_PATH_MAX);
+		snprintf(cmd, sizeof(cmd), "TO:%s", buf);
+		(void)smtp_parse_rcpt(cmd, &a, &ae);
+		(void)smtp_helo_valid(buf);
+	}
+}
+END_TEST
+
 static Suite *suite(void)
 {
 	Suite *s = suite_create("smtp_addr");
@@ -256,6 +327,7 @@ static Suite *suite(void)
 	tcase_add_test(tc, test_addr_lengths);
 	tcase_add_test(tc, test_trick_text);
 	tcase_add_test(tc, test_domain_in);
+	tcase_add_test(tc, test_mutations);
 	suite_add_tcase(s, tc);
 	tc = tcase_create("commands");
 	tcase_add_test(tc, test_split_command);

@@ -293,6 +293,88 @@ START_TEST(test_ids_differ)
 }
 END_TEST
 
+/* unstuff_ref - the reference reading of a message body: CRLF lines, a leading dot removed. */
+static size_t unstuff_ref(const char *body, size_t len, char *out)
+{
+	size_t o = 0;
+	bool start = true;
+
+	for (size_t i = 0; i < len; i++) {
+		if (start && body[i] == '.') {
+			start = false;
+			continue;
+		}
+		out[o++] = body[i];
+		start = body[i] == '\n';
+	}
+	return o;
+}
+
+/* clean - no CR without LF after it and no LF without CR before it. */
+static bool clean(const char *p, size_t len)
+{
+	for (size_t i = 0; i < len; i++) {
+		if (p[i] == '\r' && (i + 1 == len || p[i + 1] != '\n'))
+			return false;
+		if (p[i] == '\n' && (i == 0 || p[i - 1] != '\r'))
+			return false;
+	}
+	return true;
+}
+
+/*
+ * Random streams built from the pieces smuggling is made of, checked against a reference: the
+ * message ends at the first CRLF.CRLF; it is accepted exactly when everything before that is
+ * clean, and then the spool holds it unstuffed; otherwise it is refused one way or the other.
+ */
+START_TEST(test_random_streams)
+{
+	static const char *const pieces[] = { "a", "b c", ".", "..", "\r", "\n", "\r\n", ".\r\n", "\r\n.\r\n",
+					      "\n.\n", "\r\n.\n", "\n.\r\n", "\r.\r", "\r\n\r\n", "\0" };
+	unsigned seed = 20240101;
+
+	for (int round = 0; round < 20000; round++) {
+		char in[400], prefixed[402], expect[400];
+		size_t n = 0, elen = 0;
+		int npieces = (int)(rand_r(&seed) % 24);
+		enum smtp_data_result r;
+		const char *end;
+		bool terminated;
+
+		for (int k = 0; k < npieces; k++) {
+			const char *pc = pieces[rand_r(&seed) % (sizeof(pieces) / sizeof(pieces[0]))];
+			size_t pl = pc[0] == '\0' ? 1 : strlen(pc);
+
+			memcpy(in + n, pc, pl);
+			n += pl;
+		}
+		if (rand_r(&seed) % 4 != 0) {
+			memcpy(in + n, "\r\n.\r\n", 5);
+			n += 5;
+		}
+		memcpy(prefixed, "\r\n", 2);
+		memcpy(prefixed + 2, in, n);
+		end = memmem(prefixed, n + 2, "\r\n.\r\n", 5);
+		terminated = end != NULL;
+		teardown();
+		setup();
+		ck_assert_int_eq(write(peer, in, n), (ssize_t)n);
+		shutdown(peer, SHUT_WR);
+		r = read_msg(100000, NULL);
+		if (terminated && clean(prefixed + 2, (size_t)(end - prefixed))) {
+			ck_assert_msg(r == SMTP_DATA_OK, "round %d: result %d", round, r);
+			elen = unstuff_ref(prefixed + 2, (size_t)(end - prefixed), expect);
+			ck_assert_uint_eq(smtp_spool_size(sp), elen);
+			ck_assert_int_eq(memcmp(spooled(), expect, elen), 0);
+		} else {
+			ck_assert_msg(r != SMTP_DATA_OK, "round %d: accepted a message it should not have", round);
+			ck_assert_msg(r == SMTP_DATA_BARE_EOL || r == SMTP_DATA_BARE_DOT || (!terminated && r == SMTP_DATA_EOF),
+				      "round %d: result %d", round, r);
+		}
+	}
+}
+END_TEST
+
 static Suite *suite(void)
 {
 	Suite *s = suite_create("smtp_data");
@@ -309,6 +391,7 @@ static Suite *suite(void)
 	tcase_add_test(tc, test_line_limit);
 	tcase_add_test(tc, test_timeout_and_eof);
 	tcase_add_test(tc, test_spool_spills);
+	tcase_add_test(tc, test_random_streams);
 	suite_add_tcase(s, tc);
 	tc = tcase_create("received");
 	tcase_add_test(tc, test_received);
