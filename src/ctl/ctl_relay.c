@@ -1,8 +1,10 @@
 /* ctl_relay.c - helpers of the popgatectl relay subcommands. */
 
 #include <errno.h>
+#include <grp.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -11,8 +13,8 @@
 
 /*
  * become_db_owner - run as root, popgatectl would create Berkeley DB log and region files that
- * the daemon (server.user) then cannot open. Take the owner of an existing relay.db_dir as our
- * effective ids first.
+ * the daemon (server.user) then cannot open. Become the owner of an existing relay.db_dir for
+ * good: nothing after this needs root, and no saved root id is left behind for anyone to regain.
  */
 static int become_db_owner(const char *dir)
 {
@@ -20,10 +22,13 @@ static int become_db_owner(const char *dir)
 
 	if (geteuid() != 0 || stat(dir, &st) < 0 || st.st_uid == 0)
 		return 0;
-	if (setegid(st.st_gid) < 0 || seteuid(st.st_uid) < 0) {
+	if (setgroups(1, &st.st_gid) < 0 || setresgid(st.st_gid, st.st_gid, st.st_gid) < 0 ||
+	    setresuid(st.st_uid, st.st_uid, st.st_uid) < 0) {
 		fprintf(stderr, "popgatectl: cannot become the owner of %s: %s\n", dir, strerror(errno));
 		return -1;
 	}
+	/* An ordinary process of that user again (the uid change cleared it; leak checkers need it). */
+	prctl(PR_SET_DUMPABLE, 1, 0, 0, 0);
 	return 0;
 }
 
