@@ -39,6 +39,8 @@ static enum sasl_stop challenge(struct smtp_session *s, const char *text, unsign
 	st = lio_read_line(s->lio, line, sizeof(line), &n, NULL);
 	if (st == LIO_TOOLONG)
 		return SASL_BAD;
+	if (st == LIO_TIMEOUT)
+		smtp_reply(s, "421 4.4.2 %s Timeout, closing connection", s->ctx->hostname);
 	if (st != LIO_OK)
 		return SASL_CLOSE;
 	if (strcmp(line, "*") == 0)

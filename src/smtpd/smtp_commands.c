@@ -88,10 +88,39 @@ static enum smtp_outcome cmd_mail(struct smtp_session *s, const char *args)
 		return SMTP_FAILED;
 	}
 	s->nrcpts = 0;
+	s->rcpts_bytes = 0;
 	s->verdicts = 0;
 	s->state = SMTP_S_MAIL;
 	smtp_reply(s, "250 2.1.0 Ok");
 	return SMTP_DONE;
+}
+
+/*
+ * room_for_rcpt - whether TO fits the transaction: smtp.max_recipients, and for the sendmail
+ * hand-off what one command line can carry (execve fails beyond ARG_MAX, and a message that can
+ * never be handed on must not be accepted). Grows the list as needed.
+ */
+static bool room_for_rcpt(struct smtp_session *s, const struct smtp_addr *to)
+{
+	size_t len = strlen(to->text) + 1;
+
+	if (s->nrcpts >= s->max_rcpts)
+		return false;
+	if (s->fwd->kind == SMTP_HOP_SENDMAIL && s->rcpts_bytes + len > SMTP_SENDMAIL_ARGV_MAX)
+		return false;
+	if (s->nrcpts == s->rcpts_cap) {
+		size_t cap = s->rcpts_cap != 0 ? s->rcpts_cap * 2 : 8;
+		struct smtp_addr *v;
+
+		if (cap > s->max_rcpts)
+			cap = s->max_rcpts;
+		v = realloc(s->rcpts, cap * sizeof(*v));
+		if (v == NULL)
+			return false; /* 452: the client tries the rest later */
+		s->rcpts = v;
+		s->rcpts_cap = cap;
+	}
+	return true;
 }
 
 /* refuse_rcpt - log and answer a relay refusal; only the database failure is temporary. */
@@ -135,16 +164,17 @@ static enum smtp_outcome cmd_rcpt(struct smtp_session *s, const char *args)
 		smtp_reply(s, "501 5.1.3 The null address is no recipient");
 		return SMTP_FAILED;
 	}
-	if (s->nrcpts >= s->max_rcpts) {
-		smtp_reply(s, "452 4.5.3 Too many recipients");
-		return SMTP_DONE;
-	}
 	v = smtp_policy_rcpt(&s->policy, &to, smtp_log_user(s), time(NULL), NULL);
 	if (!smtp_verdict_accepts(v))
 		return refuse_rcpt(s, &to, v);
+	if (!room_for_rcpt(s, &to)) {
+		smtp_reply(s, "452 4.5.3 Too many recipients");
+		return SMTP_DONE;
+	}
 	log_session(LOG_INFO, s->proto, s->ctx->client_ip, smtp_log_user(s), "relay ok",
 		    "from=<%s> to=<%s> reason=%s", s->from.text, to.text, smtp_verdict_text(v));
 	s->rcpts[s->nrcpts++] = to;
+	s->rcpts_bytes += strlen(to.text) + 1;
 	s->verdicts |= 1u << v;
 	s->state = SMTP_S_RCPT;
 	smtp_reply(s, "250 2.1.5 Ok");

@@ -44,6 +44,12 @@
 /* The text of one reply line we keep (RFC 5321 4.5.3.1.5 allows 512 with CRLF). */
 #define SMTP_REPLY_TEXT_MAX 512
 
+/*
+ * Recipient text on one sendmail command line. Linux allows ARG_MAX (2 MiB, less the
+ * environment) in all; staying far below it means execve never fails with E2BIG.
+ */
+#define SMTP_SENDMAIL_ARGV_MAX (256 * 1024)
+
 /* Bytes of a sendmail's stderr kept for the log. */
 #define SMTP_SENDMAIL_ERR_MAX 256
 

@@ -40,6 +40,7 @@ void smtp_reset_transaction(struct smtp_session *s)
 	memset(&s->from, 0, sizeof(s->from));
 	memset(&s->params, 0, sizeof(s->params));
 	s->nrcpts = 0;
+	s->rcpts_bytes = 0;
 	s->verdicts = 0;
 	if (s->state & (SMTP_S_MAIL | SMTP_S_RCPT))
 		s->state = SMTP_S_READY;
@@ -154,10 +155,9 @@ static int session_init(struct smtp_session *s, struct session_ctx *ctx)
 	s->data_timeout = (int)cfg_duration(cfg, "smtp.data_timeout");
 	s->max_errors = (unsigned)cfg_int(cfg, "smtp.max_errors");
 	smtp_policy_init(&s->policy, cfg, ctx->client_ip);
-	s->rcpts = calloc(s->max_rcpts, sizeof(*s->rcpts));
 	s->spool = smtp_spool_new(SMTP_SPOOL_MEM_MAX, getenv("TMPDIR"));
 	s->lio = lio_new(ctx->fd);
-	if (s->rcpts == NULL || s->spool == NULL || s->lio == NULL) {
+	if (s->spool == NULL || s->lio == NULL) {
 		log_err("smtp: %s: out of memory setting up the session", ctx->client_ip);
 		return -1;
 	}

@@ -49,8 +49,9 @@ struct smtp_session {
 	/* The transaction. */
 	struct smtp_addr from;
 	struct smtp_mail_params params;
-	struct smtp_addr *rcpts;          /* max_rcpts entries, allocated once */
-	size_t nrcpts;
+	struct smtp_addr *rcpts;          /* grows with the transaction, up to max_rcpts */
+	size_t nrcpts, rcpts_cap;
+	size_t rcpts_bytes;               /* their text, for the sendmail command line bound */
 	unsigned verdicts;                /* 1 << smtp_verdict for every accepted recipient */
 	/* Limits, from [smtp]. */
 	uint64_t max_size;

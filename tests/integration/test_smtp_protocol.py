@@ -170,6 +170,26 @@ class Protocol(h.TestCase):
             self.assertEqual(c.reply()[0], 250)
             self.assertEqual(self.mta.runs()[0]["argv"][4:], ["b1@example.org", "b2@example.org"])
 
+    def test_sendmail_command_line_bound(self):
+        """Recipients beyond what one sendmail command line can carry get 452, not a doomed 250."""
+        with self.daemon(max_recipients="5000") as d:
+            d.start()
+            c = self.dialog(d)
+            c.reply()
+            c.cmd("EHLO client.test")
+            c.cmd("MAIL FROM:<a@example.net>")
+            rcpts = ["%s%04d@example.org" % ("r" * 58, i) for i in range(5000)]
+            c.send("".join("RCPT TO:<%s>\r\n" % r for r in rcpts))
+            codes = [c.reply()[0] for _ in rcpts]
+            accepted = codes.count(250)
+            self.assertEqual(set(codes), {250, 452})
+            self.assertEqual(codes, [250] * accepted + [452] * (len(rcpts) - accepted))
+            self.assertGreater(accepted, 3000)
+            self.assertEqual(c.cmd("DATA")[0], 354)
+            c.send("Subject: many\r\n\r\n.\r\n")
+            self.assertEqual(c.reply()[0], 250)
+            self.assertEqual(self.mta.runs()[0]["argv"][4:], rcpts[:accepted])
+
     def test_line_lengths(self):
         with self.daemon() as d:
             d.start()
