@@ -8,6 +8,7 @@ smtplib as clients.
 """
 
 import os
+import shutil
 import smtplib
 import subprocess
 import time
@@ -102,7 +103,8 @@ class Sendmail(h.TestCase):
             self.assertIn("smtp.forward", r.stdout + r.stderr)
 
     def test_swaks(self):
-        h.need("swaks")
+        if shutil.which("swaks") is None:
+            self.skipTest("swaks is not installed")
         with self.daemon() as d:
             d.start()
             r = subprocess.run(["swaks", "--server", "127.0.0.1:%d" % d.port("smtp"), "--helo", "swaks.test",

@@ -5,6 +5,7 @@ everything learnt before the handshake forgotten, PLAIN and LOGIN against the PO
 """
 
 import base64
+import shutil
 import smtplib
 import socket
 import subprocess
@@ -159,7 +160,8 @@ class Tls(h.TestCase):
             self.assertEqual(c.cmd("AUTH PLAIN " + base64.b64encode(b"\0alice\0secret").decode())[0], 235)
 
     def test_swaks_starttls_auth(self):
-        h.need("swaks")
+        if shutil.which("swaks") is None:
+            self.skipTest("swaks is not installed")
         with self.daemon() as d:
             d.start()
             r = subprocess.run(["swaks", "--server", "127.0.0.1:%d" % d.port("smtp"), "--tls", "--auth", "PLAIN",

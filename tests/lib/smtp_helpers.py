@@ -22,6 +22,7 @@ import ssl
 import subprocess
 import sys
 import time
+import unittest
 
 import popgate_harness as h
 
@@ -112,8 +113,7 @@ class Smarthost:
     def __init__(self, directory, tls=None, require_tls=False, auth=None, rejects=(), data_reply=None):
         self.py = python_with("aiosmtpd")
         if self.py is None:
-            print("SKIP: aiosmtpd is not installed (apt-get install python3-aiosmtpd)")
-            sys.exit(h.SKIP)
+            raise unittest.SkipTest("aiosmtpd is not installed (apt-get install python3-aiosmtpd)")
         self.dir = _shared_dir(directory)
         self.port = h.free_port()
         self.args = [self.py, os.path.join(LIB, "smarthost.py"), "--port", str(self.port), "--dir", self.dir]
@@ -169,8 +169,7 @@ class SmtpSink:
 
     def __init__(self, directory):
         if not os.path.exists(self.PROGRAM):
-            print("SKIP: smtp-sink is not installed (apt-get install postfix)")
-            sys.exit(h.SKIP)
+            raise unittest.SkipTest("smtp-sink is not installed (apt-get install postfix)")
         self.dir = _shared_dir(directory)
         self.port = h.free_port()
         self.proc = None
