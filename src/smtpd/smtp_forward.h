@@ -83,9 +83,11 @@ void smtp_forward_cfg_wipe(struct smtp_forward_cfg *fc);
 enum smtp_forward_status smtp_forward(const struct smtp_forward_cfg *fc, const struct smtp_envelope *env,
 				      struct smtp_spool *msg, struct smtp_forward_result *res);
 
-/* The hand-off mechanisms behind smtp_forward. */
+/* smtp_forward_sendmail - pipe MSG to sendmail -i -f SENDER -- RCPT... and judge its exit status. */
 enum smtp_forward_status smtp_forward_sendmail(const struct smtp_forward_cfg *fc, const struct smtp_envelope *env,
 					       struct smtp_spool *msg, struct smtp_forward_result *res);
+
+/* smtp_forward_smtp - relay MSG to the smarthost over SMTP (STARTTLS, AUTH PLAIN as configured). */
 enum smtp_forward_status smtp_forward_smtp(const struct smtp_forward_cfg *fc, const struct smtp_envelope *env,
 					   struct smtp_spool *msg, struct smtp_forward_result *res);
 

@@ -87,8 +87,10 @@ bool smtp_auth_offered(const struct smtp_session *s);
 /* smtp_log_user - the authenticated user for log_session, or NULL. */
 const char *smtp_log_user(const struct smtp_session *s);
 
-/* Handlers living in their own files. */
+/* smtp_cmd_auth - AUTH PLAIN / LOGIN (smtp_auth.c): decode here, let the monitor check. */
 enum smtp_outcome smtp_cmd_auth(struct smtp_session *s, const char *args);
+
+/* smtp_cmd_data - DATA (smtp_message.c): read, stamp, hand off, answer with the next hop's verdict. */
 enum smtp_outcome smtp_cmd_data(struct smtp_session *s, const char *args);
 
 #endif
