@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/capability.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -76,16 +77,40 @@ static int read_full(int fd, void *buf, size_t len)
 	return 1;
 }
 
+/* privileged - whether this process may switch users: root, or a master that kept CAP_SETUID. */
+static bool privileged(void)
+{
+	cap_flag_value_t v = CAP_CLEAR;
+	cap_t caps;
+
+	if (getuid() == 0 || geteuid() == 0)
+		return true;
+	caps = cap_get_proc();
+	if (caps != NULL) {
+		cap_get_flag(caps, CAP_SETUID, CAP_PERMITTED, &v);
+		cap_free(caps);
+	}
+	return v == CAP_SET;
+}
+
+/* clear_caps - hold no capability at all from here on. */
+static int clear_caps(void)
+{
+	cap_t none = cap_init();
+	int rc = none != NULL ? cap_set_proc(none) : -1;
+
+	cap_free(none);
+	return rc;
+}
+
 int privsep_drop_to(uid_t uid, gid_t gid, const char *name)
 {
-	if (geteuid() != 0 && getuid() != 0) {
+	if (!privileged()) {
 		if (getuid() == uid)
 			return 0;
 		log_err("cannot switch to %s (uid %u): not running as root", name, (unsigned)uid);
 		return -1;
 	}
-	if (seteuid(0) < 0 && errno != EPERM) /* undo a temporary seteuid, if any */
-		return -1;
 	if (initgroups(name, gid) < 0 && setgroups(1, &gid) < 0) {
 		log_err("setgroups for %s: %s", name, strerror(errno));
 		return -1;
@@ -93,6 +118,11 @@ int privsep_drop_to(uid_t uid, gid_t gid, const char *name)
 	if (setresgid(gid, gid, gid) < 0 || setresuid(uid, uid, uid) < 0) {
 		log_err("switching to %s (uid %u gid %u): %s", name, (unsigned)uid, (unsigned)gid,
 			strerror(errno));
+		return -1;
+	}
+	/* From a capability-holding non-root uid, setresuid keeps the capabilities: drop them. */
+	if (clear_caps() < 0) {
+		log_err("dropping capabilities for %s: %s", name, strerror(errno));
 		return -1;
 	}
 	/* Verify: a process that can regain root must not go on. */
@@ -131,7 +161,7 @@ int privsep_drop_to_server_user(const struct config *cfg)
 	uid_t uid;
 	gid_t gid;
 
-	if (getuid() != 0 && geteuid() != 0)
+	if (!privileged())
 		return 0; /* started unprivileged: everything already runs as the invoking user */
 	if (server_ids(cfg, &uid, &gid) < 0)
 		return -1;
