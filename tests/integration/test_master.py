@@ -61,9 +61,10 @@ class ConfigCheck(h.TestCase):
         with h.Popgated(self) as d:
             for text, want in cases:
                 with open(d.conf_path, "w") as f:
+                    f.write(text)  # first, so the line numbers in WANT hold
                     f.write("[smtp]\nlisten_tls =\n" if "[smtp]" not in text else "")
                     f.write("[pop3]\nlisten_tls =\n" if "[pop3]" not in text else "")
-                    f.write(text)
+                    f.write("[server]\nuser = %s\n" % d.user if "[server]" not in text else "")
                 r = subprocess.run([h.POPGATED, "-t", "-f", d.conf_path], capture_output=True, text=True)
                 self.assertEqual(r.returncode, 78, (text, r.stdout, r.stderr))
                 self.assertIn(want, r.stderr)
