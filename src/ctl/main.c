@@ -17,7 +17,7 @@ static const struct ctl_command commands[] = {
 	{ "sweep", ctl_sweep, "", "remove expired authorizations now" },
 	{ "check", ctl_check, "IP", "say whether IP may relay and why (exit 0 yes, 1 no)" },
 	{ "import-drac", ctl_import_drac, "FILE", "import the unexpired entries of a DRAC dracd.db" },
-	{ "passwd", ctl_passwd, "USER", "set a user's password in the popgate password file" },
+	{ "passwd", ctl_passwd, "", "print a yescrypt hash of a password read from the terminal or stdin" },
 	{ NULL, NULL, NULL, NULL },
 };
 
