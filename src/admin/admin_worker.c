@@ -12,6 +12,7 @@
 
 #include "admin/admin.h"
 #include "admin/admin_server.h"
+#include "common/fileio.h"
 #include "common/log.h"
 
 #define ADMIN_LISTENERS_MAX 16
@@ -29,35 +30,19 @@ struct pem {
 /* read_pem - a whole PEM file as a string. NULL (logged) on failure. */
 static char *read_pem(const char *what, const char *path, size_t *len)
 {
-	char *buf = NULL;
-	struct stat st;
-	size_t got = 0;
-	int fd;
+	char *buf;
 
 	if (path[0] == '\0') {
 		log_err("admin: admin.tls = yes needs tls.%s", what);
 		return NULL;
 	}
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0 || fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || st.st_size <= 0 ||
-	    st.st_size > ADMIN_PEM_MAX || !(buf = malloc((size_t)st.st_size + 1))) {
+	buf = fileio_read_small(path, ADMIN_PEM_MAX, false, len);
+	if (buf == NULL || *len == 0) {
 		log_err("admin: %s: cannot read it as server.user: %s", path,
-			fd < 0 ? strerror(errno) : "not a regular file of sensible size");
-		if (fd >= 0)
-			close(fd);
+			buf == NULL ? strerror(errno) : "empty file");
+		free(buf);
 		return NULL;
 	}
-	while (got < (size_t)st.st_size) {
-		ssize_t r = read(fd, buf + got, (size_t)st.st_size - got);
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r <= 0)
-			break;
-		got += (size_t)r;
-	}
-	close(fd);
-	buf[got] = '\0';
-	*len = got;
 	return buf;
 }
 

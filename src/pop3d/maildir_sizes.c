@@ -18,6 +18,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "common/fileio.h"
 #include "common/log.h"
 #include "pop3d/maildir_sizes.h"
 
@@ -67,33 +68,6 @@ static bool parse_line(char *line, struct size_entry *e)
 	return e->blen > 0 && memchr(e->base, '/', e->blen) == NULL;
 }
 
-/* read_text - the cache file at PATH as a NUL-terminated string, or NULL. */
-static char *read_text(const char *path)
-{
-	int fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
-	struct stat st;
-	char *text = NULL;
-	size_t got = 0;
-
-	if (fd < 0)
-		return NULL;
-	if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && (uint64_t)st.st_size < SIZES_MAX_BYTES)
-		text = malloc((size_t)st.st_size + 1);
-	while (text != NULL && got < (size_t)st.st_size) {
-		ssize_t r = read(fd, text + got, (size_t)st.st_size - got);
-
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r <= 0)
-			break;
-		got += (size_t)r;
-	}
-	close(fd);
-	if (text != NULL)
-		text[got] = '\0';
-	return text;
-}
-
 struct maildir_sizes *maildir_sizes_load(const struct mailbox *mb)
 {
 	struct maildir_sizes *c = calloc(1, sizeof(*c));
@@ -102,7 +76,7 @@ struct maildir_sizes *maildir_sizes_load(const struct mailbox *mb)
 
 	if (c == NULL || mb->index_dir == NULL || mailbox_state_path(mb, "sizes", path, sizeof(path)) < 0)
 		return c;
-	c->text = read_text(path);
+	c->text = fileio_read_small(path, SIZES_MAX_BYTES, true, NULL);
 	if (c->text == NULL)
 		return c;
 	for (const char *p = c->text; (p = strchr(p, '\n')) != NULL; p++)

@@ -21,6 +21,7 @@
 #include "common/log.h"
 #include "common/stats.h"
 #include "relaydb/relaydb.h"
+#include "check_run.h"
 
 static char dir[64], users_path[128];
 static struct config *cfg;
@@ -509,13 +510,7 @@ static Suite *suite(void)
 
 int main(void)
 {
-	SRunner *sr = srunner_create(suite());
-	int failed;
-
 	log_open("check_admin_http", LOG_MAIL, true);
 	log_set_level(LOG_WARNING);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed == 0 ? 0 : 1;
+	return check_run(suite());
 }

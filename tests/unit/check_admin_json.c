@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "admin/admin_json.h"
+#include "check_run.h"
 
 /* text_of - finish W and return its text (freed by the caller). */
 static char *text_of(struct jw *w)
@@ -302,11 +303,5 @@ static Suite *suite(void)
 
 int main(void)
 {
-	SRunner *sr = srunner_create(suite());
-	int failed;
-
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed == 0 ? 0 : 1;
+	return check_run(suite());
 }

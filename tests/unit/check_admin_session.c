@@ -6,6 +6,7 @@
 
 #include "admin/admin_session.h"
 #include "admin/admin_throttle.h"
+#include "check_run.h"
 
 static bool is_hex64(const char *s)
 {
@@ -246,11 +247,5 @@ static Suite *suite(void)
 
 int main(void)
 {
-	SRunner *sr = srunner_create(suite());
-	int failed;
-
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed == 0 ? 0 : 1;
+	return check_run(suite());
 }

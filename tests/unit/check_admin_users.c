@@ -11,6 +11,7 @@
 #include "admin/admin_static.h"
 #include "admin/admin_users.h"
 #include "common/log.h"
+#include "check_run.h"
 
 #define YES "$y$j9T$abcdefghijklmnopqrstu.$0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdef1"
 
@@ -222,12 +223,6 @@ static Suite *suite(void)
 
 int main(void)
 {
-	SRunner *sr = srunner_create(suite());
-	int failed;
-
 	log_open("check_admin_users", LOG_MAIL, true);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed == 0 ? 0 : 1;
+	return check_run(suite());
 }

@@ -16,6 +16,7 @@
 #include "auth/auth_int.h"
 #include "authtest.h"
 #include "common/config.h"
+#include "check_run.h"
 
 /* ---- hashes ---- */
 
@@ -545,11 +546,5 @@ static Suite *auth_suite(void)
 
 int main(void)
 {
-	SRunner *sr = srunner_create(auth_suite());
-	int failed;
-
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed == 0 ? 0 : 1;
+	return check_run(auth_suite());
 }

@@ -13,6 +13,7 @@
 #include "auth/auth_int.h"
 #include "authtest.h"
 #include "common/config.h"
+#include "check_run.h"
 
 static const char sys_pass[] = "Sys-Pass 1";
 static char sys_user[32];
@@ -236,11 +237,5 @@ static Suite *auth_system_suite(void)
 
 int main(void)
 {
-	SRunner *sr = srunner_create(auth_system_suite());
-	int failed;
-
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed == 0 ? 0 : 1;
+	return check_run(auth_system_suite());
 }

@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "common/cidr.h"
+#include "check_run.h"
 
 static const struct { const char *in, *out; } canon[] = {
 	{ "192.0.2.1", "192.0.2.1" },
@@ -114,11 +115,5 @@ static Suite *cidr_suite(void)
 
 int main(void)
 {
-	SRunner *sr = srunner_create(cidr_suite());
-	int failed;
-
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed == 0 ? 0 : 1;
+	return check_run(cidr_suite());
 }

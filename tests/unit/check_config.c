@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "common/config.h"
+#include "check_run.h"
 
 static struct config *load(const char *text, struct cfg_error *err)
 {
@@ -283,11 +284,5 @@ static Suite *config_suite(void)
 
 int main(void)
 {
-	SRunner *sr = srunner_create(config_suite());
-	int failed;
-
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed == 0 ? 0 : 1;
+	return check_run(config_suite());
 }

@@ -10,6 +10,7 @@
 
 #include "mailbox_testutil.h"
 #include "pop3d/mailbox.h"
+#include "check_run.h"
 
 static char *dir;
 static char md[4200];
@@ -319,11 +320,5 @@ static Suite *maildir_suite(void)
 
 int main(void)
 {
-	SRunner *sr = srunner_create(maildir_suite());
-	int failed;
-
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+	return check_run(maildir_suite());
 }

@@ -14,6 +14,7 @@
 #include "mailbox_testutil.h"
 #include "mbox_fixture.h"
 #include "pop3d/mailbox.h"
+#include "check_run.h"
 
 START_TEST(test_missing_and_empty)
 {
@@ -412,11 +413,5 @@ static Suite *mbox_suite(void)
 
 int main(void)
 {
-	SRunner *sr = srunner_create(mbox_suite());
-	int failed;
-
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+	return check_run(mbox_suite());
 }

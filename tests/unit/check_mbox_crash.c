@@ -25,6 +25,7 @@
 #include "mailbox_testutil.h"
 #include "pop3d/mailbox.h"
 #include "pop3d/mbox.h"
+#include "check_run.h"
 
 #define NMSG 200
 #define HOOK_ROUNDS 200
@@ -444,11 +445,5 @@ static Suite *crash_suite(void)
 
 int main(void)
 {
-	SRunner *sr = srunner_create(crash_suite());
-	int failed;
-
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+	return check_run(crash_suite());
 }

@@ -10,6 +10,7 @@
 
 #include "mailbox_testutil.h"
 #include "mbox_fixture.h"
+#include "check_run.h"
 
 START_TEST(test_commit_nothing_writes_nothing)
 {
@@ -223,11 +224,5 @@ static Suite *mbox_index_suite(void)
 
 int main(void)
 {
-	SRunner *sr = srunner_create(mbox_index_suite());
-	int failed;
-
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+	return check_run(mbox_index_suite());
 }

@@ -7,6 +7,7 @@
 #include "common/config.h"
 #include "pop3d/pop3_int.h"
 #include "pop3d/pop3_sasl.h"
+#include "check_run.h"
 
 /* load - a config from TEXT or fail. */
 static struct config *load(const char *text)
@@ -311,11 +312,5 @@ static Suite *pop3_parse_suite(void)
 
 int main(void)
 {
-	SRunner *sr = srunner_create(pop3_parse_suite());
-	int failed;
-
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+	return check_run(pop3_parse_suite());
 }

@@ -15,6 +15,7 @@
 #include <openssl/evp.h>
 
 #include "pop3test.h"
+#include "check_run.h"
 
 typedef struct pop3test_step step;
 #define END { NULL, NULL, false }
@@ -395,11 +396,5 @@ static Suite *pop3_session_suite(void)
 
 int main(void)
 {
-	SRunner *sr = srunner_create(pop3_session_suite());
-	int failed;
-
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+	return check_run(pop3_session_suite());
 }

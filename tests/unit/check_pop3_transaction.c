@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "pop3test.h"
+#include "check_run.h"
 
 /* The two users whose mailboxes hold pop3test_msgs: alice (mbox) and bob (Maildir). */
 static const struct {
@@ -292,11 +293,5 @@ static Suite *pop3_transaction_suite(void)
 
 int main(void)
 {
-	SRunner *sr = srunner_create(pop3_transaction_suite());
-	int failed;
-
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+	return check_run(pop3_transaction_suite());
 }

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "pop3d/pop3fmt.h"
+#include "check_run.h"
 
 struct fmt_case {
 	const char *in;
@@ -147,11 +148,5 @@ static Suite *pop3fmt_suite(void)
 
 int main(void)
 {
-	SRunner *sr = srunner_create(pop3fmt_suite());
-	int failed;
-
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+	return check_run(pop3fmt_suite());
 }

@@ -12,6 +12,7 @@
 #include "relaydb/relaydb.h"
 #include "relaydb/relaydb_int.h"
 #include "relaydb_fixture.h"
+#include "check_run.h"
 
 #define T0 1700000000  /* the injected clock's start */
 
@@ -435,11 +436,5 @@ static Suite *relaydb_suite(void)
 
 int main(void)
 {
-	SRunner *sr = srunner_create(relaydb_suite());
-	int failed;
-
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+	return check_run(relaydb_suite());
 }

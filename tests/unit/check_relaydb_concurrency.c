@@ -14,6 +14,7 @@
 #include "relaydb/relaydb.h"
 #include "relaydb/relaydb_int.h"
 #include "relaydb_fixture.h"
+#include "check_run.h"
 
 #define NPROC 6
 #define ITER 300
@@ -302,11 +303,5 @@ static Suite *concurrency_suite(void)
 
 int main(void)
 {
-	SRunner *sr = srunner_create(concurrency_suite());
-	int failed;
-
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+	return check_run(concurrency_suite());
 }

@@ -8,6 +8,7 @@
 #include "smtpd/smtp_addr.h"
 #include "smtpd/smtp_b64.h"
 #include "smtpd/smtp_parse.h"
+#include "check_run.h"
 
 /* One path and what the parser must make of it. */
 struct addr_case {
@@ -341,11 +342,5 @@ static Suite *suite(void)
 
 int main(void)
 {
-	SRunner *sr = srunner_create(suite());
-	int failed;
-
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+	return check_run(suite());
 }

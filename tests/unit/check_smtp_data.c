@@ -15,6 +15,7 @@
 #include "smtpd/smtp_data.h"
 #include "smtpd/smtp_received.h"
 #include "smtpd/smtp_spool.h"
+#include "check_run.h"
 
 static struct lio *lio;
 static int peer = -1;
@@ -402,11 +403,5 @@ static Suite *suite(void)
 
 int main(void)
 {
-	SRunner *sr = srunner_create(suite());
-	int failed;
-
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+	return check_run(suite());
 }

@@ -21,6 +21,7 @@
 
 #include "common/lineio.h"
 #include "smtpd/smtp_forward.h"
+#include "check_run.h"
 
 static char dir[64];
 static struct smtp_spool *msg;
@@ -473,11 +474,5 @@ static Suite *suite(void)
 
 int main(void)
 {
-	SRunner *sr = srunner_create(suite());
-	int failed;
-
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+	return check_run(suite());
 }

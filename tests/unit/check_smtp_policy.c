@@ -11,6 +11,7 @@
 
 #include "relaydb/relaydb.h"
 #include "smtpd/smtp_policy.h"
+#include "check_run.h"
 
 static char dir[64];
 
@@ -226,11 +227,5 @@ static Suite *suite(void)
 
 int main(void)
 {
-	SRunner *sr = srunner_create(suite());
-	int failed;
-
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+	return check_run(suite());
 }

@@ -1,0 +1,50 @@
+/* fileio.c - read a small file whole, bounded, with short reads and EINTR handled once. */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "common/fileio.h"
+
+char *fileio_read_small(const char *path, size_t max, bool nofollow, size_t *len)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC | (nofollow ? O_NOFOLLOW : 0));
+	struct stat st;
+	char *buf = NULL;
+	size_t got = 0;
+	int err = 0;
+
+	if (fd < 0)
+		return NULL;
+	if (fstat(fd, &st) < 0)
+		err = errno;
+	else if (!S_ISREG(st.st_mode))
+		err = EINVAL;
+	else if ((unsigned long long)st.st_size > max)
+		err = EFBIG;
+	else if ((buf = malloc((size_t)st.st_size + 1)) == NULL)
+		err = ENOMEM;
+	while (buf != NULL && got < (size_t)st.st_size) {
+		ssize_t r = read(fd, buf + got, (size_t)st.st_size - got);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r < 0) {
+			err = errno;
+			free(buf);
+			buf = NULL;
+		}
+		if (r <= 0)
+			break; /* a file that shrank under us is read as far as it goes */
+		got += (size_t)r;
+	}
+	close(fd);
+	if (buf == NULL) {
+		errno = err;
+		return NULL;
+	}
+	buf[got] = '\0';
+	if (len != NULL)
+		*len = got;
+	return buf;
+}

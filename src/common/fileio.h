@@ -1,0 +1,15 @@
+/* fileio.h - reading small whole files (certificates, caches) with a size bound. */
+#ifndef POPGATE_FILEIO_H
+#define POPGATE_FILEIO_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+/*
+ * fileio_read_small - the regular file PATH, at most MAX bytes, as a NUL-terminated string the
+ * caller frees; its length in *LEN (if not NULL). Symbolic links are not followed when
+ * NOFOLLOW. NULL with errno set: EFBIG when larger than MAX, EINVAL when not a regular file.
+ */
+char *fileio_read_small(const char *path, size_t max, bool nofollow, size_t *len);
+
+#endif
