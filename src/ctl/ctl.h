@@ -2,6 +2,8 @@
 #ifndef POPGATE_CTL_H
 #define POPGATE_CTL_H
 
+#include <stdbool.h>
+
 #include "common/config.h"
 
 /* A subcommand: returns the process exit status. CFG is the loaded config (never NULL). */
@@ -12,6 +14,7 @@ struct ctl_command {
 	ctl_fn fn;
 	const char *usage;   /* arguments, e.g. "IP [--user U] [--ttl D]" */
 	const char *help;    /* one line */
+	bool needs_config;   /* false: runs on built-in defaults when no -f is given (passwd) */
 };
 
 /* Exit statuses besides 0 and 1 (sysexits.h): bad arguments, database unavailable. */

@@ -10,15 +10,15 @@
 #include "ctl/ctl.h"
 
 static const struct ctl_command commands[] = {
-	{ "list", ctl_list, "[--json]", "show the relay authorizations" },
-	{ "add", ctl_add, "IP [--user U] [--ttl D]", "authorize IP to relay (default ttl relay.timeout)" },
-	{ "del", ctl_del, "IP", "remove IP's authorization" },
-	{ "flush", ctl_flush, "", "remove every authorization" },
-	{ "sweep", ctl_sweep, "", "remove expired authorizations now" },
-	{ "check", ctl_check, "IP", "say whether IP may relay and why (exit 0 yes, 1 no)" },
-	{ "import-drac", ctl_import_drac, "FILE", "import the unexpired entries of a DRAC dracd.db" },
-	{ "passwd", ctl_passwd, "", "print a yescrypt hash of a password read from the terminal or stdin" },
-	{ NULL, NULL, NULL, NULL },
+	{ "list", ctl_list, "[--json]", "show the relay authorizations", true },
+	{ "add", ctl_add, "IP [--user U] [--ttl D]", "authorize IP to relay (default ttl relay.timeout)", true },
+	{ "del", ctl_del, "IP", "remove IP's authorization", true },
+	{ "flush", ctl_flush, "", "remove every authorization", true },
+	{ "sweep", ctl_sweep, "", "remove expired authorizations now", true },
+	{ "check", ctl_check, "IP", "say whether IP may relay and why (exit 0 yes, 1 no)", true },
+	{ "import-drac", ctl_import_drac, "FILE", "import the unexpired entries of a DRAC dracd.db", true },
+	{ "passwd", ctl_passwd, "", "print a yescrypt hash of a password read from the terminal or stdin", false },
+	{ NULL, NULL, NULL, NULL, false },
 };
 
 static void usage(FILE *out)
@@ -41,6 +41,7 @@ static const struct ctl_command *find_command(const char *name)
 int main(int argc, char **argv)
 {
 	const char *path = POPGATE_SYSCONFDIR "/popgate.conf";
+	bool explicit_path = false;
 	const struct ctl_command *cmd;
 	struct config *cfg;
 	struct cfg_error err;
@@ -52,6 +53,7 @@ int main(int argc, char **argv)
 		switch (opt) {
 		case 'f':
 			path = optarg;
+			explicit_path = true;
 			break;
 		case 'h':
 			usage(stdout);
@@ -70,7 +72,12 @@ int main(int argc, char **argv)
 		usage(stderr);
 		return CTL_EX_USAGE;
 	}
-	if ((cfg = config_load(path, &err)) == NULL) {
+	/* Making a hash must work before any popgate.conf exists (the first step of an install). */
+	if (!cmd->needs_config && !explicit_path)
+		cfg = config_load_string("(built-in defaults)", "", &err);
+	else
+		cfg = config_load(path, &err);
+	if (cfg == NULL) {
 		fprintf(stderr, "%s\n", err.msg);
 		return CFG_EXIT;
 	}

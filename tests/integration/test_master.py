@@ -70,6 +70,16 @@ class ConfigCheck(h.TestCase):
                 self.assertIn(want, r.stderr)
                 self.assertTrue(r.stderr.startswith("popgated: " + d.conf_path + ":"), r.stderr)
 
+    def test_ctl_passwd_needs_no_config(self):
+        # The first step of an install: no popgate.conf exists yet at the default path.
+        r = subprocess.run([h.POPGATECTL, "passwd"], input="s3cret\n", capture_output=True, text=True)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertRegex(r.stdout, r"^\$y\$[./0-9A-Za-z$]+\n$")
+        # Relay commands still insist on a readable config.
+        r = subprocess.run([h.POPGATECTL, "-f", "/nonexistent/popgate.conf", "list"], capture_output=True, text=True)
+        self.assertEqual(r.returncode, 78)
+        self.assertIn("/nonexistent/popgate.conf: cannot open", r.stderr)
+
     def test_missing_file(self):
         r = subprocess.run([h.POPGATED, "-t", "-f", "/nonexistent/popgate.conf"], capture_output=True, text=True)
         self.assertEqual(r.returncode, 78)
