@@ -17,6 +17,6 @@ const struct cfg_key cfg_keys_pop3[] = {
 	CFG_KEY("apop", CFG_BOOL, "yes", "offer APOP (only users in auth.apop_secrets_file can use it)"),
 	CFG_KEY("expire", CFG_STRING, "NEVER", "EXPIRE capability argument (RFC 2449); empty hides it"),
 	CFG_KEY_RANGE("login_delay", CFG_DURATION, "0",
-		      "LOGIN-DELAY capability (RFC 2449); 0 hides it", 0, 86400),
+		      "LOGIN-DELAY capability (RFC 2449) advertised to clients, not enforced; 0 hides it", 0, 86400),
 	CFG_KEYS_END,
 };

@@ -253,24 +253,13 @@ static bool valid_request(struct privsep_request *req)
 	return req->mech == PRIVSEP_PASSWORD || req->mech == PRIVSEP_APOP;
 }
 
-/* record_relay - the POP-before-SMTP hook, run with server.user's identity so the files stay its own. */
+/*
+ * record_relay - the POP-before-SMTP hook. The monitor runs as server.user here (the master left
+ * root before forking sessions), so the database files stay server.user's own.
+ */
 static void record_relay(const struct session_ctx *ctx, const char *user, const char *proto)
 {
-	uid_t uid, saved_uid = geteuid();
-	gid_t gid, saved_gid = getegid();
-	bool switched = false;
-
-	if (saved_uid == 0 && server_ids(ctx->cfg, &uid, &gid) == 0) {
-		switched = setegid(gid) == 0 && seteuid(uid) == 0;
-		if (!switched)
-			log_err("relay hook: cannot take server.user's identity: %s", strerror(errno));
-	}
-	if (saved_uid != 0 || switched)
-		(void)relaydb_record_login(ctx->cfg, ctx->client_ip, user, proto);
-	if (switched && (seteuid(saved_uid) < 0 || setegid(saved_gid) < 0)) {
-		log_err("relay hook: cannot restore identity: %s", strerror(errno));
-		_exit(1);
-	}
+	(void)relaydb_record_login(ctx->cfg, ctx->client_ip, user, proto);
 }
 
 /* check_one - answer one request: verify, delay a failure, report, and run the relay hook on success. */
