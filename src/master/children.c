@@ -34,6 +34,20 @@ void children_free(struct children **cp)
 	*cp = NULL;
 }
 
+int children_reserve(struct children *c, size_t cap)
+{
+	struct child *v;
+
+	if (cap <= c->cap)
+		return 0;
+	v = realloc(c->v, cap * sizeof(*v));
+	if (v == NULL)
+		return -1;
+	c->v = v;
+	c->cap = cap;
+	return 0;
+}
+
 int children_add(struct children *c, pid_t pid, const struct ip_addr *ip, const char *ip_text,
 		 const struct service *svc)
 {

@@ -22,6 +22,9 @@ struct children;
 struct children *children_new(size_t cap);
 void children_free(struct children **c);
 
+/* children_reserve - make room for CAP sessions (never shrinks). 0 or -1. */
+int children_reserve(struct children *c, size_t cap);
+
 /* children_add - record a session; -1 when the table is full. */
 int children_add(struct children *c, pid_t pid, const struct ip_addr *ip, const char *ip_text,
 		 const struct service *svc);

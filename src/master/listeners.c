@@ -53,6 +53,21 @@ static int add_all(const struct config *cfg, const char *key, const struct servi
 	return 0;
 }
 
+/* give_back - return sockets taken from OLD; close only the ones bound anew. */
+static void give_back(struct listener_set *old, struct listener_set *out)
+{
+	for (size_t i = 0; i < out->n; i++) {
+		struct listener *l = &out->v[i];
+		for (size_t j = 0; old != NULL && j < old->n && l->fd >= 0; j++) {
+			if (old->v[j].fd < 0 && old->v[j].svc == l->svc && same_addr(&old->v[j].addr, &l->addr)) {
+				old->v[j].fd = l->fd;
+				l->fd = -1;
+			}
+		}
+	}
+	listeners_close(out);
+}
+
 int listeners_bind(const struct config *cfg, struct listener_set *old, struct listener_set *out,
 		   struct cfg_error *err)
 {
@@ -73,7 +88,7 @@ int listeners_bind(const struct config *cfg, struct listener_set *old, struct li
 		goto fail;
 	return 0;
 fail:
-	listeners_close(out);
+	give_back(old, out); /* a refused reload must leave every running listener open */
 	return -1;
 }
 

@@ -145,7 +145,13 @@ static void start_session(struct master *m, const struct listener *l, int fd, co
 	if (pid == 0)
 		session_child(m, l, fd, &ctx);
 	close(fd);
-	children_add(m->kids, pid, &ctx.client, ctx.client_ip, l->svc);
+	if (children_add(m->kids, pid, &ctx.client, ctx.client_ip, l->svc) < 0) {
+		/* Cannot happen while the table holds max_connections; never serve an untracked session. */
+		log_err("session table full: ending session %ld", (long)pid);
+		kill(-pid, SIGKILL);
+		kill(pid, SIGKILL);
+		return;
+	}
 	stats_begin(m->stats);
 	struct stats_counters *c = stats_counters_mut(m->stats);
 	c->sessions_active++;
@@ -252,12 +258,16 @@ static void read_reports(struct master *m)
 /* reload - SIGHUP: a new config only if it is valid and every listener binds; else keep the old. */
 static void reload(struct master *m)
 {
-	struct cfg_error err;
+	struct cfg_error err = { "" };
 	struct listener_set ls;
 	SSL_CTX *tls = NULL;
 	struct config *cfg = config_load(config_path(m->cfg), &err);
 
-	if (cfg == NULL || master_validate(cfg, &tls, &err) < 0 || listeners_bind(cfg, &m->ls, &ls, &err) < 0) {
+	/* Growing the session table first: once bound, carried-over sockets live only in LS. */
+	if (cfg != NULL && children_reserve(m->kids, (size_t)cfg_int(cfg, "server.max_connections") + 16) < 0)
+		snprintf(err.msg, sizeof(err.msg), "out of memory for the session table");
+	if (cfg == NULL || err.msg[0] != '\0' || master_validate(cfg, &tls, &err) < 0 ||
+	    listeners_bind(cfg, &m->ls, &ls, &err) < 0) {
 		log_err("reload refused, the running configuration stays in force: %s", err.msg);
 		if (tls != NULL)
 			SSL_CTX_free(tls);

@@ -131,6 +131,41 @@ class Lifecycle(h.TestCase):
                            start=mark)
             self.assertTrue(listening(d.port("smtp")))
 
+    def test_reload_failing_on_the_last_listener_keeps_the_others(self):
+        # The admin listener is bound last: POP3 and SMTP sockets were already carried over.
+        with h.Popgated(self) as d, socket.socket() as blocker:
+            d.start()
+            blocker.bind(("127.0.0.1", 0))
+            blocker.listen()
+            d.config["admin"]["listen"] = "127.0.0.1:%d" % blocker.getsockname()[1]
+            d.config["server"]["max_connections"] = "900"
+            d.write_config()
+            mark = len(d.log())
+            d.reload()
+            d.wait_for_log(r"reload refused.*admin.listen: cannot listen", start=mark)
+            for name in ("pop3", "smtp", "admin"):
+                self.assertTrue(listening(d.port(name)), name + " must still be served")
+            s, line = greeting(d.port("pop3"))
+            self.assertTrue(line.startswith("+OK"), line)
+            s.close()
+
+    def test_reload_raising_max_connections_tracks_every_session(self):
+        with h.Popgated(self, config={"server": {"max_connections": "2", "max_connections_per_ip": "100"}}) as d:
+            d.start()
+            d.config["server"]["max_connections"] = "40"
+            d.write_config()
+            mark = len(d.log())
+            d.reload()
+            d.wait_for_log(r"reloaded ", start=mark)
+            held = [greeting(d.port("pop3")) for _ in range(30)]
+            self.assertTrue(all(line.startswith("+OK") for _, line in held))
+            s, line = greeting(d.port("pop3"))  # 31 < 40: still admitted, and every one is counted
+            self.assertTrue(line.startswith("+OK"), line)
+            held.append((s, line))
+            self.assertNotIn("session table full", d.log())
+            for s, _ in held:
+                s.close()
+
     def test_per_ip_limit_gives_temporary_failure(self):
         with h.Popgated(self, config={"server": {"max_connections_per_ip": "2"}}) as d:
             d.start()
