@@ -1,0 +1,29 @@
+/* config_int.h - what the config loader and the value parsers share inside src/common. */
+#ifndef POPGATE_CONFIG_INT_H
+#define POPGATE_CONFIG_INT_H
+
+#include "common/config.h"
+
+/* One key's effective value. */
+struct cfg_slot {
+	const struct cfg_section *section;
+	const struct cfg_key *key;
+	char *text;   /* effective text (default or from the file) */
+	int line;     /* line it was set on, 0 for a default */
+	union {
+		bool b;
+		long long i;
+		uint64_t size;
+		struct listen_list listen;
+		struct cidr_list cidrs;
+		struct str_list list;
+	} v;
+};
+
+/* slot_parse - turn TEXT into the typed value of slot S, replacing what it held; why on failure. */
+int slot_parse(struct cfg_slot *s, const char *text, const char **why);
+
+/* slot_clear_value - free what S's typed value owns. */
+void slot_clear_value(struct cfg_slot *s);
+
+#endif

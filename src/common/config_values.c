@@ -1,0 +1,283 @@
+/* config_values.c - parse popgate.conf value text into typed values: sizes, durations, lists, listeners, networks. */
+#include <ctype.h>
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "common/config.h"
+#include "common/config_int.h"
+
+int cfg_parse_bool(const char *t, bool *value)
+{
+	static const char *yes[] = { "yes", "true", "on", "1" }, *no[] = { "no", "false", "off", "0" };
+
+	for (size_t i = 0; i < 4; i++) {
+		if (strcasecmp(t, yes[i]) == 0)
+			return *value = true, 0;
+		if (strcasecmp(t, no[i]) == 0)
+			return *value = false, 0;
+	}
+	return -1;
+}
+
+/* parse_scaled - a non-negative integer with an optional one-letter unit from UNITS/MULTS. */
+static int parse_scaled(const char *t, const char *units, const unsigned long long *mults,
+			unsigned long long *out, const char **why)
+{
+	char *end;
+	unsigned long long n, m = 1;
+
+	if (*t < '0' || *t > '9') {
+		*why = "not a number";
+		return -1;
+	}
+	errno = 0;
+	n = strtoull(t, &end, 10);
+	if (errno != 0) {
+		*why = "number too large";
+		return -1;
+	}
+	if (*end != '\0') {
+		const char *u = strchr(units, (char)tolower((unsigned char)*end));
+		if (u == NULL || end[1] != '\0') {
+			*why = "unknown unit";
+			return -1;
+		}
+		m = mults[u - units];
+	}
+	if (m != 0 && n > ~0ULL / m) {
+		*why = "number too large";
+		return -1;
+	}
+	*out = n * m;
+	return 0;
+}
+
+int cfg_parse_duration(const char *t, long long *seconds, const char **why)
+{
+	static const unsigned long long mults[] = { 1, 60, 3600, 86400 };
+	unsigned long long v;
+
+	if (parse_scaled(t, "smhd", mults, &v, why) < 0)
+		return -1;
+	if (v > (unsigned long long)INT32_MAX * 16) {
+		*why = "duration too long";
+		return -1;
+	}
+	*seconds = (long long)v;
+	return 0;
+}
+
+int cfg_parse_size(const char *t, uint64_t *bytes, const char **why)
+{
+	static const unsigned long long mults[] = { 1ULL << 10, 1ULL << 20, 1ULL << 30 };
+	unsigned long long v;
+
+	if (parse_scaled(t, "kmg", mults, &v, why) < 0)
+		return -1;
+	*bytes = v;
+	return 0;
+}
+
+/* next_word - split S at commas and white space; returns the next word or NULL. */
+static char *next_word(char **s)
+{
+	char *p = *s, *start;
+
+	while (*p == ',' || *p == ' ' || *p == '\t')
+		p++;
+	if (*p == '\0')
+		return NULL;
+	start = p;
+	while (*p != '\0' && *p != ',' && *p != ' ' && *p != '\t')
+		p++;
+	if (*p != '\0')
+		*p++ = '\0';
+	*s = p;
+	return start;
+}
+
+static int parse_listen_one(char *w, struct listen_addr *la, const char **why)
+{
+	char *host = w, *port;
+
+	if (*w == '[') {
+		char *close = strchr(w, ']');
+		if (close == NULL || close[1] != ':') {
+			*why = "expected [IPv6]:port";
+			return -1;
+		}
+		*close = '\0';
+		host = w + 1;
+		port = close + 2;
+	} else {
+		port = strrchr(w, ':');
+		if (port == NULL) {
+			*why = "expected host:port";
+			return -1;
+		}
+		*port++ = '\0';
+		if (strchr(host, ':') != NULL) {
+			*why = "write IPv6 addresses in brackets: [::1]:port";
+			return -1;
+		}
+	}
+	char *end;
+	long p = strtol(port, &end, 10);
+	if (*port == '\0' || *end != '\0' || p < 1 || p > 65535) {
+		*why = "port must be a number from 1 to 65535";
+		return -1;
+	}
+	if (strlen(host) >= sizeof(la->host)) {
+		*why = "host name too long";
+		return -1;
+	}
+	snprintf(la->host, sizeof(la->host), "%s", strcmp(host, "*") == 0 ? "" : host);
+	snprintf(la->port, sizeof(la->port), "%ld", p);
+	return 0;
+}
+
+/* parse_words - split TEXT and hand each word to ADD; the list kinds share this walk. */
+static int parse_words(const char *text, int (*add)(void *list, char *word, const char **why),
+		       void *list, const char **why)
+{
+	char *copy = strdup(text), *cur = copy, *w;
+	int rc = 0;
+
+	if (copy == NULL) {
+		*why = "out of memory";
+		return -1;
+	}
+	while (rc == 0 && (w = next_word(&cur)) != NULL)
+		rc = add(list, w, why);
+	free(copy);
+	return rc;
+}
+
+static int add_listen(void *list, char *w, const char **why)
+{
+	struct listen_list *l = list;
+	struct listen_addr *nv = realloc(l->v, (l->n + 1) * sizeof(*nv));
+
+	if (nv == NULL)
+		return *why = "out of memory", -1;
+	l->v = nv;
+	return parse_listen_one(w, &l->v[l->n++], why);
+}
+
+static int add_cidr(void *list, char *w, const char **why)
+{
+	struct cidr_list *l = list;
+	struct cidr *nv = realloc(l->v, (l->n + 1) * sizeof(*nv));
+
+	if (nv == NULL)
+		return *why = "out of memory", -1;
+	l->v = nv;
+	if (cidr_parse(w, &l->v[l->n], why) < 0)
+		return -1;
+	l->n++;
+	return 0;
+}
+
+static int add_word(void *list, char *w, const char **why)
+{
+	struct str_list *l = list;
+	char **nv = realloc(l->v, (l->n + 1) * sizeof(*nv));
+
+	if (nv == NULL)
+		return *why = "out of memory", -1;
+	l->v = nv;
+	if ((l->v[l->n] = strdup(w)) == NULL)
+		return *why = "out of memory", -1;
+	l->n++;
+	return 0;
+}
+
+void slot_clear_value(struct cfg_slot *s)
+{
+	switch (s->key->type) {
+	case CFG_LISTEN:
+		free(s->v.listen.v);
+		break;
+	case CFG_CIDRS:
+		free(s->v.cidrs.v);
+		break;
+	case CFG_LIST:
+		for (size_t i = 0; i < s->v.list.n; i++)
+			free(s->v.list.v[i]);
+		free(s->v.list.v);
+		break;
+	default:
+		break;
+	}
+	memset(&s->v, 0, sizeof(s->v));
+}
+
+static int check_bounds(const struct cfg_key *k, long long v, const char **why)
+{
+	if ((k->min != 0 || k->max != 0) && (v < k->min || v > k->max)) {
+		*why = "value out of range";
+		return -1;
+	}
+	return 0;
+}
+
+static bool enum_has(const char *choices, const char *t)
+{
+	size_t len = strlen(t);
+	const char *p = choices;
+
+	while (p != NULL && *p != '\0') {
+		const char *bar = strchr(p, '|');
+		size_t n = bar != NULL ? (size_t)(bar - p) : strlen(p);
+		if (n == len && strncmp(p, t, n) == 0)
+			return true;
+		p = bar != NULL ? bar + 1 : NULL;
+	}
+	return false;
+}
+
+/* slot_parse - turn TEXT into the typed value of slot S, replacing what it held. */
+int slot_parse(struct cfg_slot *s, const char *text, const char **why)
+{
+	const struct cfg_key *k = s->key;
+	char *end;
+
+	slot_clear_value(s);
+	switch (k->type) {
+	case CFG_STRING:
+	case CFG_PATH:
+		return 0;
+	case CFG_BOOL:
+		if (cfg_parse_bool(text, &s->v.b) < 0)
+			return *why = "not a boolean", -1;
+		return 0;
+	case CFG_INT:
+		errno = 0;
+		s->v.i = strtoll(text, &end, 10);
+		if (*text == '\0' || *end != '\0' || errno != 0)
+			return *why = "not an integer", -1;
+		return check_bounds(k, s->v.i, why);
+	case CFG_SIZE:
+		if (cfg_parse_size(text, &s->v.size, why) < 0)
+			return -1;
+		return check_bounds(k, (long long)s->v.size, why);
+	case CFG_DURATION:
+		if (cfg_parse_duration(text, &s->v.i, why) < 0)
+			return -1;
+		return check_bounds(k, s->v.i, why);
+	case CFG_ENUM:
+		if (!enum_has(k->choices, text))
+			return *why = "not one of the allowed values", -1;
+		return 0;
+	case CFG_LIST:
+		return parse_words(text, add_word, &s->v.list, why);
+	case CFG_LISTEN:
+		return parse_words(text, add_listen, &s->v.listen, why);
+	case CFG_CIDRS:
+		return parse_words(text, add_cidr, &s->v.cidrs, why);
+	}
+	return *why = "unknown type", -1;
+}
+
