@@ -165,14 +165,32 @@ static void check_section_header(struct load_state *st, const char *line)
 		set_error(st, st->line, "unknown section [%s]", name);
 }
 
+/*
+ * too_long - a line longer than libinih's line buffer (SIZE with the NUL): libinih would read
+ * its rest as a line of its own (a key, or a syntax error with the wrong line number).
+ */
+static void too_long(struct load_state *st, int size)
+{
+	set_error(st, st->line, "line longer than %d characters (continue a long list on indented lines)",
+		  size - 1);
+}
+
 /* Readers that count lines, because Debian's libinih is built without INI_HANDLER_LINENO. */
 static char *read_file_line(char *buf, int size, void *stream)
 {
 	struct load_state *st = stream;
 	char *r = fgets(buf, size, st->fp);
+	size_t n;
+	int c;
 
 	if (r != NULL) {
 		st->line++;
+		n = strlen(r);
+		if (n == (size_t)size - 1 && r[n - 1] != '\n' && (c = getc(st->fp)) != '\n' && c != EOF) {
+			too_long(st, size);
+			while ((c = getc(st->fp)) != '\n' && c != EOF)
+				;
+		}
 		check_section_header(st, r);
 	}
 	return r;
@@ -182,18 +200,19 @@ static char *read_mem_line(char *buf, int size, void *stream)
 {
 	struct load_state *st = stream;
 	const char *nl;
-	size_t n;
+	size_t n, len;
 
 	if (*st->mem == '\0')
 		return NULL;
 	nl = strchr(st->mem, '\n');
-	n = nl != NULL ? (size_t)(nl - st->mem) + 1 : strlen(st->mem);
-	if (n > (size_t)size - 1)
-		n = (size_t)size - 1;
+	len = nl != NULL ? (size_t)(nl - st->mem) : strlen(st->mem);
+	n = len < (size_t)size - 1 ? len : (size_t)size - 1;
 	memcpy(buf, st->mem, n);
 	buf[n] = '\0';
-	st->mem += n;
+	st->mem += nl != NULL ? len + 1 : len;
 	st->line++;
+	if (n < len)
+		too_long(st, size);
 	check_section_header(st, buf);
 	return buf;
 }
@@ -433,6 +452,45 @@ void cfg_fail(const struct config *cfg, const char *key, struct cfg_error *err, 
 	va_end(ap);
 }
 
+/* The longest line config_dump writes, well inside libinih's line buffer (INI_MAX_LINE, 200). */
+#define DUMP_WIDTH 120
+
+/*
+ * list_sep - what goes before a list word starting with C: a ';' after a space would start a
+ * comment, and so would a ';' or '#' first on a continuation line, so those follow a comma.
+ */
+static const char *list_sep(bool first, bool wrap, char c)
+{
+	if (wrap)
+		return c == ';' || c == '#' ? "\n  ," : "\n  ";
+	if (first)
+		return c == ';' ? "" : " ";
+	return c == ';' ? "," : ", ";
+}
+
+/* dump_value - "key = value" as config_load reads it back: long lists go on indented lines. */
+static void dump_value(const struct cfg_slot *s, FILE *out)
+{
+	const char *name = s->key->name, *t = s->text;
+	size_t col = strlen(name) + 2;
+
+	if (s->key->type != CFG_LIST && s->key->type != CFG_LISTEN && s->key->type != CFG_CIDRS) {
+		bool tight = t[0] == ';' || col + 1 + strlen(t) > DUMP_WIDTH;
+		fprintf(out, "%s%s%s", name, tight ? "=" : " = ", t);
+		return;
+	}
+	fprintf(out, "%s =", name);
+	for (bool first = true; *(t += strspn(t, ", \t")) != '\0'; first = false) {
+		size_t n = strcspn(t, ", \t");
+		bool wrap = col > 3 && col + n + 2 > DUMP_WIDTH; /* not again at a line's start */
+		const char *sep = list_sep(first, wrap, *t);
+
+		fprintf(out, "%s%.*s", sep, (int)n, t);
+		col = (wrap ? 0 : col + 1) + strlen(sep) - 1 + n;
+		t += n;
+	}
+}
+
 void config_dump(const struct config *cfg, FILE *out)
 {
 	const struct cfg_section *cur = NULL;
@@ -444,6 +502,7 @@ void config_dump(const struct config *cfg, FILE *out)
 			cur = s->section;
 			fprintf(out, "\n[%s]\n", cur->name);
 		}
-		fprintf(out, "%s = %s%s\n", s->key->name, s->text, s->line == 0 ? "    ; default" : "");
+		dump_value(s, out);
+		fprintf(out, "%s\n", s->line == 0 ? "    ; default" : "");
 	}
 }
