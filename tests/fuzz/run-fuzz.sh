@@ -1,0 +1,125 @@
+#!/bin/sh
+# run-fuzz.sh - probe for clang's fuzzer runtime, fuzz each harness for a while, or replay the seeds.
+#
+#   run-fuzz.sh probe            exit 0 when $FUZZ_CC can build a libFuzzer+ASan+UBSan program
+#   run-fuzz.sh run SECONDS      fuzz every harness for SECONDS on a copy of its corpus
+#   run-fuzz.sh regress          run every harness once over each of its seed inputs
+#
+# Run from the build directory (make does). FUZZ_SRCDIR is the source tree, FUZZ_HARNESSES the
+# harness names; binaries are in tests/fuzz/bin, scratch copies and logs in tests/fuzz/work.
+# Any crash, leak, sanitizer report, broken invariant or timeout fails the run.
+
+set -u
+srcdir=${FUZZ_SRCDIR:-.}
+cc=${FUZZ_CC:-clang}
+harnesses=${FUZZ_HARNESSES:-}
+bindir=tests/fuzz/bin
+workdir=tests/fuzz/work
+
+# max_len - the longest input worth generating for harness $1 (its protocol's line and size limits).
+max_len() {
+	case $1 in
+	fuzz_pop3) echo 4096 ;;          # pipelined commands; SASL lines are at most 4096
+	fuzz_smtp) echo 16384 ;;         # AUTH lines reach 12288; DATA lines 1000
+	fuzz_smtp_data) echo 8192 ;;     # several 998-octet lines and the too-long case
+	fuzz_smtp_addr) echo 2048 ;;     # MAIL lines are at most 1100
+	fuzz_mbox) echo 16384 ;;
+	fuzz_config) echo 8192 ;;
+	fuzz_admin) echo 10240 ;;        # request bodies are at most 8192
+	*) echo 4096 ;;
+	esac
+}
+
+probe() {
+	dir=$(mktemp -d "${TMPDIR:-/tmp}/popgate-fuzz-probe.XXXXXX") || return 1
+	printf '%s\n' '#include <stddef.h>' '#include <stdint.h>' \
+		'int LLVMFuzzerTestOneInput(const uint8_t *d, size_t n);' \
+		'int LLVMFuzzerTestOneInput(const uint8_t *d, size_t n) { return n > 0 && d[0] == 0; }' >"$dir/p.c"
+	if "$cc" -fsanitize=fuzzer,address,undefined "$dir/p.c" -o "$dir/p" >"$dir/log" 2>&1 &&
+		"$dir/p" -runs=1 >>"$dir/log" 2>&1; then
+		rm -rf "$dir"
+		return 0
+	fi
+	echo "fuzz: $cc cannot build libFuzzer programs with ASan and UBSan (apt-get install clang libclang-rt-14-dev):" >&2
+	sed 's/^/  /' "$dir/log" | head -5 >&2
+	rm -rf "$dir"
+	return 1
+}
+
+# seeds - the seed files of harness $1, one per line.
+seeds() {
+	find "$srcdir/tests/fuzz/corpus/$1" -type f | LC_ALL=C sort
+}
+
+# dict_opt - libFuzzer's -dict option for harness $1, if it has a dictionary.
+dict_opt() {
+	if test -f "$srcdir/tests/fuzz/dict/$1.dict"; then
+		echo "-dict=$srcdir/tests/fuzz/dict/$1.dict"
+	fi
+}
+
+# report_failure - what went wrong in harness $1, from its log $2.
+report_failure() {
+	echo "$1: FAILED (log: $2)"
+	grep -E '^(==[0-9]+==ERROR|==fuzz==|SUMMARY|.*runtime error|artifact_prefix|Test unit written|.*Running:)' "$2" |
+		head -n 20 | sed 's/^/  /'
+	grep -E '^    #[0-9]+ ' "$2" | head -n 12 | sed 's/^/  /'
+}
+
+run() {
+	secs=$1
+	failed=0
+	total_start=$(date +%s)
+	for h in $harnesses; do
+		w=$workdir/$h
+		rm -rf "$w"
+		mkdir -p "$w/corpus"
+		seeds "$h" | while read -r f; do cp "$f" "$w/corpus/"; done
+		chmod -R u+w "$w/corpus"
+		n0=$(find "$w/corpus" -type f | wc -l)
+		start=$(date +%s)
+		# shellcheck disable=SC2046
+		"$bindir/$h" -max_total_time="$secs" -max_len="$(max_len "$h")" -timeout=20 -rss_limit_mb=2048 \
+			-print_final_stats=1 -artifact_prefix="$w/" $(dict_opt "$h") "$w/corpus" >"$w/log" 2>&1
+		rc=$?
+		took=$(($(date +%s) - start))
+		runs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$w/log" | tail -n 1)
+		n1=$(find "$w/corpus" -type f | wc -l)
+		test "$took" -gt 0 || took=1
+		if test "$rc" -eq 0; then
+			printf '%-15s %4s s %10s executions %7s/s  corpus %s -> %s  ok\n' "$h" "$took" "${runs:-?}" \
+				"$((${runs:-0} / took))" "$n0" "$n1"
+		else
+			printf '%-15s %4s s %10s executions  CRASH\n' "$h" "$took" "${runs:-?}"
+			report_failure "$h" "$w/log"
+			failed=1
+		fi
+	done
+	echo "fuzz: $(($(date +%s) - total_start)) s in all; inputs found are in $workdir/*/corpus"
+	return $failed
+}
+
+regress() {
+	failed=0
+	for h in $harnesses; do
+		w=$workdir/$h
+		mkdir -p "$w"
+		n=$(seeds "$h" | wc -l)
+		# shellcheck disable=SC2046
+		if seeds "$h" | xargs "$bindir/$h" -timeout=20 -rss_limit_mb=2048 -artifact_prefix="$w/" \
+			>"$w/regress.log" 2>&1; then
+			printf '%-15s %4s seed inputs ok\n' "$h" "$n"
+		else
+			report_failure "$h" "$w/regress.log"
+			failed=1
+		fi
+	done
+	return $failed
+}
+
+case ${1:-} in
+probe) probe ;;
+run) run "${2:-30}" ;;
+regress) regress ;;
+*) echo "usage: $0 probe | run SECONDS | regress" >&2; exit 2 ;;
+esac
