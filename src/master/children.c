@@ -7,6 +7,8 @@
 
 struct children {
 	size_t n, cap;
+	size_t evicted;   /* entries killed to make room and not reaped yet */
+	uint64_t started; /* sessions started so far: the order of arrival */
 	struct child *v;
 };
 
@@ -51,13 +53,17 @@ int children_reserve(struct children *c, size_t cap)
 int children_add(struct children *c, pid_t pid, const struct ip_addr *ip, const char *ip_text,
 		 const struct service *svc)
 {
-	if (c->n == c->cap)
+	/* Sessions evicted but not reaped yet may briefly take the table past max_connections. */
+	if (c->n == c->cap && children_reserve(c, c->cap * 2) < 0)
 		return -1;
 	struct child *ch = &c->v[c->n++];
 	ch->pid = pid;
 	ch->ip = *ip;
 	memcpy(ch->ip_text, ip_text, sizeof(ch->ip_text));
 	ch->svc = svc;
+	ch->seq = ++c->started;
+	ch->proven = false;
+	ch->evicted = false;
 	return 0;
 }
 
@@ -77,6 +83,8 @@ bool children_remove(struct children *c, pid_t pid, struct child *out)
 		return false;
 	if (out != NULL)
 		*out = *ch;
+	if (ch->evicted)
+		c->evicted--;
 	*ch = c->v[--c->n]; /* order does not matter: move the last into the hole */
 	return true;
 }
@@ -91,14 +99,48 @@ size_t children_count(const struct children *c)
 	return c->n;
 }
 
+size_t children_serving(const struct children *c)
+{
+	return c->n - c->evicted;
+}
+
 size_t children_count_ip(const struct children *c, const struct ip_addr *ip)
 {
 	size_t n = 0;
 
 	for (size_t i = 0; i < c->n; i++)
-		if (c->v[i].ip.family == ip->family && memcmp(c->v[i].ip.addr, ip->addr, 16) == 0)
+		if (!c->v[i].evicted && c->v[i].ip.family == ip->family &&
+		    memcmp(c->v[i].ip.addr, ip->addr, 16) == 0)
 			n++;
 	return n;
+}
+
+void children_mark_proven(struct children *c, pid_t pid)
+{
+	struct child *ch = find(c, pid);
+
+	if (ch != NULL)
+		ch->proven = true;
+}
+
+bool children_evict(struct children *c, const char *family, struct child *out)
+{
+	struct child *victim = NULL;
+
+	for (size_t i = 0; i < c->n; i++) {
+		struct child *ch = &c->v[i];
+		if (!ch->proven && !ch->evicted && strcmp(ch->svc->family, family) == 0 &&
+		    (victim == NULL || ch->seq < victim->seq))
+			victim = ch;
+	}
+	if (victim == NULL)
+		return false;
+	kill(-victim->pid, SIGKILL);
+	kill(victim->pid, SIGKILL); /* in case it has not made its own process group yet */
+	victim->evicted = true;
+	c->evicted++;
+	*out = *victim;
+	return true;
 }
 
 void children_signal(const struct children *c, int sig)

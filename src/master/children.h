@@ -4,6 +4,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <sys/types.h>
 
 #include "common/cidr.h"
@@ -14,6 +15,9 @@ struct child {
 	struct ip_addr ip;
 	char ip_text[IP_TEXT_MAX];
 	const struct service *svc;
+	uint64_t seq;     /* order of arrival */
+	bool proven;      /* logged in or relayed a message: a real client, never evicted */
+	bool evicted;     /* killed to make room; no longer counted against the limits */
 };
 
 struct children;
@@ -25,7 +29,7 @@ void children_free(struct children **c);
 /* children_reserve - make room for CAP sessions (never shrinks). 0 or -1. */
 int children_reserve(struct children *c, size_t cap);
 
-/* children_add - record a session; -1 when the table is full. */
+/* children_add - record a session, growing the table if need be; -1 when out of memory. */
 int children_add(struct children *c, pid_t pid, const struct ip_addr *ip, const char *ip_text,
 		 const struct service *svc);
 
@@ -35,11 +39,23 @@ bool children_remove(struct children *c, pid_t pid, struct child *out);
 /* children_find - the session PID, or NULL. */
 const struct child *children_find(const struct children *c, pid_t pid);
 
-/* children_count - sessions running. */
+/* children_count - session processes not yet reaped, evicted ones included. */
 size_t children_count(const struct children *c);
 
-/* children_count_ip - sessions running for client IP. */
+/* children_serving - sessions counted against server.max_connections (evicted ones are not). */
+size_t children_serving(const struct children *c);
+
+/* children_count_ip - sessions serving client IP. */
 size_t children_count_ip(const struct children *c, const struct ip_addr *ip);
+
+/* children_mark_proven - PID has logged in or relayed a message: never evict it. */
+void children_mark_proven(struct children *c, pid_t pid);
+
+/*
+ * children_evict - SIGKILL the oldest session of service FAMILY that has not proven itself,
+ * copying its record to OUT; false when there is none.
+ */
+bool children_evict(struct children *c, const char *family, struct child *out);
 
 /* children_signal - send SIG to every session's process group. */
 void children_signal(const struct children *c, int sig);

@@ -93,6 +93,24 @@ static void session_child(struct master *m, const struct listener *l, int fd, st
 	_exit(l->svc->main(ctx));
 }
 
+/*
+ * make_room - at server.max_connections, push out the oldest POP3 session that has not logged in,
+ * as Dovecot does with its pre-login connections: otherwise slow clients from many addresses, each
+ * sending a byte now and then, keep everybody out for as long as pop3.session_timeout. A real
+ * client logs in within milliseconds, so it is hardly ever the oldest. SMTP sessions are never
+ * pushed out: a mail transfer in progress may be slow, and other MTAs retry a 421 anyway.
+ */
+static bool make_room(struct master *m)
+{
+	struct child victim;
+
+	if (!children_evict(m->kids, "pop3", &victim))
+		return false;
+	log_session(LOG_NOTICE, victim.svc->name, victim.ip_text, NULL, "evicted",
+		    "server.max_connections reached, the oldest session not logged in makes room");
+	return true;
+}
+
 /* admit - the limits a new connection must pass; NULL when admitted, else the reason. */
 static const char *admit(struct master *m, const struct listener *l, const struct ip_addr *ip,
 			 unsigned *failures)
@@ -101,13 +119,14 @@ static const char *admit(struct master *m, const struct listener *l, const struc
 
 	if (m->stopping)
 		return "shutting down";
-	if (children_count(m->kids) >= (size_t)cfg_int(cfg, "server.max_connections"))
-		return "limit: server.max_connections";
+	/* The per-address limits first: an address over them must not push anyone out. */
 	if (children_count_ip(m->kids, ip) >= (size_t)cfg_int(cfg, "server.max_connections_per_ip"))
 		return "limit: server.max_connections_per_ip";
 	*failures = throttle_failures(m->fails, ip, time(NULL), cfg_duration(cfg, "auth.lockout"));
 	if (*failures >= (unsigned)cfg_int(cfg, "auth.max_failures"))
 		return "locked out: too many failed logins";
+	if (children_serving(m->kids) >= (size_t)cfg_int(cfg, "server.max_connections") && !make_room(m))
+		return "limit: server.max_connections";
 	(void)l;
 	return NULL;
 }
@@ -227,6 +246,8 @@ static void on_report(struct master *m, const struct session_wire_report *r)
 	user[sizeof(user) - 1] = '\0';
 	stats_begin(m->stats);
 	struct stats_counters *c = stats_counters_mut(m->stats);
+	if (r->event == SESSION_AUTH_OK || r->event == SESSION_MSG_RELAYED)
+		children_mark_proven(m->kids, r->session_pid);
 	switch (r->event) {
 	case SESSION_AUTH_OK: c->logins_ok++; what = "login ok"; throttle_ok(m->fails, &ch->ip); break;
 	case SESSION_AUTH_FAIL:
@@ -369,9 +390,14 @@ static void loop(struct master *m)
 				accept_on(m, &m->ls.v[i - 2]);
 		if (pfd[0].revents & POLLIN)
 			on_signals(m);
-		if (m->stopping && time(NULL) >= m->stop_deadline && children_count(m->kids) > 0) {
-			log_warn("shutdown: killing %zu sessions still running", children_count(m->kids));
+		if (m->stopping && time(NULL) >= m->stop_deadline &&
+		    (children_count(m->kids) > 0 || workers_running(&m->workers) > 0)) {
+			if (children_count(m->kids) > 0)
+				log_warn("shutdown: killing %zu sessions still running", children_count(m->kids));
+			if (workers_running(&m->workers) > 0)
+				log_warn("shutdown: killing %d workers still running", workers_running(&m->workers));
 			children_signal(m->kids, SIGKILL);
+			workers_kill(&m->workers);
 			m->stop_deadline = time(NULL) + 5;
 		}
 	}

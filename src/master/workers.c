@@ -126,6 +126,13 @@ void workers_stop(struct workers *w)
 	}
 }
 
+void workers_kill(struct workers *w)
+{
+	for (int k = 0; k < WORKER_KINDS; k++)
+		if (w->pid[k] > 0)
+			kill(w->pid[k], SIGKILL);
+}
+
 int workers_running(const struct workers *w)
 {
 	int n = 0;

@@ -32,6 +32,9 @@ int workers_restart_due(struct workers *w, const struct config *cfg, const struc
 /* workers_stop - SIGTERM every worker (they are started again by workers_start_all). */
 void workers_stop(struct workers *w);
 
+/* workers_kill - SIGKILL every worker still running (one stuck past the shutdown deadline). */
+void workers_kill(struct workers *w);
+
 /* workers_running - how many workers are alive. */
 int workers_running(const struct workers *w);
 

@@ -194,7 +194,8 @@ class Lifecycle(h.TestCase):
     def test_total_limit_gives_temporary_failure(self):
         with h.Popgated(self, config={"server": {"max_connections": "3"}}) as d:
             d.start()
-            held = [greeting(d.port("pop3")) for _ in range(2)] + [greeting(d.port("smtp"))]
+            # SMTP sessions: a POP3 session that has not logged in would make room (make_room).
+            held = [greeting(d.port("smtp")) for _ in range(3)]
             s, line = greeting(d.port("smtp"))
             self.assertTrue(line.startswith("421 4.7.0"), line)
             s.close()
