@@ -67,11 +67,16 @@ enum pop3_outcome pop3_cmd_quit_auth(struct pop3 *p, int argc, char **argv)
 static int handshake(struct pop3 *p)
 {
 	const struct config *cfg = p->ctx->cfg;
+	long long limit = cfg_duration(cfg, "tls.handshake_timeout");
+	time_t end = lio_now() + limit;
 	char info[128];
 	int rc;
 
-	lio_set_timeout(p->lio, (int)cfg_duration(cfg, "tls.handshake_timeout"));
+	lio_set_timeout(p->lio, (int)limit);
+	/* For the whole handshake, not each read: a client trickling a ClientHello must not hold a slot. */
+	lio_set_deadline(p->lio, end < p->deadline ? end : p->deadline);
 	rc = lio_start_tls_server(p->lio, p->ctx->tls);
+	lio_set_deadline(p->lio, p->deadline);
 	lio_set_timeout(p->lio, (int)cfg_duration(cfg, "pop3.idle_timeout"));
 	if (rc < 0) {
 		log_session(LOG_NOTICE, p->proto, p->ctx->client_ip, NULL, "tls handshake failed", NULL);

@@ -243,7 +243,7 @@ static enum smtp_outcome cmd_starttls(struct smtp_session *s, const char *args)
 	}
 	smtp_reply(s, "220 2.0.0 Ready to start TLS");
 	/* lio_start_tls_server flushes the 220 and drops any plaintext pipelined after STARTTLS. */
-	if (lio_start_tls_server(s->lio, s->ctx->tls) < 0) {
+	if (smtp_start_tls(s) < 0) {
 		log_session(LOG_INFO, s->proto, s->ctx->client_ip, NULL, "tls handshake failed", "starttls");
 		return SMTP_CLOSE;
 	}

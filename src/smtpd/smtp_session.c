@@ -51,6 +51,21 @@ void smtp_reset_transaction(struct smtp_session *s)
 	smtp_policy_close(&s->policy);
 }
 
+int smtp_start_tls(struct smtp_session *s)
+{
+	long long limit = cfg_duration(s->cfg, "tls.handshake_timeout");
+	time_t end = lio_now() + limit;
+	int rc;
+
+	/* For the whole handshake, not each read: a client trickling a ClientHello must not hold a slot. */
+	lio_set_timeout(s->lio, (int)limit);
+	lio_set_deadline(s->lio, end < s->deadline ? end : s->deadline);
+	rc = lio_start_tls_server(s->lio, s->ctx->tls);
+	lio_set_deadline(s->lio, s->deadline);
+	lio_set_timeout(s->lio, s->command_timeout);
+	return rc;
+}
+
 bool smtp_tls_active(const struct smtp_session *s)
 {
 	return lio_tls(s->lio) != NULL;
@@ -167,8 +182,9 @@ static int session_init(struct smtp_session *s, struct session_ctx *ctx)
 		return -1;
 	}
 	ctx->fd = -1; /* the lio owns it now */
+	s->deadline = lio_now() + cfg_duration(cfg, "smtp.session_timeout");
 	lio_set_timeout(s->lio, s->command_timeout);
-	lio_set_deadline(s->lio, lio_now() + cfg_duration(cfg, "smtp.session_timeout"));
+	lio_set_deadline(s->lio, s->deadline);
 	return 0;
 }
 
@@ -196,7 +212,7 @@ static int child_main(struct session_ctx *ctx, struct privsep *ps, const struct 
 	s->fwd = fwd;
 	if (session_init(s, ctx) == 0) {
 		log_session(LOG_INFO, s->proto, ctx->client_ip, NULL, "connect", "port=%d", ctx->local_port);
-		if (ctx->implicit_tls && (ctx->tls == NULL || lio_start_tls_server(s->lio, ctx->tls) < 0)) {
+		if (ctx->implicit_tls && (ctx->tls == NULL || smtp_start_tls(s) < 0)) {
 			log_session(LOG_INFO, s->proto, ctx->client_ip, NULL, "tls handshake failed", NULL);
 		} else {
 			serve(s);

@@ -57,6 +57,7 @@ struct smtp_session {
 	uint64_t max_size;
 	size_t max_rcpts;
 	int command_timeout, data_timeout;
+	time_t deadline;                  /* smtp.session_timeout, monotonic */
 	unsigned max_errors;
 };
 
@@ -77,6 +78,9 @@ void smtp_reply(struct smtp_session *s, const char *fmt, ...) __attribute__((for
 
 /* smtp_reset_transaction - forget MAIL and RCPT (RSET, HELO, after DATA). */
 void smtp_reset_transaction(struct smtp_session *s);
+
+/* smtp_start_tls - the server TLS handshake, all of it within tls.handshake_timeout. 0 or -1. */
+int smtp_start_tls(struct smtp_session *s);
 
 /* smtp_tls_active - whether the connection is under TLS. */
 bool smtp_tls_active(const struct smtp_session *s);
