@@ -269,6 +269,18 @@ static enum auth_result check_one(struct privsep *ps, struct privsep_request *re
 	enum auth_result res;
 
 	memset(user, 0, sizeof(*user));
+	/*
+	 * The master refuses new connections from an address past auth.max_failures; a session it
+	 * opened earlier must not go on guessing either: no more checks, the same answer as a failure.
+	 */
+	if (ctx->recent_auth_failures >= (unsigned)cfg_int(ctx->cfg, "auth.max_failures")) {
+		explicit_bzero(req->secret, sizeof(req->secret));
+		log_session(LOG_NOTICE, req->proto, ctx->client_ip, req->user, "login refused",
+			    "locked out: too many failed logins");
+		session_report(ctx, SESSION_AUTH_FAIL, req->user);
+		sleep(session_auth_delay(ctx));
+		return AUTH_FAIL;
+	}
 	if (req->mech == PRIVSEP_APOP)
 		res = auth_apop(ctx->cfg, req->user, req->challenge, req->secret, user);
 	else
