@@ -1,0 +1,42 @@
+"""test_shutdown - SIGTERM ends popgated within server.shutdown_timeout even when its workers
+(the admin page, the relay sweeper) and a session are stuck: stopped with SIGSTOP here, as a
+process blocked for good on a lock a crashed process held would be. Before the fix the master
+waited for such a worker forever."""
+
+import os
+import signal
+import time
+
+import relib as r
+
+import popgate_harness as h
+
+
+class Shutdown(h.TestCase):
+    def test_stuck_workers_and_session_are_killed_after_the_grace_time(self):
+        with r.Daemon(self, config={"server": {"shutdown_timeout": "2s"}}) as d:
+            d.add_user("alice", "secret", messages=[h.mbox_message(1)])
+            d.start()
+            c = r.Pop3(d.port("pop3"))
+            c.login("alice", "secret")
+            stuck = [p for p in d.pids() if p != d.proc.pid]
+            self.assertGreaterEqual(len(stuck), 3, "admin, sweeper and a session")
+            for p in stuck:
+                os.kill(p, signal.SIGSTOP)
+            t0 = time.time()
+            d.proc.send_signal(signal.SIGTERM)
+            rc = d.proc.wait(20)
+            elapsed = time.time() - t0
+            c.close()
+            self.assertEqual(rc, 0)
+            self.assertLess(elapsed, 6, "shutdown took %.1fs" % elapsed)
+            self.assertGreaterEqual(elapsed, 1.5, "everyone gets the grace time")
+            self.assertRegex(d.log(), r"shutdown: killing 2 workers still running")
+            for p in stuck:
+                r.wait_dead(p)
+        print("\nSIGTERM with %d stuck processes: popgated ended in %.1fs (shutdown_timeout=2s)"
+              % (len(stuck), elapsed))
+
+
+if __name__ == "__main__":
+    h.main()
