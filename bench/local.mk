@@ -1,1 +1,14 @@
-# bench/local.mk - files of bench/ to install and distribute.
+# bench/local.mk - the benchmark against Dovecot and Postfix (bench/run) and its load client.
+#
+# The full benchmark is run by hand (bench/run, see BENCHMARKS.md), never by make check or CI.
+# Its smoke mode (bench/run --quick, well under a minute) is a test, so the script cannot rot; it
+# skips (77) when Dovecot or Postfix are not installed or when not run as root.
+
+# The load client: built for make check (the smoke test drives it) and by bench/run, not by make.
+# (relaydb-bench is declared in src/relaydb/local.mk.)
+check_PROGRAMS += bench/pgload
+bench_pgload_SOURCES = bench/pgload.c bench/pgload_conn.c bench/pgload_proto.c bench/pgload.h
+bench_pgload_LDADD = $(OPENSSL_LIBS)
+
+TESTS += bench/run-quick.sh
+EXTRA_DIST += bench/run bench/run-quick.sh bench/benchlib.py bench/peers.py bench/workloads.py

@@ -1,0 +1,315 @@
+"""workloads - each workload run against popgated and its peer in turn; medians of the runs.
+
+A workload function takes the Bench context and returns rows for the table: a dict with
+"workload", "peer", "pg" and "other" (the cells), "ratio" (popgate's advantage, > 1 is better for
+popgate whatever the unit) and "target" (the ratio the issue asks for, or None).
+"""
+
+import os
+import re
+import subprocess
+import tempfile
+import time
+
+import benchlib as b
+
+
+def row(workload, peer, pg, other, ratio, target=1.0, note=""):
+    return {"workload": workload, "peer": peer, "pg": pg, "other": other, "ratio": ratio, "target": target,
+            "note": note}
+
+
+def pgload(ctx, *args, timeout=600):
+    """Run the load client; its result line as a dict."""
+    r = b.run([ctx.pgload] + [str(a) for a in args], timeout=timeout)
+    lines = [l for l in r.stdout.splitlines() if "=" in l]
+    if not lines:
+        raise b.BenchError("pgload %s printed nothing: %s" % (" ".join(map(str, args)), r.stderr))
+    return b.parse_kv(lines[-1])
+
+
+def timed(server, fn):
+    """FN() and the CPU seconds SERVER's process tree spent meanwhile."""
+    c0 = b.tree_cpu(server.root_pid)
+    out = fn()
+    return out, b.tree_cpu(server.root_pid) - c0
+
+
+def in_turn(ctx, servers, fn):
+    """FN(server) for each server, ctx.runs times, alternating; {server name: [results]}."""
+    out = {s.name: [] for s in servers}
+    for _ in range(ctx.runs):
+        for s in servers:
+            out[s.name].append(fn(s))
+    return out
+
+
+def med(results, key):
+    return b.median([r.get(key) for r in results])
+
+
+# ---- POP3 sessions --------------------------------------------------------------------------------
+
+def pop3_sessions(ctx):
+    """connect, USER/PASS, STAT, RETR of one 4 KB message, QUIT: sessions/s, p99, CPU per session."""
+    rows = []
+    cases = [("mbox", "m", "sha512-crypt", c) for c in ctx.sizes["concurrency"]]
+    cases += [("Maildir", "d", "sha512-crypt", c) for c in ctx.sizes["concurrency"]]
+    cases += [("mbox", "y", "yescrypt", ctx.sizes["concurrency"][1])]
+    for kind, prefix, scheme, conc in cases:
+        b.say("POP3 sessions: %s, %d clients, %s" % (kind, conc, scheme))
+
+        def one(server, seconds=ctx.sizes["seconds"]):
+            res, cpu = timed(server, lambda: pgload(ctx, "pop3", "-p", server.ports["pop3"], "-c", conc, "-t",
+                                                     seconds, "-u", prefix, "-U", conc, "-w", b.PASSWORD))
+            if res["errors"] > 0:
+                ctx.warn("%s: %d failed sessions (%s, %d clients)" % (server.name, res["errors"], kind, conc))
+            res["cpu_ms"] = cpu * 1e3 / max(res["ok"], 1)
+            return res
+        for s in ctx.pop3_servers:  # the first session of each mailbox builds indexes: not measured
+            one(s, 0.3)
+        r = in_turn(ctx, ctx.pop3_servers, one)
+        pg, dc = r["popgate"], r["Dovecot"]
+        cell = lambda x: "%s/s · p99 %s ms · %s ms CPU/session" % (
+            b.fmt_num(med(x, "rate")), b.fmt_num(med(x, "p99_ms")), b.fmt_num(med(x, "cpu_ms")))
+        target = 2.0 if scheme == "sha512-crypt" else 1.0
+        rows.append(row("POP3 sessions/s, %s, %d client%s (%s)" % (kind, conc, "s" if conc > 1 else "", scheme),
+                        "Dovecot", cell(pg), cell(dc), b.ratio(med(pg, "rate"), med(dc, "rate")), target))
+    return rows
+
+
+# ---- RETR throughput ----------------------------------------------------------------------------
+
+def retr(ctx):
+    """RETR of every message of a 100 MB mbox (1 MB messages) in one session, plain and POP3S."""
+    rows = []
+    for tls in (False, True):
+        b.say("RETR throughput%s" % (" over TLS" if tls else ""))
+
+        def one(server):
+            port = server.ports["pop3s" if tls else "pop3"]
+            res, cpu = timed(server, lambda: pgload(ctx, "retr", "-p", port, *(["-S"] if tls else []),
+                                                     "-u", "retr", "-U", 1, "-w", b.PASSWORD))
+            res["cpu"] = cpu
+            return res
+        for s in ctx.pop3_servers:
+            one(s)
+        r = in_turn(ctx, ctx.pop3_servers, one)
+        pg, dc = r["popgate"], r["Dovecot"]
+        cell = lambda x: "%s MB/s · %s CPU s" % (b.fmt_num(med(x, "mbps")), b.fmt_num(med(x, "cpu")))
+        cipher = " (%s)" % pg[0]["cipher"] if tls else ""
+        rows.append(row("POP3 RETR of a %d MB mbox, %s%s" % (ctx.mail.retr_bytes // 1000000,
+                                                              "POP3S" if tls else "plain", cipher),
+                        "Dovecot", cell(pg), cell(dc), b.ratio(med(pg, "mbps"), med(dc, "mbps"))))
+    return rows
+
+
+# ---- a big mailbox ------------------------------------------------------------------------------
+
+def classify(server, path):
+    """What a file a server wrote is for: mailbox, index, lock or relay database (None: not counted)."""
+    if not path.startswith(server.dir + "/") or path.endswith(".log") or path.endswith("/maillog"):
+        return None  # the servers' own logs and anything outside their directories
+    rel = path[len(server.dir) + 1:]
+    if rel.startswith("state/relay/"):
+        return "relay DB"
+    if rel.endswith(".lock") or re.search(r"/#\d+", path):  # "#inode": an O_TMPFILE dotlock before its link
+        return "locks"
+    if rel.startswith("mail/"):
+        return "mailbox"
+    return "index"
+
+
+def bytes_written(ctx, server, fn):
+    """Run FN() with strace on SERVER's tree; {category: bytes} written to files, and the files."""
+    if ctx.strace is None:
+        return None, []
+    out = tempfile.NamedTemporaryFile(prefix="strace-", dir=ctx.top, delete=False).name
+    calls = "write,pwrite64,writev,pwritev,pwritev2,ftruncate,fallocate,copy_file_range,sendfile"
+    tracer = subprocess.Popen([ctx.strace, "-f", "-qq", "-y", "-s", "0", "-e", "trace=" + calls, "-e", "signal=none",
+                               "-o", out, "-p", str(server.root_pid)], stderr=subprocess.DEVNULL)
+    time.sleep(1.0)  # let strace attach before the session starts
+    try:
+        fn()
+    finally:
+        time.sleep(0.5)
+        b.stop_process(tracer, timeout=10)
+    total, files = {"mailbox": 0, "index": 0, "locks": 0, "relay DB": 0}, set()
+    with open(out, errors="replace") as f:
+        for line in f:
+            m = re.search(r"\b(\w+)\((\d+)<([^>]*)>.*\)\s+=\s+(\d+)", line)
+            kind = classify(server, m.group(3)) if m else None
+            if kind is None:
+                continue
+            files.add(m.group(3)[len(server.dir) + 1:])
+            if m.group(1) not in ("ftruncate", "fallocate"):
+                total[kind] += int(m.group(4))
+    os.unlink(out)
+    return total, sorted(files)
+
+
+def big_mailbox(ctx):
+    """Login plus STAT on a 1 GB, 100k-message mbox: first login, repeat logins, bytes written."""
+    b.say("login + STAT on a %d MB mbox of %d messages" % (ctx.mail.huge_bytes // 1000000,
+                                                           ctx.sizes["huge_messages"]))
+    login = lambda s: pgload(ctx, "login", "-p", s.ports["pop3"], "-u", "huge", "-U", 1, "-w", b.PASSWORD)
+    first, first_w = {}, {}
+    for s in ctx.pop3_servers:
+        (res, cpu) = timed(s, lambda: login(s))
+        res["cpu"] = cpu
+        first[s.name] = res
+    r = in_turn(ctx, ctx.pop3_servers, lambda s: login(s))
+    written = {}
+    for s in ctx.pop3_servers:
+        written[s.name] = bytes_written(ctx, s, lambda: login(s))
+    pg, dc = r["popgate"], r["Dovecot"]
+    n = "%d MB, %dk messages" % (ctx.mail.huge_bytes // 1000000, ctx.sizes["huge_messages"] // 1000)
+    cell1 = lambda x: "%s ms · %s CPU s" % (b.fmt_num(x["login_stat_ms"]), b.fmt_num(x["cpu"]))
+    rows = [row("Login + STAT, %s mbox: first login (builds the index)" % n, "Dovecot",
+                cell1(first["popgate"]), cell1(first["Dovecot"]),
+                b.ratio(first["popgate"]["login_stat_ms"], first["Dovecot"]["login_stat_ms"], False)),
+            row("Login + STAT, %s mbox: repeat login" % n, "Dovecot",
+                "%s ms (QUIT %s ms)" % (b.fmt_num(med(pg, "login_stat_ms")), b.fmt_num(med(pg, "quit_ms"))),
+                "%s ms (QUIT %s ms)" % (b.fmt_num(med(dc, "login_stat_ms")), b.fmt_num(med(dc, "quit_ms"))),
+                b.ratio(med(pg, "login_stat_ms"), med(dc, "login_stat_ms"), False))]
+    if written["popgate"][0] is not None:
+        def wcell(w):
+            return " · ".join("%s %s B" % (k, b.fmt_num(v, digits=0)) for k, v in w[0].items() if v or k != "relay DB")
+        mailbox = lambda w: w[0]["mailbox"] + w[0]["index"] + w[0]["locks"]
+        pgw, dcw = mailbox(written["popgate"]), mailbox(written["Dovecot"])
+        rows.append(row("Bytes written to disk by a repeat session that deletes nothing", "Dovecot",
+                        wcell(written["popgate"]), wcell(written["Dovecot"]), (dcw + 1) / (pgw + 1), None,
+                        "ratio on mailbox + index + locks"))
+        ctx.detail("files written by a repeat session that deletes nothing: popgate %s; Dovecot %s"
+                   % (", ".join(written["popgate"][1]) or "none", ", ".join(written["Dovecot"][1]) or "none"))
+    return rows
+
+
+# ---- TLS handshakes -----------------------------------------------------------------------------
+
+def handshakes(ctx):
+    """POP3S: connect, full TLS handshake (no resumption), greeting, QUIT, at 16 clients."""
+    conc = ctx.sizes["concurrency"][1]
+    b.say("POP3S full handshakes, %d clients" % conc)
+
+    def one(server):
+        res, cpu = timed(server, lambda: pgload(ctx, "tls", "-S", "-p", server.ports["pop3s"], "-c", conc, "-t",
+                                                 ctx.sizes["seconds"]))
+        if res["errors"] > 0:
+            ctx.warn("%s: %d failed handshakes" % (server.name, res["errors"]))
+        res["cpu_ms"] = cpu * 1e3 / max(res["ok"], 1)
+        return res
+    r = in_turn(ctx, ctx.pop3_servers, one)
+    pg, dc = r["popgate"], r["Dovecot"]
+    cell = lambda x: "%s/s · p99 %s ms · %s ms CPU/handshake" % (
+        b.fmt_num(med(x, "rate")), b.fmt_num(med(x, "p99_ms")), b.fmt_num(med(x, "cpu_ms")))
+    return [row("POP3S full handshakes/s, ECDSA P-256, %d clients" % conc, "Dovecot", cell(pg), cell(dc),
+                b.ratio(med(pg, "rate"), med(dc, "rate")))]
+
+
+# ---- SMTP relay -------------------------------------------------------------------------------
+
+def smtp_relay(ctx):
+    """smtp-source, 20 sessions, 4 KB messages (1 and 50 recipients), relayed to smtp-sink."""
+    rows = []
+    for rcpts in (1, 50):
+        count = ctx.sizes["smtp_messages"] if rcpts == 1 else ctx.sizes["smtp_messages"] // 2
+        b.say("SMTP relay: %d messages of 4 KB, %d recipient%s, 20 sessions" % (count, rcpts, "s" * (rcpts > 1)))
+
+        def one(server):
+            port = server.ports["smtp"]
+            start = ctx.sink.messages()
+
+            def go():
+                t0 = time.time()
+                b.run(["smtp-source", "-s", "20", "-m", str(count), "-l", "4096", "-r", str(rcpts),
+                       "-f", "bench@example.org", "-t", "rcpt@relay.example.net", "127.0.0.1:%d" % port], timeout=600)
+                accepted = time.time() - t0
+                deadline = time.time() + 300
+                while ctx.sink.messages() < start + count and time.time() < deadline:
+                    time.sleep(0.005)
+                return accepted, time.time() - t0
+            (accepted, relayed), cpu = timed(server, go)
+            got = ctx.sink.messages() - start
+            if got != count:
+                ctx.warn("%s: the sink got %d of %d messages" % (server.name, got, count))
+            return {"accept_rate": count / accepted, "rate": got / relayed, "cpu_ms": cpu * 1e3 / max(got, 1)}
+        r = in_turn(ctx, ctx.smtp_servers, one)
+        pg, pf = r["popgate"], r["Postfix"]
+        rows.append(row("SMTP relayed messages/s, 4 KB, 20 sessions, %d recipient%s per message"
+                        % (rcpts, "s" * (rcpts > 1)), "Postfix (queues to disk)",
+                        "%s/s · %s ms CPU/msg (250 = relayed)" % (b.fmt_num(med(pg, "rate")), b.fmt_num(med(pg, "cpu_ms"))),
+                        "%s/s (accepted %s/s) · %s ms CPU/msg" % (b.fmt_num(med(pf, "rate")),
+                                                                  b.fmt_num(med(pf, "accept_rate")),
+                                                                  b.fmt_num(med(pf, "cpu_ms"))),
+                        b.ratio(med(pg, "rate"), med(pf, "rate")), 1.5 if rcpts == 1 else 1.0))
+    return rows
+
+
+def rcpt_latency(ctx):
+    """RCPT round trip with the relay decision made by a lookup among the loaded authorizations."""
+    n = ctx.sizes["authorizations"]
+    b.say("RCPT relay-check latency, %d authorizations" % n)
+    r = in_turn(ctx, ctx.smtp_servers, lambda s: pgload(ctx, "rcpt", "-p", s.ports["smtp"], "-n",
+                                                         ctx.sizes["rcpt_samples"], "-r", 50))
+    pg, pf = r["popgate"], r["Postfix"]
+    cell = lambda x: "p50 %s µs · p99 %s µs" % (b.fmt_num(med(x, "p50_us")), b.fmt_num(med(x, "p99_us")))
+    rows = [row("RCPT round trip, relay by lookup among %dk authorizations (p99)" % (n // 1000), "Postfix (btree map)",
+                cell(pg), cell(pf), b.ratio(med(pg, "p99_us"), med(pf, "p99_us"), False))]
+    if ctx.relaydb_bench is not None:
+        res = b.run([ctx.relaydb_bench, "-n", str(n), "-p", "2", "-s", str(ctx.sizes["seconds"]),
+                     "-d", tempfile.mkdtemp(prefix="relaydb-", dir=ctx.top)], timeout=600).stdout
+        m = re.search(r"\|\s*checks only\s*\|.*?\|.*?\|\s*([\d.]+)\s*\|.*?\|\s*([\d.]+)\s*\|\s*([\d.]+)\s*\|", res)
+        if m:
+            rows.append(row("Relay check alone (relay_check_ip, 2 processes, %dk entries), target p99 < 100 µs"
+                            % (n // 1000), "—", "p50 %s µs · p99 %s µs · %s checks/s" % (m.group(2), m.group(3),
+                                                                                       b.fmt_num(float(m.group(1)))),
+                            "—", 100.0 / float(m.group(3)), 1.0))
+    return rows
+
+
+# ---- idle sessions ------------------------------------------------------------------------------
+
+def idle_memory(ctx):
+    """PSS of each server's process tree with N idle sessions (POP3 logged in; SMTP after EHLO)."""
+    rows = []
+    n = ctx.sizes["idle"]
+    for proto, servers in (("POP3", ctx.pop3_servers), ("SMTP", ctx.smtp_servers)):
+        b.say("memory with %d idle %s sessions" % (n, proto))
+        res = {}
+        for s in servers:
+            # A fresh start: processes left idle by earlier workloads (Postfix keeps smtpd
+            # processes for reuse) would otherwise serve the idle sessions and hide their cost.
+            s.stop()
+            s.start()
+            time.sleep(1.0)
+            base = b.tree_memory(s.root_pid)
+            p = subprocess.Popen([ctx.pgload, "idle-" + proto.lower(), "-p", str(s.ports[proto.lower()]), "-n", str(n),
+                                  "-u", "i", "-U", str(n), "-w", b.PASSWORD], stdin=subprocess.PIPE,
+                                 stdout=subprocess.PIPE, text=True)
+            try:
+                ready = b.parse_kv(p.stdout.readline())
+                time.sleep(1.0)  # let the last sessions settle
+                held = b.tree_memory(s.root_pid)
+            finally:
+                p.stdin.close()
+                p.wait(120)
+            if ready.get("failed", 1) != 0:
+                ctx.warn("%s: %s of %d idle %s sessions failed" % (s.name, ready.get("failed"), n, proto))
+            ok = max(ready.get("sessions", 0), 1)
+            res[s.name] = {"per": (held[0] - base[0]) / ok, "total": held[0] / 1024, "procs": held[2] - base[2],
+                           "rss_per": (held[1] - base[1]) / ok}
+            time.sleep(1.0)
+        pg, other = res["popgate"], res[servers[1].name]
+        per = lambda x: "%s KiB PSS (%s KiB RSS) · %.1f processes/session" % (
+            b.fmt_num(x["per"]), b.fmt_num(x["rss_per"]), x["procs"] / n)
+        rows.append(row("Memory per idle %s session (of %d)" % (proto, n), servers[1].name, per(pg), per(other),
+                        b.ratio(pg["per"], other["per"], False)))
+        rows.append(row("Memory with %d idle %s sessions (whole server, PSS)" % (n, proto), servers[1].name,
+                        "%s MiB" % b.fmt_num(pg["total"]), "%s MiB" % b.fmt_num(other["total"]),
+                        b.ratio(pg["total"], other["total"], False)))
+    return rows
+
+
+ALL = [("pop3", pop3_sessions), ("retr", retr), ("biglogin", big_mailbox), ("tls", handshakes),
+       ("smtp", smtp_relay), ("rcpt", rcpt_latency), ("idle", idle_memory)]
