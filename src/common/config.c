@@ -454,15 +454,18 @@ void cfg_fail(const struct config *cfg, const char *key, struct cfg_error *err, 
 
 /* The longest line config_dump writes, well inside libinih's line buffer (INI_MAX_LINE, 200). */
 #define DUMP_WIDTH 120
+/* What separates list words (config_values.c next_word: commas and white space). */
+#define LIST_SEPARATORS ", \t\n\v\f\r"
 
 /*
  * list_sep - what goes before a list word starting with C: a ';' after a space would start a
- * comment, and so would a ';' or '#' first on a continuation line, so those follow a comma.
+ * comment, and first on a continuation line so would '#', and '[' would read as a section
+ * ("[::1]:110"), so those follow a comma.
  */
 static const char *list_sep(bool first, bool wrap, char c)
 {
 	if (wrap)
-		return c == ';' || c == '#' ? "\n  ," : "\n  ";
+		return c == ';' || c == '#' || c == '[' ? "\n  ," : "\n  ";
 	if (first)
 		return c == ';' ? "" : " ";
 	return c == ';' ? "," : ", ";
@@ -480,8 +483,8 @@ static void dump_value(const struct cfg_slot *s, FILE *out)
 		return;
 	}
 	fprintf(out, "%s =", name);
-	for (bool first = true; *(t += strspn(t, ", \t")) != '\0'; first = false) {
-		size_t n = strcspn(t, ", \t");
+	for (bool first = true; *(t += strspn(t, LIST_SEPARATORS)) != '\0'; first = false) {
+		size_t n = strcspn(t, LIST_SEPARATORS);
 		bool wrap = col > 3 && col + n + 2 > DUMP_WIDTH; /* not again at a line's start */
 		const char *sep = list_sep(first, wrap, *t);
 

@@ -85,12 +85,12 @@ static char *next_word(char **s)
 {
 	char *p = *s, *start;
 
-	while (*p == ',' || *p == ' ' || *p == '\t')
+	while (*p == ',' || isspace((unsigned char)*p))
 		p++;
 	if (*p == '\0')
 		return NULL;
 	start = p;
-	while (*p != '\0' && *p != ',' && *p != ' ' && *p != '\t')
+	while (*p != '\0' && *p != ',' && !isspace((unsigned char)*p))
 		p++;
 	if (*p != '\0')
 		*p++ = '\0';
