@@ -109,12 +109,12 @@ enum smtp_forward_status smtp_forward_sendmail(const struct smtp_forward_cfg *fc
 	FUZZ_CHECK(strncmp(text, "Received: from ", 15) == 0, "the message starts with: %.60s", text);
 	fuzz_check_crlf("message", text, len, 1000);
 	fuzz_check_no_bare_cr("message", text, len);
-	/* The Received: header is ours; what follows its last line is the client's text. */
-	body = text;
-	while ((body = strstr(body, "\r\n")) != NULL && (body[2] == ' ' || body[2] == '\t'))
-		body += 2;
-	FUZZ_CHECK(body != NULL && (size_t)(text + len - body - 2) <= MAX_SIZE, "%zu octets of client text",
-		   body != NULL ? (size_t)(text + len - body - 2) : len);
+	/* The Received: header is ours and ends ";CRLF TAB date CRLF"; the client's text follows. */
+	body = strstr(text, ";\r\n\t");
+	body = body != NULL ? strstr(body + 4, "\r\n") : NULL;
+	FUZZ_CHECK(body != NULL, "no end of the Received: header in %.200s", text);
+	FUZZ_CHECK((size_t)(text + len - body - 2) <= MAX_SIZE, "%zu octets of client text",
+		   (size_t)(text + len - body - 2));
 	free(text);
 	messages++;
 	snprintf(res->detail, sizeof(res->detail), "fuzz next hop: %zu octets", len);

@@ -4,12 +4,14 @@
 #                              on a copy of its corpus in tests/fuzz/work; fails on any crash
 #   make fuzz-regress          run each harness once over its seed corpus (also part of make check)
 #   make fuzz-build            only build tests/fuzz/bin/fuzz_*
-#   FUZZ_HARNESSES='fuzz_pop3 fuzz_mbox' narrows any of these to some harnesses.
+#   FUZZ_HARNESSES='fuzz_pop3 fuzz_mbox' narrows any of these to some harnesses;
+#   FUZZ_JOBS=2 runs two harnesses at a time (one core each).
 #
 # The harnesses are built by tests/fuzz/fuzz.mk with FUZZ_CC (clang), independently of CC.
 
 FUZZ_CC = clang
 FUZZ_SECONDS = 30
+FUZZ_JOBS = 1
 FUZZ_HARNESSES = fuzz_pop3 fuzz_smtp fuzz_smtp_data fuzz_smtp_addr fuzz_mbox fuzz_config fuzz_admin
 FUZZ_DEFINES = $(DEFS) \
 	-DPOPGATE_SYSCONFDIR=\"$(sysconfdir)/popgate\" \
@@ -22,6 +24,7 @@ FUZZ_MAKE_ARGS = -f $(srcdir)/tests/fuzz/fuzz.mk FUZZ_SRCDIR='$(abs_top_srcdir)'
 	FUZZ_CPPFLAGS='$(FUZZ_DEFINES) $(OPENSSL_CFLAGS) $(CRYPT_CFLAGS) $(MHD_CFLAGS) $(INIH_CFLAGS) $(CAP_CFLAGS)' \
 	FUZZ_LIBS='$(POPGATE_EXT_LIBS)'
 FUZZ_RUN = FUZZ_SRCDIR='$(abs_top_srcdir)' FUZZ_CC='$(FUZZ_CC)' FUZZ_HARNESSES='$(FUZZ_HARNESSES)' \
+	FUZZ_JOBS='$(FUZZ_JOBS)' \
 	$(SHELL) $(srcdir)/tests/fuzz/run-fuzz.sh
 
 fuzz-build:

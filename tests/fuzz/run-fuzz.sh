@@ -2,7 +2,8 @@
 # run-fuzz.sh - probe for clang's fuzzer runtime, fuzz each harness for a while, or replay the seeds.
 #
 #   run-fuzz.sh probe            exit 0 when $FUZZ_CC can build a libFuzzer+ASan+UBSan program
-#   run-fuzz.sh run SECONDS      fuzz every harness for SECONDS on a copy of its corpus
+#   run-fuzz.sh run SECONDS      fuzz every harness for SECONDS on a copy of its corpus,
+#                                FUZZ_JOBS (default 1) harnesses at a time
 #   run-fuzz.sh regress          run every harness once over each of its seed inputs
 #
 # Run from the build directory (make does). FUZZ_SRCDIR is the source tree, FUZZ_HARNESSES the
@@ -66,32 +67,58 @@ report_failure() {
 	grep -E '^    #[0-9]+ ' "$2" | head -n 12 | sed 's/^/  /'
 }
 
-run() {
-	secs=$1
-	failed=0
-	total_start=$(date +%s)
-	for h in $harnesses; do
-		w=$workdir/$h
-		rm -rf "$w"
-		mkdir -p "$w/corpus"
-		seeds "$h" | while read -r f; do cp "$f" "$w/corpus/"; done
-		chmod -R u+w "$w/corpus"
-		n0=$(find "$w/corpus" -type f | wc -l)
-		start=$(date +%s)
-		# shellcheck disable=SC2046
-		"$bindir/$h" -max_total_time="$secs" -max_len="$(max_len "$h")" -timeout=20 -rss_limit_mb=2048 \
-			-print_final_stats=1 -artifact_prefix="$w/" $(dict_opt "$h") "$w/corpus" >"$w/log" 2>&1
-		rc=$?
-		took=$(($(date +%s) - start))
-		runs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$w/log" | tail -n 1)
-		n1=$(find "$w/corpus" -type f | wc -l)
-		test "$took" -gt 0 || took=1
-		if test "$rc" -eq 0; then
-			printf '%-15s %4s s %10s executions %7s/s  corpus %s -> %s  ok\n' "$h" "$took" "${runs:-?}" \
-				"$((${runs:-0} / took))" "$n0" "$n1"
-		else
+# run_one - fuzz harness $1 for $2 seconds; its summary line goes to $workdir/$1/result.
+run_one() {
+	h=$1
+	w=$workdir/$h
+	rm -rf "$w"
+	mkdir -p "$w/corpus"
+	seeds "$h" | while read -r f; do cp "$f" "$w/corpus/"; done
+	chmod -R u+w "$w/corpus"
+	n0=$(find "$w/corpus" -type f | wc -l)
+	start=$(date +%s)
+	# shellcheck disable=SC2046
+	"$bindir/$h" -max_total_time="$2" -max_len="$(max_len "$h")" -timeout=20 -rss_limit_mb=2048 \
+		-print_final_stats=1 -artifact_prefix="$w/" $(dict_opt "$h") "$w/corpus" >"$w/log" 2>&1
+	rc=$?
+	took=$(($(date +%s) - start))
+	runs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$w/log" | tail -n 1)
+	n1=$(find "$w/corpus" -type f | wc -l)
+	test "$took" -gt 0 || took=1
+	if test "$rc" -eq 0; then
+		printf '%-15s %4s s %10s executions %7s/s  corpus %s -> %s  ok\n' "$h" "$took" "${runs:-?}" \
+			"$((${runs:-0} / took))" "$n0" "$n1" >"$w/result"
+	else
+		{
 			printf '%-15s %4s s %10s executions  CRASH\n' "$h" "$took" "${runs:-?}"
 			report_failure "$h" "$w/log"
+		} >"$w/result"
+	fi
+}
+
+# run - every harness for $1 seconds, $FUZZ_JOBS (default 1) of them at a time.
+run() {
+	jobs=${FUZZ_JOBS:-1}
+	total_start=$(date +%s)
+	g=0
+	while test "$g" -lt "$jobs"; do
+		(
+			i=0
+			for h in $harnesses; do
+				test $((i % jobs)) -eq "$g" && run_one "$h" "$1"
+				i=$((i + 1))
+			done
+		) &
+		g=$((g + 1))
+	done
+	wait
+	failed=0
+	for h in $harnesses; do
+		if test -f "$workdir/$h/result"; then
+			cat "$workdir/$h/result"
+			grep -q CRASH "$workdir/$h/result" && failed=1
+		else
+			echo "$h: did not run"
 			failed=1
 		fi
 	done
