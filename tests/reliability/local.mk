@@ -14,7 +14,7 @@ RELIABILITY_TESTS = \
 	tests/reliability/test_soak.py
 TESTS += $(RELIABILITY_TESTS)
 EXTRA_DIST += $(RELIABILITY_TESTS) tests/reliability/relib.py tests/reliability/postfix_instance.py \
-	tests/reliability/soak.py
+	tests/reliability/soak.py TESTING.md
 
 SOAK_MINUTES = 10
 .PHONY: check-reliability soak
@@ -22,6 +22,6 @@ check-reliability: all
 	$(MAKE) $(AM_MAKEFLAGS) check TESTS='$(RELIABILITY_TESTS)'
 
 soak: all
-	POPGATE_BUILDDIR='$(abs_top_builddir)' POPGATE_SRCDIR='$(abs_top_srcdir)' \
+	POPGATE_BUILDDIR='$(abs_top_builddir)' POPGATE_SRCDIR='$(abs_top_srcdir)' PYTHONDONTWRITEBYTECODE=1 \
 	PYTHONPATH='$(abs_top_srcdir)/tests/lib' $(PYTHON3) $(abs_top_srcdir)/tests/reliability/soak.py \
 		--minutes $(SOAK_MINUTES)

@@ -28,7 +28,7 @@ if not h.IS_ROOT:
     print("SKIP: needs root to mount a tmpfs")
     sys.exit(h.SKIP)
 
-ROUNDS = int(os.environ.get("REL_ENOSPC_ROUNDS", "12"))
+ROUNDS = int(os.environ.get("REL_ENOSPC_ROUNDS", "10"))
 
 
 def read(path):

@@ -6,7 +6,7 @@ At the end every message handed to Postfix has been collected exactly once: retr
 (its body digest matches) and deleted by a QUIT that answered +OK, or it is still in the mailbox.
 Nothing is lost, changed or duplicated, and nobody deadlocks (every session and every delivery
 finishes within the test's deadline). Needs root (useradd, a private Postfix instance); skipped
-otherwise. REL_POSTFIX_MESSAGES sets the number of messages (default 240).
+otherwise. REL_POSTFIX_MESSAGES sets the number of messages (default 200).
 """
 
 import os
@@ -26,7 +26,7 @@ if not h.IS_ROOT:
     sys.exit(h.SKIP)
 h.need("useradd", "userdel", "chpasswd", "postfix")
 
-MESSAGES = int(os.environ.get("REL_POSTFIX_MESSAGES", "240"))
+MESSAGES = int(os.environ.get("REL_POSTFIX_MESSAGES", "200"))
 USERS = 3
 DEADLINE = float(os.environ.get("REL_POSTFIX_DEADLINE", "120"))
 
