@@ -23,6 +23,7 @@ import time
 import unittest
 
 import popgate_harness as h
+from relib import alive, start_time
 
 POSTFIX = shutil.which("postfix") or "/usr/sbin/postfix"
 
@@ -64,6 +65,7 @@ class PrivatePostfix:
         self.port = port or h.free_port()
         self.extra = extra or {}
         self.running = False
+        self.pid = self.pid_started = None
 
     def main_cf(self):
         cf = {
@@ -127,6 +129,8 @@ class PrivatePostfix:
         deadline = time.time() + 20
         while time.time() < deadline:
             if "daemon started" in self.log():
+                self.pid = self.master_pid()
+                self.pid_started = start_time(self.pid) if self.pid else None
                 try:
                     socket.create_connection(("127.0.0.1", self.port), timeout=2).close()
                     return self
@@ -143,20 +147,22 @@ class PrivatePostfix:
             return None
 
     def stop(self):
+        """postfix stop; if the master is still there after 15 s (or its directory is gone already),
+        SIGKILL its process group: no test may leave a Postfix behind."""
         if not self.running:
             return
-        pid = self.master_pid()
-        self.postfix("stop", check=False)
+        self.running = False
+        pid, started = self.pid, self.pid_started
+        if os.path.isdir(self.etc):
+            self.postfix("stop", check=False)
         deadline = time.time() + 15
-        while pid is not None and time.time() < deadline and os.path.exists("/proc/%d" % pid):
+        while pid and alive(pid, started) and time.time() < deadline and os.path.isdir(self.etc):
             time.sleep(0.05)
-        if pid is not None and os.path.exists("/proc/%d" % pid):
-            self.postfix("abort", check=False)
+        if pid and alive(pid, started):
             try:
-                os.kill(pid, signal.SIGKILL)
+                os.killpg(pid, signal.SIGKILL)  # the master leads its own session and group
             except ProcessLookupError:
                 pass
-        self.running = False
 
     def log(self):
         try:

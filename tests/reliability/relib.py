@@ -203,6 +203,19 @@ def start_time(pid):
         return None
 
 
+def alive(pid, started):
+    """Whether PID is still the process that started at STARTED and has not exited (an exited
+    child of ours, adopted as subreaper, is reaped on the way)."""
+    reap(pid)
+    if started is None or start_time(pid) != started:
+        return False
+    try:
+        with open("/proc/%d/stat" % pid) as f:
+            return f.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:
+        return False
+
+
 def kill_same(pid, started):
     """SIGKILL PID only if it is still the process that started at STARTED."""
     if started is not None and start_time(pid) == started:

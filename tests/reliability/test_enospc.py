@@ -168,28 +168,29 @@ class Handoff(h.TestCase):
                 # queue_minfree 0: Postfix takes the message and runs out of room while writing it.
                 pf = PrivatePostfix(d.dir, spool, queue_dir=queue,
                                     extra={"queue_minfree": "0", "message_size_limit": "0"})
-                self.addCleanup(pf.stop)
-                pf.start()
-                d.config["smtp"].update({"forward": "smtp:127.0.0.1:%d" % pf.port, "forward_tls": "no",
-                                         "relay_domains": "localhost"})
-                d.start()
-                rcpt = "%s@localhost" % users.names[0]
-                msgs = [("q%d@reliability.test" % i, r.make_body(rng, i, 300000)) for i in range(3)]
-                filler = r.fill(queue, leave=150000)
-                refused = 0
-                for mid, body in msgs:
-                    code, text = smtp_send(d.port("smtp"), r.rfc822(mid, body, rcpt=rcpt).replace(b"\n", b"\r\n"),
-                                           rcpt=rcpt)
-                    self.assertEqual((code, text[:5]), (451, "4.3.0"), text)
-                    refused += 1
-                self.assertRegex(d.log(), r"message deferred: .*4\d\d")
-                os.unlink(filler)
-                for mid, body in msgs:  # the clients' retries
-                    code, text = smtp_send(d.port("smtp"), r.rfc822(mid, body, rcpt=rcpt).replace(b"\n", b"\r\n"),
-                                           rcpt=rcpt)
-                    self.assertEqual(code, 250, text)
-                sh.wait_until(lambda: pf.deliveries()[0] >= len(msgs), timeout=30, what="local delivery")
-                pf.stop()
+                try:
+                    pf.start()
+                    d.config["smtp"].update({"forward": "smtp:127.0.0.1:%d" % pf.port, "forward_tls": "no",
+                                             "relay_domains": "localhost"})
+                    d.start()
+                    rcpt = "%s@localhost" % users.names[0]
+                    msgs = [("q%d@reliability.test" % i, r.make_body(rng, i, 300000)) for i in range(3)]
+                    filler = r.fill(queue, leave=150000)
+                    refused = 0
+                    for mid, body in msgs:
+                        code, text = smtp_send(d.port("smtp"), r.rfc822(mid, body, rcpt=rcpt).replace(b"\n", b"\r\n"),
+                                               rcpt=rcpt)
+                        self.assertEqual((code, text[:5]), (451, "4.3.0"), text)
+                        refused += 1
+                    self.assertRegex(d.log(), r"message deferred: .*4\d\d")
+                    os.unlink(filler)
+                    for mid, body in msgs:  # the clients' retries
+                        code, text = smtp_send(d.port("smtp"), r.rfc822(mid, body, rcpt=rcpt).replace(b"\n", b"\r\n"),
+                                               rcpt=rcpt)
+                        self.assertEqual(code, 250, text)
+                    sh.wait_until(lambda: pf.deliveries()[0] >= len(msgs), timeout=30, what="local delivery")
+                finally:
+                    pf.stop()  # before the tmpfs under its queue is unmounted
             with open(os.path.join(spool, users.names[0]), "rb") as f:
                 mbox = f.read()
             found = {}

@@ -125,76 +125,82 @@ class PostfixLocal(h.TestCase):
             d.config["auth"]["system_mailbox"] = "mbox:%s/%%u" % spool
             d.start()
             pf = PrivatePostfix(d.dir, spool)
-            self.addCleanup(pf.stop)
-            pf.start()
-            t0 = time.time()
-            ledger = Ledger()
-            plan = [("%d.%d@reliability.test" % (i, rng.randrange(10 ** 9)), users.names[i % USERS])
-                    for i in range(MESSAGES)]
-            injectors = [threading.Thread(target=inject, args=(pf, ledger, users.names, plan[k::2],
-                                                               random.Random(k))) for k in range(2)]
-            stop = threading.Event()
+            try:
+                pf.start()
+                self.race(d, pf, users, spool, rng)
+            finally:
+                pf.stop()  # before the daemon's directory, which holds Postfix's, goes away
 
-            def popper(user, seed):
-                prng = random.Random(seed)
-                while not stop.is_set():
-                    pop_round(d.port("pop3"), user, users.password, ledger, prng)
-                    time.sleep(prng.random() * 0.05)
+    def race(self, d, pf, users, spool, rng):
+        """Inject and collect at once; then drain and account for every message."""
+        t0 = time.time()
+        ledger = Ledger()
+        plan = [("%d.%d@reliability.test" % (i, rng.randrange(10 ** 9)), users.names[i % USERS])
+                for i in range(MESSAGES)]
+        injectors = [threading.Thread(target=inject, args=(pf, ledger, users.names, plan[k::2], random.Random(k)),
+                                      daemon=True) for k in range(2)]
+        stop = threading.Event()
 
-            poppers = [threading.Thread(target=popper, args=(u, k)) for k, u in
-                       enumerate(users.names * 2)]  # two clients per mailbox: IN-USE races too
-            for t in injectors + poppers:
-                t.start()
-            for t in injectors:
-                t.join(DEADLINE)
-                self.assertFalse(t.is_alive(), "injection hung")
-            while time.time() - t0 < DEADLINE:
-                sent, deferred, bounced = pf.deliveries()
-                if sent + bounced >= MESSAGES and pf.queue_files() == 0:
-                    break
-                time.sleep(0.2)
-            stop.set()
-            for t in poppers:
-                t.join(DEADLINE)
-                self.assertFalse(t.is_alive(), "a POP3 client hung: deadlock?")
+        def popper(user, seed):
+            prng = random.Random(seed)
+            while not stop.is_set():
+                pop_round(d.port("pop3"), user, users.password, ledger, prng)
+                time.sleep(prng.random() * 0.05)
+
+        poppers = [threading.Thread(target=popper, args=(u, k), daemon=True) for k, u in
+                   enumerate(users.names * 2)]  # two clients per mailbox: IN-USE races too
+        for t in injectors + poppers:
+            t.start()
+        for t in injectors:
+            t.join(DEADLINE)
+            self.assertFalse(t.is_alive(), "injection hung")
+        while time.time() - t0 < DEADLINE:
             sent, deferred, bounced = pf.deliveries()
-            self.assertEqual((sent, bounced, pf.queue_files()), (MESSAGES, 0, 0),
-                             "Postfix did not deliver everything in %ds:\n%s" % (DEADLINE, pf.log()[-3000:]))
-            # Drain what is left, one final session per user, deleting everything it retrieves.
-            left = {}
-            for u in users.names:
-                c = r.Pop3(d.port("pop3"))
-                c.login(u, users.password)
-                for n in sorted(c.uidl()):
-                    msgid, intact = r.check_copy(c.retr(n))
-                    if msgid is None:
-                        ledger.strangers += 1
-                        continue
-                    if not intact:
-                        ledger.changed.add(msgid)
-                    left[msgid] = left.get(msgid, 0) + 1
-                c.close()  # no QUIT: the mailbox stays as it is for the post-mortem
-            elapsed = time.time() - t0
-            self.assertEqual(ledger.errors, [])
-            everything = {}
-            for m, k in list(ledger.collected.items()) + list(left.items()):
-                everything[m] = everything.get(m, 0) + k
-            lost = set(ledger.sent) - set(everything)
-            duplicated = {m for m, k in everything.items() if k > 1}
-            unknown = set(everything) - set(ledger.sent)
-            self.assertEqual(ledger.strangers, 0, "retrieved messages that nobody sent")
-            self.assertEqual(unknown, set())
-            self.assertEqual(duplicated, set(), "collected twice: %s" % sorted(duplicated)[:5])
-            for u in users.names:
-                st = os.stat(os.path.join(spool, u))
-                self.assertEqual(st.st_uid, users.pw(u).pw_uid, "the mbox keeps its owner")
-                self.assertFalse(os.path.exists(os.path.join(spool, u + ".lock")), "a dotlock was left")
-            r.tally(self, "postfix local(8) vs POP3 DELE/QUIT", len(ledger.sent), lost=len(lost),
-                    changed=len(ledger.changed), duplicated=len(duplicated),
-                    collected_by_quit=len(ledger.collected), left_in_mailboxes=len(left),
-                    retrievals=ledger.retrieved, sessions=sum(ledger.sessions.values()),
-                    outcomes=ledger.sessions, local_deliveries=sent, deferred_attempts=deferred,
-                    seconds="%.1f" % elapsed)
+            if sent + bounced >= MESSAGES and pf.queue_files() == 0:
+                break
+            time.sleep(0.2)
+        stop.set()
+        for t in poppers:
+            t.join(DEADLINE)
+            self.assertFalse(t.is_alive(), "a POP3 client hung: deadlock?")
+        sent, deferred, bounced = pf.deliveries()
+        self.assertEqual((sent, bounced, pf.queue_files()), (MESSAGES, 0, 0),
+                         "Postfix did not deliver everything in %ds:\n%s" % (DEADLINE, pf.log()[-3000:]))
+        # Drain what is left, one final session per user, deleting everything it retrieves.
+        left = {}
+        for u in users.names:
+            c = r.Pop3(d.port("pop3"))
+            c.login(u, users.password)
+            for n in sorted(c.uidl()):
+                msgid, intact = r.check_copy(c.retr(n))
+                if msgid is None:
+                    ledger.strangers += 1
+                    continue
+                if not intact:
+                    ledger.changed.add(msgid)
+                left[msgid] = left.get(msgid, 0) + 1
+            c.close()  # no QUIT: the mailbox stays as it is for the post-mortem
+        elapsed = time.time() - t0
+        self.assertEqual(ledger.errors, [])
+        everything = {}
+        for m, k in list(ledger.collected.items()) + list(left.items()):
+            everything[m] = everything.get(m, 0) + k
+        lost = set(ledger.sent) - set(everything)
+        duplicated = {m for m, k in everything.items() if k > 1}
+        unknown = set(everything) - set(ledger.sent)
+        self.assertEqual(ledger.strangers, 0, "retrieved messages that nobody sent")
+        self.assertEqual(unknown, set())
+        self.assertEqual(duplicated, set(), "collected twice: %s" % sorted(duplicated)[:5])
+        for u in users.names:
+            st = os.stat(os.path.join(spool, u))
+            self.assertEqual(st.st_uid, users.pw(u).pw_uid, "the mbox keeps its owner")
+            self.assertFalse(os.path.exists(os.path.join(spool, u + ".lock")), "a dotlock was left")
+        r.tally(self, "postfix local(8) vs POP3 DELE/QUIT", len(ledger.sent), lost=len(lost),
+                changed=len(ledger.changed), duplicated=len(duplicated),
+                collected_by_quit=len(ledger.collected), left_in_mailboxes=len(left),
+                retrievals=ledger.retrieved, sessions=sum(ledger.sessions.values()),
+                outcomes=ledger.sessions, local_deliveries=sent, deferred_attempts=deferred,
+                seconds="%.1f" % elapsed)
 
 
 if __name__ == "__main__":
