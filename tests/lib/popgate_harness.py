@@ -39,6 +39,19 @@ SRCDIR = os.environ.get("POPGATE_SRCDIR", BUILDDIR)
 POPGATED = os.path.join(BUILDDIR, "src", "popgated")
 POPGATECTL = os.path.join(BUILDDIR, "src", "popgatectl")
 IS_ROOT = os.geteuid() == 0
+
+
+def _sanitized():
+    try:
+        with open(POPGATED, "rb") as f:
+            return b"__asan_init" in f.read()
+    except OSError:
+        return False
+
+
+# An ASan/UBSan build forks and serves 2-3 times slower: latency bounds in tests scale by this.
+SANITIZED = _sanitized()
+SLOWDOWN = 3.0 if SANITIZED else 1.0
 SKIP = 77
 
 TestCase = unittest.TestCase
