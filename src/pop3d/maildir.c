@@ -335,7 +335,10 @@ static bool seen_name(const struct mailbox_msg *m, char *out, size_t cap)
 	return len > 0 && (size_t)len < cap;
 }
 
-/* apply_one - delete or flag message M; a message someone else removed counts as done. 0 or -1. */
+/*
+ * apply_one - delete or flag message M; a message someone else removed counts as done. 1 when a
+ * name changed, 0 when there was nothing to do, -1 on error.
+ */
 static int apply_one(struct mailbox *mb, struct mailbox_msg *m)
 {
 	for (int attempt = 0; attempt < 2; attempt++) {
@@ -349,7 +352,7 @@ static int apply_one(struct mailbox *mb, struct mailbox_msg *m)
 		else
 			return 0;
 		if (r == 0)
-			return 0;
+			return 1;
 		if (errno == EEXIST) {
 			log_warn("mailbox %s: not flagging %s: %s already exists", mb->path, m->name, target);
 			return 0;
@@ -368,16 +371,24 @@ static int apply_one(struct mailbox *mb, struct mailbox_msg *m)
 static enum mailbox_status maildir_commit(struct mailbox *mb)
 {
 	enum mailbox_status s = MAILBOX_OK;
-	size_t deleted = 0;
+	size_t deleted = 0, changed = 0;
 
 	for (size_t i = 0; i < mb->count; i++) {
-		if (apply_one(mb, &mb->msgs[i]) < 0)
+		int r = apply_one(mb, &mb->msgs[i]);
+
+		if (r < 0)
 			s = MAILBOX_TEMP;
+		changed += r > 0;
 		deleted += mb->msgs[i].deleted;
 	}
-	if (mb->count > 0 && fsync(mb->fd) < 0)
+	/*
+	 * The renames and unlinks must be on disk before QUIT's +OK; a session that changed no name
+	 * has nothing to make durable (three fsyncs of unchanged directories cost 0.6 ms each, more
+	 * on a busy disk, and halved Maildir sessions/s in bench/run).
+	 */
+	if (changed > 0 && fsync(mb->fd) < 0)
 		log_warn("mailbox %s: fsync: %s", mb->path, strerror(errno));
-	for (int k = 0; k < 2 && mb->count > 0; k++) {
+	for (int k = 0; k < 2 && changed > 0; k++) {
 		int dfd = openat(mb->fd, k == 0 ? "cur" : "new", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 
 		if (dfd >= 0) {
