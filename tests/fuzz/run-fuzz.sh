@@ -47,6 +47,14 @@ probe() {
 	return 1
 }
 
+# scratch - a fresh directory for a harness's files (FUZZ_TMPDIR), on tmpfs when there is one: a
+# harness stopped by a finding cannot remove its own, so this script does.
+scratch() {
+	base=${TMPDIR:-/tmp}
+	test -w /dev/shm && base=/dev/shm
+	mktemp -d "$base/popgate-fuzz-run.XXXXXX"
+}
+
 # seeds - the seed files of harness $1, one per line.
 seeds() {
 	find "$srcdir/tests/fuzz/corpus/$1" -type f | LC_ALL=C sort
@@ -77,10 +85,13 @@ run_one() {
 	chmod -R u+w "$w/corpus"
 	n0=$(find "$w/corpus" -type f | wc -l)
 	start=$(date +%s)
+	tmp=$(scratch) || return 1
 	# shellcheck disable=SC2046
-	"$bindir/$h" -max_total_time="$2" -max_len="$(max_len "$h")" -timeout=20 -rss_limit_mb=2048 \
-		-print_final_stats=1 -artifact_prefix="$w/" $(dict_opt "$h") "$w/corpus" >"$w/log" 2>&1
+	FUZZ_TMPDIR=$tmp "$bindir/$h" -max_total_time="$2" -max_len="$(max_len "$h")" -timeout=20 \
+		-rss_limit_mb=2048 -print_final_stats=1 -artifact_prefix="$w/" $(dict_opt "$h") "$w/corpus" \
+		>"$w/log" 2>&1
 	rc=$?
+	rm -rf "$tmp"
 	took=$(($(date +%s) - start))
 	runs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$w/log" | tail -n 1)
 	n1=$(find "$w/corpus" -type f | wc -l)
@@ -132,14 +143,15 @@ regress() {
 		w=$workdir/$h
 		mkdir -p "$w"
 		n=$(seeds "$h" | wc -l)
-		# shellcheck disable=SC2046
-		if seeds "$h" | xargs "$bindir/$h" -timeout=20 -rss_limit_mb=2048 -artifact_prefix="$w/" \
-			>"$w/regress.log" 2>&1; then
+		tmp=$(scratch) || return 1
+		if seeds "$h" | FUZZ_TMPDIR=$tmp xargs "$bindir/$h" -timeout=20 -rss_limit_mb=2048 \
+			-artifact_prefix="$w/" >"$w/regress.log" 2>&1; then
 			printf '%-15s %4s seed inputs ok\n' "$h" "$n"
 		else
 			report_failure "$h" "$w/regress.log"
 			failed=1
 		fi
+		rm -rf "$tmp"
 	done
 	return $failed
 }
