@@ -13,7 +13,7 @@ const struct cfg_key cfg_keys_server[] = {
 	CFG_KEY("pid_file", CFG_PATH, POPGATE_RUNDIR "/popgated.pid",
 		"pid file; a second popgated on the same file refuses to start"),
 	CFG_KEY_RANGE("max_connections", CFG_INT, "500",
-		      "connections served at once, all services together", 1, 100000),
+		      "connections served at once, all services together; when full, the oldest POP3 session not yet logged in makes room", 1, 100000),
 	CFG_KEY_RANGE("max_connections_per_ip", CFG_INT, "20",
 		      "connections at once from one client address", 1, 100000),
 	CFG_KEY_RANGE("shutdown_timeout", CFG_DURATION, "10s",

@@ -8,6 +8,6 @@ const struct cfg_key cfg_keys_tls[] = {
 	CFG_KEY_ENUM("min_protocol", "TLSv1.2", "TLSv1.2|TLSv1.3", "oldest TLS version accepted"),
 	CFG_KEY("ciphers", CFG_STRING, "", "OpenSSL TLS 1.2 cipher list; empty means OpenSSL's default"),
 	CFG_KEY_RANGE("handshake_timeout", CFG_DURATION, "30s",
-		      "time a client has to complete a TLS handshake", 1, 3600),
+		      "time a client has to complete the whole TLS handshake", 1, 3600),
 	CFG_KEYS_END,
 };
