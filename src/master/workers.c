@@ -8,6 +8,7 @@
 #include "common/log.h"
 #include "common/privsep.h"
 #include "master/workers.h"
+#include "relaydb/lookup.h"
 #include "relaydb/relaydb.h"
 
 static volatile sig_atomic_t worker_stop;
@@ -18,7 +19,8 @@ static void on_term(int sig)
 	worker_stop = 1;
 }
 
-static const char *worker_names[WORKER_KINDS] = { "admin", "relay-sweeper" };
+static const char *worker_names[WORKER_KINDS] = { "admin", "relay-sweeper", "relay-lookup" };
+static const char *worker_idents[WORKER_KINDS] = { "popgated/admin", "popgated/sweeper", "popgated/lookup" };
 
 /* worker_body - the child's side: unprivileged, its own SIGTERM flag, then the worker's loop. */
 static int worker_body(enum worker_kind kind, const struct config *cfg, const struct listener_set *ls,
@@ -32,11 +34,13 @@ static int worker_body(enum worker_kind kind, const struct config *cfg, const st
 	sigaction(SIGTERM, &sa, NULL);
 	sigaction(SIGINT, &sa, NULL);
 	signal(SIGHUP, SIG_IGN);
-	log_set_ident(kind == WORKER_ADMIN ? "popgated/admin" : "popgated/sweeper");
+	log_set_ident(worker_idents[kind]);
 	if (privsep_drop_to_server_user(cfg) < 0)
 		return 1;
 	if (kind == WORKER_SWEEPER)
 		return relaydb_sweeper_run(cfg, &worker_stop) == 0 ? 0 : 1;
+	if (kind == WORKER_LOOKUP)
+		return relaydb_lookupd_run(cfg, &worker_stop) == 0 ? 0 : 1;
 	n = listeners_admin_fds(ls, fds, sizeof(fds) / sizeof(fds[0]));
 	return admin_worker_main(cfg, fds, n, stats, &worker_stop) == 0 ? 0 : 1;
 }
@@ -71,6 +75,9 @@ static void start_one(struct workers *w, enum worker_kind kind, const struct con
 
 static bool wanted(enum worker_kind kind, const struct config *cfg)
 {
+	/* The lookup worker speeds up SMTP relay checks; without an SMTP listener nobody asks it. */
+	if (kind == WORKER_LOOKUP)
+		return cfg_listen(cfg, "smtp.listen")->n > 0 || cfg_listen(cfg, "smtp.listen_tls")->n > 0;
 	return kind == WORKER_SWEEPER || cfg_listen(cfg, "admin.listen")->n > 0;
 }
 

@@ -17,27 +17,28 @@ bool relay_entry_expired(const struct relay_entry *e, time_t now, long long time
 	return false;
 }
 
-enum relay_reason relay_check_ip(const struct config *cfg, struct relaydb *db, const char *ip,
-				 time_t now, struct relay_entry *e)
+bool relay_check_lists(const struct config *cfg, const char *ip, char canon[IP_TEXT_MAX], enum relay_reason *reason)
 {
-	struct relay_entry local;
 	struct ip_addr addr;
-	char canon[IP_TEXT_MAX];
-	int found;
 
-	if (e == NULL)
-		e = &local;
-	memset(e, 0, sizeof(*e));
-	if (ip == NULL || ip_parse(ip, &addr) < 0)
-		return RELAY_UNKNOWN;
-	if (cidr_list_match(cfg_cidrs(cfg, "relay.deny"), &addr) != NULL)
-		return RELAY_DENY_LIST;
-	if (cidr_list_match(cfg_cidrs(cfg, "relay.allow"), &addr) != NULL)
-		return RELAY_ALLOW_LIST;
-	if (db == NULL)
-		return RELAY_DB_ERROR;
+	if (ip == NULL || ip_parse(ip, &addr) < 0) {
+		*reason = RELAY_UNKNOWN;
+		return true;
+	}
+	if (cidr_list_match(cfg_cidrs(cfg, "relay.deny"), &addr) != NULL) {
+		*reason = RELAY_DENY_LIST;
+		return true;
+	}
+	if (cidr_list_match(cfg_cidrs(cfg, "relay.allow"), &addr) != NULL) {
+		*reason = RELAY_ALLOW_LIST;
+		return true;
+	}
 	ip_format(&addr, canon);
-	found = relaydb_get(db, canon, e);
+	return false;
+}
+
+enum relay_reason relay_entry_reason(const struct config *cfg, int found, const struct relay_entry *e, time_t now)
+{
 	if (found < 0)
 		return RELAY_DB_ERROR;
 	if (found == 0)
@@ -45,6 +46,23 @@ enum relay_reason relay_check_ip(const struct config *cfg, struct relaydb *db, c
 	if (relay_entry_expired(e, now, cfg_duration(cfg, "relay.timeout")))
 		return RELAY_EXPIRED;
 	return RELAY_AUTHORIZED;
+}
+
+enum relay_reason relay_check_ip(const struct config *cfg, struct relaydb *db, const char *ip,
+				 time_t now, struct relay_entry *e)
+{
+	struct relay_entry local;
+	char canon[IP_TEXT_MAX];
+	enum relay_reason reason;
+
+	if (e == NULL)
+		e = &local;
+	memset(e, 0, sizeof(*e));
+	if (relay_check_lists(cfg, ip, canon, &reason))
+		return reason;
+	if (db == NULL)
+		return RELAY_DB_ERROR;
+	return relay_entry_reason(cfg, relaydb_get(db, canon, e), e, now);
 }
 
 bool relay_allowed(enum relay_reason reason)

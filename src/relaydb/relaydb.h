@@ -72,6 +72,16 @@ enum relay_reason {
 enum relay_reason relay_check_ip(const struct config *cfg, struct relaydb *db, const char *ip,
 				 time_t now, struct relay_entry *e);
 
+/*
+ * relay_check_lists - the part of the decision the lists make alone: true when relay.deny or
+ * relay.allow decide (or IP does not parse: RELAY_UNKNOWN), with *REASON set; false when the
+ * database must be asked, with CANON set to IP's canonical text.
+ */
+bool relay_check_lists(const struct config *cfg, const char *ip, char canon[IP_TEXT_MAX], enum relay_reason *reason);
+
+/* relay_entry_reason - the decision from a relaydb_get result FOUND (1, 0 or -1) and its entry E at NOW. */
+enum relay_reason relay_entry_reason(const struct config *cfg, int found, const struct relay_entry *e, time_t now);
+
 /* relay_entry_expired - whether E is no longer honoured at NOW with relay.timeout TIMEOUT (seconds). */
 bool relay_entry_expired(const struct relay_entry *e, time_t now, long long timeout);
 

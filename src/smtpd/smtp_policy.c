@@ -9,13 +9,12 @@ void smtp_policy_init(struct smtp_policy *pol, const struct config *cfg, const c
 {
 	pol->cfg = cfg;
 	pol->client_ip = client_ip;
-	pol->db = NULL;
+	pol->lookup = NULL;
 }
 
 void smtp_policy_close(struct smtp_policy *pol)
 {
-	if (pol->db != NULL)
-		relaydb_close(&pol->db);
+	relay_lookup_free(&pol->lookup);
 }
 
 bool smtp_relay_domain(const struct config *cfg, const char *domain)
@@ -30,18 +29,14 @@ bool smtp_relay_domain(const struct config *cfg, const char *domain)
 	return false;
 }
 
-/* from_database - the POP-before-SMTP lookup; the database is opened once per session. */
+/* from_database - the POP-before-SMTP lookup, through the relay-lookup worker when it answers. */
 static enum smtp_verdict from_database(struct smtp_policy *pol, time_t now, struct relay_entry *entry)
 {
-	struct relay_entry scratch;
-	char err[256];
-
-	if (pol->db == NULL && relaydb_open(pol->cfg, &pol->db, err, sizeof(err)) < 0) {
-		log_err("smtp: relay database: %s", err);
-		pol->db = NULL;
+	if (pol->lookup == NULL && (pol->lookup = relay_lookup_new(pol->cfg)) == NULL) {
+		log_err("smtp: relay lookup: out of memory");
 		return SMTP_VERDICT_TEMPFAIL;
 	}
-	switch (relay_check_ip(pol->cfg, pol->db, pol->client_ip, now, entry != NULL ? entry : &scratch)) {
+	switch (relay_lookup_check(pol->lookup, pol->client_ip, now, entry)) {
 	case RELAY_DENY_LIST: return SMTP_VERDICT_DENY_LIST;
 	case RELAY_ALLOW_LIST: return SMTP_VERDICT_ALLOW_LIST;
 	case RELAY_AUTHORIZED: return SMTP_VERDICT_AUTHORIZED;

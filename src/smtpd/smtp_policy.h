@@ -12,6 +12,7 @@
 #include <time.h>
 
 #include "common/config.h"
+#include "relaydb/lookup.h"
 #include "relaydb/relaydb.h"
 #include "smtpd/smtp_addr.h"
 
@@ -30,17 +31,17 @@ enum smtp_verdict {
 };
 #define SMTP_VERDICT_COUNT (SMTP_VERDICT_TEMPFAIL + 1)
 
-/* Per-session policy state: the client and a lazily opened relay database. */
+/* Per-session policy state: the client and its way to the relay database. */
 struct smtp_policy {
 	const struct config *cfg;
 	const char *client_ip;      /* canonical text, owned by the caller */
-	struct relaydb *db;         /* opened at the first lookup that needs it */
+	struct relay_lookup *lookup; /* made at the first lookup that needs the database */
 };
 
 /* smtp_policy_init - prepare POL for CLIENT_IP; opens nothing yet. */
 void smtp_policy_init(struct smtp_policy *pol, const struct config *cfg, const char *client_ip);
 
-/* smtp_policy_close - close the relay database if it was opened. */
+/* smtp_policy_close - close what the lookups opened. */
 void smtp_policy_close(struct smtp_policy *pol);
 
 /*

@@ -6,7 +6,9 @@ relaying accepted, and after the (shortened) relay.timeout denied again.
 The client is 127.0.0.1, so these configs empty relay.allow (its default allows loopback).
 """
 
+import os
 import poplib
+import signal
 import smtplib
 import time
 
@@ -46,6 +48,15 @@ def send(port, rcpt, login=None):
         return code, text.decode()
     finally:
         s.quit()
+
+
+def gone(pid):
+    """Whether PID has exited (a zombie counts)."""
+    try:
+        with open("/proc/%d/stat" % pid) as f:
+            return f.read().rsplit(")", 1)[1].split()[0] == "Z"
+    except FileNotFoundError:
+        return True
 
 
 class Relay(h.TestCase):
@@ -168,6 +179,41 @@ class Relay(h.TestCase):
             self.assertEqual(send(p, OUTSIDE), (550, "5.7.1 Relaying denied"))
             self.assertEqual(len(self.mta.runs()), 1)
 
+
+    def test_lookups_through_the_worker_and_without_it(self):
+        """RCPT asks the relay-lookup worker; a stopped or killed worker costs time, never a wrong answer."""
+        with self.daemon() as d:
+            d.start()
+            p = d.port("smtp")
+            worker = int(d.wait_for_log(r"popgated/lookup\[(\d+)\]: \w+: relaydb: lookup worker listening").group(1))
+            sh.ctl(d, "add", "127.0.0.1", "--ttl", "1h")
+            t0 = time.time()
+            self.assertEqual(try_rcpt(p, OUTSIDE)[0], 250)
+            self.assertLess(time.time() - t0, 1.5 * h.SLOWDOWN)
+            sh.ctl(d, "del", "127.0.0.1")
+            self.assertEqual(try_rcpt(p, OUTSIDE), (550, "5.7.1 Relaying denied"))
+            # A stopped worker: the session waits for its answer (3 s), then reads the database.
+            os.kill(worker, signal.SIGSTOP)
+            try:
+                sh.ctl(d, "add", "127.0.0.1", "--ttl", "1h")
+                t0 = time.time()
+                self.assertEqual(try_rcpt(p, OUTSIDE)[0], 250)
+                waited = time.time() - t0
+                self.assertGreaterEqual(waited, 2.9, "the session did not ask the worker")
+            finally:
+                os.kill(worker, signal.SIGCONT)
+            # A dead worker: sessions read the database at once, and the master starts a new one.
+            os.kill(worker, signal.SIGKILL)
+            sh.wait_until(lambda: gone(worker), what="the worker gone")
+            t0 = time.time()
+            self.assertEqual(try_rcpt(p, OUTSIDE)[0], 250)
+            self.assertLess(time.time() - t0, 1.5 * h.SLOWDOWN)
+            sh.ctl(d, "del", "127.0.0.1")
+            self.assertEqual(try_rcpt(p, OUTSIDE), (550, "5.7.1 Relaying denied"))
+            d.wait_for_log(r"popgated/lookup\[(?!%d\])\d+\]: \w+: relaydb: lookup worker listening" % worker, timeout=20)
+            self.assertEqual(try_rcpt(p, OUTSIDE), (550, "5.7.1 Relaying denied"))
+            sh.ctl(d, "add", "127.0.0.1", "--ttl", "1h")
+            self.assertEqual(try_rcpt(p, OUTSIDE)[0], 250)
 
 if __name__ == "__main__":
     h.main()

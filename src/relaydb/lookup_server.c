@@ -1,0 +1,175 @@
+/* lookup_server.c - the relay-lookup worker: one open database, answering sessions' lookups. */
+
+#include <errno.h>
+#include <limits.h>
+#include <poll.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include "common/log.h"
+#include "relaydb/lookup.h"
+#include "relaydb/lookup_wire.h"
+
+/*
+ * Sessions connect at their first relay check and stay until they end. Past this many the worker
+ * refuses new ones, and those sessions read the database themselves.
+ */
+#define LOOKUPD_CLIENTS_MAX 1024
+
+/* How often a database that failed to open is tried again, and the stop flag looked at. */
+#define LOOKUPD_RETRY_MS 1000
+
+struct lookupd {
+	const struct config *cfg;
+	struct relaydb *db;
+	time_t retry_at;                 /* next open attempt when db is NULL */
+	bool reported;                   /* the open failure was logged */
+	struct pollfd fds[1 + LOOKUPD_CLIENTS_MAX];   /* [0]: the listening socket */
+	nfds_t n;
+};
+
+/*
+ * listen_socket - bind PATH for SOCK_SEQPACKET clients. Bound under a temporary name and renamed
+ * over the old one, so a restarting worker never leaves sessions without a socket to try.
+ */
+static int listen_socket(const char *path)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	int fd, n;
+
+	n = snprintf(sa.sun_path, sizeof(sa.sun_path), "%s.%ld", path, (long)getpid());
+	if (n < 0 || (size_t)n >= sizeof(sa.sun_path)) {
+		errno = ENAMETOOLONG;
+		return -1;
+	}
+	if ((fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_NONBLOCK | SOCK_CLOEXEC, 0)) < 0)
+		return -1;
+	unlink(sa.sun_path);
+	if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 || chmod(sa.sun_path, 0660) < 0 ||
+	    listen(fd, 256) < 0 || rename(sa.sun_path, path) < 0) {
+		int saved = errno;
+
+		unlink(sa.sun_path);
+		close(fd);
+		errno = saved;
+		return -1;
+	}
+	return fd;
+}
+
+static void drop_client(struct lookupd *ld, nfds_t i)
+{
+	close(ld->fds[i].fd);
+	ld->fds[i] = ld->fds[--ld->n];
+}
+
+static void accept_clients(struct lookupd *ld)
+{
+	int fd;
+
+	while ((fd = accept4(ld->fds[0].fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC)) >= 0) {
+		if (ld->n >= 1 + LOOKUPD_CLIENTS_MAX) {
+			close(fd); /* that session reads the database itself */
+			continue;
+		}
+		ld->fds[ld->n].fd = fd;
+		ld->fds[ld->n].events = POLLIN;
+		ld->fds[ld->n].revents = 0;
+		ld->n++;
+	}
+}
+
+/* database - the open database, or NULL (tried again at most once per LOOKUPD_RETRY_MS). */
+static struct relaydb *database(struct lookupd *ld)
+{
+	char err[PATH_MAX + 128];
+	time_t now = time(NULL);
+
+	if (ld->db != NULL || now < ld->retry_at)
+		return ld->db;
+	if (relaydb_open(ld->cfg, &ld->db, err, sizeof(err)) < 0) {
+		if (!ld->reported)
+			log_err("relaydb: the lookup worker cannot open the database: %s", err);
+		ld->reported = true;
+		ld->db = NULL;
+		ld->retry_at = now + LOOKUPD_RETRY_MS / 1000;
+		return NULL;
+	}
+	if (ld->reported)
+		log_info("relaydb: the lookup worker opened the database");
+	ld->reported = false;
+	return ld->db;
+}
+
+/* answer - read one question from client I and answer it; false when the client must go. */
+static bool answer(struct lookupd *ld, nfds_t i)
+{
+	struct relay_lookup_req req;
+	struct relay_lookup_rep rep;
+	struct relaydb *db;
+	ssize_t n = recv(ld->fds[i].fd, &req, sizeof(req), MSG_DONTWAIT);
+
+	if (n < 0)
+		return errno == EAGAIN || errno == EINTR;
+	if (n != (ssize_t)sizeof(req) || req.magic != RELAY_LOOKUP_MAGIC)
+		return false; /* the session ended (0), or it is not one of ours */
+	req.ip[sizeof(req.ip) - 1] = '\0';
+	memset(&rep, 0, sizeof(rep));
+	rep.magic = RELAY_LOOKUP_MAGIC;
+	rep.found = (db = database(ld)) != NULL ? relaydb_get(db, req.ip, &rep.entry) : -1;
+	return send(ld->fds[i].fd, &rep, sizeof(rep), MSG_DONTWAIT | MSG_NOSIGNAL) == (ssize_t)sizeof(rep);
+}
+
+static void serve_ready(struct lookupd *ld)
+{
+	/* Backwards, so dropping a client (the last one moves into its slot) skips nobody. */
+	for (nfds_t i = ld->n - 1; i >= 1; i--) {
+		short ev = ld->fds[i].revents;
+
+		if (ev == 0)
+			continue;
+		if ((ev & POLLIN) ? !answer(ld, i) : (ev & (POLLERR | POLLHUP | POLLNVAL)) != 0)
+			drop_client(ld, i);
+	}
+	if (ld->fds[0].revents & POLLIN)
+		accept_clients(ld);
+}
+
+int relaydb_lookupd_run(const struct config *cfg, volatile sig_atomic_t *stop)
+{
+	static struct lookupd ld; /* 12 KiB of pollfds: not on the stack */
+	char path[PATH_MAX];
+	int fd;
+
+	memset(&ld, 0, sizeof(ld));
+	ld.cfg = cfg;
+	if (relay_lookup_path(cfg, path, sizeof(path)) < 0) {
+		log_warn("relaydb: no lookup worker: relay.db_dir is unset or too long for a socket path; "
+			 "sessions read the database themselves");
+		while (!*stop)
+			pause();
+		return 0;
+	}
+	database(&ld); /* the directory exists once the database was opened */
+	if ((fd = listen_socket(path)) < 0) {
+		log_err("relaydb: the lookup worker cannot listen on %s: %s", path, strerror(errno));
+		relaydb_close(&ld.db);
+		return 1;
+	}
+	ld.fds[0] = (struct pollfd){ .fd = fd, .events = POLLIN };
+	ld.n = 1;
+	log_info("relaydb: lookup worker listening on %s", path);
+	while (!*stop) {
+		if (poll(ld.fds, ld.n, LOOKUPD_RETRY_MS) > 0)
+			serve_ready(&ld);
+	}
+	while (ld.n > 1)
+		drop_client(&ld, ld.n - 1);
+	close(fd);
+	relaydb_close(&ld.db);
+	return 0;
+}

@@ -1,0 +1,28 @@
+/*
+ * lookup_wire.h - the relay-lookup worker's messages: one SOCK_SEQPACKET record each way.
+ * Both ends are the same popgated binary, so records are plain structs; the magic catches a
+ * worker of an older binary still running across an upgrade.
+ */
+#ifndef POPGATE_RELAYDB_LOOKUP_WIRE_H
+#define POPGATE_RELAYDB_LOOKUP_WIRE_H
+
+#include <stdint.h>
+
+#include "relaydb/relaydb.h"
+
+#define RELAY_LOOKUP_MAGIC 0x706c6b31u /* "plk1" */
+
+/* A question: the canonical text form of one address, NUL-terminated. */
+struct relay_lookup_req {
+	uint32_t magic;
+	char ip[IP_TEXT_MAX];
+};
+
+/* The answer: relaydb_get's result (1 found, 0 absent, -1 error) and the entry when found. */
+struct relay_lookup_rep {
+	uint32_t magic;
+	int32_t found;
+	struct relay_entry entry;
+};
+
+#endif
