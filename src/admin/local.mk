@@ -13,6 +13,12 @@ src_admin_libadmin_a_SOURCES = \
 	src/admin/admin_users.c src/admin/admin_users.h \
 	src/admin/admin_worker.c
 
+# The admin page is its own program, exec'd by popgated's admin worker (see admind_main.c).
+pkglibexec_PROGRAMS += src/popgate-admind
+src_popgate_admind_SOURCES = src/admin/admind_main.c
+src_popgate_admind_LDADD = $(POPGATE_LINK)
+EXTRA_src_popgate_admind_DEPENDENCIES = $(POPGATE_LIBS)
+
 ADMIN_UNIT_TESTS = tests/unit/check_admin_json tests/unit/check_admin_session \
 	tests/unit/check_admin_users tests/unit/check_admin_http
 check_PROGRAMS += $(ADMIN_UNIT_TESTS)

@@ -24,6 +24,11 @@ void log_open(const char *ident, int facility, bool to_stderr)
 		openlog(logstate.ident, LOG_PID | LOG_NDELAY, facility);
 }
 
+bool log_to_stderr(void)
+{
+	return logstate.to_stderr;
+}
+
 void log_set_level(int level)
 {
 	logstate.level = level;

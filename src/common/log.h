@@ -8,6 +8,9 @@
 /* log_open - start logging as IDENT to syslog FACILITY, or to stderr when TO_STDERR. */
 void log_open(const char *ident, int facility, bool to_stderr);
 
+/* log_to_stderr - whether lines go to stderr (popgated -F) rather than syslog. */
+bool log_to_stderr(void);
+
 /* log_set_level - drop messages less severe than LEVEL (a LOG_* priority). */
 void log_set_level(int level);
 

@@ -2,6 +2,8 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
 #include <time.h>
 
 #include "common/stats.h"
@@ -14,16 +16,43 @@ struct stats_shared {
 	struct stats_event ev[STATS_EVENTS];
 };
 
+/* The memory file behind the master's mapping: the admin program, exec'd, maps it by descriptor. */
+static int stats_memfd = -1;
+
 struct stats_shared *stats_create(void)
 {
-	struct stats_shared *s = mmap(NULL, sizeof(*s), PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS,
-				      -1, 0);
+	struct stats_shared *s;
+	int fd = memfd_create("popgate-stats", MFD_CLOEXEC);
 
-	if (s == MAP_FAILED)
+	if (fd < 0)
 		return NULL;
+	if (ftruncate(fd, (off_t)sizeof(*s)) < 0 ||
+	    (s = mmap(NULL, sizeof(*s), PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0)) == MAP_FAILED) {
+		close(fd);
+		return NULL;
+	}
+	if (stats_memfd >= 0)
+		close(stats_memfd);
+	stats_memfd = fd;
 	memset(s, 0, sizeof(*s));
 	s->c.started = (int64_t)time(NULL);
 	return s;
+}
+
+int stats_fd(void)
+{
+	return stats_memfd;
+}
+
+const struct stats_shared *stats_attach(int fd)
+{
+	struct stat st;
+	const struct stats_shared *s;
+
+	if (fstat(fd, &st) < 0 || st.st_size != (off_t)sizeof(*s))
+		return NULL; /* not a stats file of this build */
+	s = mmap(NULL, sizeof(*s), PROT_READ, MAP_SHARED, fd, 0);
+	return s == MAP_FAILED ? NULL : s;
 }
 
 struct stats_counters *stats_counters_mut(struct stats_shared *s)

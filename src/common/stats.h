@@ -34,8 +34,17 @@ struct stats_event {
 
 struct stats_shared;
 
-/* stats_create - a shared anonymous mapping that forked children inherit. NULL on failure. */
+/*
+ * stats_create - a shared mapping of a memory file that forked children inherit and the admin
+ * program maps by descriptor (stats_fd). NULL on failure.
+ */
 struct stats_shared *stats_create(void);
+
+/* stats_fd - the descriptor of the last stats_create's memory file (close-on-exec), or -1. */
+int stats_fd(void);
+
+/* stats_attach - map the memory file FD read-only: the admin program's view. NULL on failure. */
+const struct stats_shared *stats_attach(int fd);
 
 /* stats_counters_mut - the master's writable view; call stats_begin/stats_end around changes. */
 struct stats_counters *stats_counters_mut(struct stats_shared *s);

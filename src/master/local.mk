@@ -14,5 +14,5 @@ src_master_libmaster_a_SOURCES = \
 
 sbin_PROGRAMS += src/popgated
 src_popgated_SOURCES = src/master/main.c
-src_popgated_LDADD = $(POPGATE_LINK)
+src_popgated_LDADD = $(POPGATE_MAIL_LINK)
 EXTRA_src_popgated_DEPENDENCIES = $(POPGATE_LIBS)

@@ -371,7 +371,7 @@ static void loop(struct master *m)
 
 	while (!m->stopping || children_count(m->kids) > 0 || workers_running(&m->workers) > 0) {
 		int restart_in = m->stopping ? -1 :
-			workers_restart_due(&m->workers, m->cfg, &m->ls, m->stats, cfds, ncfds, time(NULL));
+			workers_restart_due(&m->workers, m->cfg, &m->ls, cfds, ncfds, time(NULL));
 		size_t n = 0;
 		pfd[n++] = (struct pollfd){ .fd = m->sigfd, .events = POLLIN };
 		pfd[n++] = (struct pollfd){ .fd = m->report_rd, .events = POLLIN };
@@ -503,7 +503,7 @@ int master_run(struct config *cfg, bool foreground)
 	apply_logging(cfg);
 	rc = startup(&m, foreground);
 	if (rc == 0) {
-		workers_start_all(&m.workers, m.cfg, &m.ls, m.stats, cfds,
+		workers_start_all(&m.workers, m.cfg, &m.ls, cfds,
 				  (size_t)close_fds_for_workers(&m, cfds));
 		loop(&m);
 		log_info("popgated stopped");

@@ -1,15 +1,20 @@
 /* workers.c - start, restart with back-off, and stop the master's long-lived workers. */
 #include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
 #include <signal.h>
 #include <string.h>
 #include <unistd.h>
 
-#include "admin/admin.h"
 #include "common/log.h"
 #include "common/privsep.h"
 #include "master/workers.h"
 #include "relaydb/lookup.h"
 #include "relaydb/relaydb.h"
+
+/* Admin listeners passed to popgate-admind. */
+#define WORKER_ADMIN_FDS_MAX 16
 
 static volatile sig_atomic_t worker_stop;
 
@@ -22,13 +27,75 @@ static void on_term(int sig)
 static const char *worker_names[WORKER_KINDS] = { "admin", "relay-sweeper", "relay-lookup" };
 static const char *worker_idents[WORKER_KINDS] = { "popgated/admin", "popgated/sweeper", "popgated/lookup" };
 
+/*
+ * admin_program - popgate-admind: next to this popgated when it runs from a build tree, else where
+ * make install put it. Looked up in the master, before any fork.
+ */
+static const char *admin_program(void)
+{
+	static char path[PATH_MAX];
+	char self[PATH_MAX];
+	ssize_t n;
+
+	if (path[0] != '\0')
+		return path;
+	n = readlink("/proc/self/exe", self, sizeof(self) - 1);
+	if (n > 0) {
+		char *slash;
+
+		self[n] = '\0';
+		if ((slash = strrchr(self, '/')) != NULL) {
+			*slash = '\0';
+			if (snprintf(path, sizeof(path), "%s/popgate-admind", self) < (int)sizeof(path) &&
+			    access(path, X_OK) == 0)
+				return path;
+		}
+	}
+	snprintf(path, sizeof(path), "%s/popgate-admind", POPGATE_PKGLIBEXECDIR);
+	return path;
+}
+
+/* fd_arg - FD as a decimal argument for popgate-admind, kept open across the exec. */
+static char *fd_arg(int fd, char *buf, size_t len)
+{
+	int flags = fcntl(fd, F_GETFD);
+
+	if (flags >= 0)
+		fcntl(fd, F_SETFD, flags & ~FD_CLOEXEC);
+	snprintf(buf, len, "%d", fd);
+	return buf;
+}
+
+/* exec_admin - become popgate-admind serving the admin listeners; returns only on failure. */
+static int exec_admin(const struct config *cfg, const struct listener_set *ls, const char *program)
+{
+	char args[2 + WORKER_ADMIN_FDS_MAX][16];
+	char *argv[8 + WORKER_ADMIN_FDS_MAX];
+	int fds[WORKER_ADMIN_FDS_MAX];
+	size_t n = listeners_admin_fds(ls, fds, WORKER_ADMIN_FDS_MAX), a = 0;
+
+	argv[a++] = (char *)"popgate-admind";
+	argv[a++] = (char *)"-f";
+	argv[a++] = (char *)config_path(cfg);
+	if (log_to_stderr())
+		argv[a++] = (char *)"-F";
+	if (stats_fd() >= 0) {
+		argv[a++] = (char *)"-s";
+		argv[a++] = fd_arg(stats_fd(), args[0], sizeof(args[0]));
+	}
+	for (size_t i = 0; i < n; i++)
+		argv[a++] = fd_arg(fds[i], args[1 + i], sizeof(args[1 + i]));
+	argv[a] = NULL;
+	execv(program, argv);
+	log_err("starting the admin worker: %s: %s", program, strerror(errno));
+	return 1;
+}
+
 /* worker_body - the child's side: unprivileged, its own SIGTERM flag, then the worker's loop. */
 static int worker_body(enum worker_kind kind, const struct config *cfg, const struct listener_set *ls,
-		       const struct stats_shared *stats)
+		       const char *program)
 {
 	struct sigaction sa = { .sa_handler = on_term };
-	int fds[64];
-	size_t n;
 
 	sigemptyset(&sa.sa_mask);
 	sigaction(SIGTERM, &sa, NULL);
@@ -41,15 +108,15 @@ static int worker_body(enum worker_kind kind, const struct config *cfg, const st
 		return relaydb_sweeper_run(cfg, &worker_stop) == 0 ? 0 : 1;
 	if (kind == WORKER_LOOKUP)
 		return relaydb_lookupd_run(cfg, &worker_stop) == 0 ? 0 : 1;
-	n = listeners_admin_fds(ls, fds, sizeof(fds) / sizeof(fds[0]));
-	return admin_worker_main(cfg, fds, n, stats, &worker_stop) == 0 ? 0 : 1;
+	return exec_admin(cfg, ls, program);
 }
 
 /* start_one - fork KIND; the child closes every socket but its own. */
 static void start_one(struct workers *w, enum worker_kind kind, const struct config *cfg,
-		      const struct listener_set *ls, const struct stats_shared *stats, const int *close_fds,
+		      const struct listener_set *ls, const int *close_fds,
 		      size_t nclose)
 {
+	const char *program = kind == WORKER_ADMIN ? admin_program() : NULL;
 	pid_t pid = fork();
 
 	if (pid < 0) {
@@ -66,7 +133,7 @@ static void start_one(struct workers *w, enum worker_kind kind, const struct con
 		for (size_t i = 0; i < ls->n; i++)
 			if (kind != WORKER_ADMIN || ls->v[i].svc != NULL)
 				close(ls->v[i].fd);
-		_exit(worker_body(kind, cfg, ls, stats));
+		_exit(worker_body(kind, cfg, ls, program));
 	}
 	w->pid[kind] = pid;
 	w->started[kind] = time(NULL);
@@ -82,11 +149,11 @@ static bool wanted(enum worker_kind kind, const struct config *cfg)
 }
 
 void workers_start_all(struct workers *w, const struct config *cfg, const struct listener_set *ls,
-		       const struct stats_shared *stats, const int *close_fds, size_t nclose)
+		       const int *close_fds, size_t nclose)
 {
 	for (int k = 0; k < WORKER_KINDS; k++)
 		if (w->pid[k] == 0 && wanted((enum worker_kind)k, cfg))
-			start_one(w, (enum worker_kind)k, cfg, ls, stats, close_fds, nclose);
+			start_one(w, (enum worker_kind)k, cfg, ls, close_fds, nclose);
 }
 
 bool workers_reaped(struct workers *w, pid_t pid, time_t now)
@@ -103,7 +170,7 @@ bool workers_reaped(struct workers *w, pid_t pid, time_t now)
 }
 
 int workers_restart_due(struct workers *w, const struct config *cfg, const struct listener_set *ls,
-			const struct stats_shared *stats, const int *close_fds, size_t nclose, time_t now)
+			const int *close_fds, size_t nclose, time_t now)
 {
 	int next = -1;
 
@@ -116,7 +183,7 @@ int workers_restart_due(struct workers *w, const struct config *cfg, const struc
 		}
 		if (w->restart_at[k] <= now) {
 			log_warn("restarting the %s worker", worker_names[k]);
-			start_one(w, (enum worker_kind)k, cfg, ls, stats, close_fds, nclose);
+			start_one(w, (enum worker_kind)k, cfg, ls, close_fds, nclose);
 		} else if (next < 0 || w->restart_at[k] - now < next) {
 			next = (int)(w->restart_at[k] - now);
 		}

@@ -20,14 +20,14 @@ struct workers {
 
 /* workers_start_all - start the workers CFG asks for (admin when admin.listen is set). */
 void workers_start_all(struct workers *w, const struct config *cfg, const struct listener_set *ls,
-		       const struct stats_shared *stats, const int *close_fds, size_t nclose);
+		       const int *close_fds, size_t nclose);
 
 /* workers_reaped - PID ended: if it was a worker, schedule its restart (backing off) and return true. */
 bool workers_reaped(struct workers *w, pid_t pid, time_t now);
 
 /* workers_restart_due - start workers whose restart time has come; returns seconds to the next one (-1 none). */
 int workers_restart_due(struct workers *w, const struct config *cfg, const struct listener_set *ls,
-			const struct stats_shared *stats, const int *close_fds, size_t nclose, time_t now);
+			const int *close_fds, size_t nclose, time_t now);
 
 /* workers_stop - SIGTERM every worker (they are started again by workers_start_all). */
 void workers_stop(struct workers *w);

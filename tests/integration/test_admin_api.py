@@ -6,6 +6,7 @@ the static page and its security headers; /metrics; HTTPS with a Secure cookie; 
 """
 
 import os
+import poplib
 import signal
 import socket
 import time
@@ -162,9 +163,34 @@ class AdminApi(h.TestCase):
             self.assertTrue(r.header("Content-Type").startswith("text/plain; version=0.0.4"))
             m = ah.parse_metrics(r.text)
             self.assertEqual(m["popgate_start_time_seconds"], s["started"])
+            # The counters are the master's, live: a failed POP3 login shows up.
+            failed = s["counters"]["logins_failed"]
+            pop = poplib.POP3("127.0.0.1", d.port("pop3"), timeout=10)
+            pop.user("nobody-here")
+            with self.assertRaises(poplib.error_proto):
+                pop.pass_("wrong")
+            pop.quit()
+            deadline = time.time() + 10
+            while c.get("/api/stats").json["counters"]["logins_failed"] == failed and time.time() < deadline:
+                time.sleep(0.1)
+            self.assertEqual(c.get("/api/stats").json["counters"]["logins_failed"], failed + 1)
             self.assertIn('popgate_logins_total{result="failed"}', m)
             self.assertEqual(m["popgate_relaydb_up"], 1)
             self.assertEqual(m["popgate_admin_sessions"], 1)
+
+    def test_admin_page_is_its_own_program(self):
+        """libmicrohttpd and GnuTLS live in popgate-admind only, never in the mail daemon's processes."""
+        with h.Popgated(self) as d:
+            c = self.start(d)
+            self.assertEqual(c.get("/").status, 200)
+            admin = int(d.wait_for_log(r"popgated/admin\[(\d+)\]").group(1))
+            self.assertTrue(os.readlink("/proc/%d/exe" % admin).endswith("/popgate-admind"))
+            with open("/proc/%d/maps" % admin) as f:
+                self.assertIn("libmicrohttpd", f.read())
+            with open("/proc/%d/maps" % d.proc.pid) as f:
+                maps = f.read()
+            self.assertNotIn("libmicrohttpd", maps)
+            self.assertNotIn("libgnutls", maps)
 
     def test_account_file_changes_apply(self):
         with h.Popgated(self) as d:

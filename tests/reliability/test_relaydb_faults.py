@@ -169,7 +169,8 @@ class Corruption(h.TestCase):
             d.stop()
             db_dir = d.config["relay"]["db_dir"]
             clean = os.path.join(d.dir, "relay-clean")
-            shutil.copytree(db_dir, clean, symlinks=True)
+            # The lookup worker's socket is no file to copy.
+            shutil.copytree(db_dir, clean, symlinks=True, ignore=shutil.ignore_patterns("lookup.sock"))
             for how in ("meta-garbage", "pages-garbage", "pages-zeroed", "truncated", "records-flipped"):
                 shutil.rmtree(db_dir)
                 shutil.copytree(clean, db_dir, symlinks=True)

@@ -1,0 +1,99 @@
+/*
+ * admind_main.c - popgate-admind: the admin page as its own program, exec'd by popgated's admin
+ * worker once it runs as server.user.
+ *
+ * Why a separate program: libmicrohttpd brings GnuTLS and eight more libraries. Linked into
+ * popgated they would sit in the address space of the master and of every mail session, where
+ * they cost a third of each fork (about 115 µs here) and add attack surface to processes that
+ * never speak HTTP.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "admin/admin.h"
+#include "common/config.h"
+#include "common/config_keys.h"
+#include "common/log.h"
+
+#define ADMIND_FDS_MAX 64
+
+static volatile sig_atomic_t admind_stop;
+
+static void on_term(int sig)
+{
+	(void)sig;
+	admind_stop = 1;
+}
+
+static void usage(void)
+{
+	fprintf(stderr, "usage: popgate-admind -f FILE [-F] [-s STATS_FD] LISTEN_FD...\n"
+		"  (started by popgated's admin worker, not by hand)\n");
+}
+
+/* parse_fd - a descriptor number that is open in this process, or -1. */
+static int parse_fd(const char *text)
+{
+	char *end;
+	long v;
+
+	errno = 0;
+	v = strtol(text, &end, 10);
+	if (errno != 0 || *end != '\0' || v < 0 || v > INT_MAX || fcntl((int)v, F_GETFD) < 0)
+		return -1;
+	return (int)v;
+}
+
+int main(int argc, char **argv)
+{
+	struct sigaction sa = { .sa_handler = on_term };
+	const struct stats_shared *stats = NULL;
+	const char *path = NULL;
+	bool foreground = false;
+	int fds[ADMIND_FDS_MAX], statsfd = -1, c;
+	size_t n = 0;
+	struct cfg_error err;
+	struct config *cfg;
+
+	while ((c = getopt(argc, argv, "f:Fs:")) != -1) {
+		switch (c) {
+		case 'f': path = optarg; break;
+		case 'F': foreground = true; break;
+		case 's': statsfd = parse_fd(optarg); if (statsfd < 0) { usage(); return 64; } break;
+		default: usage(); return 64;
+		}
+	}
+	if (path == NULL || optind == argc || argc - optind > ADMIND_FDS_MAX) {
+		usage();
+		return 64;
+	}
+	for (int i = optind; i < argc; i++)
+		if ((fds[n++] = parse_fd(argv[i])) < 0) {
+			usage();
+			return 64;
+		}
+	/* The file the master has just (re)loaded: an error now means it changed since. */
+	if ((cfg = config_load(path, &err)) == NULL) {
+		fprintf(stderr, "popgate-admind: %s\n", err.msg);
+		return CFG_EXIT;
+	}
+	log_open("popgated/admin", log_facility_from_name(cfg_str(cfg, "server.log_facility")), foreground);
+	log_set_level(log_level_from_name(cfg_str(cfg, "server.log_level")));
+	if (statsfd >= 0 && (stats = stats_attach(statsfd)) == NULL)
+		log_warn("admin: cannot map the master's counters: %s (they read as zero)", strerror(errno));
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGINT, &sa, NULL);
+	signal(SIGHUP, SIG_IGN);
+	signal(SIGPIPE, SIG_IGN);
+	c = admin_worker_main(cfg, fds, n, stats, &admind_stop);
+	config_free(&cfg);
+	return c;
+}
