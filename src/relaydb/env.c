@@ -151,21 +151,32 @@ static int env_open_locked(struct relaydb *rdb, char *err, size_t errlen)
 {
 	const u_int32_t flags = DB_CREATE | DB_INIT_MPOOL | DB_INIT_LOCK | DB_INIT_LOG | DB_INIT_TXN |
 				DB_REGISTER | DB_RECOVER;
-	int ret;
+	bool existed = false;
+	int ret = 0;
 
 	if (ignore_db_config(rdb->home) < 0) {
 		snprintf(err, errlen, "%s/DB_CONFIG: cannot be ignored safely", rdb->home);
 		return -1;
 	}
+	/* A full filesystem must give errors, never SIGBUS in a region (see space.c). */
+	if (relaydb_space_check(rdb->home, &existed, err, errlen) < 0 ||
+	    relaydb_unrecorded_prepare(rdb->home, err, errlen) < 0)
+		return -1;
 	if ((ret = db_env_create(&rdb->env, 0)) != 0) {
 		snprintf(err, errlen, "%s: %s", rdb->home, db_strerror(ret));
 		rdb->env = NULL;
 		return -1;
 	}
 	if ((ret = env_configure(rdb->env)) != 0 ||
-	    (ret = rdb->env->open(rdb->env, rdb->home, flags, 0660)) != 0 ||
-	    (ret = db_open_file(rdb)) != 0) {
+	    (ret = rdb->env->open(rdb->env, rdb->home, flags, 0660)) != 0) {
 		snprintf(err, errlen, "%s: %s", rdb->home, db_strerror(ret));
+		rdb->env->close(rdb->env, 0);
+		rdb->env = NULL;
+		return -1;
+	}
+	if (relaydb_space_allocate(rdb->home, !existed, err, errlen) < 0 || (ret = db_open_file(rdb)) != 0) {
+		if (ret != 0)
+			snprintf(err, errlen, "%s: %s", rdb->home, db_strerror(ret));
 		rdb->env->close(rdb->env, 0);
 		rdb->env = NULL;
 		return -1;

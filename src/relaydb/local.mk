@@ -5,7 +5,8 @@ src_relaydb_librelaydb_a_SOURCES = \
 	src/relaydb/relaydb.h src/relaydb/relaydb_int.h \
 	src/relaydb/env.c src/relaydb/record.c src/relaydb/relaydb.c src/relaydb/scan.c \
 	src/relaydb/policy.c src/relaydb/login.c src/relaydb/export_map.c \
-	src/relaydb/sweeper.c src/relaydb/drac_import.c
+	src/relaydb/sweeper.c src/relaydb/drac_import.c \
+	src/relaydb/space.c src/relaydb/unrecorded.c
 src_relaydb_librelaydb_a_SOURCES += src/relaydb/lookup.h src/relaydb/lookup_wire.h \
 	src/relaydb/lookup_client.c src/relaydb/lookup_server.c
 
@@ -24,6 +25,14 @@ tests_unit_check_relaydb_concurrency_SOURCES = tests/unit/check_relaydb_concurre
 tests_unit_check_relaydb_concurrency_CFLAGS = $(POPGATE_TEST_CFLAGS)
 tests_unit_check_relaydb_concurrency_LDADD = $(POPGATE_TEST_LIBS)
 EXTRA_tests_unit_check_relaydb_concurrency_DEPENDENCIES = $(POPGATE_LIBS)
+
+check_PROGRAMS += tests/unit/check_relaydb_space
+TESTS += tests/unit/check_relaydb_space
+tests_unit_check_relaydb_space_SOURCES = tests/unit/check_relaydb_space.c \
+	tests/unit/relaydb_fixture.c tests/unit/relaydb_fixture.h
+tests_unit_check_relaydb_space_CFLAGS = $(POPGATE_TEST_CFLAGS)
+tests_unit_check_relaydb_space_LDADD = $(POPGATE_TEST_LIBS)
+EXTRA_tests_unit_check_relaydb_space_DEPENDENCIES = $(POPGATE_LIBS)
 
 # The benchmark is built on request only: make bench/relaydb-bench
 # Makefile.am does not declare EXTRA_PROGRAMS; this is its only user.

@@ -21,10 +21,12 @@ int relaydb_record_login(const struct config *cfg, const char *ip, const char *u
 
 	if (relaydb_open(cfg, &db, err, sizeof(err)) < 0) {
 		log_session(LOG_ERR, "relay", ip, user, "authorization not recorded", "%s", err);
+		relaydb_unrecorded_note(cfg_str(cfg, "relay.db_dir"), time(NULL));
 		return -1;
 	}
 	if (relaydb_authorize(db, ip, user, proto, cfg_duration(cfg, "relay.timeout"), time(NULL)) < 0) {
 		log_session(LOG_ERR, "relay", ip, user, "authorization not recorded", "database error");
+		relaydb_unrecorded_note(db->home, time(NULL));
 		rc = -1;
 	}
 	relaydb_close(&db);

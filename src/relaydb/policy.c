@@ -2,7 +2,7 @@
 
 #include <string.h>
 
-#include "relaydb/relaydb.h"
+#include "relaydb/relaydb_int.h"
 
 bool relay_entry_expired(const struct relay_entry *e, time_t now, long long timeout)
 {
@@ -15,6 +15,16 @@ bool relay_entry_expired(const struct relay_entry *e, time_t now, long long time
 	if (strcmp(e->proto, RELAY_PROTO_MANUAL) != 0 && timeout > 0 && e->last <= (int64_t)now - timeout)
 		return true;
 	return false;
+}
+
+/* lost_lately - whether an authorization could not be written in CFG's database within TIMEOUT of NOW. */
+static bool lost_lately(const struct config *cfg, time_t now, long long timeout)
+{
+	time_t lost = relaydb_unrecorded_last(cfg_str(cfg, "relay.db_dir"));
+	long long age = (long long)now - (long long)lost;
+
+	/* A note from the future (a clock set back) counts as recent, but not for ever. */
+	return lost != 0 && age < timeout && age > -timeout;
 }
 
 bool relay_check_lists(const struct config *cfg, const char *ip, char canon[IP_TEXT_MAX], enum relay_reason *reason)
@@ -39,13 +49,19 @@ bool relay_check_lists(const struct config *cfg, const char *ip, char canon[IP_T
 
 enum relay_reason relay_entry_reason(const struct config *cfg, int found, const struct relay_entry *e, time_t now)
 {
+	long long timeout = cfg_duration(cfg, "relay.timeout");
+
 	if (found < 0)
 		return RELAY_DB_ERROR;
-	if (found == 0)
-		return RELAY_UNKNOWN;
-	if (relay_entry_expired(e, now, cfg_duration(cfg, "relay.timeout")))
-		return RELAY_EXPIRED;
-	return RELAY_AUTHORIZED;
+	if (found > 0 && !relay_entry_expired(e, now, timeout))
+		return RELAY_AUTHORIZED;
+	/*
+	 * A login whose authorization could not be written lately may be this client's: a refusal
+	 * would bounce its mail for good, a temporary failure makes it retry (see unrecorded.c).
+	 */
+	if (lost_lately(cfg, now, timeout))
+		return RELAY_DB_ERROR;
+	return found == 0 ? RELAY_UNKNOWN : RELAY_EXPIRED;
 }
 
 enum relay_reason relay_check_ip(const struct config *cfg, struct relaydb *db, const char *ip,

@@ -16,6 +16,18 @@
 /* Lock file in relay.db_dir that serialises environment opens between processes. */
 #define RELAYDB_OPEN_LOCK "relaydb.open.lock"
 
+/* Note of the last authorization that could not be written (unrecorded.c). */
+#define RELAYDB_UNRECORDED_FILE "relaydb.unrecorded"
+
+/*
+ * Bytes the region files take once allocated whole: what this process maps of them, measured by
+ * check_relaydb (regions_are_allocated), which fails when the configuration outgrows it.
+ */
+#define RELAYDB_REGION_BYTES (24u << 20)
+
+/* Free space a new environment needs beyond its regions: the first log file's writes and the btree. */
+#define RELAYDB_SPACE_HEADROOM (1u << 20)
+
 /* How long a lock request waits before it fails instead of hanging behind a dead process. */
 #define RELAYDB_LOCK_TIMEOUT_US 1000000u
 
@@ -74,6 +86,28 @@ int relaydb_expire_locks(struct relaydb *db);
 
 /* relaydb_checkpoint - flush the cache and let the log files that are no longer needed go. 0 or -1. */
 int relaydb_checkpoint(struct relaydb *db);
+
+/*
+ * relaydb_space_check - before opening HOME: refuse to create an environment on a filesystem
+ * without room for it (ERR names the directory, free and needed bytes). *EXISTS: whether one
+ * exists already. 0 or -1.
+ */
+int relaydb_space_check(const char *home, bool *exists, char *err, size_t errlen);
+
+/*
+ * relaydb_space_allocate - after opening HOME: give each region file its blocks up to what this
+ * process maps; CREATED when the open made the environment. 0 or -1.
+ */
+int relaydb_space_allocate(const char *home, bool created, char *err, size_t errlen);
+
+/* relaydb_unrecorded_prepare - create and allocate HOME's note of a lost authorization. 0 or -1. */
+int relaydb_unrecorded_prepare(const char *home, char *err, size_t errlen);
+
+/* relaydb_unrecorded_note - remember that an authorization could not be written at NOW. */
+void relaydb_unrecorded_note(const char *home, time_t now);
+
+/* relaydb_unrecorded_last - when an authorization last could not be written in HOME, 0 if never. */
+time_t relaydb_unrecorded_last(const char *home);
 
 /* relay_record_encode - serialise E (all but the ip) into BUF; returns the length, 0 if too small. */
 size_t relay_record_encode(const struct relay_entry *e, uint8_t *buf, size_t len);
