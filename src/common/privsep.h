@@ -74,6 +74,12 @@ int privsep_channel(const struct privsep *ps);
 /* privsep_drop_to_user - become UID/GID (setgroups, setgid, setuid; verified). 0 or -1. */
 int privsep_drop_to(uid_t uid, gid_t gid, const char *name);
 
+/*
+ * privsep_resolve_server_user - look server.user (and server.group) up now and remember the ids
+ * for CFG, so processes forked afterwards switch without an NSS lookup. 0 or -1.
+ */
+int privsep_resolve_server_user(const struct config *cfg);
+
 /* privsep_drop_to_server_user - become server.user (no-op with a debug note when not root). 0 or -1. */
 int privsep_drop_to_server_user(const struct config *cfg);
 

@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "common/log.h"
+#include "common/privsep.h"
 #include "common/session_wire.h"
 #include "common/stats.h"
 #include "master/children.h"
@@ -304,6 +305,7 @@ static void reload(struct master *m)
 	m->cfg = cfg;
 	set_hostname(m);
 	apply_logging(cfg);
+	privsep_resolve_server_user(cfg);
 	workers_stop(&m->workers);
 	log_info("reloaded %s", config_path(cfg));
 }
@@ -501,6 +503,7 @@ int master_run(struct config *cfg, bool foreground)
 
 	set_hostname(&m);
 	apply_logging(cfg);
+	privsep_resolve_server_user(cfg);
 	rc = startup(&m, foreground);
 	if (rc == 0) {
 		workers_start_all(&m.workers, m.cfg, &m.ls, cfds,
