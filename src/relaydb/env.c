@@ -221,12 +221,22 @@ void relaydb_env_close(struct relaydb *rdb)
 			abandoned[nabandoned][1] = rdb->db;
 			nabandoned++;
 		}
-	} else {
+	} else if (rdb->env != NULL || rdb->db != NULL) {
+		/*
+		 * Under the open lock: closing blanks this process's registry slot and then drops its
+		 * lock, and an opener that read the slot before the blank and tries the lock after the
+		 * drop takes this live process for a dead one and runs recovery, panicking everybody
+		 * else (TESTING.md finding 8). Serialised with opens, a close cannot fall in between.
+		 */
+		int lockfd = open_lock(rdb->home);
+
 		/* NOSYNC: the log already holds every commit, and a sync could wait on a dead process's page. */
 		if (rdb->db != NULL)
 			rdb->db->close(rdb->db, DB_NOSYNC);
 		if (rdb->env != NULL)
 			rdb->env->close(rdb->env, 0);
+		if (lockfd >= 0)
+			close(lockfd);
 	}
 	rdb->db = NULL;
 	rdb->env = NULL;

@@ -3,10 +3,13 @@
 #include <check.h>
 #include <db.h>
 #include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -287,6 +290,132 @@ START_TEST(sweeper_exports_changes_within_a_second)
 }
 END_TEST
 
+/* The open lock's path in the scratch environment. */
+static void open_lock_path(char *buf, size_t len)
+{
+	snprintf(buf, len, "%s/relay/" RELAYDB_OPEN_LOCK, fx_dir);
+}
+
+/* elapsed_ms - milliseconds since START. */
+static long elapsed_ms(const struct timespec *start)
+{
+	struct timespec t;
+
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (t.tv_sec - start->tv_sec) * 1000 + (t.tv_nsec - start->tv_nsec) / 1000000;
+}
+
+START_TEST(close_waits_for_an_open_in_progress)
+{
+	struct config *cfg = fx_config(NULL);
+	struct relaydb *db = open_db(cfg);
+	char path[256], byte;
+	int go[2], done[2], fd, status;
+	struct timespec start;
+	struct pollfd p;
+	pid_t pid;
+
+	ck_assert_ptr_nonnull(db);
+	relaydb_close(&db);
+	ck_assert_int_eq(pipe(go), 0);
+	ck_assert_int_eq(pipe(done), 0);
+	pid = fork();
+	ck_assert_int_ge(pid, 0);
+	if (pid == 0) {
+		/* A process that holds the environment and closes it while another one opens. */
+		db = open_db(cfg);
+		if (db == NULL || write(done[1], "o", 1) != 1 || read(go[0], &byte, 1) != 1)
+			_exit(2);
+		relaydb_close(&db);
+		_exit(write(done[1], "c", 1) == 1 ? 0 : 3);
+	}
+	close(go[0]);
+	close(done[1]);
+	ck_assert_int_eq(read(done[0], &byte, 1), 1);   /* the child has the environment open */
+	open_lock_path(path, sizeof(path));
+	ck_assert_int_ge(fd = open(path, O_RDWR), 0);
+	ck_assert_int_eq(flock(fd, LOCK_EX), 0);   /* as an opener scanning the registry would */
+	ck_assert_int_eq(write(go[1], "g", 1), 1);
+	clock_gettime(CLOCK_MONOTONIC, &start);
+	p.fd = done[0];
+	p.events = POLLIN;
+	ck_assert_msg(poll(&p, 1, 300) == 0, "the environment was closed during an open");
+	close(fd);
+	ck_assert_int_eq(poll(&p, 1, 10000), 1);
+	ck_assert_int_eq(read(done[0], &byte, 1), 1);
+	ck_assert_int_ge(elapsed_ms(&start), 300);
+	ck_assert_int_eq(waitpid(pid, &status, 0), pid);
+	ck_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	close(go[1]);
+	close(done[0]);
+	config_free(&cfg);
+}
+END_TEST
+
+/* churn - until DEADLINE: a short-lived opener (open, write, close) or a long-lived user (reads, failchk). */
+static int churn(const struct config *cfg, int id, bool user, const struct timespec *start, long ms)
+{
+	struct relay_entry e;
+	struct relaydb *db = user ? open_db(cfg) : NULL;
+	char ip[IP_TEXT_MAX];
+	long n = 0, bad = 0;
+
+	if (user && db == NULL)
+		return 2;
+	while (elapsed_ms(start) < ms) {
+		if (!user) {
+			snprintf(ip, sizeof(ip), "10.%d.%ld.%ld", id, n / 250 % 250, n % 250 + 1);
+			bad += relaydb_record_login(cfg, ip, "u", "pop3") < 0;
+		} else {
+			bad += relaydb_get(db, "10.0.0.1", &e) < 0 || relaydb_failchk(db) < 0;
+		}
+		n++;
+	}
+	relaydb_close(&db);
+	return bad == 0 ? 0 : 1;
+}
+
+START_TEST(openers_and_closers_never_trigger_recovery)
+{
+	const char *env = getenv("RELAYDB_STRESS_MS");
+	long ms = env != NULL ? atol(env) : 2000;
+	struct config *cfg = fx_config(NULL);
+	struct relaydb *db = open_db(cfg);
+	char logpath[256], line[512];
+	struct timespec start;
+	int status, failed = 0, panics = 0;
+	FILE *log;
+
+	ck_assert_ptr_nonnull(db);
+	relaydb_close(&db);
+	snprintf(logpath, sizeof(logpath), "%s/churn.log", fx_dir);
+	clock_gettime(CLOCK_MONOTONIC, &start);
+	for (int i = 0; i < NPROC; i++) {
+		pid_t pid = fork();
+
+		ck_assert_int_ge(pid, 0);
+		if (pid == 0) {
+			/* Berkeley DB's messages (a PANIC) go to the log, the log to stderr, stderr here. */
+			if (freopen(logpath, "a", stderr) == NULL)
+				_exit(4);
+			setvbuf(stderr, NULL, _IOLBF, 0);
+			_exit(churn(cfg, i, i >= NPROC - 2, &start, ms));
+		}
+	}
+	while (wait(&status) > 0)
+		failed += !WIFEXITED(status) || WEXITSTATUS(status) != 0;
+	ck_assert_ptr_nonnull(log = fopen(logpath, "r"));
+	while (fgets(line, sizeof(line), log) != NULL)
+		panics += strstr(line, "run recovery") != NULL;
+	fclose(log);
+	printf("check_relaydb_concurrency: %ld ms of opens and closes next to long-lived users: %d panics, "
+	       "%d processes with errors\n", ms, panics, failed);
+	ck_assert_int_eq(panics, 0);
+	ck_assert_int_eq(failed, 0);
+	config_free(&cfg);
+}
+END_TEST
+
 static Suite *concurrency_suite(void)
 {
 	Suite *s = suite_create("relaydb-concurrency");
@@ -297,6 +426,8 @@ static Suite *concurrency_suite(void)
 	tcase_add_test(tc, concurrent_refresh_and_check_lose_nothing);
 	tcase_add_test(tc, kill9_during_writes_then_restart);
 	tcase_add_test(tc, sweeper_exports_changes_within_a_second);
+	tcase_add_test(tc, close_waits_for_an_open_in_progress);
+	tcase_add_test(tc, openers_and_closers_never_trigger_recovery);
 	suite_add_tcase(s, tc);
 	return s;
 }
