@@ -2,6 +2,7 @@
 
 #include <check.h>
 #include <errno.h>
+#include <sched.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -30,7 +31,11 @@ static void teardown(void)
 	fx_teardown();
 }
 
-/* mount_small - a tmpfs of SIZE on fx_dir/fs; false (and a note) when this process may not mount. */
+/*
+ * mount_small - a tmpfs of SIZE on fx_dir/fs; false (and a note) when this process may not mount.
+ * It is mounted in a mount namespace of the test's own, so it goes with the test's process even
+ * when a failed assertion or a signal skips the teardown.
+ */
 static bool mount_small(const char *size)
 {
 	char opts[64];
@@ -38,7 +43,8 @@ static bool mount_small(const char *size)
 	snprintf(mnt, sizeof(mnt), "%s/fs", fx_dir);
 	snprintf(opts, sizeof(opts), "size=%s,mode=0755", size);
 	ck_assert_int_eq(mkdir(mnt, 0755), 0);
-	if (geteuid() != 0 || mount("tmpfs", mnt, "tmpfs", 0, opts) < 0) {
+	if (geteuid() != 0 || unshare(CLONE_NEWNS) < 0 || mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0 ||
+	    mount("tmpfs", mnt, "tmpfs", 0, opts) < 0) {
 		printf("check_relaydb_space: skipped a full-filesystem test: cannot mount a tmpfs (%s)\n",
 		       geteuid() != 0 ? "not root" : strerror(errno));
 		mnt[0] = '\0';
