@@ -26,6 +26,9 @@ const struct cfg_key cfg_keys_smtp[] = {
 	CFG_KEY_RANGE("data_timeout", CFG_DURATION, "10m",
 		      "wait for the next block of message data (RFC 5321 4.5.3.2.6 asks 3m per block)", 1, 86400),
 	CFG_KEY_RANGE("session_timeout", CFG_DURATION, "1h", "longest an SMTP session may last", 1, 604800),
+	CFG_KEY_RANGE("stress_timeout", CFG_DURATION, "10s",
+		      "under stress (server.max_connections reached), longest each command line, and each message "
+		      "line of a DATA begun under stress, may take", 1, 3600),
 	CFG_KEY_RANGE("max_errors", CFG_INT, "10", "failed commands before the session is closed", 1, 1000),
 	CFG_KEY_ENUM("plaintext_auth", "trusted", "trusted|always",
 		     "trusted: AUTH offered only under TLS or from pop3.trusted_networks; always: anywhere"),

@@ -26,6 +26,8 @@ struct session_ctx {
 	int report_fd;                   /* where session_report() writes; -1 when none */
 	pid_t session_pid;               /* the master's direct child serving this connection */
 	const char *proto;               /* "pop3", "pop3s", "smtp", "smtps" */
+	const int *stress;               /* nonzero while the master is under stress (read-only shared
+					    memory, read with __atomic_load_n); NULL when there is none */
 };
 
 /* A service's entry point: runs in a freshly forked process, still privileged; returns an exit status. */
@@ -37,6 +39,8 @@ enum session_event {
 	SESSION_AUTH_FAIL,
 	SESSION_MSG_RELAYED,
 	SESSION_MSG_DENIED,
+	SESSION_TXN_BEGIN,   /* a mail transaction got its first recipient: never push this session out */
+	SESSION_TXN_END,     /* that transaction is over (delivered, refused, reset or abandoned) */
 };
 
 /* session_report - tell the master about EVENT for this session's client. Never blocks long; best effort. */

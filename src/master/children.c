@@ -63,6 +63,7 @@ int children_add(struct children *c, pid_t pid, const struct ip_addr *ip, const 
 	ch->svc = svc;
 	ch->seq = ++c->started;
 	ch->proven = false;
+	ch->busy = false;
 	ch->evicted = false;
 	return 0;
 }
@@ -123,14 +124,21 @@ void children_mark_proven(struct children *c, pid_t pid)
 		ch->proven = true;
 }
 
-bool children_evict(struct children *c, const char *family, struct child *out)
+void children_set_busy(struct children *c, pid_t pid, bool busy)
+{
+	struct child *ch = find(c, pid);
+
+	if (ch != NULL)
+		ch->busy = busy;
+}
+
+bool children_evict(struct children *c, struct child *out)
 {
 	struct child *victim = NULL;
 
 	for (size_t i = 0; i < c->n; i++) {
 		struct child *ch = &c->v[i];
-		if (!ch->proven && !ch->evicted && strcmp(ch->svc->family, family) == 0 &&
-		    (victim == NULL || ch->seq < victim->seq))
+		if (!ch->proven && !ch->busy && !ch->evicted && (victim == NULL || ch->seq < victim->seq))
 			victim = ch;
 	}
 	if (victim == NULL)
@@ -141,6 +149,22 @@ bool children_evict(struct children *c, const char *family, struct child *out)
 	c->evicted++;
 	*out = *victim;
 	return true;
+}
+
+void children_tally(const struct children *c, struct children_tally *t)
+{
+	memset(t, 0, sizeof(*t));
+	for (size_t i = 0; i < c->n; i++) {
+		const struct child *ch = &c->v[i];
+		if (ch->evicted)
+			continue;
+		if (strcmp(ch->svc->family, "pop3") == 0)
+			t->pop3++;
+		else
+			t->smtp++;
+		if (ch->proven || ch->busy)
+			t->protected++;
+	}
 }
 
 void children_signal(const struct children *c, int sig)

@@ -17,6 +17,7 @@ struct child {
 	const struct service *svc;
 	uint64_t seq;     /* order of arrival */
 	bool proven;      /* logged in or relayed a message: a real client, never evicted */
+	bool busy;        /* in a mail transaction with a recipient: never evicted while it lasts */
 	bool evicted;     /* killed to make room; no longer counted against the limits */
 };
 
@@ -51,11 +52,23 @@ size_t children_count_ip(const struct children *c, const struct ip_addr *ip);
 /* children_mark_proven - PID has logged in or relayed a message: never evict it. */
 void children_mark_proven(struct children *c, pid_t pid);
 
+/* children_set_busy - PID began (BUSY) or ended a mail transaction: never evict it meanwhile. */
+void children_set_busy(struct children *c, pid_t pid, bool busy);
+
 /*
- * children_evict - SIGKILL the oldest session of service FAMILY that has not proven itself,
- * copying its record to OUT; false when there is none.
+ * children_evict - SIGKILL the oldest session, of any service, that has neither proven itself nor
+ * begun a mail transaction, copying its record to OUT; false when there is none.
  */
-bool children_evict(struct children *c, const char *family, struct child *out);
+bool children_evict(struct children *c, struct child *out);
+
+/* What the table holds, for the stress log. */
+struct children_tally {
+	size_t pop3, smtp;   /* serving sessions of each family */
+	size_t protected;    /* of those, proven or busy: not to be pushed out */
+};
+
+/* children_tally - count the serving sessions by family and protection. */
+void children_tally(const struct children *c, struct children_tally *t);
 
 /* children_signal - send SIG to every session's process group. */
 void children_signal(const struct children *c, int sig);

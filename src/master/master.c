@@ -20,6 +20,7 @@
 #include "master/master.h"
 #include "master/pidfile.h"
 #include "master/privdrop.h"
+#include "master/stress.h"
 #include "master/throttle.h"
 #include "master/validate.h"
 #include "master/workers.h"
@@ -37,13 +38,14 @@ struct master {
 	struct throttle *fails;
 	struct stats_shared *stats;
 	struct workers workers;
+	struct stress stress;
 	sigset_t oldmask;
 	int sigfd;
 	int report_rd, report_wr;
 	int pidfd;
 	char hostname[256];
 	bool stopping;
-	time_t stop_deadline;
+	long long stop_deadline_ms; /* CLOCK_MONOTONIC: the grace is server.shutdown_timeout to the ms */
 };
 
 static void set_hostname(struct master *m)
@@ -89,25 +91,33 @@ static void session_child(struct master *m, const struct listener *l, int fd, st
 	close(m->pidfd);
 	for (size_t i = 0; i < m->ls.n; i++)
 		close(m->ls.v[i].fd);
+	stress_drop_writer(&m->stress);
 	ctx->session_pid = getpid();
 	log_set_ident(l->svc->family);
 	_exit(l->svc->main(ctx));
 }
 
+static void read_reports(struct master *m);
+
 /*
- * make_room - at server.max_connections, push out the oldest POP3 session that has not logged in,
- * as Dovecot does with its pre-login connections: otherwise slow clients from many addresses, each
- * sending a byte now and then, keep everybody out for as long as pop3.session_timeout. A real
- * client logs in within milliseconds, so it is hardly ever the oldest. SMTP sessions are never
- * pushed out: a mail transfer in progress may be slow, and other MTAs retry a 421 anyway.
+ * make_room - at server.max_connections, push out the oldest session that has neither logged in
+ * (POP3, SMTP AUTH) nor relayed a message nor begun a mail transaction, as Dovecot does with its
+ * pre-login connections: otherwise slow clients from many addresses, each sending a byte now and
+ * then, keep everybody out for as long as the session timeouts. A real client logs in or names a
+ * recipient within milliseconds, so it is hardly ever the oldest. A transaction with a recipient
+ * is never touched: killed during the hand-off, it could cost a duplicate once the next hop has
+ * the message. The pending reports are read first, so a session's TXN_BEGIN, written before its
+ * RCPT reply, is known before any such session can reach DATA.
  */
 static bool make_room(struct master *m)
 {
 	struct child victim;
 
-	if (!children_evict(m->kids, "pop3", &victim))
+	read_reports(m);
+	if (!children_evict(m->kids, &victim))
 		return false;
-	log_session(LOG_NOTICE, victim.svc->name, victim.ip_text, NULL, "evicted",
+	stress_note_evicted(&m->stress, victim.svc->family);
+	log_session(LOG_INFO, victim.svc->name, victim.ip_text, NULL, "evicted",
 		    "server.max_connections reached, the oldest session not logged in makes room");
 	return true;
 }
@@ -126,8 +136,14 @@ static const char *admit(struct master *m, const struct listener *l, const struc
 	*failures = throttle_failures(m->fails, ip, time(NULL), cfg_duration(cfg, "auth.lockout"));
 	if (*failures >= (unsigned)cfg_int(cfg, "auth.max_failures"))
 		return "locked out: too many failed logins";
-	if (children_serving(m->kids) >= (size_t)cfg_int(cfg, "server.max_connections") && !make_room(m))
-		return "limit: server.max_connections";
+	size_t max = (size_t)cfg_int(cfg, "server.max_connections");
+	if (children_serving(m->kids) >= max) {
+		stress_enter(&m->stress, m->kids, max, cfg_duration(cfg, "smtp.stress_timeout"));
+		if (!make_room(m)) {
+			stress_note_refused(&m->stress);
+			return "limit: server.max_connections";
+		}
+	}
 	(void)l;
 	return NULL;
 }
@@ -138,7 +154,7 @@ static void start_session(struct master *m, const struct listener *l, int fd, co
 {
 	struct session_ctx ctx = { .cfg = m->cfg, .fd = fd, .implicit_tls = l->svc->implicit_tls,
 				   .tls = m->tls, .hostname = m->hostname, .report_fd = m->report_wr,
-				   .proto = l->svc->name };
+				   .proto = l->svc->name, .stress = stress_view(&m->stress) };
 	const char *why;
 
 	if (ip_from_sockaddr(peer, &ctx.client) < 0) {
@@ -172,6 +188,7 @@ static void start_session(struct master *m, const struct listener *l, int fd, co
 		kill(pid, SIGKILL);
 		return;
 	}
+	stress_note_started(&m->stress, children_serving(m->kids));
 	stats_begin(m->stats);
 	struct stats_counters *c = stats_counters_mut(m->stats);
 	c->sessions_active++;
@@ -243,6 +260,10 @@ static void on_report(struct master *m, const struct session_wire_report *r)
 
 	if (r->magic != SESSION_WIRE_MAGIC || ch == NULL)
 		return; /* not one of our live sessions: ignore */
+	if (r->event == SESSION_TXN_BEGIN || r->event == SESSION_TXN_END) {
+		children_set_busy(m->kids, r->session_pid, r->event == SESSION_TXN_BEGIN);
+		return; /* bookkeeping for make_room, not an event worth the admin page */
+	}
 	memcpy(user, r->user, sizeof(user));
 	user[sizeof(user) - 1] = '\0';
 	stats_begin(m->stats);
@@ -315,7 +336,7 @@ static void begin_shutdown(struct master *m)
 	if (m->stopping)
 		return;
 	m->stopping = true;
-	m->stop_deadline = time(NULL) + cfg_duration(m->cfg, "server.shutdown_timeout");
+	m->stop_deadline_ms = stress_now_ms() + cfg_duration(m->cfg, "server.shutdown_timeout") * 1000;
 	for (size_t i = 0; i < m->ls.n; i++) {
 		close(m->ls.v[i].fd);
 		m->ls.v[i].fd = -1;
@@ -339,13 +360,17 @@ static void on_signals(struct master *m)
 	}
 }
 
-/* poll_timeout - wake for a due worker restart or the shutdown deadline. */
+/* poll_timeout - wake for a due worker restart, the end of a stress episode or the shutdown deadline. */
 static int poll_timeout(struct master *m, int restart_in)
 {
 	long ms = restart_in >= 0 ? restart_in * 1000L + 10 : -1;
+	long calm = stress_wake_in(&m->stress);
+
+	if (calm >= 0 && (ms < 0 || calm < ms))
+		ms = calm + 10;
 
 	if (m->stopping) {
-		long left = (long)(m->stop_deadline - time(NULL)) * 1000L;
+		long left = (long)(m->stop_deadline_ms - stress_now_ms());
 		if (left < 0)
 			left = 0;
 		if (ms < 0 || left < ms)
@@ -392,7 +417,8 @@ static void loop(struct master *m)
 				accept_on(m, &m->ls.v[i - 2]);
 		if (pfd[0].revents & POLLIN)
 			on_signals(m);
-		if (m->stopping && time(NULL) >= m->stop_deadline &&
+		stress_settle(&m->stress, m->kids, (size_t)cfg_int(m->cfg, "server.max_connections"));
+		if (m->stopping && stress_now_ms() >= m->stop_deadline_ms &&
 		    (children_count(m->kids) > 0 || workers_running(&m->workers) > 0)) {
 			if (children_count(m->kids) > 0)
 				log_warn("shutdown: killing %zu sessions still running", children_count(m->kids));
@@ -400,7 +426,7 @@ static void loop(struct master *m)
 				log_warn("shutdown: killing %d workers still running", workers_running(&m->workers));
 			children_signal(m->kids, SIGKILL);
 			workers_kill(&m->workers);
-			m->stop_deadline = time(NULL) + 5;
+			m->stop_deadline_ms = stress_now_ms() + 5000;
 		}
 	}
 }
@@ -483,8 +509,8 @@ static int startup(struct master *m, bool foreground)
 	m->kids = children_new((size_t)cfg_int(m->cfg, "server.max_connections") + 16);
 	m->fails = throttle_new(THROTTLE_SLOTS);
 	m->stats = stats_create();
-	if (m->kids == NULL || m->fails == NULL || m->stats == NULL || setup_reports(m) < 0 ||
-	    setup_signals(m) < 0) {
+	if (m->kids == NULL || m->fails == NULL || m->stats == NULL || stress_init(&m->stress) < 0 ||
+	    setup_reports(m) < 0 || setup_signals(m) < 0) {
 		log_err("start-up: %s", strerror(errno));
 		return 1;
 	}
@@ -515,6 +541,7 @@ int master_run(struct config *cfg, bool foreground)
 	listeners_close(&m.ls);
 	children_free(&m.kids);
 	throttle_free(&m.fails);
+	stress_free(&m.stress);
 	if (m.tls != NULL)
 		SSL_CTX_free(m.tls);
 	config_free(&m.cfg);

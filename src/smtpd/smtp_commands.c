@@ -176,6 +176,9 @@ static enum smtp_outcome cmd_rcpt(struct smtp_session *s, const char *args)
 	s->rcpts[s->nrcpts++] = to;
 	s->rcpts_bytes += strlen(to.text) + 1;
 	s->verdicts |= 1u << v;
+	/* Before the 250 goes out: the master knows before the client can send DATA. */
+	if (!(s->state & SMTP_S_RCPT))
+		session_report(s->ctx, SESSION_TXN_BEGIN, smtp_log_user(s));
 	s->state = SMTP_S_RCPT;
 	smtp_reply(s, "250 2.1.5 Ok");
 	return SMTP_DONE;

@@ -36,8 +36,18 @@ static void take_line(struct data_state *ds, struct smtp_spool *sp, uint64_t max
 		note(ds, SMTP_DATA_SPOOL_ERROR);
 }
 
-enum smtp_data_result smtp_data_read(struct lio *lio, struct smtp_spool *sp, uint64_t max_size,
-				     uint64_t *received)
+/* line_deadline - before each line: its own deadline, or the session's if that comes first. */
+static void line_deadline(struct lio *lio, const struct smtp_data_pace *pace)
+{
+	if (pace == NULL || pace->line_timeout <= 0)
+		return;
+	time_t end = lio_now() + pace->line_timeout;
+	lio_set_deadline(lio, pace->deadline > 0 && pace->deadline < end ? pace->deadline : end);
+}
+
+/* read_message - the reader's loop; the caller restores the session's deadline. */
+static enum smtp_data_result read_message(struct lio *lio, struct smtp_spool *sp, uint64_t max_size,
+					  uint64_t *received, const struct smtp_data_pace *pace)
 {
 	char line[SMTP_TEXT_LINE_MAX - 1]; /* 998 octets of text and the NUL */
 	struct data_state ds = { SMTP_DATA_OK, 0, true };
@@ -45,6 +55,8 @@ enum smtp_data_result smtp_data_read(struct lio *lio, struct smtp_spool *sp, uin
 	for (;;) {
 		size_t len = 0;
 		unsigned flags = 0;
+
+		line_deadline(lio, pace);
 		enum lio_status st = lio_read_line(lio, line, sizeof(line), &len, &flags);
 
 		*received = ds.size;
@@ -81,6 +93,22 @@ enum smtp_data_result smtp_data_read(struct lio *lio, struct smtp_spool *sp, uin
 		ds.prev_crlf = true;
 		take_line(&ds, sp, max_size, line, len);
 	}
+}
+
+enum smtp_data_result smtp_data_read_paced(struct lio *lio, struct smtp_spool *sp, uint64_t max_size,
+					   uint64_t *received, const struct smtp_data_pace *pace)
+{
+	enum smtp_data_result r = read_message(lio, sp, max_size, received, pace);
+
+	if (pace != NULL && pace->line_timeout > 0)
+		lio_set_deadline(lio, pace->deadline);
+	return r;
+}
+
+enum smtp_data_result smtp_data_read(struct lio *lio, struct smtp_spool *sp, uint64_t max_size,
+				     uint64_t *received)
+{
+	return smtp_data_read_paced(lio, sp, max_size, received, NULL);
 }
 
 const char *smtp_data_result_text(enum smtp_data_result r)

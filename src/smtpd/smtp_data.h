@@ -7,6 +7,7 @@
 #define POPGATE_SMTP_DATA_H
 
 #include <stdint.h>
+#include <time.h>
 
 #include "common/lineio.h"
 #include "smtpd/smtp_spool.h"
@@ -31,6 +32,20 @@ enum smtp_data_result {
  */
 enum smtp_data_result smtp_data_read(struct lio *lio, struct smtp_spool *sp, uint64_t max_size,
 				     uint64_t *received);
+
+/* How long each message line may take, beyond the lio's own per-wait timeout and deadline. */
+struct smtp_data_pace {
+	int line_timeout;   /* seconds from starting to read a line to its end; 0: no such limit */
+	time_t deadline;    /* the session's deadline (CLOCK_MONOTONIC), restored on return; 0: none */
+};
+
+/*
+ * smtp_data_read_paced - smtp_data_read, each line within PACE's line_timeout (a DATA begun under
+ * stress: a client trickling bytes cannot hold its slot). A line over it ends the read with
+ * SMTP_DATA_TIMEOUT. PACE NULL is smtp_data_read.
+ */
+enum smtp_data_result smtp_data_read_paced(struct lio *lio, struct smtp_spool *sp, uint64_t max_size,
+					   uint64_t *received, const struct smtp_data_pace *pace);
 
 /* smtp_data_result_text - a short description for the log. */
 const char *smtp_data_result_text(enum smtp_data_result r);

@@ -137,8 +137,10 @@ enum smtp_outcome smtp_cmd_data(struct smtp_session *s, const char *args)
 	smtp_reply(s, "354 End data with <CR><LF>.<CR><LF>");
 	if (lio_flush(s->lio) < 0)
 		return SMTP_CLOSE;
+	/* A DATA begun under stress gives each line smtp.stress_timeout; one begun before keeps its pace. */
+	struct smtp_data_pace pace = { smtp_stressed(s) ? s->stress_timeout : 0, s->deadline };
 	lio_set_timeout(s->lio, s->data_timeout);
-	r = smtp_data_read(s->lio, s->spool, s->max_size, &size);
+	r = smtp_data_read_paced(s->lio, s->spool, s->max_size, &size, &pace);
 	lio_set_timeout(s->lio, s->command_timeout);
 	o = r == SMTP_DATA_OK ? deliver(s, id, smtp_spool_size(s->spool)) : data_refused(s, r, id, size);
 	smtp_spool_reset(s->spool);

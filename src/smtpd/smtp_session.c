@@ -37,6 +37,8 @@ void smtp_reply(struct smtp_session *s, const char *fmt, ...)
 
 void smtp_reset_transaction(struct smtp_session *s)
 {
+	if (s->state & SMTP_S_RCPT)
+		session_report(s->ctx, SESSION_TXN_END, smtp_log_user(s)); /* the master may push it out again */
 	memset(&s->from, 0, sizeof(s->from));
 	memset(&s->params, 0, sizeof(s->params));
 	s->nrcpts = 0;
@@ -64,6 +66,11 @@ int smtp_start_tls(struct smtp_session *s)
 	lio_set_deadline(s->lio, s->deadline);
 	lio_set_timeout(s->lio, s->command_timeout);
 	return rc;
+}
+
+bool smtp_stressed(const struct smtp_session *s)
+{
+	return s->ctx->stress != NULL && __atomic_load_n(s->ctx->stress, __ATOMIC_ACQUIRE) != 0;
 }
 
 bool smtp_tls_active(const struct smtp_session *s)
@@ -110,14 +117,37 @@ static enum smtp_outcome dispatch(struct smtp_session *s, const char *line, size
 	return cmd->run(s, args);
 }
 
+/*
+ * read_line_paced - a command line within smtp.command_timeout per wait; under stress, the whole
+ * line within smtp.stress_timeout (Postfix's per-record deadline), so that a client trickling a
+ * byte now and then cannot hold its slot while others are turned away.
+ */
+static enum lio_status read_line_paced(struct smtp_session *s, char *line, size_t cap, size_t *len,
+				       bool hurry)
+{
+	enum lio_status st;
+
+	if (!hurry)
+		return lio_read_line(s->lio, line, cap, len, NULL);
+	time_t end = lio_now() + s->stress_timeout;
+	lio_set_timeout(s->lio, s->stress_timeout < s->command_timeout ? s->stress_timeout : s->command_timeout);
+	lio_set_deadline(s->lio, end < s->deadline ? end : s->deadline);
+	st = lio_read_line(s->lio, line, cap, len, NULL);
+	lio_set_deadline(s->lio, s->deadline);
+	lio_set_timeout(s->lio, s->command_timeout);
+	return st;
+}
+
 /* read_command - the next line, flushing replies first unless more pipelined input waits (RFC 2920). */
 static enum smtp_outcome read_command(struct smtp_session *s, char *line, size_t cap, size_t *len)
 {
 	enum lio_status st;
+	bool hurry;
 
 	if (lio_buffered(s->lio) == 0 && lio_flush(s->lio) < 0)
 		return SMTP_CLOSE;
-	st = lio_read_line(s->lio, line, cap, len, NULL);
+	hurry = smtp_stressed(s);
+	st = read_line_paced(s, line, cap, len, hurry);
 	switch (st) {
 	case LIO_OK:
 		return SMTP_DONE;
@@ -125,7 +155,8 @@ static enum smtp_outcome read_command(struct smtp_session *s, char *line, size_t
 		smtp_reply(s, "500 5.5.2 Line too long");
 		return SMTP_FAILED;
 	case LIO_TIMEOUT:
-		log_session(LOG_INFO, s->proto, s->ctx->client_ip, smtp_log_user(s), "timeout", "state=%u", s->state);
+		log_session(LOG_INFO, s->proto, s->ctx->client_ip, smtp_log_user(s), "timeout", "state=%u%s", s->state,
+			    hurry ? " under stress" : "");
 		smtp_reply(s, "421 4.4.2 %s Timeout, closing connection", s->ctx->hostname);
 		return SMTP_CLOSE;
 	case LIO_EOF:
@@ -173,6 +204,7 @@ static int session_init(struct smtp_session *s, struct session_ctx *ctx)
 	s->max_rcpts = (size_t)cfg_int(cfg, "smtp.max_recipients");
 	s->command_timeout = (int)cfg_duration(cfg, "smtp.command_timeout");
 	s->data_timeout = (int)cfg_duration(cfg, "smtp.data_timeout");
+	s->stress_timeout = (int)cfg_duration(cfg, "smtp.stress_timeout");
 	s->max_errors = (unsigned)cfg_int(cfg, "smtp.max_errors");
 	smtp_policy_init(&s->policy, cfg, ctx->client_ip);
 	s->spool = smtp_spool_new(SMTP_SPOOL_MEM_MAX, getenv("TMPDIR"));

@@ -57,6 +57,7 @@ struct smtp_session {
 	uint64_t max_size;
 	size_t max_rcpts;
 	int command_timeout, data_timeout;
+	int stress_timeout;               /* for each whole line while the master is under stress */
 	time_t deadline;                  /* smtp.session_timeout, monotonic */
 	unsigned max_errors;
 };
@@ -81,6 +82,9 @@ void smtp_reset_transaction(struct smtp_session *s);
 
 /* smtp_start_tls - the server TLS handshake, all of it within tls.handshake_timeout. 0 or -1. */
 int smtp_start_tls(struct smtp_session *s);
+
+/* smtp_stressed - whether the master is under stress now (server.max_connections reached). */
+bool smtp_stressed(const struct smtp_session *s);
 
 /* smtp_tls_active - whether the connection is under TLS. */
 bool smtp_tls_active(const struct smtp_session *s);
