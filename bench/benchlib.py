@@ -31,11 +31,20 @@ class BenchError(Exception):
     """A step of the benchmark failed; the message says which and why."""
 
 
+_handed_out = set()
+
+
 def free_port():
-    """A TCP port on 127.0.0.1 that nothing listens on right now."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+    """A TCP port on 127.0.0.1 that nothing listens on right now and that was not handed out
+    before in this run (the kernel may offer a just-released port again)."""
+    for _ in range(100):
+        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+            s.bind(("127.0.0.1", 0))
+            port = s.getsockname()[1]
+        if port not in _handed_out:
+            _handed_out.add(port)
+            return port
+    raise BenchError("no fresh free port on 127.0.0.1")
 
 
 def wait_port(port, timeout=20, proc=None):
