@@ -39,8 +39,10 @@ enum session_event {
 	SESSION_AUTH_FAIL,
 	SESSION_MSG_RELAYED,
 	SESSION_MSG_DENIED,
-	SESSION_TXN_BEGIN,   /* a mail transaction got its first recipient: never push this session out */
+	SESSION_TXN_BEGIN,   /* a mail transaction got its first recipient: push this session out last */
 	SESSION_TXN_END,     /* that transaction is over (delivered, refused, reset or abandoned) */
+	SESSION_TXN_HANDOFF, /* its message is complete and goes to the next hop: never push it out now */
+	SESSION_CLIENT_KNOWN, /* the client may relay (relay.allow, POP-before-SMTP): never push it out */
 };
 
 /* session_report - tell the master about EVENT for this session's client. Never blocks long; best effort. */

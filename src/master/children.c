@@ -63,7 +63,7 @@ int children_add(struct children *c, pid_t pid, const struct ip_addr *ip, const 
 	ch->svc = svc;
 	ch->seq = ++c->started;
 	ch->proven = false;
-	ch->busy = false;
+	ch->txn = CHILD_TXN_NONE;
 	ch->evicted = false;
 	return 0;
 }
@@ -124,23 +124,38 @@ void children_mark_proven(struct children *c, pid_t pid)
 		ch->proven = true;
 }
 
-void children_set_busy(struct children *c, pid_t pid, bool busy)
+void children_set_txn(struct children *c, pid_t pid, enum child_txn txn)
 {
 	struct child *ch = find(c, pid);
 
 	if (ch != NULL)
-		ch->busy = busy;
+		ch->txn = txn;
 }
 
-bool children_evict(struct children *c, struct child *out)
+/* oldest_in - the oldest live, unproven session whose transaction stands at TXN; NULL if none. */
+static struct child *oldest_in(struct children *c, enum child_txn txn)
 {
 	struct child *victim = NULL;
 
 	for (size_t i = 0; i < c->n; i++) {
 		struct child *ch = &c->v[i];
-		if (!ch->proven && !ch->busy && !ch->evicted && (victim == NULL || ch->seq < victim->seq))
+		if (!ch->proven && ch->txn == txn && !ch->evicted && (victim == NULL || ch->seq < victim->seq))
 			victim = ch;
 	}
+	return victim;
+}
+
+bool children_evict(struct children *c, struct child *out)
+{
+	/*
+	 * Strangers' unfinished transactions go last: inbound mail for our domains is worth more than
+	 * a connection that has named no recipient, but it cannot be untouchable, or clients that name
+	 * <postmaster> and then trickle a byte now and then would hold every slot for the session timeout.
+	 */
+	struct child *victim = oldest_in(c, CHILD_TXN_NONE);
+
+	if (victim == NULL)
+		victim = oldest_in(c, CHILD_TXN_OPEN);
 	if (victim == NULL)
 		return false;
 	kill(-victim->pid, SIGKILL);
@@ -162,8 +177,10 @@ void children_tally(const struct children *c, struct children_tally *t)
 			t->pop3++;
 		else
 			t->smtp++;
-		if (ch->proven || ch->busy)
+		if (ch->proven || ch->txn == CHILD_TXN_HANDOFF)
 			t->protected++;
+		else if (ch->txn == CHILD_TXN_OPEN)
+			t->open_txn++;
 	}
 }
 

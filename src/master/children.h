@@ -10,14 +10,25 @@
 #include "common/cidr.h"
 #include "master/services.h"
 
+/*
+ * Where an SMTP session's mail transaction stands, as the session reported it. Only a hand-off is
+ * untouchable: killed while the next hop takes the message, the client could send it twice. Before
+ * the final dot nothing is lost by a kill, the client still holds the message.
+ */
+enum child_txn {
+	CHILD_TXN_NONE,    /* no recipient accepted */
+	CHILD_TXN_OPEN,    /* recipients accepted, the message not complete yet */
+	CHILD_TXN_HANDOFF, /* the message is complete and going to the next hop */
+};
+
 struct child {
 	pid_t pid;
 	struct ip_addr ip;
 	char ip_text[IP_TEXT_MAX];
 	const struct service *svc;
 	uint64_t seq;     /* order of arrival */
-	bool proven;      /* logged in or relayed a message: a real client, never evicted */
-	bool busy;        /* in a mail transaction with a recipient: never evicted while it lasts */
+	bool proven;      /* logged in, or a client relay.allow / POP-before-SMTP vouches for: never evicted */
+	enum child_txn txn;
 	bool evicted;     /* killed to make room; no longer counted against the limits */
 };
 
@@ -49,22 +60,24 @@ size_t children_serving(const struct children *c);
 /* children_count_ip - sessions serving client IP. */
 size_t children_count_ip(const struct children *c, const struct ip_addr *ip);
 
-/* children_mark_proven - PID has logged in or relayed a message: never evict it. */
+/* children_mark_proven - PID has logged in, or its client is one we relay for: never evict it. */
 void children_mark_proven(struct children *c, pid_t pid);
 
-/* children_set_busy - PID began (BUSY) or ended a mail transaction: never evict it meanwhile. */
-void children_set_busy(struct children *c, pid_t pid, bool busy);
+/* children_set_txn - PID's mail transaction moved to TXN. */
+void children_set_txn(struct children *c, pid_t pid, enum child_txn txn);
 
 /*
- * children_evict - SIGKILL the oldest session, of any service, that has neither proven itself nor
- * begun a mail transaction, copying its record to OUT; false when there is none.
+ * children_evict - SIGKILL the oldest session, of any service, that has not proven itself and is
+ * in no mail transaction; failing that, the oldest such session whose transaction has not reached
+ * its hand-off. Its record goes to OUT; false when there is none.
  */
 bool children_evict(struct children *c, struct child *out);
 
 /* What the table holds, for the stress log. */
 struct children_tally {
 	size_t pop3, smtp;   /* serving sessions of each family */
-	size_t protected;    /* of those, proven or busy: not to be pushed out */
+	size_t protected;    /* of those, proven or handing off a message: not to be pushed out */
+	size_t open_txn;     /* of the others, in a transaction short of its hand-off: pushed out last */
 };
 
 /* children_tally - count the serving sessions by family and protection. */

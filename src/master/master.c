@@ -101,13 +101,16 @@ static void read_reports(struct master *m);
 
 /*
  * make_room - at server.max_connections, push out the oldest session that has neither logged in
- * (POP3, SMTP AUTH) nor relayed a message nor begun a mail transaction, as Dovecot does with its
- * pre-login connections: otherwise slow clients from many addresses, each sending a byte now and
- * then, keep everybody out for as long as the session timeouts. A real client logs in or names a
- * recipient within milliseconds, so it is hardly ever the oldest. A transaction with a recipient
- * is never touched: killed during the hand-off, it could cost a duplicate once the next hop has
- * the message. The pending reports are read first, so a session's TXN_BEGIN, written before its
- * RCPT reply, is known before any such session can reach DATA.
+ * (POP3, SMTP AUTH) nor shown a client we relay for, nor named a recipient, as Dovecot does with
+ * its pre-login connections: otherwise slow clients from many addresses, each sending a byte now
+ * and then, keep everybody out for as long as the session timeouts. A real client logs in or
+ * names a recipient within milliseconds, so it is hardly ever the oldest. Failing such a session,
+ * the oldest stranger's transaction that has not reached its final dot goes: nothing is lost, the
+ * client still holds the message and will try again. A hand-off is never touched: killed while
+ * the next hop takes the message, the client could send it twice. The pending reports are read
+ * first, so a session's TXN_HANDOFF, written before it starts the hand-off, is known here unless
+ * it is written between that read and the kill; then the hand-off is cut at its start, which at
+ * worst costs the client a duplicate, never a message.
  */
 static bool make_room(struct master *m)
 {
@@ -117,8 +120,10 @@ static bool make_room(struct master *m)
 	if (!children_evict(m->kids, &victim))
 		return false;
 	stress_note_evicted(&m->stress, victim.svc->family);
-	log_session(LOG_INFO, victim.svc->name, victim.ip_text, NULL, "evicted",
-		    "server.max_connections reached, the oldest session not logged in makes room");
+	log_session(LOG_INFO, victim.svc->name, victim.ip_text, NULL, "evicted", "%s",
+		    victim.txn == CHILD_TXN_OPEN
+			    ? "server.max_connections reached, the oldest stranger's unfinished transaction makes room"
+			    : "server.max_connections reached, the oldest session not logged in makes room");
 	return true;
 }
 
@@ -252,6 +257,22 @@ static void reap(struct master *m)
 }
 
 /* on_report - one record from a session: counters, events and the failed-login table. */
+/*
+ * track_for_make_room - what make_room needs to know of a session: where its transaction stands,
+ * and whether its client is one we relay for. A message relayed proves nothing: anybody may send
+ * one to <postmaster>. True when R was such a record.
+ */
+static bool track_for_make_room(struct master *m, const struct session_wire_report *r)
+{
+	switch (r->event) {
+	case SESSION_TXN_BEGIN: children_set_txn(m->kids, r->session_pid, CHILD_TXN_OPEN); return true;
+	case SESSION_TXN_HANDOFF: children_set_txn(m->kids, r->session_pid, CHILD_TXN_HANDOFF); return true;
+	case SESSION_TXN_END: children_set_txn(m->kids, r->session_pid, CHILD_TXN_NONE); return true;
+	case SESSION_CLIENT_KNOWN: children_mark_proven(m->kids, r->session_pid); return true;
+	default: return false;
+	}
+}
+
 static void on_report(struct master *m, const struct session_wire_report *r)
 {
 	const struct child *ch = children_find(m->kids, r->session_pid);
@@ -260,15 +281,13 @@ static void on_report(struct master *m, const struct session_wire_report *r)
 
 	if (r->magic != SESSION_WIRE_MAGIC || ch == NULL)
 		return; /* not one of our live sessions: ignore */
-	if (r->event == SESSION_TXN_BEGIN || r->event == SESSION_TXN_END) {
-		children_set_busy(m->kids, r->session_pid, r->event == SESSION_TXN_BEGIN);
-		return; /* bookkeeping for make_room, not an event worth the admin page */
-	}
+	if (track_for_make_room(m, r))
+		return; /* bookkeeping, not an event worth the admin page */
 	memcpy(user, r->user, sizeof(user));
 	user[sizeof(user) - 1] = '\0';
 	stats_begin(m->stats);
 	struct stats_counters *c = stats_counters_mut(m->stats);
-	if (r->event == SESSION_AUTH_OK || r->event == SESSION_MSG_RELAYED)
+	if (r->event == SESSION_AUTH_OK)
 		children_mark_proven(m->kids, r->session_pid);
 	switch (r->event) {
 	case SESSION_AUTH_OK: c->logins_ok++; what = "login ok"; throttle_ok(m->fails, &ch->ip); break;

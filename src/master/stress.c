@@ -92,10 +92,12 @@ void stress_enter(struct stress *st, const struct children *kids, size_t max, lo
 		__atomic_store_n(st->flag, 1, __ATOMIC_RELEASE);
 	children_tally(kids, &t);
 	log_warn("stress: server.max_connections (%zu) reached with %zu POP3 and %zu SMTP sessions, %zu of "
-		 "them logged in or in a mail transaction; until the load falls below %zu, each SMTP line must "
-		 "arrive within smtp.stress_timeout (%llds) and the oldest session that has neither logged in "
-		 "nor begun a transaction makes room for each new one",
-		 max, t.pop3, t.smtp, t.protected, max * 3 / 4, line_timeout);
+		 "them logged in, known to relay or handing off a message, %zu in a stranger's unfinished "
+		 "transaction; until the load falls below %zu, each SMTP line must arrive within "
+		 "smtp.stress_timeout (%llds) and the oldest session that has neither logged in nor begun a "
+		 "transaction (failing that, the oldest stranger's unfinished transaction) makes room for each "
+		 "new one",
+		 max, t.pop3, t.smtp, t.protected, t.open_txn, max * 3 / 4, line_timeout);
 }
 
 void stress_settle(struct stress *st, const struct children *kids, size_t max)

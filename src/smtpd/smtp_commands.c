@@ -177,6 +177,10 @@ static enum smtp_outcome cmd_rcpt(struct smtp_session *s, const char *args)
 	s->rcpts_bytes += strlen(to.text) + 1;
 	s->verdicts |= 1u << v;
 	/* Before the 250 goes out: the master knows before the client can send DATA. */
+	if (!s->known && smtp_verdict_vouches(v)) {
+		session_report(s->ctx, SESSION_CLIENT_KNOWN, smtp_log_user(s));
+		s->known = true;
+	}
 	if (!(s->state & SMTP_S_RCPT))
 		session_report(s->ctx, SESSION_TXN_BEGIN, smtp_log_user(s));
 	s->state = SMTP_S_RCPT;

@@ -142,7 +142,16 @@ enum smtp_outcome smtp_cmd_data(struct smtp_session *s, const char *args)
 	lio_set_timeout(s->lio, s->data_timeout);
 	r = smtp_data_read_paced(s->lio, s->spool, s->max_size, &size, &pace);
 	lio_set_timeout(s->lio, s->command_timeout);
-	o = r == SMTP_DATA_OK ? deliver(s, id, smtp_spool_size(s->spool)) : data_refused(s, r, id, size);
+	if (r == SMTP_DATA_OK) {
+		/* From here a kill could cost the client a duplicate: the master must leave it alone. */
+		session_report(s->ctx, SESSION_TXN_HANDOFF, smtp_log_user(s));
+		o = deliver(s, id, smtp_spool_size(s->spool));
+		/* The verdict leaves before TXN_END: pushed out after that, the client still has its answer. */
+		if (lio_flush(s->lio) < 0)
+			o = SMTP_CLOSE;
+	} else {
+		o = data_refused(s, r, id, size);
+	}
 	smtp_spool_reset(s->spool);
 	smtp_reset_transaction(s);
 	return o;

@@ -75,6 +75,11 @@ bool smtp_verdict_accepts(enum smtp_verdict v)
 	return v <= SMTP_VERDICT_AUTHORIZED;
 }
 
+bool smtp_verdict_vouches(enum smtp_verdict v)
+{
+	return v == SMTP_VERDICT_SMTP_AUTH || v == SMTP_VERDICT_ALLOW_LIST || v == SMTP_VERDICT_AUTHORIZED;
+}
+
 const char *smtp_verdict_text(enum smtp_verdict v)
 {
 	static const char *const text[SMTP_VERDICT_COUNT] = {

@@ -54,6 +54,12 @@ enum smtp_verdict smtp_policy_rcpt(struct smtp_policy *pol, const struct smtp_ad
 /* smtp_verdict_accepts - whether V lets the recipient through. */
 bool smtp_verdict_accepts(enum smtp_verdict v);
 
+/*
+ * smtp_verdict_vouches - whether V accepted the recipient for who the client is (SMTP AUTH,
+ * relay.allow, POP-before-SMTP) rather than for where the mail goes (our domains, postmaster).
+ */
+bool smtp_verdict_vouches(enum smtp_verdict v);
+
 /* smtp_verdict_text - the reason as a word for logs and Received: ("relay-domain", "authorized", ...). */
 const char *smtp_verdict_text(enum smtp_verdict v);
 

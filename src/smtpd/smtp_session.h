@@ -42,6 +42,7 @@ struct smtp_session {
 	char helo[SMTP_HELO_MAX + 1];
 	bool esmtp;                       /* EHLO rather than HELO */
 	char auth_user[AUTH_NAME_MAX];    /* "" until AUTH succeeded */
+	bool known;                       /* a recipient was accepted for who the client is (told the master) */
 	unsigned errors;
 	struct smtp_policy policy;
 	const struct smtp_forward_cfg *fwd;

@@ -191,26 +191,53 @@ class Lifecycle(h.TestCase):
                 time.sleep(0.2)
             self.assertTrue(line.startswith("+OK"), line)
 
+    def hold_transactions(self, d, n, rcpt):
+        """N SMTP sessions that got as far as an accepted RCPT TO:<RCPT>: (socket, file) each."""
+        held = []
+        for _ in range(n):
+            s, _ = greeting(d.port("smtp"))
+            f = s.makefile("rb")
+            for cmd in (b"EHLO a.example.org", b"MAIL FROM:<>", b"RCPT TO:<%s>" % rcpt):
+                s.sendall(cmd + b"\r\n")
+                while True:
+                    reply = f.readline()
+                    if reply[3:4] != b"-":
+                        break
+                self.assertTrue(reply.startswith(b"250"), (cmd, reply))
+            held.append((s, f))
+        return held
+
     def test_total_limit_gives_temporary_failure(self):
-        with h.Popgated(self, config={"server": {"max_connections": "3"}}) as d:
+        # Clients relay.allow vouches for, in a mail transaction: nothing may be pushed out for a newcomer.
+        with h.Popgated(self, config={"server": {"max_connections": "3"},
+                                      "relay": {"allow": "127.0.0.1/32"}}) as d:
             d.start()
-            # SMTP sessions in a mail transaction: an idle one would make room (make_room).
-            held = [greeting(d.port("smtp")) for _ in range(3)]
-            for s, _ in held:
-                f = s.makefile("rb")
-                for cmd in (b"EHLO a.example.org", b"MAIL FROM:<>", b"RCPT TO:<postmaster>"):
-                    s.sendall(cmd + b"\r\n")
-                    while True:
-                        reply = f.readline()
-                        if reply[3:4] != b"-":
-                            break
-                    self.assertTrue(reply.startswith(b"250"), (cmd, reply))
+            held = self.hold_transactions(d, 3, b"bob@example.net")
             s, line = greeting(d.port("smtp"))
             self.assertTrue(line.startswith("421 4.7.0"), line)
             s.close()
-            d.wait_for_log(r"stress: server.max_connections \(3\) reached with 0 POP3 and 3 SMTP sessions, 3 of them")
+            d.wait_for_log(r"stress: server.max_connections \(3\) reached with 0 POP3 and 3 SMTP sessions, 3 of them "
+                           r"logged in, known to relay or handing off a message, 0 in a stranger's")
             for s, _ in held:
                 s.close()
+
+    def test_strangers_transactions_make_room_oldest_first(self):
+        # <postmaster> is open to anyone: such a transaction must not hold a slot against newcomers.
+        with h.Popgated(self, config={"server": {"max_connections": "3"}}) as d:
+            d.start()
+            held = self.hold_transactions(d, 3, b"postmaster")
+            s, line = greeting(d.port("smtp"))
+            self.assertTrue(line.startswith("220 "), line)
+            d.wait_for_log(r"evicted: server.max_connections reached, the oldest stranger's unfinished transaction")
+            self.assertEqual(held[0][1].read(), b"", "the oldest was pushed out")
+            for sock, f in held[1:]:
+                sock.sendall(b"NOOP\r\n")
+                self.assertTrue(f.readline().startswith(b"250"), "the younger ones live on")
+            self.assertRegex(d.log(), r"0 of them logged in, known to relay or handing off a message, 3 in a "
+                                      r"stranger's unfinished transaction")
+            s.close()
+            for sock, _ in held:
+                sock.close()
 
     def test_sigterm_stops_accepting_and_ends_in_bounded_time(self):
         with h.Popgated(self, config={"server": {"shutdown_timeout": "2s"}}) as d:

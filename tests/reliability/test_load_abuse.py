@@ -248,8 +248,8 @@ class Abuse(h.TestCase):
         self.assertTrue(all(isinstance(t, float) and t < 1.0 * h.SLOWDOWN for t in logins), logins)
         self.assertGreaterEqual(evicted, 5)
         self.assertEqual(log.count("stress: server.max_connections"), 1, "one episode, logged once")
-        self.assertRegex(log, r"reached with \d+ POP3 and \d+ SMTP sessions, 2 of them logged in or in a mail "
-                              r"transaction")
+        self.assertRegex(log, r"reached with \d+ POP3 and \d+ SMTP sessions, 2 of them logged in, known to relay "
+                              r"or handing off a message")
         # The stress timeout applies to whole lines: (3 s, whole seconds) plus a 1-s poll slack.
         self.assertTrue(all(isinstance(t, float) and t <= STRESS_TIMEOUT + 2 * h.SLOWDOWN for t in cut), cut)
         self.assertGreaterEqual(log.count("timeout: state=8 under stress"), len(cut))
@@ -259,6 +259,132 @@ class Abuse(h.TestCase):
         bodies = sorted(hashlib.sha256(run["msg"].replace(b"\r\n", b"\n").split(b"\n\n", 1)[1]
                                        .replace(b"\n", b"\r\n")).hexdigest() for run in runs)
         self.assertEqual(bodies, sorted(hashlib.sha256(x).hexdigest() for x in (body_a, body_b)))
+
+    def stranger(self, d, source, in_data):
+        """A client nobody vouches for, with <postmaster> (open to anyone) accepted; in DATA if IN_DATA."""
+        c = Smtp(d.port("smtp"), source)
+        try:
+            c.cmd("EHLO stranger.example.org", 250)
+            c.cmd("MAIL FROM:<>", 250)
+            c.cmd("RCPT TO:<postmaster>", 250)
+            if in_data:
+                c.cmd("DATA", 354)
+        except BaseException:
+            c.close()
+            raise
+        return c
+
+    def test_strangers_transactions_do_not_lock_others_out(self):
+        """Finding 9: transactions set up before the table fills, then trickled, must make room."""
+        cfg = {"server": {"max_connections": str(LIMIT)},
+               "smtp": {"stress_timeout": "%ds" % STRESS_TIMEOUT},
+               "relay": {"allow": "127.5.0.0/24"}}
+        with r.Daemon(self, config=cfg, listeners=("pop3", "smtp")) as d:
+            mta = sh.Sendmail(d)
+            d.add_user("alice", "secret", messages=[h.mbox_message(1)])
+            d.start()
+            msg_h, body_h = message(11)
+            msg_d, body_d = message(12)
+            msg_k, body_k = message(13)
+            # H, the oldest: a stranger's message that will be in its hand-off while the table is full.
+            hand = self.stranger(d, "127.6.0.1", in_data=False)
+            # D: delivers a message to postmaster (which proves nothing), then trickles a second one.
+            dlv = self.stranger(d, "127.6.0.2", in_data=True)
+            dlv.send(msg_d + b".\r\n")
+            self.assertEqual(dlv.reply()[0], 250)
+            for line in ("MAIL FROM:<>", "RCPT TO:<postmaster>", "DATA"):
+                dlv.cmd(line)
+            mta.set_behaviour("sleep 8")
+            results = {}
+
+            def hand_off():
+                try:
+                    hand.cmd("DATA", 354)
+                    hand.send(msg_h + b".\r\n")
+                    results["h"] = hand.reply()
+                except (OSError, EOFError, AssertionError) as e:
+                    results["h"] = str(e)
+            ht = threading.Thread(target=hand_off)
+            ht.start()
+            time.sleep(1)  # H is in its hand-off now: the fake sendmail sleeps 8 s before reading
+            # K: a client relay.allow vouches for, in DATA, a byte every 2 s (slower than a line may take).
+            known = Smtp(d.port("smtp"), "127.5.0.9", timeout=60)
+            known.cmd("EHLO known.example.org", 250)
+            known.cmd("MAIL FROM:<k@example.org>", 250)
+            known.cmd("RCPT TO:<bob@example.net>", 250)
+            known.cmd("DATA", 354)
+            stop, stats = threading.Event(), {"sessions": 0, "cut": 0}
+
+            def attacker(i):
+                """Set up a stranger's transaction, then trickle a byte every 2 s; again when cut."""
+                while not stop.is_set():
+                    c = None
+                    try:
+                        c = self.stranger(d, r.source_ip(i), in_data=i % 2 == 0)
+                        stats["sessions"] += 1
+                        while not stop.wait(2):
+                            c.send(b"N")
+                    except (OSError, EOFError, AssertionError):
+                        stats["cut"] += 1
+                        stop.wait(0.2)
+                    finally:
+                        if c is not None:
+                            c.close()
+            attackers = [threading.Thread(target=attacker, args=(i,)) for i in range(LIMIT)]
+            for t in attackers:
+                t.start()
+            greets, logins = [], []
+            try:
+                d.wait_for_log(r"stress: server.max_connections", timeout=10 * h.SLOWDOWN)
+                time.sleep(1)
+                for k in range(5):
+                    try:
+                        c = Smtp(d.port("smtp"), "127.9.7.%d" % (k + 1))
+                        greets.append(round(c.greeted_in, 3) if c.greeting[0] == 220 else repr(c.greeting))
+                        c.cmd("EHLO new%d.example.org" % k, 250)
+                        c.cmd("QUIT", 221)
+                        c.close()
+                    except (OSError, EOFError, AssertionError) as e:
+                        greets.append(str(e))
+                    try:
+                        logins.append(round(quick_login(d, "127.9.6.%d" % (k + 1)), 3))
+                    except (r.Pop3Error, OSError, EOFError) as e:
+                        logins.append(str(e))
+                ht.join(30)
+                mta.set_behaviour("")
+                try:
+                    for k in range(4):
+                        known.send(msg_k[k:k + 1])
+                        time.sleep(2)
+                    known.send(msg_k[4:] + b".\r\n")
+                    results["k"] = known.reply()
+                except (OSError, EOFError) as e:
+                    results["k"] = str(e)
+            finally:
+                stop.set()
+                for t in attackers:
+                    t.join(10)
+            for c in (hand, dlv, known):
+                c.close()
+            log = d.log()
+            runs = mta.runs()
+        strangers = log.count("the oldest stranger's unfinished transaction makes room")
+        print("\n%d strangers' transactions trickled against max_connections=%d: %d sessions, %d cut, %d "
+              "pushed out; new SMTP greetings in %s s, new POP3 logins in %s s; hand-off under way: %s; known "
+              "client's trickled DATA: %s" % (LIMIT, LIMIT, stats["sessions"], stats["cut"], strangers, greets,
+                                              logins, results.get("h"), results.get("k")))
+        self.assertTrue(all(isinstance(t, float) and t < 1.0 * h.SLOWDOWN for t in greets), greets)
+        self.assertTrue(all(isinstance(t, float) and t < 1.0 * h.SLOWDOWN for t in logins), logins)
+        self.assertGreaterEqual(strangers, 5)
+        self.assertIn("smtp ip=127.6.0.2 user=- evicted", log, "delivering to postmaster proved nothing")
+        self.assertNotIn("ip=127.6.0.1 user=- evicted", log, "a hand-off is never pushed out")
+        self.assertNotIn("ip=127.5.0.9 user=- evicted", log, "a client relay.allow vouches for stays")
+        self.assertEqual(results.get("h", (0,))[0], 250, results)
+        self.assertEqual(results.get("k", (0,))[0], 250, results)
+        bodies = sorted(hashlib.sha256(run["msg"].replace(b"\r\n", b"\n").split(b"\n\n", 1)[1]
+                                       .replace(b"\n", b"\r\n")).hexdigest() for run in runs)
+        self.assertEqual(bodies, sorted(hashlib.sha256(x).hexdigest() for x in (body_h, body_d, body_k)),
+                         "each message handed off once, intact")
 
     def test_password_guessing_is_throttled(self):
         per_ip, max_failures = 5, 6
