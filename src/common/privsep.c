@@ -16,10 +16,12 @@
 #include "common/privsep.h"
 #include "relaydb/relaydb.h"
 
-enum wire_type { WIRE_CHECK = 1, WIRE_RESULT, WIRE_HANDOVER };
+enum wire_type { WIRE_CHECK = 1, WIRE_RESULT, WIRE_HANDOVER, WIRE_REPORT };
 
+/* What the child asks: a credential check, or a report for the master (answered with an empty result). */
 struct wire_check {
 	uint32_t type;
+	uint32_t event;       /* WIRE_REPORT: enum session_event */
 	struct privsep_request req;
 };
 
@@ -39,6 +41,7 @@ struct privsep {
 	int fd;               /* this side's end of the channel */
 	pid_t child;          /* monitor side: the protocol child */
 	struct session_ctx *ctx;
+	char user[AUTH_NAME_MAX]; /* monitor side: who logged in, for the child's reports; "" before */
 };
 
 /* write_full - the whole record or -1; a short write on a stream socket is continued. */
@@ -209,6 +212,35 @@ int privsep_drop_to_server_user(const struct config *cfg)
 	return drop_to_server_user(cfg, true);
 }
 
+/* forward_report - child side: hand EVENT to the monitor and wait until it has passed it on. */
+static int forward_report(void *arg, enum session_event event)
+{
+	struct privsep *ps = arg;
+	struct wire_check c = { .type = WIRE_REPORT, .event = (uint32_t)event };
+	struct wire_result r;
+
+	/* The wait keeps the order the callers rely on: the master has it before the client's reply. */
+	if (write_full(ps->fd, &c, sizeof(c)) < 0 || read_full(ps->fd, &r, sizeof(r)) != 1 || r.type != WIRE_RESULT)
+		return -1;
+	return 0;
+}
+
+/* child_may_report - the events a protocol child can witness; logins are the monitor's to report. */
+static bool child_may_report(uint32_t event)
+{
+	switch (event) {
+	case SESSION_MSG_RELAYED:
+	case SESSION_MSG_DENIED:
+	case SESSION_TXN_BEGIN:
+	case SESSION_TXN_END:
+	case SESSION_TXN_HANDOFF:
+	case SESSION_CLIENT_KNOWN:
+		return true;
+	default:
+		return false;
+	}
+}
+
 int privsep_fork(struct session_ctx *ctx, struct privsep **psp)
 {
 	int sv[2];
@@ -234,6 +266,12 @@ int privsep_fork(struct session_ctx *ctx, struct privsep **psp)
 	if (ps->child == 0) {
 		close(sv[0]);
 		ps->fd = sv[1];
+		/* A child that reads the network must not be able to speak to the master for anyone. */
+		if (ctx->report_fd >= 0)
+			close(ctx->report_fd);
+		ctx->report_fd = -1;
+		ctx->report_via = forward_report;
+		ctx->report_arg = ps;
 		/*
 		 * The primary group alone, as the master has: the child opens nothing a supplementary
 		 * group could be for, and initgroups() loaded an NSS module afresh in every session
@@ -335,6 +373,7 @@ static enum auth_result check_one(struct privsep *ps, struct privsep_request *re
 	if (res == AUTH_OK) {
 		log_session(LOG_INFO, req->proto, ctx->client_ip, user->name, "login ok", "mech=%s",
 			    req->mech == PRIVSEP_APOP ? "APOP" : "password");
+		snprintf(ps->user, sizeof(ps->user), "%s", user->name);
 		session_report(ctx, SESSION_AUTH_OK, user->name);
 		if (strncmp(req->proto, "pop3", 4) == 0)
 			record_relay(ctx, user->name, req->proto);
@@ -360,13 +399,22 @@ int privsep_serve(struct privsep *ps, bool stop_on_success, struct auth_user *ou
 		int rc = read_full(ps->fd, &c, sizeof(c));
 		if (rc == 0)
 			return 0;
-		if (rc < 0 || c.type != WIRE_CHECK || !valid_request(&c.req)) {
+		if (rc < 0 || (c.type == WIRE_CHECK && !valid_request(&c.req)) ||
+		    (c.type == WIRE_REPORT && !child_may_report(c.event)) ||
+		    (c.type != WIRE_CHECK && c.type != WIRE_REPORT)) {
 			log_err("privsep: malformed request from the protocol child");
 			explicit_bzero(&c, sizeof(c));
 			return -1;
 		}
 		memset(&r, 0, sizeof(r));
 		r.type = WIRE_RESULT;
+		if (c.type == WIRE_REPORT) {
+			/* The user is the monitor's own knowledge, not the child's say. */
+			session_report(ps->ctx, (enum session_event)c.event, ps->user[0] != '\0' ? ps->user : NULL);
+			if (write_full(ps->fd, &r, sizeof(r)) < 0)
+				return -1;
+			continue;
+		}
 		r.result = check_one(ps, &c.req, &r.user);
 		explicit_bzero(&c, sizeof(c));
 		if (write_full(ps->fd, &r, sizeof(r)) < 0)

@@ -11,6 +11,10 @@ void session_report(const struct session_ctx *ctx, enum session_event event, con
 {
 	struct session_wire_report r;
 
+	if (ctx->report_via != NULL) {
+		(void)ctx->report_via(ctx->report_arg, event);
+		return;
+	}
 	if (ctx->report_fd < 0)
 		return;
 	memset(&r, 0, sizeof(r));

@@ -10,6 +10,18 @@
 #include "common/cidr.h"
 #include "common/config.h"
 
+/* Events a session reports to the master (for throttling, counters and the admin page). */
+enum session_event {
+	SESSION_AUTH_OK = 1,
+	SESSION_AUTH_FAIL,
+	SESSION_MSG_RELAYED,
+	SESSION_MSG_DENIED,
+	SESSION_TXN_BEGIN,   /* a mail transaction got its first recipient: push this session out last */
+	SESSION_TXN_END,     /* that transaction is over (delivered, refused, reset or abandoned) */
+	SESSION_TXN_HANDOFF, /* its message is complete and goes to the next hop: never push it out now */
+	SESSION_CLIENT_KNOWN, /* the client may relay (relay.allow, POP-before-SMTP): never push it out */
+};
+
 /* One accepted connection, as seen by the process that serves it. */
 struct session_ctx {
 	const struct config *cfg;
@@ -24,6 +36,12 @@ struct session_ctx {
 	const char *hostname;            /* server.hostname, or the system's name */
 	unsigned recent_auth_failures;   /* failed logins from client_ip known to the master at fork */
 	int report_fd;                   /* where session_report() writes; -1 when none */
+	/*
+	 * In a protocol child, which reads the network and so holds no descriptor of the master's
+	 * channel: its reports go to the monitor, which passes on those a child may make.
+	 */
+	int (*report_via)(void *arg, enum session_event event);
+	void *report_arg;
 	pid_t session_pid;               /* the master's direct child serving this connection */
 	const char *proto;               /* "pop3", "pop3s", "smtp", "smtps" */
 	const int *stress;               /* nonzero while the master is under stress (read-only shared
@@ -33,17 +51,6 @@ struct session_ctx {
 /* A service's entry point: runs in a freshly forked process, still privileged; returns an exit status. */
 typedef int (*service_main_fn)(struct session_ctx *ctx);
 
-/* Events a session reports to the master (for throttling, counters and the admin page). */
-enum session_event {
-	SESSION_AUTH_OK = 1,
-	SESSION_AUTH_FAIL,
-	SESSION_MSG_RELAYED,
-	SESSION_MSG_DENIED,
-	SESSION_TXN_BEGIN,   /* a mail transaction got its first recipient: push this session out last */
-	SESSION_TXN_END,     /* that transaction is over (delivered, refused, reset or abandoned) */
-	SESSION_TXN_HANDOFF, /* its message is complete and goes to the next hop: never push it out now */
-	SESSION_CLIENT_KNOWN, /* the client may relay (relay.allow, POP-before-SMTP): never push it out */
-};
 
 /* session_report - tell the master about EVENT for this session's client. Never blocks long; best effort. */
 void session_report(const struct session_ctx *ctx, enum session_event event, const char *user);

@@ -20,6 +20,7 @@
 #include "master/master.h"
 #include "master/pidfile.h"
 #include "master/privdrop.h"
+#include "master/reports.h"
 #include "master/stress.h"
 #include "master/throttle.h"
 #include "master/validate.h"
@@ -41,7 +42,7 @@ struct master {
 	struct stress stress;
 	sigset_t oldmask;
 	int sigfd;
-	int report_rd, report_wr;
+	struct reports reports;
 	int pidfd;
 	char hostname[256];
 	bool stopping;
@@ -87,7 +88,7 @@ static void session_child(struct master *m, const struct listener *l, int fd, st
 	signal(SIGPIPE, SIG_IGN);
 	setpgid(0, 0); /* the session and its privsep child share a group the master can kill */
 	close(m->sigfd);
-	close(m->report_rd);
+	close(m->reports.rd);
 	close(m->pidfd);
 	for (size_t i = 0; i < m->ls.n; i++)
 		close(m->ls.v[i].fd);
@@ -158,7 +159,7 @@ static void start_session(struct master *m, const struct listener *l, int fd, co
 			  const struct sockaddr *local)
 {
 	struct session_ctx ctx = { .cfg = m->cfg, .fd = fd, .implicit_tls = l->svc->implicit_tls,
-				   .tls = m->tls, .hostname = m->hostname, .report_fd = m->report_wr,
+				   .tls = m->tls, .hostname = m->hostname, .report_fd = m->reports.wr,
 				   .proto = l->svc->name, .stress = stress_view(&m->stress) };
 	const char *why;
 
@@ -306,15 +307,10 @@ static void on_report(struct master *m, const struct session_wire_report *r)
 
 static void read_reports(struct master *m)
 {
-	struct session_wire_report r[64];
+	struct session_wire_report r;
 
-	for (;;) {
-		ssize_t n = read(m->report_rd, r, sizeof(r));
-		if (n <= 0)
-			return;
-		for (size_t i = 0; i < (size_t)n / sizeof(r[0]); i++)
-			on_report(m, &r[i]);
-	}
+	while (reports_next(&m->reports, &r) == 1)
+		on_report(m, &r);
 }
 
 /* reload - SIGHUP: a new config only if it is valid and every listener binds; else keep the old. */
@@ -403,8 +399,8 @@ static int poll_timeout(struct master *m, int restart_in)
 static int close_fds_for_workers(const struct master *m, int *fds)
 {
 	fds[0] = m->sigfd;
-	fds[1] = m->report_rd;
-	fds[2] = m->report_wr;
+	fds[1] = m->reports.rd;
+	fds[2] = m->reports.wr;
 	fds[3] = m->pidfd;
 	return 4;
 }
@@ -420,7 +416,7 @@ static void loop(struct master *m)
 			workers_restart_due(&m->workers, m->cfg, &m->ls, cfds, ncfds, time(NULL));
 		size_t n = 0;
 		pfd[n++] = (struct pollfd){ .fd = m->sigfd, .events = POLLIN };
-		pfd[n++] = (struct pollfd){ .fd = m->report_rd, .events = POLLIN };
+		pfd[n++] = (struct pollfd){ .fd = m->reports.rd, .events = POLLIN };
 		for (size_t i = 0; i < m->ls.n && n < sizeof(pfd) / sizeof(pfd[0]); i++)
 			pfd[n++] = (struct pollfd){ .fd = m->ls.v[i].svc != NULL ? m->ls.v[i].fd : -1,
 						    .events = POLLIN };
@@ -490,18 +486,6 @@ static int setup_signals(struct master *m)
 	return m->sigfd < 0 ? -1 : 0;
 }
 
-/* setup_reports - the pipe sessions write events into; writers never block on it. */
-static int setup_reports(struct master *m)
-{
-	int p[2];
-
-	if (pipe2(p, O_CLOEXEC | O_NONBLOCK) < 0)
-		return -1;
-	m->report_rd = p[0];
-	m->report_wr = p[1];
-	return 0;
-}
-
 /* startup - everything that needs root, in order: pid file, sockets, directories, then the drop. */
 static int startup(struct master *m, bool foreground)
 {
@@ -523,13 +507,18 @@ static int startup(struct master *m, bool foreground)
 	}
 	if (pidfile_write(m->pidfd) < 0)
 		log_warn("%s: cannot write the pid: %s", pidpath, strerror(errno));
+	/* Still root: the channel's buffers may be sized past the sysctl cap. */
+	if (reports_open(&m->reports) < 0) {
+		log_err("start-up: the session report channel: %s", strerror(errno));
+		return 1;
+	}
 	if (master_drop_privileges(m->cfg) < 0)
 		return 1;
 	m->kids = children_new((size_t)cfg_int(m->cfg, "server.max_connections") + 16);
 	m->fails = throttle_new(THROTTLE_SLOTS);
 	m->stats = stats_create();
 	if (m->kids == NULL || m->fails == NULL || m->stats == NULL || stress_init(&m->stress) < 0 ||
-	    setup_reports(m) < 0 || setup_signals(m) < 0) {
+	    setup_signals(m) < 0) {
 		log_err("start-up: %s", strerror(errno));
 		return 1;
 	}
@@ -543,7 +532,7 @@ config_error:
 
 int master_run(struct config *cfg, bool foreground)
 {
-	struct master m = { .cfg = cfg, .sigfd = -1, .report_rd = -1, .report_wr = -1, .pidfd = -1 };
+	struct master m = { .cfg = cfg, .sigfd = -1, .reports = { .rd = -1, .wr = -1 }, .pidfd = -1 };
 	int cfds[4], rc;
 
 	set_hostname(&m);
@@ -561,6 +550,7 @@ int master_run(struct config *cfg, bool foreground)
 	children_free(&m.kids);
 	throttle_free(&m.fails);
 	stress_free(&m.stress);
+	reports_close(&m.reports);
 	if (m.tls != NULL)
 		SSL_CTX_free(m.tls);
 	config_free(&m.cfg);

@@ -100,6 +100,12 @@ def message(n):
             + body), body
 
 
+def handed_off_bodies(runs):
+    """The SHA-256 of each message body the sendmail stand-in got, sorted."""
+    return sorted(hashlib.sha256(run["msg"].replace(b"\r\n", b"\n").split(b"\n\n", 1)[1]
+                                 .replace(b"\n", b"\r\n")).hexdigest() for run in runs)
+
+
 class Abuse(h.TestCase):
     def test_slow_pop3_clients_do_not_lock_others_out(self):
         with r.Daemon(self, config={"server": {"max_connections": str(LIMIT)}}, listeners=("pop3", "smtp")) as d:
@@ -126,6 +132,17 @@ class Abuse(h.TestCase):
         self.assertTrue(all(isinstance(t, float) and t < 1.0 * h.SLOWDOWN for t in times), times)
         self.assertGreaterEqual(evicted, 5)
 
+    def stress_daemon(self):
+        """popgated with LIMIT sessions, STRESS_TIMEOUT, relay.allow for 127.5.0.0/24 and the sendmail
+        stand-in (as d.mta), with user alice; not started yet."""
+        cfg = {"server": {"max_connections": str(LIMIT)},
+               "smtp": {"stress_timeout": "%ds" % STRESS_TIMEOUT},
+               "relay": {"allow": "127.5.0.0/24"}}
+        d = r.Daemon(self, config=cfg, listeners=("pop3", "smtp"))
+        d.mta = sh.Sendmail(d)
+        d.add_user("alice", "secret", messages=[h.mbox_message(1)])
+        return d
+
     def legit_transfer(self, d, n, source, in_data):
         """A relay-authorized client that gets as far as a recipient, or into DATA when IN_DATA."""
         c = Smtp(d.port("smtp"), source, timeout=60)
@@ -137,12 +154,8 @@ class Abuse(h.TestCase):
         return c
 
     def test_slow_smtp_clients_do_not_lock_others_out(self):
-        cfg = {"server": {"max_connections": str(LIMIT)},
-               "smtp": {"stress_timeout": "%ds" % STRESS_TIMEOUT},
-               "relay": {"allow": "127.5.0.0/24"}}
-        with r.Daemon(self, config=cfg, listeners=("pop3", "smtp")) as d:
-            mta = sh.Sendmail(d)
-            d.add_user("alice", "secret", messages=[h.mbox_message(1)])
+        with self.stress_daemon() as d:
+            mta = d.mta
             d.start()
             # Before the attack: one transfer already in DATA, one with its recipient.
             msg_a, body_a = message(1)
@@ -256,8 +269,7 @@ class Abuse(h.TestCase):
         # Nothing legitimate was killed: both transfers got the next hop's 250, and it has both, intact.
         self.assertEqual(results.get("a", (0,))[0], 250, results)
         self.assertEqual(results.get("b", (0,))[0], 250, results)
-        bodies = sorted(hashlib.sha256(run["msg"].replace(b"\r\n", b"\n").split(b"\n\n", 1)[1]
-                                       .replace(b"\n", b"\r\n")).hexdigest() for run in runs)
+        bodies = handed_off_bodies(runs)
         self.assertEqual(bodies, sorted(hashlib.sha256(x).hexdigest() for x in (body_a, body_b)))
 
     def stranger(self, d, source, in_data):
@@ -276,12 +288,8 @@ class Abuse(h.TestCase):
 
     def test_strangers_transactions_do_not_lock_others_out(self):
         """Finding 9: transactions set up before the table fills, then trickled, must make room."""
-        cfg = {"server": {"max_connections": str(LIMIT)},
-               "smtp": {"stress_timeout": "%ds" % STRESS_TIMEOUT},
-               "relay": {"allow": "127.5.0.0/24"}}
-        with r.Daemon(self, config=cfg, listeners=("pop3", "smtp")) as d:
-            mta = sh.Sendmail(d)
-            d.add_user("alice", "secret", messages=[h.mbox_message(1)])
+        with self.stress_daemon() as d:
+            mta = d.mta
             d.start()
             msg_h, body_h = message(11)
             msg_d, body_d = message(12)
@@ -308,11 +316,7 @@ class Abuse(h.TestCase):
             ht.start()
             time.sleep(1)  # H is in its hand-off now: the fake sendmail sleeps 8 s before reading
             # K: a client relay.allow vouches for, in DATA, a byte every 2 s (slower than a line may take).
-            known = Smtp(d.port("smtp"), "127.5.0.9", timeout=60)
-            known.cmd("EHLO known.example.org", 250)
-            known.cmd("MAIL FROM:<k@example.org>", 250)
-            known.cmd("RCPT TO:<bob@example.net>", 250)
-            known.cmd("DATA", 354)
+            known = self.legit_transfer(d, 13, "127.5.0.9", in_data=True)
             stop, stats = threading.Event(), {"sessions": 0, "cut": 0}
 
             def attacker(i):
@@ -381,8 +385,7 @@ class Abuse(h.TestCase):
         self.assertNotIn("ip=127.5.0.9 user=- evicted", log, "a client relay.allow vouches for stays")
         self.assertEqual(results.get("h", (0,))[0], 250, results)
         self.assertEqual(results.get("k", (0,))[0], 250, results)
-        bodies = sorted(hashlib.sha256(run["msg"].replace(b"\r\n", b"\n").split(b"\n\n", 1)[1]
-                                       .replace(b"\n", b"\r\n")).hexdigest() for run in runs)
+        bodies = handed_off_bodies(runs)
         self.assertEqual(bodies, sorted(hashlib.sha256(x).hexdigest() for x in (body_h, body_d, body_k)),
                          "each message handed off once, intact")
 

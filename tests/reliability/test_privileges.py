@@ -7,20 +7,28 @@ With popgated started as root, system users (useradd) and a Debian-style spool (
 - the admin worker cannot write, create, rename or remove anything in the mail spool: each is
   tried for real in a process holding exactly its credentials (uids, gids, groups);
 - the POP3 post-login process runs as the mailbox owner (its own uid, not server.user), with
-  group mail for the dotlock and no capability, and cannot read or write another user's mbox.
+  group mail for the dotlock and no capability, and cannot read or write another user's mbox;
+- a protocol child (which reads the network) shares no socket or pipe with the master, and a
+  process that gets hold of the master's report channel cannot speak for another session: forged
+  failed logins naming a live session do not lock its address out, a torn record does not upset
+  the channel, and real failures still lock an address out.
 It also reports (without failing) whether that process could remove another user's mailbox:
 the spool's mode decides (Debian's /var/mail is 2775, without the sticky bit); with the sticky
 bit (3775) it cannot, and popgate's own updates still work.
 Needs root; skipped otherwise.
 """
 
+import ctypes
 import errno
 import grp
 import os
+import socket
+import struct
 import sys
 import time
 
 import relib as r
+from relib import quick_login
 
 import popgate_harness as h
 import smtp_helpers as sh
@@ -76,7 +84,110 @@ def read(path):
     return go
 
 
+def sockets_and_pipes(pid):
+    """{fd: 'socket:[inode]' or 'pipe:[inode]'} of PID, beyond stdin, stdout and stderr."""
+    out = {}
+    for fd in os.listdir("/proc/%d/fd" % pid):
+        try:
+            target = os.readlink("/proc/%d/fd/%s" % (pid, fd))
+        except OSError:
+            continue
+        if int(fd) > 2 and target.startswith(("socket:", "pipe:")):
+            out[int(fd)] = target
+    return out
+
+
+def server_side_holder(d, client):
+    """The popgated process holding the server end of CLIENT's TCP connection (from /proc/net/tcp)."""
+    ip, port = client.getsockname()
+    want = "%s:%04X" % ("".join("%02X" % int(x) for x in reversed(ip.split("."))), port)
+    inode = None
+    with open("/proc/net/tcp") as f:
+        for line in f.readlines()[1:]:
+            fields = line.split()
+            if fields[2] == want and fields[1].endswith(":%04X" % client.getpeername()[1]):
+                inode = fields[9]
+    for pid in d.pids():
+        if "socket:[%s]" % inode in sockets_and_pipes(pid).values():
+            return pid
+    raise AssertionError("no process holds the server end of %s" % want)
+
+
+def steal_fd(pid, fd):
+    """A duplicate of PID's descriptor FD in this process (pidfd_getfd, Linux 5.6; root)."""
+    libc = ctypes.CDLL(None, use_errno=True)
+    pidfd = libc.syscall(434, pid, 0)  # pidfd_open
+    if pidfd < 0:
+        raise OSError(ctypes.get_errno(), "pidfd_open")
+    try:
+        got = libc.syscall(438, pidfd, fd, 0)  # pidfd_getfd
+        if got < 0:
+            raise OSError(ctypes.get_errno(), "pidfd_getfd")
+        return got
+    finally:
+        os.close(pidfd)
+
+
+def report(event, session_pid, user=b"alice"):
+    """A session_wire_report record (src/common/session_wire.h)."""
+    return struct.pack("=IIi64s", 0x70677231, event, session_pid, user)
+
+
+SESSION_AUTH_FAIL = 2
+
+
 class Privileges(h.TestCase):
+    def test_sessions_speak_only_for_themselves(self):
+        cfg = {"auth": {"max_failures": "3", "lockout": "60s"}}
+        with r.Daemon(self, config=cfg, listeners=("pop3", "smtp")) as d:
+            d.add_user("alice", "secret", messages=[h.mbox_message(1)])
+            d.start()
+            master = d.proc.pid
+            smtp = r.connect(d.port("smtp"))
+            smtp.recv(100)
+            victim = r.Pop3(d.port("pop3"), source="127.3.1.1")
+            time.sleep(0.3)
+            master_fds = sockets_and_pipes(master)
+            children = {what: server_side_holder(d, sock) for what, sock in (("SMTP", smtp), ("POP3", victim.sock))}
+            for what, child in children.items():
+                shared = set(sockets_and_pipes(child).values()) & set(master_fds.values())
+                self.assertEqual(shared, set(), "the %s protocol child shares %s with the master" % (what, shared))
+            victim_session = r.proc_table()[children["POP3"]][0]
+            self.assertEqual(r.proc_table()[victim_session][0], master)
+            # Whatever of the master's a subverted process could reach: forged failures, a torn record.
+            forged = 0
+            for fd in master_fds:
+                try:
+                    mine = steal_fd(master, fd)
+                except OSError:
+                    continue
+                try:
+                    for _ in range(5):
+                        os.write(mine, report(SESSION_AUTH_FAIL, victim_session))
+                        forged += 1
+                    os.write(mine, b"pgr")
+                except OSError:
+                    pass
+                finally:
+                    os.close(mine)
+            self.assertGreater(forged, 0, "no way into the master's report channel was tried")
+            d.wait_for_log(r"reports: dropped \d+ session report", timeout=5)
+            self.assertIsInstance(quick_login(d, "127.3.1.1"), float, "forged failures locked a client out")
+            # The channel still carries the real thing.
+            for k in range(3):
+                c = r.Pop3(d.port("pop3"), source="127.3.1.2")
+                c.cmd("USER alice")
+                with self.assertRaises(r.Pop3Error):
+                    c.cmd("PASS wrong-%d" % k)
+                c.close()
+            with self.assertRaisesRegex(r.Pop3Error, r"SYS/TEMP"):
+                quick_login(d, "127.3.1.2")
+            victim.close()
+            smtp.close()
+        print("\nprotocol children share no socket or pipe with the master; %d forged reports through "
+              "the master's own descriptors dropped, the named client not locked out; real failures "
+              "still lock out" % forged)
+
     def test_processes_and_what_they_could_touch(self):
         users = r.SystemUsers(self, 2)
         a, b = users.names
