@@ -100,6 +100,39 @@ def message(n):
             + body), body
 
 
+def newcomers(d, smtp_net, pop3_net):
+    """Five new SMTP clients (greeting, EHLO, QUIT) and five POP3 logins, from SMTP_NET.k and
+    POP3_NET.k: (seconds to each 220, seconds to each login), or the error where one failed."""
+    greets, logins = [], []
+    for k in range(5):
+        try:
+            c = Smtp(d.port("smtp"), "%s.%d" % (smtp_net, k + 1))
+            greets.append(round(c.greeted_in, 3) if c.greeting[0] == 220 else repr(c.greeting))
+            c.cmd("EHLO new%d.example.org" % k, 250)
+            c.cmd("QUIT", 221)
+            c.close()
+        except (OSError, EOFError, AssertionError) as e:
+            greets.append(str(e))
+        try:
+            logins.append(round(quick_login(d, "%s.%d" % (pop3_net, k + 1)), 3))
+        except (r.Pop3Error, OSError, EOFError) as e:
+            logins.append(str(e))
+    return greets, logins
+
+
+def trickle(c, msg, slow):
+    """Send MSG's first SLOW bytes on C (in DATA) one every 2 s, then the rest and the final dot: the
+    reply, or the error that cut the transfer."""
+    try:
+        for k in range(slow):
+            c.send(msg[k:k + 1])
+            time.sleep(2)
+        c.send(msg[slow:] + b".\r\n")
+        return c.reply()
+    except (OSError, EOFError) as e:
+        return str(e)
+
+
 def handed_off_bodies(runs):
     """The SHA-256 of each message body the sendmail stand-in got, sorted."""
     return sorted(hashlib.sha256(run["msg"].replace(b"\r\n", b"\n").split(b"\n\n", 1)[1]
@@ -143,15 +176,27 @@ class Abuse(h.TestCase):
         d.add_user("alice", "secret", messages=[h.mbox_message(1)])
         return d
 
-    def legit_transfer(self, d, n, source, in_data):
-        """A relay-authorized client that gets as far as a recipient, or into DATA when IN_DATA."""
-        c = Smtp(d.port("smtp"), source, timeout=60)
-        c.cmd("EHLO slow%d.example.org" % n, 250)
-        c.cmd("MAIL FROM:<slow%d@example.org>" % n, 250)
-        c.cmd("RCPT TO:<bob@example.net>", 250)
-        if in_data:
-            c.cmd("DATA", 354)
+    def transaction(self, d, source, sender, rcpt, in_data, timeout=10):
+        """A client from SOURCE that gets as far as an accepted RCPT, or into DATA when IN_DATA."""
+        c = Smtp(d.port("smtp"), source, timeout=timeout)
+        try:
+            c.cmd("EHLO %s" % (sender.split("@")[-1] or "stranger.example.org"), 250)
+            c.cmd("MAIL FROM:<%s>" % sender, 250)
+            c.cmd("RCPT TO:<%s>" % rcpt, 250)
+            if in_data:
+                c.cmd("DATA", 354)
+        except BaseException:
+            c.close()
+            raise
         return c
+
+    def legit_transfer(self, d, n, source, in_data):
+        """A client relay.allow vouches for, relaying to bob@example.net."""
+        return self.transaction(d, source, "slow%d@example.org" % n, "bob@example.net", in_data, timeout=60)
+
+    def stranger(self, d, source, in_data):
+        """A client nobody vouches for, with <postmaster> (open to anyone) accepted."""
+        return self.transaction(d, source, "", "postmaster", in_data)
 
     def test_slow_smtp_clients_do_not_lock_others_out(self):
         with self.stress_daemon() as d:
@@ -167,14 +212,7 @@ class Abuse(h.TestCase):
 
             def trickle_data():
                 """A: the whole message a byte every 2 s at first, then the rest at once."""
-                try:
-                    for k in range(6):
-                        a.send(msg_a[k:k + 1])
-                        time.sleep(2)
-                    a.send(msg_a[6:] + b".\r\n")
-                    results["a"] = a.reply()
-                except (OSError, EOFError) as e:
-                    results["a"] = str(e)
+                results["a"] = trickle(a, msg_a, 6)
 
             def lines_under_stress():
                 """B: DATA once the stress has begun, then a line a second."""
@@ -195,7 +233,7 @@ class Abuse(h.TestCase):
             try:
                 time.sleep(3)
                 d.wait_for_log(r"stress: server.max_connections", timeout=5)
-                greets, logins, cut = [], [], []
+                cut = []
 
                 def trickler(k):
                     """A recipient anyone may name, then a command a byte a second: must be cut off."""
@@ -227,19 +265,7 @@ class Abuse(h.TestCase):
                 tricklers = [threading.Thread(target=trickler, args=(k,)) for k in range(3)]
                 for t in tricklers:
                     t.start()
-                for k in range(5):
-                    try:
-                        c = Smtp(d.port("smtp"), "127.9.9.%d" % (k + 1))
-                        greets.append(round(c.greeted_in, 3) if c.greeting[0] == 220 else repr(c.greeting))
-                        c.cmd("EHLO new%d.example.org" % k, 250)
-                        c.cmd("QUIT", 221)
-                        c.close()
-                    except (OSError, EOFError, AssertionError) as e:
-                        greets.append(str(e))
-                    try:
-                        logins.append(round(quick_login(d, "127.9.8.%d" % (k + 1)), 3))
-                    except (r.Pop3Error, OSError, EOFError) as e:
-                        logins.append(str(e))
+                greets, logins = newcomers(d, "127.9.9", "127.9.8")
                 for t in tricklers + legit:
                     t.join(60)
                 a.close()
@@ -271,20 +297,6 @@ class Abuse(h.TestCase):
         self.assertEqual(results.get("b", (0,))[0], 250, results)
         bodies = handed_off_bodies(runs)
         self.assertEqual(bodies, sorted(hashlib.sha256(x).hexdigest() for x in (body_a, body_b)))
-
-    def stranger(self, d, source, in_data):
-        """A client nobody vouches for, with <postmaster> (open to anyone) accepted; in DATA if IN_DATA."""
-        c = Smtp(d.port("smtp"), source)
-        try:
-            c.cmd("EHLO stranger.example.org", 250)
-            c.cmd("MAIL FROM:<>", 250)
-            c.cmd("RCPT TO:<postmaster>", 250)
-            if in_data:
-                c.cmd("DATA", 354)
-        except BaseException:
-            c.close()
-            raise
-        return c
 
     def test_strangers_transactions_do_not_lock_others_out(self):
         """Finding 9: transactions set up before the table fills, then trickled, must make room."""
@@ -337,33 +349,13 @@ class Abuse(h.TestCase):
             attackers = [threading.Thread(target=attacker, args=(i,)) for i in range(LIMIT)]
             for t in attackers:
                 t.start()
-            greets, logins = [], []
             try:
                 d.wait_for_log(r"stress: server.max_connections", timeout=10 * h.SLOWDOWN)
                 time.sleep(1)
-                for k in range(5):
-                    try:
-                        c = Smtp(d.port("smtp"), "127.9.7.%d" % (k + 1))
-                        greets.append(round(c.greeted_in, 3) if c.greeting[0] == 220 else repr(c.greeting))
-                        c.cmd("EHLO new%d.example.org" % k, 250)
-                        c.cmd("QUIT", 221)
-                        c.close()
-                    except (OSError, EOFError, AssertionError) as e:
-                        greets.append(str(e))
-                    try:
-                        logins.append(round(quick_login(d, "127.9.6.%d" % (k + 1)), 3))
-                    except (r.Pop3Error, OSError, EOFError) as e:
-                        logins.append(str(e))
+                greets, logins = newcomers(d, "127.9.7", "127.9.6")
                 ht.join(30)
                 mta.set_behaviour("")
-                try:
-                    for k in range(4):
-                        known.send(msg_k[k:k + 1])
-                        time.sleep(2)
-                    known.send(msg_k[4:] + b".\r\n")
-                    results["k"] = known.reply()
-                except (OSError, EOFError) as e:
-                    results["k"] = str(e)
+                results["k"] = trickle(known, msg_k, 4)
             finally:
                 stop.set()
                 for t in attackers:
