@@ -22,6 +22,7 @@ enum wire_type { WIRE_CHECK = 1, WIRE_RESULT, WIRE_HANDOVER, WIRE_REPORT };
 struct wire_check {
 	uint32_t type;
 	uint32_t event;       /* WIRE_REPORT: enum session_event */
+	uint32_t ack;         /* WIRE_REPORT: answer once it is passed on */
 	struct privsep_request req;
 };
 
@@ -212,15 +213,26 @@ int privsep_drop_to_server_user(const struct config *cfg)
 	return drop_to_server_user(cfg, true);
 }
 
-/* forward_report - child side: hand EVENT to the monitor and wait until it has passed it on. */
+/*
+ * must_wait - whether the child waits until the master has EVENT: make_room must know of a
+ * recipient accepted or a client vouched for before the client reads its 250, and of a hand-off
+ * before the next hop gets the message. The rest only count, and go without a round trip.
+ */
+static bool must_wait(enum session_event event)
+{
+	return event == SESSION_TXN_BEGIN || event == SESSION_CLIENT_KNOWN || event == SESSION_TXN_HANDOFF;
+}
+
+/* forward_report - child side: hand EVENT to the monitor, which passes it on to the master. */
 static int forward_report(void *arg, enum session_event event)
 {
 	struct privsep *ps = arg;
-	struct wire_check c = { .type = WIRE_REPORT, .event = (uint32_t)event };
+	struct wire_check c = { .type = WIRE_REPORT, .event = (uint32_t)event, .ack = must_wait(event) };
 	struct wire_result r;
 
-	/* The wait keeps the order the callers rely on: the master has it before the client's reply. */
-	if (write_full(ps->fd, &c, sizeof(c)) < 0 || read_full(ps->fd, &r, sizeof(r)) != 1 || r.type != WIRE_RESULT)
+	if (write_full(ps->fd, &c, sizeof(c)) < 0)
+		return -1;
+	if (c.ack && (read_full(ps->fd, &r, sizeof(r)) != 1 || r.type != WIRE_RESULT))
 		return -1;
 	return 0;
 }
@@ -411,7 +423,7 @@ int privsep_serve(struct privsep *ps, bool stop_on_success, struct auth_user *ou
 		if (c.type == WIRE_REPORT) {
 			/* The user is the monitor's own knowledge, not the child's say. */
 			session_report(ps->ctx, (enum session_event)c.event, ps->user[0] != '\0' ? ps->user : NULL);
-			if (write_full(ps->fd, &r, sizeof(r)) < 0)
+			if (c.ack && write_full(ps->fd, &r, sizeof(r)) < 0)
 				return -1;
 			continue;
 		}
