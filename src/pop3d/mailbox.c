@@ -169,6 +169,15 @@ enum mailbox_status mailbox_commit(struct mailbox *mb)
 	return mb->drv->commit(mb);
 }
 
+void mailbox_unlock(struct mailbox *mb)
+{
+	/* Without an index directory the session lock is the flock on the mailbox itself. */
+	int fd = mb->lock_fd >= 0 ? mb->lock_fd : mb->fd;
+
+	if (mb->committed && fd >= 0)
+		(void)flock(fd, LOCK_UN);
+}
+
 void mailbox_close(struct mailbox **mbp)
 {
 	struct mailbox *mb = *mbp;

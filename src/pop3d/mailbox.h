@@ -88,6 +88,12 @@ bool mailbox_is_deleted(const struct mailbox *mb, size_t i);
 enum mailbox_status mailbox_commit(struct mailbox *mb);
 
 /*
+ * mailbox_unlock - release the session lock after mailbox_commit(), before QUIT's reply: a
+ * client that reconnects the moment it reads the +OK must not find its mailbox [IN-USE].
+ */
+void mailbox_unlock(struct mailbox *mb);
+
+/*
  * mailbox_close - release the session lock and free; no changes are made (Maildir: mail found
  * in new/ was already moved to cur/ at open, as Courier and Dovecot do). Sets *MB to NULL.
  */

@@ -178,6 +178,7 @@ enum pop3_outcome pop3_cmd_quit_trans(struct pop3 *p, int argc, char **argv)
 	totals(p->mb, &left, &octets);
 	p->deleted = mailbox_count(p->mb) - left;
 	st = mailbox_commit(p->mb); /* the UPDATE state */
+	mailbox_unlock(p->mb);
 	log_session(st == MAILBOX_OK ? LOG_INFO : LOG_ERR, p->proto, p->ctx->client_ip, p->username, "quit",
 		    "retr=%lu dele=%lu left=%zu update=%s", p->retrieved, p->deleted, left,
 		    mailbox_status_name(st));

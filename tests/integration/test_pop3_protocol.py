@@ -358,6 +358,23 @@ class Concurrency(h.TestCase):
             first.quit()
             login(d).quit()
 
+    def test_quit_releases_the_mailbox_before_its_answer(self):
+        # A client that reconnects the moment it reads QUIT's +OK must find its mailbox free.
+        msgs = [h.mbox_message(i) for i in range(1, 41)]
+        with h.Popgated(self) as d:
+            d.add_user("alice", "secret", messages=msgs)
+            d.start()
+            first = login(d)
+            for left in range(len(msgs), 0, -1):
+                self.assertEqual(first.stat()[0], left)
+                nxt = poplib.POP3("127.0.0.1", d.port("pop3"), timeout=10)
+                nxt.user("alice")
+                first.dele(1)
+                first.quit()
+                nxt.pass_("secret")  # poplib raises on -ERR [IN-USE]
+                first = nxt
+            first.quit()
+
     def test_update_failure_keeps_everything(self):
         with h.Popgated(self) as d:
             path = d.add_user("alice", "secret", messages=MSGS)
