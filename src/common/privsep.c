@@ -402,6 +402,16 @@ static enum auth_result check_one(struct privsep *ps, struct privsep_request *re
 	return res;
 }
 
+/* valid_wire - a check with a valid request, or a report of an event a child may make. */
+static bool valid_wire(struct wire_check *c)
+{
+	switch (c->type) {
+	case WIRE_CHECK: return valid_request(&c->req);
+	case WIRE_REPORT: return child_may_report(c->event);
+	default: return false;
+	}
+}
+
 int privsep_serve(struct privsep *ps, bool stop_on_success, struct auth_user *out)
 {
 	struct wire_check c;
@@ -411,9 +421,7 @@ int privsep_serve(struct privsep *ps, bool stop_on_success, struct auth_user *ou
 		int rc = read_full(ps->fd, &c, sizeof(c));
 		if (rc == 0)
 			return 0;
-		if (rc < 0 || (c.type == WIRE_CHECK && !valid_request(&c.req)) ||
-		    (c.type == WIRE_REPORT && !child_may_report(c.event)) ||
-		    (c.type != WIRE_CHECK && c.type != WIRE_REPORT)) {
+		if (rc < 0 || !valid_wire(&c)) {
 			log_err("privsep: malformed request from the protocol child");
 			explicit_bzero(&c, sizeof(c));
 			return -1;

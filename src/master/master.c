@@ -257,7 +257,6 @@ static void reap(struct master *m)
 	}
 }
 
-/* on_report - one record from a session: counters, events and the failed-login table. */
 /*
  * track_for_make_room - what make_room needs to know of a session: where its transaction stands,
  * and whether its client is one we relay for. A message relayed proves nothing: anybody may send
@@ -274,14 +273,15 @@ static bool track_for_make_room(struct master *m, const struct session_wire_repo
 	}
 }
 
+/* on_report - one record from a session: counters, events and the failed-login table. */
 static void on_report(struct master *m, const struct session_wire_report *r)
 {
 	const struct child *ch = children_find(m->kids, r->session_pid);
 	char user[sizeof(r->user)];
 	const char *what;
 
-	if (r->magic != SESSION_WIRE_MAGIC || ch == NULL)
-		return; /* not one of our live sessions: ignore */
+	if (ch == NULL)
+		return; /* reports_next checked the sender; a session reaped meanwhile is ignored */
 	if (track_for_make_room(m, r))
 		return; /* bookkeeping, not an event worth the admin page */
 	memcpy(user, r->user, sizeof(user));

@@ -62,7 +62,7 @@ static void refuse(struct reports *r, pid_t sender, const struct session_wire_re
 	r->dropped++;
 	if (r->warned != 0 && now - r->warned < 60)
 		return;
-	log_warn("reports: dropped %lu session report(s) in the last minute; the last came from pid %ld, "
+	log_warn("reports: dropped %lu session report(s) since the last such warning; the last came from pid %ld, "
 		 "%zd bytes, naming session %ld: a session may only report about itself",
 		 r->dropped, (long)sender, len, len == (ssize_t)sizeof(*rec) ? (long)rec->session_pid : 0L);
 	r->dropped = 0;

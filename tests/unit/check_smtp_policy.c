@@ -209,6 +209,16 @@ START_TEST(test_verdict_text)
 }
 END_TEST
 
+/* Only verdicts about the client vouch for it (stress mode never pushes such a session out). */
+START_TEST(test_verdict_vouches)
+{
+	for (int v = 0; v < SMTP_VERDICT_COUNT; v++) {
+		bool client = v == SMTP_VERDICT_SMTP_AUTH || v == SMTP_VERDICT_ALLOW_LIST || v == SMTP_VERDICT_AUTHORIZED;
+		ck_assert_msg(smtp_verdict_vouches((enum smtp_verdict)v) == client, "%s", smtp_verdict_text((enum smtp_verdict)v));
+	}
+}
+END_TEST
+
 static Suite *suite(void)
 {
 	Suite *s = suite_create("smtp_policy");
@@ -221,6 +231,7 @@ static Suite *suite(void)
 	tcase_add_test(tc, test_pop_before_smtp_expiry);
 	tcase_add_test(tc, test_db_failure_is_temporary);
 	tcase_add_test(tc, test_verdict_text);
+	tcase_add_test(tc, test_verdict_vouches);
 	suite_add_tcase(s, tc);
 	return s;
 }
