@@ -204,15 +204,33 @@ static void take_line(struct lio *lio, size_t nl, char *buf, size_t cap, size_t 
 	lio->in_pos = nl + 1;
 }
 
-/* skip_long_line - drop input up to and including the next LF, however long. */
-static enum lio_status skip_long_line(struct lio *lio)
+/* long_line_end - the LIO_LINE_BARE_LF bit for a dropped line whose LF is at NL; PREV is the byte before IN. */
+static unsigned long_line_end(const struct lio *lio, size_t nl, char prev)
 {
+	char before = nl > lio->in_pos ? lio->in[nl - 1] : prev;
+
+	return before == '\r' ? 0 : LIO_LINE_BARE_LF;
+}
+
+/*
+ * skip_long_line - drop input up to and including the next LF, however long. How the line ended
+ * still counts: a CRLF "." CRLF after a long line is a message's end, a bare LF before it is not.
+ */
+static enum lio_status skip_long_line(struct lio *lio, unsigned *flags)
+{
+	char prev = '\0'; /* the last byte dropped before a refill, for a CR and LF split across two */
+
 	for (;;) {
 		char *nl = memchr(lio->in + lio->in_pos, '\n', lio->in_len - lio->in_pos);
 		if (nl != NULL) {
-			lio->in_pos = (size_t)(nl - lio->in) + 1;
+			size_t idx = (size_t)(nl - lio->in);
+			if (flags != NULL)
+				*flags = long_line_end(lio, idx, prev);
+			lio->in_pos = idx + 1;
 			return LIO_TOOLONG;
 		}
+		if (lio->in_len > lio->in_pos)
+			prev = lio->in[lio->in_len - 1];
 		lio->in_pos = lio->in_len;
 		enum lio_status st = fill(lio);
 		if (st != LIO_OK)
@@ -238,6 +256,8 @@ enum lio_status lio_read_line(struct lio *lio, char *buf, size_t cap, size_t *le
 			if (raw > 0 && lio->in[idx - 1] == '\r')
 				raw--;
 			if (raw > cap - 1) {
+				if (flags != NULL)
+					*flags = long_line_end(lio, idx, '\0');
 				lio->in_pos = idx + 1;
 				return LIO_TOOLONG;
 			}
@@ -247,7 +267,7 @@ enum lio_status lio_read_line(struct lio *lio, char *buf, size_t cap, size_t *le
 		scanned = avail;
 		/* Content is at least avail-1 bytes (the last may be the CR of a CRLF still to come). */
 		if (avail > cap || avail >= sizeof(lio->in))
-			return skip_long_line(lio);
+			return skip_long_line(lio, flags);
 		enum lio_status st = fill(lio); /* compacts: in_pos becomes 0, scanned stays valid */
 		if (st == LIO_EOF && lio->in_len > lio->in_pos)
 			return LIO_EOF; /* an unterminated last line is not a command */

@@ -47,7 +47,8 @@ time_t lio_now(void);
 /*
  * lio_read_line - the next line into BUF without its line end, NUL-terminated, length in *LEN.
  * A line is ended by LF (CRLF stripped as a pair). FLAGS, if not NULL, gets LIO_LINE_* bits.
- * A line longer than CAP-1 is consumed to its end and reported once as LIO_TOOLONG.
+ * A line longer than CAP-1 is consumed to its end and reported once as LIO_TOOLONG; FLAGS then
+ * says only how it ended (LIO_LINE_BARE_LF or 0).
  */
 enum lio_status lio_read_line(struct lio *lio, char *buf, size_t cap, size_t *len, unsigned *flags);
 

@@ -65,7 +65,7 @@ static enum smtp_data_result read_message(struct lio *lio, struct smtp_spool *sp
 			break;
 		case LIO_TOOLONG:
 			note(&ds, SMTP_DATA_LONG_LINE);
-			ds.prev_crlf = false; /* how it ended is unknown: a dot right after is ambiguous */
+			ds.prev_crlf = !(flags & LIO_LINE_BARE_LF); /* a CRLF "." CRLF still ends the message */
 			continue;
 		case LIO_TIMEOUT:
 			return SMTP_DATA_TIMEOUT;

@@ -214,6 +214,29 @@ class Protocol(h.TestCase):
             self.assertEqual(c.reply()[0], 250)
             self.assertEqual(len(self.mta.runs()), 1)
 
+    def test_long_last_line_keeps_session(self):
+        # The review's case: the too-long line is the message's last; its CRLF "." CRLF still ends
+        # the message, so the client hears why and sends its next transaction on the same session.
+        with self.daemon() as d:
+            d.start()
+            c = self.dialog(d)
+            c.reply()
+            c.cmd("EHLO client.test")
+            c.cmd("MAIL FROM:<a@example.net>")
+            c.cmd("RCPT TO:<bob@example.org>")
+            self.assertEqual(c.cmd("DATA")[0], 354)
+            c.send("Subject: a\r\n\r\n" + "A" * 1200 + "\r\n.\r\n")
+            code, lines = c.reply()
+            self.assertEqual((code, lines[0][:5]), (554, "5.6.0"))
+            self.assertIn("longer than 998", lines[0])
+            self.assertNotIn("closing", lines[0])
+            self.assertEqual(c.cmd("MAIL FROM:<a@example.net>")[0], 250)
+            self.assertEqual(c.cmd("RCPT TO:<bob@example.org>")[0], 250)
+            self.assertEqual(c.cmd("DATA")[0], 354)
+            c.send("Subject: b\r\n\r\nshort\r\n.\r\n")
+            self.assertEqual(c.reply()[0], 250)
+            self.assertEqual(len(self.mta.runs()), 1)
+
     def test_too_many_errors(self):
         with self.daemon(max_errors="3") as d:
             d.start()

@@ -161,6 +161,39 @@ START_TEST(test_long_line_then_dot)
 }
 END_TEST
 
+START_TEST(test_long_last_line_keeps_session)
+{
+	char text[1400];
+
+	/* A too-long line that ends in CRLF leaves CRLF "." CRLF the message's end: the client is told
+	 * the line was too long and the session reads its next command. */
+	size_t head = strlen("Subject: a\r\n\r\n");
+
+	memcpy(text, "Subject: a\r\n\r\n", head);
+	memset(text + head, 'A', 1200);
+	snprintf(text + head + 1200, sizeof(text) - head - 1200, "\r\n.\r\nNOOP\r\n");
+	send_text(text);
+	ck_assert_int_eq(read_msg(100000, NULL), SMTP_DATA_LONG_LINE);
+	ck_assert_str_eq(next_line(), "NOOP");
+}
+END_TEST
+
+START_TEST(test_long_line_crlf_split_across_reads)
+{
+	static char text[2 * LIO_INBUF + 64];
+	size_t n = 2 * LIO_INBUF;
+
+	/* The reader refills its buffer from the line's start: the CR is the last byte of one fill and
+	 * the LF the first of the next. The line still ended in CRLF. */
+	memset(text, 'z', n - 1);
+	text[n - 1] = '\r';
+	snprintf(text + n, sizeof(text) - n, "\n.\r\nNOOP\r\n");
+	send_text(text);
+	ck_assert_int_eq(read_msg(1000000, NULL), SMTP_DATA_LONG_LINE);
+	ck_assert_str_eq(next_line(), "NOOP");
+}
+END_TEST
+
 START_TEST(test_too_big_read_to_end)
 {
 	char line[120];
@@ -388,6 +421,8 @@ static Suite *suite(void)
 	tcase_add_loop_test(tc, test_smuggling_refused, 0, (int)(sizeof(smuggle) / sizeof(smuggle[0])));
 	tcase_add_test(tc, test_bare_lf_client_answered);
 	tcase_add_test(tc, test_long_line_then_dot);
+	tcase_add_test(tc, test_long_last_line_keeps_session);
+	tcase_add_test(tc, test_long_line_crlf_split_across_reads);
 	tcase_add_test(tc, test_too_big_read_to_end);
 	tcase_add_test(tc, test_line_limit);
 	tcase_add_test(tc, test_timeout_and_eof);
