@@ -11,6 +11,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "common/cidr.h"
 #include "common/log.h"
 #include "common/privsep.h"
 #include "common/session_wire.h"
@@ -65,11 +66,16 @@ static void apply_logging(const struct config *cfg)
 	log_set_level(log_level_from_name(cfg_str(cfg, "server.log_level")));
 }
 
+/* The reason admit() gives for an address locked out; refuse() tells such a client why. */
+static const char why_locked_out[] = "locked out: too many failed logins";
+
 /* refuse - a connection over a limit gets its protocol's temporary failure and is closed. */
 static void refuse(struct master *m, int fd, const struct service *svc, const char *ip, const char *why)
 {
-	if (svc != NULL && svc->busy_reply != NULL)
-		(void)send(fd, svc->busy_reply, strlen(svc->busy_reply), MSG_NOSIGNAL | MSG_DONTWAIT);
+	const char *reply = svc == NULL ? NULL : why == why_locked_out ? svc->locked_reply : svc->busy_reply;
+
+	if (reply != NULL)
+		(void)send(fd, reply, strlen(reply), MSG_NOSIGNAL | MSG_DONTWAIT);
 	else if (svc == NULL)
 		(void)send(fd, "HTTP/1.0 503 Service Unavailable\r\nContent-Length: 0\r\n\r\n", 56,
 			   MSG_NOSIGNAL | MSG_DONTWAIT);
@@ -128,6 +134,18 @@ static bool make_room(struct master *m)
 	return true;
 }
 
+/*
+ * per_ip_exempt - whether IP may open more than server.max_connections_per_ip: a local webmail
+ * or MTA opens many sessions from one address, as Postfix's $mynetworks do.
+ */
+static bool per_ip_exempt(const struct config *cfg, const struct ip_addr *ip)
+{
+	if (cidr_list_match(cfg_cidrs(cfg, "server.connection_limit_exceptions"), ip) != NULL)
+		return true;
+	return cfg_bool(cfg, "server.connection_limit_exempts_relay_allow") &&
+	       cidr_list_match(cfg_cidrs(cfg, "relay.allow"), ip) != NULL;
+}
+
 /* admit - the limits a new connection must pass; NULL when admitted, else the reason. */
 static const char *admit(struct master *m, const struct listener *l, const struct ip_addr *ip,
 			 unsigned *failures)
@@ -137,11 +155,12 @@ static const char *admit(struct master *m, const struct listener *l, const struc
 	if (m->stopping)
 		return "shutting down";
 	/* The per-address limits first: an address over them must not push anyone out. */
-	if (children_count_ip(m->kids, ip) >= (size_t)cfg_int(cfg, "server.max_connections_per_ip"))
+	if (children_count_ip(m->kids, ip) >= (size_t)cfg_int(cfg, "server.max_connections_per_ip") &&
+	    !per_ip_exempt(cfg, ip))
 		return "limit: server.max_connections_per_ip";
 	*failures = throttle_failures(m->fails, ip, time(NULL), cfg_duration(cfg, "auth.lockout"));
 	if (*failures >= (unsigned)cfg_int(cfg, "auth.max_failures"))
-		return "locked out: too many failed logins";
+		return why_locked_out;
 	size_t max = (size_t)cfg_int(cfg, "server.max_connections");
 	if (children_serving(m->kids) >= max) {
 		stress_enter(&m->stress, m->kids, max, cfg_duration(cfg, "smtp.stress_timeout"));

@@ -8,11 +8,14 @@
 /* Temporary-failure greetings (RFC 3206 [SYS/TEMP], RFC 5321 421) for a refused connection. */
 #define POP3_BUSY "-ERR [SYS/TEMP] Too many connections, try again later\r\n"
 #define SMTP_BUSY "421 4.7.0 Too many connections, try again later\r\n"
+/* For an address locked out after failed logins: the client learns why, not "busy" (RFC 3206 [AUTH]). */
+#define POP3_LOCKED "-ERR [AUTH] Logins from your address are refused for a while after failed logins\r\n"
+#define SMTP_LOCKED "421 4.7.0 Logins from your address are refused for a while after failed logins\r\n"
 
 const struct service services[] = {
-	{ "pop3", "pop3.listen", false, pop3_session_main, POP3_BUSY, "pop3" },
-	{ "pop3s", "pop3.listen_tls", true, pop3_session_main, NULL, "pop3" },
-	{ "smtp", "smtp.listen", false, smtp_session_main, SMTP_BUSY, "smtp" },
-	{ "smtps", "smtp.listen_tls", true, smtp_session_main, NULL, "smtp" },
-	{ NULL, NULL, false, NULL, NULL, NULL },
+	{ "pop3", "pop3.listen", false, pop3_session_main, POP3_BUSY, POP3_LOCKED, "pop3" },
+	{ "pop3s", "pop3.listen_tls", true, pop3_session_main, NULL, NULL, "pop3" },
+	{ "smtp", "smtp.listen", false, smtp_session_main, SMTP_BUSY, SMTP_LOCKED, "smtp" },
+	{ "smtps", "smtp.listen_tls", true, smtp_session_main, NULL, NULL, "smtp" },
+	{ NULL, NULL, false, NULL, NULL, NULL, NULL },
 };

@@ -12,6 +12,7 @@ struct service {
 	bool implicit_tls;
 	service_main_fn main;
 	const char *busy_reply;   /* sent when a limit refuses a connection; NULL under implicit TLS */
+	const char *locked_reply; /* sent to an address locked out after failed logins; likewise */
 	const char *family;       /* "pop3" or "smtp": which active counter a session bumps */
 };
 

@@ -167,7 +167,9 @@ class Lifecycle(h.TestCase):
                 s.close()
 
     def test_per_ip_limit_gives_temporary_failure(self):
-        with h.Popgated(self, config={"server": {"max_connections_per_ip": "2"}}) as d:
+        # 127.0.0.1 is in relay.allow, which is exempt by default (see the test below).
+        cfg = {"server": {"max_connections_per_ip": "2", "connection_limit_exempts_relay_allow": "no"}}
+        with h.Popgated(self, config=cfg) as d:
             d.start()
             held = [greeting(d.port("pop3")) for _ in range(2)]
             for s, line in held:
@@ -206,6 +208,68 @@ class Lifecycle(h.TestCase):
                 self.assertTrue(reply.startswith(b"250"), (cmd, reply))
             held.append((s, f))
         return held
+
+    def test_relay_allow_and_exceptions_pass_the_per_ip_limit(self):
+        # A local webmail or MTA opens many sessions at once (Postfix's smtp-source -s 20 did).
+        cfg = {"server": {"max_connections_per_ip": "2", "connection_limit_exceptions": "127.0.9.0/24"},
+               "relay": {"allow": "127.0.0.1/32"}}
+        with h.Popgated(self, config=cfg) as d:
+            d.start()
+
+            def greet_from(source, port):
+                s = socket.create_connection(("127.0.0.1", port), timeout=5, source_address=(source, 0))
+                return s, s.makefile("rb").readline().decode()
+
+            held = []
+            for source in ("127.0.0.1", "127.0.9.9"):
+                for i in range(6):
+                    s, line = greet_from(source, d.port("smtp" if i % 2 else "pop3"))
+                    held.append(s)
+                    self.assertRegex(line, r"^(\+OK|220) ", "%s, connection %d" % (source, i + 1))
+            stranger = [greet_from("127.0.5.5", d.port("pop3")) for _ in range(3)]
+            held += [s for s, _ in stranger]
+            self.assertEqual([line[:4] for _, line in stranger], ["+OK ", "+OK ", "-ERR"])
+            for s in held:
+                s.close()
+            d.stop()
+        cfg["server"]["connection_limit_exempts_relay_allow"] = "no"
+        with h.Popgated(self, config=cfg) as d:
+            d.start()
+            held = [greeting(d.port("pop3")) for _ in range(3)]
+            self.assertEqual([line[:4] for _, line in held], ["+OK ", "+OK ", "-ERR"])
+            for s, _ in held:
+                s.close()
+
+    def test_locked_out_address_is_told_why(self):
+        cfg = {"auth": {"max_failures": "2", "lockout": "10m", "fail_delay": "0"}}
+        with h.Popgated(self, config=cfg) as d:
+            d.add_user("alice", "secret")
+            d.start()
+            for _ in range(2):
+                s, line = greeting(d.port("pop3"))
+                f = s.makefile("rwb")
+                for cmd in (b"USER alice\r\n", b"PASS wrong\r\n"):
+                    f.write(cmd)
+                    f.flush()
+                    answer = f.readline()
+                self.assertTrue(answer.startswith(b"-ERR"), answer)
+                s.close()
+            # The failures reach the master as reports; the next connection it admits after
+            # reading them is refused. Wait for that, not for a length of time.
+            deadline = time.time() + 20
+            while True:
+                s, line = greeting(d.port("pop3"))
+                s.close()
+                if not line.startswith("+OK") or time.time() > deadline:
+                    break
+                time.sleep(0.1)
+            self.assertEqual(line, "-ERR [AUTH] Logins from your address are refused for a while after "
+                                   "failed logins\r\n")
+            s, line = greeting(d.port("smtp"))
+            s.close()
+            self.assertEqual(line, "421 4.7.0 Logins from your address are refused for a while after "
+                                   "failed logins\r\n")
+            self.assertNotIn("Too many connections", line)
 
     def test_total_limit_gives_temporary_failure(self):
         # Clients relay.allow vouches for, in a mail transaction: nothing may be pushed out for a newcomer.

@@ -385,7 +385,7 @@ class Abuse(h.TestCase):
         per_ip, max_failures = 5, 6
         cfg = {"auth": {"fail_delay": "1s", "fail_delay_max": "2s", "max_failures": str(max_failures),
                         "lockout": "30s"},
-               "server": {"max_connections_per_ip": str(per_ip)}}
+               "server": {"max_connections_per_ip": str(per_ip), "connection_limit_exempts_relay_allow": "no"}}
         with r.Daemon(self, config=cfg, listeners=("pop3",)) as d:
             d.add_user("alice", "secret", messages=[h.mbox_message(1)])
             d.start()

@@ -134,7 +134,8 @@ class Connections(h.TestCase):
 
     def test_flood_from_one_address(self):
         per_ip = 10
-        with r.Daemon(self, config={"server": {"max_connections_per_ip": str(per_ip)}},
+        with r.Daemon(self, config={"server": {"max_connections_per_ip": str(per_ip),
+                                                    "connection_limit_exempts_relay_allow": "no"}},
                       listeners=("pop3", "smtp")) as d:
             d.add_user("alice", "secret", messages=[h.mbox_message(1)])
             d.start()
