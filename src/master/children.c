@@ -2,6 +2,7 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "master/children.h"
 
@@ -50,6 +51,22 @@ int children_reserve(struct children *c, size_t cap)
 	return 0;
 }
 
+/*
+ * A session younger than this that has named no recipient is not pushed out while a stranger's
+ * transaction older than this could go instead: a client arriving under stress needs a few
+ * milliseconds to log in or name its recipient, and attackers holding transactions, who reconnect
+ * the moment they are cut, would otherwise push out every newcomer before it had said a word.
+ */
+#define CHILD_NEWCOMER_GRACE_MS 2000
+
+static int64_t now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
 int children_add(struct children *c, pid_t pid, const struct ip_addr *ip, const char *ip_text,
 		 const struct service *svc)
 {
@@ -62,6 +79,7 @@ int children_add(struct children *c, pid_t pid, const struct ip_addr *ip, const 
 	memcpy(ch->ip_text, ip_text, sizeof(ch->ip_text));
 	ch->svc = svc;
 	ch->seq = ++c->started;
+	ch->born_ms = now_ms();
 	ch->proven = false;
 	ch->txn = CHILD_TXN_NONE;
 	ch->evicted = false;
@@ -151,11 +169,15 @@ bool children_evict(struct children *c, struct child *out)
 	 * Strangers' unfinished transactions go last: inbound mail for our domains is worth more than
 	 * a connection that has named no recipient, but it cannot be untouchable, or clients that name
 	 * <postmaster> and then trickle a byte now and then would hold every slot for the session timeout.
+	 * A newcomer in its grace period is spared while an older such transaction could go instead.
 	 */
 	struct child *victim = oldest_in(c, CHILD_TXN_NONE);
+	struct child *stranger = oldest_in(c, CHILD_TXN_OPEN);
+	int64_t now = now_ms();
 
-	if (victim == NULL)
-		victim = oldest_in(c, CHILD_TXN_OPEN);
+	if (victim == NULL || (stranger != NULL && now - victim->born_ms < CHILD_NEWCOMER_GRACE_MS &&
+			       now - stranger->born_ms >= CHILD_NEWCOMER_GRACE_MS))
+		victim = stranger;
 	if (victim == NULL)
 		return false;
 	kill(-victim->pid, SIGKILL);

@@ -27,6 +27,7 @@ struct child {
 	char ip_text[IP_TEXT_MAX];
 	const struct service *svc;
 	uint64_t seq;     /* order of arrival */
+	int64_t born_ms;  /* CLOCK_MONOTONIC milliseconds at arrival */
 	bool proven;      /* logged in, or a client relay.allow / POP-before-SMTP vouches for: never evicted */
 	enum child_txn txn;
 	bool evicted;     /* killed to make room; no longer counted against the limits */

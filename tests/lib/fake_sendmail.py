@@ -6,7 +6,8 @@ recorded in $FAKE_SENDMAIL_DIR as N.json (argv, environment, exit status) and N.
 read, bytes), N counting from 1. The exit status is the content of $FAKE_SENDMAIL_DIR/exit_status
 when that file exists (so a test can change it while the daemon runs), else $FAKE_SENDMAIL_EXIT,
 else 0. The file `behaviour` in the same directory may say "sleep N" (hang before reading),
-"no-read" (exit without reading stdin) or "stderr TEXT" (complain on stderr).
+"hold" (create `held`, then wait before reading until the test creates `release`, at most
+10 minutes), "no-read" (exit without reading stdin) or "stderr TEXT" (complain on stderr).
 Only the standard library is used: it runs as the unprivileged session user under /usr/bin/python3.
 """
 
@@ -36,6 +37,15 @@ def read_file(path, default=None):
         return default
 
 
+def hold(directory):
+    """Stand still, as a next hop that has not answered yet, until the test says release."""
+    with open(os.path.join(directory, "held"), "w") as f:
+        f.write("%d\n" % os.getpid())
+    deadline = time.monotonic() + 600
+    while not os.path.exists(os.path.join(directory, "release")) and time.monotonic() < deadline:
+        time.sleep(0.05)
+
+
 def main():
     directory = os.environ.get("FAKE_SENDMAIL_DIR")
     if not directory:
@@ -45,6 +55,8 @@ def main():
     behaviour = read_file(os.path.join(directory, "behaviour"), "") or ""
     if behaviour.startswith("sleep "):
         time.sleep(float(behaviour.split()[1]))
+    elif behaviour == "hold":
+        hold(directory)
     data = b"" if behaviour == "no-read" else sys.stdin.buffer.read()
     n, fd = record_path(directory)
     with open(os.path.join(directory, "%d.msg" % n), "wb") as f:

@@ -86,8 +86,20 @@ class Sendmail:
         self._write("exit_status", str(status))
 
     def set_behaviour(self, text):
-        """"", "sleep N", "no-read" or "stderr TEXT" (see fake_sendmail.py)."""
+        """"", "sleep N", "hold", "no-read" or "stderr TEXT" (see fake_sendmail.py)."""
         self._write("behaviour", text)
+
+    def wait_held(self, timeout=60):
+        """Wait until a run under "hold" has started and stands still before reading its message."""
+        deadline = time.time() + timeout
+        while not os.path.exists(os.path.join(self.dir, "held")):
+            if time.time() > deadline:
+                raise AssertionError("the sendmail stand-in was never started")
+            time.sleep(0.05)
+
+    def release(self):
+        """Let every held run go on (and any started later under "hold")."""
+        self._write("release", "")
 
     def runs(self):
         """Every run so far, oldest first: dicts with argv, env, status and msg (bytes)."""

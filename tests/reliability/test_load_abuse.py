@@ -30,6 +30,10 @@ import smtp_helpers as sh
 
 LIMIT = 20
 STRESS_TIMEOUT = 3
+# A newcomer let in by pushing a session out is served in milliseconds (see the figures printed);
+# one that had to wait for a trickler to be cut would take STRESS_TIMEOUT or more. The bound tells
+# the two apart with room for a loaded machine, so no assertion rests on the machine's speed.
+PROMPT = STRESS_TIMEOUT * h.SLOWDOWN
 
 
 class Smtp:
@@ -120,6 +124,15 @@ def newcomers(d, smtp_net, pop3_net):
     return greets, logins
 
 
+def wait_for_count(d, text, n, timeout):
+    """Wait until TEXT stands at least N times in D's log."""
+    deadline = time.time() + timeout
+    while d.log().count(text) < n:
+        if time.time() > deadline:
+            raise AssertionError("%r logged %d times in %ds, not %d" % (text, d.log().count(text), timeout, n))
+        time.sleep(0.1)
+
+
 def trickle(c, msg, slow):
     """Send MSG's first SLOW bytes on C (in DATA) one every 2 s, then the rest and the final dot: the
     reply, or the error that cut the transfer."""
@@ -162,7 +175,7 @@ class Abuse(h.TestCase):
             evicted = d.log().count(" evicted: ")
         print("\n%d slow POP3 clients against max_connections=%d: %d connects (%d refused), %d evicted; "
               "new POP3 logins: %s" % (2 * LIMIT, LIMIT, stats["connects"], stats["refused"], evicted, times))
-        self.assertTrue(all(isinstance(t, float) and t < 1.0 * h.SLOWDOWN for t in times), times)
+        self.assertTrue(all(isinstance(t, float) and t < PROMPT for t in times), times)
         self.assertGreaterEqual(evicted, 5)
 
     def stress_daemon(self):
@@ -283,15 +296,18 @@ class Abuse(h.TestCase):
               "transfers begun before: %s, %s; %s" % (2 * LIMIT, LIMIT, stats["connects"], stats["refused"],
                                                      evicted, greets, logins, cut, results.get("a"),
                                                      results.get("b"), over))
-        self.assertTrue(all(isinstance(t, float) and t < 1.0 * h.SLOWDOWN for t in greets), greets)
-        self.assertTrue(all(isinstance(t, float) and t < 1.0 * h.SLOWDOWN for t in logins), logins)
+        self.assertTrue(all(isinstance(t, float) and t < PROMPT for t in greets), greets)
+        self.assertTrue(all(isinstance(t, float) and t < PROMPT for t in logins), logins)
         self.assertGreaterEqual(evicted, 5)
         self.assertEqual(log.count("stress: server.max_connections"), 1, "one episode, logged once")
         self.assertRegex(log, r"reached with \d+ POP3 and \d+ SMTP sessions, 2 of them logged in, known to relay "
                               r"or handing off a message")
         # The stress timeout applies to whole lines: (3 s, whole seconds) plus a 1-s poll slack.
         self.assertTrue(all(isinstance(t, float) and t <= STRESS_TIMEOUT + 2 * h.SLOWDOWN for t in cut), cut)
-        self.assertGreaterEqual(log.count("timeout: state=8 under stress"), len(cut))
+        # Cut by the stress timeout, or pushed out first once their transaction was older than a
+        # newcomer's grace (src/master/children.c): either way they held no slot for long.
+        self.assertGreaterEqual(log.count("timeout: state=8 under stress") +
+                                len(re.findall(r"ip=127\.8\.0\.\d+ user=- evicted", log)), len(cut))
         # Nothing legitimate was killed: both transfers got the next hop's 250, and it has both, intact.
         self.assertEqual(results.get("a", (0,))[0], 250, results)
         self.assertEqual(results.get("b", (0,))[0], 250, results)
@@ -314,7 +330,9 @@ class Abuse(h.TestCase):
             self.assertEqual(dlv.reply()[0], 250)
             for line in ("MAIL FROM:<>", "RCPT TO:<postmaster>", "DATA"):
                 dlv.cmd(line)
-            mta.set_behaviour("sleep 8")
+            # H's next hop stands still until the assertions about H are made: the hand-off is
+            # under way for as long as the test needs, however slow the machine.
+            mta.set_behaviour("hold")
             results = {}
 
             def hand_off():
@@ -326,7 +344,8 @@ class Abuse(h.TestCase):
                     results["h"] = str(e)
             ht = threading.Thread(target=hand_off)
             ht.start()
-            time.sleep(1)  # H is in its hand-off now: the fake sendmail sleeps 8 s before reading
+            mta.wait_held()
+            mta.set_behaviour("")  # only H's run is held
             # K: a client relay.allow vouches for, in DATA, a byte every 2 s (slower than a line may take).
             known = self.legit_transfer(d, 13, "127.5.0.9", in_data=True)
             stop, stats = threading.Event(), {"sessions": 0, "cut": 0}
@@ -351,13 +370,18 @@ class Abuse(h.TestCase):
                 t.start()
             try:
                 d.wait_for_log(r"stress: server.max_connections", timeout=10 * h.SLOWDOWN)
-                time.sleep(1)
+                d.wait_for_log(r"evicted", timeout=30 * h.SLOWDOWN)
                 greets, logins = newcomers(d, "127.9.7", "127.9.6")
-                ht.join(30)
-                mta.set_behaviour("")
+                # Cut attackers come back and push out the oldest transaction in turn: wait for
+                # several such rounds while H is still held.
+                wait_for_count(d, "the oldest stranger's unfinished transaction makes room", 5, 60 * h.SLOWDOWN)
+                during_hand_off = d.log()  # H is still held: whatever was pushed out, H was not
+                mta.release()
+                ht.join(60)
                 results["k"] = trickle(known, msg_k, 4)
             finally:
                 stop.set()
+                mta.release()
                 for t in attackers:
                     t.join(10)
             for c in (hand, dlv, known):
@@ -369,11 +393,11 @@ class Abuse(h.TestCase):
               "pushed out; new SMTP greetings in %s s, new POP3 logins in %s s; hand-off under way: %s; known "
               "client's trickled DATA: %s" % (LIMIT, LIMIT, stats["sessions"], stats["cut"], strangers, greets,
                                               logins, results.get("h"), results.get("k")))
-        self.assertTrue(all(isinstance(t, float) and t < 1.0 * h.SLOWDOWN for t in greets), greets)
-        self.assertTrue(all(isinstance(t, float) and t < 1.0 * h.SLOWDOWN for t in logins), logins)
+        self.assertTrue(all(isinstance(t, float) and t < PROMPT for t in greets), greets)
+        self.assertTrue(all(isinstance(t, float) and t < PROMPT for t in logins), logins)
         self.assertGreaterEqual(strangers, 5)
         self.assertIn("smtp ip=127.6.0.2 user=- evicted", log, "delivering to postmaster proved nothing")
-        self.assertNotIn("ip=127.6.0.1 user=- evicted", log, "a hand-off is never pushed out")
+        self.assertNotIn("ip=127.6.0.1 user=- evicted", during_hand_off, "a hand-off is never pushed out")
         self.assertNotIn("ip=127.5.0.9 user=- evicted", log, "a client relay.allow vouches for stays")
         self.assertEqual(results.get("h", (0,))[0], 250, results)
         self.assertEqual(results.get("k", (0,))[0], 250, results)
@@ -430,9 +454,9 @@ class Abuse(h.TestCase):
                 t.join(30)
             elapsed = time.time() - t0
             # Locked out: the right password from that address fails too, in a new session...
-            with self.assertRaisesRegex(r.Pop3Error, r"SYS/TEMP"):
+            with self.assertRaisesRegex(r.Pop3Error, r"\[AUTH\] Logins from your address are refused"):
                 quick_login(d, attacker)
-            self.assertLess(quick_login(d, "127.77.0.2"), 1.0 * h.SLOWDOWN)  # ...while other addresses are served.
+            self.assertLess(quick_login(d, "127.77.0.2"), PROMPT)  # ...while other addresses are served.
             log = d.log()
             checked = len(re.findall(r"ip=127\.77\.0\.1 user=alice login failed", log))
             refused_in_session = len(re.findall(r"ip=127\.77\.0\.1 user=alice login refused: locked out", log))
