@@ -1,5 +1,6 @@
 # src/ctl/local.mk - popgatectl, the administration tool.
-bin_PROGRAMS += src/popgatectl
+# An administrator's command: section 8, so it goes where sbin commands go.
+sbin_PROGRAMS += src/popgatectl
 src_popgatectl_SOURCES = src/ctl/main.c src/ctl/ctl.h \
 	src/ctl/ctl_relay.c src/ctl/ctl_relay.h \
 	src/ctl/cmd_list.c src/ctl/cmd_relay.c src/ctl/cmd_import.c \

@@ -18,16 +18,21 @@ static const struct ctl_command commands[] = {
 	{ "check", ctl_check, "IP", "say whether IP may relay and why (exit 0 yes, 1 no)", true },
 	{ "import-drac", ctl_import_drac, "FILE", "import the unexpired entries of a DRAC dracd.db", true },
 	{ "passwd", ctl_passwd, "", "print a yescrypt hash of a password read from the terminal or stdin", false },
+	{ "help", NULL, "[COMMAND]", "show this list, or one command's usage", false },
 	{ NULL, NULL, NULL, NULL, false },
 };
 
 static void usage(FILE *out)
 {
 	fprintf(out, "usage: popgatectl [-f CONFIG] COMMAND [ARGS]\n\n"
-		"  -f CONFIG  configuration file (default %s)\n\ncommands:\n",
+		"  -f CONFIG  configuration file (default %s)\n"
+		"  -h, --help show this help\n\ncommands:\n",
 		POPGATE_SYSCONFDIR "/popgate.conf");
 	for (const struct ctl_command *c = commands; c->name != NULL; c++)
 		fprintf(out, "  %-12s %-26s %s\n", c->name, c->usage, c->help);
+	fprintf(out, "\nexit status: 0 done (check: may relay), 1 failed or not found (check: may not relay),\n"
+		"64 usage error, 75 relay database unavailable (try again), 78 configuration error\n"
+		"see popgatectl(8)\n");
 }
 
 static const struct ctl_command *find_command(const char *name)
@@ -36,6 +41,23 @@ static const struct ctl_command *find_command(const char *name)
 		if (strcmp(c->name, name) == 0)
 			return c;
 	return NULL;
+}
+
+/* help - "popgatectl help [COMMAND]": the whole list on stdout, or one command's line. */
+static int help(int argc, char **argv)
+{
+	const struct ctl_command *c;
+
+	if (argc == 0) {
+		usage(stdout);
+		return 0;
+	}
+	if (argc > 1 || (c = find_command(argv[0])) == NULL) {
+		fprintf(stderr, "popgatectl help: no such command: %s\n", argv[0]);
+		return CTL_EX_USAGE;
+	}
+	printf("usage: popgatectl [-f CONFIG] %s %s\n  %s\n", c->name, c->usage, c->help);
+	return 0;
 }
 
 int main(int argc, char **argv)
@@ -48,6 +70,10 @@ int main(int argc, char **argv)
 	int opt, rc;
 
 	log_open("popgatectl", LOG_MAIL, true);
+	if (argc > 1 && strcmp(argv[1], "--help") == 0) {
+		usage(stdout);
+		return 0;
+	}
 	/* "+": stop at the command, whose own options follow it. */
 	while ((opt = getopt(argc, argv, "+f:h")) != -1) {
 		switch (opt) {
@@ -72,6 +98,8 @@ int main(int argc, char **argv)
 		usage(stderr);
 		return CTL_EX_USAGE;
 	}
+	if (cmd->fn == NULL)
+		return help(argc - optind - 1, argv + optind + 1);
 	/* Making a hash must work before any popgate.conf exists (the first step of an install). */
 	if (!cmd->needs_config && !explicit_path)
 		cfg = config_load_string("(built-in defaults)", "", &err);

@@ -100,6 +100,20 @@ class RelayCtl(unittest.TestCase):
         self.ctl("frobnicate", expect=64)
         self.ctl("list", "--yaml", expect=64)
 
+    def test_help(self):
+        for args in (["--help"], ["-h"], ["help"]):
+            p = subprocess.run([CTL] + args, capture_output=True, text=True, timeout=30)
+            self.assertEqual(p.returncode, 0, args)
+            for word in ("list", "add", "del", "check", "import-drac", "passwd", "help", "exit status"):
+                self.assertIn(word, p.stdout, args)
+        out = self.ctl("help", "add")
+        self.assertIn("popgatectl [-f CONFIG] add IP", out)
+        self.ctl("help", "frobnicate", expect=64)
+        # help needs no configuration file, like passwd.
+        p = subprocess.run([CTL, "help"], capture_output=True, text=True, timeout=30,
+                           env=dict(os.environ, HOME=self.dir))
+        self.assertEqual(p.returncode, 0, p.stderr)
+
     def test_config_error_exits_78(self):
         bad = os.path.join(self.dir, "bad.conf")
         with open(bad, "w") as f:
