@@ -494,13 +494,16 @@ static void dump_value(const struct cfg_slot *s, FILE *out)
 	}
 }
 
-void config_dump(const struct config *cfg, FILE *out)
+/* dump - the settings in config-file form; with CHANGED_ONLY, those that differ from the defaults. */
+static void dump(const struct config *cfg, FILE *out, bool changed_only)
 {
 	const struct cfg_section *cur = NULL;
 
-	fprintf(out, "# effective settings of %s\n", cfg->path);
+	fprintf(out, "# %s settings of %s\n", changed_only ? "non-default" : "effective", cfg->path);
 	for (size_t i = 0; i < cfg->nslots; i++) {
 		const struct cfg_slot *s = &cfg->slots[i];
+		if (changed_only && (s->line == 0 || strcmp(s->text, s->key->def) == 0))
+			continue;
 		if (s->section != cur) {
 			cur = s->section;
 			fprintf(out, "\n[%s]\n", cur->name);
@@ -508,4 +511,14 @@ void config_dump(const struct config *cfg, FILE *out)
 		dump_value(s, out);
 		fprintf(out, "%s\n", s->line == 0 ? "    ; default" : "");
 	}
+}
+
+void config_dump(const struct config *cfg, FILE *out)
+{
+	dump(cfg, out, false);
+}
+
+void config_dump_changed(const struct config *cfg, FILE *out)
+{
+	dump(cfg, out, true);
 }

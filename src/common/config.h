@@ -105,6 +105,9 @@ void cfg_fail(const struct config *cfg, const char *key, struct cfg_error *err,
 /* config_dump - print the effective settings in config-file form. */
 void config_dump(const struct config *cfg, FILE *out);
 
+/* config_dump_changed - only the settings the file sets to other than their defaults (popgated -n). */
+void config_dump_changed(const struct config *cfg, FILE *out);
+
 /* cfg_find_key - the declaration of "section.key", or NULL. */
 const struct cfg_key *cfg_find_key(const char *key, const struct cfg_section **section);
 

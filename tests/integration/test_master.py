@@ -49,6 +49,22 @@ class ConfigCheck(h.TestCase):
             self.assertIn("timeout = 30m    ; default", r.stdout)
             self.assertIn("listen = 127.0.0.1:%d" % d.port("pop3"), r.stdout)
 
+    def test_n_prints_only_what_differs_from_the_defaults(self):
+        with h.Popgated(self, config={"relay": {"timeout": "30m"}, "auth": {"max_failures": "7"}}) as d:
+            d.write_config()
+            r = subprocess.run([h.POPGATED, "-n", "-f", d.conf_path], capture_output=True, text=True)
+            self.assertEqual(r.returncode, 0, r.stderr)
+            self.assertIn("max_failures = 7\n", r.stdout)
+            self.assertIn("listen = 127.0.0.1:%d" % d.port("pop3"), r.stdout)
+            self.assertNotIn("; default", r.stdout)
+            self.assertNotIn("timeout = 30m", r.stdout)  # set, but to the default
+            self.assertNotIn("max_connections", r.stdout)
+            with open(d.conf_path, "a") as f:
+                f.write("\n[server]\nmax_connections = lots\n")
+            r = subprocess.run([h.POPGATED, "-n", "-f", d.conf_path], capture_output=True, text=True)
+            self.assertEqual(r.returncode, 78)
+            self.assertIn(d.conf_path + ":", r.stderr)
+
     def test_bad_lines_give_file_line_and_status_78(self):
         cases = [
             ("[pop3]\nidle_timeout = forever\n", ":2: pop3.idle_timeout: 'forever'"),
