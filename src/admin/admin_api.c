@@ -348,6 +348,8 @@ void admin_api_relay_add(struct admin_ctx *ctx, struct admin_call *call, struct 
 		admin_ctx_db_failed(ctx, call->now);
 		return admin_reply_error(r, 503, "relay database error");
 	}
+	/* The MTAs' map before the answer; a failure leaves it marked for the sweeper to rebuild. */
+	(void)relaydb_map_update(ctx->cfg, db, ip, call->now);
 	log_session(LOG_INFO, "admin", call->client_ip, call->session->user, "relay added",
 		    "ip=%s ttl=%lld", ip, ttl);
 	jw_init(&w, 8192);
@@ -378,6 +380,7 @@ void admin_api_relay_del(struct admin_ctx *ctx, struct admin_call *call, struct 
 	}
 	if (rc == 0)
 		return admin_reply_error(r, 404, "no authorization for this address");
+	(void)relaydb_map_update(ctx->cfg, db, ip, call->now);
 	log_session(LOG_INFO, "admin", call->client_ip, call->session->user, "relay revoked", "ip=%s", ip);
 	jw_init(&w, 512);
 	jw_obj_begin(&w);

@@ -70,7 +70,7 @@ int ctl_add(const struct config *cfg, int argc, char **argv)
 		fprintf(stderr, "popgatectl add: %s: database error\n", ip);
 		rc = CTL_EX_TEMPFAIL;
 	} else {
-		ctl_relay_changed(cfg, db);
+		ctl_relay_changed_ip(cfg, db, ip);
 		ctl_format_time((int64_t)now + ttl, until, sizeof(until));
 		printf("%s: authorized until %s\n", ip, until);
 	}
@@ -94,7 +94,7 @@ int ctl_del(const struct config *cfg, int argc, char **argv)
 		printf("%s: no authorization\n", ip);
 		rc = 1;
 	} else {
-		ctl_relay_changed(cfg, db);
+		ctl_relay_changed_ip(cfg, db, ip);
 		printf("%s: removed\n", ip);
 	}
 	relaydb_close(&db);

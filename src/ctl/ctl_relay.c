@@ -55,6 +55,16 @@ int ctl_relay_changed(const struct config *cfg, struct relaydb *db)
 	return 0;
 }
 
+int ctl_relay_changed_ip(const struct config *cfg, struct relaydb *db, const char *ip)
+{
+	if (relaydb_map_update(cfg, db, ip, time(NULL)) < 0) {
+		fprintf(stderr, "popgatectl: could not update %s (the daemon's sweeper will rebuild it)\n",
+			cfg_str(cfg, "relay.export_map"));
+		return -1;
+	}
+	return 0;
+}
+
 void ctl_format_time(int64_t t, char *buf, size_t len)
 {
 	time_t tt = (time_t)t;

@@ -11,8 +11,11 @@
  */
 int ctl_relay_open(const struct config *cfg, struct relaydb **db);
 
-/* ctl_relay_changed - after a change, rewrite relay.export_map at once (when configured). 0 or -1. */
+/* ctl_relay_changed - after a bulk change, rebuild relay.export_map at once (when configured). 0 or -1. */
 int ctl_relay_changed(const struct config *cfg, struct relaydb *db);
+
+/* ctl_relay_changed_ip - after IP's entry changed, change its keys in relay.export_map in place. 0 or -1. */
+int ctl_relay_changed_ip(const struct config *cfg, struct relaydb *db, const char *ip);
 
 /* ctl_format_time - local "YYYY-MM-DD HH:MM:SS" of T into BUF. */
 void ctl_format_time(int64_t t, char *buf, size_t len);

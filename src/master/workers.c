@@ -142,9 +142,13 @@ static void start_one(struct workers *w, enum worker_kind kind, const struct con
 
 static bool wanted(enum worker_kind kind, const struct config *cfg)
 {
-	/* The lookup worker speeds up SMTP relay checks; without an SMTP listener nobody asks it. */
+	/*
+	 * The lookup worker answers SMTP relay checks and records POP logins (and puts them into the
+	 * MTAs' map before the +OK); with neither listener nobody asks it.
+	 */
 	if (kind == WORKER_LOOKUP)
-		return cfg_listen(cfg, "smtp.listen")->n > 0 || cfg_listen(cfg, "smtp.listen_tls")->n > 0;
+		return cfg_listen(cfg, "smtp.listen")->n > 0 || cfg_listen(cfg, "smtp.listen_tls")->n > 0 ||
+		       cfg_listen(cfg, "pop3.listen")->n > 0 || cfg_listen(cfg, "pop3.listen_tls")->n > 0;
 	return kind == WORKER_SWEEPER || cfg_listen(cfg, "admin.listen")->n > 0;
 }
 

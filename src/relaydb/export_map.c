@@ -17,8 +17,10 @@
  * The map has dracd.db's shape: key = the address as text without a NUL, value = the expiry in
  * decimal epoch seconds, in the file PATH.db for relay.export_map = PATH. Postfix (check_client_access btree:PATH) looks up the compressed IPv6 form
  * and treats an all-numeric value as OK; sendmail (Kdrac btree PATH) looks up ${client_addr}, which
- * for IPv6 is "IPv6:" and the uncompressed form (lower-cased by sendmail unless the map has -f). The file is rebuilt under a temporary name in the
- * same directory and renamed over the old one, so a reader opens either the old or the new map.
+ * for IPv6 is "IPv6:" and the uncompressed form (lower-cased by sendmail unless the map has -f).
+ * Here the whole map is built under a temporary name in the same directory and renamed over the
+ * old one, so a reader opens either the old or the new map: at the sweeper's start and to repair a
+ * map that is missing, unreadable or was left half-written (map_update.c changes it in place).
  */
 
 int relay_map_keys(const char *canon, char keys[RELAY_MAP_KEYS][RELAY_MAP_KEY_MAX])
@@ -44,12 +46,27 @@ int relay_map_keys(const char *canon, char keys[RELAY_MAP_KEYS][RELAY_MAP_KEY_MA
 	return 3;
 }
 
+int64_t relay_map_until(const struct config *cfg, const struct relay_entry *e, time_t now)
+{
+	long long timeout = cfg_duration(cfg, "relay.timeout");
+	struct ip_addr ip;
+	int64_t until = e->expires;
+
+	if (relay_entry_expired(e, now, timeout) || ip_parse(e->ip, &ip) < 0)
+		return 0;
+	if (cidr_list_match(cfg_cidrs(cfg, "relay.deny"), &ip) != NULL)
+		return 0;
+	/* A login entry also ends at last + timeout; export the moment it really stops counting. */
+	if (strcmp(e->proto, RELAY_PROTO_MANUAL) != 0 && e->last + timeout < until)
+		until = e->last + timeout;
+	return until;
+}
+
 /* What the walk over the relay database needs to fill the new map. */
 struct export_walk {
 	const struct config *cfg;
 	DB *map;
 	time_t now;
-	long long timeout;
 	int64_t next_change;
 	long written;
 	int err;
@@ -60,17 +77,11 @@ static int export_one(const struct relay_entry *e, void *arg)
 {
 	struct export_walk *w = arg;
 	char keys[RELAY_MAP_KEYS][RELAY_MAP_KEY_MAX], val[24];
-	struct ip_addr ip;
-	int64_t until = e->expires;
+	int64_t until;
 	int nkeys;
 
-	if (relay_entry_expired(e, w->now, w->timeout) || ip_parse(e->ip, &ip) < 0)
+	if ((until = relay_map_until(w->cfg, e, w->now)) == 0)
 		return 0;
-	if (cidr_list_match(cfg_cidrs(w->cfg, "relay.deny"), &ip) != NULL)
-		return 0;
-	/* A login entry also ends at last + timeout; export the moment it really stops counting. */
-	if (strcmp(e->proto, RELAY_PROTO_MANUAL) != 0 && e->last + w->timeout < until)
-		until = e->last + w->timeout;
 	if (w->next_change == 0 || until < w->next_change)
 		w->next_change = until;
 	snprintf(val, sizeof(val), "%" PRId64, until);
@@ -101,7 +112,6 @@ static int write_map(const struct config *cfg, struct relaydb *db, const char *t
 	memset(&w, 0, sizeof(w));
 	w.cfg = cfg;
 	w.now = now;
-	w.timeout = cfg_duration(cfg, "relay.timeout");
 	if ((ret = db_create(&w.map, NULL, 0)) != 0) {
 		log_err("relaydb: export map %s: %s", tmp, db_strerror(ret));
 		return -1;
@@ -139,57 +149,80 @@ static int sync_path(const char *path, bool dir)
 	return rc;
 }
 
-/* map_lock - serialise writers (the sweeper and popgatectl) on PATH.lock; the fd, or -1. */
-static int map_lock(const char *path)
+int relay_map_paths(const struct config *cfg, struct relay_map_paths *p)
 {
-	char lock[PATH_MAX];
+	/* Like makemap and postmap, the map named PATH lives in the file PATH.db. */
+	const char *map = cfg_str(cfg, "relay.export_map");
+	const char *slash = strrchr(map, '/');
+
+	memset(p, 0, sizeof(*p));
+	if (map[0] == '\0')
+		return 0;
+	if (snprintf(p->db, sizeof(p->db), "%s.db", map) >= (int)sizeof(p->db) ||
+	    snprintf(p->lock, sizeof(p->lock), "%s.lock", map) >= (int)sizeof(p->lock) ||
+	    snprintf(p->tmp, sizeof(p->tmp), "%s.tmp.%ld", p->db, (long)getpid()) >= (int)sizeof(p->tmp) ||
+	    snprintf(p->dir, sizeof(p->dir), "%.*s", slash == NULL ? 1 : (int)(slash - map + 1),
+		     slash == NULL ? "." : map) >= (int)sizeof(p->dir)) {
+		log_err("relaydb: export map %s: path too long", map);
+		return -1;
+	}
+	return 1;
+}
+
+int relay_map_lock(const struct relay_map_paths *p)
+{
 	int fd;
 
-	if (snprintf(lock, sizeof(lock), "%s.lock", path) >= (int)sizeof(lock))
-		return -1;
-	if ((fd = open(lock, O_RDWR | O_CREAT | O_CLOEXEC, 0600)) < 0) {
-		log_err("relaydb: %s: %s", lock, strerror(errno));
+	if ((fd = open(p->lock, O_RDWR | O_CREAT | O_CLOEXEC, 0600)) < 0) {
+		log_err("relaydb: %s: %s", p->lock, strerror(errno));
 		return -1;
 	}
 	if (flock(fd, LOCK_EX) < 0) {
+		log_err("relaydb: %s: lock: %s", p->lock, strerror(errno));
 		close(fd);
 		return -1;
 	}
 	return fd;
 }
 
-int relaydb_export(const struct config *cfg, struct relaydb *db, time_t now, int64_t *next_change)
+int relay_map_rebuild(const struct config *cfg, struct relaydb *db, const struct relay_map_paths *p,
+		      int lockfd, time_t now, int64_t *next_change)
 {
-	/* Like makemap and postmap, the map named PATH lives in the file PATH.db. */
-	const char *map = cfg_str(cfg, "relay.export_map");
-	char path[PATH_MAX], tmp[PATH_MAX + 32], dir[PATH_MAX];
-	const char *slash = strrchr(map, '/');
-	int lockfd, rc = -1;
+	struct relay_map_state st = { .stale = 1 };
+	int64_t next = 0;
+	int rc = -1;
 
-	if (next_change != NULL)
-		*next_change = 0;
-	if (map[0] == '\0')
-		return 0;
-	if (snprintf(path, sizeof(path), "%s.db", map) >= (int)sizeof(path) ||
-	    snprintf(tmp, sizeof(tmp), "%s.tmp.%ld", path, (long)getpid()) >= (int)sizeof(tmp) ||
-	    snprintf(dir, sizeof(dir), "%.*s", slash == NULL ? 1 : (int)(slash - map + 1),
-		     slash == NULL ? "." : map) >= (int)sizeof(dir)) {
-		log_err("relaydb: export map %s: path too long", map);
-		return -1;
-	}
-	if ((lockfd = map_lock(map)) < 0)
-		return -1;
-	unlink(tmp);  /* a leftover of a killed writer with our pid */
-	if (write_map(cfg, db, tmp, now, next_change) == 0 && sync_path(tmp, false) == 0) {
-		if (rename(tmp, path) == 0) {
-			sync_path(dir, true);
+	unlink(p->tmp);  /* a leftover of a killed writer with our pid */
+	if (write_map(cfg, db, p->tmp, now, &next) == 0 && sync_path(p->tmp, false) == 0) {
+		if (rename(p->tmp, p->db) == 0) {
+			sync_path(p->dir, true);
 			rc = 0;
 		} else {
-			log_err("relaydb: export map %s: rename: %s", path, strerror(errno));
+			log_err("relaydb: export map %s: rename: %s", p->db, strerror(errno));
 		}
 	}
 	if (rc < 0)
-		unlink(tmp);
+		unlink(p->tmp);
+	else
+		st = (struct relay_map_state){ .stale = 0, .next_expiry = next };
+	relay_map_state_write(lockfd, &st);
+	if (next_change != NULL)
+		*next_change = next;
+	return rc;
+}
+
+int relaydb_export(const struct config *cfg, struct relaydb *db, time_t now, int64_t *next_change)
+{
+	struct relay_map_paths p;
+	int lockfd, r, rc;
+
+	if (next_change != NULL)
+		*next_change = 0;
+	if ((r = relay_map_paths(cfg, &p)) <= 0)
+		return r;
+	if ((lockfd = relay_map_lock(&p)) < 0)
+		return -1;
+	rc = relay_map_rebuild(cfg, db, &p, lockfd, now, next_change);
 	close(lockfd);  /* releases the flock */
 	return rc;
 }

@@ -44,6 +44,16 @@ enum relay_reason relay_lookup_check(struct relay_lookup *lk, const char *ip, ti
  */
 int relay_lookup_path(const struct config *cfg, char *buf, size_t len);
 
+/* relay_lookup_record_login's answer when the worker could not do it: the caller records directly. */
+#define RELAY_LOGIN_NO_WORKER (-2)
+
+/*
+ * relay_lookup_record_login - ask the worker to record a POP login of USER from IP over PROTO
+ * (relaydb_login_apply) and wait until it has: 0 recorded, -1 it failed (logged by the worker),
+ * RELAY_LOGIN_NO_WORKER when there is no worker, it has no database or did not answer in time.
+ */
+int relay_lookup_record_login(const struct config *cfg, const char *ip, const char *user, const char *proto);
+
 /* relaydb_lookupd_run - the relay-lookup worker: serve lookups until *STOP is set. 0, or 1 on a setup error. */
 int relaydb_lookupd_run(const struct config *cfg, volatile sig_atomic_t *stop);
 

@@ -77,12 +77,13 @@ static int worker_connect(struct relay_lookup *lk)
 	return 0;
 }
 
-/* wait_answer - the worker's record within RELAY_LOOKUP_TIMEOUT_MS; -1 on timeout, EOF or a bad record. */
-static int wait_answer(int fd, struct relay_lookup_rep *rep)
+/* wait_record - one record of exactly LEN bytes from FD within RELAY_LOOKUP_TIMEOUT_MS; -1 on timeout, EOF or another size. */
+static int wait_record(int fd, void *buf, size_t len)
 {
 	struct pollfd p = { .fd = fd, .events = POLLIN };
 	struct timespec t0, t1;
 	int left = RELAY_LOOKUP_TIMEOUT_MS;
+	ssize_t n;
 
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	for (;;) {
@@ -97,11 +98,17 @@ static int wait_answer(int fd, struct relay_lookup_rep *rep)
 		if (left <= 0)
 			return -1;
 	}
-	ssize_t n;
 	do
-		n = recv(fd, rep, sizeof(*rep), 0);
+		n = recv(fd, buf, len, 0);
 	while (n < 0 && errno == EINTR);
-	if (n != (ssize_t)sizeof(*rep) || rep->magic != RELAY_LOOKUP_MAGIC || rep->found < -1 || rep->found > 1)
+	return n == (ssize_t)len ? 0 : -1;
+}
+
+/* wait_answer - the worker's answer to a question; -1 on timeout, EOF or a bad record. */
+static int wait_answer(int fd, struct relay_lookup_rep *rep)
+{
+	if (wait_record(fd, rep, sizeof(*rep)) < 0 || rep->magic != RELAY_LOOKUP_MAGIC || rep->found < -1 ||
+	    rep->found > 1)
 		return -1;
 	rep->entry.ip[sizeof(rep->entry.ip) - 1] = '\0';
 	rep->entry.user[sizeof(rep->entry.user) - 1] = '\0';
@@ -166,4 +173,42 @@ enum relay_reason relay_lookup_check(struct relay_lookup *lk, const char *ip, ti
 	if ((found = ask_worker(lk, canon, e)) == -2)
 		found = read_database(lk, canon, e);
 	return relay_entry_reason(lk->cfg, found, e, now);
+}
+
+/* copy_field - TEXT into the fixed field DST of SIZE bytes; false when it does not fit. */
+static bool copy_field(char *dst, size_t size, const char *text)
+{
+	size_t n = text != NULL ? strlen(text) : 0;
+
+	if (n >= size)
+		return false;
+	if (n > 0)
+		memcpy(dst, text, n);
+	dst[n] = '\0';
+	return true;
+}
+
+int relay_lookup_record_login(const struct config *cfg, const char *ip, const char *user, const char *proto)
+{
+	struct relay_lookup lk = { .cfg = cfg, .fd = -1 };
+	struct relay_login_req req;
+	struct relay_login_rep rep;
+	int rc = RELAY_LOGIN_NO_WORKER;
+
+	memset(&req, 0, sizeof(req));
+	req.magic = RELAY_LOGIN_MAGIC;
+	if (!copy_field(req.ip, sizeof(req.ip), ip) || !copy_field(req.user, sizeof(req.user), user) ||
+	    !copy_field(req.proto, sizeof(req.proto), proto))
+		return RELAY_LOGIN_NO_WORKER; /* recorded directly, which truncates as it always did */
+	errno = 0;
+	if (worker_connect(&lk) == 0 && send(lk.fd, &req, sizeof(req), MSG_NOSIGNAL) == (ssize_t)sizeof(req) &&
+	    wait_record(lk.fd, &rep, sizeof(rep)) == 0 && rep.magic == RELAY_LOGIN_MAGIC &&
+	    (rep.result == 0 || rep.result == -1 || rep.result == RELAY_LOGIN_NO_WORKER))
+		rc = rep.result;
+	else
+		log_debug("relaydb: the lookup worker did not record the login (%s); recording it directly",
+			  errno != 0 ? strerror(errno) : "no answer");
+	if (lk.fd >= 0)
+		close(lk.fd);
+	return rc;
 }

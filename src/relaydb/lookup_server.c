@@ -105,22 +105,42 @@ static struct relaydb *database(struct lookupd *ld)
 	return ld->db;
 }
 
-/* answer - read one question from client I and answer it; false when the client must go. */
+/* answer_login - record the login in REQ for client I (relaydb_login_apply), then say so. */
+static bool answer_login(struct lookupd *ld, nfds_t i, struct relay_login_req *req)
+{
+	struct relay_login_rep rep = { .magic = RELAY_LOGIN_MAGIC };
+	struct relaydb *db;
+
+	req->ip[sizeof(req->ip) - 1] = '\0';
+	req->user[sizeof(req->user) - 1] = '\0';
+	req->proto[sizeof(req->proto) - 1] = '\0';
+	rep.result = (db = database(ld)) != NULL
+		? relaydb_login_apply(ld->cfg, db, req->ip, req->user, req->proto, time(NULL))
+		: RELAY_LOGIN_NO_WORKER;
+	return send(ld->fds[i].fd, &rep, sizeof(rep), MSG_DONTWAIT | MSG_NOSIGNAL) == (ssize_t)sizeof(rep);
+}
+
+/* answer - read one question (or login to record) from client I and answer it; false when the client must go. */
 static bool answer(struct lookupd *ld, nfds_t i)
 {
-	struct relay_lookup_req req;
+	union {
+		struct relay_lookup_req q;
+		struct relay_login_req login;
+	} in;
 	struct relay_lookup_rep rep;
 	struct relaydb *db;
-	ssize_t n = recv(ld->fds[i].fd, &req, sizeof(req), MSG_DONTWAIT);
+	ssize_t n = recv(ld->fds[i].fd, &in, sizeof(in), MSG_DONTWAIT);
 
 	if (n < 0)
 		return errno == EAGAIN || errno == EINTR;
-	if (n != (ssize_t)sizeof(req) || req.magic != RELAY_LOOKUP_MAGIC)
+	if (n == (ssize_t)sizeof(in.login) && in.login.magic == RELAY_LOGIN_MAGIC)
+		return answer_login(ld, i, &in.login);
+	if (n != (ssize_t)sizeof(in.q) || in.q.magic != RELAY_LOOKUP_MAGIC)
 		return false; /* the session ended (0), or it is not one of ours */
-	req.ip[sizeof(req.ip) - 1] = '\0';
+	in.q.ip[sizeof(in.q.ip) - 1] = '\0';
 	memset(&rep, 0, sizeof(rep));
 	rep.magic = RELAY_LOOKUP_MAGIC;
-	rep.found = (db = database(ld)) != NULL ? relaydb_get(db, req.ip, &rep.entry) : -1;
+	rep.found = (db = database(ld)) != NULL ? relaydb_get(db, in.q.ip, &rep.entry) : -1;
 	return send(ld->fds[i].fd, &rep, sizeof(rep), MSG_DONTWAIT | MSG_NOSIGNAL) == (ssize_t)sizeof(rep);
 }
 

@@ -25,4 +25,23 @@ struct relay_lookup_rep {
 	struct relay_entry entry;
 };
 
+/*
+ * A POP login to record (login.c): the worker authorizes IP, puts it into the export map, and only
+ * then answers, so the session's +OK follows both. Told apart from a question by magic and size.
+ */
+#define RELAY_LOGIN_MAGIC 0x706c6731u /* "plg1" */
+
+struct relay_login_req {
+	uint32_t magic;
+	char ip[IP_TEXT_MAX];
+	char user[RELAY_USER_MAX];
+	char proto[RELAY_PROTO_MAX];
+};
+
+/* The answer: 0 recorded, -1 failed, RELAY_LOGIN_NO_WORKER the worker has no database. */
+struct relay_login_rep {
+	uint32_t magic;
+	int32_t result;
+};
+
 #endif

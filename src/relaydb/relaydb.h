@@ -92,22 +92,51 @@ bool relay_allowed(enum relay_reason reason);
 const char *relay_reason_text(enum relay_reason reason);
 
 /*
- * relaydb_record_login - the hook every successful login calls: open the database if needed,
- * authorize IP for relay.timeout, log a failure once. Never fails the login. 0 or -1.
+ * relaydb_record_login - the hook every successful POP login calls before its +OK: the relay lookup
+ * worker records the authorization and puts it into relay.export_map, and answers once both are
+ * done; when the worker cannot be reached the caller does both itself (relaydb_login_apply). A
+ * failure is logged once. Never fails the login. 0 or -1.
  */
 int relaydb_record_login(const struct config *cfg, const char *ip, const char *user, const char *proto);
 
 /*
  * relaydb_sweeper_run - the sweeper process: every relay.sweep_interval remove expired entries and
- * checkpoint; keep relay.export_map current within a second of any change. Returns 0 once *STOP is set.
+ * checkpoint; build relay.export_map at its start, remove expired keys from it within a second, and
+ * rebuild it when it is missing or was left half-changed. Returns 0 once *STOP is set.
  */
 int relaydb_sweeper_run(const struct config *cfg, volatile sig_atomic_t *stop);
 
 /*
- * relaydb_export - rewrite relay.export_map's file PATH.db (when set) from DB at NOW, atomically.
+ * relaydb_export - rebuild relay.export_map's file PATH.db (when set) whole from DB at NOW, under a
+ * temporary name renamed over the old file (start, repair, bulk changes).
  * *NEXT_CHANGE (may be NULL) gets the earliest time an exported entry expires, 0 if none. 0 or -1.
  */
 int relaydb_export(const struct config *cfg, struct relaydb *db, time_t now, int64_t *next_change);
+
+/*
+ * relaydb_map_update - bring IP's keys in relay.export_map (when set) in step with DB at NOW, in
+ * place: put with the time IP's authorization stops counting, or removed when it has none (or has
+ * expired, or IP is on relay.deny). Done and synced before it returns; a map that is missing, was
+ * left half-changed or cannot be changed is rebuilt whole instead. 0 or -1 (logged; the map is
+ * then marked for the sweeper to rebuild).
+ */
+int relaydb_map_update(const struct config *cfg, struct relaydb *db, const char *ip, time_t now);
+
+/*
+ * relaydb_map_maintain - the sweeper's part: rebuild a map marked stale or missing, and remove the
+ * keys expired at NOW in one batch when the earliest one is due. Cheap when there is nothing to do.
+ * 0 or -1.
+ */
+int relaydb_map_maintain(const struct config *cfg, struct relaydb *db, time_t now);
+
+/*
+ * relaydb_login_apply - what a POP login does to the relay data, in whichever process holds DB:
+ * authorize IP for relay.timeout at NOW, then put its keys into relay.export_map, so the MTAs see
+ * it before the client is answered. A failed write is logged once and noted (relaydb.unrecorded).
+ * 0 or -1.
+ */
+int relaydb_login_apply(const struct config *cfg, struct relaydb *db, const char *ip, const char *user,
+			const char *proto, time_t now);
 
 /*
  * relaydb_import_drac - copy the unexpired entries of a DRAC dracd.db (key: IP text, value: expiry

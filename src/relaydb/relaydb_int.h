@@ -127,4 +127,49 @@ int relay_record_decode(const void *data, size_t len, const char *ip, size_t ipl
  */
 int relay_map_keys(const char *canon, char keys[RELAY_MAP_KEYS][RELAY_MAP_KEY_MAX]);
 
+/*
+ * relay_map_until - when E stops counting, the value the map holds for it: 0 when it must not be
+ * in the map at NOW (expired, or its address on relay.deny).
+ */
+int64_t relay_map_until(const struct config *cfg, const struct relay_entry *e, time_t now);
+
+/* The files of relay.export_map = PATH. */
+struct relay_map_paths {
+	char db[PATH_MAX];         /* PATH.db, what the MTAs open */
+	char lock[PATH_MAX];       /* PATH.lock, the writers' lock and the map's state */
+	char tmp[PATH_MAX + 32];   /* PATH.db.tmp.PID, a rebuild in progress */
+	char dir[PATH_MAX];        /* the directory, synced after a rename */
+};
+
+/* relay_map_paths - fill P for CFG: 1, 0 when no map is configured, -1 when a path is too long. */
+int relay_map_paths(const struct config *cfg, struct relay_map_paths *p);
+
+/* relay_map_lock - the writers' exclusive lock on P->lock (serialises every writer); the fd, or -1. */
+int relay_map_lock(const struct relay_map_paths *p);
+
+/*
+ * What PATH.lock holds, read and written under the writers' lock. STALE: a change began and did
+ * not finish (a writer died or failed): the map may be out of step and is rebuilt. NEXT_EXPIRY:
+ * the earliest value in the map, so the sweeper knows when a batch of keys expires (0: none).
+ */
+struct relay_map_state {
+	uint32_t magic;
+	uint32_t stale;
+	int64_t next_expiry;
+};
+
+/* relay_map_state_read - P's state from LOCKFD (or the path when LOCKFD < 0); a missing or short file is stale. */
+void relay_map_state_read(const struct relay_map_paths *p, int lockfd, struct relay_map_state *st);
+
+/* relay_map_state_write - store ST in LOCKFD. 0 or -1. */
+int relay_map_state_write(int lockfd, const struct relay_map_state *st);
+
+/*
+ * relay_map_rebuild - under the writers' lock LOCKFD, build the whole map from DB at NOW under a
+ * temporary name and rename it over P->db; resets the state. *NEXT_CHANGE (may be NULL) gets the
+ * earliest expiry. 0 or -1 (the state stays stale).
+ */
+int relay_map_rebuild(const struct config *cfg, struct relaydb *db, const struct relay_map_paths *p,
+		      int lockfd, time_t now, int64_t *next_change);
+
 #endif

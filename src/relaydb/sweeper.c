@@ -1,11 +1,14 @@
-/* sweeper.c - the sweeper process: expire entries, checkpoint, and keep the export map current. */
+/* sweeper.c - the sweeper process: expire entries, checkpoint, build the export map and expire its keys. */
 
 #include <time.h>
 
 #include "common/log.h"
 #include "relaydb/relaydb_int.h"
 
-/* How often the sweeper looks for changes to export: well inside the one second the MTAs are promised. */
+/*
+ * How often the sweeper looks at the export map: an expired key leaves it within this (the MTAs
+ * read the value as "OK" whatever it says), and a map left half-changed is rebuilt within this.
+ */
 #define SWEEPER_POLL_NS 200000000L
 
 /* What the sweeper remembers between polls. */
@@ -13,10 +16,8 @@ struct sweeper {
 	const struct config *cfg;
 	struct relaydb *db;
 	bool exporting;
+	bool exported;            /* the map was built since this sweeper started */
 	time_t next_sweep;
-	uint64_t exported_mark;   /* change mark the export map reflects */
-	bool export_valid;        /* whether exported_mark means anything */
-	int64_t next_expiry;      /* when an exported entry stops counting */
 };
 
 /* sweep_now - remove expired entries and checkpoint so log files can go. */
@@ -30,22 +31,19 @@ static void sweep_now(struct sweeper *sw, time_t now)
 	sw->next_sweep = now + (time_t)cfg_duration(sw->cfg, "relay.sweep_interval");
 }
 
-/* export_if_changed - rewrite the map when the database changed or an exported entry expired. */
-static void export_if_changed(struct sweeper *sw, time_t now)
+/*
+ * keep_map - build the map whole once at start (the relay database is the truth; the map may be
+ * missing, from an older run, or half-changed by a writer that was killed), then keep it: logins
+ * and revocations change it in place themselves; here expired keys go in batches, and a map marked
+ * stale or gone is rebuilt.
+ */
+static void keep_map(struct sweeper *sw, time_t now)
 {
-	uint64_t mark;
-
-	if (relaydb_change_mark(sw->db, &mark) < 0)
-		return;
-	if (sw->export_valid && mark == sw->exported_mark &&
-	    (sw->next_expiry == 0 || (int64_t)now < sw->next_expiry))
-		return;
-	if (relaydb_export(sw->cfg, sw->db, now, &sw->next_expiry) < 0) {
-		sw->export_valid = false;
+	if (!sw->exported) {
+		sw->exported = relaydb_export(sw->cfg, sw->db, now, NULL) == 0;
 		return;
 	}
-	sw->exported_mark = mark;
-	sw->export_valid = true;
+	relaydb_map_maintain(sw->cfg, sw->db, now);
 }
 
 int relaydb_sweeper_run(const struct config *cfg, volatile sig_atomic_t *stop)
@@ -73,7 +71,7 @@ int relaydb_sweeper_run(const struct config *cfg, volatile sig_atomic_t *stop)
 			if (now >= sw.next_sweep)
 				sweep_now(&sw, now);
 			if (sw.exporting)
-				export_if_changed(&sw, now);
+				keep_map(&sw, now);
 		}
 		nanosleep(&pause, NULL);
 	}

@@ -1,12 +1,18 @@
-"""test_relaydb_export - the DRAC-form export map, read by Postfix's postmap and Berkeley DB's db_dump."""
+"""test_relaydb_export - the DRAC-form export map, read by Postfix's postmap and Berkeley DB's db_dump;
+a POP login's key is in it before the client reads +OK."""
 
+import fcntl
 import os
+import poplib
 import shutil
+import socket
 import subprocess
 import sys
 import tempfile
 import time
 import unittest
+
+import popgate_harness as h
 
 BUILDDIR = os.environ.get("POPGATE_BUILDDIR", os.getcwd())
 CTL = os.path.join(BUILDDIR, "src", "popgatectl")
@@ -93,20 +99,91 @@ class ExportMap(unittest.TestCase):
         self.ctl("flush")
         self.assertEqual(self.postmap("2001:db8::8"), "")
 
-    def test_replaced_never_torn(self):
-        # A reader polling the map while it is rewritten over and over always opens a whole map.
+    def locked_dump(self):
+        """db_dump under a shared flock on the map, as Postfix's dict_db locks around a lookup."""
+        with open(self.map + ".db", "rb") as f:
+            fcntl.flock(f, fcntl.LOCK_SH)
+            try:
+                return self.dump()
+            finally:
+                fcntl.flock(f, fcntl.LOCK_UN)
+
+    def test_changed_in_place_never_torn(self):
+        # A reader that locks as the MTAs do, polling the map while it is changed over and over,
+        # always reads a whole map; the file is changed in place, not replaced.
         self.ctl("add", "198.51.100.1")
+        inode = os.stat(self.map + ".db").st_ino
         writer = subprocess.Popen(["/bin/sh", "-c", "for i in $(seq 2 60); do %s -f %s add 198.51.100.$i"
                                    " >/dev/null || exit 1; done" % (CTL, self.conf)])
         reads = 0
         while writer.poll() is None:
-            recs = self.dump()
+            recs = self.locked_dump()
             self.assertIn("198.51.100.1", recs)
             reads += 1
         self.assertEqual(writer.wait(), 0)
         self.assertGreater(reads, 0)
-        self.assertEqual(len(self.dump()), 60)
+        self.assertEqual(len(self.locked_dump()), 60)
+        self.assertEqual(os.stat(self.map + ".db").st_ino, inode, "the map was replaced, not changed")
         self.assertFalse([n for n in os.listdir(self.dir) if ".tmp." in n])
+
+    def test_every_change_moves_the_mtime_on(self):
+        # Postfix restarts smtpd when a map's mtime (in seconds) differs from the one it opened;
+        # two changes within one second must still leave different mtimes.
+        self.ctl("add", "198.51.100.1")
+        seen = [int(os.stat(self.map + ".db").st_mtime)]
+        for i in range(2, 6):
+            self.ctl("add", "198.51.100.%d" % i)
+            seen.append(int(os.stat(self.map + ".db").st_mtime))
+        self.assertEqual(seen, sorted(set(seen)), seen)
+
+
+class SourcedPOP3(poplib.POP3):
+    """poplib's client, connecting from a chosen 127.x address so each login is a new key."""
+
+    def __init__(self, port, source):
+        self.source = source
+        super().__init__("127.0.0.1", port, timeout=30)
+
+    def _create_socket(self, timeout):
+        return socket.create_connection((self.host, self.port), timeout, source_address=(self.source, 0))
+
+
+@unittest.skipIf(POSTMAP is None, "postmap (Debian package postfix) is not installed")
+class LoginBeforeOK(unittest.TestCase):
+    LOGINS = 100
+
+    def postmap(self, d, key):
+        p = subprocess.run([POSTMAP, "-c", d.dir, "-q", key, "btree:" + self.map],
+                           capture_output=True, text=True, timeout=30)
+        self.assertIn(p.returncode, (0, 1), p.stderr)
+        return p.stdout.strip()
+
+    def test_key_is_there_when_ok_arrives(self):
+        with h.Popgated(self, config={"relay": {"allow": ""}}, listeners=("pop3",)) as d:
+            self.map = os.path.join(d.config["server"]["state_dir"], "dracd")
+            d.config["relay"]["export_map"] = self.map
+            open(os.path.join(d.dir, "main.cf"), "w").close()  # postmap's own, empty
+            d.add_user("alice", "secret")
+            d.start()
+            misses = []
+            for i in range(self.LOGINS):
+                src = "127.3.%d.%d" % (1 + i // 200, 1 + i % 200)
+                c = SourcedPOP3(d.port("pop3"), src)
+                c.user("alice")
+                self.assertTrue(c.pass_("secret").startswith(b"+OK"))
+                value = self.postmap(d, src)  # the moment +OK arrived, before anything else
+                if not (value.isdigit() and int(value) > time.time()):
+                    misses.append((src, value))
+                c.quit()
+            self.assertEqual(misses, [], "%d of %d logins not in the map at +OK" % (len(misses), self.LOGINS))
+            # Logins change the map in place: the one file the sweeper built at start.
+            self.assertIsNone(re_search(r"export map .* rebuilding", d.log()))
+            print("%d logins, 0 misses" % self.LOGINS)
+
+
+def re_search(pattern, text):
+    import re
+    return re.search(pattern, text)
 
 
 if __name__ == "__main__":

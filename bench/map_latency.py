@@ -1,0 +1,122 @@
+#!/usr/bin/python3
+"""map_latency - how soon a POP login's key is in relay.export_map, and what the map costs a login.
+
+usage: bench/map_latency.py [-n LOGINS] [--builddir DIR]
+
+Starts popgated (tests/lib/popgate_harness, 127.0.0.1 high ports, a temporary directory) twice:
+with relay.export_map and without. Each of N logins comes from its own 127.4.x.y address. With
+the map, the moment +OK to PASS arrives `postmap -q` looks the address up; a key not there yet is
+looked up again until it is, and the delay from +OK is recorded (the target is 0: always there).
+The login cost is the PASS round trip (median and p90), with the map against without (logins to
+the two daemons alternate, so other load on the machine falls on both alike): the
+difference is what the map update adds to a login (target: under 1 ms). Prints one line of
+key=value figures. bench/run runs it as the workload "mapkey".
+"""
+
+import argparse
+import contextlib
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+
+SRCDIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, os.path.join(SRCDIR, "tests", "lib"))
+POSTMAP = shutil.which("postmap", path=os.environ.get("PATH", "") + ":/usr/sbin")
+
+
+def source(i):
+    return "127.4.%d.%d" % (1 + i // 250, 1 + i % 250)
+
+
+def login(port, src):
+    """USER/PASS from SRC; the seconds from sending PASS to reading +OK, and the open socket."""
+    s = socket.create_connection(("127.0.0.1", port), 30, source_address=(src, 0))
+    f = s.makefile("rb")
+    f.readline()
+    s.sendall(b"USER alice\r\n")
+    f.readline()
+    t0 = time.perf_counter()
+    s.sendall(b"PASS secret\r\n")
+    line = f.readline()
+    took = time.perf_counter() - t0
+    if not line.startswith(b"+OK"):
+        raise RuntimeError("login from %s: %r" % (src, line))
+    return took, s, f
+
+
+def has_key(confdir, mapfile, key):
+    r = subprocess.run([POSTMAP, "-c", confdir, "-q", key, "btree:" + mapfile], capture_output=True, text=True)
+    return r.stdout.strip().isdigit()
+
+
+def start(h, stack, with_map):
+    d = stack.enter_context(h.Popgated(None, config={"relay": {"allow": ""}}, listeners=("pop3",)))
+    d.mapfile = os.path.join(d.config["server"]["state_dir"], "dracd")
+    if with_map:
+        d.config["relay"]["export_map"] = d.mapfile
+        open(os.path.join(d.dir, "main.cf"), "w").close()
+    d.add_user("alice", "secret")
+    return d.start()
+
+
+def one(d, src, with_map):
+    """One login from SRC; (PASS round trip, +OK-to-key delay or None)."""
+    took, s, f = login(d.port("pop3"), src)
+    waited = None
+    if with_map:
+        t_ok = time.perf_counter()
+        waited = 0.0
+        while not has_key(d.dir, d.mapfile, src) and waited < 10:
+            waited = time.perf_counter() - t_ok
+    s.sendall(b"QUIT\r\n")
+    f.readline()
+    s.close()
+    return took, waited
+
+
+def run(h, n):
+    """N logins against a popgated with the map and N against one without, alternating, so that
+    the machine's other load falls on both alike; (round trips with, without, +OK-to-key delays)."""
+    with contextlib.ExitStack() as stack:
+        dm, dp = start(h, stack, True), start(h, stack, False)
+        with_map, plain, delays = [], [], []
+        for i in range(n):
+            took, waited = one(dm, source(2 * i), True)
+            with_map.append(took)
+            delays.append(waited)
+            plain.append(one(dp, source(2 * i + 1), False)[0])
+        return with_map, plain, delays
+
+
+def pct(values, p):
+    v = sorted(values)
+    return v[min(len(v) - 1, int(p * len(v)))]
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("-n", type=int, default=200)
+    ap.add_argument("--builddir", default=os.environ.get("POPGATE_BUILDDIR", os.path.join(SRCDIR, "build")))
+    args = ap.parse_args()
+    if POSTMAP is None:
+        print("SKIP: postmap (Debian package postfix) is not installed")
+        return 77
+    os.environ["POPGATE_BUILDDIR"] = os.path.abspath(args.builddir)
+    os.environ.setdefault("POPGATE_SRCDIR", SRCDIR)
+    import popgate_harness as h
+    h.POPGATED = os.path.join(os.environ["POPGATE_BUILDDIR"], "src", "popgated")
+    rtt_map, rtt_plain, delays = run(h, args.n)
+    present = sum(1 for x in delays if x == 0)
+    print("logins=%d present_at_ok=%d max_ok_to_key_ms=%.3f pass_ms_map_p50=%.3f pass_ms_map_p90=%.3f "
+          "pass_ms_plain_p50=%.3f pass_ms_plain_p90=%.3f map_cost_ms=%.3f"
+          % (args.n, present, max(delays) * 1000, pct(rtt_map, 0.5) * 1000, pct(rtt_map, 0.9) * 1000,
+             pct(rtt_plain, 0.5) * 1000, pct(rtt_plain, 0.9) * 1000,
+             (pct(rtt_map, 0.5) - pct(rtt_plain, 0.5)) * 1000))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
