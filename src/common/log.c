@@ -84,10 +84,14 @@ void log_msg(int priority, const char *fmt, ...)
 	va_end(ap);
 }
 
-/* plain_byte - a byte that stands for itself in a bare value: printable ASCII, no space, '"' or '\\'. */
+/*
+ * plain_byte - a byte that stands for itself in a bare value: printable ASCII but space, '"', '\\'
+ * and '=', so that every '=' in a line is a separator the server wrote: `grep ip=192.0.2.7` finds
+ * the address's own lines, never a client's "ip=192.0.2.7@example.com".
+ */
 static bool plain_byte(unsigned char c)
 {
-	return c > ' ' && c < 0x7f && c != '"' && c != '\\';
+	return c > ' ' && c < 0x7f && c != '"' && c != '\\' && c != '=';
 }
 
 /* escape_byte - C as it is written inside a quoted value (1 to 4 characters into OUT); the length. */

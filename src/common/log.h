@@ -41,9 +41,10 @@ void log_session(int priority, const char *proto, const char *ip, const char *us
 
 /*
  * log_quote - VALUE as one log value that no client byte can end early or fill with fields.
- * Bare when it is printable ASCII other than space, '"' and '\\' (and neither empty nor "-",
- * which means "none"); else in double quotes, with '"' and '\\' backslash-escaped and '=',
- * control, DEL and 8-bit bytes written \xHH, so that " key=" never occurs in a quoted value.
+ * Bare when it is printable ASCII other than space, '"', '\\' and '=' (and neither empty nor
+ * "-", which means "none"); else in double quotes, with '"' and '\\' backslash-escaped and '=',
+ * control, DEL and 8-bit bytes written \xHH: no client value holds a space outside quotes or any
+ * '=', so every field "key=" in a line is the server's.
  * A NULL VALUE is -. Writes into BUF (CAP bytes, at least 8) and returns it.
  */
 const char *log_quote(const char *value, char *buf, size_t cap);
