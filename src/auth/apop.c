@@ -180,7 +180,7 @@ enum auth_result auth_apop(const struct config *cfg, const char *user, const cha
 		return r;
 	r = auth_backend_lookup(cfg, user, &e);
 	if (r == AUTH_FAIL)
-		log_info("auth: APOP secret for %s matched but it is not a usable %s user", LOG_Q(user),
+		log_info("auth: APOP secret for %s matched but %s is not a usable %s user", LOG_Q(user), LOG_Q(user),
 			 cfg_text(cfg, "auth.backend"));
 	if (r == AUTH_OK && out != NULL)
 		*out = e.user;
