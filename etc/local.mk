@@ -4,6 +4,12 @@ EXTRA_DIST += etc/popgate.conf etc/popgated.service.in
 systemdunit_DATA = etc/popgated.service
 CLEANFILES += etc/popgated.service
 
+# The fail2ban filter goes where fail2ban looks (inert until a jail names it); the jail is an example.
+fail2banfilterdir = $(sysconfdir)/fail2ban/filter.d
+dist_fail2banfilter_DATA = etc/fail2ban/popgate.conf
+popgateexamplesdir = $(docdir)/examples
+dist_popgateexamples_DATA = etc/fail2ban/popgate-jail.conf
+
 etc/popgated.service: $(srcdir)/etc/popgated.service.in Makefile
 	$(AM_V_GEN)$(MKDIR_P) etc && sed -e 's|@sbindir@|$(sbindir)|g' -e 's|@sysconfdir@|$(sysconfdir)|g' \
 		$(srcdir)/etc/popgated.service.in > $@

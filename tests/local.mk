@@ -10,3 +10,7 @@ distclean-local: distclean-e2e
 distclean-e2e:
 	rm -rf tests/e2e/node_modules tests/e2e/.package-lock.json
 	@if test '$(srcdir)' != '.'; then rm -f tests/e2e/package-lock.json; fi
+
+# Client text never forges a log field; the fail2ban filter in etc/fail2ban against a real log.
+TESTS += tests/integration/test_log_fields.py
+EXTRA_DIST += tests/integration/test_log_fields.py

@@ -107,7 +107,7 @@ static bool check_access(struct admin_ctx *ctx, const struct route *rt, struct a
 	}
 	if ((rt->flags & NEED_CSRF) && !admin_session_csrf_ok(call->session, call->csrf)) {
 		log_session(LOG_NOTICE, "admin", call->client_ip, call->session->user, "refused",
-			    "%s %s without a valid CSRF token", call->method, call->path);
+			    "%s %s without a valid CSRF token", LOG_Q(call->method), LOG_Q(call->path));
 		admin_reply_error(r, 403, "missing or wrong X-CSRF-Token");
 		return false;
 	}

@@ -65,7 +65,7 @@ static void mhd_log(void *cls, const char *fmt, va_list ap)
 	n = strlen(line);
 	while (n > 0 && line[n - 1] == '\n')
 		line[--n] = '\0';
-	log_warn("admin: http: %s", line);
+	log_warn("admin: http: %s", LOG_Q(line)); /* its text may quote the client's request */
 }
 
 /* start_one - an MHD server on the listening socket FD. NULL (logged) on failure. */

@@ -160,7 +160,7 @@ static enum auth_result secret_matches(const struct config *cfg, const char *use
 	explicit_bzero(secret, sizeof(secret));
 	explicit_bzero(want, sizeof(want));
 	if (!found)
-		log_debug("auth: no APOP secret for %s", user);
+		log_debug("auth: no APOP secret for %s", LOG_Q(user));
 	return found && same ? AUTH_OK : AUTH_FAIL;
 }
 
@@ -180,7 +180,7 @@ enum auth_result auth_apop(const struct config *cfg, const char *user, const cha
 		return r;
 	r = auth_backend_lookup(cfg, user, &e);
 	if (r == AUTH_FAIL)
-		log_info("auth: APOP secret for %s matched but %s is not a usable %s user", user, user,
+		log_info("auth: APOP secret for %s matched but %s is not a usable %s user", LOG_Q(user), LOG_Q(user),
 			 cfg_text(cfg, "auth.backend"));
 	if (r == AUTH_OK && out != NULL)
 		*out = e.user;

@@ -209,10 +209,10 @@ enum auth_result auth_file_lookup(const struct config *cfg, const char *name, st
 	}
 	found = scan(lf, name, e, &has_ids);
 	if (found == 0) {
-		log_debug("auth: no virtual user %s in %s", name, lf->path);
+		log_debug("auth: no virtual user %s in %s", LOG_Q(name), lf->path);
 		r = AUTH_FAIL;
 	} else if (found > 0 && !auth_hash_usable(e->hash)) {
-		log_info("auth: virtual user %s refused: account locked", name);
+		log_info("auth: virtual user %s refused: account locked", LOG_Q(name));
 		r = AUTH_FAIL;
 	} else if (found > 0)
 		r = has_ids || lookup_ids(cfg, &e->user.uid, &e->user.gid) == 0 ? AUTH_OK : AUTH_TEMPFAIL;

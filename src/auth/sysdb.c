@@ -29,7 +29,7 @@ static int get_pw(const char *name, struct passwd *pw, char **buf)
 
 	for (;;) {
 		if ((*buf = malloc(size)) == NULL) {
-			log_err("auth: out of memory looking up %s", name);
+			log_err("auth: out of memory looking up %s", LOG_Q(name));
 			return -1;
 		}
 		rc = getpwnam_r(name, pw, *buf, size, &res);
@@ -41,7 +41,7 @@ static int get_pw(const char *name, struct passwd *pw, char **buf)
 	}
 	if (rc == 0 || not_found(rc))
 		return res != NULL;
-	log_err("auth: getpwnam_r(%s): %s", name, strerror(rc));
+	log_err("auth: getpwnam_r(%s): %s", LOG_Q(name), strerror(rc));
 	return -1;
 }
 
@@ -54,7 +54,7 @@ static int get_sp(const char *name, struct spwd *sp, char **buf, size_t *bufsize
 
 	for (;;) {
 		if ((*buf = calloc(1, size)) == NULL) {
-			log_err("auth: out of memory looking up %s", name);
+			log_err("auth: out of memory looking up %s", LOG_Q(name));
 			return -1;
 		}
 		*bufsize = size;
@@ -68,7 +68,7 @@ static int get_sp(const char *name, struct spwd *sp, char **buf, size_t *bufsize
 	}
 	if (rc == 0 || not_found(rc))
 		return res != NULL;
-	log_err("auth: getspnam_r(%s): %s", name, strerror(rc));
+	log_err("auth: getspnam_r(%s): %s", LOG_Q(name), strerror(rc));
 	return -1;
 }
 
@@ -105,7 +105,7 @@ static int get_hash(const struct passwd *pw, struct auth_entry *e)
 	} else if (strcmp(hash, "x") == 0) {
 		/* NSS answers "no entry" when /etc/shadow is unreadable: say what the likely cause is. */
 		log_err("auth: no shadow entry for %s (euid %lu: can this process read /etc/shadow?)",
-			pw->pw_name, (unsigned long)geteuid());
+			LOG_Q(pw->pw_name), (unsigned long)geteuid());
 		rc = -1;
 		goto out;
 	}
@@ -116,7 +116,7 @@ static int get_hash(const struct passwd *pw, struct auth_entry *e)
 	else if (why == NULL && strlen(hash) >= sizeof(e->hash))
 		why = "password hash too long";
 	if (why != NULL) {
-		log_info("auth: system user %s refused: %s", pw->pw_name, why);
+		log_info("auth: system user %s refused: %s", LOG_Q(pw->pw_name), why);
 		rc = 1;
 	} else
 		memcpy(e->hash, hash, strlen(hash) + 1);
@@ -136,7 +136,7 @@ static enum auth_result fill_user(const struct config *cfg, const struct passwd 
 	struct auth_user *u = &e->user;
 
 	if (strlen(pw->pw_dir) >= sizeof(u->home)) {
-		log_err("auth: system user %s: home directory path too long", pw->pw_name);
+		log_err("auth: system user %s: home directory path too long", LOG_Q(pw->pw_name));
 		return AUTH_TEMPFAIL;
 	}
 	memcpy(u->name, pw->pw_name, strlen(pw->pw_name) + 1);
@@ -144,7 +144,7 @@ static enum auth_result fill_user(const struct config *cfg, const struct passwd 
 	u->uid = pw->pw_uid;
 	u->gid = pw->pw_gid;
 	if (auth_mailbox_expand(tmpl, u->name, u->home, u->mailbox, sizeof(u->mailbox), &why) != 0) {
-		log_err("auth: auth.system_mailbox \"%s\" for %s: %s", tmpl, u->name, why);
+		log_err("auth: auth.system_mailbox \"%s\" for %s: %s", tmpl, LOG_Q(u->name), why);
 		return AUTH_TEMPFAIL;
 	}
 	return AUTH_OK;
@@ -173,11 +173,11 @@ enum auth_result auth_system_lookup(const struct config *cfg, const char *name, 
 	if (found < 0)
 		r = AUTH_TEMPFAIL;
 	else if (found == 0)
-		log_debug("auth: no system user %s", name);
+		log_debug("auth: no system user %s", LOG_Q(name));
 	else if (!auth_name_valid(pw.pw_name))
-		log_info("auth: system user %s refused: name not usable as a mail user", name);
+		log_info("auth: system user %s refused: name not usable as a mail user", LOG_Q(name));
 	else if ((why = refused_uid(cfg, &pw)) != NULL)
-		log_info("auth: system user %s refused: %s (uid %lu)", pw.pw_name, why,
+		log_info("auth: system user %s refused: %s (uid %lu)", LOG_Q(pw.pw_name), why,
 			 (unsigned long)pw.pw_uid);
 	else {
 		int h = get_hash(&pw, e);

@@ -53,7 +53,11 @@ static const char *priority_name(int priority)
 	}
 }
 
-/* log_vline - format and emit one line; a line never spans more than one record. */
+/*
+ * log_vline - format and emit one line; a line never spans more than one record. Client values
+ * reach here already escaped (log_quote); a control byte left is the server's own text, and it
+ * becomes '?' rather than a space, so that not even a missed value could open a new field.
+ */
 static void log_vline(int priority, const char *fmt, va_list ap)
 {
 	char line[1024];
@@ -62,8 +66,8 @@ static void log_vline(int priority, const char *fmt, va_list ap)
 		return;
 	vsnprintf(line, sizeof(line), fmt, ap);
 	for (char *p = line; *p != '\0'; p++)
-		if (*p == '\n' || *p == '\r')
-			*p = ' ';
+		if ((unsigned char)*p < ' ' || *p == 0x7f)
+			*p = '?';
 	if (logstate.to_stderr)
 		fprintf(stderr, "%s[%ld]: %s: %s\n", logstate.ident, (long)getpid(),
 			priority_name(priority), line);
@@ -80,22 +84,95 @@ void log_msg(int priority, const char *fmt, ...)
 	va_end(ap);
 }
 
-/* clean_user - keep a client-supplied name from forging log fields. */
-static void clean_user(const char *user, char *out, size_t cap)
+/*
+ * plain_byte - a byte that stands for itself in a bare value: printable ASCII but space, '"', '\\'
+ * and '=', so that every '=' in a line is a separator the server wrote: `grep ip=192.0.2.7` finds
+ * the address's own lines, never a client's "ip=192.0.2.7@example.com".
+ */
+static bool plain_byte(unsigned char c)
 {
-	size_t i = 0;
+	return c > ' ' && c < 0x7f && c != '"' && c != '\\' && c != '=';
+}
 
-	if (user == NULL || *user == '\0')
-		user = "-";
-	for (; *user != '\0' && i + 1 < cap; user++)
-		out[i++] = (*user > ' ' && *user < 0x7f) ? *user : '?';
-	out[i] = '\0';
+/* escape_byte - C as it is written inside a quoted value (1 to 4 characters into OUT); the length. */
+static size_t escape_byte(unsigned char c, char out[4])
+{
+	static const char hex[] = "0123456789abcdef";
+
+	if (c == '\\' || c == '"') {
+		out[0] = '\\';
+		out[1] = (char)c;
+		return 2;
+	}
+	if (c >= ' ' && c < 0x7f && c != '=') {
+		out[0] = (char)c;
+		return 1;
+	}
+	out[0] = '\\';
+	out[1] = 'x';
+	out[2] = hex[c >> 4];
+	out[3] = hex[c & 0xf];
+	return 4;
+}
+
+/*
+ * quoted - VALUE in double quotes, escaped, into BUF. A value that does not fit ends in "..."
+ * inside the quotes, never in half an escape, so what is logged still parses.
+ */
+static const char *quoted(const char *value, char *buf, size_t cap)
+{
+	size_t i = 1, end = cap - 2, need = 1; /* room before the closing quote and the NUL */
+	const unsigned char *v;
+	char esc[4];
+
+	for (v = (const unsigned char *)value; *v != '\0'; v++)
+		need += escape_byte(*v, esc);
+	buf[0] = '"';
+	for (v = (const unsigned char *)value; *v != '\0'; v++) {
+		size_t n = escape_byte(*v, esc);
+		if (need > end && i + n + 3 > end) {
+			memcpy(buf + i, "...", 3);
+			i += 3;
+			break;
+		}
+		memcpy(buf + i, esc, n);
+		i += n;
+	}
+	buf[i++] = '"';
+	buf[i] = '\0';
+	return buf;
+}
+
+const char *log_quote(const char *value, char *buf, size_t cap)
+{
+	size_t n;
+
+	if (value == NULL)
+		value = "-";
+	else if (*value == '\0' || strcmp(value, "-") == 0)
+		return quoted(value, buf, cap);
+	for (n = 0; value[n] != '\0'; n++)
+		if (!plain_byte((unsigned char)value[n]))
+			return quoted(value, buf, cap);
+	if (n >= cap)
+		return quoted(value, buf, cap);
+	memcpy(buf, value, n + 1);
+	return buf;
+}
+
+const char *log_quote_path(const char *addr, char *buf, size_t cap)
+{
+	if (addr != NULL && *addr == '\0') {
+		buf[0] = '\0';
+		return buf;
+	}
+	return log_quote(addr, buf, cap);
 }
 
 void log_session(int priority, const char *proto, const char *ip, const char *user,
 		 const char *event, const char *fmt, ...)
 {
-	char detail[768] = "", name[128];
+	char detail[768] = "";
 	va_list ap;
 
 	if (priority > logstate.level)
@@ -105,9 +182,10 @@ void log_session(int priority, const char *proto, const char *ip, const char *us
 		vsnprintf(detail, sizeof(detail), fmt, ap);
 		va_end(ap);
 	}
-	clean_user(user, name, sizeof(name));
-	log_msg(priority, "%s ip=%s user=%s %s%s%s", proto, ip != NULL ? ip : "-", name, event,
-		detail[0] != '\0' ? ": " : "", detail);
+	if (ip == NULL || *ip == '\0')
+		ip = "-";
+	log_msg(priority, "%s ip=%s user=%s %s%s%s", LOG_Q(proto), strcmp(ip, "-") == 0 ? ip : LOG_Q(ip),
+		user == NULL || *user == '\0' ? "-" : LOG_Q(user), event, detail[0] != '\0' ? ": " : "", detail);
 }
 
 int log_facility_from_name(const char *name)

@@ -203,7 +203,7 @@ enum pop3_outcome pop3_bad(struct pop3 *p, const char *why)
 		(void)pop3_reply(p, "-ERR Too many bad commands, closing connection");
 		return POP3_CLOSE;
 	}
-	log_debug("%s ip=%s bad command %u: %s", p->proto, p->ctx->client_ip, p->bad, why);
+	log_session(LOG_DEBUG, p->proto, p->ctx->client_ip, log_user(p), "bad command", "count=%u: %s", p->bad, why);
 	return pop3_reply(p, "-ERR %s", why);
 }
 

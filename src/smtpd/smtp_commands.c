@@ -129,7 +129,7 @@ static enum smtp_outcome refuse_rcpt(struct smtp_session *s, const struct smtp_a
 	const char *trick = v == SMTP_VERDICT_TRICK ? smtp_addr_trick_text(to->flags) : NULL;
 
 	log_session(LOG_NOTICE, s->proto, s->ctx->client_ip, smtp_log_user(s), "relay denied",
-		    "from=<%s> to=<%s> reason=%s%s%s", s->from.text, to->text, smtp_verdict_text(v),
+		    "from=<%s> to=<%s> reason=%s%s%s", LOG_PATH(s->from.text), LOG_PATH(to->text), smtp_verdict_text(v),
 		    trick != NULL ? ": " : "", trick != NULL ? trick : "");
 	if (v == SMTP_VERDICT_TEMPFAIL) {
 		smtp_reply(s, "451 4.3.0 Temporary failure checking relay permission, try again later");
@@ -172,7 +172,7 @@ static enum smtp_outcome cmd_rcpt(struct smtp_session *s, const char *args)
 		return SMTP_DONE;
 	}
 	log_session(LOG_INFO, s->proto, s->ctx->client_ip, smtp_log_user(s), "relay ok",
-		    "from=<%s> to=<%s> reason=%s", s->from.text, to.text, smtp_verdict_text(v));
+		    "from=<%s> to=<%s> reason=%s", LOG_PATH(s->from.text), LOG_PATH(to.text), smtp_verdict_text(v));
 	s->rcpts[s->nrcpts++] = to;
 	s->rcpts_bytes += strlen(to.text) + 1;
 	s->verdicts |= 1u << v;

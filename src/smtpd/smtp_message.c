@@ -57,21 +57,21 @@ static enum smtp_outcome deliver(struct smtp_session *s, const char *id, uint64_
 	switch (st) {
 	case SMTP_FWD_OK:
 		log_session(LOG_INFO, s->proto, s->ctx->client_ip, smtp_log_user(s), "message relayed",
-			    "id=%s from=<%s> rcpts=%zu size=%llu next-hop: %s", id, s->from.text, s->nrcpts,
-			    (unsigned long long)size, res.detail);
+			    "id=%s from=<%s> rcpts=%zu size=%llu next-hop=%s", id, LOG_PATH(s->from.text),
+			    s->nrcpts, (unsigned long long)size, LOG_Q(res.detail));
 		session_report(s->ctx, SESSION_MSG_RELAYED, smtp_log_user(s));
 		smtp_reply(s, "250 2.0.0 Ok: queued as %s", id);
 		break;
 	case SMTP_FWD_TEMPFAIL:
 		log_session(LOG_WARNING, s->proto, s->ctx->client_ip, smtp_log_user(s), "message deferred",
-			    "id=%s from=<%s> rcpts=%zu size=%llu next-hop: %s", id, s->from.text, s->nrcpts,
-			    (unsigned long long)size, res.detail);
+			    "id=%s from=<%s> rcpts=%zu size=%llu next-hop=%s", id, LOG_PATH(s->from.text),
+			    s->nrcpts, (unsigned long long)size, LOG_Q(res.detail));
 		smtp_reply(s, "451 4.3.0 Next hop unavailable, message not accepted; try again later");
 		break;
 	case SMTP_FWD_PERMFAIL:
 		log_session(LOG_NOTICE, s->proto, s->ctx->client_ip, smtp_log_user(s), "message refused",
-			    "id=%s from=<%s> rcpts=%zu size=%llu next-hop: %s", id, s->from.text, s->nrcpts,
-			    (unsigned long long)size, res.detail);
+			    "id=%s from=<%s> rcpts=%zu size=%llu next-hop=%s", id, LOG_PATH(s->from.text),
+			    s->nrcpts, (unsigned long long)size, LOG_Q(res.detail));
 		smtp_reply(s, "554 5.0.0 Message refused by the next hop%s%s", res.said[0] != '\0' ? ": " : "",
 			   res.said);
 		break;
@@ -85,7 +85,7 @@ static enum smtp_outcome data_refused(struct smtp_session *s, enum smtp_data_res
 {
 	log_session(r == SMTP_DATA_TIMEOUT || r == SMTP_DATA_EOF ? LOG_INFO : LOG_NOTICE, s->proto,
 		    s->ctx->client_ip, smtp_log_user(s), "message not accepted", "id=%s from=<%s> size=%llu: %s",
-		    id, s->from.text, (unsigned long long)size, smtp_data_result_text(r));
+		    id, LOG_PATH(s->from.text), (unsigned long long)size, smtp_data_result_text(r));
 	switch (r) {
 	case SMTP_DATA_TOO_BIG:
 		smtp_reply(s, "552 5.3.4 Message size exceeds fixed limit of %llu bytes", (unsigned long long)s->max_size);

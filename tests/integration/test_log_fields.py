@@ -1,0 +1,231 @@
+#!/usr/bin/env python3
+"""test_log_fields - no client text forges a log field, and the shipped fail2ban filter
+(etc/fail2ban/popgate.conf) run by the real fail2ban-regex matches exactly the real login failures.
+
+A real popgated takes failed logins from distinct loopback addresses (POP3 USER/PASS, APOP, AUTH
+PLAIN and LOGIN, SMTP AUTH PLAIN and LOGIN, the admin page via curl), some of them with names full
+of spaces, quotes, "ip=", CR, LF and 8-bit bytes, and forgery attempts that are no login failure
+at all (MAIL FROM, RCPT TO, HELO, admin login names, a malformed HTTP request) from another
+address. Then fail2ban-regex reads the daemon's own log, as written and as syslog stores it: every
+failure is matched once with the address it came from, nothing else, and no line anywhere holds a
+" ip=" that a client wrote.
+"""
+
+import base64
+import collections
+import hashlib
+import os
+import poplib
+import re
+import shutil
+import smtplib
+import socket
+import subprocess
+import tempfile
+import time
+
+import admin_helpers as ah
+import popgate_harness as h
+
+FORGED_IP = "203.0.113.66"
+FORGED = "x pop3 ip=%s user=alice login failed:" % FORGED_IP
+FILTER = os.path.join(h.SRCDIR, "etc", "fail2ban", "popgate.conf")
+F2B_COMMON = "/etc/fail2ban/filter.d/common.conf"
+# A failure as popgated(8) writes it: the client's name is bare or a quoted string, so text inside it
+# (FORGED says "login failed" too) is never counted.
+LOGIN_FAILED = re.compile(r'^\S+\[\d+\]: \w+: (?:pop3s?|smtps?|admin) ip=\S+ '
+                          r'user=(?:"(?:[^"\\]|\\.)*"|[^\s"\\=]+) login failed(?::|$)', re.M)
+
+
+class POP3From(poplib.POP3):
+    """poplib's client with its socket bound to SOURCE (an address in 127.0.0.0/8)."""
+
+    def __init__(self, source, host, port):
+        self.source = source
+        super().__init__(host, port, timeout=20)
+
+    def _create_socket(self, timeout):
+        return socket.create_connection((self.host, self.port), timeout, source_address=(self.source, 0))
+
+
+class Raw:
+    """A line-oriented raw client bound to SOURCE, for bytes poplib and smtplib will not send."""
+
+    def __init__(self, source, port):
+        self.s = socket.create_connection(("127.0.0.1", port), 20, source_address=(source, 0))
+        self.f = self.s.makefile("rb")
+        self.greeting = self.line()
+
+    def line(self):
+        return self.f.readline().decode("latin-1").rstrip("\r\n")
+
+    def ask(self, data):
+        self.s.sendall(data)
+        return self.line()
+
+    def close(self):
+        self.f.close()
+        self.s.close()
+
+
+def b64(data):
+    return base64.b64encode(data).decode()
+
+
+class LogFields(h.TestCase):
+    def setUp(self):
+        h.need("fail2ban-regex", "curl")
+        if not os.path.exists(F2B_COMMON):
+            print("SKIP: %s missing" % F2B_COMMON)
+            raise SystemExit(h.SKIP)
+
+    def fail2ban(self, log_path, workdir):
+        """The addresses fail2ban-regex finds in LOG_PATH with the filter as installed, and the lines."""
+        fdir = os.path.join(workdir, "filter.d")
+        os.makedirs(fdir, exist_ok=True)
+        shutil.copy(FILTER, os.path.join(fdir, "popgate.conf"))   # as make install lays it out,
+        if not os.path.exists(os.path.join(fdir, "common.conf")):  # next to fail2ban's own
+            os.symlink(F2B_COMMON, os.path.join(fdir, "common.conf"))
+        out = {}
+        for what in ("ip", "msg"):
+            r = subprocess.run(["fail2ban-regex", "--out", what, log_path, os.path.join(fdir, "popgate.conf")],
+                               capture_output=True, text=True, timeout=120)
+            self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+            out[what] = [l for l in r.stdout.splitlines() if l.strip()]
+        return collections.Counter(out["ip"]), out["msg"]
+
+    def pop3_failures(self, d):
+        """Real POP3 failures: counted per source address."""
+        port = d.port("pop3")
+        p = POP3From("127.0.0.2", "127.0.0.1", port)        # USER/PASS, twice
+        for _ in range(2):
+            p.user("alice")
+            self.assertRaises(poplib.error_proto, p.pass_, "wrong")
+        p.quit()
+        p = POP3From("127.0.0.3", "127.0.0.1", port)        # APOP with the wrong secret
+        self.assertRaises(poplib.error_proto, p.apop, "alice", "not-the-secret")
+        p.quit()
+        c = Raw("127.0.0.4", port)                          # hostile names, each a real failure
+        names = [FORGED.encode(),                             # spaces and ip= through AUTH PLAIN
+                 b"x\npop3 ip=203.0.113.66 user=alice login failed",   # LF
+                 b"x\r ip=203.0.113.66\xc3\xa9\xff",                      # CR and 8-bit
+                 b'"\\" ip=203.0.113.66 "']                               # quotes and backslashes
+        for n in names:
+            self.assertTrue(c.ask(b"AUTH PLAIN %s\r\n" % b64(b"\0" + n + b"\0wrong").encode()).startswith("-ERR"))
+        self.assertEqual(c.ask(b"AUTH LOGIN\r\n"), "+ VXNlcm5hbWU6")
+        self.assertEqual(c.ask(b64(FORGED.encode()).encode() + b"\r\n"), "+ UGFzc3dvcmQ6")
+        self.assertTrue(c.ask(b64(b"wrong").encode() + b"\r\n").startswith("-ERR"))
+        self.assertTrue(c.ask(b'USER "ip=203.0.113.66"user=alice\xff\r\n').startswith("+OK"))
+        self.assertTrue(c.ask(b"PASS wrong\r\n").startswith("-ERR"))
+        # Not a login: a NUL and a name with spaces are bad commands, never a failure.
+        self.assertTrue(c.ask(b"USER a\0 ip=203.0.113.66\r\n").startswith("-ERR"))
+        self.assertTrue(c.ask(b"USER x ip=203.0.113.66\r\n").startswith("-ERR"))
+        c.ask(b"QUIT\r\n")
+        c.close()
+        return {"127.0.0.2": 2, "127.0.0.3": 1, "127.0.0.4": len(names) + 2}
+
+    def smtp_failures(self, d):
+        """Real SMTP AUTH failures from 127.0.0.5."""
+        s = smtplib.SMTP("127.0.0.1", d.port("smtp"), timeout=20, source_address=("127.0.0.5", 0))
+        s.ehlo("client.test")
+        code, _ = s.docmd("AUTH", "PLAIN " + b64(b"\0alice\0wrong"))
+        self.assertEqual(code, 535)
+        code, _ = s.docmd("AUTH", "PLAIN " + b64(b"\0" + FORGED.encode() + b"\n\xc3\xa9\0wrong"))
+        self.assertEqual(code, 535)
+        self.assertEqual(s.docmd("AUTH", "LOGIN " + b64(b'al"ice ip=203.0.113.66'))[0], 334)
+        self.assertEqual(s.docmd(b64(b"wrong"))[0], 535)
+        s.quit()
+        return {"127.0.0.5": 3}
+
+    def admin(self, d, source, user, password):
+        body = '{"user": "%s", "password": "%s"}' % (user, password)
+        r = subprocess.run(["curl", "-s", "-o", "/dev/null", "-w", "%{http_code}", "--interface", source,
+                            "-H", "Content-Type: application/json", "--data-binary", body,
+                            "http://127.0.0.1:%d/api/login" % d.port("admin")],
+                           capture_output=True, text=True, timeout=30)
+        return r.stdout
+
+    def admin_failures(self, d):
+        """Real admin page failures from 127.0.0.6 (fewer than the throttle lets through)."""
+        self.assertEqual(self.admin(d, "127.0.0.6", "helen", "wrong"), "401")
+        self.assertEqual(self.admin(d, "127.0.0.6", "nobody", "wrong"), "401")
+        return {"127.0.0.6": 2}
+
+    def forgeries(self, d):
+        """From 127.0.0.7: client text everywhere it can go, and no login failure at all."""
+        s = smtplib.SMTP("127.0.0.1", d.port("smtp"), timeout=20, source_address=("127.0.0.7", 0))
+        s.docmd("EHLO", FORGED)                       # refused (501) or taken, never logged as a field
+        s.docmd("HELO", "ip=203.0.113.66\"user=alice")
+        self.assertEqual(s.docmd("EHLO", "client.test")[0], 250)
+        self.assertEqual(s.docmd("MAIL", 'FROM:<"%s"@a.com>' % FORGED)[0], 250)
+        self.assertEqual(s.docmd("RCPT", "TO:<postmaster>")[0], 250)
+        self.assertEqual(s.docmd("RCPT", 'TO:<"%s"@outside.example>' % FORGED)[0], 550)
+        self.assertEqual(s.docmd("RCPT", "TO:<ip=203.0.113.66@outside.example>")[0], 550)
+        s.docmd("RSET")
+        s.send(b"MAIL FROM:<\"\xc3\xa9\r ip=203.0.113.66\"@a.com>\r\n")
+        s.getreply()
+        s.quit()
+        for name in (FORGED, "x\\n ip=203.0.113.66", "ip=203.0.113.66"):
+            self.assertEqual(self.admin(d, "127.0.0.7", name, "pw"), "400", name)
+        c = Raw.__new__(Raw)  # a malformed request line straight to libmicrohttpd
+        c.s = socket.create_connection(("127.0.0.1", d.port("admin")), 20, source_address=("127.0.0.7", 0))
+        c.s.sendall(b"GET /x ip=203.0.113.66 login failed HTTP/1.1\r\nHost: x ip=203.0.113.66\r\n\r\n")
+        c.s.recv(4096)
+        c.s.close()
+        p = POP3From("127.0.0.7", "127.0.0.1", d.port("pop3"))   # a good login is no failure
+        p.user("alice")
+        p.pass_("secret")
+        p.quit()
+
+    def test_fail2ban_matches_real_failures_only(self):
+        with h.Popgated(self, config={"auth": {"max_failures": "1000"}, "relay": {"allow": ""}}) as d:
+            d.add_user("alice", "secret", messages=[h.mbox_message(1)])
+            secrets = os.path.join(d.dir, "apop.secrets")
+            with open(secrets, "w") as f:
+                f.write("alice:tanstaaf\n")
+            os.chmod(secrets, 0o600)
+            d.config["auth"]["apop_secrets_file"] = secrets
+            ah.setup_admin(d, {"helen": ("helen-pw-1", "admin")})
+            d.start()
+            want = collections.Counter()
+            want.update(self.pop3_failures(d))
+            want.update(self.smtp_failures(d))
+            want.update(self.admin_failures(d))
+            self.forgeries(d)
+            total = sum(want.values())
+            # Each failure is logged before its answer is sent, but wait for the count, not a time.
+            deadline = time.monotonic() + 30
+            while len(LOGIN_FAILED.findall(d.log())) < total and time.monotonic() < deadline:
+                time.sleep(0.05)
+            log = d.log()
+
+        self.assertEqual(len(LOGIN_FAILED.findall(log)), total, log)
+        self.assertIn(r"ip\x3d203.0.113.66", log, "the forged text reached the log (quoted)")
+        self.assertIn("to=<\"\\\"x pop3 ip\\x3d", log, "RCPT TO was logged, quoted")
+        for line in log.splitlines():
+            self.assertNotIn(" ip=" + FORGED_IP, line)
+            self.assertNotIn("ip=" + FORGED_IP, line)
+            self.assertNotRegex(line, r"[\x00-\x08\x0a-\x1f\x7f-\xff]", "a raw control or 8-bit byte")
+        work = tempfile.mkdtemp(prefix="popgate-f2b-")
+        try:
+            raw = os.path.join(work, "popgated.log")
+            with open(raw, "w") as f:
+                f.write(log)
+            got, lines = self.fail2ban(raw, work)
+            self.assertEqual(got, want, "\n".join(lines))
+            for line in lines:
+                self.assertIn(" login failed", line)
+            # The same lines as rsyslog stores what systemd's journal got from `popgated -F`.
+            stamp = time.strftime("%b %e %H:%M:%S")
+            wrapped = os.path.join(work, "mail.log")
+            with open(wrapped, "w") as f:
+                for line in log.splitlines():
+                    f.write("%s popgate-test popgated[4242]: %s\n" % (stamp, line))
+            got, lines = self.fail2ban(wrapped, work)
+            self.assertEqual(got, want, "\n".join(lines))
+        finally:
+            shutil.rmtree(work, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    h.main()
