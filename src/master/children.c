@@ -52,8 +52,8 @@ int children_reserve(struct children *c, size_t cap)
 }
 
 /*
- * A session younger than this that has named no recipient is not pushed out while a stranger's
- * transaction older than this could go instead: a client arriving under stress needs a few
+ * A session younger than this that has named no recipient is not pushed out while an older
+ * stranger's transaction could go instead: a client arriving under stress needs a few
  * milliseconds to log in or name its recipient, and attackers holding transactions, who reconnect
  * the moment they are cut, would otherwise push out every newcomer before it had said a word.
  */
@@ -169,14 +169,13 @@ bool children_evict(struct children *c, struct child *out)
 	 * Strangers' unfinished transactions go last: inbound mail for our domains is worth more than
 	 * a connection that has named no recipient, but it cannot be untouchable, or clients that name
 	 * <postmaster> and then trickle a byte now and then would hold every slot for the session timeout.
-	 * A newcomer in its grace period is spared while an older such transaction could go instead.
+	 * A newcomer in its grace period is spared while an older such transaction can go instead.
 	 */
 	struct child *victim = oldest_in(c, CHILD_TXN_NONE);
 	struct child *stranger = oldest_in(c, CHILD_TXN_OPEN);
-	int64_t now = now_ms();
 
-	if (victim == NULL || (stranger != NULL && now - victim->born_ms < CHILD_NEWCOMER_GRACE_MS &&
-			       now - stranger->born_ms >= CHILD_NEWCOMER_GRACE_MS))
+	if (victim == NULL || (stranger != NULL && stranger->seq < victim->seq &&
+			       now_ms() - victim->born_ms < CHILD_NEWCOMER_GRACE_MS))
 		victim = stranger;
 	if (victim == NULL)
 		return false;
