@@ -4,8 +4,9 @@ EXTRA_DIST += etc/popgate.conf etc/popgated.service.in
 systemdunit_DATA = etc/popgated.service
 CLEANFILES += etc/popgated.service
 
+# [@] keeps config.status from substituting the pattern itself (it left @sbindir@ in the unit).
 etc/popgated.service: $(srcdir)/etc/popgated.service.in Makefile
-	$(AM_V_GEN)$(MKDIR_P) etc && sed -e 's|@sbindir@|$(sbindir)|g' -e 's|@sysconfdir@|$(sysconfdir)|g' \
+	$(AM_V_GEN)$(MKDIR_P) etc && sed -e 's|[@]sbindir[@]|$(sbindir)|g' -e 's|[@]sysconfdir[@]|$(sysconfdir)|g' \
 		$(srcdir)/etc/popgated.service.in > $@
 
 install-data-local: install-sample-config
