@@ -201,7 +201,7 @@ int pgl_run_idle(const struct pgl_opts *o, bool smtp)
 	printf("ready sessions=%ld failed=%ld\n", open_n, failed);
 	fflush(stdout);
 	/* Hold the sessions until the caller has measured: a line on stdin or its end. */
-	(void)fgets(line, sizeof(line), stdin);
+	(void)!fgets(line, sizeof(line), stdin);
 	for (long i = 0; i < open_n; i++) {
 		(void)!write(fds[i], "QUIT\r\n", 6);
 		close(fds[i]);

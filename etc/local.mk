@@ -10,8 +10,9 @@ dist_fail2banfilter_DATA = etc/fail2ban/popgate.conf
 popgateexamplesdir = $(docdir)/examples
 dist_popgateexamples_DATA = etc/fail2ban/popgate-jail.conf
 
+# [@] keeps config.status from substituting the pattern itself (it left @sbindir@ in the unit).
 etc/popgated.service: $(srcdir)/etc/popgated.service.in Makefile
-	$(AM_V_GEN)$(MKDIR_P) etc && sed -e 's|@sbindir@|$(sbindir)|g' -e 's|@sysconfdir@|$(sysconfdir)|g' \
+	$(AM_V_GEN)$(MKDIR_P) etc && sed -e 's|[@]sbindir[@]|$(sbindir)|g' -e 's|[@]sysconfdir[@]|$(sysconfdir)|g' \
 		$(srcdir)/etc/popgated.service.in > $@
 
 install-data-local: install-sample-config

@@ -47,6 +47,10 @@ static void set_error(struct load_state *st, int line, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(st->err->msg + n, sizeof(st->err->msg) - (size_t)n, fmt, ap);
 	va_end(ap);
+	/* The message quotes the file, which goes to a terminal or the log: no control characters. */
+	for (char *p = st->err->msg; *p != '\0'; p++)
+		if ((unsigned char)*p < 0x20 || *p == 0x7f)
+			*p = '?';
 }
 
 static struct cfg_slot *find_slot(const struct config *cfg, const char *section, const char *name)
@@ -70,7 +74,7 @@ static bool section_known(const char *name)
 static const char *type_hint(const struct cfg_key *k)
 {
 	static const char *hints[] = {
-		[CFG_STRING] = "text", [CFG_PATH] = "a path", [CFG_BOOL] = "yes or no",
+		[CFG_STRING] = "text", [CFG_PATH] = "an absolute path", [CFG_BOOL] = "yes or no",
 		[CFG_INT] = "an integer", [CFG_SIZE] = "a size like 25M",
 		[CFG_DURATION] = "a duration like 30m", [CFG_ENUM] = "one of",
 		[CFG_LIST] = "a list", [CFG_LISTEN] = "host:port listeners",
@@ -82,7 +86,7 @@ static const char *type_hint(const struct cfg_key *k)
 /* set_value - store TEXT for S; a list key set on consecutive lines (inih continuation) appends. */
 static int set_value(struct load_state *st, struct cfg_slot *s, const char *value)
 {
-	const char *why = NULL;
+	const char *why = NULL, *word;
 	char *text;
 	bool append = s->line != 0 && st->last == s && st->last_line == st->line - 1 &&
 		      (s->key->type == CFG_LIST || s->key->type == CFG_LISTEN || s->key->type == CFG_CIDRS);
@@ -116,6 +120,10 @@ static int set_value(struct load_state *st, struct cfg_slot *s, const char *valu
 	}
 	free(s->text);
 	s->text = text;
+	if ((why = slot_check(s, &word)) != NULL) {
+		set_error(st, st->line, "%s.%s: '%s': %s", s->section->name, s->key->name, word, why);
+		return 0;
+	}
 	s->line = st->line;
 	st->last = s;
 	st->last_line = st->line;
@@ -146,10 +154,13 @@ static int on_ini_entry(void *user, const char *section, const char *name, const
 	return set_value(st, s, value);
 }
 
-/* check_section_header - report an unknown [section] even when no key follows it. */
+/*
+ * check_section_header - report an unknown [section] even when no key follows it, and anything
+ * after the closing bracket but a comment: libinih drops it, so "[server]]" read as [server].
+ */
 static void check_section_header(struct load_state *st, const char *line)
 {
-	const char *p = line, *close;
+	const char *p = line, *close, *rest;
 
 	while (*p == ' ' || *p == '\t')
 		p++;
@@ -161,7 +172,11 @@ static void check_section_header(struct load_state *st, const char *line)
 		n = sizeof(name) - 1;
 	memcpy(name, p + 1, n);
 	name[n] = '\0';
-	if (!section_known(name))
+	rest = close + 1 + strspn(close + 1, " \t\r\n");
+	if (*rest != '\0' && *rest != ';' && *rest != '#')
+		set_error(st, st->line, "'%.*s' after the section header [%s]", (int)strcspn(rest, "\r\n"),
+			  rest, name);
+	else if (!section_known(name))
 		set_error(st, st->line, "unknown section [%s]", name);
 }
 
@@ -175,25 +190,39 @@ static void too_long(struct load_state *st, int size)
 		  size - 1);
 }
 
-/* Readers that count lines, because Debian's libinih is built without INI_HANDLER_LINENO. */
+/*
+ * Readers that count lines, because Debian's libinih is built without INI_HANDLER_LINENO.
+ * read_file_line reads as fgets would, but sees a NUL byte: fgets would hand libinih the line
+ * cut short at it, and the value would silently lose its end.
+ */
 static char *read_file_line(char *buf, int size, void *stream)
 {
 	struct load_state *st = stream;
-	char *r = fgets(buf, size, st->fp);
-	size_t n;
-	int c;
+	size_t n = 0, cap = (size_t)size - 1;
+	bool nul = false;
+	int c = EOF;
 
-	if (r != NULL) {
-		st->line++;
-		n = strlen(r);
-		if (n == (size_t)size - 1 && r[n - 1] != '\n' && (c = getc(st->fp)) != '\n' && c != EOF) {
-			too_long(st, size);
-			while ((c = getc(st->fp)) != '\n' && c != EOF)
-				;
-		}
-		check_section_header(st, r);
+	while (n < cap && (c = getc(st->fp)) != EOF && c != '\n') {
+		if (c == '\0')
+			nul = true;
+		else
+			buf[n++] = (char)c;
 	}
-	return r;
+	if (c == EOF && n == 0 && !nul)
+		return NULL;
+	st->line++;
+	if (c == '\n') {
+		buf[n++] = '\n';
+	} else if (n == cap && (c = getc(st->fp)) != '\n' && c != EOF) {
+		too_long(st, size);
+		while ((c = getc(st->fp)) != '\n' && c != EOF)
+			;
+	}
+	buf[n] = '\0';
+	if (nul)
+		set_error(st, st->line, "NUL byte in the line (a text file has none)");
+	check_section_header(st, buf);
+	return buf;
 }
 
 static char *read_mem_line(char *buf, int size, void *stream)
@@ -235,12 +264,12 @@ static struct config *config_new(const char *name, struct cfg_error *err)
 	for (const struct cfg_section *sec = cfg_sections; sec->name != NULL; sec++) {
 		for (const struct cfg_key *k = sec->keys; k->name != NULL; k++) {
 			struct cfg_slot *s = &cfg->slots[cfg->nslots++];
-			const char *why = NULL;
+			const char *why = NULL, *word;
 			s->section = sec;
 			s->key = k;
 			if ((s->text = strdup(k->def)) == NULL)
 				goto oom;
-			if (slot_parse(s, s->text, &why) < 0) {
+			if (slot_parse(s, s->text, &why) < 0 || (why = slot_check(s, &word)) != NULL) {
 				snprintf(err->msg, sizeof(err->msg), "built-in default of %s.%s is invalid: %s",
 					 sec->name, k->name, why);
 				config_free(&cfg);

@@ -31,6 +31,8 @@ struct cfg_key {
 	const char *help;    /* one line for -t output, the sample config and the man page */
 	long long min, max;  /* CFG_INT, CFG_SIZE, CFG_DURATION bounds; 0,0 means unbounded */
 	const char *choices; /* CFG_ENUM: "a|b|c" */
+	/* Why a value that parses is still refused, or NULL; called for each word of a CFG_LIST. */
+	const char *(*check)(const char *value);
 };
 
 /* One section and its keys, terminated by a key with name == NULL. */
@@ -115,5 +117,11 @@ const struct cfg_key *cfg_find_key(const char *key, const struct cfg_section **s
 int cfg_parse_duration(const char *text, long long *seconds, const char **why);
 int cfg_parse_size(const char *text, uint64_t *bytes, const char **why);
 int cfg_parse_bool(const char *text, bool *value);
+
+/*
+ * cfg_hostname_check - why NAME is not a host name of at least MIN_LABELS dot-separated labels
+ * (letters, digits and inner hyphens, 1-63 each, 253 in all; the last not all digits), or NULL.
+ */
+const char *cfg_hostname_check(const char *name, int min_labels);
 
 #endif

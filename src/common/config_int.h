@@ -23,6 +23,9 @@ struct cfg_slot {
 /* slot_parse - turn TEXT into the typed value of slot S, replacing what it held; why on failure. */
 int slot_parse(struct cfg_slot *s, const char *text, const char **why);
 
+/* slot_check - why the key's own check refuses S's parsed value, or NULL; *WORD is what it refused. */
+const char *slot_check(const struct cfg_slot *s, const char **word);
+
 /* slot_clear_value - free what S's typed value owns. */
 void slot_clear_value(struct cfg_slot *s);
 

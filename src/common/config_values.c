@@ -238,6 +238,15 @@ static bool enum_has(const char *choices, const char *t)
 	return false;
 }
 
+/* text_check - free text still goes into logs, commands and replies: no control characters. */
+static int text_check(const char *text, const char **why)
+{
+	for (const char *p = text; *p != '\0'; p++)
+		if ((unsigned char)*p < 0x20 || *p == 0x7f)
+			return *why = "contains a control character", -1;
+	return 0;
+}
+
 /* slot_parse - turn TEXT into the typed value of slot S, replacing what it held. */
 int slot_parse(struct cfg_slot *s, const char *text, const char **why)
 {
@@ -247,8 +256,12 @@ int slot_parse(struct cfg_slot *s, const char *text, const char **why)
 	slot_clear_value(s);
 	switch (k->type) {
 	case CFG_STRING:
+		return text_check(text, why);
 	case CFG_PATH:
-		return 0;
+		/* Relative to what? popgated runs from /, popgatectl from anywhere: say it once. */
+		if (text[0] != '\0' && text[0] != '/')
+			return *why = "not an absolute path", -1;
+		return text_check(text, why);
 	case CFG_BOOL:
 		if (cfg_parse_bool(text, &s->v.b) < 0)
 			return *why = "not a boolean", -1;

@@ -3,8 +3,9 @@
 #include "common/config_keys.h"
 
 const struct cfg_key cfg_keys_server[] = {
-	CFG_KEY("hostname", CFG_STRING, "",
-		"name used in greetings and Received: headers; empty means the system host name"),
+	CFG_KEY_CHECKED("hostname", CFG_STRING, "",
+			"name used in greetings and Received: headers; empty means the system host name",
+			cfg_check_hostname),
 	CFG_KEY("user", CFG_STRING, "popgate",
 		"unprivileged user the master and workers run as after binding"),
 	CFG_KEY("group", CFG_STRING, "", "group for server.user; empty means its primary group"),

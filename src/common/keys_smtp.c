@@ -5,8 +5,9 @@
 const struct cfg_key cfg_keys_smtp[] = {
 	CFG_KEY("listen", CFG_LISTEN, "*:25, *:587", "plain SMTP listeners (STARTTLS upgrades); empty disables"),
 	CFG_KEY("listen_tls", CFG_LISTEN, "*:465", "implicit-TLS SMTP listeners (RFC 8314); empty disables"),
-	CFG_KEY("relay_domains", CFG_LIST, "",
-		"recipient domains accepted from anyone (our own and backup-MX domains), subdomains included"),
+	CFG_KEY_CHECKED("relay_domains", CFG_LIST, "",
+			"recipient domains accepted from anyone (our own and backup-MX domains, two labels or more), subdomains included",
+			cfg_check_domain),
 	CFG_KEY("forward", CFG_STRING, "sendmail:/usr/sbin/sendmail",
 		"next hop: sendmail:/path/to/sendmail or smtp:HOST:PORT"),
 	CFG_KEY_ENUM("forward_tls", "may", "no|may|require",

@@ -1,13 +1,18 @@
 /* validate.c - cross-key and system checks of popgate.conf, shared by -t, start-up and reload. */
+#include <arpa/inet.h>
 #include <errno.h>
+#include <grp.h>
+#include <limits.h>
 #include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "common/tls.h"
 #include "master/validate.h"
+#include "smtpd/smtp_forward.h"
 
 /* check_readable - KEY names a file this process can read (when set, or when REQUIRED). */
 static int check_readable(const struct config *cfg, const char *key, bool required, struct cfg_error *err)
@@ -26,30 +31,98 @@ static int check_readable(const struct config *cfg, const char *key, bool requir
 	return 0;
 }
 
-/* check_forward - "sendmail:/absolute/path" or "smtp:HOST:PORT". */
+/*
+ * check_forward_auth - the smarthost's credentials, read as the sessions read them: a file with
+ * no user:password line passed -t and then failed every hand-off.
+ */
+static int check_forward_auth(const struct config *cfg, struct cfg_error *err)
+{
+	struct smtp_forward_cfg *fc = calloc(1, sizeof(*fc));
+	int rc = 0;
+
+	if (fc == NULL) {
+		cfg_fail(cfg, "smtp.forward_auth_file", err, "out of memory");
+		return -1;
+	}
+	smtp_forward_cfg_load(cfg, "", fc);
+	if (!fc->usable) {
+		cfg_fail(cfg, "smtp.forward_auth_file", err, "%s: no usable user:password line",
+			 cfg_str(cfg, "smtp.forward_auth_file"));
+		rc = -1;
+	}
+	smtp_forward_cfg_wipe(fc);
+	free(fc);
+	return rc;
+}
+
+/*
+ * check_forward - smtp.forward read by the parser the sessions use, and what it names there: a
+ * sendmail program that is an executable file, a smarthost that is an address or a host name.
+ * Otherwise -t passed and every message got 451.
+ */
 static int check_forward(const struct config *cfg, struct cfg_error *err)
 {
-	const char *f = cfg_str(cfg, "smtp.forward");
+	const char *f = cfg_str(cfg, "smtp.forward"), *why;
+	struct smtp_forward_cfg fc;
+	unsigned char addr[sizeof(struct in6_addr)];
+	struct stat st;
+	char msg[256];
 
-	if (strncmp(f, "sendmail:", 9) == 0) {
-		if (f[9] != '/') {
-			cfg_fail(cfg, "smtp.forward", err, "sendmail: needs an absolute path, e.g. sendmail:/usr/sbin/sendmail");
-			return -1;
-		}
-		return 0;
+	memset(&fc, 0, sizeof(fc));
+	if (smtp_next_hop_parse(f, &fc, msg, sizeof(msg)) < 0) {
+		cfg_fail(cfg, "smtp.forward", err, "'%s': %s", f, msg);
+		return -1;
 	}
-	if (strncmp(f, "smtp:", 5) == 0) {
-		const char *colon = strrchr(f + 5, ':');
-		char *end;
-		long port = colon != NULL ? strtol(colon + 1, &end, 10) : 0;
-		if (colon == NULL || colon == f + 5 || colon[1] == '\0' || *end != '\0' || port < 1 || port > 65535) {
-			cfg_fail(cfg, "smtp.forward", err, "smtp: needs HOST:PORT, e.g. smtp:127.0.0.1:10025");
-			return -1;
-		}
-		return 0;
+	if (fc.kind == SMTP_HOP_SENDMAIL) {
+		if (stat(fc.path, &st) < 0)
+			cfg_fail(cfg, "smtp.forward", err, "%s: %s", fc.path, strerror(errno));
+		else if (!S_ISREG(st.st_mode) || access(fc.path, X_OK) < 0)
+			cfg_fail(cfg, "smtp.forward", err, "%s is not an executable program", fc.path);
+		else
+			return 0;
+		return -1;
 	}
-	cfg_fail(cfg, "smtp.forward", err, "'%s': expected sendmail:/path or smtp:HOST:PORT", f);
-	return -1;
+	if (inet_pton(AF_INET, fc.host, addr) != 1 && inet_pton(AF_INET6, fc.host, addr) != 1 &&
+	    (why = cfg_hostname_check(fc.host, 1)) != NULL) {
+		cfg_fail(cfg, "smtp.forward", err, "smarthost '%s': %s", fc.host, why);
+		return -1;
+	}
+	return *cfg_str(cfg, "smtp.forward_auth_file") != '\0' ? check_forward_auth(cfg, err) : 0;
+}
+
+/* check_dir - PATH (from KEY) is a directory. */
+static int check_dir(const struct config *cfg, const char *key, const char *path, struct cfg_error *err)
+{
+	struct stat st;
+
+	if (stat(path, &st) < 0) {
+		cfg_fail(cfg, key, err, "%s: %s", path, strerror(errno));
+		return -1;
+	}
+	if (!S_ISDIR(st.st_mode)) {
+		cfg_fail(cfg, key, err, "%s is not a directory", path);
+		return -1;
+	}
+	return 0;
+}
+
+/* check_export_dir - the directory relay.export_map is written into (else every sweep fails). */
+static int check_export_dir(const struct config *cfg, struct cfg_error *err)
+{
+	const char *map = cfg_str(cfg, "relay.export_map"), *slash = strrchr(map, '/');
+	char dir[PATH_MAX];
+
+	if (slash == NULL) /* unset: paths are absolute (config_values.c) */
+		return 0;
+	if ((size_t)(slash - map) >= sizeof(dir)) {
+		cfg_fail(cfg, "relay.export_map", err, "path too long");
+		return -1;
+	}
+	snprintf(dir, sizeof(dir), "%.*s", slash == map ? 1 : (int)(slash - map), map);
+	/* popgated makes these two at start, after this check. */
+	if (strcmp(dir, cfg_str(cfg, "server.state_dir")) == 0 || strcmp(dir, cfg_str(cfg, "relay.db_dir")) == 0)
+		return 0;
+	return check_dir(cfg, "relay.export_map", dir, err);
 }
 
 /* needs_tls - which key first asks for a certificate, or NULL. */
@@ -73,12 +146,16 @@ int master_validate(const struct config *cfg, SSL_CTX **tls, struct cfg_error *e
 		cfg_fail(cfg, "server.user", err, "no such user '%s'", cfg_str(cfg, "server.user"));
 		return -1;
 	}
+	if (*cfg_str(cfg, "server.group") != '\0' && getgrnam(cfg_str(cfg, "server.group")) == NULL) {
+		cfg_fail(cfg, "server.group", err, "no such group '%s'", cfg_str(cfg, "server.group"));
+		return -1;
+	}
 	if (check_readable(cfg, "auth.passwd_file", strcmp(cfg_str(cfg, "auth.backend"), "file") == 0, err) < 0 ||
 	    check_readable(cfg, "auth.apop_secrets_file", false, err) < 0 ||
 	    check_readable(cfg, "admin.users_file", false, err) < 0 ||
 	    check_readable(cfg, "smtp.forward_auth_file", false, err) < 0)
 		return -1;
-	if (check_forward(cfg, err) < 0)
+	if (check_forward(cfg, err) < 0 || check_export_dir(cfg, err) < 0)
 		return -1;
 	if (why_tls != NULL && !tls_configured(cfg)) {
 		cfg_fail(cfg, why_tls, err, "needs tls.cert_file and tls.key_file (or empty it to disable)");

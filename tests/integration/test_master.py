@@ -1,12 +1,15 @@
 """test_master - popgated's supervisor: config checking, reload, connection limits, shutdown."""
 
 import os
+import re
 import signal
+import smtplib
 import socket
 import subprocess
 import time
 
 import popgate_harness as h
+import smtp_helpers as sh
 
 
 def greeting(port, timeout=5):
@@ -86,6 +89,49 @@ class ConfigCheck(h.TestCase):
                 self.assertIn(want, r.stderr)
                 self.assertTrue(r.stderr.startswith("popgated: " + d.conf_path + ":"), r.stderr)
 
+    def test_values_that_break_every_session_are_refused(self):
+        # Each of these passed -t, and then relayed for every .net address, or failed every login
+        # or every message (issue 13, item 5).
+        cases = [
+            (b"[smtp]\nrelay_domains = net\n", ":2: smtp.relay_domains: 'net': not a domain of two labels"),
+            (b"[smtp]\nrelay_domains = *\n", ":2: smtp.relay_domains: '*': "),
+            (b"[smtp]\nrelay_domains = .\n", ":2: smtp.relay_domains: '.': "),
+            (b"[smtp]\nrelay_domains = [127.0.0.1]\n", ":2: smtp.relay_domains: '[127.0.0.1]': "),
+            (b"[smtp]\nrelay_domains = exa mple.net\n", ":2: smtp.relay_domains: 'exa': "),
+            (b"[server]]\nhostname = a.example\n", ":1: ']' after the section header [server]"),
+            (b"[server]\nhostname = mail.example.net\0evil\n", ":2: NUL byte in the line"),
+            (b"[server]\nhostname = mail example.net\n", ":2: server.hostname: 'mail example.net': space"),
+            (b"[server]\nhostname = mail\x07.example.net\n", ":2: server.hostname: 'mail?.example.net': "),
+            (b"[auth]\nsystem_mailbox = /var/mail/%u\n", ":2: auth.system_mailbox: '/var/mail/%u': must start"),
+            (b"[smtp]\nforward = sendmail:/usr/sbin/sendmial\n",
+             ":2: smtp.forward: /usr/sbin/sendmial: No such file or directory"),
+            (b"[smtp]\nforward = sendmail:/etc\n", ":2: smtp.forward: /etc is not an executable program"),
+            (b"[smtp]\nforward = smtp:2001:db8::1:25\n", ":2: smtp.forward: 'smtp:2001:db8::1:25': write an IPv6"),
+            (b"[smtp]\nforward = smtp:exa mple.net:25\n", ":2: smtp.forward: smarthost 'exa mple.net': space"),
+            (b"[smtp]\nforward = smtp:127.0.0.1:25\nforward_auth_file = %(empty)s\n",
+             ":3: smtp.forward_auth_file: %(empty)s: no usable user:password line"),
+            (b"[pop3]\nexpire = some day\n", ":2: pop3.expire: 'some day': expected NEVER"),
+            (b"[server]\ngroup = no-such-group-here\nuser = %(user)s\n", ":2: server.group: no such group"),
+            (b"[auth]\napop_secrets_file = apop.secrets\n", ":2: auth.apop_secrets_file: 'apop.secrets': not an absolute"),
+            (b"[relay]\nexport_map = /nonexistent/drac\n", ":2: relay.export_map: /nonexistent: No such file"),
+        ]
+        with h.Popgated(self) as d:
+            empty = os.path.join(d.dir, "empty-auth")
+            open(empty, "w").close()
+            for text, want in cases:
+                text = text.replace(b"%(empty)s", empty.encode()).replace(b"%(user)s", d.user.encode())
+                want = want.replace("%(empty)s", empty)
+                with open(d.conf_path, "wb") as f:
+                    f.write(text)  # first, so the line numbers in WANT hold; a section may come back
+                    f.write(b"[smtp]\nlisten_tls =\n[pop3]\nlisten_tls =\n")
+                    f.write(b"[server]\nuser = %s\n" % d.user.encode() if b"user =" not in text else b"")
+                r = subprocess.run([h.POPGATED, "-t", "-f", d.conf_path], capture_output=True)
+                err = r.stderr.decode(errors="replace")
+                self.assertEqual(r.returncode, 78, (text, r.stdout, err))
+                self.assertIn(d.conf_path + want, err)
+                # Said once, but for the auth file, read by the sessions' own loader, which logs why.
+                self.assertEqual(err.count("\n"), 2 if b"forward_auth_file" in text else 1, err)
+
     def test_ctl_passwd_needs_no_config(self):
         # The first step of an install: no popgate.conf exists yet at the default path.
         r = subprocess.run([h.POPGATECTL, "passwd"], input="s3cret\n", capture_output=True, text=True)
@@ -133,6 +179,33 @@ class Lifecycle(h.TestCase):
             self.assertTrue(line.startswith("+OK"), line)
             s.close()
             self.assertFalse(listening(old_port), "the old listener should be closed")
+
+    def test_reload_refuses_values_that_break_every_session(self):
+        with h.Popgated(self, config=sh.base_config(), listeners=("smtp",)) as d:
+            d.start()
+            bad = [("smtp", "relay_domains", "example.org, net", "smtp.relay_domains: 'net'"),
+                   ("smtp", "forward", "sendmail:/usr/sbin/sendmial", "smtp.forward: /usr/sbin/sendmial"),
+                   ("auth", "system_mailbox", "/var/mail/%u", "auth.system_mailbox: '/var/mail/%u'")]
+            for section, key, value, want in bad:
+                keep = d.config[section].get(key)
+                d.config[section][key] = value
+                d.write_config()
+                line = d.config_text().splitlines().index("%s = %s" % (key, value)) + 1
+                mark = len(d.log())
+                d.reload()
+                d.wait_for_log(r"reload refused, the running configuration stays in force: %s:%d: %s"
+                               % (re.escape(d.conf_path), line, re.escape(want)), start=mark)
+                if keep is None:
+                    del d.config[section][key]
+                else:
+                    d.config[section][key] = keep
+            # Still example.org alone: with "net" taken, every .net address was a relay domain.
+            s = smtplib.SMTP("127.0.0.1", d.port("smtp"), timeout=10)
+            s.ehlo("client.test")
+            s.mail("alice@example.org")
+            self.assertEqual(s.rcpt("victim@evil.net")[0], 550)
+            self.assertEqual(s.rcpt("bob@example.org")[0], 250)
+            s.quit()
 
     def test_reload_with_unbindable_listener_keeps_serving(self):
         with h.Popgated(self) as d, socket.socket() as blocker:

@@ -170,8 +170,9 @@ class Handoff(h.TestCase):
                                     extra={"queue_minfree": "0", "message_size_limit": "0"})
                 try:
                     pf.start()
-                    d.config["smtp"].update({"forward": "smtp:127.0.0.1:%d" % pf.port, "forward_tls": "no",
-                                             "relay_domains": "localhost"})
+                    # "localhost" is no relay domain (one label); the client's address relays instead.
+                    d.config["smtp"].update({"forward": "smtp:127.0.0.1:%d" % pf.port, "forward_tls": "no"})
+                    d.config["relay"]["allow"] = "127.0.0.1"
                     d.start()
                     rcpt = "%s@localhost" % users.names[0]
                     msgs = [("q%d@reliability.test" % i, r.make_body(rng, i, 300000)) for i in range(3)]

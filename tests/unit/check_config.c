@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "common/config.h"
 #include "check_run.h"
@@ -104,6 +105,29 @@ static const struct {
 	{ "[relay]\ndeny = example.com\n", "test.conf:2: relay.deny: 'example.com': not an IPv4 or IPv6 address" },
 	{ "[relay]\ntimeout = 1m\ntimeout = 2m\n", "test.conf:3: relay.timeout: set twice (first on line 2)" },
 	{ "[server]\nthis line has no equals sign\n", "test.conf:2: syntax error" },
+	/* Values that parse but broke every session (issue 13, item 5). */
+	{ "[smtp]\nrelay_domains = net\n", "test.conf:2: smtp.relay_domains: 'net': not a domain of two labels" },
+	{ "[smtp]\nrelay_domains = example.org, net\n", "test.conf:2: smtp.relay_domains: 'net': not a domain" },
+	{ "[smtp]\nrelay_domains = *\n", "test.conf:2: smtp.relay_domains: '*': only letters, digits" },
+	{ "[smtp]\nrelay_domains = .\n", "test.conf:2: smtp.relay_domains: '.': empty host name" },
+	{ "[smtp]\nrelay_domains = .net\n", "test.conf:2: smtp.relay_domains: '.net': not a domain" },
+	{ "[smtp]\nrelay_domains = [127.0.0.1]\n", "test.conf:2: smtp.relay_domains: '[127.0.0.1]': an address literal" },
+	{ "[smtp]\nrelay_domains = 192.0.2.1\n", "test.conf:2: smtp.relay_domains: '192.0.2.1': an address, not a host name" },
+	{ "[smtp]\nrelay_domains = exa mple.net\n", "test.conf:2: smtp.relay_domains: 'exa': not a domain" },
+	{ "[smtp]\nrelay_domains = example..net\n", "test.conf:2: smtp.relay_domains: 'example..net': empty label" },
+	{ "[smtp]\nrelay_domains = -example.net\n", "test.conf:2: smtp.relay_domains: '-example.net': a label may not" },
+	{ "[smtp]\nrelay_domains = example.org\n  net\n", "test.conf:3: smtp.relay_domains: 'net': not a domain" },
+	{ "[server]]\n", "test.conf:1: ']' after the section header [server]" },
+	{ "[server] hostname = a.example\n", "test.conf:1: 'hostname = a.example' after the section header [server]" },
+	{ "[server]\nhostname = mail example.net\n", "test.conf:2: server.hostname: 'mail example.net': space in a host name" },
+	{ "[server]\nhostname = mail\x1b[2Jexample.net\n", "test.conf:2: server.hostname: 'mail?[2Jexample.net': contains a control character" },
+	{ "[server]\nhostname = mail_1.example.net\n", "test.conf:2: server.hostname: 'mail_1.example.net': only letters" },
+	{ "[auth]\nsystem_mailbox = /var/mail/%u\n", "test.conf:2: auth.system_mailbox: '/var/mail/%u': must start with mbox: or maildir:" },
+	{ "[auth]\nsystem_mailbox = mbox:%u\n", "test.conf:2: auth.system_mailbox: 'mbox:%u': the mailbox path must be absolute" },
+	{ "[auth]\nsystem_mailbox = maildir:%h/%d\n", "test.conf:2: auth.system_mailbox: 'maildir:%h/%d': unknown % escape" },
+	{ "[pop3]\nexpire = 30 days\n", "test.conf:2: pop3.expire: '30 days': expected NEVER or a number of days" },
+	{ "[auth]\npasswd_file = users.passwd\n", "test.conf:2: auth.passwd_file: 'users.passwd': not an absolute path" },
+	{ "[server]\nuser = pop\tgate\n", "test.conf:2: server.user: 'pop?gate': contains a control character" },
 };
 
 START_TEST(bad_input_names_file_and_line)
@@ -114,6 +138,76 @@ START_TEST(bad_input_names_file_and_line)
 	ck_assert_ptr_null(cfg);
 	ck_assert_msg(strncmp(err.msg, bad[_i].error, strlen(bad[_i].error)) == 0,
 		      "input %d: got \"%s\", want prefix \"%s\"", _i, err.msg, bad[_i].error);
+}
+END_TEST
+
+/* Values near the refused ones that must still load, and what they mean. */
+START_TEST(checked_values_accept_what_works)
+{
+	struct cfg_error err;
+	struct config *cfg = load("[smtp]\nrelay_domains = example.org, .backup.example, mail.example.net.,"
+				  " xn--bcher-kva.example, 3com.example\n[server]\nhostname = mail\n"
+				  "[auth]\nsystem_mailbox = maildir:%h/Maildir\n[pop3]\nexpire = 30 USER\n"
+				  "[server] ; the server's identity\n", &err);
+
+	ck_assert_msg(cfg != NULL, "%s", err.msg);
+	ck_assert_int_eq(cfg_list(cfg, "smtp.relay_domains")->n, 5);
+	config_free(&cfg);
+	cfg = load("[auth]\nsystem_mailbox = mbox:/var/spool/mail/%u%%\n[pop3]\nexpire =\n"
+		   "[server]\nhostname =\n", &err);
+	ck_assert_msg(cfg != NULL, "%s", err.msg);
+	config_free(&cfg);
+}
+END_TEST
+
+/* write_temp - TEXT (LEN bytes, NULs included) into a new temporary file; its path in PATH. */
+static void write_temp(const char *text, size_t len, char *path, size_t cap)
+{
+	FILE *f;
+	int fd;
+
+	snprintf(path, cap, "/tmp/check_config.XXXXXX");
+	fd = mkstemp(path);
+	ck_assert_int_ge(fd, 0);
+	f = fdopen(fd, "w");
+	ck_assert_ptr_nonnull(f);
+	ck_assert_uint_eq(fwrite(text, 1, len, f), len);
+	fclose(f);
+}
+
+/* A NUL byte used to cut the line there: "mail.example.net\0junk" read as mail.example.net. */
+START_TEST(nul_byte_in_the_file_is_refused_with_its_line)
+{
+	static const char text[] = "[server]\n; identity\nhostname = mail.example.net\0junk\n";
+	struct cfg_error err = { "" };
+	char path[64], want[128];
+	struct config *cfg;
+
+	write_temp(text, sizeof(text) - 1, path, sizeof(path));
+	cfg = config_load(path, &err);
+	unlink(path);
+	ck_assert_ptr_null(cfg);
+	snprintf(want, sizeof(want), "%s:3: NUL byte in the line", path);
+	ck_assert_msg(strncmp(err.msg, want, strlen(want)) == 0, "got \"%s\", want \"%s\"", err.msg, want);
+}
+END_TEST
+
+/* The file reader still reads long lines, final lines without a newline and CRLF as before. */
+START_TEST(file_reader_reads_lines_as_before)
+{
+	static const char text[] = "[server]\r\nhostname = mail.example.net\r\n[relay]\ntimeout = 2h";
+	struct cfg_error err = { "" };
+	char path[64];
+	struct config *cfg;
+
+	write_temp(text, sizeof(text) - 1, path, sizeof(path));
+	cfg = config_load(path, &err);
+	unlink(path);
+	ck_assert_msg(cfg != NULL, "%s", err.msg);
+	ck_assert_str_eq(cfg_str(cfg, "server.hostname"), "mail.example.net");
+	ck_assert_int_eq(cfg_duration(cfg, "relay.timeout"), 7200);
+	ck_assert_int_eq(cfg_line(cfg, "relay.timeout"), 4);
+	config_free(&cfg);
 }
 END_TEST
 
@@ -270,6 +364,9 @@ static Suite *config_suite(void)
 	tcase_add_test(tc, empty_listen_disables);
 	tcase_add_test(tc, list_continuation_lines_append);
 	tcase_add_loop_test(tc, bad_input_names_file_and_line, 0, (int)(sizeof(bad) / sizeof(bad[0])));
+	tcase_add_test(tc, checked_values_accept_what_works);
+	tcase_add_test(tc, nul_byte_in_the_file_is_refused_with_its_line);
+	tcase_add_test(tc, file_reader_reads_lines_as_before);
 	tcase_add_test(tc, missing_file_is_reported);
 	tcase_add_test(tc, semantic_errors_point_at_the_key);
 	tcase_add_test(tc, dump_reloads_to_the_same_settings);

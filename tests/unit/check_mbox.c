@@ -233,7 +233,8 @@ static pid_t hold_fcntl(void)
 
 		if (fd < 0 || fcntl(fd, F_SETLK, &fl) < 0)
 			_exit(1);
-		(void)write(ready[1], "x", 1);
+		if (write(ready[1], "x", 1) != 1)
+			_exit(1);
 		pause();
 		_exit(0);
 	}
