@@ -10,7 +10,7 @@ import tempfile
 import popgate_harness as h
 
 BUILD = os.environ.get("POPGATE_BUILDDIR") or os.getcwd()
-PROGRAMS = ("sbindir", "popgated"), ("bindir", "popgatectl"), ("pkglibexecdir", "popgate-admind")
+PROGRAMS = ("sbindir", "popgated"), ("sbindir", "popgatectl"), ("pkglibexecdir", "popgate-admind")
 PLACEHOLDER = re.compile(rb"@[A-Za-z_]+@")
 
 
