@@ -10,10 +10,12 @@ src_common_libcommon_a_SOURCES = \
 	src/common/keys_pop3.c src/common/keys_smtp.c src/common/keys_relay.c \
 	src/common/keys_admin.c \
 	src/common/fileio.c src/common/fileio.h \
+	src/common/lifeline.c src/common/lifeline.h \
 	src/common/lineio.c src/common/lineio.h \
 	src/common/log.c src/common/log.h \
 	src/common/net.c src/common/net.h \
 	src/common/privsep.c src/common/privsep.h \
+	src/common/report_budget.c src/common/report_budget.h \
 	src/common/session.c src/common/session.h src/common/session_wire.h \
 	src/common/stats.c src/common/stats.h \
 	src/common/tls.c src/common/tls.h
