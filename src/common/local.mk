@@ -20,8 +20,9 @@ src_common_libcommon_a_SOURCES = \
 	src/common/stats.c src/common/stats.h \
 	src/common/tls.c src/common/tls.h
 
-check_PROGRAMS += tests/unit/check_config tests/unit/check_cidr
-TESTS += tests/unit/check_config tests/unit/check_cidr
+check_PROGRAMS += tests/unit/check_config tests/unit/check_cidr tests/unit/check_stats \
+	tests/unit/check_report_budget
+TESTS += tests/unit/check_config tests/unit/check_cidr tests/unit/check_stats tests/unit/check_report_budget
 tests_unit_check_config_SOURCES = tests/unit/check_config.c
 tests_unit_check_config_CFLAGS = $(POPGATE_TEST_CFLAGS)
 tests_unit_check_config_LDADD = $(POPGATE_TEST_LIBS)
@@ -30,3 +31,11 @@ tests_unit_check_cidr_SOURCES = tests/unit/check_cidr.c
 tests_unit_check_cidr_CFLAGS = $(POPGATE_TEST_CFLAGS)
 tests_unit_check_cidr_LDADD = $(POPGATE_TEST_LIBS)
 EXTRA_tests_unit_check_cidr_DEPENDENCIES = $(POPGATE_LIBS)
+tests_unit_check_stats_SOURCES = tests/unit/check_stats.c
+tests_unit_check_stats_CFLAGS = $(POPGATE_TEST_CFLAGS)
+tests_unit_check_stats_LDADD = $(POPGATE_TEST_LIBS)
+EXTRA_tests_unit_check_stats_DEPENDENCIES = $(POPGATE_LIBS)
+tests_unit_check_report_budget_SOURCES = tests/unit/check_report_budget.c
+tests_unit_check_report_budget_CFLAGS = $(POPGATE_TEST_CFLAGS)
+tests_unit_check_report_budget_LDADD = $(POPGATE_TEST_LIBS)
+EXTRA_tests_unit_check_report_budget_DEPENDENCIES = $(POPGATE_LIBS)
