@@ -438,6 +438,41 @@ class MasterDeath(h.TestCase):
             c.close()
 
 
+class Reports(h.TestCase):
+    def test_a_session_with_many_messages_reports_them_all(self):
+        # The report budget (src/common/report_budget.h) must not cost a real session anything.
+        with h.Popgated(self, config=sh.base_config(relay={"allow": "127.0.0.1/32"})) as d:
+            sendmail = sh.Sendmail(d)
+            d.start()
+            c = sh.Dialog(d.port("smtp"))
+            self.assertEqual(c.reply()[0], 220)
+            self.assertEqual(c.cmd("EHLO client.example")[0], 250)
+            n = 30
+            for i in range(n):
+                self.assertEqual(c.cmd("MAIL FROM:<a@client.example>")[0], 250)
+                self.assertEqual(c.cmd("RCPT TO:<bob@elsewhere.example>")[0], 250)
+                if i % 10 == 0:
+                    self.assertEqual(c.cmd("RCPT TO:<carol@elsewhere.example>")[0], 250)
+                self.assertEqual(c.cmd("DATA")[0], 354)
+                self.assertEqual(c.cmd("Subject: %d\r\n\r\nbody %d\r\n." % (i, i))[0], 250)
+                if i % 20 == 0:
+                    self.assertEqual(c.cmd("RSET")[0], 250)
+            self.assertEqual(c.cmd("QUIT")[0], 221)
+            c.close()
+            self.assertEqual(len(sendmail.runs()), n)
+            deadline = time.time() + 10
+            while True:
+                conn = http.client.HTTPConnection("127.0.0.1", d.port("admin"), timeout=10)
+                conn.request("GET", "/metrics")
+                body = conn.getresponse().read().decode()
+                conn.close()
+                if 'popgate_sessions_active{service="all"} 0\n' in body or time.time() > deadline:
+                    break
+                time.sleep(0.05)
+            self.assertIn('popgate_messages_total{result="relayed"} %d\n' % n, body)
+            self.assertNotIn("reports dropped", d.log())
+
+
 class Privileges(h.TestCase):
     def test_master_and_workers_leave_root(self):
         if not h.IS_ROOT:
