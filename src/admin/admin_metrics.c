@@ -9,15 +9,23 @@
 #include "common/log.h"
 #include "relaydb/relaydb.h"
 
-/* snapshot - the master's counters and latest events; zeros without shared stats. */
-static size_t snapshot(const struct admin_ctx *ctx, struct stats_counters *c, struct stats_event *ev,
+/*
+ * snapshot - the master's counters and latest events; zeros without shared stats. -1 when the page
+ * stays mid-update (logged): the caller answers 503 rather than wait for it.
+ */
+static ssize_t snapshot(const struct admin_ctx *ctx, struct stats_counters *c, struct stats_event *ev,
 		       size_t max)
 {
 	memset(c, 0, sizeof(*c));
 	if (!ctx->stats)
 		return 0;
-	return stats_snapshot(ctx->stats, c, ev, max);
+	ssize_t n = stats_snapshot(ctx->stats, c, ev, max);
+	if (n < 0)
+		log_warn("admin: the master's counters stay mid-update; answering 503");
+	return n;
 }
+
+#define COUNTERS_BUSY "the master's counters are being updated, try again"
 
 static void counters_json(struct jw *w, const struct stats_counters *c)
 {
@@ -39,8 +47,11 @@ void admin_api_stats(struct admin_ctx *ctx, struct admin_call *call, struct admi
 {
 	struct stats_counters c;
 	struct stats_event ev[ADMIN_EVENTS_MAX];
-	size_t n = snapshot(ctx, &c, ev, ADMIN_EVENTS_MAX);
+	ssize_t n = snapshot(ctx, &c, ev, ADMIN_EVENTS_MAX);
 	struct jw w;
+
+	if (n < 0)
+		return admin_reply_error(r, 503, COUNTERS_BUSY);
 
 	jw_init(&w, 64 * 1024);
 	jw_obj_begin(&w);
@@ -50,7 +61,7 @@ void admin_api_stats(struct admin_ctx *ctx, struct admin_call *call, struct admi
 	counters_json(&w, &c);
 	jw_key(&w, "events");
 	jw_arr_begin(&w);
-	for (size_t i = 0; i < n; i++) {
+	for (size_t i = 0; i < (size_t)n; i++) {
 		/* The ring is written by the master from sessions' reports: terminate defensively. */
 		ev[i].proto[sizeof(ev[i].proto) - 1] = '\0';
 		ev[i].ip[sizeof(ev[i].ip) - 1] = '\0';
@@ -141,7 +152,10 @@ void admin_api_metrics(struct admin_ctx *ctx, struct admin_call *call, struct ad
 	bool db_ok = relay_counts(ctx, call->now, &rc);
 	struct text *t = calloc(1, sizeof(*t));
 
-	snapshot(ctx, &c, NULL, 0);
+	if (snapshot(ctx, &c, NULL, 0) < 0) {
+		free(t);
+		return admin_reply_error(r, 503, COUNTERS_BUSY);
+	}
 	if (!t)
 		return admin_reply_error(r, 500, "out of memory");
 	metric(t, "popgate_start_time_seconds", "gauge", "When the popgated master started, epoch seconds.");

@@ -10,16 +10,19 @@ src_common_libcommon_a_SOURCES = \
 	src/common/keys_pop3.c src/common/keys_smtp.c src/common/keys_relay.c \
 	src/common/keys_admin.c \
 	src/common/fileio.c src/common/fileio.h \
+	src/common/lifeline.c src/common/lifeline.h \
 	src/common/lineio.c src/common/lineio.h \
 	src/common/log.c src/common/log.h \
 	src/common/net.c src/common/net.h \
 	src/common/privsep.c src/common/privsep.h \
+	src/common/report_budget.c src/common/report_budget.h \
 	src/common/session.c src/common/session.h src/common/session_wire.h \
 	src/common/stats.c src/common/stats.h \
 	src/common/tls.c src/common/tls.h
 
-check_PROGRAMS += tests/unit/check_config tests/unit/check_cidr
-TESTS += tests/unit/check_config tests/unit/check_cidr
+check_PROGRAMS += tests/unit/check_config tests/unit/check_cidr tests/unit/check_stats \
+	tests/unit/check_report_budget
+TESTS += tests/unit/check_config tests/unit/check_cidr tests/unit/check_stats tests/unit/check_report_budget
 tests_unit_check_config_SOURCES = tests/unit/check_config.c
 tests_unit_check_config_CFLAGS = $(POPGATE_TEST_CFLAGS)
 tests_unit_check_config_LDADD = $(POPGATE_TEST_LIBS)
@@ -34,3 +37,11 @@ tests_unit_check_log_SOURCES = tests/unit/check_log.c
 tests_unit_check_log_CFLAGS = $(POPGATE_TEST_CFLAGS)
 tests_unit_check_log_LDADD = $(POPGATE_TEST_LIBS)
 EXTRA_tests_unit_check_log_DEPENDENCIES = $(POPGATE_LIBS)
+tests_unit_check_stats_SOURCES = tests/unit/check_stats.c
+tests_unit_check_stats_CFLAGS = $(POPGATE_TEST_CFLAGS)
+tests_unit_check_stats_LDADD = $(POPGATE_TEST_LIBS)
+EXTRA_tests_unit_check_stats_DEPENDENCIES = $(POPGATE_LIBS)
+tests_unit_check_report_budget_SOURCES = tests/unit/check_report_budget.c
+tests_unit_check_report_budget_CFLAGS = $(POPGATE_TEST_CFLAGS)
+tests_unit_check_report_budget_LDADD = $(POPGATE_TEST_LIBS)
+EXTRA_tests_unit_check_report_budget_DEPENDENCIES = $(POPGATE_LIBS)

@@ -12,8 +12,10 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "common/lifeline.h"
 #include "common/log.h"
 #include "common/privsep.h"
+#include "common/report_budget.h"
 #include "relaydb/relaydb.h"
 
 enum wire_type { WIRE_CHECK = 1, WIRE_RESULT, WIRE_HANDOVER, WIRE_REPORT };
@@ -43,6 +45,7 @@ struct privsep {
 	pid_t child;          /* monitor side: the protocol child */
 	struct session_ctx *ctx;
 	char user[AUTH_NAME_MAX]; /* monitor side: who logged in, for the child's reports; "" before */
+	struct report_budget budget; /* monitor side: what the child's reports may still pass on */
 };
 
 /* write_full - the whole record or -1; a short write on a stream socket is continued. */
@@ -116,6 +119,10 @@ static int drop_ids(uid_t uid, gid_t gid, const char *name, bool all_groups)
 		log_err("cannot switch to %s (uid %u): not running as root", name, (unsigned)uid);
 		return -1;
 	}
+	/* A change of user clears the parent-death signal (the kernel's rule): tie the process again after. */
+	pid_t parent = getppid();
+	bool tied = lifeline_tied();
+
 	if ((!all_groups || initgroups(name, gid) < 0) && setgroups(1, &gid) < 0) {
 		log_err("setgroups for %s: %s", name, strerror(errno));
 		return -1;
@@ -133,6 +140,10 @@ static int drop_ids(uid_t uid, gid_t gid, const char *name, bool all_groups)
 	/* Verify: a process that can regain root must not go on. */
 	if (uid != 0 && (setuid(0) == 0 || seteuid(0) == 0)) {
 		log_err("privilege drop to %s did not hold", name);
+		return -1;
+	}
+	if (tied && lifeline_tie(parent) < 0) {
+		log_err("switching to %s: the parent process is gone", name);
 		return -1;
 	}
 	return 0;
@@ -266,7 +277,10 @@ int privsep_fork(struct session_ctx *ctx, struct privsep **psp)
 		free(ps);
 		return -1;
 	}
+	pid_t monitor = getpid();
+
 	ps->ctx = ctx;
+	report_budget_init(&ps->budget, (unsigned)cfg_int(ctx->cfg, "smtp.max_errors"));
 	ps->child = fork();
 	if (ps->child < 0) {
 		log_err("fork: %s", strerror(errno));
@@ -276,6 +290,9 @@ int privsep_fork(struct session_ctx *ctx, struct privsep **psp)
 		return -1;
 	}
 	if (ps->child == 0) {
+		/* Without its monitor the child could not log anyone in or report: it ends with it. */
+		if (lifeline_tie(monitor) < 0)
+			_exit(1);
 		close(sv[0]);
 		ps->fd = sv[1];
 		/* A child that reads the network must not be able to speak to the master for anyone. */
@@ -412,6 +429,25 @@ static bool valid_wire(struct wire_check *c)
 	}
 }
 
+/*
+ * pass_report - a report from the child goes on to the master if it fits the session's budget;
+ * the first that does not is logged, the rest are dropped quietly (the child still gets its answer).
+ */
+static void pass_report(struct privsep *ps, enum session_event event)
+{
+	const struct session_ctx *ctx = ps->ctx;
+	const char *user = ps->user[0] != '\0' ? ps->user : NULL; /* the monitor's knowledge, not the child's say */
+
+	if (report_budget_take(&ps->budget, event)) {
+		session_report(ctx, event, user);
+		return;
+	}
+	if (ps->budget.dropped == 1)
+		log_session(LOG_WARNING, ctx->proto, ctx->client_ip, user, "reports dropped",
+			    "the protocol child reported event %d out of a transaction's order or past the "
+			    "session's budget; this and any further such reports are not passed on", (int)event);
+}
+
 int privsep_serve(struct privsep *ps, bool stop_on_success, struct auth_user *out)
 {
 	struct wire_check c;
@@ -429,8 +465,7 @@ int privsep_serve(struct privsep *ps, bool stop_on_success, struct auth_user *ou
 		memset(&r, 0, sizeof(r));
 		r.type = WIRE_RESULT;
 		if (c.type == WIRE_REPORT) {
-			/* The user is the monitor's own knowledge, not the child's say. */
-			session_report(ps->ctx, (enum session_event)c.event, ps->user[0] != '\0' ? ps->user : NULL);
+			pass_report(ps, (enum session_event)c.event);
 			if (c.ack && write_full(ps->fd, &r, sizeof(r)) < 0)
 				return -1;
 			continue;

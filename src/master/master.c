@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "common/cidr.h"
+#include "common/lifeline.h"
 #include "common/log.h"
 #include "common/privsep.h"
 #include "common/session_wire.h"
@@ -38,7 +39,8 @@ struct master {
 	struct listener_set ls;
 	struct children *kids;
 	struct throttle *fails;
-	struct stats_shared *stats;
+	struct stats_writer *stats;
+	pid_t pid;                  /* the master's own, for its children's lifeline */
 	struct workers workers;
 	struct stress stress;
 	sigset_t oldmask;
@@ -87,9 +89,15 @@ static void refuse(struct master *m, int fd, const struct service *svc, const ch
 	stats_add_event(m->stats, svc != NULL ? svc->name : "admin", ip, "", why);
 }
 
-/* session_child - in the forked process: forget the master's descriptors and run the service. */
+/*
+ * session_child - in the forked process: die with the master, forget its descriptors and run the
+ * service. Killed with the master, a session loses nothing: a message's client has not had its 250
+ * yet and sends it again, and a mailbox update is safe against a kill at any point.
+ */
 static void session_child(struct master *m, const struct listener *l, int fd, struct session_ctx *ctx)
 {
+	if (lifeline_tie(m->pid) < 0)
+		_exit(1);
 	sigprocmask(SIG_SETMASK, &m->oldmask, NULL);
 	signal(SIGPIPE, SIG_IGN);
 	setpgid(0, 0); /* the session and its privsep child share a group the master can kill */
@@ -99,6 +107,7 @@ static void session_child(struct master *m, const struct listener *l, int fd, st
 	for (size_t i = 0; i < m->ls.n; i++)
 		close(m->ls.v[i].fd);
 	stress_drop_writer(&m->stress);
+	stats_forget(); /* and the counters' page was never mapped here (MADV_DONTFORK) */
 	ctx->session_pid = getpid();
 	log_set_ident(l->svc->family);
 	_exit(l->svc->main(ctx));
@@ -269,9 +278,8 @@ static void reap(struct master *m)
 			if (WIFSIGNALED(status) && WTERMSIG(status) != SIGKILL)
 				log_warn("session %ld for %s died of signal %d", (long)pid, ch.ip_text,
 					 WTERMSIG(status));
-		} else if (workers_reaped(&m->workers, pid, time(NULL))) {
-			if (!m->stopping && (!WIFEXITED(status) || WEXITSTATUS(status) != 0))
-				log_err("worker %ld ended abnormally (status %d)", (long)pid, status);
+		} else {
+			(void)workers_reaped(&m->workers, pid, status, m->stopping, time(NULL));
 		}
 	}
 }
@@ -533,6 +541,7 @@ static int startup(struct master *m, bool foreground)
 	}
 	if (master_drop_privileges(m->cfg) < 0)
 		return 1;
+	m->pid = getpid(); /* after daemonize's fork */
 	m->kids = children_new((size_t)cfg_int(m->cfg, "server.max_connections") + 16);
 	m->fails = throttle_new(THROTTLE_SLOTS);
 	m->stats = stats_create();
@@ -568,6 +577,7 @@ int master_run(struct config *cfg, bool foreground)
 	listeners_close(&m.ls);
 	children_free(&m.kids);
 	throttle_free(&m.fails);
+	stats_free(&m.stats);
 	stress_free(&m.stress);
 	reports_close(&m.reports);
 	if (m.tls != NULL)

@@ -5,8 +5,10 @@
 #include <stdio.h>
 #include <signal.h>
 #include <string.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
+#include "common/lifeline.h"
 #include "common/log.h"
 #include "common/privsep.h"
 #include "master/workers.h"
@@ -15,6 +17,12 @@
 
 /* Admin listeners passed to popgate-admind. */
 #define WORKER_ADMIN_FDS_MAX 16
+/* A worker that ends within this many seconds of its start is retried after as many, not at once. */
+#define WORKER_BACKOFF 10
+/* Exit statuses of a worker that never got to its work: as a shell reports them. */
+#define WORKER_EXIT_SETUP 1
+#define WORKER_EXIT_NOEXEC 126
+#define WORKER_EXIT_NOTFOUND 127
 
 static volatile sig_atomic_t worker_stop;
 
@@ -88,7 +96,7 @@ static int exec_admin(const struct config *cfg, const struct listener_set *ls, c
 	argv[a] = NULL;
 	execv(program, argv);
 	log_err("starting the admin worker: %s: %s", program, strerror(errno));
-	return 1;
+	return errno == ENOENT ? WORKER_EXIT_NOTFOUND : WORKER_EXIT_NOEXEC;
 }
 
 /* worker_body - the child's side: unprivileged, its own SIGTERM flag, then the worker's loop. */
@@ -103,11 +111,11 @@ static int worker_body(enum worker_kind kind, const struct config *cfg, const st
 	signal(SIGHUP, SIG_IGN);
 	log_set_ident(worker_idents[kind]);
 	if (privsep_drop_to_server_user(cfg) < 0)
-		return 1;
+		return WORKER_EXIT_SETUP;
 	if (kind == WORKER_SWEEPER)
-		return relaydb_sweeper_run(cfg, &worker_stop) == 0 ? 0 : 1;
+		return relaydb_sweeper_run(cfg, &worker_stop) == 0 ? 0 : WORKER_EXIT_SETUP;
 	if (kind == WORKER_LOOKUP)
-		return relaydb_lookupd_run(cfg, &worker_stop) == 0 ? 0 : 1;
+		return relaydb_lookupd_run(cfg, &worker_stop) == 0 ? 0 : WORKER_EXIT_SETUP;
 	return exec_admin(cfg, ls, program);
 }
 
@@ -117,6 +125,7 @@ static void start_one(struct workers *w, enum worker_kind kind, const struct con
 		      size_t nclose)
 {
 	const char *program = kind == WORKER_ADMIN ? admin_program() : NULL;
+	pid_t master = getpid();
 	pid_t pid = fork();
 
 	if (pid < 0) {
@@ -126,6 +135,11 @@ static void start_one(struct workers *w, enum worker_kind kind, const struct con
 	}
 	if (pid == 0) {
 		sigset_t none;
+		/* A worker left behind by a dead master would hold its sockets against the next one. */
+		if (lifeline_tie(master) < 0)
+			_exit(WORKER_EXIT_SETUP);
+		if (kind != WORKER_ADMIN)
+			stats_forget();
 		sigemptyset(&none);
 		sigprocmask(SIG_SETMASK, &none, NULL);
 		for (size_t i = 0; i < nclose; i++)
@@ -138,6 +152,7 @@ static void start_one(struct workers *w, enum worker_kind kind, const struct con
 	w->pid[kind] = pid;
 	w->started[kind] = time(NULL);
 	w->restart_at[kind] = 0;
+	w->asked_to_stop[kind] = false;
 }
 
 static bool wanted(enum worker_kind kind, const struct config *cfg)
@@ -160,14 +175,48 @@ void workers_start_all(struct workers *w, const struct config *cfg, const struct
 			start_one(w, (enum worker_kind)k, cfg, ls, close_fds, nclose);
 }
 
-bool workers_reaped(struct workers *w, pid_t pid, time_t now)
+/* describe_end - how a worker ended, in words: "exited with status N" or "was killed by signal N (NAME)". */
+static void describe_end(int status, char *out, size_t cap)
 {
+	if (WIFSIGNALED(status))
+		snprintf(out, cap, "was killed by signal %d (%s)", WTERMSIG(status), strsignal(WTERMSIG(status)));
+	else
+		snprintf(out, cap, "exited with status %d", WEXITSTATUS(status));
+}
+
+/*
+ * schedule - after KIND ended with STATUS: back off when it died young; a configuration error
+ * (status 78) would only repeat itself, so that worker waits for the next reload.
+ */
+static void schedule(struct workers *w, int k, int status, time_t now, const char *how)
+{
+	if (WIFEXITED(status) && WEXITSTATUS(status) == CFG_EXIT) {
+		w->held[k] = true;
+		log_err("the %s worker %s, a configuration error: it is not restarted until the "
+			"configuration is reloaded (SIGHUP)", worker_names[k], how);
+		return;
+	}
+	w->restart_at[k] = now - w->started[k] < WORKER_BACKOFF ? now + WORKER_BACKOFF : now;
+	log_err("the %s worker %s; restarting it in %llds", worker_names[k], how,
+		(long long)(w->restart_at[k] - now));
+}
+
+bool workers_reaped(struct workers *w, pid_t pid, int status, bool stopping, time_t now)
+{
+	char how[128];
+
 	for (int k = 0; k < WORKER_KINDS; k++) {
 		if (w->pid[k] != pid)
 			continue;
 		w->pid[k] = 0;
-		/* A worker that dies at once is retried every 10 s, not in a tight loop. */
-		w->restart_at[k] = now - w->started[k] < 10 ? now + 10 : now;
+		describe_end(status, how, sizeof(how));
+		if (stopping || w->asked_to_stop[k]) {
+			/* Asked to stop (reload or shutdown): restarted at once unless shutting down. */
+			w->restart_at[k] = now;
+			log_debug("the %s worker (pid %ld) %s, as asked", worker_names[k], (long)pid, how);
+		} else {
+			schedule(w, k, status, now, how);
+		}
 		return true;
 	}
 	return false;
@@ -198,9 +247,14 @@ int workers_restart_due(struct workers *w, const struct config *cfg, const struc
 void workers_stop(struct workers *w)
 {
 	for (int k = 0; k < WORKER_KINDS; k++) {
-		if (w->pid[k] > 0)
+		if (w->pid[k] > 0) {
 			kill(w->pid[k], SIGTERM);
-		w->started[k] = 0; /* a stopped worker is restarted at once, not after the crash back-off */
+			w->asked_to_stop[k] = true;
+		} else if (w->held[k] || w->restart_at[k] != 0) {
+			/* A new configuration: one held for a configuration error, or backing off, may start now. */
+			w->restart_at[k] = time(NULL);
+		}
+		w->held[k] = false;
 	}
 }
 

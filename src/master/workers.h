@@ -16,20 +16,29 @@ struct workers {
 	pid_t pid[WORKER_KINDS];
 	time_t started[WORKER_KINDS];
 	time_t restart_at[WORKER_KINDS];   /* 0: not waiting to restart */
+	bool asked_to_stop[WORKER_KINDS];  /* sent SIGTERM by workers_stop: its end is no failure */
+	bool held[WORKER_KINDS];           /* exited with a configuration error: waits for a reload */
 };
 
 /* workers_start_all - start the workers CFG asks for (admin when admin.listen is set). */
 void workers_start_all(struct workers *w, const struct config *cfg, const struct listener_set *ls,
 		       const int *close_fds, size_t nclose);
 
-/* workers_reaped - PID ended: if it was a worker, schedule its restart (backing off) and return true. */
-bool workers_reaped(struct workers *w, pid_t pid, time_t now);
+/*
+ * workers_reaped - PID ended with wait STATUS: if it was a worker, log how (exit status or signal)
+ * unless it was asked to stop or STOPPING, schedule its restart (backing off when it died young,
+ * not at all after a configuration error until workers_stop) and return true.
+ */
+bool workers_reaped(struct workers *w, pid_t pid, int status, bool stopping, time_t now);
 
 /* workers_restart_due - start workers whose restart time has come; returns seconds to the next one (-1 none). */
 int workers_restart_due(struct workers *w, const struct config *cfg, const struct listener_set *ls,
 			const int *close_fds, size_t nclose, time_t now);
 
-/* workers_stop - SIGTERM every worker (they are started again by workers_start_all). */
+/*
+ * workers_stop - SIGTERM every worker (on reload and shutdown); on reload they are started again
+ * at once by workers_restart_due, and so is one held back by a configuration error.
+ */
 void workers_stop(struct workers *w);
 
 /* workers_kill - SIGKILL every worker still running (one stuck past the shutdown deadline). */

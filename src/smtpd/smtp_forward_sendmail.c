@@ -16,6 +16,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "common/lifeline.h"
 #include "common/log.h"
 #include "smtpd/smtp_forward.h"
 #include "smtpd/smtp_limits.h"
@@ -215,7 +216,7 @@ static enum smtp_forward_status run(const struct smtp_forward_cfg *fc, char **ar
 	int in[2], ws = 0, late;
 	char said[SMTP_SENDMAIL_ERR_MAX];
 	enum smtp_forward_status st;
-	pid_t pid;
+	pid_t pid, session = getpid();
 
 	if (o == NULL || pipe2(in, O_CLOEXEC) < 0) {
 		free(o);
@@ -227,8 +228,12 @@ static enum smtp_forward_status run(const struct smtp_forward_cfg *fc, char **ar
 		close(in[0]), close(in[1]), free(o);
 		return SMTP_FWD_TEMPFAIL;
 	}
-	if (pid == 0)
+	if (pid == 0) {
+		/* A session killed mid-message must not leave sendmail to deliver what it got so far (-i). */
+		if (lifeline_tie(session) < 0)
+			_exit(SM_EX_OSERR);
 		exec_child(fc->path, argv, in[0], err_fd);
+	}
 	close(in[0]);
 	o->fd = in[1];
 	o->deadline = mono_now() + fc->total_timeout;

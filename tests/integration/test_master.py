@@ -1,10 +1,12 @@
 """test_master - popgated's supervisor: config checking, reload, connection limits, shutdown."""
 
+import http.client
 import os
 import re
 import signal
 import smtplib
 import socket
+import ssl
 import subprocess
 import time
 
@@ -35,6 +37,62 @@ def proc_status(pid):
             k, _, v = line.partition(":")
             out[k] = v.split()
     return int(out["Uid"][0]), int(out["CapEff"][0], 16)
+
+
+def descendants(root):
+    """ROOT and every process below it, from /proc."""
+    kids = {}
+    for p in os.listdir("/proc"):
+        if p.isdigit():
+            try:
+                with open("/proc/%s/stat" % p) as f:
+                    kids.setdefault(int(f.read().rsplit(")", 1)[1].split()[1]), []).append(int(p))
+            except (OSError, IndexError, ValueError):
+                pass
+    out, todo = [], [root]
+    while todo:
+        pid = todo.pop()
+        out.append(pid)
+        todo.extend(kids.get(pid, []))
+    return out
+
+
+def start_time(pid):
+    """PID's start time in clock ticks, None once it has exited (gone or a zombie)."""
+    try:
+        with open("/proc/%d/stat" % pid) as f:
+            fields = f.read().rsplit(")", 1)[1].split()
+    except OSError:
+        return None
+    return None if fields[0] in ("Z", "X") else int(fields[19])
+
+
+def describe(pid):
+    """PID's name, state, parent and command line, for a failure message."""
+    try:
+        with open("/proc/%d/status" % pid) as f:
+            st = dict(line.rstrip("\n").split(":\t", 1) for line in f if ":\t" in line)
+        with open("/proc/%d/cmdline" % pid, "rb") as f:
+            cmd = f.read().replace(b"\0", b" ").decode(errors="replace").strip()
+        return "%d %s (%s, ppid %s): %s" % (pid, st.get("Name"), st.get("State"), st.get("PPid"), cmd)
+    except OSError:
+        return "%d (gone)" % pid
+
+
+def answers(d, name, tls_ctx):
+    """The first bytes a client gets from listener NAME of D (over TLS for pop3s and smtps)."""
+    if name == "admin":
+        c = http.client.HTTPConnection("127.0.0.1", d.port(name), timeout=10)
+        c.request("GET", "/metrics")
+        status = c.getresponse().status
+        c.close()
+        return "HTTP %d" % status
+    s = socket.create_connection(("127.0.0.1", d.port(name)), timeout=10)
+    if name.endswith("s"):
+        s = tls_ctx.wrap_socket(s, server_hostname="localhost")
+    line = s.makefile("rb").readline().decode()
+    s.close()
+    return line
 
 
 def children_of(pid):
@@ -442,6 +500,128 @@ class Lifecycle(h.TestCase):
             while time.time() < deadline and os.path.exists("/proc/%d" % pid):
                 time.sleep(0.05)
             self.assertFalse(os.path.exists("/proc/%d" % pid))
+
+
+class MasterDeath(h.TestCase):
+    def test_killed_master_takes_every_process_with_it(self):
+        # Issue 13: workers and sessions lived on with PPID 1 holding the admin port, and a new
+        # popgated could not start (admin.listen: Address already in use, exit 78).
+        tls_ctx = sh.client_tls_context()
+        with h.Popgated(self, tls=True) as d:
+            d.add_user("alice", "secret", messages=[h.mbox_message(1)])
+            d.start()
+            # Sessions in every state: POP3 after login (the post-login process), POP3S before
+            # login (monitor and protocol child), SMTP in a transaction, SMTPS greeted.
+            post = socket.create_connection(("127.0.0.1", d.port("pop3")), timeout=10)
+            pf = post.makefile("rb")
+            pf.readline()
+            for cmd in (b"USER alice", b"PASS secret"):
+                post.sendall(cmd + b"\r\n")
+                self.assertTrue(pf.readline().startswith(b"+OK"), cmd)
+            d.wait_for_log(r"user=alice mailbox open")
+            held = [post]
+            for name in ("pop3s", "smtps", "smtp"):
+                s = socket.create_connection(("127.0.0.1", d.port(name)), timeout=10)
+                if name != "smtp":
+                    s = tls_ctx.wrap_socket(s, server_hostname="localhost")
+                s.recv(100)
+                held.append(s)
+            held[-1].sendall(b"EHLO a.example\r\nMAIL FROM:<a@a.example>\r\n")
+            for line in ("lookup worker listening", "admin: serving"):
+                d.wait_for_log(line)
+            old = {p: start_time(p) for p in descendants(d.proc.pid)}
+            old = {p: t for p, t in old.items() if t is not None}  # not the ones ended already
+            what = {p: describe(p) for p in old}
+            # master, 3 workers, the post-login process, and 3 sessions of monitor and protocol child
+            self.assertGreaterEqual(len(old), 1 + 3 + 1 + 3 * 2, "not every process started: %s" % old)
+            d.proc.kill()
+            d.proc.wait(10)
+            d._logf.close()
+            d.proc = None
+            deadline = time.time() + 10
+            while time.time() < deadline and any(start_time(p) == t for p, t in old.items()):
+                time.sleep(0.02)
+            left = [p for p, t in old.items() if start_time(p) == t]
+            for p in left:  # leave nothing behind when this fails
+                if start_time(p) == old[p]:
+                    os.kill(p, signal.SIGKILL)
+            self.assertEqual(left, [], "processes outlived their master: %s" % [what[p] for p in left])
+            mark = len(d.log())
+            d.start()  # at once, same config and ports
+            self.assertNotIn("Address already in use", d.log()[mark:])
+            got = {name: answers(d, name, tls_ctx) for name in ("pop3", "pop3s", "smtp", "smtps", "admin")}
+            self.assertRegex(got.pop("admin"), r"^HTTP 200$")
+            for name, line in got.items():
+                self.assertRegex(line, r"^(\+OK|220 )", "%s after the restart" % name)
+            for s in held:
+                s.close()
+        print("\n%d processes of a master killed with SIGKILL ended with it; the restarted popgated "
+              "answers on POP3, POP3S, SMTP, SMTPS and the admin port" % len(old))
+
+    def test_worker_end_reported_as_it_was(self):
+        with h.Popgated(self) as d:
+            d.start()
+            d.wait_for_log(r"lookup worker listening")
+            master = d.proc.pid
+            lookup = int(re.search(r"popgated/lookup\[(\d+)\]", d.log()).group(1))
+            self.assertIn(lookup, children_of(master))
+            os.kill(lookup, signal.SIGUSR1)  # not SIGSEGV: the sanitizers would catch it and exit 1
+            d.wait_for_log(r"the relay-lookup worker was killed by signal %d \(User defined signal 1\); "
+                           r"restarting it in \d+s" % signal.SIGUSR1)
+
+    def test_admin_worker_config_error_waits_for_reload(self):
+        if not h.IS_ROOT:
+            self.skipTest("needs root: the key must be readable by the master and not by server.user")
+        with h.Popgated(self, tls=True, config={"admin": {"tls": "yes"}}) as d:
+            key = d.config["tls"]["key_file"]
+            os.chmod(key, 0o600)  # root's: the master reads it before it drops root, popgate-admind cannot
+            d.start()
+            d.wait_for_log(r"the admin worker exited with status 78, a configuration error: it is not "
+                           r"restarted until the configuration is reloaded")
+            os.chmod(key, 0o644)
+            mark = len(d.log())
+            d.reload()
+            d.wait_for_log(r"admin: serving the admin page over HTTPS", start=mark)
+            c = http.client.HTTPSConnection("127.0.0.1", d.port("admin"), timeout=10,
+                                            context=sh.client_tls_context())
+            c.request("GET", "/metrics")
+            self.assertEqual(c.getresponse().status, 200)
+            c.close()
+
+
+class Reports(h.TestCase):
+    def test_a_session_with_many_messages_reports_them_all(self):
+        # The report budget (src/common/report_budget.h) must not cost a real session anything.
+        with h.Popgated(self, config=sh.base_config(relay={"allow": "127.0.0.1/32"})) as d:
+            sendmail = sh.Sendmail(d)
+            d.start()
+            c = sh.Dialog(d.port("smtp"))
+            self.assertEqual(c.reply()[0], 220)
+            self.assertEqual(c.cmd("EHLO client.example")[0], 250)
+            n = 30
+            for i in range(n):
+                self.assertEqual(c.cmd("MAIL FROM:<a@client.example>")[0], 250)
+                self.assertEqual(c.cmd("RCPT TO:<bob@elsewhere.example>")[0], 250)
+                if i % 10 == 0:
+                    self.assertEqual(c.cmd("RCPT TO:<carol@elsewhere.example>")[0], 250)
+                self.assertEqual(c.cmd("DATA")[0], 354)
+                self.assertEqual(c.cmd("Subject: %d\r\n\r\nbody %d\r\n." % (i, i))[0], 250)
+                if i % 20 == 0:
+                    self.assertEqual(c.cmd("RSET")[0], 250)
+            self.assertEqual(c.cmd("QUIT")[0], 221)
+            c.close()
+            self.assertEqual(len(sendmail.runs()), n)
+            deadline = time.time() + 10
+            while True:
+                conn = http.client.HTTPConnection("127.0.0.1", d.port("admin"), timeout=10)
+                conn.request("GET", "/metrics")
+                body = conn.getresponse().read().decode()
+                conn.close()
+                if 'popgate_sessions_active{service="all"} 0\n' in body or time.time() > deadline:
+                    break
+                time.sleep(0.05)
+            self.assertIn('popgate_messages_total{result="relayed"} %d\n' % n, body)
+            self.assertNotIn("reports dropped", d.log())
 
 
 class Privileges(h.TestCase):

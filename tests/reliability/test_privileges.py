@@ -21,7 +21,10 @@ Needs root; skipped otherwise.
 import ctypes
 import errno
 import grp
+import http.client
+import mmap
 import os
+import re
 import socket
 import struct
 import sys
@@ -134,6 +137,55 @@ def report(event, session_pid, user=b"alice"):
 
 
 SESSION_AUTH_FAIL = 2
+SESSION_MSG_RELAYED, SESSION_MSG_DENIED, SESSION_TXN_BEGIN, SESSION_TXN_END, SESSION_TXN_HANDOFF, \
+    SESSION_CLIENT_KNOWN = 3, 4, 5, 6, 7, 8
+WIRE_REPORT = 4
+# struct wire_check (src/common/privsep.c): type, event, ack, then a struct privsep_request; 1440 bytes.
+WIRE_CHECK_SIZE = 1440
+REPORT_BUDGET_TXNS = 1024  # src/common/report_budget.h
+
+
+def child_report(event):
+    """A report record as a protocol child sends it to its monitor, asking for no answer."""
+    return struct.pack("=III", WIRE_REPORT, event, 0).ljust(WIRE_CHECK_SIZE, b"\0")
+
+
+def stats_memfd(pid):
+    """How PID holds the counters' memory file: ([access mode of each descriptor: "r", "w" or
+    "rw"], [permissions of each mapping, e.g. "r--s"], [(start, end) of each mapping])."""
+    fds, perms, spans = [], [], []
+    for fd in os.listdir("/proc/%d/fd" % pid):
+        try:
+            if "popgate-stats" not in os.readlink("/proc/%d/fd/%s" % (pid, fd)):
+                continue
+            with open("/proc/%d/fdinfo/%s" % (pid, fd)) as f:
+                flags = int(re.search(r"flags:\s+(\d+)", f.read()).group(1), 8)
+        except OSError:
+            continue
+        fds.append({os.O_RDONLY: "r", os.O_WRONLY: "w", os.O_RDWR: "rw"}[flags & os.O_ACCMODE])
+    with open("/proc/%d/maps" % pid) as f:
+        for line in f:
+            if "popgate-stats" in line:
+                span, perm = line.split()[:2]
+                perms.append(perm)
+                spans.append(tuple(int(x, 16) for x in span.split("-")))
+    return fds, perms, spans
+
+
+def metrics(d, timeout=10):
+    """(status, body) of the admin worker's /metrics."""
+    c = http.client.HTTPConnection("127.0.0.1", d.port("admin"), timeout=timeout)
+    try:
+        c.request("GET", "/metrics")
+        resp = c.getresponse()
+        return resp.status, resp.read().decode()
+    finally:
+        c.close()
+
+
+def metric(body, name):
+    m = re.search(r"^%s (\d+)$" % re.escape(name), body, re.M)
+    return int(m.group(1)) if m else None
 
 
 class Privileges(h.TestCase):
@@ -187,6 +239,140 @@ class Privileges(h.TestCase):
         print("\nprotocol children share no socket or pipe with the master; %d forged reports through "
               "the master's own descriptors dropped, the named client not locked out; real failures "
               "still lock out" % forged)
+
+    def test_only_the_master_writes_the_counters(self):
+        # Issue 13: every session process held the counters' memory file read-write; an odd seq
+        # hung the admin page for good, and a huge ring index made the master write out of bounds.
+        with r.Daemon(self, listeners=("pop3", "smtp", "admin")) as d:
+            d.add_user("alice", "secret", messages=[h.mbox_message(1)])
+            d.start()
+            admin_pid = int(d.wait_for_log(r"popgated/admin\[(\d+)\]: \w+: admin: serving").group(1))
+            smtp = r.connect(d.port("smtp"))
+            smtp.recv(100)
+            pre = r.Pop3(d.port("pop3"), source="127.3.2.1")
+            post = r.Pop3(d.port("pop3"), source="127.3.2.2")
+            post.login("alice", "secret")
+            d.wait_for_log(r"ip=127\.3\.2\.2 user=alice mailbox open")
+            master = d.proc.pid
+            holders = {}
+            for pid in d.pids():
+                try:
+                    held = stats_memfd(pid)
+                except OSError:
+                    continue  # ended meanwhile
+                if held != ([], [], []):
+                    holders[pid] = held
+            self.assertGreaterEqual(len(d.pids()), 1 + 3 + 2 + 2 + 1, "master, 3 workers, 3 sessions")
+            self.assertEqual(sorted(holders), sorted([master, admin_pid]),
+                             "only the master and popgate-admind hold the counters: %s" % holders)
+            self.assertEqual(holders[master][:2], (["r"], ["rw-s"]), "the master: a read-only descriptor, its own mapping")
+            self.assertEqual(holders[admin_pid][:2], (["r"], ["r--s"]), "popgate-admind: read-only")
+            # Not even a writable descriptor reopened through /proc (root's, here) can write it: sealed.
+            fd = os.open("/proc/%d/fd/%d" % (admin_pid, [int(n) for n in os.listdir("/proc/%d/fd" % admin_pid)
+                                                         if "popgate-stats" in os.readlink("/proc/%d/fd/%s" % (admin_pid, n))][0]),
+                         os.O_RDWR)
+            try:
+                with self.assertRaises(PermissionError):
+                    mmap.mmap(fd, 4096, mmap.MAP_SHARED, mmap.PROT_READ | mmap.PROT_WRITE)
+                with self.assertRaises(PermissionError):
+                    os.pwrite(fd, b"\1", 0)
+            finally:
+                os.close(fd)
+            # A page corrupted behind the master's back (here through /proc/PID/mem, as root):
+            # seq odd for good, the ring's indices far out of range.
+            start, _ = holders[master][2][0]
+            with open("/proc/%d/mem" % master, "r+b", buffering=0) as mem:
+                mem.seek(start)
+                seq = struct.unpack("=Q", mem.read(8))[0]
+                mem.seek(start)
+                mem.write(struct.pack("=QII", seq | 1, 0x7ffffff0, 0xffffffff))
+            t0 = time.time()
+            status, _ = metrics(d)
+            waited = time.time() - t0
+            self.assertEqual(status, 503, "a page that stays mid-update: try again, at once")
+            self.assertLess(waited, 5)
+            c = http.client.HTTPConnection("127.0.0.1", d.port("admin"), timeout=10)
+            c.request("GET", "/")
+            self.assertLess(c.getresponse().status, 600, "the admin page still answers")
+            c.close()
+            # The master writes from its own indices: a failed login neither crashes it nor lands
+            # out of bounds, and its next update puts the page right.
+            c = r.Pop3(d.port("pop3"), source="127.3.2.3")
+            c.cmd("USER alice")
+            with self.assertRaises(r.Pop3Error):
+                c.cmd("PASS wrong")
+            c.close()
+            d.wait_for_log(r"ip=127\.3\.2\.3 user=alice login failed")
+            deadline = time.time() + 10
+            while True:
+                status, body = metrics(d)
+                if status == 200 and metric(body, 'popgate_logins_total{result="failed"}') == 1:
+                    break
+                self.assertLess(time.time(), deadline, "the page never recovered: %s %s" % (status, body))
+                time.sleep(0.05)
+            self.assertIsNone(d.proc.poll(), "the master is alive")
+            r.Pop3(d.port("pop3"), source="127.3.2.4").close()  # greeted: the listener is still served
+            for sock in (smtp, pre.sock, post.sock):
+                sock.close()
+        print("\nonly the master (rw mapping, read-only descriptor) and popgate-admind (read-only) hold "
+              "the counters; sealed against writes; a corrupted page gave 503 in %.2fs, the master "
+              "survived and repaired it" % waited)
+
+    def test_a_protocol_child_cannot_flood_the_reports(self):
+        cfg = {"smtp": {"max_errors": "10"}}
+        with r.Daemon(self, config=cfg, listeners=("pop3", "smtp", "admin")) as d:
+            d.add_user("alice", "secret", messages=[h.mbox_message(1)])
+            d.start()
+            smtp = r.connect(d.port("smtp"), source="127.3.3.1")
+            smtp.recv(100)
+            deadline = time.time() + 10
+            while True:  # the master holds the connection too until it has closed its copy after fork
+                child = server_side_holder(d, smtp)
+                monitor = r.proc_table()[child][0]
+                if child != d.proc.pid and r.proc_table()[monitor][0] == d.proc.pid:
+                    break
+                self.assertLess(time.time(), deadline, "no protocol child holds the connection alone")
+                time.sleep(0.02)
+            # The subverted child: whatever it writes into its channel to the monitor.
+            chan = None
+            for fd in sockets_and_pipes(child):
+                mine = steal_fd(child, fd)
+                sock = socket.socket(fileno=mine)
+                try:
+                    creds = sock.getsockopt(socket.SOL_SOCKET, socket.SO_PEERCRED, struct.calcsize("3i"))
+                except OSError:
+                    creds = None
+                if sock.family == socket.AF_UNIX and creds and struct.unpack("3i", creds)[0] == monitor:
+                    chan = sock
+                    break
+                sock.close()
+            self.assertIsNotNone(chan, "the protocol child's channel to its monitor")
+            out_of_order = [SESSION_MSG_RELAYED] * 500 + [SESSION_MSG_DENIED] * 300 + [SESSION_CLIENT_KNOWN] * 50
+            cycles = [SESSION_TXN_BEGIN, SESSION_TXN_HANDOFF, SESSION_MSG_RELAYED, SESSION_TXN_END] * (REPORT_BUDGET_TXNS + 200)
+            for ev in out_of_order + cycles:
+                chan.sendall(child_report(ev))
+            chan.close()
+            smtp.sendall(b"QUIT\r\n")
+            smtp.recv(100)
+            smtp.close()
+            # A real session is still heard.
+            quick_login(d, "127.3.3.2")
+            deadline = time.time() + 20
+            while True:
+                status, body = metrics(d)
+                if (status == 200 and metric(body, 'popgate_sessions_active{service="all"}') == 0
+                        and metric(body, 'popgate_logins_total{result="ok"}') == 1):
+                    break
+                self.assertLess(time.time(), deadline, "sessions never ended: %s" % body)
+                time.sleep(0.05)
+            relayed = metric(body, 'popgate_messages_total{result="relayed"}')
+            denied = metric(body, 'popgate_messages_total{result="denied"}')
+            self.assertLessEqual(relayed, REPORT_BUDGET_TXNS, "relayed messages past the session's budget")
+            self.assertLessEqual(denied, 10, "denials past smtp.max_errors")
+            self.assertEqual(len(re.findall(r"reports dropped", d.log())), 1, "the monitor logs once")
+        print("\n%d forged reports from a protocol child: %d relayed and %d denied passed on (budget %d "
+              "transactions, smtp.max_errors 10), logged once; a real login still counted"
+              % (len(out_of_order) + len(cycles), relayed, denied, REPORT_BUDGET_TXNS))
 
     def test_processes_and_what_they_could_touch(self):
         users = r.SystemUsers(self, 2)

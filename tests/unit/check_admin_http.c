@@ -25,7 +25,8 @@
 
 static char dir[64], users_path[128];
 static struct config *cfg;
-static struct stats_shared *stats;
+static struct stats_writer *stats;
+static const struct stats_shared *stats_view; /* the admin worker's read-only view */
 static int port;
 static int lfd = -1;
 static volatile sig_atomic_t stop_flag;
@@ -62,7 +63,7 @@ static void write_users(void)
 
 static void *run_worker(void *arg)
 {
-	worker_rc = admin_worker_main(cfg, &lfd, 1, stats, &stop_flag);
+	worker_rc = admin_worker_main(cfg, &lfd, 1, stats_view, &stop_flag);
 	return NULL;
 }
 
@@ -95,8 +96,11 @@ static void setup(void)
 	ck_assert_int_eq(relaydb_open(cfg, &db, err.msg, sizeof(err.msg)), 0);
 	ck_assert_int_eq(relaydb_authorize(db, "198.51.100.7", "alice", "pop3", 1800, time(NULL)), 0);
 	relaydb_close(&db);
+	stats_free(&stats);
 	stats = stats_create();
 	ck_assert_ptr_nonnull(stats);
+	stats_view = stats_attach(stats_fd());
+	ck_assert_ptr_nonnull(stats_view);
 	stats_begin(stats);
 	c = stats_counters_mut(stats);
 	c->started = time(NULL) - 60;
