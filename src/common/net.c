@@ -78,8 +78,10 @@ int net_listen(const struct listen_addr *la, char *err, size_t errlen)
 		}
 	}
 	freeaddrinfo(res);
-	if (fd < 0)
+	if (fd < 0) {
 		snprintf(err, errlen, "cannot listen on %s: %s", net_addr_text(la, where, sizeof(where)),
 			 strerror(e));
+		errno = e;
+	}
 	return fd;
 }

@@ -8,7 +8,7 @@
 
 /*
  * net_listen - bind and listen on LA ("" host: every IPv6 and IPv4 address). Returns the socket
- * (non-blocking, close-on-exec) or -1 with the reason in ERR.
+ * (non-blocking, close-on-exec) or -1 with the reason in ERR and errno set.
  */
 int net_listen(const struct listen_addr *la, char *err, size_t errlen);
 

@@ -1,9 +1,12 @@
 /* listeners.c - bind the listeners of every service; carry unchanged ones across a reload. */
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
+#include "common/log.h"
 #include "common/net.h"
 #include "master/listeners.h"
 
@@ -26,7 +29,30 @@ static int take_old(struct listener_set *old, const struct service *svc, const s
 	return -1;
 }
 
-/* add_all - bind the listeners of KEY for SVC into OUT. */
+/*
+ * At start a previous popgated may be a moment from gone: killed, its processes die with it, but
+ * each takes a few milliseconds to let go of its copy of the listening sockets. An address still
+ * in use is tried again for this long before start-up fails; a reload does not wait.
+ */
+#define START_RETRY_MS 5000
+#define START_RETRY_STEP_MS 100
+
+/* listen_at_start - net_listen, trying an address in use again for START_RETRY_MS. */
+static int listen_at_start(const struct listen_addr *la, char *why, size_t cap)
+{
+	const struct timespec step = { 0, START_RETRY_STEP_MS * 1000000L };
+
+	for (int waited = 0;; waited += START_RETRY_STEP_MS) {
+		int fd = net_listen(la, why, cap);
+		if (fd >= 0 || errno != EADDRINUSE || waited >= START_RETRY_MS)
+			return fd;
+		if (waited == 0)
+			log_info("%s; trying again for up to %d s", why, START_RETRY_MS / 1000);
+		nanosleep(&step, NULL);
+	}
+}
+
+/* add_all - bind the listeners of KEY for SVC into OUT (OLD is NULL at start). */
 static int add_all(const struct config *cfg, const char *key, const struct service *svc,
 		   struct listener_set *old, struct listener_set *out, struct cfg_error *err)
 {
@@ -43,7 +69,8 @@ static int add_all(const struct config *cfg, const char *key, const struct servi
 		}
 		int fd = take_old(old, svc, &ll->v[i]);
 		if (fd < 0)
-			fd = net_listen(&ll->v[i], why, sizeof(why));
+			fd = old == NULL ? listen_at_start(&ll->v[i], why, sizeof(why))
+					 : net_listen(&ll->v[i], why, sizeof(why));
 		if (fd < 0) {
 			cfg_fail(cfg, key, err, "%s", why);
 			return -1;
