@@ -45,9 +45,9 @@ CLEANFILES += bench/relaydb-bench
 
 # popgatectl's relay commands and the MTA export map, end to end (postmap, db_dump).
 TESTS += tests/integration/test_relaydb_ctl.py tests/integration/test_relaydb_export.py \
-	tests/integration/test_relaydb_daemon.py
+	tests/integration/test_relaydb_daemon.py tests/integration/test_socketmap.py
 EXTRA_DIST += tests/integration/test_relaydb_ctl.py tests/integration/test_relaydb_export.py \
-	tests/integration/test_relaydb_daemon.py
+	tests/integration/test_relaydb_daemon.py tests/integration/test_socketmap.py
 
 # The socketmap protocol: framing, requests, replies and answers from a real database.
 check_PROGRAMS += tests/unit/check_socketmap
