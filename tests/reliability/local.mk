@@ -4,6 +4,7 @@
 # (not part of make check, whose tests/reliability/test_soak.py is a 30-second version).
 RELIABILITY_TESTS = \
 	tests/reliability/test_postfix_local.py \
+	tests/reliability/test_postfix_socketmap.py \
 	tests/reliability/test_enospc.py \
 	tests/reliability/test_smarthost_drop.py \
 	tests/reliability/test_relaydb_faults.py \
