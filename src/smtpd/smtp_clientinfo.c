@@ -93,7 +93,7 @@ void smtp_sendmail_client_args(const struct smtp_client_info *ci, struct smtp_se
 
 	out->n = 0;
 	if (ci->ip != NULL && ip_canonical(ci->ip, canon) == 0)
-		snprintf(out->v[out->n++], sizeof(out->v[0]), "-oMa%s", canon);
+		snprintf(out->v[out->n++], sizeof(out->v[0]), "-oM{client_addr}%s", canon);
 	if (ci->helo != NULL && ci->helo[0] != '\0')
 		snprintf(out->v[out->n++], sizeof(out->v[0]), "-oMr%s", ci->esmtp ? "ESMTP" : "SMTP");
 	if (helo_plain(ci->helo))

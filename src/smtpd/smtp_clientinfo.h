@@ -39,7 +39,11 @@ long smtp_xtext(const char *value, char *out, size_t cap);
  */
 size_t smtp_xforward_commands(const struct smtp_client_info *ci, char cmds[SMTP_XFORWARD_CMDS_MAX][SMTP_XFORWARD_LINE_MAX + 1]);
 
-/* The -oM arguments for sendmail: -oMaADDR -oMrPROTO -oMsHELO, each one argv element. */
+/*
+ * The -oM arguments for sendmail: -oM{client_addr}ADDR -oMrPROTO -oMsHELO, each one argv element.
+ * Not -oMa: in sendmail $a is the origination date (a message without Date: would get the
+ * client's address as its date); -oMa means the client address only in Exim.
+ */
 struct smtp_sendmail_client_args {
 	size_t n;
 	char v[3][300];

@@ -39,7 +39,7 @@ struct smtp_forward_cfg {
 	const char *helo;             /* our name in EHLO */
 	int step_timeout;             /* seconds any one exchange with the next hop may take */
 	int total_timeout;            /* seconds the whole hand-off may take */
-	bool client_info;             /* smtp.forward_client_info: -oMa, -oMr, -oMs to sendmail */
+	bool client_info;             /* smtp.forward_client_info: -oM{client_addr}, -oMr, -oMs */
 	bool usable;                  /* false when the settings were wrong: every message gets 451 */
 };
 
@@ -87,7 +87,7 @@ enum smtp_forward_status smtp_forward(const struct smtp_forward_cfg *fc, const s
 				      struct smtp_spool *msg, struct smtp_forward_result *res);
 
 /*
- * smtp_forward_sendmail - pipe MSG to sendmail -i [-oMa.. -oMr.. -oMs..] -f SENDER -- RCPT... and
+ * smtp_forward_sendmail - pipe MSG to sendmail -i [-oM{client_addr}.. -oMr.. -oMs..] -f SENDER -- RCPT... and
  * judge its exit status.
  */
 enum smtp_forward_status smtp_forward_sendmail(const struct smtp_forward_cfg *fc, const struct smtp_envelope *env,

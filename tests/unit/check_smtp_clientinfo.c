@@ -88,7 +88,7 @@ START_TEST(sendmail_args)
 
 	smtp_sendmail_client_args(&ci, &a);
 	ck_assert_uint_eq(a.n, 3);
-	ck_assert_str_eq(a.v[0], "-oMa2001:db8::7");
+	ck_assert_str_eq(a.v[0], "-oM{client_addr}2001:db8::7");
 	ck_assert_str_eq(a.v[1], "-oMrESMTP");
 	ck_assert_str_eq(a.v[2], "-oMsmail.example");
 	ci.helo = "[192.0.2.7]";

@@ -132,12 +132,12 @@ START_TEST(test_sendmail_client_info)
 	ck_assert_str_eq(slurp("argv"), "-i\n-f\nalice@example.org\n--\nbob@example.net\n-oQ/tmp/x@example.net\n");
 	fc.client_info = true;
 	ck_assert_int_eq(smtp_forward(&fc, &env, msg, &res), SMTP_FWD_OK);
-	ck_assert_str_eq(slurp("argv"), "-i\n-oMa192.0.2.7\n-oMrESMTP\n-oMsclient.example\n-f\nalice@example.org\n--\n"
+	ck_assert_str_eq(slurp("argv"), "-i\n-oM{client_addr}192.0.2.7\n-oMrESMTP\n-oMsclient.example\n-f\nalice@example.org\n--\n"
 			 "bob@example.net\n-oQ/tmp/x@example.net\n");
 	ci.helo = "x -oQ/tmp/evil";
 	ci.esmtp = false;
 	ck_assert_int_eq(smtp_forward(&fc, &env, msg, &res), SMTP_FWD_OK);
-	ck_assert_str_eq(slurp("argv"), "-i\n-oMa192.0.2.7\n-oMrSMTP\n-f\nalice@example.org\n--\n"
+	ck_assert_str_eq(slurp("argv"), "-i\n-oM{client_addr}192.0.2.7\n-oMrSMTP\n-f\nalice@example.org\n--\n"
 			 "bob@example.net\n-oQ/tmp/x@example.net\n");
 }
 END_TEST
