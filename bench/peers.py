@@ -75,7 +75,8 @@ class Popgate:
         self.builddir = builddir
         self.mail, self.cert, self.key = mail, cert, key
         self.sink_port, self.max_conn = sink_port, max_conn
-        self.ports = {"pop3": b.free_port(), "pop3s": b.free_port(), "smtp": b.free_port()}
+        self.ports = {"pop3": b.free_port(), "pop3s": b.free_port(), "smtp": b.free_port(),
+                      "socketmap": b.free_port()}
         self.conf = os.path.join(self.dir, "popgate.conf")
         self.log = os.path.join(self.dir, "popgated.log")
         self.state = os.path.join(self.dir, "state")
@@ -119,10 +120,13 @@ db_dir = %(state)s/relay
 ; relaying is authorized by POP-before-SMTP alone: the database is read at every RCPT
 allow =
 timeout = 24h
+; the socketmap Postfix asks in the socketmap workload (docs/MTA.md)
+socketmap_listen = 127.0.0.1:%(smap)d
 [admin]
 listen =
 """ % {"state": self.state, "dir": self.dir, "maxc": self.max_conn, "cert": self.cert, "key": self.key,
-               "passwd": passwd, "pop3": p["pop3"], "pop3s": p["pop3s"], "smtp": p["smtp"], "sink": self.sink_port})
+               "passwd": passwd, "pop3": p["pop3"], "pop3s": p["pop3s"], "smtp": p["smtp"], "sink": self.sink_port,
+               "smap": p["socketmap"]})
         self.boxes = boxes
 
     def start(self):
@@ -302,12 +306,14 @@ class Postfix:
 
     name = "Postfix"
 
-    def __init__(self, top, sink_port, access_map, max_conn):
+    def __init__(self, top, sink_port, access_map, max_conn, socketmap_port):
         self.dir = os.path.join(top, "postfix")
         self.etc = os.path.join(self.dir, "etc")
         self.queue = os.path.join(self.dir, "queue")
-        self.ports = {"smtp": b.free_port()}
+        # smtp_socketmap: a second smtpd deciding relaying by asking popgate's socketmap instead.
+        self.ports = {"smtp": b.free_port(), "smtp_socketmap": b.free_port()}
         self.sink_port, self.access_map, self.max_conn = sink_port, access_map, max_conn
+        self.socketmap_port = socketmap_port
         self.proc = None
 
     def configure(self):
@@ -319,7 +325,8 @@ class Postfix:
             f.write(POSTFIX_MAIN % {"dir": self.dir, "sink": self.sink_port, "map": self.access_map,
                                     "maxc": self.max_conn + 50})
         with open(os.path.join(self.etc, "master.cf"), "w") as f:
-            f.write(POSTFIX_MASTER % {"port": self.ports["smtp"]})
+            f.write(POSTFIX_MASTER % {"port": self.ports["smtp"], "smport": self.ports["smtp_socketmap"],
+                                      "smap": self.socketmap_port})
         self._postfix("check")
 
     def _postfix(self, *args):
@@ -391,6 +398,8 @@ default_destination_concurrency_limit = 50
 
 POSTFIX_MASTER = """# master.cf written by bench/run: Debian's services, none chrooted, smtpd on a high port
 127.0.0.1:%(port)d inet n - n - - smtpd
+127.0.0.1:%(smport)d inet n - n - - smtpd
+  -o smtpd_relay_restrictions=permit_mynetworks,check_client_access,socketmap:inet:127.0.0.1:%(smap)d:relay,reject_unauth_destination
 pickup    unix  n       -       n       60      1       pickup
 cleanup   unix  n       -       n       -       0       cleanup
 qmgr      unix  n       -       n       300     1       qmgr

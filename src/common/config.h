@@ -117,6 +117,8 @@ const struct cfg_key *cfg_find_key(const char *key, const struct cfg_section **s
 int cfg_parse_duration(const char *text, long long *seconds, const char **why);
 int cfg_parse_size(const char *text, uint64_t *bytes, const char **why);
 int cfg_parse_bool(const char *text, bool *value);
+/* cfg_parse_listen - one listener, "host:port", "[v6]:port" or "*:port", as listen keys take it. */
+int cfg_parse_listen(const char *text, struct listen_addr *la, const char **why);
 
 /*
  * cfg_hostname_check - why NAME is not a host name of at least MIN_LABELS dot-separated labels

@@ -1,6 +1,7 @@
 /* config_values.c - parse popgate.conf value text into typed values: sizes, durations, lists, listeners, networks. */
 #include <ctype.h>
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -136,6 +137,16 @@ static int parse_listen_one(char *w, struct listen_addr *la, const char **why)
 	snprintf(la->host, sizeof(la->host), "%s", strcmp(host, "*") == 0 ? "" : host);
 	snprintf(la->port, sizeof(la->port), "%ld", p);
 	return 0;
+}
+
+int cfg_parse_listen(const char *text, struct listen_addr *la, const char **why)
+{
+	char w[sizeof(la->host) + sizeof(la->port) + 4];
+
+	if (strlen(text) >= sizeof(w))
+		return *why = "host name too long", -1;
+	snprintf(w, sizeof(w), "%s", text);
+	return parse_listen_one(w, la, why);
 }
 
 /* parse_words - split TEXT and hand each word to ADD; the list kinds share this walk. */

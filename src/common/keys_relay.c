@@ -13,5 +13,12 @@ const struct cfg_key cfg_keys_relay[] = {
 	CFG_KEY("export_map", CFG_PATH, "",
 		"also keep a DRAC-style btree map in PATH.db for sendmail (Kdrac btree PATH) or Postfix (btree:PATH)"),
 	CFG_KEY_RANGE("sweep_interval", CFG_DURATION, "1m", "how often expired entries are removed", 1, 86400),
+	CFG_KEY("socketmap_listen", CFG_STRING, "",
+		"socketmap server for Postfix (socketmap:inet:HOST:PORT:NAME) and sendmail (K... socket): host:port "
+		"or unix:/path; empty disables"),
+	CFG_KEY("socketmap_clients", CFG_CIDRS, "127.0.0.0/8, ::1",
+		"networks whose MTAs may ask the socketmap over TCP (a unix: socket is open to local users)"),
+	CFG_KEY_RANGE("socketmap_idle_timeout", CFG_DURATION, "5m",
+		      "a socketmap connection with no request for this long is closed", 1, 86400),
 	CFG_KEYS_END,
 };

@@ -9,6 +9,7 @@
 #include "common/log.h"
 #include "common/net.h"
 #include "master/listeners.h"
+#include "relaydb/socketmap.h"
 
 static bool same_addr(const struct listen_addr *a, const struct listen_addr *b)
 {
@@ -16,11 +17,12 @@ static bool same_addr(const struct listen_addr *a, const struct listen_addr *b)
 }
 
 /* take_old - steal OLD's socket for ADDR and SVC, or -1. */
-static int take_old(struct listener_set *old, const struct service *svc, const struct listen_addr *addr)
+static int take_old(struct listener_set *old, const struct service *svc, bool socketmap,
+		    const struct listen_addr *addr)
 {
 	for (size_t i = 0; old != NULL && i < old->n; i++) {
 		struct listener *l = &old->v[i];
-		if (l->fd >= 0 && l->svc == svc && same_addr(&l->addr, addr)) {
+		if (l->fd >= 0 && l->svc == svc && l->socketmap == socketmap && same_addr(&l->addr, addr)) {
 			int fd = l->fd;
 			l->fd = -1;
 			return fd;
@@ -52,32 +54,61 @@ static int listen_at_start(const struct listen_addr *la, char *why, size_t cap)
 	}
 }
 
-/* add_all - bind the listeners of KEY for SVC into OUT (OLD is NULL at start). */
+/* add_one - bind ADDR (from KEY) for SVC, or the socketmap, into OUT (OLD is NULL at start). */
+static int add_one(const struct config *cfg, const char *key, const struct service *svc, bool socketmap,
+		   const struct listen_addr *addr, struct listener_set *old, struct listener_set *out,
+		   struct cfg_error *err)
+{
+	char why[400];
+	int fd;
+
+	for (size_t j = 0; j < out->n; j++) {
+		if (same_addr(&out->v[j].addr, addr)) {
+			cfg_fail(cfg, key, err, "%s is already used by another listener",
+				 net_addr_text(addr, why, sizeof(why)));
+			return -1;
+		}
+	}
+	if ((fd = take_old(old, svc, socketmap, addr)) < 0)
+		fd = old == NULL ? listen_at_start(addr, why, sizeof(why)) : net_listen(addr, why, sizeof(why));
+	if (fd < 0) {
+		cfg_fail(cfg, key, err, "%s", why);
+		return -1;
+	}
+	out->v[out->n++] = (struct listener){ .fd = fd, .svc = svc, .socketmap = socketmap, .addr = *addr };
+	return 0;
+}
+
+/* add_all - bind the listeners of KEY for SVC into OUT. */
 static int add_all(const struct config *cfg, const char *key, const struct service *svc,
 		   struct listener_set *old, struct listener_set *out, struct cfg_error *err)
 {
 	const struct listen_list *ll = cfg_listen(cfg, key);
-	char why[400];
 
-	for (size_t i = 0; i < ll->n; i++) {
-		for (size_t j = 0; j < out->n; j++) {
-			if (same_addr(&out->v[j].addr, &ll->v[i])) {
-				cfg_fail(cfg, key, err, "%s is already used by another listener",
-					 net_addr_text(&ll->v[i], why, sizeof(why)));
-				return -1;
-			}
-		}
-		int fd = take_old(old, svc, &ll->v[i]);
-		if (fd < 0)
-			fd = old == NULL ? listen_at_start(&ll->v[i], why, sizeof(why))
-					 : net_listen(&ll->v[i], why, sizeof(why));
-		if (fd < 0) {
-			cfg_fail(cfg, key, err, "%s", why);
+	for (size_t i = 0; i < ll->n; i++)
+		if (add_one(cfg, key, svc, false, &ll->v[i], old, out, err) < 0)
 			return -1;
-		}
-		out->v[out->n++] = (struct listener){ .fd = fd, .svc = svc, .addr = ll->v[i] };
-	}
 	return 0;
+}
+
+/*
+ * add_socketmap - relay.socketmap_listen's inet socket, bound here like every other; a unix: path
+ * is bound by the lookup worker itself (socketmap_server.c says why).
+ */
+static int add_socketmap(const struct config *cfg, struct listener_set *old, struct listener_set *out,
+			 struct cfg_error *err)
+{
+	const char *key = "relay.socketmap_listen", *why = "";
+	struct socketmap_where w;
+	int rc = socketmap_where_parse(cfg_str(cfg, key), &w, &why);
+
+	if (rc < 0) {
+		cfg_fail(cfg, key, err, "%s", why);
+		return -1;
+	}
+	if (rc == 0 || w.is_unix)
+		return 0;
+	return add_one(cfg, key, NULL, true, &w.inet, old, out, err);
 }
 
 /* give_back - return sockets taken from OLD; close only the ones bound anew. */
@@ -86,7 +117,8 @@ static void give_back(struct listener_set *old, struct listener_set *out)
 	for (size_t i = 0; i < out->n; i++) {
 		struct listener *l = &out->v[i];
 		for (size_t j = 0; old != NULL && j < old->n && l->fd >= 0; j++) {
-			if (old->v[j].fd < 0 && old->v[j].svc == l->svc && same_addr(&old->v[j].addr, &l->addr)) {
+			if (old->v[j].fd < 0 && old->v[j].svc == l->svc && old->v[j].socketmap == l->socketmap &&
+			    same_addr(&old->v[j].addr, &l->addr)) {
 				old->v[j].fd = l->fd;
 				l->fd = -1;
 			}
@@ -98,7 +130,7 @@ static void give_back(struct listener_set *old, struct listener_set *out)
 int listeners_bind(const struct config *cfg, struct listener_set *old, struct listener_set *out,
 		   struct cfg_error *err)
 {
-	size_t total = cfg_listen(cfg, "admin.listen")->n;
+	size_t total = cfg_listen(cfg, "admin.listen")->n + 1; /* + the socketmap */
 
 	for (const struct service *s = services; s->name != NULL; s++)
 		total += cfg_listen(cfg, s->listen_key)->n;
@@ -111,7 +143,7 @@ int listeners_bind(const struct config *cfg, struct listener_set *old, struct li
 	for (const struct service *s = services; s->name != NULL; s++)
 		if (add_all(cfg, s->listen_key, s, old, out, err) < 0)
 			goto fail;
-	if (add_all(cfg, "admin.listen", NULL, old, out, err) < 0)
+	if (add_all(cfg, "admin.listen", NULL, old, out, err) < 0 || add_socketmap(cfg, old, out, err) < 0)
 		goto fail;
 	return 0;
 fail:
@@ -134,9 +166,17 @@ size_t listeners_admin_fds(const struct listener_set *set, int *fds, size_t max)
 	size_t n = 0;
 
 	for (size_t i = 0; i < set->n && n < max; i++)
-		if (set->v[i].svc == NULL)
+		if (set->v[i].svc == NULL && !set->v[i].socketmap)
 			fds[n++] = set->v[i].fd;
 	return n;
+}
+
+int listeners_socketmap_fd(const struct listener_set *set)
+{
+	for (size_t i = 0; i < set->n; i++)
+		if (set->v[i].socketmap)
+			return set->v[i].fd;
+	return -1;
 }
 
 void listeners_describe(const struct listener_set *set, char *out, size_t cap)
@@ -147,7 +187,7 @@ void listeners_describe(const struct listener_set *set, char *out, size_t cap)
 	out[0] = '\0';
 	for (size_t i = 0; i < set->n && used < cap; i++) {
 		int n = snprintf(out + used, cap - used, "%s%s %s", i > 0 ? ", " : "",
-				 set->v[i].svc != NULL ? set->v[i].svc->name : "admin",
+				 set->v[i].svc != NULL ? set->v[i].svc->name : set->v[i].socketmap ? "socketmap" : "admin",
 				 net_addr_text(&set->v[i].addr, addr, sizeof(addr)));
 		if (n < 0)
 			break;

@@ -2,6 +2,7 @@
 #ifndef POPGATE_LISTENERS_H
 #define POPGATE_LISTENERS_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "common/config.h"
@@ -9,7 +10,8 @@
 
 struct listener {
 	int fd;
-	const struct service *svc;     /* NULL for the admin page */
+	const struct service *svc;     /* NULL for the admin page and the socketmap */
+	bool socketmap;                /* relay.socketmap_listen's, served by the relay lookup worker */
 	struct listen_addr addr;
 };
 
@@ -30,6 +32,9 @@ void listeners_close(struct listener_set *set);
 
 /* listeners_admin_fds - the admin page's sockets into FDS (up to MAX); returns how many. */
 size_t listeners_admin_fds(const struct listener_set *set, int *fds, size_t max);
+
+/* listeners_socketmap_fd - the socketmap's inet listener, or -1. */
+int listeners_socketmap_fd(const struct listener_set *set);
 
 /* listeners_describe - "pop3 127.0.0.1:110, smtp *:25, ..." for the ready line. */
 void listeners_describe(const struct listener_set *set, char *out, size_t cap);

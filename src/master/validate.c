@@ -12,6 +12,7 @@
 
 #include "common/tls.h"
 #include "master/validate.h"
+#include "relaydb/socketmap.h"
 #include "smtpd/smtp_forward.h"
 
 /* check_readable - KEY names a file this process can read (when set, or when REQUIRED). */
@@ -125,6 +126,19 @@ static int check_export_dir(const struct config *cfg, struct cfg_error *err)
 	return check_dir(cfg, "relay.export_map", dir, err);
 }
 
+/* check_socketmap - relay.socketmap_listen is empty, host:port or unix:/path. */
+static int check_socketmap(const struct config *cfg, struct cfg_error *err)
+{
+	struct socketmap_where w;
+	const char *why = "";
+
+	if (socketmap_where_parse(cfg_str(cfg, "relay.socketmap_listen"), &w, &why) < 0) {
+		cfg_fail(cfg, "relay.socketmap_listen", err, "%s", why);
+		return -1;
+	}
+	return 0;
+}
+
 /* needs_tls - which key first asks for a certificate, or NULL. */
 static const char *needs_tls(const struct config *cfg)
 {
@@ -155,7 +169,7 @@ int master_validate(const struct config *cfg, SSL_CTX **tls, struct cfg_error *e
 	    check_readable(cfg, "admin.users_file", false, err) < 0 ||
 	    check_readable(cfg, "smtp.forward_auth_file", false, err) < 0)
 		return -1;
-	if (check_forward(cfg, err) < 0 || check_export_dir(cfg, err) < 0)
+	if (check_forward(cfg, err) < 0 || check_export_dir(cfg, err) < 0 || check_socketmap(cfg, err) < 0)
 		return -1;
 	if (why_tls != NULL && !tls_configured(cfg)) {
 		cfg_fail(cfg, why_tls, err, "needs tls.cert_file and tls.key_file (or empty it to disable)");

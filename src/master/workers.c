@@ -115,7 +115,7 @@ static int worker_body(enum worker_kind kind, const struct config *cfg, const st
 	if (kind == WORKER_SWEEPER)
 		return relaydb_sweeper_run(cfg, &worker_stop) == 0 ? 0 : WORKER_EXIT_SETUP;
 	if (kind == WORKER_LOOKUP)
-		return relaydb_lookupd_run(cfg, &worker_stop) == 0 ? 0 : WORKER_EXIT_SETUP;
+		return relaydb_lookupd_run(cfg, listeners_socketmap_fd(ls), &worker_stop) == 0 ? 0 : WORKER_EXIT_SETUP;
 	return exec_admin(cfg, ls, program);
 }
 
@@ -145,7 +145,8 @@ static void start_one(struct workers *w, enum worker_kind kind, const struct con
 		for (size_t i = 0; i < nclose; i++)
 			close(close_fds[i]);
 		for (size_t i = 0; i < ls->n; i++)
-			if (kind != WORKER_ADMIN || ls->v[i].svc != NULL)
+			if (kind == WORKER_ADMIN ? ls->v[i].svc != NULL || ls->v[i].socketmap :
+			    !(kind == WORKER_LOOKUP && ls->v[i].socketmap))
 				close(ls->v[i].fd);
 		_exit(worker_body(kind, cfg, ls, program));
 	}
@@ -158,12 +159,13 @@ static void start_one(struct workers *w, enum worker_kind kind, const struct con
 static bool wanted(enum worker_kind kind, const struct config *cfg)
 {
 	/*
-	 * The lookup worker answers SMTP relay checks and records POP logins (and puts them into the
-	 * MTAs' map before the +OK); with neither listener nobody asks it.
+	 * The lookup worker answers SMTP relay checks, records POP logins (and puts them into the MTAs'
+	 * map before the +OK) and serves the socketmap; with none of these nobody asks it.
 	 */
 	if (kind == WORKER_LOOKUP)
 		return cfg_listen(cfg, "smtp.listen")->n > 0 || cfg_listen(cfg, "smtp.listen_tls")->n > 0 ||
-		       cfg_listen(cfg, "pop3.listen")->n > 0 || cfg_listen(cfg, "pop3.listen_tls")->n > 0;
+		       cfg_listen(cfg, "pop3.listen")->n > 0 || cfg_listen(cfg, "pop3.listen_tls")->n > 0 ||
+		       cfg_str(cfg, "relay.socketmap_listen")[0] != '\0';
 	return kind == WORKER_SWEEPER || cfg_listen(cfg, "admin.listen")->n > 0;
 }
 

@@ -8,7 +8,8 @@ src_relaydb_librelaydb_a_SOURCES = \
 	src/relaydb/sweeper.c src/relaydb/drac_import.c \
 	src/relaydb/space.c src/relaydb/unrecorded.c
 src_relaydb_librelaydb_a_SOURCES += src/relaydb/lookup.h src/relaydb/lookup_wire.h \
-	src/relaydb/lookup_client.c src/relaydb/lookup_server.c
+	src/relaydb/lookup_client.c src/relaydb/lookup_server.c \
+	src/relaydb/socketmap.h src/relaydb/socketmap.c src/relaydb/socketmap_server.c
 
 check_PROGRAMS += tests/unit/check_relaydb
 TESTS += tests/unit/check_relaydb
@@ -44,6 +45,15 @@ CLEANFILES += bench/relaydb-bench
 
 # popgatectl's relay commands and the MTA export map, end to end (postmap, db_dump).
 TESTS += tests/integration/test_relaydb_ctl.py tests/integration/test_relaydb_export.py \
-	tests/integration/test_relaydb_daemon.py
+	tests/integration/test_relaydb_daemon.py tests/integration/test_socketmap.py
 EXTRA_DIST += tests/integration/test_relaydb_ctl.py tests/integration/test_relaydb_export.py \
-	tests/integration/test_relaydb_daemon.py
+	tests/integration/test_relaydb_daemon.py tests/integration/test_socketmap.py
+
+# The socketmap protocol: framing, requests, replies and answers from a real database.
+check_PROGRAMS += tests/unit/check_socketmap
+TESTS += tests/unit/check_socketmap
+tests_unit_check_socketmap_SOURCES = tests/unit/check_socketmap.c \
+	tests/unit/relaydb_fixture.c tests/unit/relaydb_fixture.h
+tests_unit_check_socketmap_CFLAGS = $(POPGATE_TEST_CFLAGS)
+tests_unit_check_socketmap_LDADD = $(POPGATE_TEST_LIBS)
+EXTRA_tests_unit_check_socketmap_DEPENDENCIES = $(POPGATE_LIBS)

@@ -54,7 +54,11 @@ int relay_lookup_path(const struct config *cfg, char *buf, size_t len);
  */
 int relay_lookup_record_login(const struct config *cfg, const char *ip, const char *user, const char *proto);
 
-/* relaydb_lookupd_run - the relay-lookup worker: serve lookups until *STOP is set. 0, or 1 on a setup error. */
-int relaydb_lookupd_run(const struct config *cfg, volatile sig_atomic_t *stop);
+/*
+ * relaydb_lookupd_run - the relay-lookup worker: serve lookups, and the socketmap on SOCKETMAP_FD
+ * (the inet listener of relay.socketmap_listen the master bound, -1 for none or a unix: path), until
+ * *STOP is set. 0, or 1 on a setup error.
+ */
+int relaydb_lookupd_run(const struct config *cfg, int socketmap_fd, volatile sig_atomic_t *stop);
 
 #endif

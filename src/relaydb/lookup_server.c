@@ -13,6 +13,7 @@
 #include "common/log.h"
 #include "relaydb/lookup.h"
 #include "relaydb/lookup_wire.h"
+#include "relaydb/socketmap.h"
 
 /*
  * Sessions connect at their first relay check and stay until they end. Past this many the worker
@@ -28,8 +29,9 @@ struct lookupd {
 	struct relaydb *db;
 	time_t retry_at;                 /* next open attempt when db is NULL */
 	bool reported;                   /* the open failure was logged */
-	struct pollfd fds[1 + LOOKUPD_CLIENTS_MAX];   /* [0]: the listening socket */
-	nfds_t n;
+	struct pollfd fds[1 + LOOKUPD_CLIENTS_MAX + 1 + SOCKETMAP_CLIENTS_MAX]; /* [0]: the listening socket */
+	nfds_t n;                        /* ours; the socketmap's entries follow them for each poll */
+	struct socketmap *sm;            /* relay.socketmap_listen, or NULL */
 };
 
 /*
@@ -120,6 +122,12 @@ static bool answer_login(struct lookupd *ld, nfds_t i, struct relay_login_req *r
 	return send(ld->fds[i].fd, &rep, sizeof(rep), MSG_DONTWAIT | MSG_NOSIGNAL) == (ssize_t)sizeof(rep);
 }
 
+/* database_fn - database() for the socketmap server. */
+static struct relaydb *database_fn(void *arg)
+{
+	return database(arg);
+}
+
 /* answer - read one question (or login to record) from client I and answer it; false when the client must go. */
 static bool answer(struct lookupd *ld, nfds_t i)
 {
@@ -159,7 +167,19 @@ static void serve_ready(struct lookupd *ld)
 		accept_clients(ld);
 }
 
-int relaydb_lookupd_run(const struct config *cfg, volatile sig_atomic_t *stop)
+/* poll_once - wait for our sockets and the socketmap's; the socketmap is served before our own fds move. */
+static void poll_once(struct lookupd *ld)
+{
+	size_t nsm = ld->sm != NULL ? socketmap_pollfds(ld->sm, ld->fds + ld->n, 1 + SOCKETMAP_CLIENTS_MAX) : 0;
+	int ready = poll(ld->fds, ld->n + nsm, LOOKUPD_RETRY_MS);
+
+	if (ld->sm != NULL)
+		socketmap_serve(ld->sm, ld->fds + ld->n, ready > 0 ? nsm : 0, database_fn, ld);
+	if (ready > 0)
+		serve_ready(ld);
+}
+
+int relaydb_lookupd_run(const struct config *cfg, int socketmap_fd, volatile sig_atomic_t *stop)
 {
 	static struct lookupd ld; /* 12 KiB of pollfds: not on the stack */
 	char path[PATH_MAX];
@@ -183,10 +203,10 @@ int relaydb_lookupd_run(const struct config *cfg, volatile sig_atomic_t *stop)
 	ld.fds[0] = (struct pollfd){ .fd = fd, .events = POLLIN };
 	ld.n = 1;
 	log_info("relaydb: lookup worker listening on %s", path);
-	while (!*stop) {
-		if (poll(ld.fds, ld.n, LOOKUPD_RETRY_MS) > 0)
-			serve_ready(&ld);
-	}
+	ld.sm = socketmap_open(cfg, socketmap_fd);
+	while (!*stop)
+		poll_once(&ld);
+	socketmap_close(&ld.sm);
 	while (ld.n > 1)
 		drop_client(&ld, ld.n - 1);
 	close(fd);

@@ -17,6 +17,14 @@ bool relay_entry_expired(const struct relay_entry *e, time_t now, long long time
 	return false;
 }
 
+int64_t relay_entry_until(const struct relay_entry *e, long long timeout)
+{
+	/* A login entry also ends at last + timeout (see relay_entry_expired); a manual one keeps its ttl. */
+	if (strcmp(e->proto, RELAY_PROTO_MANUAL) != 0 && timeout > 0 && e->last + timeout < e->expires)
+		return e->last + timeout;
+	return e->expires;
+}
+
 /* lost_lately - whether an authorization could not be written in CFG's database within TIMEOUT of NOW. */
 static bool lost_lately(const struct config *cfg, time_t now, long long timeout)
 {

@@ -85,6 +85,9 @@ enum relay_reason relay_entry_reason(const struct config *cfg, int found, const 
 /* relay_entry_expired - whether E is no longer honoured at NOW with relay.timeout TIMEOUT (seconds). */
 bool relay_entry_expired(const struct relay_entry *e, time_t now, long long timeout);
 
+/* relay_entry_until - the moment E stops being honoured with relay.timeout TIMEOUT (what the MTA maps say). */
+int64_t relay_entry_until(const struct relay_entry *e, long long timeout);
+
 /* relay_allowed - whether REASON permits relaying. */
 bool relay_allowed(enum relay_reason reason);
 

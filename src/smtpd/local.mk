@@ -12,7 +12,8 @@ src_smtpd_libsmtpd_a_SOURCES = \
 	src/smtpd/smtp_received.c src/smtpd/smtp_received.h \
 	src/smtpd/smtp_forward.c src/smtpd/smtp_forward.h \
 	src/smtpd/smtp_forward_sendmail.c src/smtpd/smtp_forward_smtp.c \
-	src/smtpd/smtp_client.c src/smtpd/smtp_client.h
+	src/smtpd/smtp_client.c src/smtpd/smtp_client.h \
+	src/smtpd/smtp_clientinfo.c src/smtpd/smtp_clientinfo.h
 
 # Unit tests: one Check program per area of the SMTP listener.
 check_PROGRAMS += tests/unit/check_smtp_addr
@@ -49,3 +50,10 @@ TESTS += tests/integration/test_smtp_protocol.py tests/integration/test_smtp_rel
 EXTRA_DIST += tests/integration/test_smtp_protocol.py tests/integration/test_smtp_relay.py \
 	tests/integration/test_smtp_forward.py tests/integration/test_smtp_tls.py \
 	tests/lib/smtp_helpers.py tests/lib/fake_sendmail.py tests/lib/smarthost.py
+
+check_PROGRAMS += tests/unit/check_smtp_clientinfo
+TESTS += tests/unit/check_smtp_clientinfo
+tests_unit_check_smtp_clientinfo_SOURCES = tests/unit/check_smtp_clientinfo.c
+tests_unit_check_smtp_clientinfo_CFLAGS = $(POPGATE_TEST_CFLAGS)
+tests_unit_check_smtp_clientinfo_LDADD = $(POPGATE_TEST_LIBS)
+EXTRA_tests_unit_check_smtp_clientinfo_DEPENDENCIES = $(POPGATE_LIBS)

@@ -97,6 +97,8 @@ static unsigned note_cap(const char *kw)
 		return SMTP_CAP_8BITMIME;
 	if (kl == 10 && strncasecmp(kw, "PIPELINING", 10) == 0)
 		return SMTP_CAP_PIPELINING;
+	if (kl == 8 && strncasecmp(kw, "XFORWARD", 8) == 0)
+		return SMTP_CAP_XFORWARD;
 	if (kl == 4 && strncasecmp(kw, "AUTH", 4) == 0) {
 		for (const char *p = kw + 4; *p != '\0'; p += strcspn(p, " ")) {
 			p += strspn(p, " =");

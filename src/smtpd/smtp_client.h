@@ -14,6 +14,7 @@
 #define SMTP_CAP_SIZE 0x04
 #define SMTP_CAP_8BITMIME 0x08
 #define SMTP_CAP_PIPELINING 0x10
+#define SMTP_CAP_XFORWARD 0x20
 
 /* One reply from the server. */
 struct smtp_client_reply {

@@ -109,6 +109,7 @@ void smtp_forward_cfg_load(const struct config *cfg, const char *helo, struct sm
 	fc->tls = strcmp(tls, "require") == 0 ? SMTP_HOP_TLS_REQUIRE
 		: strcmp(tls, "no") == 0 ? SMTP_HOP_TLS_NO : SMTP_HOP_TLS_MAY;
 	fc->tls_verify = cfg_bool(cfg, "smtp.forward_tls_verify");
+	fc->client_info = cfg_bool(cfg, "smtp.forward_client_info");
 	fc->total_timeout = (int)cfg_duration(cfg, "smtp.forward_timeout");
 	/* One exchange may use the whole budget; RFC 5321 4.5.3.2 allows the next hop minutes per step. */
 	fc->step_timeout = fc->total_timeout;

@@ -14,6 +14,7 @@
 #include "auth/auth.h"
 #include "common/config.h"
 #include "smtpd/smtp_addr.h"
+#include "smtpd/smtp_clientinfo.h"
 #include "smtpd/smtp_limits.h"
 #include "smtpd/smtp_spool.h"
 
@@ -38,6 +39,7 @@ struct smtp_forward_cfg {
 	const char *helo;             /* our name in EHLO */
 	int step_timeout;             /* seconds any one exchange with the next hop may take */
 	int total_timeout;            /* seconds the whole hand-off may take */
+	bool client_info;             /* smtp.forward_client_info: -oM{client_addr}, -oMr, -oMs */
 	bool usable;                  /* false when the settings were wrong: every message gets 451 */
 };
 
@@ -49,6 +51,7 @@ struct smtp_envelope {
 	bool body_8bit;
 	uint64_t size;
 	const char *id;
+	const struct smtp_client_info *client; /* who sent it, for XFORWARD and -oM; NULL when unknown */
 };
 
 enum smtp_forward_status {
@@ -83,11 +86,17 @@ void smtp_forward_cfg_wipe(struct smtp_forward_cfg *fc);
 enum smtp_forward_status smtp_forward(const struct smtp_forward_cfg *fc, const struct smtp_envelope *env,
 				      struct smtp_spool *msg, struct smtp_forward_result *res);
 
-/* smtp_forward_sendmail - pipe MSG to sendmail -i -f SENDER -- RCPT... and judge its exit status. */
+/*
+ * smtp_forward_sendmail - pipe MSG to sendmail -i [-oM{client_addr}.. -oMr.. -oMs..] -f SENDER -- RCPT... and
+ * judge its exit status.
+ */
 enum smtp_forward_status smtp_forward_sendmail(const struct smtp_forward_cfg *fc, const struct smtp_envelope *env,
 					       struct smtp_spool *msg, struct smtp_forward_result *res);
 
-/* smtp_forward_smtp - relay MSG to the smarthost over SMTP (STARTTLS, AUTH PLAIN as configured). */
+/*
+ * smtp_forward_smtp - relay MSG to the smarthost over SMTP (STARTTLS, AUTH PLAIN as configured; the
+ * client's facts in XFORWARD when the smarthost offers it).
+ */
 enum smtp_forward_status smtp_forward_smtp(const struct smtp_forward_cfg *fc, const struct smtp_envelope *env,
 					   struct smtp_spool *msg, struct smtp_forward_result *res);
 

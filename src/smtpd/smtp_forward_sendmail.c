@@ -51,16 +51,26 @@ static time_t mono_now(void)
 	return ts.tv_sec;
 }
 
-/* build_argv - {path, -i, -f, sender, --, rcpt..., NULL}; the strings belong to FC and ENV. */
-static char **build_argv(const struct smtp_forward_cfg *fc, const struct smtp_envelope *env)
+/*
+ * build_argv - {path, -i, -oM..., -f, sender, --, rcpt..., NULL}; the strings belong to FC, ENV and
+ * CA. The -oM options (smtp.forward_client_info) are each one element, built from checked text
+ * (smtp_clientinfo.c), so the client can add no option; sendmail honours them from a trusted user.
+ */
+static char **build_argv(const struct smtp_forward_cfg *fc, const struct smtp_envelope *env,
+			 struct smtp_sendmail_client_args *ca)
 {
-	char **argv = calloc(env->nrcpts + 6, sizeof(*argv));
+	char **argv = calloc(env->nrcpts + 9, sizeof(*argv));
 	size_t n = 0;
 
 	if (argv == NULL)
 		return NULL;
+	ca->n = 0;
+	if (fc->client_info && env->client != NULL)
+		smtp_sendmail_client_args(env->client, ca);
 	argv[n++] = (char *)fc->path;
 	argv[n++] = (char *)"-i";
+	for (size_t i = 0; i < ca->n; i++)
+		argv[n++] = ca->v[i];
 	argv[n++] = (char *)"-f";
 	argv[n++] = (char *)((env->from->flags & SMTP_ADDR_NULL) ? "<>" : env->from->text);
 	argv[n++] = (char *)"--";
@@ -256,7 +266,8 @@ enum smtp_forward_status smtp_forward_sendmail(const struct smtp_forward_cfg *fc
 					       struct smtp_spool *msg, struct smtp_forward_result *res)
 {
 	struct sigaction ign = { .sa_handler = SIG_IGN }, dfl = { .sa_handler = SIG_DFL }, old_pipe, old_chld;
-	char **argv = build_argv(fc, env);
+	struct smtp_sendmail_client_args ca;
+	char **argv = build_argv(fc, env, &ca);
 	int err_fd = memfd_create("popgate-sendmail-stderr", MFD_CLOEXEC);
 	enum smtp_forward_status st;
 

@@ -1,7 +1,9 @@
 /*
  * smtp_forward_smtp.c - the smarthost hand-off: a small SMTP client. EHLO, STARTTLS when offered
  * (or required), AUTH PLAIN with smtp.forward_auth_file, then MAIL, RCPT and DATA with the message
- * dot-stuffed. All or nothing per message: any refused recipient fails the whole message, 5xx as
+ * dot-stuffed. When the smarthost offers XFORWARD (Postfix does to its
+ * smtpd_authorized_xforward_hosts), the client's address, port, protocol and HELO name go first,
+ * so that it logs and checks the real client rather than us. All or nothing per message: any refused recipient fails the whole message, 5xx as
  * permanent and anything else as temporary.
  */
 
@@ -154,6 +156,26 @@ static enum smtp_forward_status open_session(struct hop *h, bool try_tls)
 	return SMTP_FWD_OK;
 }
 
+/*
+ * xforward - the client's facts in XFORWARD lines, before MAIL (Postfix's XFORWARD_README). A
+ * refusal defers the message, as Postfix's own smtp client does: relaying it as coming from us
+ * would let the next hop judge the wrong client.
+ */
+static enum smtp_forward_status xforward(struct hop *h)
+{
+	char cmds[SMTP_XFORWARD_CMDS_MAX][SMTP_XFORWARD_LINE_MAX + 1];
+	size_t n;
+
+	if (!(h->caps & SMTP_CAP_XFORWARD) || h->env->client == NULL)
+		return SMTP_FWD_OK;
+	n = smtp_xforward_commands(h->env->client, cmds);
+	for (size_t i = 0; i < n; i++) {
+		if (smtp_client_command(h->lio, &h->r, "%s", cmds[i]) < 0 || h->r.code != 250)
+			return fail(h, SMTP_FWD_TEMPFAIL, "XFORWARD");
+	}
+	return SMTP_FWD_OK;
+}
+
 /* envelope - MAIL FROM and every RCPT TO; the first refusal decides for the whole message. */
 static enum smtp_forward_status envelope(struct hop *h)
 {
@@ -204,8 +226,10 @@ static int send_body(struct hop *h, struct smtp_spool *msg)
 /* transfer - envelope, DATA, body, and the reply that decides. */
 static enum smtp_forward_status transfer(struct hop *h, struct smtp_spool *msg)
 {
-	enum smtp_forward_status st = envelope(h);
+	enum smtp_forward_status st = xforward(h);
 
+	if (st == SMTP_FWD_OK)
+		st = envelope(h);
 	if (st != SMTP_FWD_OK)
 		return st;
 	if (smtp_client_command(h->lio, &h->r, "DATA") < 0)

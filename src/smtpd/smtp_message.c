@@ -50,7 +50,9 @@ static int stamp(struct smtp_session *s, const char *id)
 /* deliver - the hand-off and the reply it earns. */
 static enum smtp_outcome deliver(struct smtp_session *s, const char *id, uint64_t size)
 {
-	struct smtp_envelope env = { &s->from, s->rcpts, s->nrcpts, s->params.body_8bit, size, id };
+	struct smtp_client_info ci = { .ip = s->ctx->client_ip, .port = s->ctx->client_port, .helo = s->helo,
+				       .esmtp = s->esmtp, .ident = id };
+	struct smtp_envelope env = { &s->from, s->rcpts, s->nrcpts, s->params.body_8bit, size, id, &ci };
 	struct smtp_forward_result res;
 	enum smtp_forward_status st = smtp_forward(s->fwd, &env, s->spool, &res);
 

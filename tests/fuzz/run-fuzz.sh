@@ -27,6 +27,7 @@ max_len() {
 	fuzz_mbox) echo 16384 ;;
 	fuzz_config) echo 8192 ;;
 	fuzz_admin) echo 10240 ;;        # request bodies are at most 8192
+	fuzz_socketmap) echo 4096 ;;     # several requests of up to 512 octets, pipelined
 	*) echo 4096 ;;
 	esac
 }

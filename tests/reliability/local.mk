@@ -5,6 +5,8 @@
 RELIABILITY_TESTS = \
 	tests/reliability/test_postfix_local.py \
 	tests/reliability/test_postfix_map.py \
+	tests/reliability/test_postfix_socketmap.py \
+	tests/reliability/test_sendmail_maps.py \
 	tests/reliability/test_enospc.py \
 	tests/reliability/test_smarthost_drop.py \
 	tests/reliability/test_relaydb_faults.py \

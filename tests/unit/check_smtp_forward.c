@@ -51,7 +51,7 @@ static void setup(void)
 	from = parse("<alice@example.org>");
 	rcpts[0] = parse("<bob@example.net>");
 	rcpts[1] = parse("<-oQ/tmp/x@example.net>");
-	env = (struct smtp_envelope){ &from, rcpts, 2, false, sizeof(body) - 1, "ID1" };
+	env = (struct smtp_envelope){ &from, rcpts, 2, false, sizeof(body) - 1, "ID1", NULL };
 	memset(&fc, 0, sizeof(fc));
 	fc.helo = "mx.example.org";
 	fc.step_timeout = 5;
@@ -117,6 +117,28 @@ START_TEST(test_sendmail_ok)
 			 "Subject: test\n\n.leading dot\n.\nlast line\n");
 	ck_assert_ptr_null(strstr(slurp("env"), "POPGATE_TEST_SECRET"));
 	ck_assert_ptr_nonnull(strstr(res.detail, "exited 0"));
+}
+END_TEST
+
+/* The client named by -oM only with smtp.forward_client_info; a hostile HELO name is left out. */
+START_TEST(test_sendmail_client_info)
+{
+	struct smtp_client_info ci = { .ip = "192.0.2.7", .port = 4025, .helo = "client.example", .esmtp = true,
+				       .ident = "ID1" };
+
+	env.client = &ci;
+	stand_in(RECORD "; exit 0");
+	ck_assert_int_eq(smtp_forward(&fc, &env, msg, &res), SMTP_FWD_OK);
+	ck_assert_str_eq(slurp("argv"), "-i\n-f\nalice@example.org\n--\nbob@example.net\n-oQ/tmp/x@example.net\n");
+	fc.client_info = true;
+	ck_assert_int_eq(smtp_forward(&fc, &env, msg, &res), SMTP_FWD_OK);
+	ck_assert_str_eq(slurp("argv"), "-i\n-oM{client_addr}192.0.2.7\n-oMrESMTP\n-oMsclient.example\n-f\nalice@example.org\n--\n"
+			 "bob@example.net\n-oQ/tmp/x@example.net\n");
+	ci.helo = "x -oQ/tmp/evil";
+	ci.esmtp = false;
+	ck_assert_int_eq(smtp_forward(&fc, &env, msg, &res), SMTP_FWD_OK);
+	ck_assert_str_eq(slurp("argv"), "-i\n-oM{client_addr}192.0.2.7\n-oMrSMTP\n-f\nalice@example.org\n--\n"
+			 "bob@example.net\n-oQ/tmp/x@example.net\n");
 }
 END_TEST
 
@@ -322,6 +344,47 @@ START_TEST(test_smarthost_ok)
 }
 END_TEST
 
+/* A smarthost offering XFORWARD gets the client's facts before MAIL; one that does not, nothing. */
+#define EHLO_XF "250-sink\r\n250-XFORWARD NAME ADDR PROTO HELO SOURCE PORT IDENT\r\n250 8BITMIME\r\n"
+static const struct step xforward_ok[] = {
+	GREET, { "EHLO mx.example.org", EHLO_XF },
+	{ "XFORWARD NAME=[UNAVAILABLE] ADDR=192.0.2.7 PORT=4025 PROTO=ESMTP HELO=client.example IDENT=ID1",
+	  "250 2.0.0 Ok\r\n" },
+	{ "MAIL FROM:<alice@example.org>", "250 ok\r\n" }, { "RCPT", "250 ok\r\n" }, { "RCPT", "250 ok\r\n" },
+	{ "DATA", "354 go\r\n" }, { "<DATA>", "250 2.0.0 queued as X2\r\n" }, { "QUIT", "221 bye\r\n" },
+	{ NULL, NULL },
+};
+static const struct step xforward_refused[] = {
+	GREET, { "EHLO", EHLO_XF }, { "XFORWARD", "550 5.7.0 Error: insufficient authorization\r\n" },
+	{ "QUIT", "221 bye\r\n" }, { NULL, NULL },
+};
+
+START_TEST(test_smarthost_xforward)
+{
+	struct smtp_client_info ci = { .ip = "192.0.2.7", .port = 4025, .helo = "client.example", .esmtp = true,
+				       .ident = "ID1" };
+	pid_t pid;
+
+	env.client = &ci;
+	pid = smarthost(xforward_ok);
+	ck_assert_int_eq(smtp_forward(&fc, &env, msg, &res), SMTP_FWD_OK);
+	reap(pid);
+	ck_assert_ptr_null(strstr(slurp("dialog"), "UNEXPECTED"));
+	ck_assert_ptr_nonnull(strstr(slurp("dialog"), "XFORWARD NAME="));
+	/* Refused: the message is deferred, never relayed as if it came from us. */
+	pid = smarthost(xforward_refused);
+	ck_assert_int_eq(smtp_forward(&fc, &env, msg, &res), SMTP_FWD_TEMPFAIL);
+	reap(pid);
+	ck_assert_ptr_nonnull(strstr(res.detail, "XFORWARD"));
+	/* Not offered (the happy script's EHLO): MAIL comes right after EHLO. */
+	pid = smarthost(happy);
+	ck_assert_int_eq(smtp_forward(&fc, &env, msg, &res), SMTP_FWD_OK);
+	reap(pid);
+	ck_assert_ptr_null(strstr(slurp("dialog"), "UNEXPECTED"));
+	ck_assert_ptr_null(strstr(slurp("dialog"), "XFORWARD"));
+}
+END_TEST
+
 /* Refusals at each stage, and what they become. */
 static const struct step rcpt_550[] = {
 	GREET, { "EHLO", EHLO_REPLY }, { "MAIL", "250 ok\r\n" }, { "RCPT", "250 ok\r\n" },
@@ -454,6 +517,7 @@ static Suite *suite(void)
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_add_test(tc, test_sendmail_ok);
 	tcase_add_test(tc, test_sendmail_null_sender);
+	tcase_add_test(tc, test_sendmail_client_info);
 	tcase_add_loop_test(tc, test_sendmail_exit_codes, 0, (int)(sizeof(exits) / sizeof(exits[0])));
 	tcase_add_test(tc, test_sendmail_failures_are_temporary);
 	tcase_add_test(tc, test_sendmail_stops_reading);
@@ -468,6 +532,7 @@ static Suite *suite(void)
 	tcase_add_test(tc, test_smarthost_tls_required);
 	tcase_add_test(tc, test_smarthost_auth);
 	tcase_add_test(tc, test_smarthost_down);
+	tcase_add_test(tc, test_smarthost_xforward);
 	suite_add_tcase(s, tc);
 	return s;
 }
