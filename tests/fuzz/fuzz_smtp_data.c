@@ -37,7 +37,8 @@ static void keep(struct reading *r, const uint8_t *line, size_t n)
 /*
  * model - the reference: lines end at LF; CR LF is the only proper end; a line over 998 octets,
  * a bare CR or LF, or too much text spoil the message (the first problem is the verdict) but
- * reading goes on to CRLF "." CRLF; a lone dot after anything but CRLF ends the session.
+ * reading goes on to CRLF "." CRLF (also after a long line that ended in CRLF); a lone dot after
+ * anything but CRLF ends the session.
  */
 static void model(const uint8_t *in, size_t n, uint64_t max, struct reading *r)
 {
@@ -64,7 +65,7 @@ static void model(const uint8_t *in, size_t n, uint64_t max, struct reading *r)
 		if (clen > SMTP_TEXT_LINE_MAX - 2) {
 			if (*v == SMTP_DATA_OK)
 				*v = SMTP_DATA_LONG_LINE;
-			prev_crlf = false;
+			prev_crlf = crlf; /* how a long line ended still counts */
 			continue;
 		}
 		if (bare && *v == SMTP_DATA_OK)
