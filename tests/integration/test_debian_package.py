@@ -296,9 +296,15 @@ class InstallAndPurge(unittest.TestCase):
         self.addCleanup(self.leave_as_found)
 
     def leave_as_found(self):
-        """Purge whatever a failed assertion left installed, and the test's own certificate."""
+        """Purge whatever a failed assertion left installed, the test's own certificate, and the
+        user and group a broken purge left (setUp saw neither)."""
         if pkg_status() not in ("", "not-installed"):
             run(["dpkg", "--purge", "popgate"], check=False)
+        if exists_user("popgate"):
+            run(["userdel", "popgate"], check=False)
+        if exists_group("popgate"):
+            run(["groupdel", "popgate"], check=False)
+        shutil.rmtree("/var/lib/popgate", ignore_errors=True)
         shutil.rmtree("/etc/popgate/tls", ignore_errors=True)
         if os.path.isdir("/etc/popgate") and not os.listdir("/etc/popgate"):
             os.rmdir("/etc/popgate")
@@ -351,8 +357,8 @@ class InstallAndPurge(unittest.TestCase):
         p = run(["dpkg", "--purge", "popgate"], check=False)
         self.assertEqual(p.returncode, 0, p.stdout + p.stderr)
         self.assertIn(pkg_status(), ("", "not-installed"))
-        self.assertFalse(exists_user("popgate"))
-        self.assertFalse(exists_group("popgate"))
+        self.assertFalse(exists_user("popgate"), "purge left the user popgate")
+        self.assertFalse(exists_group("popgate"), "purge left the group popgate")
         for path in ("/var/lib/popgate", CONF, UNIT, DROPIN, os.path.dirname(DROPIN), WANTS,
                      "/usr/sbin/popgated", "/usr/lib/sysusers.d/popgate.conf"):
             self.assertFalse(os.path.lexists(path), path)
