@@ -97,16 +97,23 @@ static enum mailbox_status load_messages(struct mailbox *mb, const struct stat *
 {
 	uint64_t resume = 0;
 	bool exact = false;
+	enum mailbox_status s = MAILBOX_OK;
 
 	mb->dev = st->st_dev;
 	mb->ino = st->st_ino;
 	mb->open_size = (uint64_t)st->st_size;
-	if (st->st_size == 0)
+	if (st->st_size == 0) {
+		mbox_index_mark_empty(mb);
 		return MAILBOX_OK;
+	}
 	mbox_index_load(mb, mb->fd, st, &resume, &exact);
-	if (exact)
-		return MAILBOX_OK;
-	return parse_file(mb, st, resume);
+	if (!exact)
+		s = parse_file(mb, st, resume);
+	mbox_forget_known(mb);
+	/* Not mail: not counted, served or deleted; a commit keeps it at the top, where c-client wants it. */
+	if (s == MAILBOX_OK && mb->count > 0 && mbox_is_pseudo(mb->fd, &mb->msgs[0]))
+		mb->first = 1;
+	return s;
 }
 
 /* remove_leftover - delete the temp file of a commit that was killed (we hold the dotlock). */
@@ -140,6 +147,8 @@ static enum mailbox_status mbox_open(struct mailbox *mb)
 		s = mailbox_session_lock(mb, mb->fd);
 	if (s == MAILBOX_OK && mb->fd >= 0)
 		s = load_messages(mb, &st);
+	else if (s == MAILBOX_OK)
+		mbox_index_mark_empty(mb); /* no mail has ever arrived: its first is not qpopper's */
 	mbox_unlock(&lk);
 	return s;
 }

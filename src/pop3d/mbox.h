@@ -18,6 +18,12 @@
  */
 enum mailbox_status mbox_parse(struct mailbox *mb, const char *map, uint64_t from, uint64_t size);
 
+/*
+ * mbox_is_pseudo - whether message M of FD is UW-IMAP's "DON'T DELETE THIS MESSAGE -- FOLDER
+ * INTERNAL DATA" (that subject and an X-IMAP header). Only a file's first message can be one.
+ */
+bool mbox_is_pseudo(int fd, const struct mailbox_msg *m);
+
 /* mbox_spot_hash - checksum32 of the first MBOX_SPOT_BYTES of the span [OFF, END) of FD; 0 on error. */
 uint32_t mbox_spot_hash(int fd, uint64_t off, uint64_t end, bool *ok);
 
@@ -29,8 +35,21 @@ uint32_t mbox_spot_hash(int fd, uint64_t off, uint64_t end, bool *ok);
 void mbox_index_load(struct mailbox *mb, int fd, const struct stat *st, uint64_t *resume, bool *exact);
 
 /*
+ * mbox_xuidl_known - whether an X-UIDL header carrying UIDL may be believed: the mailbox is
+ * indexed for the first time (or has no index directory), or its index already served UIDL.
+ */
+bool mbox_xuidl_known(const struct mailbox *mb, const char *uidl);
+
+/* mbox_forget_known - free what mbox_index_load noted for mbox_xuidl_known (once parsing is done). */
+void mbox_forget_known(struct mailbox *mb);
+
+/* mbox_index_mark_empty - write an empty index for a missing or empty mbox that has none yet. */
+void mbox_index_mark_empty(struct mailbox *mb);
+
+/*
  * mbox_index_save - write MSGS[0..COUNT) as MB's index for the file described by ST
- * (temp file + rename, so a reader never sees half an index). 0, or -1 (logged).
+ * (temp file + rename, so a reader never sees half an index); COUNT may be 0 and ST NULL
+ * (no file yet). 0, or -1 (logged).
  */
 int mbox_index_save(const struct mailbox *mb, const struct mailbox_msg *msgs, size_t count,
 		    const struct stat *st);
