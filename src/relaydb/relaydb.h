@@ -109,11 +109,6 @@ int relaydb_sweeper_run(const struct config *cfg, volatile sig_atomic_t *stop);
  */
 int relaydb_export(const struct config *cfg, struct relaydb *db, time_t now, int64_t *next_change);
 
-/*
- * relaydb_import_drac - copy the unexpired entries of a DRAC dracd.db (key: IP text, value: expiry
- * in epoch seconds) into DB under protocol "drac". Returns how many were imported, or -1; *SKIPPED
- * (may be NULL) counts expired or unreadable ones.
- */
-long relaydb_import_drac(struct relaydb *db, const char *path, time_t now, long *skipped);
+/* relaydb_import_drac is in relaydb/drac_import.h. */
 
 #endif
