@@ -12,6 +12,7 @@ src_pop3d_libpop3d_a_SOURCES = \
 	src/pop3d/mbox_parse.c \
 	src/pop3d/mbox_index.c \
 	src/pop3d/mbox_commit.c \
+	src/pop3d/mbox_drop.c \
 	src/pop3d/maildir.c \
 	src/pop3d/maildir_sizes.c src/pop3d/maildir_sizes.h
 

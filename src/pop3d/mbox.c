@@ -142,6 +142,7 @@ static enum mailbox_status mbox_open(struct mailbox *mb)
 		return s;
 	if (lk.dotlocked)
 		remove_leftover(mb);
+	mbox_drop_recover(mb->path, &lk);
 	s = open_locked(mb, &lk, &st);
 	if (s == MAILBOX_OK && mb->fd >= 0 && mb->index_dir == NULL)
 		s = mailbox_session_lock(mb, mb->fd);

@@ -9,6 +9,8 @@
 
 #include "pop3d/mailbox_impl.h"
 
+struct mbox_lock;
+
 /* Bytes from a message's From_ line hashed into from_hash and the index's spot checks. */
 #define MBOX_SPOT_BYTES 256
 
@@ -73,5 +75,26 @@ void mbox_commit_set_hook(void (*hook)(enum mbox_commit_stage stage, uint64_t co
 
 /* mbox_commit_tmp_path - the temp file a commit writes beside MBOX: "DIR/.NAME.popgate-new". 0 or -1. */
 int mbox_commit_tmp_path(const char *mbox, char *buf, size_t cap);
+
+/*
+ * mbox_drop_recover - with MBOX's dotlock held in LK, add the messages of qpopper's leftover drop
+ * file (DIR/.NAME.pop) that MBOX lacks and remove the drop file, crash-safely (mbox_drop.c).
+ * Always MAILBOX_OK: a drop file that cannot be merged now is logged and kept for a later login.
+ */
+void mbox_drop_recover(const char *mbox, struct mbox_lock *lk);
+
+/* mbox_drop_path - qpopper's drop file for MBOX: "DIR/.NAME.pop". 0 or -1. */
+int mbox_drop_path(const char *mbox, char *buf, size_t cap);
+
+/* Points in mbox_drop_recover where the crash-safety test kills the process. */
+enum mbox_drop_stage {
+	MBOX_DROP_STAGE_COPY,     /* after each drop message written to the temp file */
+	MBOX_DROP_STAGE_SYNCED,   /* temp file complete and fsynced */
+	MBOX_DROP_STAGE_RENAMED,  /* renamed over the mbox */
+	MBOX_DROP_STAGE_REMOVED,  /* drop file removed */
+};
+
+/* mbox_drop_set_hook - test hook called at each stage (NULL: none). */
+void mbox_drop_set_hook(void (*hook)(enum mbox_drop_stage stage));
 
 #endif

@@ -88,10 +88,12 @@ static int message_uidl(const struct mailbox *mb, struct mailbox_msg *m, const c
 		if (content == 0 || (content == 1 && p[0] == '\r'))
 			break;
 		if (p[0] != ' ' && p[0] != '\t') {
-			if (header_is(p, content, "x-uidl") && xuidl_value(p, content, m->uidl) &&
+			bool xuidl = header_is(p, content, "x-uidl");
+
+			if (xuidl && !mb->identity_only && xuidl_value(p, content, m->uidl) &&
 			    mbox_xuidl_known(mb, m->uidl))
 				return 0;
-			skipping = header_volatile(p, content);
+			skipping = header_volatile(p, content) || (xuidl && mb->identity_only);
 		}
 		if (!skipping && hn < HDR_HASH_MAX) {
 			size_t c = (size_t)(le - p) < HDR_HASH_MAX - hn ? (size_t)(le - p) : HDR_HASH_MAX - hn;

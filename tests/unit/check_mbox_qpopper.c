@@ -2,6 +2,8 @@
 
 #include <check.h>
 #include <fcntl.h>
+#include <signal.h>
+#include <sys/wait.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -11,6 +13,7 @@
 #include "mailbox_testutil.h"
 #include "mbox_fixture.h"
 #include "pop3d/mailbox.h"
+#include "pop3d/mbox.h"
 #include "check_run.h"
 
 /* Two messages as qpopper left them: X-UIDL and Status: headers. */
@@ -210,6 +213,132 @@ START_TEST(pseudo_message_is_not_mail)
 }
 END_TEST
 
+/* The drop file of a qpopper killed after it copied the spool: its copy of "old one" has a new
+ * Status:, "old two" only there, and a third message that arrived in that session. */
+static const char drop_text[] =
+	"From alice@example.org Mon Jan  1 00:00:00 2024\n"
+	"Subject: old one\nX-UIDL: 9d6a4b1c2e7f80a1b2c3d4e5f6a7b8c9\nStatus: RO\n\nfirst\n\n"
+	"From bob@example.org Mon Jan  1 00:01:00 2024\n"
+	"Subject: old two\nX-UIDL: 1f2e3d4c5b6a79880f1e2d3c4b5a6978\nStatus: RO\n\nsecond\n\n"
+	"From carol@example.org Mon Jan  1 00:02:00 2024\n"
+	"Subject: in the drop only\nX-UIDL: 00aa11bb22cc33dd44ee55ff66778899\n\nthird\n";
+
+/* The spool as qpopper left it: only "old one", without the X-UIDL qpopper adds to its copy. */
+static const char spool_text[] =
+	"From alice@example.org Mon Jan  1 00:00:00 2024\n"
+	"Subject: old one\nX-UIDL: 9d6a4b1c2e7f80a1b2c3d4e5f6a7b8c9\nStatus: U\n\nfirst\n\n";
+
+static char drop_path[4400];
+
+/* put_drop - the spool and drop file of a crashed qpopper session. */
+static void put_drop(void)
+{
+	snprintf(drop_path, sizeof(drop_path), "%s/.alice.pop", dir);
+	put(spool_text);
+	tu_write_file(drop_path, drop_text, strlen(drop_text));
+}
+
+/* expect_recovered - a session sees the three messages once each, and the drop file is gone. */
+static void expect_recovered(void)
+{
+	struct mailbox *mb = open_ok(idx);
+
+	ck_assert_int_eq(access(drop_path, F_OK), -1);
+	ck_assert_uint_eq(mailbox_count(mb), 3);
+	ck_assert_str_eq(mailbox_uidl(mb, 0), "9d6a4b1c2e7f80a1b2c3d4e5f6a7b8c9");
+	ck_assert_str_eq(mailbox_uidl(mb, 1), "1f2e3d4c5b6a79880f1e2d3c4b5a6978");
+	ck_assert_str_eq(mailbox_uidl(mb, 2), "00aa11bb22cc33dd44ee55ff66778899");
+	expect_msg(mb, 0, "Subject: old one\nX-UIDL: 9d6a4b1c2e7f80a1b2c3d4e5f6a7b8c9\nStatus: U\n\nfirst\n");
+	expect_msg(mb, 2, "Subject: in the drop only\nX-UIDL: 00aa11bb22cc33dd44ee55ff66778899\n\nthird\n");
+	mailbox_close(&mb);
+}
+
+START_TEST(drop_file_brought_back_once)
+{
+	put_drop();
+	expect_recovered();
+	expect_recovered();
+	/* No spool file at all: the mailbox is made from the drop file. */
+	unlink(mbox);
+	tu_write_file(drop_path, drop_text, strlen(drop_text));
+	{
+		struct mailbox *mb = open_ok(idx);
+
+		ck_assert_uint_eq(mailbox_count(mb), 3);
+		mailbox_close(&mb);
+	}
+	ck_assert_int_eq(access(drop_path, F_OK), -1);
+	/* Everything already in the spool (killed before it emptied the spool): only removed. */
+	put(drop_text);
+	tu_write_file(drop_path, drop_text, strlen(drop_text));
+	{
+		struct mailbox *mb = open_ok(idx);
+
+		ck_assert_uint_eq(mailbox_count(mb), 3);
+		mailbox_close(&mb);
+	}
+	ck_assert_int_eq(access(drop_path, F_OK), -1);
+}
+END_TEST
+
+START_TEST(drop_file_of_someone_else_left_alone)
+{
+	struct mailbox *mb;
+
+	if (geteuid() != 0)
+		return; /* needs root to give the file away */
+	put_drop();
+	ck_assert_int_eq(chown(drop_path, 4321, 4321), 0);
+	mb = open_ok(idx);
+	ck_assert_uint_eq(mailbox_count(mb), 1);
+	mailbox_close(&mb);
+	ck_assert_int_eq(access(drop_path, F_OK), 0);
+}
+END_TEST
+
+static long drop_kill_at;
+static long drop_calls;
+
+/* drop_kill_hook - die like kill -9 at the drop_kill_at-th point of the recovery. */
+static void drop_kill_hook(enum mbox_drop_stage st)
+{
+	(void)st;
+	if (++drop_calls == drop_kill_at)
+		raise(SIGKILL);
+}
+
+START_TEST(drop_file_recovery_survives_kill_9)
+{
+	char lock[4400];
+	int killed = 0;
+
+	snprintf(lock, sizeof(lock), "%s.lock", mbox);
+	/* 2 messages copied, synced, renamed, removed: 5 points, and a run that is not killed. */
+	for (drop_kill_at = 1; drop_kill_at <= 6; drop_kill_at++) {
+		int status;
+		pid_t pid;
+
+		put_drop();
+		unlink(lock);
+		pid = fork();
+		ck_assert_int_ge(pid, 0);
+		if (pid == 0) {
+			struct mailbox *mb = NULL;
+
+			drop_calls = 0;
+			mbox_drop_set_hook(drop_kill_hook);
+			_exit(mailbox_open(spec, idx, &mb) == MAILBOX_OK ? 0 : 1);
+		}
+		ck_assert_int_eq(waitpid(pid, &status, 0), pid);
+		killed += WIFSIGNALED(status);
+		ck_assert(WIFSIGNALED(status) || (WIFEXITED(status) && WEXITSTATUS(status) == 0));
+		unlink(lock); /* a killed session's dotlock: stale after 5 minutes, removed here at once */
+		expect_recovered();
+	}
+	ck_assert_int_eq(killed, 5);
+}
+END_TEST
+
 /* setup - the fixture with qpopper's two messages in the mbox. */
 static void setup(void)
 {
@@ -221,7 +350,7 @@ static Suite *qpopper_suite(void)
 {
 	Suite *s = suite_create("mbox_qpopper");
 	TCase *tc = tcase_create("uidl");
-	TCase *pm = tcase_create("pseudo");
+	TCase *pm = tcase_create("leftovers");
 
 	tcase_add_checked_fixture(tc, setup, mf_teardown);
 	tcase_add_test(tc, xuidl_kept_for_mail_present_at_first_index);
@@ -232,6 +361,9 @@ static Suite *qpopper_suite(void)
 	suite_add_tcase(s, tc);
 	tcase_add_checked_fixture(pm, mf_setup, mf_teardown);
 	tcase_add_test(pm, pseudo_message_is_not_mail);
+	tcase_add_test(pm, drop_file_brought_back_once);
+	tcase_add_test(pm, drop_file_of_someone_else_left_alone);
+	tcase_add_test(pm, drop_file_recovery_survives_kill_9);
 	suite_add_tcase(s, pm);
 	return s;
 }
