@@ -192,6 +192,7 @@ void mailbox_close(struct mailbox **mbp)
 		free(mb->msgs[i].name);
 	free(mb->msgs);
 	free(mb->known);
+	free(mb->known_used);
 	free(mb->inbuf);
 	free(mb->outbuf);
 	free(mb->path);

@@ -37,12 +37,13 @@ uint32_t mbox_spot_hash(int fd, uint64_t off, uint64_t end, bool *ok);
 void mbox_index_load(struct mailbox *mb, int fd, const struct stat *st, uint64_t *resume, bool *exact);
 
 /*
- * mbox_xuidl_known - whether an X-UIDL header carrying UIDL may be believed: the mailbox is
- * indexed for the first time (or has no index directory), or its index already served UIDL.
+ * mbox_xuidl_take - whether an X-UIDL header carrying UIDL may be believed: the mailbox is
+ * indexed for the first time (or has no index directory), or its index served UIDL and no other
+ * message of this session has taken it yet (it is then taken).
  */
-bool mbox_xuidl_known(const struct mailbox *mb, const char *uidl);
+bool mbox_xuidl_take(struct mailbox *mb, const char *uidl);
 
-/* mbox_forget_known - free what mbox_index_load noted for mbox_xuidl_known (once parsing is done). */
+/* mbox_forget_known - free what mbox_index_load noted for mbox_xuidl_take (once parsing is done). */
 void mbox_forget_known(struct mailbox *mb);
 
 /* mbox_index_mark_empty - write an empty index for a missing or empty mbox that has none yet. */

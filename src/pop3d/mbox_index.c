@@ -17,7 +17,7 @@
  * with an X-UIDL header, so it is believed only for mail that was in the mailbox when popgate
  * first indexed it, as Dovecot does: with no intact index, every X-UIDL is qpopper's; with
  * one, only an X-UIDL the index already served (the last message re-parsed on growth, the
- * survivors of a rewrite by an MUA). An empty or missing mailbox gets an empty index, so that
+ * survivors of a rewrite by an MUA), and only for one message: a copy of it is someone's forgery. An empty or missing mailbox gets an empty index, so that
  * its first mail is not taken for qpopper's. Losing server.state_dir makes the next open a
  * first indexing again: see docs/MIGRATING.md.
  */
@@ -182,7 +182,8 @@ static int known_cmp(const void *a, const void *b)
 static int note_known(struct mailbox *mb, const struct idx_record *r, uint64_t n)
 {
 	mb->known = n > 0 ? calloc(n, sizeof(*mb->known)) : NULL;
-	if (n > 0 && mb->known == NULL)
+	mb->known_used = n > 0 ? calloc(n, sizeof(*mb->known_used)) : NULL;
+	if (n > 0 && (mb->known == NULL || mb->known_used == NULL))
 		return -1;
 	mb->known_count = 0;
 	for (uint64_t i = 0; i < n; i++) {
@@ -196,17 +197,31 @@ static int note_known(struct mailbox *mb, const struct idx_record *r, uint64_t n
 	return 0;
 }
 
-bool mbox_xuidl_known(const struct mailbox *mb, const char *uidl)
+bool mbox_xuidl_take(struct mailbox *mb, const char *uidl)
 {
+	char (*k)[MAILBOX_UIDL_MAX + 1];
+	size_t i;
+
 	if (mb->index_dir == NULL || mb->xuidl_any)
 		return true;
-	return mb->known_count > 0 && bsearch(uidl, mb->known, mb->known_count, sizeof(*mb->known), known_cmp) != NULL;
+	if (mb->known_count == 0)
+		return false;
+	k = bsearch(uidl, mb->known, mb->known_count, sizeof(*mb->known), known_cmp);
+	if (k == NULL)
+		return false;
+	i = (size_t)(k - mb->known);
+	if (mb->known_used[i])
+		return false; /* served for another message already: this one is a copy */
+	mb->known_used[i] = true;
+	return true;
 }
 
 void mbox_forget_known(struct mailbox *mb)
 {
 	free(mb->known);
+	free(mb->known_used);
 	mb->known = NULL;
+	mb->known_used = NULL;
 	mb->known_count = 0;
 }
 
@@ -281,6 +296,8 @@ void mbox_index_load(struct mailbox *mb, int fd, const struct stat *st, uint64_t
 	mb->xuidl_any = false;
 	if (fd >= 0)
 		use_records(mb, fd, &h, r, st, resume, exact);
+	for (size_t i = 0; !*exact && i < mb->count; i++)
+		(void)mbox_xuidl_take(mb, mb->msgs[i].uidl); /* kept from the index: taken */
 out:
 	if (*resume == 0)
 		log_debug("mailbox %s: index %s not usable, parsing the whole file", mb->path, path);

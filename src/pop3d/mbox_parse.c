@@ -67,10 +67,10 @@ static bool xuidl_value(const char *line, size_t len, char *out)
 }
 
 /*
- * message_uidl - M's X-UIDL if it has a valid one that MB may believe (mbox_xuidl_known), else
+ * message_uidl - M's X-UIDL if it has a valid one that MB may believe (mbox_xuidl_take), else
  * a digest of its From_ line and stable headers.
  */
-static int message_uidl(const struct mailbox *mb, struct mailbox_msg *m, const char *map)
+static int message_uidl(struct mailbox *mb, struct mailbox_msg *m, const char *map)
 {
 	char buf[FROM_HASH_MAX + HDR_HASH_MAX];
 	size_t n = m->start - m->off < FROM_HASH_MAX ? (size_t)(m->start - m->off) : FROM_HASH_MAX;
@@ -91,7 +91,7 @@ static int message_uidl(const struct mailbox *mb, struct mailbox_msg *m, const c
 			bool xuidl = header_is(p, content, "x-uidl");
 
 			if (xuidl && !mb->identity_only && xuidl_value(p, content, m->uidl) &&
-			    mbox_xuidl_known(mb, m->uidl))
+			    mbox_xuidl_take(mb, m->uidl))
 				return 0;
 			skipping = header_volatile(p, content) || (xuidl && mb->identity_only);
 		}

@@ -208,10 +208,14 @@ static enum drac_result open_map(const char *path, DB **map)
 	int ret;
 
 	if (is_db185(path)) {
+		size_t n = strlen(path);
+		/* dracd.db -> dracd.db5, as docs/MIGRATING.md spells it */
+		const char *ext = n > 3 && strcmp(path + n - 3, ".db") == 0 ? "5" : ".db5";
+
 		log_err("relaydb: import %s: a Berkeley DB 1.85 file (older DRAC builds), which DB 5.3 cannot "
-			"read; convert it first: db5.3_dump185 %s | db5.3_load -t btree %s.db5 "
-			"(db_dump185 from a Berkeley DB built with --enable-dump185), then import %s.db5",
-			path, path, path, path);
+			"read; convert it first: db5.3_dump185 %s | db5.3_load -t btree %s%s "
+			"(db_dump185 from a Berkeley DB built with --enable-dump185), then import %s%s",
+			path, path, path, ext, path, ext);
 		return DRAC_BAD_FILE;
 	}
 	if ((ret = db_create(map, NULL, 0)) != 0 ||

@@ -91,7 +91,7 @@ START_TEST(xuidl_of_later_mail_is_not_believed)
 	/* A sender copying an old message's X-UIDL does not take its UIDL either. */
 	tu_append_file(mbox, "From m Tue Jan  2 00:00:00 2024\nX-UIDL: 1f2e3d4c5b6a79880f1e2d3c4b5a6978\n\nx\n\n", 79);
 	u = uidl_at(3);
-	ck_assert_str_ne(u, "1f2e3d4c5b6a79880f1e2d3c4b5a6978");
+	ck_assert(is_digest(u)); /* not even "1f2e...78.2" */
 	free(u);
 	u = uidl_at(1);
 	ck_assert_str_eq(u, "1f2e3d4c5b6a79880f1e2d3c4b5a6978");
