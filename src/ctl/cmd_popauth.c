@@ -224,6 +224,9 @@ int ctl_import_popauth(const struct config *cfg, int argc, char **argv)
 	if (read_export(argv[0], &s, &skipped) < 0) {
 		fprintf(stderr, "popgatectl import-popauth: %s: %s\n", argv[0], strerror(errno));
 		rc = 1;
+	} else if (s.n == 0 && skipped > 0) {
+		fprintf(stderr, "popgatectl import-popauth: %s: no usable line, nothing imported\n", argv[0]);
+		rc = 1;
 	} else if (s.n > 0 && merge_into(path, &s, &replaced) < 0) {
 		fprintf(stderr, "popgatectl import-popauth: writing %s: %s; it is unchanged\n", path, strerror(errno));
 		rc = CTL_EX_TEMPFAIL;
