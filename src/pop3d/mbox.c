@@ -82,6 +82,7 @@ static enum mailbox_status parse_file(struct mailbox *mb, const struct stat *st,
 	if (s == MAILBOX_PERM && resume > 0) {
 		log_info("mailbox %s: index does not match the file, parsing it all", mb->path);
 		mb->count = 0;
+		mbox_untake_known(mb); /* the records dropped here had taken their UIDLs */
 		s = mbox_parse(mb, map, 0, size);
 	}
 	munmap(map, (size_t)size);

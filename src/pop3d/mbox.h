@@ -43,6 +43,9 @@ void mbox_index_load(struct mailbox *mb, int fd, const struct stat *st, uint64_t
  */
 bool mbox_xuidl_take(struct mailbox *mb, const char *uidl);
 
+/* mbox_untake_known - give back every UIDL taken, for a parse that starts over from the first message. */
+void mbox_untake_known(struct mailbox *mb);
+
 /* mbox_forget_known - free what mbox_index_load noted for mbox_xuidl_take (once parsing is done). */
 void mbox_forget_known(struct mailbox *mb);
 

@@ -216,6 +216,12 @@ bool mbox_xuidl_take(struct mailbox *mb, const char *uidl)
 	return true;
 }
 
+void mbox_untake_known(struct mailbox *mb)
+{
+	if (mb->known_used != NULL)
+		memset(mb->known_used, 0, mb->known_count * sizeof(*mb->known_used));
+}
+
 void mbox_forget_known(struct mailbox *mb)
 {
 	free(mb->known);
