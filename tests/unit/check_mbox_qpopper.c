@@ -89,7 +89,11 @@ START_TEST(xuidl_of_later_mail_is_not_believed)
 	ck_assert(is_digest(u));
 	free(u);
 	/* A sender copying an old message's X-UIDL does not take its UIDL either. */
-	tu_append_file(mbox, "From m Tue Jan  2 00:00:00 2024\nX-UIDL: 1f2e3d4c5b6a79880f1e2d3c4b5a6978\n\nx\n\n", 79);
+	{
+		static const char copy[] = "From m Tue Jan  2 00:00:00 2024\nX-UIDL: 1f2e3d4c5b6a79880f1e2d3c4b5a6978\n\nx\n\n";
+
+		tu_append_file(mbox, copy, sizeof(copy) - 1);
+	}
 	u = uidl_at(3);
 	ck_assert(is_digest(u)); /* not even "1f2e...78.2" */
 	free(u);
