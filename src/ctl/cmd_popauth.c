@@ -109,12 +109,19 @@ static int read_export(const char *path, struct secrets *s, long *skipped)
 		return -1;
 	while (fgets(line, sizeof(line), f) != NULL) {
 		char *name = NULL, *secret = NULL;
-		const char *why;
+		const char *why = NULL;
 
 		lineno++;
-		if (line[0] == '#' || line[strspn(line, " \t\r\n")] == '\0')
+		if (strchr(line, '\n') == NULL && !feof(f)) {
+			int c;
+
+			while ((c = getc(f)) != EOF && c != '\n')
+				;
+			why = "line too long";
+		} else if (line[0] == '#' || line[strspn(line, " \t\r\n")] == '\0') {
 			continue;
-		if ((why = split(line, &name, &secret)) != NULL) {
+		}
+		if (why != NULL || (why = split(line, &name, &secret)) != NULL) {
 			printf("skipped line %u: %s\n", lineno, why);
 			++*skipped;
 		} else if (put(s, name, secret) < 0) {
@@ -135,12 +142,15 @@ static int read_export(const char *path, struct secrets *s, long *skipped)
 static int copy_existing(FILE *old, FILE *out, const struct secrets *s, bool *used, long *replaced)
 {
 	char line[AUTH_LINE_MAX + 2];
+	bool at_start = true;
 
 	while (old != NULL && fgets(line, sizeof(line), old) != NULL) {
 		char *colon = strchr(line, ':');
 		const struct secret *e = NULL;
+		bool starts = at_start;
 
-		if (colon != NULL) {
+		at_start = strchr(line, '\n') != NULL; /* a longer line comes in pieces: copy them as they are */
+		if (starts && colon != NULL) {
 			*colon = '\0';
 			e = find((struct secrets *)s, line);
 			*colon = ':';
