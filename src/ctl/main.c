@@ -16,7 +16,7 @@ static const struct ctl_command commands[] = {
 	{ "flush", ctl_flush, "", "remove every authorization", true },
 	{ "sweep", ctl_sweep, "", "remove expired authorizations now", true },
 	{ "check", ctl_check, "IP", "say whether IP may relay and why (exit 0 yes, 1 no)", true },
-	{ "import-drac", ctl_import_drac, "FILE [--drac-expire D]", "import the unexpired entries of a DRAC dracd.db", true },
+	{ "import-drac", ctl_import_drac, "FILE", "import the unexpired entries of a DRAC dracd.db", true },
 	{ "import-popauth", ctl_import_popauth, "FILE", "merge qpopper's APOP secrets (popauth -list) into auth.apop_secrets_file", true },
 	{ "passwd", ctl_passwd, "", "print a yescrypt hash of a password read from the terminal or stdin", false },
 	{ NULL, NULL, NULL, NULL, false },

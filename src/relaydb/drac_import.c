@@ -3,7 +3,9 @@
 /*
  * The map was written by rpc.dracd (or by sendmail's makemap, or by popgate's own export map),
  * so keys come in several spellings: "192.0.2.9" with or without a trailing NUL, sendmail's
- * "IPv6:2001:db8::9", a bare IPv6 address, and "192.0.2.9/32" from DRAC built with -DCIDR_KEY.
+ * "IPv6:2001:db8::9", a bare IPv6 address (rpc.dracd's inet_ntop form), and "192.0.2.9/32" or
+ * "2001:db8::9/128" from DRAC built with -DCIDR_KEY; values are the expiry time, rpc.dracd's
+ * login time + -e limit.
  * A wider CIDR key authorizes a whole network, which a relay authorization (one address that
  * logged in) cannot express: it is skipped and the operator told to put it in relay.allow.
  * Older DRAC builds wrote Berkeley DB 1.85 files, which DB 5.3 cannot open; they are recognised
@@ -109,7 +111,7 @@ static int drac_key(const DBT *key, char out[IP_TEXT_MAX], enum drac_skip *why, 
 	return 0;
 }
 
-/* drac_value - the time stored as decimal text (with or without a NUL). 0 or -1. */
+/* drac_value - the expiry stored as decimal text (with or without a NUL: TERM_KD builds). 0 or -1. */
 static int drac_value(const DBT *val, long long *out)
 {
 	char text[24], *end;
@@ -130,7 +132,6 @@ static int drac_value(const DBT *val, long long *out)
 struct import {
 	struct relaydb *db;
 	time_t now;
-	long drac_expire;
 	struct drac_report *rep;
 	drac_skip_fn skip_fn;
 	void *arg;
@@ -154,18 +155,17 @@ static int import_one(struct import *im, const DBT *key, const DBT *val)
 	struct relay_entry cur;
 	char ip[IP_TEXT_MAX], reason[160];
 	enum drac_skip why;
-	long long t, expires;
+	long long expires;
 	int found;
 
 	if (drac_key(key, ip, &why, reason, sizeof(reason)) < 0) {
 		skip(im, key, why, reason);
 		return 0;
 	}
-	if (drac_value(val, &t) < 0) {
+	if (drac_value(val, &expires) < 0) {
 		skip(im, key, DRAC_SKIP_BAD_VALUE, "the value is not a time in epoch seconds");
 		return 0;
 	}
-	expires = t > (long long)im->now ? t : t + im->drac_expire;
 	if (expires <= (long long)im->now) {
 		im->rep->expired++;
 		return 0;
@@ -229,10 +229,10 @@ static enum drac_result open_map(const char *path, DB **map)
 	return DRAC_OK;
 }
 
-enum drac_result relaydb_import_drac(struct relaydb *db, const char *path, time_t now, long drac_expire,
+enum drac_result relaydb_import_drac(struct relaydb *db, const char *path, time_t now,
 				     struct drac_report *rep, drac_skip_fn skip_fn, void *arg)
 {
-	struct import im = { db, now, drac_expire, rep, skip_fn, arg };
+	struct import im = { db, now, rep, skip_fn, arg };
 	DB *map = NULL;
 	DBC *cur = NULL;
 	DBT key, val;

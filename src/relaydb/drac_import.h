@@ -34,11 +34,11 @@ typedef void (*drac_skip_fn)(void *arg, const char *key, enum drac_skip why, con
 /*
  * relaydb_import_drac - copy the unexpired records of the DRAC map PATH (key: an address as text,
  * with or without a NUL, "IPv6:" spelling, or "ADDR/32" / "ADDR/128" from -DCIDR_KEY builds) into DB
- * under protocol "drac". A value later than NOW is an expiry (popgate's own export map); an
- * earlier one is the time rpc.dracd recorded the login, and the record lasts DRAC_EXPIRE seconds
- * from it (rpc.dracd -e, 30 minutes by default). SKIP_FN (may be NULL) hears of every skipped key.
+ * under protocol "drac". The value is the expiry in epoch seconds, as rpc.dracd writes it (the
+ * login time plus its -e limit) and as popgate's own export map does; a past one is expired
+ * (rpc.dracd sweeps only every tenth of its limit). SKIP_FN (may be NULL) hears of every skipped key.
  */
-enum drac_result relaydb_import_drac(struct relaydb *db, const char *path, time_t now, long drac_expire,
+enum drac_result relaydb_import_drac(struct relaydb *db, const char *path, time_t now,
 				     struct drac_report *rep, drac_skip_fn skip_fn, void *arg);
 
 /* drac_skip_name - a short name of WHY for the summary ("not an address", "network", "bad value"). */

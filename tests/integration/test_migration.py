@@ -212,14 +212,15 @@ class Migration(h.TestCase):
     def dracd_db(self, path):
         """A dracd.db with keys in every form, written by db5.3_load from a bytevalue dump."""
         now = int(time.time())
-        recs = [(b"192.0.2.10", b"%d" % (now + 900)),          # popgate's own export: an expiry
-                (b"192.0.2.11\0", b"%d\0" % (now - 600)),       # rpc.dracd: login time, NUL-terminated
-                (b"IPv6:2001:db8::10", b"%d" % (now - 60)),
-                (b"2001:db8::11", b"%d" % (now - 60)),
-                (b"192.0.2.9/32", b"%d" % (now - 60)),         # -DCIDR_KEY
-                (b"198.51.100.0/24", b"%d" % (now - 60)),
-                (b"192.0.2.12", b"%d" % (now - 7200)),         # expired
-                (b"junk", b"%d" % now)]
+        # rpc.dracd's values: login time + its -e limit.
+        recs = [(b"192.0.2.10", b"%d" % (now + 900)),
+                (b"192.0.2.11\0", b"%d\0" % (now + 1200)),     # -DTERM_KD: key and value NUL-terminated
+                (b"IPv6:2001:db8::10", b"%d" % (now + 600)),     # sendmail's spelling
+                (b"2001:db8::11", b"%d" % (now + 600)),          # rpc.dracd's inet_ntop
+                (b"192.0.2.9/32", b"%d" % (now + 600)),          # -DCIDR_KEY
+                (b"198.51.100.0/24", b"%d" % (now + 600)),
+                (b"192.0.2.12", b"%d" % (now - 30)),             # expired, not yet swept
+                (b"junk", b"%d" % (now + 600))]
         dump = "VERSION=3\nformat=bytevalue\ntype=btree\nHEADER=END\n"
         for k, v in sorted(recs):
             dump += " %s\n %s\n" % (k.hex(), v.hex())

@@ -393,15 +393,14 @@ START_TEST(import_drac_takes_unexpired_entries)
 	struct relaydb *db = open_db(cfg);
 	struct relay_entry e;
 	struct drac_report rep;
-	char path[256], future[32], past[32], login[32], old_login[32];
+	char path[256], future[32], past[32], soon[32];
 	time_t now = time(NULL);
 	DB *m;
 
 	snprintf(path, sizeof(path), "%s/dracd.db", fx_dir);
 	snprintf(future, sizeof(future), "%lld", (long long)now + 900);
-	snprintf(past, sizeof(past), "%lld", (long long)now - 1801); /* a login 30 min 1 s ago */
-	snprintf(login, sizeof(login), "%lld", (long long)now - 600);        /* rpc.dracd: time of the login */
-	snprintf(old_login, sizeof(old_login), "%lld", (long long)now - 3600);
+	snprintf(past, sizeof(past), "%lld", (long long)now - 5); /* expired, not yet swept by rpc.dracd */
+	snprintf(soon, sizeof(soon), "%lld", (long long)now + 60);
 	ck_assert_int_eq(db_create(&m, NULL, 0), 0);
 	ck_assert_int_eq(m->open(m, NULL, path, NULL, DB_BTREE, DB_CREATE, 0644), 0);
 	put_raw(m, "192.0.2.50", 10, future);
@@ -411,14 +410,14 @@ START_TEST(import_drac_takes_unexpired_entries)
 	put_raw(m, "192.0.2.9/32", 13, future);  /* -DCIDR_KEY, with NUL */
 	put_raw(m, "2001:db8::7/128", 15, future);
 	put_raw(m, "198.51.100.0/24", 15, future);
-	put_raw(m, "192.0.2.53", 10, login);
+	put_raw(m, "192.0.2.53", 10, soon);
 	put_raw(m, "192.0.2.52", 10, past);
-	put_raw(m, "192.0.2.54", 10, old_login);
+	put_raw(m, "192.0.2.54", 10, "1");
 	put_raw(m, "not-an-ip", 9, future);
 	put_raw(m, "192.0.2.55", 10, "soon");
 	m->close(m, 0);
 	skips[0] = '\0';
-	ck_assert_int_eq(relaydb_import_drac(db, path, now, 1800, &rep, note_skip, NULL), DRAC_OK);
+	ck_assert_int_eq(relaydb_import_drac(db, path, now, &rep, note_skip, NULL), DRAC_OK);
 	ck_assert_int_eq(rep.imported, 7);
 	ck_assert_int_eq(rep.expired, 2);
 	ck_assert_int_eq(rep.skipped[DRAC_SKIP_NETWORK], 1);
@@ -433,15 +432,15 @@ START_TEST(import_drac_takes_unexpired_entries)
 	ck_assert_int_eq(relaydb_get(db, "2001:db8::7", &e), 1);
 	ck_assert_int_eq(relaydb_get(db, "192.0.2.9", &e), 1);
 	ck_assert_int_eq(relaydb_get(db, "192.0.2.53", &e), 1);
-	ck_assert_int_eq(e.expires, now - 600 + 1800);
+	ck_assert_int_eq(e.expires, now + 60);
 	ck_assert_int_eq(relaydb_get(db, "192.0.2.52", &e), 0);
 	ck_assert_int_eq(relaydb_get(db, "192.0.2.54", &e), 0);
 	/* Again: everything is already held, nothing written twice. */
-	ck_assert_int_eq(relaydb_import_drac(db, path, now, 1800, &rep, NULL, NULL), DRAC_OK);
+	ck_assert_int_eq(relaydb_import_drac(db, path, now, &rep, NULL, NULL), DRAC_OK);
 	ck_assert_int_eq(rep.imported, 0);
 	ck_assert_int_eq(rep.kept, 7);
 	snprintf(path, sizeof(path), "%s/missing.db", fx_dir);
-	ck_assert_int_eq(relaydb_import_drac(db, path, now, 1800, &rep, NULL, NULL), DRAC_BAD_FILE);
+	ck_assert_int_eq(relaydb_import_drac(db, path, now, &rep, NULL, NULL), DRAC_BAD_FILE);
 	relaydb_close(&db);
 	config_free(&cfg);
 }
@@ -466,7 +465,7 @@ START_TEST(import_drac_refuses_db185)
 		for (int k = 0; k < 4080; k++)
 			fputc(0, f);
 		fclose(f);
-		ck_assert_int_eq(relaydb_import_drac(db, path, time(NULL), 1800, &rep, NULL, NULL), DRAC_BAD_FILE);
+		ck_assert_int_eq(relaydb_import_drac(db, path, time(NULL), &rep, NULL, NULL), DRAC_BAD_FILE);
 	}
 	relaydb_close(&db);
 	config_free(&cfg);
