@@ -9,4 +9,4 @@ EXTRA_src_popgatectl_DEPENDENCIES = $(POPGATE_LIBS)
 
 # The way off qpopper + DRAC + sendmail, and the test that runs each of its steps.
 TESTS += tests/integration/test_migration.py
-EXTRA_DIST += tests/integration/test_migration.py docs/MIGRATING.md
+EXTRA_DIST += tests/integration/test_migration.py docs/MIGRATING.md tools/db185-dump

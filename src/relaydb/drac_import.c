@@ -214,8 +214,9 @@ static enum drac_result open_map(const char *path, DB **map)
 
 		log_err("relaydb: import %s: a Berkeley DB 1.85 file (older DRAC builds), which DB 5.3 cannot "
 			"read; convert it first: db5.3_dump185 %s | db5.3_load -t btree %s%s "
-			"(db_dump185 from a Berkeley DB built with --enable-dump185), then import %s%s",
-			path, path, path, ext, path, ext);
+			"(where there is no db_dump185, as on Debian: tools/db185-dump %s | db5.3_load -t btree "
+			"%s%s, with libdb1-compat), then import %s%s",
+			path, path, path, ext, path, path, ext, path, ext);
 		return DRAC_BAD_FILE;
 	}
 	if ((ret = db_create(map, NULL, 0)) != 0 ||

@@ -1,9 +1,11 @@
 """test_migration - every step of docs/MIGRATING.md on a fixture of a qpopper + DRAC + sendmail box:
 mboxes with qpopper's X-UIDL and Status: headers and UW-IMAP's folder-data message, a crashed
 session's .USER.pop drop file in qpopper's temp directory, a popauth export, and a dracd.db made
-with db5.3_load holding keys in every form DRAC writes (plus a DB 1.85 header). The commands are
+with db5.3_load holding keys in every form DRAC writes, and a DB 1.85 dracd.db written through
+Debian's libdb1-compat. The commands are
 taken from the document itself, with its paths moved into the test's directory."""
 
+import ctypes
 import fcntl
 import os
 import poplib
@@ -41,6 +43,41 @@ def deliver(path, msg):
     with open(path, "ab") as f:
         fcntl.lockf(f, fcntl.LOCK_EX)
         f.write(msg)
+
+
+def load_db185():
+    """Debian's DB 1.85 library (libdb1-compat), or None."""
+    try:
+        return ctypes.CDLL("libdb1.so.2")
+    except OSError:
+        return None
+
+
+def write_db185(lib, path, records):
+    """A DB 1.85 btree at PATH, written by the library old DRAC builds linked (dbopen, put, close)."""
+    class DBT(ctypes.Structure):
+        _fields_ = [("data", ctypes.c_void_p), ("size", ctypes.c_size_t)]
+
+    class DB(ctypes.Structure):
+        pass
+
+    DB._fields_ = [("type", ctypes.c_int), ("close", ctypes.CFUNCTYPE(ctypes.c_int, ctypes.POINTER(DB))),
+                   ("del_", ctypes.c_void_p), ("get", ctypes.c_void_p),
+                   ("put", ctypes.CFUNCTYPE(ctypes.c_int, ctypes.POINTER(DB), ctypes.POINTER(DBT),
+                                            ctypes.POINTER(DBT), ctypes.c_uint)),
+                   ("seq", ctypes.c_void_p), ("sync", ctypes.c_void_p), ("internal", ctypes.c_void_p),
+                   ("fd", ctypes.c_void_p)]
+    lib.dbopen.restype = ctypes.POINTER(DB)
+    lib.dbopen.argtypes = [ctypes.c_char_p, ctypes.c_int, ctypes.c_int, ctypes.c_int, ctypes.c_void_p]
+    db = lib.dbopen(path.encode(), os.O_CREAT | os.O_RDWR | os.O_TRUNC, 0o644, 0, None)  # DB_BTREE
+    assert db, "dbopen %s failed" % path
+    keep = []
+    for k, v in records:
+        kb, vb = ctypes.create_string_buffer(k, len(k)), ctypes.create_string_buffer(v, len(v))
+        keep += [kb, vb]
+        assert db.contents.put(db, ctypes.byref(DBT(ctypes.cast(kb, ctypes.c_void_p), len(k))),
+                               ctypes.byref(DBT(ctypes.cast(vb, ctypes.c_void_p), len(v))), 0) == 0
+    assert db.contents.close(db) == 0
 
 
 def doc_commands():
@@ -252,15 +289,32 @@ class Migration(h.TestCase):
         os.unlink(os.path.join(self.old, "dracd.db"))
         self.run_doc("popgatectl import-drac /etc/mail/dracd.db", expect=1)
 
-    def test_step4_db185_refused_with_the_documented_command(self):
-        # Debian has no tool that writes DB 1.85: the first page of a 1.85 btree, by hand.
-        with open(os.path.join(self.old, "dracd.db"), "wb") as f:
-            f.write(bytes([0x62, 0x31, 0x05, 0x00, 3, 0, 0, 0, 0, 0x10, 0, 0]) + bytes(4084))
+    def test_step4_db185_refused_then_converted_as_documented(self):
+        h.need("db5.3_load")
+        lib = load_db185()
+        if lib is None:
+            print("SKIP: libdb1-compat (libdb1.so.2) not installed: no DB 1.85 file to test with")
+            self.skipTest("libdb1-compat not installed")
+        now = int(time.time())
+        db185 = os.path.join(self.old, "dracd.db")
+        write_db185(lib, db185, [(b"192.0.2.20", b"%d" % (now + 900)),
+                                 (b"192.0.2.21/32\0", b"%d\0" % (now + 900)),
+                                 (b"192.0.2.22", b"%d" % (now - 30))])
+        with open(db185, "rb") as f:
+            self.assertEqual(f.read(4), bytes([0x62, 0x31, 0x05, 0x00]))  # 1.85's btree magic, first
         r = self.run_doc("popgatectl import-drac /etc/mail/dracd.db", expect=1)
-        # The error names the document's conversion command, and the document imports its output.
-        self.assertIn(self.doc("db5.3_dump185 "), r.stderr.replace("\n", " "))
-        self.assertEqual(self.doc("popgatectl import-drac /etc/mail/dracd.db5"),
-                         "popgatectl import-drac " + os.path.join(self.old, "dracd.db5"))
+        # The error names both of the document's conversion commands.
+        said = r.stderr.replace("\n", " ")
+        self.assertIn(self.doc("db5.3_dump185 "), said)
+        self.assertIn(self.doc("tools/db185-dump "), said)
+        # The Debian one, run as written (from the source tree), then the import of its output.
+        convert = self.doc("tools/db185-dump ").replace("tools/db185-dump", os.path.join(h.SRCDIR, "tools",
+                                                                                         "db185-dump"), 1)
+        subprocess.run(["/bin/sh", "-ec", convert], check=True, timeout=60)
+        out = self.run_doc("popgatectl import-drac /etc/mail/dracd.db5").stdout
+        self.assertIn("2 imported, 0 already held for longer, 1 expired, 0 skipped", out)
+        for ip in ("192.0.2.20", "192.0.2.21"):
+            self.assertEqual(self.d.ctl("check", ip, check=False).returncode, 0)
 
     # ---- step 5: sendmail --------------------------------------------------------------------------
     def test_step5_sendmail_lines(self):
