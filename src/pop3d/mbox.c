@@ -1,4 +1,4 @@
-/* mbox.c - the mbox driver: open (lock, index, parse), RETR/TOP, close. Commit is in mbox_commit.c. */
+/* mbox.c - the mbox driver: open (lock, qpopper's drop file, index, parse), RETR/TOP, close. Commit is in mbox_commit.c. */
 
 /*
  * Locks, in the order Debian's delivery agents take them:
