@@ -45,4 +45,7 @@ int ctl_check(const struct config *cfg, int argc, char **argv);
 /* ctl_import_drac - copy a DRAC dracd.db's unexpired entries into the relay database. */
 int ctl_import_drac(const struct config *cfg, int argc, char **argv);
 
+/* ctl_import_popauth - merge qpopper's APOP secrets (a `popauth -list` export) into auth.apop_secrets_file. */
+int ctl_import_popauth(const struct config *cfg, int argc, char **argv);
+
 #endif

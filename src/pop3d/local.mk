@@ -12,6 +12,7 @@ src_pop3d_libpop3d_a_SOURCES = \
 	src/pop3d/mbox_parse.c \
 	src/pop3d/mbox_index.c \
 	src/pop3d/mbox_commit.c \
+	src/pop3d/mbox_drop.c \
 	src/pop3d/maildir.c \
 	src/pop3d/maildir_sizes.c src/pop3d/maildir_sizes.h
 
@@ -19,9 +20,9 @@ src_pop3d_libpop3d_a_SOURCES = \
 
 # Unit tests of the mailbox drivers.
 check_PROGRAMS += tests/unit/check_pop3fmt tests/unit/check_mbox tests/unit/check_mbox_index \
-	tests/unit/check_maildir tests/unit/check_mbox_crash
+	tests/unit/check_maildir tests/unit/check_mbox_crash tests/unit/check_mbox_qpopper
 TESTS += tests/unit/check_pop3fmt tests/unit/check_mbox tests/unit/check_mbox_index \
-	tests/unit/check_maildir tests/unit/check_mbox_crash
+	tests/unit/check_maildir tests/unit/check_mbox_crash tests/unit/check_mbox_qpopper
 
 tests_unit_check_pop3fmt_SOURCES = tests/unit/check_pop3fmt.c
 tests_unit_check_pop3fmt_CFLAGS = $(POPGATE_TEST_CFLAGS)
@@ -39,6 +40,12 @@ tests_unit_check_mbox_index_SOURCES = tests/unit/check_mbox_index.c tests/unit/m
 tests_unit_check_mbox_index_CFLAGS = $(POPGATE_TEST_CFLAGS)
 tests_unit_check_mbox_index_LDADD = $(POPGATE_TEST_LIBS)
 EXTRA_tests_unit_check_mbox_index_DEPENDENCIES = $(POPGATE_LIBS)
+
+tests_unit_check_mbox_qpopper_SOURCES = tests/unit/check_mbox_qpopper.c tests/unit/mbox_fixture.c \
+	tests/unit/mbox_fixture.h tests/unit/mailbox_testutil.c tests/unit/mailbox_testutil.h
+tests_unit_check_mbox_qpopper_CFLAGS = $(POPGATE_TEST_CFLAGS)
+tests_unit_check_mbox_qpopper_LDADD = $(POPGATE_TEST_LIBS)
+EXTRA_tests_unit_check_mbox_qpopper_DEPENDENCIES = $(POPGATE_LIBS)
 
 tests_unit_check_maildir_SOURCES = tests/unit/check_maildir.c tests/unit/mailbox_testutil.c \
 	tests/unit/mailbox_testutil.h

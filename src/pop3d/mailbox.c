@@ -109,54 +109,52 @@ enum mailbox_status mailbox_open(const char *spec, const char *index_dir, struct
 	return MAILBOX_OK;
 }
 
-/* check_index - a message number outside the session is a caller bug: stop loudly. */
-static void check_index(const struct mailbox *mb, size_t i)
+/*
+ * at - the driver's index of session message I, skipping a hidden pseudo-message; a number
+ * outside the session is a caller bug: stop loudly.
+ */
+static size_t at(const struct mailbox *mb, size_t i)
 {
-	if (i >= mb->count) {
-		log_err("mailbox %s: message %zu of %zu requested (caller bug)", mb->path, i, mb->count);
+	if (i >= mb->count - mb->first) {
+		log_err("mailbox %s: message %zu of %zu requested (caller bug)", mb->path, i, mb->count - mb->first);
 		abort();
 	}
+	return i + mb->first;
 }
 
 size_t mailbox_count(const struct mailbox *mb)
 {
-	return mb->count;
+	return mb->count - mb->first;
 }
 
 uint64_t mailbox_size(const struct mailbox *mb, size_t i)
 {
-	check_index(mb, i);
-	return mb->msgs[i].size;
+	return mb->msgs[at(mb, i)].size;
 }
 
 const char *mailbox_uidl(const struct mailbox *mb, size_t i)
 {
-	check_index(mb, i);
-	return mb->msgs[i].uidl;
+	return mb->msgs[at(mb, i)].uidl;
 }
 
 int mailbox_send(struct mailbox *mb, size_t i, long body_lines, mailbox_write_fn write_fn, void *arg)
 {
-	check_index(mb, i);
-	return mb->drv->send(mb, i, body_lines, write_fn, arg);
+	return mb->drv->send(mb, at(mb, i), body_lines, write_fn, arg);
 }
 
 void mailbox_mark_seen(struct mailbox *mb, size_t i)
 {
-	check_index(mb, i);
-	mb->msgs[i].seen = true;
+	mb->msgs[at(mb, i)].seen = true;
 }
 
 void mailbox_set_deleted(struct mailbox *mb, size_t i, bool deleted)
 {
-	check_index(mb, i);
-	mb->msgs[i].deleted = deleted;
+	mb->msgs[at(mb, i)].deleted = deleted;
 }
 
 bool mailbox_is_deleted(const struct mailbox *mb, size_t i)
 {
-	check_index(mb, i);
-	return mb->msgs[i].deleted;
+	return mb->msgs[at(mb, i)].deleted;
 }
 
 enum mailbox_status mailbox_commit(struct mailbox *mb)
@@ -193,6 +191,8 @@ void mailbox_close(struct mailbox **mbp)
 	for (size_t i = 0; i < mb->count; i++)
 		free(mb->msgs[i].name);
 	free(mb->msgs);
+	free(mb->known);
+	free(mb->known_used);
 	free(mb->inbuf);
 	free(mb->outbuf);
 	free(mb->path);

@@ -47,6 +47,12 @@ struct mailbox {
 	dev_t dev;                /* mbox: identity and size of the file at open time */
 	ino_t ino;
 	uint64_t open_size;
+	size_t first;             /* mbox: 1 when msgs[0] is UW-IMAP's folder-data pseudo-message, hidden */
+	bool xuidl_any;           /* mbox: no index yet, so every X-UIDL is qpopper's (first indexing) */
+	bool identity_only;       /* mbox: uidl is the digest without X-UIDL (matching qpopper's copies) */
+	char (*known)[MAILBOX_UIDL_MAX + 1]; /* mbox: sorted UIDLs the index served; X-UIDL only from these */
+	bool *known_used;         /* mbox: known[i] already given to a message of this session */
+	size_t known_count;
 	char *inbuf;              /* send buffers, allocated on first use */
 	char *outbuf;
 	bool committed;

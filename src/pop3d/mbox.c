@@ -1,4 +1,4 @@
-/* mbox.c - the mbox driver: open (lock, index, parse), RETR/TOP, close. Commit is in mbox_commit.c. */
+/* mbox.c - the mbox driver: open (lock, qpopper's drop file, index, parse), RETR/TOP, close. Commit is in mbox_commit.c. */
 
 /*
  * Locks, in the order Debian's delivery agents take them:
@@ -82,6 +82,7 @@ static enum mailbox_status parse_file(struct mailbox *mb, const struct stat *st,
 	if (s == MAILBOX_PERM && resume > 0) {
 		log_info("mailbox %s: index does not match the file, parsing it all", mb->path);
 		mb->count = 0;
+		mbox_untake_known(mb); /* the records dropped here had taken their UIDLs */
 		s = mbox_parse(mb, map, 0, size);
 	}
 	munmap(map, (size_t)size);
@@ -97,16 +98,23 @@ static enum mailbox_status load_messages(struct mailbox *mb, const struct stat *
 {
 	uint64_t resume = 0;
 	bool exact = false;
+	enum mailbox_status s = MAILBOX_OK;
 
 	mb->dev = st->st_dev;
 	mb->ino = st->st_ino;
 	mb->open_size = (uint64_t)st->st_size;
-	if (st->st_size == 0)
+	if (st->st_size == 0) {
+		mbox_index_mark_empty(mb);
 		return MAILBOX_OK;
+	}
 	mbox_index_load(mb, mb->fd, st, &resume, &exact);
-	if (exact)
-		return MAILBOX_OK;
-	return parse_file(mb, st, resume);
+	if (!exact)
+		s = parse_file(mb, st, resume);
+	mbox_forget_known(mb);
+	/* Not mail: not counted, served or deleted; a commit keeps it at the top, where c-client wants it. */
+	if (s == MAILBOX_OK && mb->count > 0 && mbox_is_pseudo(mb->fd, &mb->msgs[0]))
+		mb->first = 1;
+	return s;
 }
 
 /* remove_leftover - delete the temp file of a commit that was killed (we hold the dotlock). */
@@ -135,11 +143,14 @@ static enum mailbox_status mbox_open(struct mailbox *mb)
 		return s;
 	if (lk.dotlocked)
 		remove_leftover(mb);
+	mbox_drop_recover(mb->path, &lk);
 	s = open_locked(mb, &lk, &st);
 	if (s == MAILBOX_OK && mb->fd >= 0 && mb->index_dir == NULL)
 		s = mailbox_session_lock(mb, mb->fd);
 	if (s == MAILBOX_OK && mb->fd >= 0)
 		s = load_messages(mb, &st);
+	else if (s == MAILBOX_OK)
+		mbox_index_mark_empty(mb); /* no mail has ever arrived: its first is not qpopper's */
 	mbox_unlock(&lk);
 	return s;
 }

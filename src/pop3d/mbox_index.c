@@ -11,6 +11,15 @@
  * If size and mtime are what the index recorded, nothing is parsed. If the file only grew
  * (new mail), every record but the last is kept and parsing resumes at the last message,
  * since appended mail can only have extended or followed it.
+ *
+ * The index is also the record that popgate has indexed the mailbox before, which decides
+ * whether a message's X-UIDL header (qpopper's UIDL) is believed. Anyone can send a message
+ * with an X-UIDL header, so it is believed only for mail that was in the mailbox when popgate
+ * first indexed it, as Dovecot does: with no intact index, every X-UIDL is qpopper's; with
+ * one, only an X-UIDL the index already served (the last message re-parsed on growth, the
+ * survivors of a rewrite by an MUA), and only for one message: a copy of it is someone's forgery. An empty or missing mailbox gets an empty index, so that
+ * its first mail is not taken for qpopper's. Losing server.state_dir makes the next open a
+ * first indexing again: see docs/MIGRATING.md.
  */
 
 #include <errno.h>
@@ -136,8 +145,8 @@ static bool spots_match(int fd, const struct idx_header *h, const struct idx_rec
 	return true;
 }
 
-/* header_usable - whether the index in BUF[0..LEN) is intact and about this very file. */
-static bool header_usable(const struct mailbox *mb, const char *buf, size_t len, const struct stat *st)
+/* header_intact - whether BUF[0..LEN) is an undamaged index of this mailbox path (maybe of an older file). */
+static bool header_intact(const struct mailbox *mb, const char *buf, size_t len)
 {
 	struct idx_header h;
 	uint64_t sum;
@@ -147,13 +156,79 @@ static bool header_usable(const struct mailbox *mb, const char *buf, size_t len,
 		return false;
 	memcpy(&h, buf, sizeof(h));
 	memcpy(&sum, buf + len - sizeof(sum), sizeof(sum));
-	if (memcmp(h.magic, IDX_MAGIC, 8) != 0 || h.version != IDX_VERSION || h.pathlen != plen ||
-	    h.count > (len / sizeof(struct idx_record)) ||
-	    len != sizeof(h) + plen + h.count * sizeof(struct idx_record) + sizeof(sum) ||
-	    checksum64(buf, len - sizeof(sum)) != sum || memcmp(buf + sizeof(h), mb->path, plen) != 0)
+	return memcmp(h.magic, IDX_MAGIC, 8) == 0 && h.version == IDX_VERSION && h.pathlen == plen &&
+	       h.count <= (len / sizeof(struct idx_record)) &&
+	       len == sizeof(h) + plen + h.count * sizeof(struct idx_record) + sizeof(sum) &&
+	       checksum64(buf, len - sizeof(sum)) == sum && memcmp(buf + sizeof(h), mb->path, plen) == 0;
+}
+
+/* header_usable - whether the intact index H is about this very file and holds messages. */
+static bool header_usable(const struct idx_header *h, const struct stat *st)
+{
+	return h->dev == (uint64_t)st->st_dev && h->ino == (uint64_t)st->st_ino &&
+	       h->indexed <= (uint64_t)st->st_size && h->count > 0;
+}
+
+/* known_cmp - qsort/bsearch order of the known UIDL table. */
+static int known_cmp(const void *a, const void *b)
+{
+	return strcmp(a, b);
+}
+
+/*
+ * note_known - remember the UIDLs an intact index served, even one about an older file (an MUA
+ * rewrote the mbox): only these may come back from an X-UIDL header. -1 when out of memory.
+ */
+static int note_known(struct mailbox *mb, const struct idx_record *r, uint64_t n)
+{
+	mb->known = n > 0 ? calloc(n, sizeof(*mb->known)) : NULL;
+	mb->known_used = n > 0 ? calloc(n, sizeof(*mb->known_used)) : NULL;
+	if (n > 0 && (mb->known == NULL || mb->known_used == NULL))
+		return -1;
+	mb->known_count = 0;
+	for (uint64_t i = 0; i < n; i++) {
+		if (!uidl_valid(r[i].uidl, r[i].uidl_len))
+			continue;
+		memcpy(mb->known[mb->known_count], r[i].uidl, r[i].uidl_len);
+		mb->known[mb->known_count++][r[i].uidl_len] = '\0';
+	}
+	if (mb->known_count > 0)
+		qsort(mb->known, mb->known_count, sizeof(*mb->known), known_cmp);
+	return 0;
+}
+
+bool mbox_xuidl_take(struct mailbox *mb, const char *uidl)
+{
+	char (*k)[MAILBOX_UIDL_MAX + 1];
+	size_t i;
+
+	if (mb->index_dir == NULL || mb->xuidl_any)
+		return true;
+	if (mb->known_count == 0)
 		return false;
-	return h.dev == (uint64_t)st->st_dev && h.ino == (uint64_t)st->st_ino &&
-	       h.indexed <= (uint64_t)st->st_size && h.count > 0;
+	k = bsearch(uidl, mb->known, mb->known_count, sizeof(*mb->known), known_cmp);
+	if (k == NULL)
+		return false;
+	i = (size_t)(k - mb->known);
+	if (mb->known_used[i])
+		return false; /* served for another message already: this one is a copy */
+	mb->known_used[i] = true;
+	return true;
+}
+
+void mbox_untake_known(struct mailbox *mb)
+{
+	if (mb->known_used != NULL)
+		memset(mb->known_used, 0, mb->known_count * sizeof(*mb->known_used));
+}
+
+void mbox_forget_known(struct mailbox *mb)
+{
+	free(mb->known);
+	free(mb->known_used);
+	mb->known = NULL;
+	mb->known_used = NULL;
+	mb->known_count = 0;
 }
 
 /* add_records - copy index records [0, N) into MB's message list. */
@@ -176,49 +251,63 @@ static bool add_records(struct mailbox *mb, const struct idx_record *r, uint64_t
 	return true;
 }
 
+/* use_records - add the index's records that still describe FD; see mbox_index_load. */
+static void use_records(struct mailbox *mb, int fd, const struct idx_header *h, const struct idx_record *r,
+			const struct stat *st, uint64_t *resume, bool *exact)
+{
+	bool same = h->indexed == (uint64_t)st->st_size && h->file_size == (uint64_t)st->st_size &&
+		    h->mtime_sec == (int64_t)st->st_mtim.tv_sec && h->mtime_nsec == (int64_t)st->st_mtim.tv_nsec;
+	bool grown = h->indexed < (uint64_t)st->st_size;
+	uint64_t keep;
+
+	if (!header_usable(h, st) || !records_sane(h, r))
+		return;
+	*exact = same && spots_match(fd, h, r, false);
+	if (!*exact && !(grown && spots_match(fd, h, r, true)))
+		return;
+	keep = *exact ? h->count : h->count - 1;
+	if (add_records(mb, r, keep)) {
+		*resume = *exact ? h->indexed : r[keep].off;
+	} else {
+		mb->count = 0;
+		*exact = false;
+	}
+}
+
 void mbox_index_load(struct mailbox *mb, int fd, const struct stat *st, uint64_t *resume, bool *exact)
 {
 	char path[4096];
 	char *buf;
 	size_t len = 0;
 	struct idx_header h;
-	struct idx_record *r;
+	struct idx_record *r = NULL;
 
 	*resume = 0;
 	*exact = false;
+	/* No intact index: popgate indexes this mailbox for the first time (or lost the index). */
+	mb->xuidl_any = true;
 	if (mb->index_dir == NULL || mailbox_state_path(mb, "idx", path, sizeof(path)) < 0)
 		return;
 	buf = read_index(mb, path, &len);
-	if (buf == NULL)
-		return;
-	if (!header_usable(mb, buf, len, st))
-		goto stale;
+	if (buf == NULL || !header_intact(mb, buf, len))
+		goto out;
 	memcpy(&h, buf, sizeof(h));
-	r = malloc(h.count * sizeof(*r));
-	if (r == NULL)
-		goto stale;
-	memcpy(r, buf + sizeof(h) + h.pathlen, h.count * sizeof(*r));
-	if (records_sane(&h, r)) {
-		bool same = h.indexed == (uint64_t)st->st_size && h.file_size == (uint64_t)st->st_size &&
-			    h.mtime_sec == (int64_t)st->st_mtim.tv_sec && h.mtime_nsec == (int64_t)st->st_mtim.tv_nsec;
-		bool grown = h.indexed < (uint64_t)st->st_size;
-
-		*exact = same && spots_match(fd, &h, r, false);
-		if (*exact || (grown && spots_match(fd, &h, r, true))) {
-			uint64_t keep = *exact ? h.count : h.count - 1;
-
-			if (add_records(mb, r, keep)) {
-				*resume = *exact ? h.indexed : r[keep].off;
-			} else {
-				mb->count = 0;
-				*exact = false;
-			}
-		}
-	}
-	free(r);
-stale:
+	r = h.count > 0 ? malloc(h.count * sizeof(*r)) : NULL;
+	if (h.count > 0 && r == NULL)
+		goto out;
+	if (h.count > 0)
+		memcpy(r, buf + sizeof(h) + h.pathlen, h.count * sizeof(*r));
+	if (note_known(mb, r, h.count) < 0)
+		goto out;
+	mb->xuidl_any = false;
+	if (fd >= 0)
+		use_records(mb, fd, &h, r, st, resume, exact);
+	for (size_t i = 0; !*exact && i < mb->count; i++)
+		(void)mbox_xuidl_take(mb, mb->msgs[i].uidl); /* kept from the index: taken */
+out:
 	if (*resume == 0)
 		log_debug("mailbox %s: index %s not usable, parsing the whole file", mb->path, path);
+	free(r);
 	free(buf);
 }
 
@@ -252,11 +341,13 @@ static void fill_index(const struct mailbox *mb, const struct mailbox_msg *msgs,
 	h.version = IDX_VERSION;
 	h.pathlen = (uint32_t)plen;
 	h.count = count;
-	h.dev = (uint64_t)st->st_dev;
-	h.ino = (uint64_t)st->st_ino;
-	h.file_size = (uint64_t)st->st_size;
-	h.mtime_sec = (int64_t)st->st_mtim.tv_sec;
-	h.mtime_nsec = (int64_t)st->st_mtim.tv_nsec;
+	if (st != NULL) {
+		h.dev = (uint64_t)st->st_dev;
+		h.ino = (uint64_t)st->st_ino;
+		h.file_size = (uint64_t)st->st_size;
+		h.mtime_sec = (int64_t)st->st_mtim.tv_sec;
+		h.mtime_nsec = (int64_t)st->st_mtim.tv_nsec;
+	}
 	h.indexed = count > 0 ? msgs[count - 1].span_end : 0;
 	memcpy(buf, &h, sizeof(h));
 	memcpy(buf + sizeof(h), mb->path, plen);
@@ -288,7 +379,7 @@ int mbox_index_save(const struct mailbox *mb, const struct mailbox_msg *msgs, si
 	int fd;
 	int rc;
 
-	if (mb->index_dir == NULL || count == 0)
+	if (mb->index_dir == NULL)
 		return 0;
 	if (mailbox_state_path(mb, "idx", path, sizeof(path)) < 0)
 		return -1;
@@ -317,4 +408,14 @@ int mbox_index_save(const struct mailbox *mb, const struct mailbox_msg *msgs, si
 	}
 	free(buf);
 	return rc;
+}
+
+void mbox_index_mark_empty(struct mailbox *mb)
+{
+	char path[4096];
+
+	if (mb->index_dir == NULL || mailbox_state_path(mb, "idx", path, sizeof(path)) < 0 ||
+	    access(path, F_OK) == 0 || errno != ENOENT)
+		return;
+	mbox_index_save(mb, NULL, 0, NULL); /* a cache write: failure is logged and costs nothing */
 }

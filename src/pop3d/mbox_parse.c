@@ -13,8 +13,10 @@
  * will gain a CR, so sizes cost no second pass.
  */
 
+#include <errno.h>
 #include <string.h>
 #include <strings.h>
+#include <unistd.h>
 
 #include "common/log.h"
 #include "pop3d/mbox.h"
@@ -64,8 +66,11 @@ static bool xuidl_value(const char *line, size_t len, char *out)
 	return true;
 }
 
-/* message_uidl - M's X-UIDL if it has a valid one, else a digest of its From_ line and stable headers. */
-static int message_uidl(struct mailbox_msg *m, const char *map)
+/*
+ * message_uidl - M's X-UIDL if it has a valid one that MB may believe (mbox_xuidl_take), else
+ * a digest of its From_ line and stable headers.
+ */
+static int message_uidl(struct mailbox *mb, struct mailbox_msg *m, const char *map)
 {
 	char buf[FROM_HASH_MAX + HDR_HASH_MAX];
 	size_t n = m->start - m->off < FROM_HASH_MAX ? (size_t)(m->start - m->off) : FROM_HASH_MAX;
@@ -83,9 +88,12 @@ static int message_uidl(struct mailbox_msg *m, const char *map)
 		if (content == 0 || (content == 1 && p[0] == '\r'))
 			break;
 		if (p[0] != ' ' && p[0] != '\t') {
-			if (header_is(p, content, "x-uidl") && xuidl_value(p, content, m->uidl))
+			bool xuidl = header_is(p, content, "x-uidl");
+
+			if (xuidl && !mb->identity_only && xuidl_value(p, content, m->uidl) &&
+			    mbox_xuidl_take(mb, m->uidl))
 				return 0;
-			skipping = header_volatile(p, content);
+			skipping = header_volatile(p, content) || (xuidl && mb->identity_only);
 		}
 		if (!skipping && hn < HDR_HASH_MAX) {
 			size_t c = (size_t)(le - p) < HDR_HASH_MAX - hn ? (size_t)(le - p) : HDR_HASH_MAX - hn;
@@ -156,8 +164,54 @@ enum mailbox_status mbox_parse(struct mailbox *mb, const char *map, uint64_t fro
 		if (m == NULL)
 			return MAILBOX_TEMP;
 		pos = scan_message(m, map, pos, size);
-		if (message_uidl(m, map) < 0)
+		if (message_uidl(mb, m, map) < 0)
 			return MAILBOX_TEMP;
 	}
 	return MAILBOX_OK;
+}
+
+/* UW-IMAP's (c-client's) folder-data message: "Subject: DON'T DELETE THIS MESSAGE -- FOLDER INTERNAL DATA". */
+#define PSEUDO_SUBJECT "DON'T DELETE THIS MESSAGE -- FOLDER INTERNAL DATA"
+/* Its headers are short: From_, Date, From, Subject, Message-ID, X-IMAP, Status. */
+#define PSEUDO_SCAN 4096
+
+/* pseudo_headers - whether the header block H[0..N) has UW-IMAP's subject and its X-IMAP header. */
+static bool pseudo_headers(const char *h, size_t n)
+{
+	bool subject = false, ximap = false;
+	const char *p = h, *end = h + n;
+
+	while (p < end) {
+		const char *nl = memchr(p, '\n', (size_t)(end - p));
+		size_t len = (size_t)((nl != NULL ? nl : end) - p);
+		size_t sl = strlen("subject:");
+
+		if (len > 0 && p[len - 1] == '\r')
+			len--;
+		if (len == 0)
+			break;
+		if (header_is(p, len, "x-imap"))
+			ximap = true;
+		if (header_is(p, len, "subject")) {
+			while (sl < len && (p[sl] == ' ' || p[sl] == '\t'))
+				sl++;
+			subject = len - sl == strlen(PSEUDO_SUBJECT) && memcmp(p + sl, PSEUDO_SUBJECT, len - sl) == 0;
+		}
+		if (nl == NULL)
+			break;
+		p = nl + 1;
+	}
+	return subject && ximap;
+}
+
+bool mbox_is_pseudo(int fd, const struct mailbox_msg *m)
+{
+	char buf[PSEUDO_SCAN];
+	size_t want = m->len < sizeof(buf) ? (size_t)m->len : sizeof(buf);
+	ssize_t r;
+
+	do
+		r = pread(fd, buf, want, (off_t)m->start);
+	while (r < 0 && errno == EINTR);
+	return r == (ssize_t)want && pseudo_headers(buf, want);
 }

@@ -141,11 +141,6 @@ int relaydb_map_maintain(const struct config *cfg, struct relaydb *db, time_t no
 int relaydb_login_apply(const struct config *cfg, struct relaydb *db, const char *ip, const char *user,
 			const char *proto, time_t now);
 
-/*
- * relaydb_import_drac - copy the unexpired entries of a DRAC dracd.db (key: IP text, value: expiry
- * in epoch seconds) into DB under protocol "drac". Returns how many were imported, or -1; *SKIPPED
- * (may be NULL) counts expired or unreadable ones.
- */
-long relaydb_import_drac(struct relaydb *db, const char *path, time_t now, long *skipped);
+/* relaydb_import_drac is in relaydb/drac_import.h. */
 
 #endif

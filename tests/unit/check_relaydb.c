@@ -9,6 +9,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "relaydb/drac_import.h"
 #include "relaydb/relaydb.h"
 #include "relaydb/relaydb_int.h"
 #include "relaydb_fixture.h"
@@ -374,36 +375,98 @@ static void put_raw(DB *m, const char *key, size_t klen, const char *val)
 	ck_assert_int_eq(m->put(m, NULL, &k, &v, 0), 0);
 }
 
+/* skips - what the importer reported as skipped, one "KEY|KIND" per line. */
+static char skips[1024];
+
+static void note_skip(void *arg, const char *key, enum drac_skip why, const char *reason)
+{
+	size_t n = strlen(skips);
+
+	(void)arg;
+	ck_assert_ptr_nonnull(reason);
+	snprintf(skips + n, sizeof(skips) - n, "%s|%s\n", key, drac_skip_name(why));
+}
+
 START_TEST(import_drac_takes_unexpired_entries)
 {
 	struct config *cfg = fx_config(NULL);
 	struct relaydb *db = open_db(cfg);
 	struct relay_entry e;
-	char path[256], future[32], past[32];
-	long skipped = -1;
+	struct drac_report rep;
+	char path[256], future[32], past[32], soon[32];
 	time_t now = time(NULL);
 	DB *m;
 
 	snprintf(path, sizeof(path), "%s/dracd.db", fx_dir);
 	snprintf(future, sizeof(future), "%lld", (long long)now + 900);
-	snprintf(past, sizeof(past), "%lld", (long long)now - 5);
+	snprintf(past, sizeof(past), "%lld", (long long)now - 5); /* expired, not yet swept by rpc.dracd */
+	snprintf(soon, sizeof(soon), "%lld", (long long)now + 60);
 	ck_assert_int_eq(db_create(&m, NULL, 0), 0);
 	ck_assert_int_eq(m->open(m, NULL, path, NULL, DB_BTREE, DB_CREATE, 0644), 0);
 	put_raw(m, "192.0.2.50", 10, future);
 	put_raw(m, "192.0.2.51", 11, future);  /* with the trailing NUL some writers add */
 	put_raw(m, "IPv6:2001:db8:0:0:0:0:0:5", 25, future);
+	put_raw(m, "2001:db8::6", 11, future);   /* a bare IPv6 key */
+	put_raw(m, "192.0.2.9/32", 13, future);  /* -DCIDR_KEY, with NUL */
+	put_raw(m, "2001:db8::7/128", 15, future);
+	put_raw(m, "198.51.100.0/24", 15, future);
+	put_raw(m, "192.0.2.53", 10, soon);
 	put_raw(m, "192.0.2.52", 10, past);
+	put_raw(m, "192.0.2.54", 10, "1");
 	put_raw(m, "not-an-ip", 9, future);
+	put_raw(m, "192.0.2.55", 10, "soon");
 	m->close(m, 0);
-	ck_assert_int_eq(relaydb_import_drac(db, path, now, &skipped), 3);
-	ck_assert_int_eq(skipped, 2);
+	skips[0] = '\0';
+	ck_assert_int_eq(relaydb_import_drac(db, path, now, &rep, note_skip, NULL), DRAC_OK);
+	ck_assert_int_eq(rep.imported, 7);
+	ck_assert_int_eq(rep.expired, 2);
+	ck_assert_int_eq(rep.skipped[DRAC_SKIP_NETWORK], 1);
+	ck_assert_int_eq(rep.skipped[DRAC_SKIP_NOT_ADDRESS], 1);
+	ck_assert_int_eq(rep.skipped[DRAC_SKIP_BAD_VALUE], 1);
+	ck_assert_str_eq(skips, "192.0.2.55|bad value\n198.51.100.0/24|network\nnot-an-ip|not an address\n");
 	ck_assert_int_eq(relaydb_get(db, "192.0.2.51", &e), 1);
 	ck_assert_int_eq(e.expires, now + 900);
 	ck_assert_str_eq(e.proto, "drac");
 	ck_assert_int_eq(relaydb_get(db, "2001:db8::5", &e), 1);
+	ck_assert_int_eq(relaydb_get(db, "2001:db8::6", &e), 1);
+	ck_assert_int_eq(relaydb_get(db, "2001:db8::7", &e), 1);
+	ck_assert_int_eq(relaydb_get(db, "192.0.2.9", &e), 1);
+	ck_assert_int_eq(relaydb_get(db, "192.0.2.53", &e), 1);
+	ck_assert_int_eq(e.expires, now + 60);
 	ck_assert_int_eq(relaydb_get(db, "192.0.2.52", &e), 0);
+	ck_assert_int_eq(relaydb_get(db, "192.0.2.54", &e), 0);
+	/* Again: everything is already held, nothing written twice. */
+	ck_assert_int_eq(relaydb_import_drac(db, path, now, &rep, NULL, NULL), DRAC_OK);
+	ck_assert_int_eq(rep.imported, 0);
+	ck_assert_int_eq(rep.kept, 7);
 	snprintf(path, sizeof(path), "%s/missing.db", fx_dir);
-	ck_assert_int_eq(relaydb_import_drac(db, path, now, NULL), -1);
+	ck_assert_int_eq(relaydb_import_drac(db, path, now, &rep, NULL, NULL), DRAC_BAD_FILE);
+	relaydb_close(&db);
+	config_free(&cfg);
+}
+END_TEST
+
+START_TEST(import_drac_refuses_db185)
+{
+	struct config *cfg = fx_config(NULL);
+	struct relaydb *db = open_db(cfg);
+	struct drac_report rep;
+	char path[256];
+	/* The first words of a DB 1.85 btree (magic, version 3, page size) and hash (magic, version 2). */
+	static const unsigned char btree[16] = { 0x62, 0x31, 0x05, 0x00, 3, 0, 0, 0, 0, 0x10, 0, 0 };
+	static const unsigned char hash[16] = { 0x00, 0x06, 0x15, 0x61, 0, 0, 0, 2 };
+
+	snprintf(path, sizeof(path), "%s/dracd185.db", fx_dir);
+	for (int i = 0; i < 2; i++) {
+		FILE *f = fopen(path, "w");
+
+		ck_assert_ptr_nonnull(f);
+		ck_assert_uint_eq(fwrite(i == 0 ? btree : hash, 1, 16, f), 16);
+		for (int k = 0; k < 4080; k++)
+			fputc(0, f);
+		fclose(f);
+		ck_assert_int_eq(relaydb_import_drac(db, path, time(NULL), &rep, NULL, NULL), DRAC_BAD_FILE);
+	}
 	relaydb_close(&db);
 	config_free(&cfg);
 }
@@ -430,6 +493,7 @@ static Suite *relaydb_suite(void)
 	tcase_add_test(db, record_login_uses_the_timeout);
 	tcase_add_test(db, export_map_holds_live_entries_only);
 	tcase_add_test(db, import_drac_takes_unexpired_entries);
+	tcase_add_test(db, import_drac_refuses_db185);
 	suite_add_tcase(s, db);
 	return s;
 }
