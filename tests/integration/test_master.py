@@ -191,6 +191,20 @@ class ConfigCheck(h.TestCase):
                 # Said once, but for the auth file, read by the sessions' own loader, which logs why.
                 self.assertEqual(err.count("\n"), 2 if b"forward_auth_file" in text else 1, err)
 
+    def test_certificate_and_key_that_do_not_belong_together_are_refused(self):
+        # Issue 17: what a login needs is checked before a configuration is accepted. A key from
+        # another pair passed as far as the first TLS handshake would otherwise.
+        with h.Popgated(self) as d:
+            cert, _ = h.make_cert(d.dir)
+            other = os.path.join(d.dir, "other")
+            os.mkdir(other)
+            _, key = h.make_cert(other)
+            with open(d.conf_path, "w") as f:
+                f.write("[server]\nuser = %s\n[tls]\ncert_file = %s\nkey_file = %s\n" % (d.user, cert, key))
+            r = subprocess.run([h.POPGATED, "-t", "-f", d.conf_path], capture_output=True, text=True)
+            self.assertEqual(r.returncode, 78, r.stdout + r.stderr)
+            self.assertIn(d.conf_path + ":5: tls.key_file: ", r.stderr)
+
     def test_ctl_passwd_needs_no_config(self):
         # The first step of an install: no popgate.conf exists yet at the default path.
         r = subprocess.run([h.POPGATECTL, "passwd"], input="s3cret\n", capture_output=True, text=True)

@@ -22,6 +22,9 @@ from relib import quick_login
 import popgate_harness as h
 
 CONNECTIONS = int(os.environ.get("REL_CONNECTIONS", "1000"))
+# A client that is served at all is served in milliseconds (the figures printed say how many); one
+# kept out would wait for a timeout of a minute or more. The bound leaves room for a loaded machine.
+SERVED = 10 * h.SLOWDOWN
 
 
 def tls_client_ctx():
@@ -68,6 +71,8 @@ class Connections(h.TestCase):
         with r.Daemon(self, config=cfg, listeners=("pop3", "smtp")) as d:
             d.add_user("alice", "secret", messages=[h.mbox_message(1)])
             d.start()
+            # The workers start beside the first sessions; count them once all are up.
+            d.wait_for_log(r"lookup worker listening")
             base = len(d.pids())
             t0 = time.time()
             socks = [r.connect(d.port("pop3") if i % 2 else d.port("smtp"), source=r.source_ip(i // 10),
@@ -82,7 +87,7 @@ class Connections(h.TestCase):
             master_pss = r.pss_kib(d.proc.pid) / 1024.0
             self.assertEqual(greeted, CONNECTIONS)
             t_login = quick_login(d, "127.9.9.9")
-            self.assertLess(t_login, 1.0, "a new client waited %.2fs" % t_login)
+            self.assertLess(t_login, SERVED, "a new client waited %.2fs" % t_login)
             for s in socks:
                 s.close()
             t1 = time.time()
@@ -152,7 +157,7 @@ class Connections(h.TestCase):
                     replies["refused"] += 1
                     s.close()
             self.assertEqual(replies, {"ok": per_ip, "refused": 200 - per_ip})
-            self.assertLess(quick_login(d, "127.66.0.2"), 1.0)  # others are served meanwhile
+            self.assertLess(quick_login(d, "127.66.0.2"), SERVED)  # others are served meanwhile
             for s in socks:
                 s.close()
             deadline = time.time() + 10
