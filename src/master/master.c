@@ -163,25 +163,37 @@ static bool per_ip_exempt(const struct config *cfg, const struct ip_addr *ip)
 	       cidr_list_match(cfg_cidrs(cfg, "relay.allow"), ip) != NULL;
 }
 
+/*
+ * per_address - the limits on client IP, which OTHERS sessions already serve: NULL when within
+ * them, else the reason. *FAILURES gets its recent failed logins.
+ */
+static const char *per_address(struct master *m, const struct ip_addr *ip, size_t others, unsigned *failures)
+{
+	const struct config *cfg = m->cfg;
+
+	if (others >= (size_t)cfg_int(cfg, "server.max_connections_per_ip") && !per_ip_exempt(cfg, ip))
+		return "limit: server.max_connections_per_ip";
+	*failures = throttle_failures(m->fails, ip, time(NULL), cfg_duration(cfg, "auth.lockout"));
+	if (*failures >= (unsigned)cfg_int(cfg, "auth.max_failures"))
+		return why_locked_out;
+	return NULL;
+}
+
 /* admit - the limits a new connection must pass; NULL when admitted, else the reason. */
 static const char *admit(struct master *m, const struct listener *l, const struct ip_addr *ip,
 			 unsigned *failures)
 {
 	const struct config *cfg = m->cfg;
+	const char *why;
 
 	if (m->stopping)
 		return "shutting down";
-	/* Behind a balancer the peer is the balancer: the session's PROXY header names the client. */
-	if (l->svc->proxy)
-		goto global;
-	/* The per-address limits first: an address over them must not push anyone out. */
-	if (children_count_ip(m->kids, ip) >= (size_t)cfg_int(cfg, "server.max_connections_per_ip") &&
-	    !per_ip_exempt(cfg, ip))
-		return "limit: server.max_connections_per_ip";
-	*failures = throttle_failures(m->fails, ip, time(NULL), cfg_duration(cfg, "auth.lockout"));
-	if (*failures >= (unsigned)cfg_int(cfg, "auth.max_failures"))
-		return why_locked_out;
-global:;
+	/*
+	 * The per-address limits first: an address over them must not push anyone out. Behind a
+	 * balancer the peer is the balancer: they apply once the session's PROXY header names the client.
+	 */
+	if (!l->svc->proxy && (why = per_address(m, ip, children_count_ip(m->kids, ip), failures)) != NULL)
+		return why;
 	size_t max = (size_t)cfg_int(cfg, "server.max_connections");
 	if (children_serving(m->kids) >= max) {
 		stress_enter(&m->stress, m->kids, max, cfg_duration(cfg, "smtp.stress_timeout"));
@@ -322,17 +334,11 @@ static bool track_for_make_room(struct master *m, const struct session_wire_repo
 static const char *proxy_verdict(struct master *m, const struct child *ch, const struct ip_addr *ip,
 				 unsigned *failures)
 {
-	const struct config *cfg = m->cfg;
-	size_t same = children_count_ip(m->kids, ip);
+	size_t others = children_count_ip(m->kids, ip);
 
 	if (ch->ip.family == ip->family && memcmp(ch->ip.addr, ip->addr, sizeof(ip->addr)) == 0)
-		same--; /* LOCAL keeps the balancer's address, which already counts this session */
-	if (same >= (size_t)cfg_int(cfg, "server.max_connections_per_ip") && !per_ip_exempt(cfg, ip))
-		return "limit: server.max_connections_per_ip";
-	*failures = throttle_failures(m->fails, ip, time(NULL), cfg_duration(cfg, "auth.lockout"));
-	if (*failures >= (unsigned)cfg_int(cfg, "auth.max_failures"))
-		return why_locked_out;
-	return NULL;
+		others--; /* LOCAL keeps the balancer's address, which already counts this session */
+	return per_address(m, ip, others, failures);
 }
 
 /*

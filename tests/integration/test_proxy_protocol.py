@@ -86,6 +86,8 @@ class ProxyProtocol(h.TestCase):
     def test_v1_login_authorizes_the_proxied_client_not_the_balancer(self):
         with self.daemon() as d:
             d.start()
+            d.wait_for_log(r"ready on .*pop3\+proxy 127\.0\.0\.1:%d.*smtp\+proxy 127\.0\.0\.1:%d"
+                           % (self.pop3_proxy, self.smtp_proxy))
             answer = self.login(v1("127.0.5.5"))
             self.assertTrue(answer.startswith("+OK"), answer)
             self.assertEqual(d.ctl("check", "127.0.5.5", check=False).returncode, 0)
