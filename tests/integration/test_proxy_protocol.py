@@ -9,6 +9,7 @@ keeps the balancer's address; PP2_CLIENT_SSL on a plain listener lets USER/PASS 
 pop3.plaintext_auth = trusted refuses them without TLS.
 """
 import socket
+import ssl
 import struct
 import time
 
@@ -188,6 +189,35 @@ class ProxyProtocol(h.TestCase):
             self.assertTrue(answer.startswith("+OK"), answer)
             self.assertEqual(d.ctl("check", "127.0.5.12", check=False).returncode, 0)
             d.wait_for_log(r"pop3 ip=127\.0\.5\.12 user=- proxied: balancer=127\.0\.0\.2 version=2 local=no tls=yes")
+
+    def test_implicit_tls_handshake_follows_the_header(self):
+        pop3s, smtps = h.free_port(), h.free_port()
+        cfg = {"server": {"proxy_networks": BALANCER + "/32", "proxy_timeout": "1s"},
+               "pop3": {"listen_tls_proxy": "127.0.0.1:%d" % pop3s, "plaintext_auth": "trusted",
+                        "trusted_networks": "192.0.2.0/24"},
+               "smtp": {"listen_tls_proxy": "127.0.0.1:%d" % smtps},
+               "relay": {"allow": "192.0.2.1/32"}}
+        ctx = ssl.create_default_context()
+        ctx.check_hostname = False
+        ctx.verify_mode = ssl.CERT_NONE
+        with h.Popgated(self, config=cfg, tls=True, listeners=("pop3",)) as d:
+            d.add_user("alice", "secret", messages=[h.mbox_message(1)])
+            d.start()
+            for port, client, greeting in ((pop3s, "127.0.5.13", b"+OK"), (smtps, "127.0.5.14", b"220 ")):
+                raw = socket.create_connection(("127.0.0.1", port), 20, source_address=(BALANCER, 0))
+                raw.sendall(v2(client, dport=port))
+                with ctx.wrap_socket(raw) as s:
+                    f = s.makefile("rwb")
+                    self.assertTrue(f.readline().startswith(greeting))
+                    if greeting == b"+OK":  # real TLS to popgated: passwords are allowed
+                        for cmd in (b"USER alice\r\n", b"PASS secret\r\n"):
+                            f.write(cmd)
+                            f.flush()
+                            self.assertTrue(f.readline().startswith(b"+OK"), cmd)
+                    f.close()
+            self.assertEqual(d.ctl("check", "127.0.5.13", check=False).returncode, 0)
+            d.wait_for_log(r"pop3s ip=127\.0\.5\.13 user=alice login ok")
+            d.wait_for_log(r"smtps ip=127\.0\.5\.14 user=- proxied: balancer=127\.0\.0\.2 version=2")
 
     def test_per_address_limit_counts_the_proxied_client(self):
         with self.daemon(server={"max_connections_per_ip": "2"}) as d:
