@@ -336,7 +336,8 @@ static const char *proxy_verdict(struct master *m, const struct child *ch, const
 {
 	size_t others = children_count_ip(m->kids, ip);
 
-	if (ch->ip.family == ip->family && memcmp(ch->ip.addr, ip->addr, sizeof(ip->addr)) == 0)
+	if (others > 0 && !ch->evicted && ch->ip.family == ip->family &&
+	    memcmp(ch->ip.addr, ip->addr, sizeof(ip->addr)) == 0)
 		others--; /* LOCAL keeps the balancer's address, which already counts this session */
 	return per_address(m, ip, others, failures);
 }
@@ -355,12 +356,14 @@ static void proxied_client(struct master *m, const struct child *ch, const struc
 
 	if (!ch->proxy_pending || (ip.family != AF_INET && ip.family != AF_INET6))
 		return; /* once per *_proxy session; a session left unanswered ends itself */
+	if (ip.family == AF_INET)
+		memset(ip.addr + 4, 0, sizeof(ip.addr) - 4); /* as ip_from_sockaddr leaves it: compared whole */
 	ip_format(&ip, text);
 	why = proxy_verdict(m, ch, &ip, &failures);
 	(void)children_proxied(m->kids, r->session_pid, why == NULL ? &ip : NULL, text);
 	v.sival_int = why == NULL ? PROXY_ADMIT | (int)(failures << PROXY_FAILURES_SHIFT)
 		      : why == why_locked_out ? PROXY_LOCKED : PROXY_BUSY;
-	if (sigqueue(r->session_pid, SESSION_PROXY_SIGNAL, v) < 0)
+	if (sigqueue(r->session_pid, SESSION_PROXY_SIGNAL, v) < 0 && errno != ESRCH)
 		log_err("answering session %ld about %s: %s", (long)r->session_pid, text, strerror(errno));
 	if (why != NULL)
 		note_refused(m, ch->svc, text, why);
