@@ -16,3 +16,7 @@ distclean-e2e:
 # Client text never forges a log field; the fail2ban filter in etc/fail2ban against a real log.
 TESTS += tests/integration/test_log_fields.py
 EXTRA_DIST += tests/integration/test_log_fields.py
+
+# PROXY protocol v1/v2 on the *_proxy listeners: the named client, not the balancer, is the client.
+TESTS += tests/integration/test_proxy_protocol.py
+EXTRA_DIST += tests/integration/test_proxy_protocol.py

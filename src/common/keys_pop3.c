@@ -5,6 +5,10 @@
 const struct cfg_key cfg_keys_pop3[] = {
 	CFG_KEY("listen", CFG_LISTEN, "*:110", "plain POP3 listeners (STLS upgrades); empty disables"),
 	CFG_KEY("listen_tls", CFG_LISTEN, "*:995", "implicit-TLS POP3S listeners; empty disables"),
+	CFG_KEY("listen_proxy", CFG_LISTEN, "",
+		"plain POP3 listeners for a load balancer: each connection starts with a PROXY header (v1 or v2)"),
+	CFG_KEY("listen_tls_proxy", CFG_LISTEN, "",
+		"implicit-TLS POP3S listeners for a load balancer: the PROXY header comes before the TLS handshake"),
 	CFG_KEY_ENUM("plaintext_auth", "trusted", "trusted|always",
 		     "trusted: passwords only under TLS or from pop3.trusted_networks; always: anywhere"),
 	CFG_KEY("trusted_networks", CFG_CIDRS, "127.0.0.0/8, ::1",

@@ -5,6 +5,10 @@
 const struct cfg_key cfg_keys_smtp[] = {
 	CFG_KEY("listen", CFG_LISTEN, "*:25, *:587", "plain SMTP listeners (STARTTLS upgrades); empty disables"),
 	CFG_KEY("listen_tls", CFG_LISTEN, "*:465", "implicit-TLS SMTP listeners (RFC 8314); empty disables"),
+	CFG_KEY("listen_proxy", CFG_LISTEN, "",
+		"plain SMTP listeners for a load balancer: each connection starts with a PROXY header (v1 or v2)"),
+	CFG_KEY("listen_tls_proxy", CFG_LISTEN, "",
+		"implicit-TLS SMTP listeners for a load balancer: the PROXY header comes before the TLS handshake"),
 	CFG_KEY_CHECKED("relay_domains", CFG_LIST, "",
 			"recipient domains accepted from anyone (our own and backup-MX domains, two labels or more), subdomains included",
 			cfg_check_domain),

@@ -15,8 +15,10 @@ src_common_libcommon_a_SOURCES = \
 	src/common/log.c src/common/log.h \
 	src/common/net.c src/common/net.h \
 	src/common/privsep.c src/common/privsep.h \
+	src/common/proxy_proto.c src/common/proxy_proto.h \
 	src/common/report_budget.c src/common/report_budget.h \
 	src/common/session.c src/common/session.h src/common/session_wire.h \
+	src/common/session_proxy.c \
 	src/common/stats.c src/common/stats.h \
 	src/common/tls.c src/common/tls.h
 
@@ -45,3 +47,9 @@ tests_unit_check_report_budget_SOURCES = tests/unit/check_report_budget.c
 tests_unit_check_report_budget_CFLAGS = $(POPGATE_TEST_CFLAGS)
 tests_unit_check_report_budget_LDADD = $(POPGATE_TEST_LIBS)
 EXTRA_tests_unit_check_report_budget_DEPENDENCIES = $(POPGATE_LIBS)
+check_PROGRAMS += tests/unit/check_proxy_proto
+TESTS += tests/unit/check_proxy_proto
+tests_unit_check_proxy_proto_SOURCES = tests/unit/check_proxy_proto.c
+tests_unit_check_proxy_proto_CFLAGS = $(POPGATE_TEST_CFLAGS)
+tests_unit_check_proxy_proto_LDADD = $(POPGATE_TEST_LIBS)
+EXTRA_tests_unit_check_proxy_proto_DEPENDENCIES = $(POPGATE_LIBS)

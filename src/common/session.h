@@ -20,6 +20,7 @@ enum session_event {
 	SESSION_TXN_END,     /* that transaction is over (delivered, refused, reset or abandoned) */
 	SESSION_TXN_HANDOFF, /* its message is complete and goes to the next hop: never push it out now */
 	SESSION_CLIENT_KNOWN, /* the client may relay (relay.allow, POP-before-SMTP): never push it out */
+	SESSION_PROXY_CLIENT, /* a *_proxy session's real client, from its PROXY header: answered by a signal */
 };
 
 /* One accepted connection, as seen by the process that serves it. */
@@ -27,6 +28,7 @@ struct session_ctx {
 	const struct config *cfg;
 	int fd;                          /* the connected socket */
 	bool implicit_tls;               /* accepted on a *.listen_tls listener: handshake first */
+	bool proxied_tls;                /* a PROXY header says the client spoke TLS to the balancer */
 	SSL_CTX *tls;                    /* server context, or NULL when [tls] is not configured */
 	struct ip_addr client;           /* peer address, IPv4-mapped unmapped */
 	char client_ip[IP_TEXT_MAX];     /* its canonical text */
@@ -54,6 +56,15 @@ typedef int (*service_main_fn)(struct session_ctx *ctx);
 
 /* session_report - tell the master about EVENT for this session's client. Never blocks long; best effort. */
 void session_report(const struct session_ctx *ctx, enum session_event event, const char *user);
+
+/*
+ * session_proxy_start - on a *_proxy listener, before anything else: read the PROXY header within
+ * server.proxy_timeout, take the client it names as this session's (address, port, local end,
+ * TLS at the balancer) and have the master apply the per-address limits and the lockout to it.
+ * 0 to serve the session; -1 to end it, after sending BUSY_REPLY or LOCKED_REPLY (either may be
+ * NULL) when the master refused the client. Logged here or by the master.
+ */
+int session_proxy_start(struct session_ctx *ctx, const char *busy_reply, const char *locked_reply);
 
 /* session_auth_delay - seconds to wait before answering a failed login (grows with recent failures). */
 unsigned session_auth_delay(const struct session_ctx *ctx);

@@ -2,8 +2,11 @@
 #ifndef POPGATE_SESSION_WIRE_H
 #define POPGATE_SESSION_WIRE_H
 
+#include <signal.h>
 #include <stdint.h>
 #include <sys/types.h>
+
+#include "common/cidr.h"
 
 #define SESSION_WIRE_MAGIC 0x70677231u /* "pgr1" */
 
@@ -16,6 +19,22 @@ struct session_wire_report {
 	uint32_t event;      /* enum session_event */
 	pid_t session_pid;   /* the master's direct child serving the connection */
 	char user[64];
+	struct ip_addr client; /* SESSION_PROXY_CLIENT: the client a PROXY header named */
 };
+
+/*
+ * The master's answer to SESSION_PROXY_CLIENT, queued to the session with sigqueue(): the session
+ * holds no descriptor the master reads from or writes to but this channel, and a signal's sender
+ * is stamped by the kernel as a datagram's is. The value is a verdict, and for PROXY_ADMIT the
+ * failed logins from that client in the upper bits (PROXY_FAILURES_SHIFT).
+ */
+#define SESSION_PROXY_SIGNAL SIGUSR1
+enum session_proxy_verdict {
+	PROXY_ADMIT = 1,   /* serve the session */
+	PROXY_BUSY,        /* refuse: server.max_connections_per_ip */
+	PROXY_LOCKED,      /* refuse: the client is locked out after failed logins */
+};
+#define PROXY_VERDICT_MASK 0xff
+#define PROXY_FAILURES_SHIFT 8
 
 #endif

@@ -1,6 +1,7 @@
 /* children.c - a bounded table of running sessions, for limits, reports and shutdown. */
 #include <signal.h>
 #include <stdlib.h>
+#include <stdio.h>
 #include <string.h>
 #include <time.h>
 
@@ -83,6 +84,7 @@ int children_add(struct children *c, pid_t pid, const struct ip_addr *ip, const 
 	ch->proven = false;
 	ch->txn = CHILD_TXN_NONE;
 	ch->evicted = false;
+	ch->proxy_pending = svc != NULL && svc->proxy;
 	return 0;
 }
 
@@ -140,6 +142,20 @@ void children_mark_proven(struct children *c, pid_t pid)
 
 	if (ch != NULL)
 		ch->proven = true;
+}
+
+bool children_proxied(struct children *c, pid_t pid, const struct ip_addr *ip, const char *ip_text)
+{
+	struct child *ch = find(c, pid);
+
+	if (ch == NULL || !ch->proxy_pending)
+		return false;
+	ch->proxy_pending = false;
+	if (ip != NULL) {
+		ch->ip = *ip;
+		snprintf(ch->ip_text, sizeof(ch->ip_text), "%s", ip_text);
+	}
+	return true;
 }
 
 void children_set_txn(struct children *c, pid_t pid, enum child_txn txn)

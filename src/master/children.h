@@ -31,6 +31,7 @@ struct child {
 	bool proven;      /* logged in, or a client relay.allow / POP-before-SMTP vouches for: never evicted */
 	enum child_txn txn;
 	bool evicted;     /* killed to make room; no longer counted against the limits */
+	bool proxy_pending; /* on a *_proxy listener, its PROXY header's client not reported yet */
 };
 
 struct children;
@@ -63,6 +64,13 @@ size_t children_count_ip(const struct children *c, const struct ip_addr *ip);
 
 /* children_mark_proven - PID has logged in, or its client is one we relay for: never evict it. */
 void children_mark_proven(struct children *c, pid_t pid);
+
+/*
+ * children_proxied - PID's PROXY header named client IP (NULL: the session is refused, keep the
+ * balancer's): from now on the per-address limits count it there. Once per session, and only for
+ * a *_proxy one: false when PID is unknown, not such a session or has reported already.
+ */
+bool children_proxied(struct children *c, pid_t pid, const struct ip_addr *ip, const char *ip_text);
 
 /* children_set_txn - PID's mail transaction moved to TXN. */
 void children_set_txn(struct children *c, pid_t pid, enum child_txn txn);

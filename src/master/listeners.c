@@ -186,8 +186,9 @@ void listeners_describe(const struct listener_set *set, char *out, size_t cap)
 
 	out[0] = '\0';
 	for (size_t i = 0; i < set->n && used < cap; i++) {
-		int n = snprintf(out + used, cap - used, "%s%s %s", i > 0 ? ", " : "",
+		int n = snprintf(out + used, cap - used, "%s%s%s %s", i > 0 ? ", " : "",
 				 set->v[i].svc != NULL ? set->v[i].svc->name : set->v[i].socketmap ? "socketmap" : "admin",
+				 set->v[i].svc != NULL && set->v[i].svc->proxy ? "+proxy" : "",
 				 net_addr_text(&set->v[i].addr, addr, sizeof(addr)));
 		if (n < 0)
 			break;

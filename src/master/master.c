@@ -71,6 +71,16 @@ static void apply_logging(const struct config *cfg)
 /* The reason admit() gives for an address locked out; refuse() tells such a client why. */
 static const char why_locked_out[] = "locked out: too many failed logins";
 
+/* note_refused - log and count a connection a limit refused. */
+static void note_refused(struct master *m, const struct service *svc, const char *ip, const char *why)
+{
+	log_session(LOG_NOTICE, svc != NULL ? svc->name : "admin", ip, NULL, "refused", "%s", why);
+	stats_begin(m->stats);
+	stats_counters_mut(m->stats)->refused_limit++;
+	stats_end(m->stats);
+	stats_add_event(m->stats, svc != NULL ? svc->name : "admin", ip, "", why);
+}
+
 /* refuse - a connection over a limit gets its protocol's temporary failure and is closed. */
 static void refuse(struct master *m, int fd, const struct service *svc, const char *ip, const char *why)
 {
@@ -82,11 +92,7 @@ static void refuse(struct master *m, int fd, const struct service *svc, const ch
 		(void)send(fd, "HTTP/1.0 503 Service Unavailable\r\nContent-Length: 0\r\n\r\n", 56,
 			   MSG_NOSIGNAL | MSG_DONTWAIT);
 	close(fd);
-	log_session(LOG_NOTICE, svc != NULL ? svc->name : "admin", ip, NULL, "refused", "%s", why);
-	stats_begin(m->stats);
-	stats_counters_mut(m->stats)->refused_limit++;
-	stats_end(m->stats);
-	stats_add_event(m->stats, svc != NULL ? svc->name : "admin", ip, "", why);
+	note_refused(m, svc, ip, why);
 }
 
 /*
@@ -110,6 +116,8 @@ static void session_child(struct master *m, const struct listener *l, int fd, st
 	stats_forget(); /* and the counters' page was never mapped here (MADV_DONTFORK) */
 	ctx->session_pid = getpid();
 	log_set_ident(l->svc->family);
+	if (l->svc->proxy && session_proxy_start(ctx, l->svc->busy_reply, l->svc->locked_reply) < 0)
+		_exit(0);
 	_exit(l->svc->main(ctx));
 }
 
@@ -155,21 +163,37 @@ static bool per_ip_exempt(const struct config *cfg, const struct ip_addr *ip)
 	       cidr_list_match(cfg_cidrs(cfg, "relay.allow"), ip) != NULL;
 }
 
+/*
+ * per_address - the limits on client IP, which OTHERS sessions already serve: NULL when within
+ * them, else the reason. *FAILURES gets its recent failed logins.
+ */
+static const char *per_address(struct master *m, const struct ip_addr *ip, size_t others, unsigned *failures)
+{
+	const struct config *cfg = m->cfg;
+
+	if (others >= (size_t)cfg_int(cfg, "server.max_connections_per_ip") && !per_ip_exempt(cfg, ip))
+		return "limit: server.max_connections_per_ip";
+	*failures = throttle_failures(m->fails, ip, time(NULL), cfg_duration(cfg, "auth.lockout"));
+	if (*failures >= (unsigned)cfg_int(cfg, "auth.max_failures"))
+		return why_locked_out;
+	return NULL;
+}
+
 /* admit - the limits a new connection must pass; NULL when admitted, else the reason. */
 static const char *admit(struct master *m, const struct listener *l, const struct ip_addr *ip,
 			 unsigned *failures)
 {
 	const struct config *cfg = m->cfg;
+	const char *why;
 
 	if (m->stopping)
 		return "shutting down";
-	/* The per-address limits first: an address over them must not push anyone out. */
-	if (children_count_ip(m->kids, ip) >= (size_t)cfg_int(cfg, "server.max_connections_per_ip") &&
-	    !per_ip_exempt(cfg, ip))
-		return "limit: server.max_connections_per_ip";
-	*failures = throttle_failures(m->fails, ip, time(NULL), cfg_duration(cfg, "auth.lockout"));
-	if (*failures >= (unsigned)cfg_int(cfg, "auth.max_failures"))
-		return why_locked_out;
+	/*
+	 * The per-address limits first: an address over them must not push anyone out. Behind a
+	 * balancer the peer is the balancer: they apply once the session's PROXY header names the client.
+	 */
+	if (!l->svc->proxy && (why = per_address(m, ip, children_count_ip(m->kids, ip), failures)) != NULL)
+		return why;
 	size_t max = (size_t)cfg_int(cfg, "server.max_connections");
 	if (children_serving(m->kids) >= max) {
 		stress_enter(&m->stress, m->kids, max, cfg_duration(cfg, "smtp.stress_timeout"));
@@ -178,7 +202,6 @@ static const char *admit(struct master *m, const struct listener *l, const struc
 			return "limit: server.max_connections";
 		}
 	}
-	(void)l;
 	return NULL;
 }
 
@@ -201,6 +224,13 @@ static void start_session(struct master *m, const struct listener *l, int fd, co
 	if (ip_from_sockaddr(local, &lip) == 0)
 		ip_format(&lip, ctx.local_ip);
 	ctx.local_port = ntohs(((const struct sockaddr_in *)local)->sin_port);
+	if (l->svc->proxy && cidr_list_match(cfg_cidrs(m->cfg, "server.proxy_networks"), &ctx.client) == NULL) {
+		/* A PROXY header from anyone else would let them name any client: an open relay. */
+		log_session(LOG_WARNING, l->svc->name, ctx.client_ip, NULL, "dropped",
+			    "a *_proxy listener, and the peer is not in server.proxy_networks");
+		close(fd);
+		return;
+	}
 	why = admit(m, l, &ctx.client, &ctx.recent_auth_failures);
 	if (why != NULL) {
 		refuse(m, fd, l->svc, ctx.client_ip, why);
@@ -300,6 +330,45 @@ static bool track_for_make_room(struct master *m, const struct session_wire_repo
 	}
 }
 
+/* proxy_verdict - the per-address limits and the lockout, for the client a PROXY header named. */
+static const char *proxy_verdict(struct master *m, const struct child *ch, const struct ip_addr *ip,
+				 unsigned *failures)
+{
+	size_t others = children_count_ip(m->kids, ip);
+
+	if (others > 0 && !ch->evicted && ch->ip.family == ip->family &&
+	    memcmp(ch->ip.addr, ip->addr, sizeof(ip->addr)) == 0)
+		others--; /* LOCAL keeps the balancer's address, which already counts this session */
+	return per_address(m, ip, others, failures);
+}
+
+/*
+ * proxied_client - a *_proxy session names its client, before it says anything to it: admit it
+ * as accept would have, count it under that address from now on, and answer with a signal.
+ */
+static void proxied_client(struct master *m, const struct child *ch, const struct session_wire_report *r)
+{
+	struct ip_addr ip = r->client;
+	char text[IP_TEXT_MAX];
+	unsigned failures = 0;
+	const char *why;
+	union sigval v;
+
+	if (!ch->proxy_pending || (ip.family != AF_INET && ip.family != AF_INET6))
+		return; /* once per *_proxy session; a session left unanswered ends itself */
+	if (ip.family == AF_INET)
+		memset(ip.addr + 4, 0, sizeof(ip.addr) - 4); /* as ip_from_sockaddr leaves it: compared whole */
+	ip_format(&ip, text);
+	why = proxy_verdict(m, ch, &ip, &failures);
+	(void)children_proxied(m->kids, r->session_pid, why == NULL ? &ip : NULL, text);
+	v.sival_int = why == NULL ? PROXY_ADMIT | (int)(failures << PROXY_FAILURES_SHIFT)
+		      : why == why_locked_out ? PROXY_LOCKED : PROXY_BUSY;
+	if (sigqueue(r->session_pid, SESSION_PROXY_SIGNAL, v) < 0 && errno != ESRCH)
+		log_err("answering session %ld about %s: %s", (long)r->session_pid, text, strerror(errno));
+	if (why != NULL)
+		note_refused(m, ch->svc, text, why);
+}
+
 /* on_report - one record from a session: counters, events and the failed-login table. */
 static void on_report(struct master *m, const struct session_wire_report *r)
 {
@@ -309,6 +378,10 @@ static void on_report(struct master *m, const struct session_wire_report *r)
 
 	if (ch == NULL)
 		return; /* reports_next checked the sender; a session reaped meanwhile is ignored */
+	if (r->event == SESSION_PROXY_CLIENT) {
+		proxied_client(m, ch, r);
+		return;
+	}
 	if (track_for_make_room(m, r))
 		return; /* bookkeeping, not an event worth the admin page */
 	memcpy(user, r->user, sizeof(user));

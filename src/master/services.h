@@ -14,6 +14,7 @@ struct service {
 	const char *busy_reply;   /* sent when a limit refuses a connection; NULL under implicit TLS */
 	const char *locked_reply; /* sent to an address locked out after failed logins; likewise */
 	const char *family;       /* "pop3" or "smtp": which active counter a session bumps */
+	bool proxy;               /* behind a load balancer: a PROXY header names the client */
 };
 
 /* The session services, terminated by {NULL}. */

@@ -146,6 +146,10 @@ static const char *needs_tls(const struct config *cfg)
 		return "pop3.listen_tls";
 	if (cfg_listen(cfg, "smtp.listen_tls")->n > 0)
 		return "smtp.listen_tls";
+	if (cfg_listen(cfg, "pop3.listen_tls_proxy")->n > 0)
+		return "pop3.listen_tls_proxy";
+	if (cfg_listen(cfg, "smtp.listen_tls_proxy")->n > 0)
+		return "smtp.listen_tls_proxy";
 	if (cfg_bool(cfg, "admin.tls") && cfg_listen(cfg, "admin.listen")->n > 0)
 		return "admin.tls";
 	return NULL;

@@ -74,7 +74,7 @@ enum pop3_outcome pop3_cmd_capa(struct pop3 *p, int argc, char **argv)
 		.state = p->state,
 		.tls_active = p->tls,
 		.tls_available = p->ctx->tls != NULL,
-		.plaintext_ok = pop3_plaintext_allowed(p->ctx->cfg, &p->ctx->client, p->tls),
+		.plaintext_ok = pop3_plaintext_allowed(p->ctx->cfg, &p->ctx->client, p->tls || p->ctx->proxied_tls),
 	};
 	int n = pop3_capa_format(p->ctx->cfg, &in, buf, sizeof(buf));
 

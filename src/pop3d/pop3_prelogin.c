@@ -25,7 +25,7 @@ static void forget_user(struct pop3 *p)
 enum pop3_outcome pop3_cmd_user(struct pop3 *p, int argc, char **argv)
 {
 	forget_user(p);
-	if (!pop3_plaintext_allowed(p->ctx->cfg, &p->ctx->client, p->tls))
+	if (!pop3_plaintext_allowed(p->ctx->cfg, &p->ctx->client, p->tls || p->ctx->proxied_tls))
 		return pop3_reply(p, PLAINTEXT_REFUSED);
 	snprintf(p->user, sizeof(p->user), "%s", argv[0]);
 	p->have_user = true;
@@ -38,7 +38,7 @@ enum pop3_outcome pop3_cmd_pass(struct pop3 *p, int argc, char **argv)
 	char user[AUTH_NAME_MAX];
 	enum pop3_outcome o;
 
-	if (!pop3_plaintext_allowed(p->ctx->cfg, &p->ctx->client, p->tls))
+	if (!pop3_plaintext_allowed(p->ctx->cfg, &p->ctx->client, p->tls || p->ctx->proxied_tls))
 		return pop3_reply(p, PLAINTEXT_REFUSED);
 	if (!p->have_user)
 		return pop3_reply(p, "-ERR No user name given: send USER first");

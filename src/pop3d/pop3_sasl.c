@@ -176,7 +176,7 @@ static enum pop3_outcome auth_login(struct pop3 *p, const char *ir, struct sasl_
 
 enum pop3_outcome pop3_cmd_auth(struct pop3 *p, int argc, char **argv)
 {
-	bool plain_ok = pop3_plaintext_allowed(p->ctx->cfg, &p->ctx->client, p->tls);
+	bool plain_ok = pop3_plaintext_allowed(p->ctx->cfg, &p->ctx->client, p->tls || p->ctx->proxied_tls);
 	struct sasl_buf sb;
 	enum pop3_outcome o;
 

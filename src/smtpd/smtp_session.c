@@ -80,7 +80,8 @@ bool smtp_tls_active(const struct smtp_session *s)
 
 bool smtp_auth_offered(const struct smtp_session *s)
 {
-	if (smtp_tls_active(s) || strcmp(cfg_str(s->cfg, "smtp.plaintext_auth"), "always") == 0)
+	/* TLS the client ended at a load balancer (PROXY v2 PP2_CLIENT_SSL) counts as TLS here. */
+	if (smtp_tls_active(s) || s->ctx->proxied_tls || strcmp(cfg_str(s->cfg, "smtp.plaintext_auth"), "always") == 0)
 		return true;
 	return cidr_list_match(cfg_cidrs(s->cfg, "pop3.trusted_networks"), &s->ctx->client) != NULL;
 }

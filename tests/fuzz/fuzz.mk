@@ -42,10 +42,11 @@ fuzz_mbox_SRCS := tests/fuzz/fuzz_mbox.c tests/fuzz/fuzz_mailbox.c $(UTIL)
 fuzz_config_SRCS := tests/fuzz/fuzz_config.c $(UTIL)
 fuzz_admin_SRCS := tests/fuzz/fuzz_admin.c tests/fuzz/fuzz_json.c $(UTIL)
 fuzz_socketmap_SRCS := tests/fuzz/fuzz_socketmap.c $(UTIL)
+fuzz_proxy_SRCS := tests/fuzz/fuzz_proxy.c $(UTIL)
 
 # local.mk passes FUZZ_HARNESSES (make fuzz FUZZ_HARNESSES=fuzz_pop3 builds and runs just one).
 HARNESSES := $(or $(FUZZ_HARNESSES),fuzz_pop3 fuzz_smtp fuzz_smtp_data fuzz_smtp_addr fuzz_mbox fuzz_config \
-	fuzz_admin fuzz_socketmap)
+	fuzz_admin fuzz_socketmap fuzz_proxy)
 
 all: $(addprefix $(B)/,$(HARNESSES))
 

@@ -13,7 +13,7 @@ FUZZ_CC = clang
 FUZZ_SECONDS = 30
 FUZZ_JOBS = 1
 FUZZ_HARNESSES = fuzz_pop3 fuzz_smtp fuzz_smtp_data fuzz_smtp_addr fuzz_mbox fuzz_config fuzz_admin \
-	fuzz_socketmap
+	fuzz_socketmap fuzz_proxy
 FUZZ_DEFINES = $(DEFS) \
 	-DPOPGATE_SYSCONFDIR=\"$(sysconfdir)/popgate\" \
 	-DPOPGATE_STATEDIR=\"$(localstatedir)/lib/popgate\" \
@@ -51,4 +51,5 @@ EXTRA_DIST += tests/fuzz/run-regress.sh tests/fuzz/run-fuzz.sh tests/fuzz/fuzz.m
 	tests/fuzz/fuzz_spool.c tests/fuzz/fuzz_spool.h tests/fuzz/fuzz_json.c tests/fuzz/fuzz_json.h \
 	tests/fuzz/fuzz_pop3.c tests/fuzz/fuzz_smtp.c tests/fuzz/fuzz_smtp_data.c tests/fuzz/fuzz_smtp_addr.c \
 	tests/fuzz/fuzz_mbox.c tests/fuzz/fuzz_config.c tests/fuzz/fuzz_admin.c tests/fuzz/fuzz_socketmap.c \
+	tests/fuzz/fuzz_proxy.c \
 	tests/fuzz/corpus tests/fuzz/dict

@@ -28,6 +28,7 @@ max_len() {
 	fuzz_config) echo 8192 ;;
 	fuzz_admin) echo 10240 ;;        # request bodies are at most 8192
 	fuzz_socketmap) echo 4096 ;;     # several requests of up to 512 octets, pipelined
+	fuzz_proxy) echo 1200 ;;         # a header is at most 16 + 1024 bytes
 	*) echo 4096 ;;
 	esac
 }

@@ -14,6 +14,7 @@ RELIABILITY_TESTS = \
 	tests/reliability/test_load_abuse.py \
 	tests/reliability/test_shutdown.py \
 	tests/reliability/test_privileges.py \
+	tests/reliability/test_haproxy.py \
 	tests/reliability/test_soak.py
 TESTS += $(RELIABILITY_TESTS)
 EXTRA_DIST += $(RELIABILITY_TESTS) tests/reliability/relib.py tests/reliability/postfix_instance.py \
