@@ -48,3 +48,20 @@ char *fileio_read_small(const char *path, size_t max, bool nofollow, size_t *len
 		*len = got;
 	return buf;
 }
+
+int fileio_write_all(int fd, const void *buf, size_t len)
+{
+	const char *p = buf;
+
+	while (len > 0) {
+		ssize_t w = write(fd, p, len);
+
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w < 0)
+			return -1;
+		p += w;
+		len -= (size_t)w;
+	}
+	return 0;
+}

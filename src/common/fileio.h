@@ -1,4 +1,4 @@
-/* fileio.h - reading small whole files (certificates, caches) with a size bound. */
+/* fileio.h - reading small whole files (certificates, caches) with a size bound; writing whole buffers. */
 #ifndef POPGATE_FILEIO_H
 #define POPGATE_FILEIO_H
 
@@ -11,5 +11,8 @@
  * NOFOLLOW. NULL with errno set: EFBIG when larger than MAX, EINVAL when not a regular file.
  */
 char *fileio_read_small(const char *path, size_t max, bool nofollow, size_t *len);
+
+/* fileio_write_all - write all LEN bytes of BUF to FD, going on after EINTR and short writes. 0 or -1. */
+int fileio_write_all(int fd, const void *buf, size_t len);
 
 #endif

@@ -31,6 +31,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "common/fileio.h"
 #include "common/log.h"
 #include "pop3d/mbox.h"
 #include "pop3d/mbox_lock.h"
@@ -118,22 +119,6 @@ static size_t mark_missing(struct side *drop, const struct side *cur)
 	return missing;
 }
 
-/* write_all - write LEN bytes to FD. 0 or -1. */
-static int write_all(int fd, const char *buf, size_t len)
-{
-	while (len > 0) {
-		ssize_t w = write(fd, buf, len);
-
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w < 0)
-			return -1;
-		buf += w;
-		len -= (size_t)w;
-	}
-	return 0;
-}
-
 /* blank_after - the newlines to add after BUF[0..LEN) so that a From_ line may follow. */
 static const char *blank_after(const char *buf, size_t len)
 {
@@ -148,7 +133,8 @@ static int write_merged(int tfd, const struct side *cur, const struct side *drop
 	size_t len = (size_t)cur->st.st_size;
 	const char *sep = cur->map != NULL ? blank_after(cur->map, len) : "";
 
-	if (write_all(tfd, cur->map != NULL ? cur->map : "", len) < 0 || write_all(tfd, sep, strlen(sep)) < 0)
+	if (fileio_write_all(tfd, cur->map != NULL ? cur->map : "", len) < 0 ||
+	    fileio_write_all(tfd, sep, strlen(sep)) < 0)
 		return -1;
 	for (size_t i = 0; i < drop->mb.count; i++) {
 		const struct mailbox_msg *m = &drop->mb.msgs[i];
@@ -157,7 +143,8 @@ static int write_merged(int tfd, const struct side *cur, const struct side *drop
 		if (m->deleted)
 			continue;
 		sep = blank_after(drop->map + m->off, n);
-		if (write_all(tfd, drop->map + m->off, n) < 0 || write_all(tfd, sep, strlen(sep)) < 0)
+		if (fileio_write_all(tfd, drop->map + m->off, n) < 0 ||
+		    fileio_write_all(tfd, sep, strlen(sep)) < 0)
 			return -1;
 		stage(MBOX_DROP_STAGE_COPY);
 	}

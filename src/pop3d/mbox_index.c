@@ -29,6 +29,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "common/fileio.h"
 #include "common/log.h"
 #include "pop3d/mbox.h"
 
@@ -311,22 +312,6 @@ out:
 	free(buf);
 }
 
-/* write_all - write LEN bytes to FD. 0 or -1. */
-static int write_all(int fd, const char *buf, size_t len)
-{
-	while (len > 0) {
-		ssize_t w = write(fd, buf, len);
-
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w < 0)
-			return -1;
-		buf += w;
-		len -= (size_t)w;
-	}
-	return 0;
-}
-
 /* fill_index - lay out header, path, records and checksum for MSGS into BUF (LEN bytes). */
 static void fill_index(const struct mailbox *mb, const struct mailbox_msg *msgs, size_t count,
 		       const struct stat *st, char *buf, size_t len)
@@ -397,7 +382,7 @@ int mbox_index_save(const struct mailbox *mb, const struct mailbox_msg *msgs, si
 		free(buf);
 		return -1;
 	}
-	rc = write_all(fd, buf, len);
+	rc = fileio_write_all(fd, buf, len);
 	if (close(fd) < 0)
 		rc = -1;
 	if (rc == 0 && rename(tmp, path) < 0)

@@ -3,7 +3,6 @@ a unix socket: NOTFOUND before a POP login, OK <expiry> after it, every address 
 refused clients, persistent connections, idle and oversize connections closed."""
 
 import os
-import poplib
 import re
 import socket
 import time
@@ -70,22 +69,8 @@ class MapConn:
         self.s.close()
 
 
-class SourcePOP3(poplib.POP3):
-    """poplib from a chosen source address on 127.0.0.0/8."""
-
-    def __init__(self, host, port, source, timeout=10):
-        self._source = source
-        super().__init__(host, port, timeout=timeout)
-
-    def _create_socket(self, timeout):
-        return socket.create_connection((self.host, self.port), timeout, source_address=(self._source, 0))
-
-
-def pop_login(d, source):
-    pop = SourcePOP3("127.0.0.1", d.port("pop3"), source)
-    pop.user("alice")
-    pop.pass_("secret")
-    pop.quit()
+SourcePOP3 = h.SourcePOP3
+pop_login = h.pop_login
 
 
 class Socketmap(h.TestCase):

@@ -23,6 +23,7 @@ temporary directory for a post-mortem.
 """
 
 import os
+import poplib
 import pwd
 import re
 import shutil
@@ -306,3 +307,22 @@ def main():
         sys.exit(99)
     prog = unittest.main(exit=False, verbosity=2)
     sys.exit(0 if prog.result.wasSuccessful() else 1)
+
+
+class SourcePOP3(poplib.POP3):
+    """poplib from a chosen source address on 127.0.0.0/8."""
+
+    def __init__(self, host, port, source, timeout=20):
+        self._source = source
+        super().__init__(host, port, timeout=timeout)
+
+    def _create_socket(self, timeout):
+        return socket.create_connection((self.host, self.port), timeout, source_address=(self._source, 0))
+
+
+def pop_login(d, source, user="alice", password="secret"):
+    """A POP3 login (USER/PASS, then QUIT) to D from SOURCE: it authorizes SOURCE to relay."""
+    pop = SourcePOP3("127.0.0.1", d.port("pop3"), source)
+    pop.user(user)
+    pop.pass_(password)
+    pop.quit()

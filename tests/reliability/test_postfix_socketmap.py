@@ -17,7 +17,6 @@ Needs root (a private Postfix); skipped otherwise.
 """
 
 import os
-import poplib
 import re
 import smtplib
 import socket
@@ -35,22 +34,8 @@ if not h.IS_ROOT:
 h.need("postfix", "postcat")
 
 
-class SourcePOP3(poplib.POP3):
-    """poplib from a chosen source address on 127.0.0.0/8."""
-
-    def __init__(self, host, port, source, timeout=20):
-        self._source = source
-        super().__init__(host, port, timeout=timeout)
-
-    def _create_socket(self, timeout):
-        return socket.create_connection((self.host, self.port), timeout, source_address=(self._source, 0))
-
-
-def pop_login(d, source):
-    pop = SourcePOP3("127.0.0.1", d.port("pop3"), source)
-    pop.user("alice")
-    pop.pass_("secret")
-    pop.quit()
+SourcePOP3 = h.SourcePOP3
+pop_login = h.pop_login
 
 
 def message(msgid, helo):

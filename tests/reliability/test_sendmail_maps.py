@@ -19,7 +19,6 @@ Needs root (unshare, mount) and the unpacked sendmail; skipped (77) otherwise.
 """
 
 import os
-import poplib
 import re
 import shutil
 import smtplib
@@ -141,20 +140,8 @@ class Sendmail:
         return re.findall(r"Local_check_rcpt(?:_drac)?\s+returns: (.*)", out)
 
 
-class SourcePOP3(poplib.POP3):
-    def __init__(self, host, port, source, timeout=20):
-        self._source = source
-        super().__init__(host, port, timeout=timeout)
-
-    def _create_socket(self, timeout):
-        return socket.create_connection((self.host, self.port), timeout, source_address=(self._source, 0))
-
-
-def pop_login(d, source):
-    pop = SourcePOP3("127.0.0.1", d.port("pop3"), source)
-    pop.user("alice")
-    pop.pass_("secret")
-    pop.quit()
+SourcePOP3 = h.SourcePOP3
+pop_login = h.pop_login
 
 
 def wait_for(pred, what, timeout=30):
