@@ -28,6 +28,7 @@
 #define ADMIN_EVENTS_MAX 50          /* latest events shown; stats.h keeps STATS_EVENTS */
 
 struct relaydb;
+struct auth_block;
 
 /* Everything the worker keeps between requests. */
 struct admin_ctx {
@@ -100,8 +101,14 @@ void admin_api_session(struct admin_ctx *ctx, struct admin_call *call, struct ad
 void admin_api_relays(struct admin_ctx *ctx, struct admin_call *call, struct admin_reply *r);
 void admin_api_relay_add(struct admin_ctx *ctx, struct admin_call *call, struct admin_reply *r);
 void admin_api_relay_del(struct admin_ctx *ctx, struct admin_call *call, struct admin_reply *r);
+void admin_api_blocks(struct admin_ctx *ctx, struct admin_call *call, struct admin_reply *r);
+void admin_api_block_add(struct admin_ctx *ctx, struct admin_call *call, struct admin_reply *r);
+void admin_api_block_del(struct admin_ctx *ctx, struct admin_call *call, struct admin_reply *r);
 void admin_api_lists(struct admin_ctx *ctx, struct admin_call *call, struct admin_reply *r);
 void admin_api_stats(struct admin_ctx *ctx, struct admin_call *call, struct admin_reply *r);
 void admin_api_metrics(struct admin_ctx *ctx, struct admin_call *call, struct admin_reply *r);
+
+/* admin_block_json - one blocked account as an object (admin_blocks.c). */
+void admin_block_json(struct jw *w, const struct auth_block *b, time_t now);
 
 #endif

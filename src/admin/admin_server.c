@@ -26,7 +26,7 @@ struct route {
 };
 
 /*
- * The whole API. A change needs the session, its CSRF token and (for relays) the admin role; a
+ * The whole API. A change needs the session, its CSRF token and (for relays, blocks) the admin role; a
  * JSON body also means no cross-site form can post it (forms cannot send application/json).
  */
 static const struct route routes[] = {
@@ -36,6 +36,9 @@ static const struct route routes[] = {
 	{ "GET", "/api/relays", NEED_SESSION, admin_api_relays },
 	{ "POST", "/api/relays", NEED_SESSION | NEED_CSRF | NEED_ADMIN | NEED_JSON, admin_api_relay_add },
 	{ "DELETE", "/api/relays/", NEED_SESSION | NEED_CSRF | NEED_ADMIN | PREFIX, admin_api_relay_del },
+	{ "GET", "/api/blocks", NEED_SESSION, admin_api_blocks },
+	{ "POST", "/api/blocks", NEED_SESSION | NEED_CSRF | NEED_ADMIN | NEED_JSON, admin_api_block_add },
+	{ "DELETE", "/api/blocks/", NEED_SESSION | NEED_CSRF | NEED_ADMIN | PREFIX, admin_api_block_del },
 	{ "GET", "/api/lists", NEED_SESSION, admin_api_lists },
 	{ "GET", "/api/stats", NEED_SESSION, admin_api_stats },
 	{ "GET", "/metrics", 0, admin_api_metrics },

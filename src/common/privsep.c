@@ -10,8 +10,10 @@
 #include <sys/capability.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
+#include "auth/blocks.h"
 #include "common/lifeline.h"
 #include "common/log.h"
 #include "common/privsep.h"
@@ -380,6 +382,7 @@ static enum auth_result check_one(struct privsep *ps, struct privsep_request *re
 {
 	struct session_ctx *ctx = ps->ctx;
 	enum auth_result res;
+	bool relay = false;
 
 	memset(user, 0, sizeof(*user));
 	/*
@@ -399,12 +402,17 @@ static enum auth_result check_one(struct privsep *ps, struct privsep_request *re
 	else
 		res = auth_password(ctx->cfg, req->user, req->secret, user);
 	explicit_bzero(req->secret, sizeof(req->secret));
-	if (res == AUTH_OK) {
-		log_session(LOG_INFO, req->proto, ctx->client_ip, user->name, "login ok", "mech=%s",
-			    req->mech == PRIVSEP_APOP ? "APOP" : "password");
+	if (res == AUTH_OK && (res = auth_block_login(ctx->cfg, user->name, req->proto, time(NULL), &relay)) != AUTH_OK) {
+		log_session(LOG_NOTICE, req->proto, ctx->client_ip, user->name, "login refused", "%s",
+			    res == AUTH_REFUSED ? "account blocked by an admin" : "the blocks file cannot be read");
+		memset(user, 0, sizeof(*user));
+	} else if (res == AUTH_OK) {
+		log_session(LOG_INFO, req->proto, ctx->client_ip, user->name, "login ok", "mech=%s%s",
+			    req->mech == PRIVSEP_APOP ? "APOP" : "password",
+			    relay ? "" : " relay=no (account blocked by an admin)");
 		snprintf(ps->user, sizeof(ps->user), "%s", user->name);
 		session_report(ctx, SESSION_AUTH_OK, user->name);
-		if (strncmp(req->proto, "pop3", 4) == 0)
+		if (relay && strncmp(req->proto, "pop3", 4) == 0)
 			record_relay(ctx, user->name, req->proto);
 	} else if (res == AUTH_FAIL) {
 		unsigned delay = session_auth_delay(ctx);

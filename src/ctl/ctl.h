@@ -45,4 +45,13 @@ int ctl_check(const struct config *cfg, int argc, char **argv);
 /* ctl_import_drac - copy a DRAC dracd.db's unexpired entries into the relay database. */
 int ctl_import_drac(const struct config *cfg, int argc, char **argv);
 
+/* ctl_block - block an account: block USER [--for D] [--pop] [--note TEXT]; revokes its authorizations. */
+int ctl_block(const struct config *cfg, int argc, char **argv);
+
+/* ctl_unblock - lift USER's block; exit 1 when there was none. */
+int ctl_unblock(const struct config *cfg, int argc, char **argv);
+
+/* ctl_blocks - print the blocks in force. */
+int ctl_blocks(const struct config *cfg, int argc, char **argv);
+
 #endif
