@@ -49,6 +49,8 @@ struct admin_call {
 	const char *path;                   /* decoded URL path */
 	const char *arg;                    /* the rest of the path after a prefix route, else "" */
 	const char *query;                  /* the "q" parameter, or NULL */
+	const char *ip_arg;                 /* the "ip" parameter (GET /api/check), or NULL */
+	const char *user_arg;               /* the "user" parameter (GET /api/check), or NULL */
 	const char *body;                   /* NUL-terminated, body_len bytes; "" when none */
 	size_t body_len;
 	const char *content_type;           /* or NULL */
@@ -104,6 +106,7 @@ void admin_api_relay_del(struct admin_ctx *ctx, struct admin_call *call, struct 
 void admin_api_blocks(struct admin_ctx *ctx, struct admin_call *call, struct admin_reply *r);
 void admin_api_block_add(struct admin_ctx *ctx, struct admin_call *call, struct admin_reply *r);
 void admin_api_block_del(struct admin_ctx *ctx, struct admin_call *call, struct admin_reply *r);
+void admin_api_check(struct admin_ctx *ctx, struct admin_call *call, struct admin_reply *r);
 void admin_api_lists(struct admin_ctx *ctx, struct admin_call *call, struct admin_reply *r);
 void admin_api_stats(struct admin_ctx *ctx, struct admin_call *call, struct admin_reply *r);
 void admin_api_metrics(struct admin_ctx *ctx, struct admin_call *call, struct admin_reply *r);
