@@ -6,6 +6,7 @@
 #include <strings.h>
 
 #include "admin/admin_api.h"
+#include "admin/admin_audit.h"
 #include "auth/auth.h"
 #include "common/log.h"
 #include "relaydb/relaydb.h"
@@ -188,6 +189,8 @@ void admin_api_login(struct admin_ctx *ctx, struct admin_call *call, struct admi
 	}
 	log_session(LOG_INFO, "admin", call->client_ip, a->name, "login ok", "role=%s",
 		    admin_role_name(a->role));
+	(void)admin_audit_add(ctx->cfg, call->now, a->name, call->client_ip, "login", "logged in as %s",
+			      admin_role_name(a->role));
 	snprintf(r->cookie, sizeof(r->cookie), "%s=%s; Path=/; HttpOnly; SameSite=Strict%s",
 		 ADMIN_COOKIE, s->id, ctx->tls ? "; Secure" : "");
 	session_json(ctx, s, a->role, call->now, r, 200);
@@ -198,6 +201,7 @@ void admin_api_logout(struct admin_ctx *ctx, struct admin_call *call, struct adm
 	struct jw w;
 
 	log_session(LOG_INFO, "admin", call->client_ip, call->session->user, "logout", "%s", "by request");
+	(void)admin_audit_add(ctx->cfg, call->now, call->session->user, call->client_ip, "logout", "logged out");
 	admin_session_end(call->session);
 	call->session = NULL;
 	snprintf(r->cookie, sizeof(r->cookie), "%s=; Path=/; Max-Age=0; HttpOnly; SameSite=Strict%s",
@@ -352,6 +356,8 @@ void admin_api_relay_add(struct admin_ctx *ctx, struct admin_call *call, struct 
 	(void)relaydb_map_update(ctx->cfg, db, ip, call->now);
 	log_session(LOG_INFO, "admin", call->client_ip, call->session->user, "relay added",
 		    "ip=%s ttl=%lld", ip, ttl);
+	(void)admin_audit_add(ctx->cfg, call->now, call->session->user, call->client_ip, "add",
+			      "authorized %s for %llds%s%s", ip, ttl, userf ? ", user " : "", userf ? userf->val : "");
 	jw_init(&w, 8192);
 	jw_obj_begin(&w);
 	jw_key(&w, "relay");
@@ -382,6 +388,7 @@ void admin_api_relay_del(struct admin_ctx *ctx, struct admin_call *call, struct 
 		return admin_reply_error(r, 404, "no authorization for this address");
 	(void)relaydb_map_update(ctx->cfg, db, ip, call->now);
 	log_session(LOG_INFO, "admin", call->client_ip, call->session->user, "relay revoked", "ip=%s", ip);
+	(void)admin_audit_add(ctx->cfg, call->now, call->session->user, call->client_ip, "revoke", "revoked %s", ip);
 	jw_init(&w, 512);
 	jw_obj_begin(&w);
 	jw_kstr(&w, "revoked", ip);

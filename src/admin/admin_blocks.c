@@ -3,8 +3,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "admin/admin_api.h"
+#include "admin/admin_audit.h"
 #include "auth/blocks.h"
 #include "common/log.h"
 #include "relaydb/relaydb.h"
@@ -112,7 +114,7 @@ void admin_api_block_add(struct admin_ctx *ctx, struct admin_call *call, struct 
 	struct json_flat in;
 	struct auth_block b;
 	const char *why;
-	char err[512];
+	char err[512], when[96], until[112];
 	long revoked;
 	struct jw w;
 
@@ -120,6 +122,13 @@ void admin_api_block_add(struct admin_ctx *ctx, struct admin_call *call, struct 
 		return admin_reply_error(r, 400, why);
 	if ((why = block_from_json(&in, call, &b)) != NULL)
 		return admin_reply_error(r, 400, why);
+	snprintf(until, sizeof(until), "until lifted");
+	if (b.until != 0) {   /* absolute, as popgatectl writes it: the trail is read later */
+		time_t t = (time_t)b.until;
+		struct tm tm;
+		if (localtime_r(&t, &tm) != NULL && strftime(when, sizeof(when), "%Y-%m-%d %H:%M:%S", &tm) > 0)
+			snprintf(until, sizeof(until), "until %s", when);
+	}
 	if (auth_block_set(ctx->cfg, &b, call->now, err, sizeof(err)) < 0) {
 		log_err("admin: block %s: %s", b.user, err);
 		return admin_reply_error(r, 503, "the block could not be saved");
@@ -128,6 +137,9 @@ void admin_api_block_add(struct admin_ctx *ctx, struct admin_call *call, struct 
 	log_session(LOG_NOTICE, "admin", call->client_ip, call->session->user, "account blocked",
 		    "account=%s until=%lld pop=%s revoked=%ld note=%s", LOG_Q(b.user), (long long)b.until,
 		    b.pop ? "yes" : "no", revoked, LOG_Q(b.note));
+	(void)admin_audit_add(ctx->cfg, call->now, call->session->user, call->client_ip, "block",
+			      "blocked %s %s%s, %ld authorization%s revoked%s%s", b.user, until, b.pop ? ", POP logins too" : "", revoked,
+			      revoked == 1 ? "" : "s", b.note[0] != '\0' ? ": " : "", b.note);
 	jw_init(&w, 8192);
 	jw_obj_begin(&w);
 	jw_key(&w, "block");
@@ -154,6 +166,8 @@ void admin_api_block_del(struct admin_ctx *ctx, struct admin_call *call, struct 
 		return admin_reply_error(r, 404, "this account is not blocked");
 	log_session(LOG_NOTICE, "admin", call->client_ip, call->session->user, "account unblocked",
 		    "account=%s", LOG_Q(call->arg));
+	(void)admin_audit_add(ctx->cfg, call->now, call->session->user, call->client_ip, "unblock", "unblocked %s",
+			      call->arg);
 	jw_init(&w, 512);
 	jw_obj_begin(&w);
 	jw_kstr(&w, "unblocked", call->arg);

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "admin/admin_api.h"
+#include "admin/admin_audit.h"
 #include "common/log.h"
 #include "relaydb/relaydb.h"
 
@@ -43,6 +44,19 @@ static void counters_json(struct jw *w, const struct stats_counters *c)
 	jw_obj_end(w);
 }
 
+/* audit_events - the latest admin actions, which the page shows among the events with who did them. */
+static void audit_events(struct admin_ctx *ctx, struct jw *w)
+{
+	struct admin_audit_entry v[ADMIN_EVENTS_MAX];
+	long n = admin_audit_latest(ctx->cfg, v, ADMIN_EVENTS_MAX);
+
+	jw_key(w, "admin_events");
+	jw_arr_begin(w);
+	for (long i = 0; i < n; i++)
+		admin_audit_json(w, &v[i]);
+	jw_arr_end(w);
+}
+
 void admin_api_stats(struct admin_ctx *ctx, struct admin_call *call, struct admin_reply *r)
 {
 	struct stats_counters c;
@@ -76,6 +90,7 @@ void admin_api_stats(struct admin_ctx *ctx, struct admin_call *call, struct admi
 		jw_obj_end(&w);
 	}
 	jw_arr_end(&w);
+	audit_events(ctx, &w);
 	jw_kuint(&w, "admin_sessions", admin_sessions_count(&ctx->sessions, call->now));
 	jw_obj_end(&w);
 	admin_reply_json(r, 200, &w);

@@ -37,6 +37,7 @@ static const struct route routes[] = {
 	{ "POST", "/api/relays", NEED_SESSION | NEED_CSRF | NEED_ADMIN | NEED_JSON, admin_api_relay_add },
 	{ "DELETE", "/api/relays/", NEED_SESSION | NEED_CSRF | NEED_ADMIN | PREFIX, admin_api_relay_del },
 	{ "GET", "/api/check", NEED_SESSION, admin_api_check },
+	{ "GET", "/api/audit", NEED_SESSION, admin_api_audit },
 	{ "GET", "/api/blocks", NEED_SESSION, admin_api_blocks },
 	{ "POST", "/api/blocks", NEED_SESSION | NEED_CSRF | NEED_ADMIN | NEED_JSON, admin_api_block_add },
 	{ "DELETE", "/api/blocks/", NEED_SESSION | NEED_CSRF | NEED_ADMIN | PREFIX, admin_api_block_del },

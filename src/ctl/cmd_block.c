@@ -69,6 +69,8 @@ int ctl_block(const struct config *cfg, int argc, char **argv)
 	else
 		ctl_format_time(b.until, until, sizeof(until));
 	printf("%s: blocked until %s%s\n", b.user, until, b.pop ? ", POP logins refused too" : "");
+	ctl_audit(cfg, "block", "blocked %s until %s%s%s%s", b.user, until, b.pop ? ", POP logins too" : "",
+		  b.note[0] != '\0' ? ": " : "", b.note);
 	if ((rc = ctl_relay_open(cfg, &db)) != 0)
 		return rc;
 	revoked = relaydb_revoke_user(cfg, db, b.user, now);
@@ -100,6 +102,7 @@ int ctl_unblock(const struct config *cfg, int argc, char **argv)
 		fprintf(stderr, "popgatectl unblock: %s is not blocked\n", argv[0]);
 		return 1;
 	}
+	ctl_audit(cfg, "unblock", "unblocked %s", argv[0]);
 	printf("%s: unblocked\n", argv[0]);
 	return 0;
 }

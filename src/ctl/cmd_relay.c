@@ -72,6 +72,7 @@ int ctl_add(const struct config *cfg, int argc, char **argv)
 		rc = CTL_EX_TEMPFAIL;
 	} else {
 		ctl_relay_changed_ip(cfg, db, ip);
+		ctl_audit(cfg, "add", "authorized %s for %llds%s%s", ip, ttl, user[0] != '\0' ? ", user " : "", user);
 		ctl_format_time((int64_t)now + ttl, until, sizeof(until));
 		printf("%s: authorized until %s\n", ip, until);
 	}
@@ -96,6 +97,7 @@ int ctl_del(const struct config *cfg, int argc, char **argv)
 		rc = 1;
 	} else {
 		ctl_relay_changed_ip(cfg, db, ip);
+		ctl_audit(cfg, "revoke", "revoked %s", ip);
 		printf("%s: removed\n", ip);
 	}
 	relaydb_close(&db);
@@ -121,6 +123,8 @@ static int purge_cmd(const struct config *cfg, int argc, const char *cmd, bool a
 		rc = CTL_EX_TEMPFAIL;
 	} else {
 		ctl_relay_changed(cfg, db);
+		if (all)
+			ctl_audit(cfg, "flush", "removed every authorization (%ld)", n);
 		printf("%ld %s removed\n", n, n == 1 ? "entry" : "entries");
 	}
 	relaydb_close(&db);

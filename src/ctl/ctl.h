@@ -54,4 +54,11 @@ int ctl_unblock(const struct config *cfg, int argc, char **argv);
 /* ctl_blocks - print the blocks in force. */
 int ctl_blocks(const struct config *cfg, int argc, char **argv);
 
+/*
+ * ctl_audit - add an action to the audit trail (admin_audit.h) as "popgatectl (NAME)", NAME the
+ * user who ran it (SUDO_USER when run through sudo), captured before any change of uid.
+ */
+void ctl_audit(const struct config *cfg, const char *action, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
 #endif

@@ -1,9 +1,14 @@
 /* main.c - popgatectl: administer a popgate installation from the command line. */
 
+#include <pwd.h>
+#include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <time.h>
 #include <string.h>
 #include <unistd.h>
 
+#include "admin/admin_audit.h"
 #include "common/config.h"
 #include "common/config_keys.h"
 #include "common/log.h"
@@ -24,6 +29,30 @@ static const struct ctl_command commands[] = {
 	{ "help", NULL, "[COMMAND]", "show this list, or one command's usage", false },
 	{ NULL, NULL, NULL, NULL, false },
 };
+
+/* Who runs popgatectl, as the audit trail names them; set once at start, before any uid change. */
+static char actor[64] = "popgatectl";
+
+static void remember_actor(void)
+{
+	const char *sudo = getenv("SUDO_USER");
+	const struct passwd *pw = getpwuid(getuid());
+	const char *who = sudo != NULL && sudo[0] != '\0' ? sudo : pw != NULL ? pw->pw_name : NULL;
+
+	if (who != NULL)
+		snprintf(actor, sizeof(actor), "popgatectl (%.40s)", who);
+}
+
+void ctl_audit(const struct config *cfg, const char *action, const char *fmt, ...)
+{
+	char detail[320];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(detail, sizeof(detail), fmt, ap);
+	va_end(ap);
+	(void)admin_audit_add(cfg, time(NULL), actor, "", action, "%s", detail);
+}
 
 static void usage(FILE *out)
 {
@@ -73,6 +102,7 @@ int main(int argc, char **argv)
 	int opt, rc;
 
 	log_open("popgatectl", LOG_MAIL, true);
+	remember_actor();
 	if (argc > 1 && strcmp(argv[1], "--help") == 0) {
 		usage(stdout);
 		return 0;
