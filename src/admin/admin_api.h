@@ -108,6 +108,8 @@ void admin_api_block_add(struct admin_ctx *ctx, struct admin_call *call, struct 
 void admin_api_block_del(struct admin_ctx *ctx, struct admin_call *call, struct admin_reply *r);
 void admin_api_check(struct admin_ctx *ctx, struct admin_call *call, struct admin_reply *r);
 void admin_api_audit(struct admin_ctx *ctx, struct admin_call *call, struct admin_reply *r);
+void admin_api_lockouts(struct admin_ctx *ctx, struct admin_call *call, struct admin_reply *r);
+void admin_api_unlock(struct admin_ctx *ctx, struct admin_call *call, struct admin_reply *r);
 void admin_api_lists(struct admin_ctx *ctx, struct admin_call *call, struct admin_reply *r);
 void admin_api_stats(struct admin_ctx *ctx, struct admin_call *call, struct admin_reply *r);
 void admin_api_metrics(struct admin_ctx *ctx, struct admin_call *call, struct admin_reply *r);

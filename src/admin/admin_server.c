@@ -26,7 +26,7 @@ struct route {
 };
 
 /*
- * The whole API. A change needs the session, its CSRF token and (for relays, blocks) the admin role; a
+ * The whole API. A change needs the session, its CSRF token and (for relays, blocks, lockouts) the admin role; a
  * JSON body also means no cross-site form can post it (forms cannot send application/json).
  */
 static const struct route routes[] = {
@@ -38,6 +38,8 @@ static const struct route routes[] = {
 	{ "DELETE", "/api/relays/", NEED_SESSION | NEED_CSRF | NEED_ADMIN | PREFIX, admin_api_relay_del },
 	{ "GET", "/api/check", NEED_SESSION, admin_api_check },
 	{ "GET", "/api/audit", NEED_SESSION, admin_api_audit },
+	{ "GET", "/api/lockouts", NEED_SESSION, admin_api_lockouts },
+	{ "DELETE", "/api/lockouts/", NEED_SESSION | NEED_CSRF | NEED_ADMIN | PREFIX, admin_api_unlock },
 	{ "GET", "/api/blocks", NEED_SESSION, admin_api_blocks },
 	{ "POST", "/api/blocks", NEED_SESSION | NEED_CSRF | NEED_ADMIN | NEED_JSON, admin_api_block_add },
 	{ "DELETE", "/api/blocks/", NEED_SESSION | NEED_CSRF | NEED_ADMIN | PREFIX, admin_api_block_del },

@@ -5,6 +5,7 @@ src_admin_libadmin_a_SOURCES = \
 	src/admin/admin.h \
 	src/admin/admin_api.c src/admin/admin_api.h src/admin/admin_blocks.c \
 	src/admin/admin_check.c src/admin/admin_audit.c src/admin/admin_audit.h \
+	src/admin/admin_lockouts.c \
 	src/admin/admin_json.c src/admin/admin_json.h \
 	src/admin/admin_metrics.c \
 	src/admin/admin_server.c src/admin/admin_server.h \
@@ -46,7 +47,7 @@ tests_unit_check_admin_http_LDADD = $(POPGATE_TEST_LIBS)
 EXTRA_tests_unit_check_admin_http_DEPENDENCIES = $(POPGATE_LIBS)
 
 # Integration tests over HTTP against the real popgated, and the browser test (tests/e2e).
-TESTS += tests/integration/test_admin_api.py tests/integration/test_blocks.py tests/integration/test_check.py tests/integration/test_audit.py tests/e2e/test_admin_browser.py
-EXTRA_DIST += tests/integration/test_admin_api.py tests/integration/test_blocks.py tests/integration/test_check.py tests/integration/test_audit.py tests/lib/admin_helpers.py \
+TESTS += tests/integration/test_admin_api.py tests/integration/test_blocks.py tests/integration/test_check.py tests/integration/test_audit.py tests/integration/test_lockouts.py tests/e2e/test_admin_browser.py
+EXTRA_DIST += tests/integration/test_admin_api.py tests/integration/test_blocks.py tests/integration/test_check.py tests/integration/test_audit.py tests/integration/test_lockouts.py tests/lib/admin_helpers.py \
 	tests/e2e/test_admin_browser.py tests/e2e/admin_browser.cjs tests/e2e/package.json \
 	tests/e2e/.gitignore docs/ADMIN-API.md

@@ -54,6 +54,12 @@ int ctl_unblock(const struct config *cfg, int argc, char **argv);
 /* ctl_blocks - print the blocks in force. */
 int ctl_blocks(const struct config *cfg, int argc, char **argv);
 
+/* ctl_lockouts - list the master's failed-login penalties and lockouts (control.sock). */
+int ctl_lockouts(const struct config *cfg, int argc, char **argv);
+
+/* ctl_unlock - make the master forget IP's failed logins; exit 1 when it had none. */
+int ctl_unlock(const struct config *cfg, int argc, char **argv);
+
 /*
  * ctl_audit - add an action to the audit trail (admin_audit.h) as "popgatectl (NAME)", NAME the
  * user who ran it (SUDO_USER when run through sudo), captured before any change of uid.

@@ -24,6 +24,8 @@ static const struct ctl_command commands[] = {
 	{ "block", ctl_block, "USER [--for D] [--pop] [--note T]", "block an account (for good without --for) and revoke its relaying", true },
 	{ "unblock", ctl_unblock, "USER", "lift USER's block", true },
 	{ "blocks", ctl_blocks, "", "show the blocked accounts", true },
+	{ "lockouts", ctl_lockouts, "", "show failed-login penalties and lockouts (address, user, failures, since, until)", true },
+	{ "unlock", ctl_unlock, "IP", "lift IP's lockout and penalties (needs root)", true },
 	{ "import-drac", ctl_import_drac, "FILE", "import the unexpired entries of a DRAC dracd.db", true },
 	{ "passwd", ctl_passwd, "", "print a yescrypt hash of a password read from the terminal or stdin", false },
 	{ "help", NULL, "[COMMAND]", "show this list, or one command's usage", false },
