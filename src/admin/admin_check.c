@@ -6,6 +6,7 @@
 #include "admin/admin_api.h"
 #include "auth/blocks.h"
 #include "common/log.h"
+#include "master/control.h"
 #include "relaydb/explain.h"
 
 /* latest - the newest of EV[0..N) (newest first) that is one of WHAT and concerns IP or USER. */
@@ -68,7 +69,7 @@ static void entry_json(struct jw *w, const struct relay_explain *x, time_t now)
 }
 
 /* check_json - the reply: the verdict, its parts as fields, and the same lines popgatectl prints. */
-static void check_json(struct jw *w, const struct relay_explain *x, const struct relay_explain_seen *login,
+static void check_json(struct jw *w, const struct config *cfg, const struct relay_explain *x, const struct relay_explain_seen *login,
 		       const struct relay_explain_seen *attempt, time_t now)
 {
 	jw_obj_begin(w);
@@ -91,7 +92,9 @@ static void check_json(struct jw *w, const struct relay_explain *x, const struct
 	seen_json(w, "last_relay_attempt", attempt);
 	jw_key(w, "lines");
 	jw_arr_begin(w);
-	relay_explain_lines(x, login, attempt, now, emit_json, w);
+	relay_explain_lines(x, now, emit_json, w);
+	control_lockout_lines(cfg, x->ip, x->by_user ? x->user : NULL, now, emit_json, w);
+	relay_explain_seen_lines(x, login, attempt, now, emit_json, w);
 	jw_arr_end(w);
 	jw_obj_end(w);
 }
@@ -117,6 +120,6 @@ void admin_api_check(struct admin_ctx *ctx, struct admin_call *call, struct admi
 	latest(ev, (size_t)n, logins, x.ip, x.user, &login);
 	latest(ev, (size_t)n, attempts, x.ip, x.user, &attempt);
 	jw_init(&w, 64 * 1024);
-	check_json(&w, &x, &login, &attempt, call->now);
+	check_json(&w, ctx->cfg, &x, &login, &attempt, call->now);
 	admin_reply_json(r, 200, &w);
 }

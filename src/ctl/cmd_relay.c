@@ -6,6 +6,7 @@
 
 #include "ctl/ctl.h"
 #include "ctl/ctl_relay.h"
+#include "master/control.h"
 #include "relaydb/explain.h"
 
 /* one_ip - the single IP argument of del and check, canonicalised; 0 or CTL_EX_USAGE. */
@@ -147,6 +148,20 @@ static void print_line(const char *line, void *arg)
 	puts(line);
 }
 
+/* Lines kept to print later: the lockout lines are asked for while popgatectl is still root. */
+struct held_lines {
+	char text[8][768];
+	int n;
+};
+
+static void hold_line(const char *line, void *arg)
+{
+	struct held_lines *h = arg;
+
+	if (h->n < 8)
+		snprintf(h->text[h->n++], sizeof(h->text[0]), "%s", line);
+}
+
 /* user_may_relay - for a look-up by user alone: not blocked and an authorization still counting. */
 static bool user_may_relay(const struct relay_explain *x, time_t now)
 {
@@ -180,12 +195,18 @@ int ctl_check(const struct config *cfg, int argc, char **argv)
 		fprintf(stderr, "popgatectl check: expected an IP address, a user name, or IP --user NAME\n");
 		return CTL_EX_USAGE;
 	}
+	/* The master answers root only: ask before becoming the database's owner. */
+	static struct held_lines held;
+	control_lockout_lines(cfg, ip != NULL ? canon : NULL, user, now, hold_line, &held);
 	/* A database that cannot be opened is what the SMTP side would see too: report db-error. */
 	if (ctl_relay_open(cfg, &db) != 0)
 		db = NULL;
 	(void)relay_explain(cfg, db, ip, user, now, &x);
 	relaydb_close(&db);
-	relay_explain_lines(&x, NULL, NULL, now, print_line, NULL);
+	relay_explain_lines(&x, now, print_line, NULL);
+	for (int i = 0; i < held.n; i++)
+		puts(held.text[i]);
+	relay_explain_seen_lines(&x, NULL, NULL, now, print_line, NULL);
 	if (ip != NULL)
 		return relay_allowed(x.reason) ? 0 : 1;
 	return user_may_relay(&x, now) ? 0 : 1;

@@ -57,4 +57,12 @@ struct control_row {
 /* control_parse_row - one tab-separated row of the reply (LINE is changed). 0 or -1. */
 int control_parse_row(char *line, struct control_row *r);
 
+/*
+ * control_lockout_lines - the "failed logins:" lines of a look-up (popgatectl check, the admin
+ * page) for IP and/or USER (either may be "" or NULL), asked of the master; one line saying so
+ * when there are none or the master does not answer.
+ */
+void control_lockout_lines(const struct config *cfg, const char *ip, const char *user, time_t now,
+			   void (*emit)(const char *line, void *arg), void *arg);
+
 #endif

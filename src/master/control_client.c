@@ -1,6 +1,7 @@
 /* control_client.c - asking the master over control.sock (popgatectl, popgate-admind). */
 
 #include <errno.h>
+#include <stdbool.h>
 #include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -10,6 +11,7 @@
 #include <unistd.h>
 
 #include "master/control.h"
+#include "relaydb/explain.h"
 
 int control_request(const struct config *cfg, const char *req, char *reply, size_t cap, int timeout_ms,
 		    char *err, size_t errlen)
@@ -76,4 +78,50 @@ int control_parse_row(char *line, struct control_row *r)
 	snprintf(r->state, sizeof(r->state), "%.15s", f[6]);
 	r->delay = (unsigned)strtoul(f[7], &end, 10);
 	return 0;
+}
+
+/* when - "YYYY-MM-DD HH:MM:SS (in 5m)", as the other look-up lines say times. */
+static void when(long long t, time_t now, char *buf, size_t len)
+{
+	relay_format_when((int64_t)t, now, buf, len);
+}
+
+/* matches - whether row R concerns IP or USER. */
+static bool matches(const struct control_row *r, const char *ip, const char *user)
+{
+	return (ip != NULL && ip[0] != '\0' && strcmp(r->ip, ip) == 0) ||
+	       (user != NULL && user[0] != '\0' && strcmp(r->user, user) == 0);
+}
+
+void control_lockout_lines(const struct config *cfg, const char *ip, const char *user, time_t now,
+			   void (*emit)(const char *line, void *arg), void *arg)
+{
+	static char reply[CONTROL_REPLY_MAX];
+	char err[512], line[768], a[96], b[96], *row, *save = NULL;
+	const char *who = ip != NULL && ip[0] != '\0' ? ip : user;
+	struct control_row r;
+	int shown = 0;
+
+	if (control_request(cfg, "lockouts", reply, sizeof(reply), 2000, err, sizeof(err)) < 0) {
+		snprintf(line, sizeof(line), "failed logins of %s: not known (%s)", who, err);
+		return emit(line, arg);
+	}
+	row = strtok_r(reply, "\n", &save);
+	while ((row = strtok_r(NULL, "\n", &save)) != NULL) {
+		if (control_parse_row(row, &r) < 0 || !matches(&r, ip, user))
+			continue;
+		when(r.first, now, a, sizeof(a));
+		when(r.until, now, b, sizeof(b));
+		snprintf(line, sizeof(line), "failed logins: %s user %s, %u since %s, %s until %s", r.ip,
+			 r.user[0] != '\0' ? r.user : "-", r.failures, a,
+			 strcmp(r.state, "locked out") == 0 ? "the address is locked out: every login from it is refused"
+							    : "penalty: each further failure waits longer",
+			 b);
+		emit(line, arg);
+		shown++;
+	}
+	if (shown == 0) {
+		snprintf(line, sizeof(line), "failed logins of %s: none recorded (no penalty, no lockout)", who);
+		emit(line, arg);
+	}
 }

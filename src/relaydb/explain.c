@@ -226,16 +226,21 @@ static void seen_line(const char *what, const char *who, const struct relay_expl
 	    s->user[0] != '\0' ? ", user " : "", s->user);
 }
 
-void relay_explain_lines(const struct relay_explain *x, const struct relay_explain_seen *login,
-			 const struct relay_explain_seen *attempt, time_t now,
-			 void (*emit)(const char *line, void *arg), void *arg)
+void relay_explain_lines(const struct relay_explain *x, time_t now, void (*emit)(const char *line, void *arg),
+			 void *arg)
 {
-	const char *who = x->ip[0] != '\0' ? x->ip : x->user;
-
 	if (x->ip[0] != '\0')
 		decision_lines(x, now, emit, arg);
 	if (x->user[0] != '\0')
 		user_lines(x, now, emit, arg);
+}
+
+void relay_explain_seen_lines(const struct relay_explain *x, const struct relay_explain_seen *login,
+			      const struct relay_explain_seen *attempt, time_t now,
+			      void (*emit)(const char *line, void *arg), void *arg)
+{
+	const char *who = x->ip[0] != '\0' ? x->ip : x->user;
+
 	seen_line("last login seen for", x->user[0] != '\0' && x->by_user ? x->user : who, login, now, emit, arg);
 	seen_line("last relay attempt seen for", who, attempt, now, emit, arg);
 }

@@ -52,12 +52,18 @@ int relay_explain(const struct config *cfg, struct relaydb *db, const char *ip, 
 
 /*
  * relay_explain_lines - X in words, one line at a time to EMIT, the same for popgatectl check, the
- * API and the page. LOGIN and ATTEMPT are the latest login and relay attempt seen (NULL: the
- * caller cannot see them, which the lines say).
+ * API and the page: the verdict, the lists, the authorization, the user's authorizations and block.
  */
-void relay_explain_lines(const struct relay_explain *x, const struct relay_explain_seen *login,
-			 const struct relay_explain_seen *attempt, time_t now,
-			 void (*emit)(const char *line, void *arg), void *arg);
+void relay_explain_lines(const struct relay_explain *x, time_t now, void (*emit)(const char *line, void *arg),
+			 void *arg);
+
+/*
+ * relay_explain_seen_lines - the last two lines: the latest login and relay attempt seen, LOGIN and
+ * ATTEMPT (NULL: the caller cannot see them, which the lines say).
+ */
+void relay_explain_seen_lines(const struct relay_explain *x, const struct relay_explain_seen *login,
+			      const struct relay_explain_seen *attempt, time_t now,
+			      void (*emit)(const char *line, void *arg), void *arg);
 
 /* relay_proto_words - a protocol as the helpdesk says it ("POP3 login", "added by hand", ...). */
 const char *relay_proto_words(const char *proto);

@@ -78,6 +78,7 @@ class Check(h.TestCase):
                              r"authorization: user alice, POP3 login, since \d{4}-\d\d-\d\d \d\d:\d\d:\d\d "
                              r"\([^)]*\), expires \d{4}-\d\d-\d\d \d\d:\d\d:\d\d \(in (29|30)m\)")
             self.assertIn("block: alice is not blocked", x["lines"])
+            self.assertIn("failed logins of 127.0.0.1: none recorded (no penalty, no lockout)", x["lines"])
             self.assertRegex(x["lines"][-2], r"^last login seen for 127.0.0.1: .*, login ok, POP3 login from "
                                              r"127.0.0.1, user alice$")
             # popgatectl says the same, but for the events only the admin page sees.

@@ -8,6 +8,7 @@ The master answers control.sock only for root and the admin page: not for server
 """
 
 import os
+import re
 import poplib
 import socket
 
@@ -100,6 +101,16 @@ class Lockouts(h.TestCase):
             self.assertEqual(row["state"], "locked out")
             out = d.ctl("lockouts").stdout
             self.assertRegex(out, r"127\.0\.0\.1\s+alice\s+6\s+\S+ \S+\s+\S+ \S+\s+locked out\s+2s")
+
+            # The look-up says it, on the page and in popgatectl check alike.
+            lines = v.get("/api/check?ip=127.0.0.1").json["lines"]
+            locked = [l for l in lines if l.startswith("failed logins:")]
+            self.assertEqual(len(locked), 1, lines)
+            self.assertRegex(locked[0], r"^failed logins: 127\.0\.0\.1 user alice, 6 since .*, the address is "
+                                        r"locked out: every login from it is refused until .*\(in (59m|1h0m)\)$")
+            ctl = [l for l in d.ctl("check", "127.0.0.1", check=False).stdout.splitlines()
+                   if l.startswith("failed logins")]
+            self.assertEqual([re.sub(r"\([^)]*\)", "", l) for l in ctl], [re.sub(r"\([^)]*\)", "", locked[0])])
 
             # Lifted by popgatectl (root): bob logs in at once.
             self.assertEqual(v.delete("/api/lockouts/127.0.0.1").status, 403)   # a viewer may not
