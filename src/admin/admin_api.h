@@ -41,6 +41,7 @@ struct admin_ctx {
 	struct admin_throttle throttle;
 	bool tls;                           /* cookies get Secure */
 	char www_dir[4096];
+	char sessions_file[4096];           /* server.state_dir/admin-sessions: kept over a reload */
 };
 
 /* One request as the handlers see it. */

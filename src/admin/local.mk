@@ -9,7 +9,7 @@ src_admin_libadmin_a_SOURCES = \
 	src/admin/admin_json.c src/admin/admin_json.h \
 	src/admin/admin_metrics.c \
 	src/admin/admin_server.c src/admin/admin_server.h \
-	src/admin/admin_session.c src/admin/admin_session.h \
+	src/admin/admin_session.c src/admin/admin_session.h src/admin/admin_session_store.c \
 	src/admin/admin_static.c src/admin/admin_static.h \
 	src/admin/admin_throttle.c src/admin/admin_throttle.h \
 	src/admin/admin_users.c src/admin/admin_users.h \
