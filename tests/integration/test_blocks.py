@@ -143,6 +143,7 @@ class Blocks(h.TestCase):
             self.assertIn("user=helen account blocked: account=alice", d.log())
             listed = c.get("/api/blocks").json
             self.assertEqual([x["user"] for x in listed["blocks"]], ["alice"])
+            self.assertEqual(ah.parse_metrics(c.get("/metrics").text)["popgate_blocked_accounts"], 1)
             self.assertIn("alice", d.ctl("blocks").stdout)
             self.assertEqual(smtp_auth(d, "alice", "alice-pw")[0], 535)
             # A new block replaces the old one: for good, POP too.

@@ -102,6 +102,13 @@ class Lockouts(h.TestCase):
             out = d.ctl("lockouts").stdout
             self.assertRegex(out, r"127\.0\.0\.1\s+alice\s+6\s+\S+ \S+\s+\S+ \S+\s+locked out\s+2s")
 
+            # An operator alerts on it (issue 18.6).
+            m = ah.parse_metrics(v.get("/metrics").text)
+            self.assertEqual(m['popgate_failed_logins_tracked{state="locked_out"}'], 1)
+            self.assertEqual(m['popgate_failed_logins_tracked{state="penalty"}'], 0)
+            self.assertEqual(m["popgate_control_up"], 1)
+            self.assertEqual(len([k for k in m if k.startswith("popgate_build_info{version=")]), 1)
+
             # The look-up says it, on the page and in popgatectl check alike.
             lines = v.get("/api/check?ip=127.0.0.1").json["lines"]
             locked = [l for l in lines if l.startswith("failed logins:")]
@@ -130,6 +137,8 @@ class Lockouts(h.TestCase):
             self.assertEqual(a.delete("/api/lockouts/127.0.0.1").status, 404)
             self.assertEqual(a.delete("/api/lockouts/nonsense").status, 400)
             self.assertEqual(self.rows(v), {})
+            m = ah.parse_metrics(v.get("/metrics").text)
+            self.assertEqual(m['popgate_failed_logins_tracked{state="locked_out"}'], 0)
             acts = [(e["actor"], e["action"]) for e in a.get("/api/audit").json["entries"]]
             self.assertIn(("helen", "unlock"), acts)
             self.assertTrue(any(x.startswith("popgatectl") and y == "unlock" for x, y in acts), acts)
