@@ -5,7 +5,7 @@ src_admin_libadmin_a_SOURCES = \
 	src/admin/admin.h \
 	src/admin/admin_api.c src/admin/admin_api.h src/admin/admin_blocks.c \
 	src/admin/admin_check.c src/admin/admin_audit.c src/admin/admin_audit.h \
-	src/admin/admin_lockouts.c \
+	src/admin/admin_lockouts.c src/admin/admin_control.c \
 	src/admin/admin_json.c src/admin/admin_json.h \
 	src/admin/admin_metrics.c \
 	src/admin/admin_server.c src/admin/admin_server.h \

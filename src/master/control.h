@@ -38,6 +38,9 @@ void control_close(const struct config *cfg, int fd);
 void control_serve(int fd, const struct config *cfg, struct throttle *t, pid_t admin_pid, time_t now);
 
 /*
+ * The client side below is in src/admin/admin_control.c (linked by popgate-admind, popgatectl and
+ * the admin fuzz harness, which have no use for the master's room).
+ *
  * control_request - send REQ to the master of CFG and wait up to TIMEOUT_MS for its answer into
  * REPLY (NUL-terminated, "ok ..." or "error ..."). 0, or -1 with ERR saying why.
  */

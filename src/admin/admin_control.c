@@ -1,4 +1,4 @@
-/* control_client.c - asking the master over control.sock (popgatectl, popgate-admind). */
+/* admin_control.c - the client side of the master's control.sock (popgate-admind and popgatectl ask through it). */
 
 #include <errno.h>
 #include <stdbool.h>
