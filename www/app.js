@@ -209,18 +209,24 @@
     setNum('c-refused', c.refused_limit);
     $('c-uptime').textContent = s.started ? fmtSpan(s.uptime) : '–';
     const frag = document.createDocumentFragment();
-    for (const e of s.events) {
+    // Admin actions (the audit trail) among the sessions' events, newest first, with who did them.
+    const acts = (s.admin_events || []).map(a => ({
+      time: a.time, proto: a.ip ? 'admin page' : 'popgatectl', ip: a.ip, user: a.actor,
+      what: a.detail, admin: true }));
+    const events = s.events.concat(acts).sort((x, y) => y.time - x.time).slice(0, 50);
+    for (const e of events) {
       const tr = el('tr');
-      if (/fail|denied|refused/.test(e.what)) tr.className = 'bad';
+      if (!e.admin && /fail|denied|refused/.test(e.what)) tr.className = 'bad';
+      if (e.admin) tr.className = 'admin-action';
       cell(tr, 'When', fmtAgo(e.time), null, fmtAbs(e.time));
       cell(tr, 'Service', e.proto);
-      cell(tr, 'IP', e.ip, 'ip');
+      cell(tr, 'IP', e.ip || '—', 'ip');
       cell(tr, 'User', e.user || '—');
       cell(tr, 'What', e.what);
       frag.appendChild(tr);
     }
     $('event-rows').replaceChildren(frag);
-    $('events-empty').hidden = s.events.length > 0;
+    $('events-empty').hidden = events.length > 0;
   }
 
   function renderLists(l) {

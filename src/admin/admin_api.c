@@ -4,8 +4,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <time.h>
 
 #include "admin/admin_api.h"
+#include "admin/admin_audit.h"
 #include "auth/auth.h"
 #include "common/log.h"
 #include "relaydb/relaydb.h"
@@ -29,6 +31,11 @@ int admin_ctx_init(struct admin_ctx *ctx, const struct config *cfg, const struct
 		return -1;
 	admin_users_init(&ctx->users, cfg_str(cfg, "admin.users_file"));
 	admin_sessions_init(&ctx->sessions, cfg_duration(cfg, "admin.session_timeout"));
+	if (snprintf(ctx->sessions_file, sizeof(ctx->sessions_file), "%s/admin-sessions",
+		     cfg_str(cfg, "server.state_dir")) >= (int)sizeof(ctx->sessions_file))
+		return -1;
+	/* The worker a reload restarts takes over the sessions the old one saved as it stopped. */
+	(void)admin_sessions_load(&ctx->sessions, ctx->sessions_file, time(NULL));
 	admin_throttle_init(&ctx->throttle);
 	return 0;
 }
@@ -36,6 +43,8 @@ int admin_ctx_init(struct admin_ctx *ctx, const struct config *cfg, const struct
 void admin_ctx_free(struct admin_ctx *ctx)
 {
 	relaydb_close(&ctx->db);
+	if (ctx->sessions_file[0] != '\0')
+		(void)admin_sessions_save(&ctx->sessions, ctx->sessions_file);
 	admin_sessions_clear(&ctx->sessions);
 	admin_users_free(&ctx->users);
 }
@@ -188,6 +197,9 @@ void admin_api_login(struct admin_ctx *ctx, struct admin_call *call, struct admi
 	}
 	log_session(LOG_INFO, "admin", call->client_ip, a->name, "login ok", "role=%s",
 		    admin_role_name(a->role));
+	(void)admin_sessions_save(&ctx->sessions, ctx->sessions_file);
+	(void)admin_audit_add(ctx->cfg, call->now, a->name, call->client_ip, "login", "logged in as %s",
+			      admin_role_name(a->role));
 	snprintf(r->cookie, sizeof(r->cookie), "%s=%s; Path=/; HttpOnly; SameSite=Strict%s",
 		 ADMIN_COOKIE, s->id, ctx->tls ? "; Secure" : "");
 	session_json(ctx, s, a->role, call->now, r, 200);
@@ -198,8 +210,10 @@ void admin_api_logout(struct admin_ctx *ctx, struct admin_call *call, struct adm
 	struct jw w;
 
 	log_session(LOG_INFO, "admin", call->client_ip, call->session->user, "logout", "%s", "by request");
+	(void)admin_audit_add(ctx->cfg, call->now, call->session->user, call->client_ip, "logout", "logged out");
 	admin_session_end(call->session);
 	call->session = NULL;
+	(void)admin_sessions_save(&ctx->sessions, ctx->sessions_file);   /* a logout is not undone by a reload */
 	snprintf(r->cookie, sizeof(r->cookie), "%s=; Path=/; Max-Age=0; HttpOnly; SameSite=Strict%s",
 		 ADMIN_COOKIE, ctx->tls ? "; Secure" : "");
 	jw_init(&w, 256);
@@ -352,6 +366,8 @@ void admin_api_relay_add(struct admin_ctx *ctx, struct admin_call *call, struct 
 	(void)relaydb_map_update(ctx->cfg, db, ip, call->now);
 	log_session(LOG_INFO, "admin", call->client_ip, call->session->user, "relay added",
 		    "ip=%s ttl=%lld", ip, ttl);
+	(void)admin_audit_add(ctx->cfg, call->now, call->session->user, call->client_ip, "add",
+			      "authorized %s for %llds%s%s", ip, ttl, userf ? ", user " : "", userf ? userf->val : "");
 	jw_init(&w, 8192);
 	jw_obj_begin(&w);
 	jw_key(&w, "relay");
@@ -382,6 +398,7 @@ void admin_api_relay_del(struct admin_ctx *ctx, struct admin_call *call, struct 
 		return admin_reply_error(r, 404, "no authorization for this address");
 	(void)relaydb_map_update(ctx->cfg, db, ip, call->now);
 	log_session(LOG_INFO, "admin", call->client_ip, call->session->user, "relay revoked", "ip=%s", ip);
+	(void)admin_audit_add(ctx->cfg, call->now, call->session->user, call->client_ip, "revoke", "revoked %s", ip);
 	jw_init(&w, 512);
 	jw_obj_begin(&w);
 	jw_kstr(&w, "revoked", ip);

@@ -28,6 +28,7 @@
 #define ADMIN_EVENTS_MAX 50          /* latest events shown; stats.h keeps STATS_EVENTS */
 
 struct relaydb;
+struct auth_block;
 
 /* Everything the worker keeps between requests. */
 struct admin_ctx {
@@ -40,6 +41,7 @@ struct admin_ctx {
 	struct admin_throttle throttle;
 	bool tls;                           /* cookies get Secure */
 	char www_dir[4096];
+	char sessions_file[4096];           /* server.state_dir/admin-sessions: kept over a reload */
 };
 
 /* One request as the handlers see it. */
@@ -48,6 +50,8 @@ struct admin_call {
 	const char *path;                   /* decoded URL path */
 	const char *arg;                    /* the rest of the path after a prefix route, else "" */
 	const char *query;                  /* the "q" parameter, or NULL */
+	const char *ip_arg;                 /* the "ip" parameter (GET /api/check), or NULL */
+	const char *user_arg;               /* the "user" parameter (GET /api/check), or NULL */
 	const char *body;                   /* NUL-terminated, body_len bytes; "" when none */
 	size_t body_len;
 	const char *content_type;           /* or NULL */
@@ -100,8 +104,18 @@ void admin_api_session(struct admin_ctx *ctx, struct admin_call *call, struct ad
 void admin_api_relays(struct admin_ctx *ctx, struct admin_call *call, struct admin_reply *r);
 void admin_api_relay_add(struct admin_ctx *ctx, struct admin_call *call, struct admin_reply *r);
 void admin_api_relay_del(struct admin_ctx *ctx, struct admin_call *call, struct admin_reply *r);
+void admin_api_blocks(struct admin_ctx *ctx, struct admin_call *call, struct admin_reply *r);
+void admin_api_block_add(struct admin_ctx *ctx, struct admin_call *call, struct admin_reply *r);
+void admin_api_block_del(struct admin_ctx *ctx, struct admin_call *call, struct admin_reply *r);
+void admin_api_check(struct admin_ctx *ctx, struct admin_call *call, struct admin_reply *r);
+void admin_api_audit(struct admin_ctx *ctx, struct admin_call *call, struct admin_reply *r);
+void admin_api_lockouts(struct admin_ctx *ctx, struct admin_call *call, struct admin_reply *r);
+void admin_api_unlock(struct admin_ctx *ctx, struct admin_call *call, struct admin_reply *r);
 void admin_api_lists(struct admin_ctx *ctx, struct admin_call *call, struct admin_reply *r);
 void admin_api_stats(struct admin_ctx *ctx, struct admin_call *call, struct admin_reply *r);
 void admin_api_metrics(struct admin_ctx *ctx, struct admin_call *call, struct admin_reply *r);
+
+/* admin_block_json - one blocked account as an object (admin_blocks.c). */
+void admin_block_json(struct jw *w, const struct auth_block *b, time_t now);
 
 #endif

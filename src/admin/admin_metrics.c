@@ -6,7 +6,10 @@
 #include <string.h>
 
 #include "admin/admin_api.h"
+#include "admin/admin_audit.h"
+#include "auth/blocks.h"
 #include "common/log.h"
+#include "master/control.h"
 #include "relaydb/relaydb.h"
 
 /*
@@ -43,6 +46,19 @@ static void counters_json(struct jw *w, const struct stats_counters *c)
 	jw_obj_end(w);
 }
 
+/* audit_events - the latest admin actions, which the page shows among the events with who did them. */
+static void audit_events(struct admin_ctx *ctx, struct jw *w)
+{
+	struct admin_audit_entry v[ADMIN_EVENTS_MAX];
+	long n = admin_audit_latest(ctx->cfg, v, ADMIN_EVENTS_MAX);
+
+	jw_key(w, "admin_events");
+	jw_arr_begin(w);
+	for (long i = 0; i < n; i++)
+		admin_audit_json(w, &v[i]);
+	jw_arr_end(w);
+}
+
 void admin_api_stats(struct admin_ctx *ctx, struct admin_call *call, struct admin_reply *r)
 {
 	struct stats_counters c;
@@ -76,6 +92,7 @@ void admin_api_stats(struct admin_ctx *ctx, struct admin_call *call, struct admi
 		jw_obj_end(&w);
 	}
 	jw_arr_end(&w);
+	audit_events(ctx, &w);
 	jw_kuint(&w, "admin_sessions", admin_sessions_count(&ctx->sessions, call->now));
 	jw_obj_end(&w);
 	admin_reply_json(r, 200, &w);
@@ -145,6 +162,45 @@ static bool relay_counts(struct admin_ctx *ctx, time_t now, struct count_state *
 	return true;
 }
 
+/* lockout_metrics - the master's failed-login penalties and lockouts in force (control.sock). */
+static void lockout_metrics(struct admin_ctx *ctx, struct text *t)
+{
+	static char reply[CONTROL_REPLY_MAX];
+	unsigned long long penalty = 0, locked = 0;
+	char err[256], *line, *save = NULL;
+	struct control_row row;
+	bool up = control_request(ctx->cfg, "lockouts", reply, sizeof(reply), 2000, err, sizeof(err)) == 0;
+
+	metric(t, "popgate_control_up", "gauge", "Whether the master answered on its control socket.");
+	add(t, "popgate_control_up %d\n", up ? 1 : 0);
+	if (!up)
+		return;
+	line = strtok_r(reply, "\n", &save);
+	while ((line = strtok_r(NULL, "\n", &save)) != NULL)
+		if (control_parse_row(line, &row) == 0) {
+			if (strcmp(row.state, "locked out") == 0)
+				locked++;
+			else
+				penalty++;
+		}
+	metric(t, "popgate_failed_logins_tracked", "gauge",
+	       "Address and user name pairs with recent failed logins, by state (penalty, or the address locked out).");
+	add(t, "popgate_failed_logins_tracked{state=\"penalty\"} %llu\n", penalty);
+	add(t, "popgate_failed_logins_tracked{state=\"locked_out\"} %llu\n", locked);
+}
+
+/* block_metrics - accounts an admin has blocked, in force now. */
+static void block_metrics(struct admin_ctx *ctx, struct text *t, time_t now)
+{
+	struct auth_blocks b;
+
+	if (auth_blocks_load(ctx->cfg, &b, now) < 0)
+		return;
+	metric(t, "popgate_blocked_accounts", "gauge", "Accounts blocked by an admin, in force now.");
+	add(t, "popgate_blocked_accounts %zu\n", b.n);
+	auth_blocks_free(&b);
+}
+
 void admin_api_metrics(struct admin_ctx *ctx, struct admin_call *call, struct admin_reply *r)
 {
 	struct stats_counters c;
@@ -158,6 +214,8 @@ void admin_api_metrics(struct admin_ctx *ctx, struct admin_call *call, struct ad
 	}
 	if (!t)
 		return admin_reply_error(r, 500, "out of memory");
+	metric(t, "popgate_build_info", "gauge", "Always 1; the version of popgate serving.");
+	add(t, "popgate_build_info{version=\"%s\"} 1\n", POPGATE_VERSION);
 	metric(t, "popgate_start_time_seconds", "gauge", "When the popgated master started, epoch seconds.");
 	add(t, "popgate_start_time_seconds %lld\n", (long long)c.started);
 	metric(t, "popgate_sessions_active", "gauge", "Connections being served now.");
@@ -183,6 +241,8 @@ void admin_api_metrics(struct admin_ctx *ctx, struct admin_call *call, struct ad
 		add(t, "popgate_relay_authorizations{state=\"live\"} %llu\n", rc.live);
 		add(t, "popgate_relay_authorizations{state=\"expired\"} %llu\n", rc.expired);
 	}
+	lockout_metrics(ctx, t);
+	block_metrics(ctx, t, call->now);
 	metric(t, "popgate_admin_sessions", "gauge", "Helpdesk sessions logged in to the admin page.");
 	add(t, "popgate_admin_sessions %zu\n", admin_sessions_count(&ctx->sessions, call->now));
 	if (t->overflow) {

@@ -26,7 +26,7 @@ struct route {
 };
 
 /*
- * The whole API. A change needs the session, its CSRF token and (for relays) the admin role; a
+ * The whole API. A change needs the session, its CSRF token and (for relays, blocks, lockouts) the admin role; a
  * JSON body also means no cross-site form can post it (forms cannot send application/json).
  */
 static const struct route routes[] = {
@@ -36,6 +36,13 @@ static const struct route routes[] = {
 	{ "GET", "/api/relays", NEED_SESSION, admin_api_relays },
 	{ "POST", "/api/relays", NEED_SESSION | NEED_CSRF | NEED_ADMIN | NEED_JSON, admin_api_relay_add },
 	{ "DELETE", "/api/relays/", NEED_SESSION | NEED_CSRF | NEED_ADMIN | PREFIX, admin_api_relay_del },
+	{ "GET", "/api/check", NEED_SESSION, admin_api_check },
+	{ "GET", "/api/audit", NEED_SESSION, admin_api_audit },
+	{ "GET", "/api/lockouts", NEED_SESSION, admin_api_lockouts },
+	{ "DELETE", "/api/lockouts/", NEED_SESSION | NEED_CSRF | NEED_ADMIN | PREFIX, admin_api_unlock },
+	{ "GET", "/api/blocks", NEED_SESSION, admin_api_blocks },
+	{ "POST", "/api/blocks", NEED_SESSION | NEED_CSRF | NEED_ADMIN | NEED_JSON, admin_api_block_add },
+	{ "DELETE", "/api/blocks/", NEED_SESSION | NEED_CSRF | NEED_ADMIN | PREFIX, admin_api_block_del },
 	{ "GET", "/api/lists", NEED_SESSION, admin_api_lists },
 	{ "GET", "/api/stats", NEED_SESSION, admin_api_stats },
 	{ "GET", "/metrics", 0, admin_api_metrics },
@@ -303,6 +310,8 @@ enum MHD_Result admin_mhd_access(void *cls, struct MHD_Connection *conn, const c
 	call.method = method;
 	call.path = url;
 	call.query = MHD_lookup_connection_value(conn, MHD_GET_ARGUMENT_KIND, "q");
+	call.ip_arg = MHD_lookup_connection_value(conn, MHD_GET_ARGUMENT_KIND, "ip");
+	call.user_arg = MHD_lookup_connection_value(conn, MHD_GET_ARGUMENT_KIND, "user");
 	call.body = q->body ? q->body : "";
 	call.body_len = q->len;
 	call.content_type = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_TYPE);

@@ -64,6 +64,15 @@ size_t admin_sessions_count(struct admin_sessions *t, time_t now);
 /* admin_sessions_clear - end every session (worker shutdown). */
 void admin_sessions_clear(struct admin_sessions *t);
 
+/*
+ * admin_sessions_save - write T's sessions to PATH (mode 0600, replaced whole), so that the admin
+ * worker a reload starts keeps them: a SIGHUP does not log the helpdesk out. 0 or -1 (logged).
+ */
+int admin_sessions_save(const struct admin_sessions *t, const char *path);
+
+/* admin_sessions_load - the sessions saved in PATH that are still live at NOW into the empty T; how many. */
+size_t admin_sessions_load(struct admin_sessions *t, const char *path, time_t now);
+
 /* admin_token_hex - BYTES random bytes as 2*BYTES hex digits into OUT[CAP]. 0 or -1. */
 int admin_token_hex(char *out, size_t cap, size_t bytes);
 

@@ -17,6 +17,8 @@ enum auth_result {
 	AUTH_OK,
 	AUTH_FAIL,      /* unknown user or wrong password: the same answer, in the same time */
 	AUTH_TEMPFAIL,  /* the user database could not be read */
+	AUTH_REFUSED,   /* the password is right, but an admin has blocked the account (blocks.h) */
+	AUTH_LOCKED,    /* not checked: too many failed logins from the client's address (auth.max_failures) */
 };
 
 /* What a successful login yields. */

@@ -15,6 +15,7 @@ src_common_libcommon_a_SOURCES = \
 	src/common/log.c src/common/log.h \
 	src/common/net.c src/common/net.h \
 	src/common/privsep.c src/common/privsep.h \
+	src/common/penalty.c src/common/penalty.h \
 	src/common/proxy_proto.c src/common/proxy_proto.h \
 	src/common/report_budget.c src/common/report_budget.h \
 	src/common/session.c src/common/session.h src/common/session_wire.h \

@@ -10,8 +10,10 @@
 #include <sys/capability.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
+#include "auth/blocks.h"
 #include "common/lifeline.h"
 #include "common/log.h"
 #include "common/privsep.h"
@@ -380,38 +382,48 @@ static enum auth_result check_one(struct privsep *ps, struct privsep_request *re
 {
 	struct session_ctx *ctx = ps->ctx;
 	enum auth_result res;
+	bool relay = false;
 
 	memset(user, 0, sizeof(*user));
 	/*
 	 * The master refuses new connections from an address past auth.max_failures; a session it
-	 * opened earlier must not go on guessing either: no more checks, the same answer as a failure.
+	 * opened earlier must not go on guessing either: no more checks, and the reply says why.
 	 */
 	if (ctx->recent_auth_failures >= (unsigned)cfg_int(ctx->cfg, "auth.max_failures")) {
 		explicit_bzero(req->secret, sizeof(req->secret));
 		log_session(LOG_NOTICE, req->proto, ctx->client_ip, req->user, "login refused",
 			    "locked out: too many failed logins");
 		session_report(ctx, SESSION_AUTH_FAIL, req->user);
-		sleep(session_auth_delay(ctx));
-		return AUTH_FAIL;
+		sleep(penalty_delay(ctx->cfg, penalty_failures(ctx, req->user)));
+		return AUTH_LOCKED;
 	}
 	if (req->mech == PRIVSEP_APOP)
 		res = auth_apop(ctx->cfg, req->user, req->challenge, req->secret, user);
 	else
 		res = auth_password(ctx->cfg, req->user, req->secret, user);
 	explicit_bzero(req->secret, sizeof(req->secret));
-	if (res == AUTH_OK) {
-		log_session(LOG_INFO, req->proto, ctx->client_ip, user->name, "login ok", "mech=%s",
-			    req->mech == PRIVSEP_APOP ? "APOP" : "password");
+	if (res == AUTH_OK && (res = auth_block_login(ctx->cfg, user->name, req->proto, time(NULL), &relay)) != AUTH_OK) {
+		log_session(LOG_NOTICE, req->proto, ctx->client_ip, user->name, "login refused", "%s",
+			    res == AUTH_REFUSED ? "account blocked by an admin" : "the blocks file cannot be read");
+		memset(user, 0, sizeof(*user));
+	} else if (res == AUTH_OK) {
+		log_session(LOG_INFO, req->proto, ctx->client_ip, user->name, "login ok", "mech=%s%s",
+			    req->mech == PRIVSEP_APOP ? "APOP" : "password",
+			    relay ? "" : " relay=no (account blocked by an admin)");
 		snprintf(ps->user, sizeof(ps->user), "%s", user->name);
 		session_report(ctx, SESSION_AUTH_OK, user->name);
-		if (strncmp(req->proto, "pop3", 4) == 0)
+		if (relay && strncmp(req->proto, "pop3", 4) == 0)
 			record_relay(ctx, user->name, req->proto);
 	} else if (res == AUTH_FAIL) {
-		unsigned delay = session_auth_delay(ctx);
+		/* The penalty is this user's from this address: others there are not slowed down. */
+		unsigned failures = penalty_failures(ctx, req->user);
+		unsigned delay = penalty_delay(ctx->cfg, failures);
 		log_session(LOG_NOTICE, req->proto, ctx->client_ip, req->user, "login failed",
-			    "delay=%us failures=%u", delay, ctx->recent_auth_failures + 1);
+			    "delay=%us failures=%u address_failures=%u", delay, failures + 1,
+			    ctx->recent_auth_failures + 1);
 		session_report(ctx, SESSION_AUTH_FAIL, req->user);
 		ctx->recent_auth_failures++;
+		penalty_count(ctx, req->user);
 		sleep(delay);
 	} else {
 		log_session(LOG_ERR, req->proto, ctx->client_ip, req->user, "login tempfail", NULL);

@@ -7,6 +7,7 @@
 #include <sys/types.h>
 #include <openssl/ssl.h>
 
+#include "common/penalty.h"
 #include "common/cidr.h"
 #include "common/config.h"
 
@@ -37,6 +38,8 @@ struct session_ctx {
 	int local_port;
 	const char *hostname;            /* server.hostname, or the system's name */
 	unsigned recent_auth_failures;   /* failed logins from client_ip known to the master at fork */
+	struct session_penalty penalties[SESSION_PENALTY_USERS]; /* the same per user name tried (penalty.h) */
+	unsigned npenalties;
 	int report_fd;                   /* where session_report() writes; -1 when none */
 	/*
 	 * In a protocol child, which reads the network and so holds no descriptor of the master's

@@ -6,6 +6,8 @@
 
 #include "ctl/ctl.h"
 #include "ctl/ctl_relay.h"
+#include "master/control.h"
+#include "relaydb/explain.h"
 
 /* one_ip - the single IP argument of del and check, canonicalised; 0 or CTL_EX_USAGE. */
 static int one_ip(const char *cmd, int argc, char **argv, char ip[IP_TEXT_MAX])
@@ -71,6 +73,7 @@ int ctl_add(const struct config *cfg, int argc, char **argv)
 		rc = CTL_EX_TEMPFAIL;
 	} else {
 		ctl_relay_changed_ip(cfg, db, ip);
+		ctl_audit(cfg, "add", "authorized %s for %llds%s%s", ip, ttl, user[0] != '\0' ? ", user " : "", user);
 		ctl_format_time((int64_t)now + ttl, until, sizeof(until));
 		printf("%s: authorized until %s\n", ip, until);
 	}
@@ -95,6 +98,7 @@ int ctl_del(const struct config *cfg, int argc, char **argv)
 		rc = 1;
 	} else {
 		ctl_relay_changed_ip(cfg, db, ip);
+		ctl_audit(cfg, "revoke", "revoked %s", ip);
 		printf("%s: removed\n", ip);
 	}
 	relaydb_close(&db);
@@ -120,6 +124,8 @@ static int purge_cmd(const struct config *cfg, int argc, const char *cmd, bool a
 		rc = CTL_EX_TEMPFAIL;
 	} else {
 		ctl_relay_changed(cfg, db);
+		if (all)
+			ctl_audit(cfg, "flush", "removed every authorization (%ld)", n);
 		printf("%ld %s removed\n", n, n == 1 ? "entry" : "entries");
 	}
 	relaydb_close(&db);
@@ -136,49 +142,72 @@ int ctl_sweep(const struct config *cfg, int argc, char **argv)
 	return purge_cmd(cfg, argc, "sweep", false);
 }
 
-/* check_detail - what makes REASON true for IP: the matching network or the entry's details. */
-static void check_detail(const struct config *cfg, enum relay_reason reason, const char *ip,
-			 const struct relay_entry *e, time_t now, char *buf, size_t len)
+static void print_line(const char *line, void *arg)
 {
-	struct ip_addr addr;
-	const struct cidr *c = NULL;
-	char net[IP_TEXT_MAX + 4], when[32];
+	(void)arg;
+	puts(line);
+}
 
-	buf[0] = '\0';
-	if (ip_parse(ip, &addr) < 0)
-		return;
-	if (reason == RELAY_DENY_LIST || reason == RELAY_ALLOW_LIST) {
-		c = cidr_list_match(cfg_cidrs(cfg, reason == RELAY_DENY_LIST ? "relay.deny" : "relay.allow"), &addr);
-		if (c != NULL) {
-			cidr_format(c, net);
-			snprintf(buf, len, " (%s)", net);
-		}
-	} else if (reason == RELAY_AUTHORIZED || reason == RELAY_EXPIRED) {
-		ctl_format_time(e->expires, when, sizeof(when));
-		snprintf(buf, len, " (user %s, %s, %s %s)", e->user[0] != '\0' ? e->user : "-", e->proto,
-			 reason == RELAY_EXPIRED ? "expired" : "until", when);
-	}
-	(void)now;
+/* Lines kept to print later: the lockout lines are asked for while popgatectl is still root. */
+struct held_lines {
+	char text[8][768];
+	int n;
+};
+
+static void hold_line(const char *line, void *arg)
+{
+	struct held_lines *h = arg;
+
+	if (h->n < 8)
+		snprintf(h->text[h->n++], sizeof(h->text[0]), "%s", line);
+}
+
+/* user_may_relay - for a look-up by user alone: not blocked and an authorization still counting. */
+static bool user_may_relay(const struct relay_explain *x, time_t now)
+{
+	if (x->blocked != 0 || x->user_found <= 0)
+		return false;
+	for (int i = 0; i < x->user_found && i < RELAY_EXPLAIN_ENTRIES; i++)
+		if (!relay_entry_expired(&x->user_entries[i], now, x->timeout))
+			return true;
+	return false;
 }
 
 int ctl_check(const struct config *cfg, int argc, char **argv)
 {
 	struct relaydb *db = NULL;
-	struct relay_entry e;
-	enum relay_reason reason;
-	char ip[IP_TEXT_MAX], detail[256];
+	struct relay_explain x;
+	const char *ip = NULL, *user = NULL;
+	char canon[IP_TEXT_MAX];
 	time_t now = time(NULL);
-	int rc;
 
-	if ((rc = one_ip("check", argc, argv, ip)) != 0)
-		return rc;
+	for (int i = 0; i < argc; i++) {
+		if (strcmp(argv[i], "--user") == 0 && i + 1 < argc && user == NULL)
+			user = argv[++i];
+		else if (ip == NULL && ip_canonical(argv[i], canon) == 0)
+			ip = argv[i];
+		else if (user == NULL && argv[i][0] != '-')
+			user = argv[i];
+		else
+			user = "";   /* an argument too many: refused below */
+	}
+	if ((ip == NULL && user == NULL) || (user != NULL && !auth_name_valid(user))) {
+		fprintf(stderr, "popgatectl check: expected an IP address, a user name, or IP --user NAME\n");
+		return CTL_EX_USAGE;
+	}
+	/* The master answers root only: ask before becoming the database's owner. */
+	static struct held_lines held;
+	control_lockout_lines(cfg, ip != NULL ? canon : NULL, user, now, hold_line, &held);
 	/* A database that cannot be opened is what the SMTP side would see too: report db-error. */
 	if (ctl_relay_open(cfg, &db) != 0)
 		db = NULL;
-	reason = relay_check_ip(cfg, db, ip, now, &e);
-	check_detail(cfg, reason, ip, &e, now, detail, sizeof(detail));
-	printf("%s: %s: %s%s\n", ip, relay_allowed(reason) ? "relay allowed" : "relay denied",
-	       relay_reason_text(reason), detail);
+	(void)relay_explain(cfg, db, ip, user, now, &x);
 	relaydb_close(&db);
-	return relay_allowed(reason) ? 0 : 1;
+	relay_explain_lines(&x, now, print_line, NULL);
+	for (int i = 0; i < held.n; i++)
+		puts(held.text[i]);
+	relay_explain_seen_lines(&x, NULL, NULL, now, print_line, NULL);
+	if (ip != NULL)
+		return relay_allowed(x.reason) ? 0 : 1;
+	return user_may_relay(&x, now) ? 0 : 1;
 }

@@ -48,4 +48,26 @@ int ctl_import_drac(const struct config *cfg, int argc, char **argv);
 /* ctl_import_popauth - merge qpopper's APOP secrets (a `popauth -list` export) into auth.apop_secrets_file. */
 int ctl_import_popauth(const struct config *cfg, int argc, char **argv);
 
+/* ctl_block - block an account: block USER [--for D] [--pop] [--note TEXT]; revokes its authorizations. */
+int ctl_block(const struct config *cfg, int argc, char **argv);
+
+/* ctl_unblock - lift USER's block; exit 1 when there was none. */
+int ctl_unblock(const struct config *cfg, int argc, char **argv);
+
+/* ctl_blocks - print the blocks in force. */
+int ctl_blocks(const struct config *cfg, int argc, char **argv);
+
+/* ctl_lockouts - list the master's failed-login penalties and lockouts (control.sock). */
+int ctl_lockouts(const struct config *cfg, int argc, char **argv);
+
+/* ctl_unlock - make the master forget IP's failed logins; exit 1 when it had none. */
+int ctl_unlock(const struct config *cfg, int argc, char **argv);
+
+/*
+ * ctl_audit - add an action to the audit trail (admin_audit.h) as "popgatectl (NAME)", NAME the
+ * user who ran it (SUDO_USER when run through sudo), captured before any change of uid.
+ */
+void ctl_audit(const struct config *cfg, const char *action, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
 #endif

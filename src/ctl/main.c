@@ -1,9 +1,14 @@
 /* main.c - popgatectl: administer a popgate installation from the command line. */
 
+#include <pwd.h>
+#include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <time.h>
 #include <string.h>
 #include <unistd.h>
 
+#include "admin/admin_audit.h"
 #include "common/config.h"
 #include "common/config_keys.h"
 #include "common/log.h"
@@ -16,12 +21,41 @@ static const struct ctl_command commands[] = {
 	{ "flush", ctl_flush, "", "remove every authorization", true },
 	{ "sweep", ctl_sweep, "", "remove expired authorizations now", true },
 	{ "check", ctl_check, "IP", "say whether IP may relay and why (exit 0 yes, 1 no)", true },
+	{ "block", ctl_block, "USER [--for D] [--pop] [--note T]", "block an account (for good without --for) and revoke its relaying", true },
+	{ "unblock", ctl_unblock, "USER", "lift USER's block", true },
+	{ "blocks", ctl_blocks, "", "show the blocked accounts", true },
+	{ "lockouts", ctl_lockouts, "", "show failed-login penalties and lockouts (address, user, failures, since, until)", true },
+	{ "unlock", ctl_unlock, "IP", "lift IP's lockout and penalties (needs root)", true },
 	{ "import-drac", ctl_import_drac, "FILE", "import the unexpired entries of a DRAC dracd.db", true },
 	{ "import-popauth", ctl_import_popauth, "FILE", "merge qpopper's APOP secrets (popauth -list) into auth.apop_secrets_file", true },
 	{ "passwd", ctl_passwd, "", "print a yescrypt hash of a password read from the terminal or stdin", false },
 	{ "help", NULL, "[COMMAND]", "show this list, or one command's usage", false },
 	{ NULL, NULL, NULL, NULL, false },
 };
+
+/* Who runs popgatectl, as the audit trail names them; set once at start, before any uid change. */
+static char actor[64] = "popgatectl";
+
+static void remember_actor(void)
+{
+	const char *sudo = getenv("SUDO_USER");
+	const struct passwd *pw = getpwuid(getuid());
+	const char *who = sudo != NULL && sudo[0] != '\0' ? sudo : pw != NULL ? pw->pw_name : NULL;
+
+	if (who != NULL)
+		snprintf(actor, sizeof(actor), "popgatectl (%.40s)", who);
+}
+
+void ctl_audit(const struct config *cfg, const char *action, const char *fmt, ...)
+{
+	char detail[320];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(detail, sizeof(detail), fmt, ap);
+	va_end(ap);
+	(void)admin_audit_add(cfg, time(NULL), actor, "", action, "%s", detail);
+}
 
 static void usage(FILE *out)
 {
@@ -71,6 +105,7 @@ int main(int argc, char **argv)
 	int opt, rc;
 
 	log_open("popgatectl", LOG_MAIL, true);
+	remember_actor();
 	if (argc > 1 && strcmp(argv[1], "--help") == 0) {
 		usage(stdout);
 		return 0;

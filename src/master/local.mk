@@ -3,6 +3,7 @@ noinst_LIBRARIES += src/master/libmaster.a
 POPGATE_LIBS += src/master/libmaster.a
 src_master_libmaster_a_SOURCES = \
 	src/master/children.c src/master/children.h \
+	src/master/control.c src/master/control.h \
 	src/master/listeners.c src/master/listeners.h \
 	src/master/master.c src/master/master.h \
 	src/master/pidfile.c src/master/pidfile.h \

@@ -24,6 +24,7 @@
 #include "master/privdrop.h"
 #include "master/reports.h"
 #include "master/stress.h"
+#include "master/control.h"
 #include "master/throttle.h"
 #include "master/validate.h"
 #include "master/workers.h"
@@ -47,6 +48,7 @@ struct master {
 	int sigfd;
 	struct reports reports;
 	int pidfd;
+	int control;                /* control.sock: penalties and lockouts listed and lifted (control.h) */
 	char hostname[256];
 	bool stopping;
 	long long stop_deadline_ms; /* CLOCK_MONOTONIC: the grace is server.shutdown_timeout to the ms */
@@ -110,6 +112,8 @@ static void session_child(struct master *m, const struct listener *l, int fd, st
 	close(m->sigfd);
 	close(m->reports.rd);
 	close(m->pidfd);
+	if (m->control >= 0)
+		close(m->control);
 	for (size_t i = 0; i < m->ls.n; i++)
 		close(m->ls.v[i].fd);
 	stress_drop_writer(&m->stress);
@@ -236,6 +240,8 @@ static void start_session(struct master *m, const struct listener *l, int fd, co
 		refuse(m, fd, l->svc, ctx.client_ip, why);
 		return;
 	}
+	ctx.npenalties = throttle_penalties(m->fails, &ctx.client, time(NULL), cfg_duration(m->cfg, "auth.lockout"),
+					    ctx.penalties, SESSION_PENALTY_USERS);
 	pid_t pid = fork();
 	if (pid < 0) {
 		log_err("fork for %s: %s", ctx.client_ip, strerror(errno));
@@ -391,11 +397,11 @@ static void on_report(struct master *m, const struct session_wire_report *r)
 	if (r->event == SESSION_AUTH_OK)
 		children_mark_proven(m->kids, r->session_pid);
 	switch (r->event) {
-	case SESSION_AUTH_OK: c->logins_ok++; what = "login ok"; throttle_ok(m->fails, &ch->ip); break;
+	case SESSION_AUTH_OK: c->logins_ok++; what = "login ok"; throttle_ok(m->fails, &ch->ip, user); break;
 	case SESSION_AUTH_FAIL:
 		c->logins_failed++;
 		what = "login failed";
-		throttle_fail(m->fails, &ch->ip, time(NULL));
+		throttle_fail(m->fails, &ch->ip, user, time(NULL));
 		break;
 	case SESSION_MSG_RELAYED: c->msgs_relayed++; what = "relayed"; break;
 	case SESSION_MSG_DENIED: c->msgs_denied++; what = "relay denied"; break;
@@ -502,13 +508,14 @@ static int close_fds_for_workers(const struct master *m, int *fds)
 	fds[1] = m->reports.rd;
 	fds[2] = m->reports.wr;
 	fds[3] = m->pidfd;
-	return 4;
+	fds[4] = m->control;
+	return m->control >= 0 ? 5 : 4;
 }
 
 static void loop(struct master *m)
 {
 	struct pollfd pfd[2 + 256];
-	int cfds[4];
+	int cfds[5];
 	size_t ncfds = (size_t)close_fds_for_workers(m, cfds);
 
 	while (!m->stopping || children_count(m->kids) > 0 || workers_running(&m->workers) > 0) {
@@ -517,9 +524,11 @@ static void loop(struct master *m)
 		size_t n = 0;
 		pfd[n++] = (struct pollfd){ .fd = m->sigfd, .events = POLLIN };
 		pfd[n++] = (struct pollfd){ .fd = m->reports.rd, .events = POLLIN };
-		for (size_t i = 0; i < m->ls.n && n < sizeof(pfd) / sizeof(pfd[0]); i++)
+		for (size_t i = 0; i < m->ls.n && n + 1 < sizeof(pfd) / sizeof(pfd[0]); i++)
 			pfd[n++] = (struct pollfd){ .fd = m->ls.v[i].svc != NULL ? m->ls.v[i].fd : -1,
 						    .events = POLLIN };
+		size_t nls = n;
+		pfd[n++] = (struct pollfd){ .fd = m->control, .events = POLLIN };
 		if (poll(pfd, n, poll_timeout(m, restart_in)) < 0 && errno != EINTR) {
 			log_err("poll: %s", strerror(errno));
 			sleep(1);
@@ -527,9 +536,11 @@ static void loop(struct master *m)
 		}
 		if (pfd[1].revents & POLLIN)
 			read_reports(m);
-		for (size_t i = 2; i < n; i++)
+		for (size_t i = 2; i < nls; i++)
 			if (pfd[i].revents & POLLIN)
 				accept_on(m, &m->ls.v[i - 2]);
+		if (pfd[nls].revents & POLLIN)
+			control_serve(m->control, m->cfg, m->fails, m->workers.pid[WORKER_ADMIN], time(NULL));
 		if (pfd[0].revents & POLLIN)
 			on_signals(m);
 		stress_settle(&m->stress, m->kids, (size_t)cfg_int(m->cfg, "server.max_connections"));
@@ -617,6 +628,7 @@ static int startup(struct master *m, bool foreground)
 	m->pid = getpid(); /* after daemonize's fork */
 	m->kids = children_new((size_t)cfg_int(m->cfg, "server.max_connections") + 16);
 	m->fails = throttle_new(THROTTLE_SLOTS);
+	m->control = control_open(m->cfg);   /* without it, lockouts cannot be lifted early: logged, not fatal */
 	m->stats = stats_create();
 	if (m->kids == NULL || m->fails == NULL || m->stats == NULL || stress_init(&m->stress) < 0 ||
 	    setup_signals(m) < 0) {
@@ -633,8 +645,8 @@ config_error:
 
 int master_run(struct config *cfg, bool foreground)
 {
-	struct master m = { .cfg = cfg, .sigfd = -1, .reports = { .rd = -1, .wr = -1 }, .pidfd = -1 };
-	int cfds[4], rc;
+	struct master m = { .cfg = cfg, .sigfd = -1, .reports = { .rd = -1, .wr = -1 }, .pidfd = -1, .control = -1 };
+	int cfds[5], rc;
 
 	set_hostname(&m);
 	apply_logging(cfg);
@@ -650,6 +662,7 @@ int master_run(struct config *cfg, bool foreground)
 	listeners_close(&m.ls);
 	children_free(&m.kids);
 	throttle_free(&m.fails);
+	control_close(m.cfg, m.control);
 	stats_free(&m.stats);
 	stress_free(&m.stress);
 	reports_close(&m.reports);

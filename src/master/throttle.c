@@ -1,18 +1,13 @@
-/* throttle.c - a bounded table of failed-login counts per client address. */
+/* throttle.c - a bounded table of failed-login counts per client address and user name. */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "master/throttle.h"
 
-struct slot {
-	struct ip_addr ip;
-	unsigned failures;
-	time_t last;
-};
-
 struct throttle {
 	unsigned n, cap;
-	struct slot *v;
+	struct throttle_row *v;
 };
 
 struct throttle *throttle_new(unsigned cap)
@@ -36,51 +31,118 @@ void throttle_free(struct throttle **tp)
 	*tp = NULL;
 }
 
-static struct slot *find(struct throttle *t, const struct ip_addr *ip)
+static bool same_ip(const struct ip_addr *a, const struct ip_addr *b)
+{
+	return a->family == b->family && memcmp(a->addr, b->addr, 16) == 0;
+}
+
+static struct throttle_row *find(struct throttle *t, const struct ip_addr *ip, const char *user)
 {
 	for (unsigned i = 0; i < t->n; i++)
-		if (t->v[i].ip.family == ip->family && memcmp(t->v[i].ip.addr, ip->addr, 16) == 0)
+		if (same_ip(&t->v[i].ip, ip) && strcmp(t->v[i].user, user) == 0)
 			return &t->v[i];
 	return NULL;
 }
 
-void throttle_fail(struct throttle *t, const struct ip_addr *ip, time_t now)
+/* drop - remove row I (the order of rows does not matter). */
+static void drop(struct throttle *t, unsigned i)
 {
-	struct slot *s = find(t, ip);
+	t->v[i] = t->v[--t->n];
+}
 
-	if (s == NULL) {
+/* expire - forget the pairs whose latest failure is WINDOW or more seconds old. */
+static void expire(struct throttle *t, time_t now, long long window)
+{
+	for (unsigned i = 0; i < t->n;)
+		if (now - t->v[i].last >= window)
+			drop(t, i);
+		else
+			i++;
+}
+
+void throttle_fail(struct throttle *t, const struct ip_addr *ip, const char *user, time_t now)
+{
+	char name[SESSION_PENALTY_NAME];
+	struct throttle_row *s;
+
+	snprintf(name, sizeof(name), "%s", user != NULL ? user : "");
+	if ((s = find(t, ip, name)) == NULL) {
 		if (t->n < t->cap) {
 			s = &t->v[t->n++];
-		} else { /* full: reuse the slot idle longest, so a flood of addresses cannot grow us */
+		} else { /* full: reuse the slot idle longest, so a flood of addresses or names cannot grow us */
 			s = &t->v[0];
 			for (unsigned i = 1; i < t->n; i++)
 				if (t->v[i].last < s->last)
 					s = &t->v[i];
 		}
+		memset(s, 0, sizeof(*s));
 		s->ip = *ip;
-		s->failures = 0;
+		memcpy(s->user, name, sizeof(name));
+		s->first = now;
 	}
 	s->failures++;
 	s->last = now;
 }
 
-void throttle_ok(struct throttle *t, const struct ip_addr *ip)
+void throttle_ok(struct throttle *t, const struct ip_addr *ip, const char *user)
 {
-	struct slot *s = find(t, ip);
+	struct throttle_row *s = find(t, ip, user != NULL ? user : "");
 
 	if (s != NULL)
-		*s = t->v[--t->n];
+		drop(t, (unsigned)(s - t->v));
 }
 
-unsigned throttle_failures(struct throttle *t, const struct ip_addr *ip, time_t now, long long lockout)
+unsigned throttle_failures(struct throttle *t, const struct ip_addr *ip, time_t now, long long window)
 {
-	struct slot *s = find(t, ip);
+	unsigned sum = 0;
 
-	if (s == NULL)
-		return 0;
-	if (now - s->last >= lockout) {
-		*s = t->v[--t->n];
-		return 0;
-	}
-	return s->failures;
+	expire(t, now, window);
+	for (unsigned i = 0; i < t->n; i++)
+		if (same_ip(&t->v[i].ip, ip))
+			sum += t->v[i].failures;
+	return sum;
+}
+
+unsigned throttle_penalties(struct throttle *t, const struct ip_addr *ip, time_t now, long long window,
+			    struct session_penalty *out, unsigned max)
+{
+	unsigned n = 0;
+
+	expire(t, now, window);
+	for (unsigned i = 0; i < t->n && n < max; i++)
+		if (same_ip(&t->v[i].ip, ip)) {
+			memcpy(out[n].user, t->v[i].user, sizeof(out[n].user));
+			out[n++].failures = t->v[i].failures;
+		}
+	return n;
+}
+
+static int by_failures(const void *a, const void *b)
+{
+	const struct throttle_row *x = a, *y = b;
+
+	return x->failures != y->failures ? (x->failures < y->failures ? 1 : -1) : (x->last < y->last) - (x->last > y->last);
+}
+
+size_t throttle_list(struct throttle *t, time_t now, long long window, struct throttle_row *out, size_t max)
+{
+	expire(t, now, window);
+	qsort(t->v, t->n, sizeof(*t->v), by_failures);
+	size_t n = t->n < max ? t->n : max;
+	memcpy(out, t->v, n * sizeof(*out));
+	return n;
+}
+
+unsigned throttle_unlock(struct throttle *t, const struct ip_addr *ip)
+{
+	unsigned removed = 0;
+
+	for (unsigned i = 0; i < t->n;)
+		if (same_ip(&t->v[i].ip, ip)) {
+			drop(t, i);
+			removed++;
+		} else {
+			i++;
+		}
+	return removed;
 }

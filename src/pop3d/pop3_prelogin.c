@@ -124,6 +124,11 @@ enum pop3_outcome pop3_try_login(struct pop3 *p, enum privsep_mech mech, const c
 		return POP3_LOGIN;
 	if (res == AUTH_FAIL)
 		return pop3_reply(p, "-ERR [AUTH] Authentication failed");
+	if (res == AUTH_LOCKED)
+		return pop3_reply(p, "-ERR [AUTH] Too many failed logins from your address: logins from it are refused "
+				  "for a while; the helpdesk can lift this");
+	if (res == AUTH_REFUSED)
+		return pop3_reply(p, "-ERR [AUTH] This account is blocked by the administrator; call the helpdesk");
 	return pop3_reply(p, "-ERR [SYS/TEMP] Authentication temporarily unavailable, try again later");
 }
 

@@ -46,6 +46,12 @@ int relaydb_get(struct relaydb *db, const char *ip, struct relay_entry *e);
 /* relaydb_del - remove IP: 1 removed, 0 absent, -1 error. */
 int relaydb_del(struct relaydb *db, const char *ip);
 
+/*
+ * relaydb_revoke_user - remove every authorization recorded for USER and take it out of
+ * relay.export_map; returns how many, or -1.
+ */
+long relaydb_revoke_user(const struct config *cfg, struct relaydb *db, const char *user, time_t now);
+
 /* relaydb_flush - remove every entry; returns how many, or -1. */
 long relaydb_flush(struct relaydb *db);
 

@@ -136,6 +136,12 @@ static enum smtp_outcome check(struct smtp_session *s, const struct creds *c, co
 	case AUTH_FAIL:
 		smtp_reply(s, "535 5.7.8 Authentication credentials invalid");
 		return SMTP_FAILED;
+	case AUTH_LOCKED:
+		smtp_reply(s, "454 4.7.0 Too many failed logins from your address; try again later");
+		return SMTP_FAILED;
+	case AUTH_REFUSED:
+		smtp_reply(s, "535 5.7.1 Account blocked by the administrator");
+		return SMTP_FAILED;
 	case AUTH_TEMPFAIL:
 		break;
 	}

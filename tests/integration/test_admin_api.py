@@ -251,6 +251,28 @@ class AdminApi(h.TestCase):
                 time.sleep(0.2)
             self.assertEqual(lists and lists["deny"], ["203.0.113.0/24"], d.log()[mark:])
 
+    def test_reload_keeps_the_helpdesk_logged_in(self):
+        """Issue 18.5: a SIGHUP restarts the admin worker; its sessions, and a logout, carry over."""
+        with h.Popgated(self) as d:
+            c = self.start(d)
+            c.login("helen", "helen-pw-1")
+            for round in (1, 2):
+                serving = d.log().count("serving the admin page")
+                d.reload()
+                d.wait_for_log(r"(?s)(serving the admin page.*){%d}" % (serving + 1), timeout=30)
+                r = c.get("/api/session")
+                self.assertEqual((r.status, r.json.get("user")), (200, "helen"), r)
+                # Its CSRF token still counts: a change goes through after the reload.
+                r = c.post("/api/relays", {"ip": "192.0.2.%d" % round})
+                self.assertEqual(r.status, 201, r)
+            self.assertEqual(c.post("/api/logout").status, 200)
+            serving = d.log().count("serving the admin page")
+            d.reload()
+            d.wait_for_log(r"(?s)(serving the admin page.*){%d}" % (serving + 1), timeout=30)
+            self.assertEqual(c.get("/api/session").status, 401)
+            path = os.path.join(d.config["server"]["state_dir"], "admin-sessions")
+            self.assertEqual(os.stat(path).st_mode & 0o777, 0o600)
+
 
 if __name__ == "__main__":
     h.main()

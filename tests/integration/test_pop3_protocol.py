@@ -295,17 +295,25 @@ class Policy(Case):
             with self.assertRaisesRegex(poplib.error_proto, r"\[AUTH\] Authentication failed"):
                 p.pass_("wrong")
             self.assertGreaterEqual(time.time() - t0, 1.0)
+            # The penalty is per user name: another name starts again from auth.fail_delay...
             p.user("nosuchuser")
             t0 = time.time()
             with self.assertRaisesRegex(poplib.error_proto, r"\[AUTH\] Authentication failed"):
                 p.pass_("wrong")
-            self.assertGreaterEqual(time.time() - t0, 2.0)  # doubled for the second failure
+            self.assertGreaterEqual(time.time() - t0, 1.0)
+            # ...and alice's second failure waits twice as long.
+            p.user("alice")
+            t0 = time.time()
+            with self.assertRaisesRegex(poplib.error_proto, r"\[AUTH\] Authentication failed"):
+                p.pass_("wrong")
+            self.assertGreaterEqual(time.time() - t0, 2.0)
             p.user("alice")
             t0 = time.time()
             p.pass_("secret")
             self.assertLess(time.time() - t0, 1.0)
             p.quit()
-            d.wait_for_log(r"user=nosuchuser login failed: delay=2s")
+            d.wait_for_log(r"user=nosuchuser login failed: delay=1s failures=1 address_failures=2")
+            d.wait_for_log(r"user=alice login failed: delay=2s failures=2 address_failures=3")
 
 
 def proc_status(pid):

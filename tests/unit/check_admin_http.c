@@ -87,9 +87,10 @@ static void setup(void)
 	write_text(path, "'use strict';\n");
 	write_users();
 	snprintf(conf, sizeof(conf),
+		 "[server]\nstate_dir = %s\n"
 		 "[admin]\nusers_file = %s\nwww_dir = %s/www\nsession_timeout = 5m\n"
 		 "[relay]\ndb_dir = %s/relay\nallow =\ndeny = 192.0.2.0/24\ntimeout = 30m\n",
-		 users_path, dir, dir);
+		 dir, users_path, dir, dir);
 	cfg = config_load_string("test.conf", conf, &err);
 	ck_assert_msg(cfg != NULL, "%s", err.msg);
 	/* One authorization exists before the worker starts, as a POP3 login would leave it. */

@@ -1,0 +1,164 @@
+#!/usr/bin/env python3
+"""test_blocks - an admin blocks a compromised account (issue 18.3): its POP logins stop
+authorizing relay and its current authorizations are revoked; SMTP AUTH is refused; with --pop its
+POP logins are refused too, with a reply that says so; blocks are listed, lifted, kept over a
+restart, through popgatectl and through the admin API (every route and role).
+
+The client is 127.0.0.1, so relay.allow is emptied (its default allows loopback).
+"""
+
+import json
+import os
+import poplib
+import smtplib
+
+import admin_helpers as ah
+import popgate_harness as h
+import smtp_helpers as sh
+
+OUTSIDE = "friend@elsewhere.net"
+USERS = {"helen": ("helen-pw-1", "admin"), "vic": ("vic-pw-2", "viewer")}
+
+
+def pop_login(d, user, password):
+    """A POP3 login; None when accepted, else the server's -ERR line."""
+    pop = poplib.POP3("127.0.0.1", d.port("pop3"), timeout=10)
+    try:
+        pop.user(user)
+        pop.pass_(password)
+    except poplib.error_proto as e:
+        return e.args[0].decode()
+    finally:
+        pop.quit()
+    return None
+
+
+def smtp_auth(d, user, password):
+    """SMTP AUTH PLAIN; the reply (code, text)."""
+    s = smtplib.SMTP("127.0.0.1", d.port("smtp"), timeout=10)
+    try:
+        s.ehlo("client.test")
+        try:
+            code, text = s.login(user, password)
+        except smtplib.SMTPAuthenticationError as e:
+            code, text = e.smtp_code, e.smtp_error
+        return code, text.decode()
+    finally:
+        s.quit()
+
+
+def may_relay(d):
+    """Whether popgatectl check says 127.0.0.1 may relay."""
+    return d.ctl("check", "127.0.0.1", check=False).returncode == 0
+
+
+class Blocks(h.TestCase):
+    def daemon(self):
+        cfg = sh.base_config(pop3={"plaintext_auth": "always"}, smtp={"plaintext_auth": "always"})
+        d = h.Popgated(self, config=cfg, listeners=("pop3", "smtp", "admin"))
+        d.add_user("alice", "alice-pw", messages=[h.mbox_message(1)])
+        d.add_user("bob", "bob-pw")
+        ah.setup_admin(d, USERS)
+        return d
+
+    def test_block_stops_relaying_and_smtp_auth_then_unblock(self):
+        with self.daemon() as d:
+            d.start()
+            self.assertIsNone(pop_login(d, "alice", "alice-pw"))
+            self.assertTrue(may_relay(d))
+            d.ctl("add", "198.51.100.7", "--user", "alice")
+            d.ctl("add", "198.51.100.8", "--user", "bob")
+            out = d.ctl("block", "alice", "--for", "2h", "--note", "spam run, ticket 4711").stdout
+            self.assertIn("alice: blocked until", out)
+            self.assertIn("2 authorizations revoked", out)
+            # Both of alice's authorizations are gone, bob's stays.
+            ips = {e["ip"] for e in json.loads(d.ctl("list", "--json").stdout)}
+            self.assertEqual(ips, {"198.51.100.8"})
+            listed = d.ctl("blocks").stdout
+            self.assertRegex(listed, r"alice\s+\S+ \S+\s+\S+ \S+\s+no\s+popgatectl\s+spam run, ticket 4711")
+            # Her POP login still works (the block leaves mail alone) but authorizes nothing.
+            self.assertIsNone(pop_login(d, "alice", "alice-pw"))
+            self.assertFalse(may_relay(d))
+            self.assertIn("user=alice login ok: mech=password relay=no (account blocked by an admin)", d.log())
+            code, text = smtp_auth(d, "alice", "alice-pw")
+            self.assertEqual((code, text), (535, "5.7.1 Account blocked by the administrator"))
+            # A wrong password still reads as a wrong password: the block tells nothing to a guesser.
+            self.assertEqual(smtp_auth(d, "alice", "nope")[0], 535)
+            self.assertNotIn("blocked", smtp_auth(d, "alice", "nope")[1])
+            self.assertEqual(smtp_auth(d, "bob", "bob-pw")[0], 235)
+            # Lifted: logins authorize again.
+            self.assertIn("alice: unblocked", d.ctl("unblock", "alice").stdout)
+            self.assertEqual(d.ctl("unblock", "alice", check=False).returncode, 1)
+            self.assertEqual(smtp_auth(d, "alice", "alice-pw")[0], 235)
+            self.assertIsNone(pop_login(d, "alice", "alice-pw"))
+            self.assertTrue(may_relay(d))
+
+    def test_pop_block_survives_a_restart(self):
+        with self.daemon() as d:
+            d.start()
+            d.ctl("block", "alice", "--pop")
+            err = pop_login(d, "alice", "alice-pw")
+            self.assertEqual(err, "-ERR [AUTH] This account is blocked by the administrator; call the helpdesk")
+            self.assertEqual(pop_login(d, "alice", "wrong"), "-ERR [AUTH] Authentication failed")
+            self.assertFalse(may_relay(d))
+            d.stop()
+            d.start()
+            self.assertEqual(pop_login(d, "alice", "alice-pw"), err)
+            self.assertRegex(d.ctl("blocks").stdout, r"alice\s+\S+ \S+\s+lifted\s+yes")
+            # The file popgatectl (root) wrote stays the daemon's own.
+            path = os.path.join(d.config["server"]["state_dir"], "blocks")
+            self.assertEqual(os.stat(path).st_uid, d.uid)
+            self.assertIsNone(pop_login(d, "bob", "bob-pw"))
+
+    def test_api_routes_and_roles(self):
+        with self.daemon() as d:
+            d.start()
+            c = ah.AdminClient(d)
+            for method, path, body in [("GET", "/api/blocks", None),
+                                       ("POST", "/api/blocks", {"user": "alice"}),
+                                       ("DELETE", "/api/blocks/alice", None)]:
+                self.assertEqual(c.request(method, path, body=body).status, 401, (method, path))
+            c.login("vic", "vic-pw-2")
+            self.assertEqual(c.get("/api/blocks").json["blocks"], [])
+            self.assertEqual(c.post("/api/blocks", {"user": "alice"}).status, 403)
+            self.assertEqual(c.delete("/api/blocks/alice").status, 403)
+
+            a = ah.AdminClient(d)
+            a.login("helen", "helen-pw-1")
+            self.assertEqual(a.post("/api/blocks", {"user": "alice"}, csrf=False).status, 403)
+            for bad in ({"user": "../x"}, {"user": "alice", "duration": "soon"},
+                        {"user": "alice", "note": "a\nb"}, {"user": "alice", "pop": "yes"}, {}):
+                r = a.post("/api/blocks", bad)
+                self.assertEqual(r.status, 400, (bad, r))
+            self.assertIsNone(pop_login(d, "alice", "alice-pw"))
+            self.assertTrue(may_relay(d))
+            r = a.post("/api/blocks", {"user": "alice", "duration": "1h", "pop": False, "note": "phished"})
+            self.assertEqual(r.status, 201, r)
+            self.assertEqual(r.json["revoked"], 1)
+            b = r.json["block"]
+            self.assertEqual((b["user"], b["by"], b["note"], b["pop"], b["permanent"]),
+                             ("alice", "helen", "phished", False, False))
+            self.assertEqual(b["until"] - b["since"], 3600)
+            self.assertFalse(may_relay(d))
+            self.assertIn("user=helen account blocked: account=alice", d.log())
+            listed = c.get("/api/blocks").json
+            self.assertEqual([x["user"] for x in listed["blocks"]], ["alice"])
+            self.assertEqual(ah.parse_metrics(c.get("/metrics").text)["popgate_blocked_accounts"], 1)
+            self.assertIn("alice", d.ctl("blocks").stdout)
+            self.assertEqual(smtp_auth(d, "alice", "alice-pw")[0], 535)
+            # A new block replaces the old one: for good, POP too.
+            r = a.post("/api/blocks", {"user": "alice", "pop": True})
+            self.assertEqual(r.status, 201, r)
+            self.assertIsNone(r.json["block"]["until"])
+            self.assertEqual(len(c.get("/api/blocks").json["blocks"]), 1)
+            self.assertIn("blocked by the administrator", pop_login(d, "alice", "alice-pw"))
+            self.assertEqual(a.delete("/api/blocks/alice").json, {"unblocked": "alice"})
+            self.assertEqual(a.delete("/api/blocks/alice").status, 404)
+            self.assertEqual(a.delete("/api/blocks/..").status, 400)
+            self.assertEqual(c.get("/api/blocks").json["blocks"], [])
+            self.assertIsNone(pop_login(d, "alice", "alice-pw"))
+            self.assertTrue(may_relay(d))
+
+
+if __name__ == "__main__":
+    h.main()
