@@ -13,5 +13,8 @@ const struct cfg_key cfg_keys_relay[] = {
 	CFG_KEY("export_map", CFG_PATH, "",
 		"also keep a DRAC-style btree map in PATH.db for sendmail (Kdrac btree PATH) or Postfix (btree:PATH)"),
 	CFG_KEY_RANGE("sweep_interval", CFG_DURATION, "1m", "how often expired entries are removed", 1, 86400),
+	CFG_KEY("drac_listen", CFG_STRING, "",
+		"DRAC RPC server (program 900101) for other mail servers: rpcbind, or host:port for UDP and TCP; empty disables"),
+	CFG_KEY("drac_clients", CFG_CIDRS, "127.0.0.0/8, ::1", "networks whose DRAC RPCs are accepted"),
 	CFG_KEYS_END,
 };

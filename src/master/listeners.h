@@ -9,8 +9,9 @@
 
 struct listener {
 	int fd;
-	const struct service *svc;     /* NULL for the admin page */
+	const struct service *svc;     /* NULL for the admin page and DRAC */
 	struct listen_addr addr;
+	int drac;                      /* relay.drac_listen's: SOCK_DGRAM or SOCK_STREAM; else 0 */
 };
 
 struct listener_set {
@@ -30,6 +31,9 @@ void listeners_close(struct listener_set *set);
 
 /* listeners_admin_fds - the admin page's sockets into FDS (up to MAX); returns how many. */
 size_t listeners_admin_fds(const struct listener_set *set, int *fds, size_t max);
+
+/* listeners_drac_fds - relay.drac_listen's UDP and TCP sockets (-1 when it names no fixed address). */
+void listeners_drac_fds(const struct listener_set *set, int *udp, int *tcp);
 
 /* listeners_describe - "pop3 127.0.0.1:110, smtp *:25, ..." for the ready line. */
 void listeners_describe(const struct listener_set *set, char *out, size_t cap);
