@@ -1,5 +1,6 @@
 /* dracd_add.c - one DRAC call: decode, check the caller, bound the rate, record as a login, answer. */
 #include <rpc/rpc.h>
+#include <rpc/svc_dg.h>
 #include <arpa/inet.h>
 #include <stdio.h>
 #include <string.h>
@@ -125,6 +126,21 @@ static int add(struct dracd_state *st, unsigned long vers, const uint8_t *raw, c
 	return DRAC_ADD_SUCCESS;
 }
 
+/*
+ * within_datagram - whether the arguments just decoded lay inside the datagram received. libtirpc
+ * decodes a datagram from its whole receive buffer, not the length received: a short call would
+ * take its missing bytes from an earlier caller's request.
+ */
+static bool within_datagram(SVCXPRT *xprt)
+{
+	const struct dracd_state *st = &state;
+	struct svc_dg_data *su = (struct svc_dg_data *)xprt->xp_p2;
+
+	if (xprt->xp_fd != st->udp_fd)
+		return true; /* TCP: the record layer knows where a record ends */
+	return st->dgram_len >= 0 && XDR_GETPOS(&su->su_xdrs) <= (u_int)st->dgram_len;
+}
+
 /* decode - the call's address as 16 bytes (v1: the first 4); false on garbage arguments. */
 static bool decode(SVCXPRT *xprt, unsigned long vers, uint8_t raw[16])
 {
@@ -132,8 +148,8 @@ static bool decode(SVCXPRT *xprt, unsigned long vers, uint8_t raw[16])
 
 	memset(raw, 0, 16);
 	if (vers == DRAC_VERS_V6)
-		return svc_getargs(xprt, XDRPROC(xdr_v6_arg), (char *)raw);
-	if (!svc_getargs(xprt, XDRPROC(xdr_v4_arg), (char *)&v4))
+		return svc_getargs(xprt, XDRPROC(xdr_v6_arg), (char *)raw) && within_datagram(xprt);
+	if (!svc_getargs(xprt, XDRPROC(xdr_v4_arg), (char *)&v4) || !within_datagram(xprt))
 		return false;
 	/* DRAC's client sends ntohl(address): the number's XDR (big-endian) bytes are the address. */
 	v4 = htonl(v4);
@@ -148,6 +164,9 @@ void dracd_dispatch(struct svc_req *rq, SVCXPRT *xprt)
 	uint8_t raw[16];
 	int32_t status;
 
+	/* A datagram longer than any call was cut to DRACD_MSG_MAX: what is left is not the call. Dropped. */
+	if (xprt->xp_fd == state.udp_fd && state.dgram_len > DRACD_MSG_MAX)
+		return;
 	if (rq->rq_proc == NULLPROC) {
 		svc_sendreply(xprt, XDRPROC(xdr_void), NULL);
 		return;

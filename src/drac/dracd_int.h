@@ -3,6 +3,7 @@
 #define POPGATE_DRACD_INT_H
 
 #include <rpc/rpc.h>
+#include <sys/types.h>
 #include <time.h>
 
 #include "common/config.h"
@@ -13,6 +14,8 @@ struct dracd_state {
 	struct timespec last;         /* when tokens was last topped up (CLOCK_MONOTONIC) */
 	unsigned long added, throttled, refused;
 	time_t refusal_logged;
+	int udp_fd;                   /* the UDP socket, whose datagrams ... */
+	ssize_t dgram_len;            /* ... libtirpc decodes without their length: this is it */
 };
 
 /* dracd_state - the one state of this process (libtirpc's dispatchers take no argument). */

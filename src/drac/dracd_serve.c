@@ -31,6 +31,18 @@ struct server {
 	time_t last[DRACD_FD_MAX];     /* per connection: its last activity, 0 when no connection */
 };
 
+/* port_of - the local port of FD, for the log and rpcbind. */
+static unsigned port_of(int fd)
+{
+	struct sockaddr_storage ss;
+	socklen_t len = sizeof(ss);
+
+	if (getsockname(fd, (struct sockaddr *)&ss, &len) < 0)
+		return 0;
+	return ntohs(ss.ss_family == AF_INET6 ? ((struct sockaddr_in6 *)&ss)->sin6_port :
+						 ((struct sockaddr_in *)&ss)->sin_port);
+}
+
 /* transports - libtirpc transports on S's sockets for both versions, registered WITH_RPCBIND or not. */
 static int transports(struct server *s, bool with_rpcbind)
 {
@@ -50,26 +62,16 @@ static int transports(struct server *s, bool with_rpcbind)
 		s->registered = true;
 	}
 	for (unsigned long v = DRAC_VERS_V4; v <= DRAC_VERS_V6; v++) {
-		if (!svc_register(u, DRAC_PROG, v, dracd_dispatch, with_rpcbind ? IPPROTO_UDP : 0) ||
-		    !svc_register(t, DRAC_PROG, v, dracd_dispatch, with_rpcbind ? IPPROTO_TCP : 0)) {
+		/* pmap_set, not svc_register's: libtirpc's transports made on our sockets know no port. */
+		if (!svc_register(u, DRAC_PROG, v, dracd_dispatch, 0) || !svc_register(t, DRAC_PROG, v, dracd_dispatch, 0) ||
+		    (with_rpcbind && (!pmap_set(DRAC_PROG, v, IPPROTO_UDP, (unsigned short)port_of(s->udp)) ||
+				      !pmap_set(DRAC_PROG, v, IPPROTO_TCP, (unsigned short)port_of(s->tcp))))) {
 			log_err("drac: cannot register program %d version %lu%s", DRAC_PROG, v,
 				with_rpcbind ? " with rpcbind (is it running?)" : "");
 			return -1;
 		}
 	}
 	return 0;
-}
-
-/* port_of - the local port of FD, for the log. */
-static unsigned port_of(int fd)
-{
-	struct sockaddr_storage ss;
-	socklen_t len = sizeof(ss);
-
-	if (getsockname(fd, (struct sockaddr *)&ss, &len) < 0)
-		return 0;
-	return ntohs(ss.ss_family == AF_INET6 ? ((struct sockaddr_in6 *)&ss)->sin6_port :
-						 ((struct sockaddr_in *)&ss)->sin_port);
 }
 
 /* free_ports - for rpcbind: UDP and TCP sockets on ports the kernel picks, every address. */
@@ -125,6 +127,17 @@ static int watch_idle(struct server *s, const struct pollfd *p, int n, time_t no
 	return conns;
 }
 
+/* note_datagram - the length of the datagram libtirpc is about to read, for dracd_dispatch's checks. */
+static void note_datagram(const struct server *s, const struct pollfd *p, int n)
+{
+	struct dracd_state *st = dracd_state();
+
+	st->dgram_len = -1;
+	for (int i = 0; i < n; i++)
+		if (p[i].fd == s->udp && (p[i].revents & POLLIN))
+			st->dgram_len = recv(s->udp, NULL, 0, MSG_PEEK | MSG_TRUNC | MSG_DONTWAIT);
+}
+
 /* serve - poll libtirpc's descriptors and let it answer, until *STOP. */
 static void serve(struct server *s, volatile sig_atomic_t *stop)
 {
@@ -146,8 +159,10 @@ static void serve(struct server *s, volatile sig_atomic_t *stop)
 			log_err("drac: poll: %s", strerror(errno));
 			return;
 		}
-		if (ready > 0)
+		if (ready > 0) {
+			note_datagram(s, p, n);
 			svc_getreq_poll(p, ready);
+		}
 		conns = watch_idle(s, p, n, time(NULL));
 	}
 }
@@ -166,6 +181,7 @@ int dracd_run(const struct config *cfg, const struct dracd_socks *socks, volatil
 	clock_gettime(CLOCK_MONOTONIC, &st->last);
 	if (rpcbind ? free_ports(&s) < 0 : (s.udp = socks->udp, s.tcp = socks->tcp, 0) < 0)
 		goto out;
+	st->udp_fd = s.udp;
 	if (transports(&s, rpcbind) < 0)
 		goto out;
 	log_info("drac: serving program %d versions 1 and 2 on udp port %u, tcp port %u%s", DRAC_PROG,
