@@ -45,4 +45,7 @@ int ctl_check(const struct config *cfg, int argc, char **argv);
 /* ctl_import_drac - copy a DRAC dracd.db's unexpired entries into the relay database. */
 int ctl_import_drac(const struct config *cfg, int argc, char **argv);
 
+/* ctl_import_dracd_allow - print rpc.dracd's dracd.allow as relay.drac_clients; bad lines as FILE:LINE. */
+int ctl_import_dracd_allow(const struct config *cfg, int argc, char **argv);
+
 #endif

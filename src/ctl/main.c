@@ -17,6 +17,8 @@ static const struct ctl_command commands[] = {
 	{ "sweep", ctl_sweep, "", "remove expired authorizations now", true },
 	{ "check", ctl_check, "IP", "say whether IP may relay and why (exit 0 yes, 1 no)", true },
 	{ "import-drac", ctl_import_drac, "FILE", "import the unexpired entries of a DRAC dracd.db", true },
+	{ "import-dracd-allow", ctl_import_dracd_allow, "FILE",
+	  "print rpc.dracd's dracd.allow as a relay.drac_clients line", false },
 	{ "passwd", ctl_passwd, "", "print a yescrypt hash of a password read from the terminal or stdin", false },
 	{ NULL, NULL, NULL, NULL, false },
 };
@@ -27,7 +29,7 @@ static void usage(FILE *out)
 		"  -f CONFIG  configuration file (default %s)\n\ncommands:\n",
 		POPGATE_SYSCONFDIR "/popgate.conf");
 	for (const struct ctl_command *c = commands; c->name != NULL; c++)
-		fprintf(out, "  %-12s %-26s %s\n", c->name, c->usage, c->help);
+		fprintf(out, "  %-18s %-26s %s\n", c->name, c->usage, c->help);
 }
 
 static const struct ctl_command *find_command(const char *name)

@@ -278,6 +278,43 @@ class FixedPort(h.TestCase):
             d.proc = None
 
 
+class ImportDracdAllow(h.TestCase):
+    """popgatectl import-dracd-allow: rpc.dracd's dracd.allow as relay.drac_clients, used by the server."""
+
+    def test_the_printed_line_is_what_the_server_trusts(self):
+        port = h.free_port()
+        with drac_daemon(self, port) as d:
+            d.write_config()
+            allow = os.path.join(d.dir, "dracd.allow")
+            with open(allow, "w") as f:
+                f.write("# who may add\n255.255.255.255 127.0.0.9\n\n255.255.255.0\t192.0.2.0  # office\n")
+            r = d.ctl("import-dracd-allow", allow)
+            line = [l for l in r.stdout.splitlines() if l.startswith("drac_clients")]
+            self.assertEqual(line, ["drac_clients = 127.0.0.9/32, 192.0.2.0/24"], r.stdout)
+            d.config["relay"]["drac_clients"] = line[0].split("=", 1)[1].strip()
+            d.start()
+            d.wait_for_log(r"drac: serving program 900101")
+            client("-s", "127.0.0.9", "127.0.0.1:%d" % port, "udp", 1, "192.0.2.90")
+            rc, counts = client("-s", "127.0.0.1", "127.0.0.1:%d" % port, "udp", 1, "192.0.2.91", check=False)
+            self.assertEqual((rc, counts.get("perm")), (1, 1), counts)
+            self.assertEqual(sorted(entries(d)), ["192.0.2.90"])
+
+    def test_bad_lines_are_named_and_nothing_is_printed(self):
+        with drac_daemon(self, h.free_port()) as d:
+            d.write_config()
+            allow = os.path.join(d.dir, "dracd.allow")
+            with open(allow, "w") as f:
+                f.write("255.255.255.0 192.0.2.0\n255.0.255.0 10.0.0.0\n255.255.255.0 192.0.3.1\n"
+                        "127.0.0.1\n")
+            r = d.ctl("import-dracd-allow", allow, check=False)
+            self.assertEqual(r.returncode, 65)
+            self.assertEqual(r.stdout, "")
+            for lineno in (2, 3, 4):
+                self.assertIn("%s:%d: " % (allow, lineno), r.stderr)
+            self.assertNotIn("%s:1: " % allow, r.stderr)
+            self.assertEqual(d.ctl("import-dracd-allow", allow + ".missing", check=False).returncode, 66)
+
+
 def recv_closed(s):
     """Read until the peer closes; b"" once it did, None on a reset."""
     try:
