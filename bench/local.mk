@@ -11,4 +11,5 @@ bench_pgload_SOURCES = bench/pgload.c bench/pgload_conn.c bench/pgload_proto.c b
 bench_pgload_LDADD = $(OPENSSL_LIBS)
 
 TESTS += bench/run-quick.sh
-EXTRA_DIST += bench/run bench/run-quick.sh bench/benchlib.py bench/peers.py bench/workloads.py
+EXTRA_DIST += bench/run bench/run-quick.sh bench/benchlib.py bench/peers.py bench/workloads.py \
+	bench/drac_bench.py
