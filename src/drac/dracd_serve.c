@@ -4,11 +4,12 @@
  * the TCP connection bound and idle connections are ours to enforce.
  */
 #include <rpc/rpc.h>
-#include <rpc/pmap_clnt.h>
 #include <rpc/rpc_com.h>
+#include <rpc/rpcb_clnt.h>
 #include <errno.h>
 #include <netinet/in.h>
 #include <poll.h>
+#include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <time.h>
@@ -43,6 +44,44 @@ static unsigned port_of(int fd)
 						 ((struct sockaddr_in *)&ss)->sin_port);
 }
 
+/*
+ * announce - register version VERS on NETID ("udp" or "tcp") at FD's port with rpcbind, and on
+ * NETID6 too when FD is a dual-stack IPv6 socket. rpcb_set rather than pmap_set, which leaks the
+ * address it converts on every call. 0 or -1.
+ */
+static int announce(unsigned long vers, const char *netid, int fd)
+{
+	struct sockaddr_in v4 = { .sin_family = AF_INET, .sin_port = htons((uint16_t)port_of(fd)) };
+	struct sockaddr_in6 v6 = { .sin6_family = AF_INET6, .sin6_port = v4.sin_port };
+	struct sockaddr_storage ss;
+	socklen_t len = sizeof(ss);
+	char netid6[8];
+	int rc = 0;
+
+	snprintf(netid6, sizeof(netid6), "%s6", netid);
+	if (getsockname(fd, (struct sockaddr *)&ss, &len) < 0)
+		return -1;
+	for (int six = 0; six <= (ss.ss_family == AF_INET6) && rc == 0; six++) {
+		struct netbuf nb = { .len = six ? sizeof(v6) : sizeof(v4), .maxlen = six ? sizeof(v6) : sizeof(v4),
+				     .buf = six ? (void *)&v6 : (void *)&v4 };
+		struct netconfig *nc = getnetconfigent(six ? netid6 : netid);
+
+		if (nc == NULL)
+			continue; /* no such transport in /etc/netconfig: nothing to register */
+		if (!rpcb_set(DRAC_PROG, vers, nc, &nb))
+			rc = -1;
+		freenetconfigent(nc);
+	}
+	return rc;
+}
+
+/* unannounce - remove every registration of both versions from rpcbind. */
+static void unannounce(void)
+{
+	rpcb_unset(DRAC_PROG, DRAC_VERS_V4, NULL);
+	rpcb_unset(DRAC_PROG, DRAC_VERS_V6, NULL);
+}
+
 /* transports - libtirpc transports on S's sockets for both versions, registered WITH_RPCBIND or not. */
 static int transports(struct server *s, bool with_rpcbind)
 {
@@ -57,15 +96,13 @@ static int transports(struct server *s, bool with_rpcbind)
 		return log_err("drac: cannot create the RPC transports"), -1;
 	if (with_rpcbind) {
 		/* A worker of ours that was killed left its ports registered: they are stale now. */
-		pmap_unset(DRAC_PROG, DRAC_VERS_V4);
-		pmap_unset(DRAC_PROG, DRAC_VERS_V6);
+		unannounce();
 		s->registered = true;
 	}
 	for (unsigned long v = DRAC_VERS_V4; v <= DRAC_VERS_V6; v++) {
-		/* pmap_set, not svc_register's: libtirpc's transports made on our sockets know no port. */
+		/* Our own rpcb_set, not svc_register's: transports made on our sockets know no port. */
 		if (!svc_register(u, DRAC_PROG, v, dracd_dispatch, 0) || !svc_register(t, DRAC_PROG, v, dracd_dispatch, 0) ||
-		    (with_rpcbind && (!pmap_set(DRAC_PROG, v, IPPROTO_UDP, (unsigned short)port_of(s->udp)) ||
-				      !pmap_set(DRAC_PROG, v, IPPROTO_TCP, (unsigned short)port_of(s->tcp))))) {
+		    (with_rpcbind && (announce(v, "udp", s->udp) < 0 || announce(v, "tcp", s->tcp) < 0))) {
 			log_err("drac: cannot register program %d version %lu%s", DRAC_PROG, v,
 				with_rpcbind ? " with rpcbind (is it running?)" : "");
 			return -1;
@@ -190,9 +227,7 @@ int dracd_run(const struct config *cfg, const struct dracd_socks *socks, volatil
 	log_info("drac: stopping after %lu adds (%lu over the rate limit)", st->added, st->throttled);
 	rc = 0;
 out:
-	if (s.registered) {
-		pmap_unset(DRAC_PROG, DRAC_VERS_V4);
-		pmap_unset(DRAC_PROG, DRAC_VERS_V6);
-	}
+	if (s.registered)
+		unannounce();
 	return rc;
 }

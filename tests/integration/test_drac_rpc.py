@@ -392,6 +392,10 @@ class Rpcbind(h.TestCase):
                     for netid in ("udp", "tcp"):
                         r = rpcinfo("-T", netid, "127.0.0.1", str(PROG), vers)
                         self.assertIn("ready and waiting", r.stdout, r.stderr)
+                # The sockets are dual stack: IPv6 clients find them too.
+                short = [l.split() for l in rpcinfo("-s", "127.0.0.1").stdout.splitlines()]
+                netids = [l[2] for l in short if l and l[0] == str(PROG)]
+                self.assertEqual(netids and sorted(netids[0].split(",")), ["tcp", "tcp6", "udp", "udp6"], short)
                 # Found through rpcbind, as DRAC's own client finds rpc.dracd.
                 client("127.0.0.1", "udp", 1, "192.0.2.60")
                 client("127.0.0.1", "tcp", 2, "2001:db8::60")
