@@ -3,6 +3,7 @@ made from tests/drac/drac.x (tests/drac/drac_client), rpcinfo, a private rpcbind
 
 import json
 import os
+import select
 import shutil
 import socket
 import struct
@@ -239,6 +240,35 @@ class FixedPort(h.TestCase):
             self.assertEqual(sorted(ip for ip in got), ["192.0.2.45", "2001:db8::46"])
             self.assertEqual(d.wait_for_log(r"popgated/drac\[(\d+)\]").group(1), pid)
             self.assertNotIn("restarting the drac worker", d.log())
+
+    def test_tcp_connections_are_bounded_udp_goes_on(self):
+        with drac_daemon(self, self.port) as d:
+            d.start()
+            d.wait_for_log(r"drac: serving program 900101")
+            held = []
+            try:
+                # 64 connections (DRACD_CONNS_MAX), each proven accepted by an answered null call.
+                for i in range(64):
+                    s = socket.create_connection(("127.0.0.1", self.port), timeout=30)
+                    s.sendall(tcp_record(rpc_call(100 + i, PROG, 1, 0)))
+                    self.assertEqual(reply_of(recv_record(s), 100 + i)[0], 0)
+                    held.append(s)
+                # A 65th: the kernel completes the handshake (backlog), the call waits unread.
+                late = socket.create_connection(("127.0.0.1", self.port), timeout=30)
+                held.append(late)
+                late.sendall(tcp_record(rpc_call(200, PROG, 1, 1, v1_arg("192.0.2.99"))))
+                # UDP is served meanwhile. Three round trips are three turns of the worker's loop:
+                # had it taken the 65th, it would have answered it by now.
+                for i in range(3):
+                    client("127.0.0.1:%d" % self.port, "udp", 1, "192.0.2.%d" % (96 + i))
+                r, _, _ = select.select([late], [], [], 0.2)
+                self.assertEqual(r, [], "a 65th TCP connection was served")
+                held.pop(0).close()
+                self.assertEqual(reply_of(recv_record(late), 200), (0, struct.pack(">I", 0)))
+            finally:
+                for s in held:
+                    s.close()
+            self.assertEqual(sorted(entries(d)), ["192.0.2.96", "192.0.2.97", "192.0.2.98", "192.0.2.99"])
 
     def test_ten_thousand_calls_in_a_burst_none_lost(self):
         with drac_daemon(self, self.port, timeout="1h") as d:
