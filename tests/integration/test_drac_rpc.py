@@ -310,6 +310,10 @@ class FixedPort(h.TestCase):
     def test_a_bad_address_is_a_config_error(self):
         with drac_daemon(self, self.port) as d:
             d.config["relay"]["drac_listen"] = "127.0.0.1"
+            d.write_config()
+            t = subprocess.run([h.POPGATED, "-t", "-f", d.conf_path], capture_output=True, text=True, timeout=60)
+            self.assertEqual(t.returncode, 78, t.stdout + t.stderr)
+            self.assertRegex(t.stderr, r"popgate\.conf:\d+: relay\.drac_listen: expected rpcbind, host:port")
             d.start(wait=False)
             self.assertEqual(d.proc.wait(30), 78)
             self.assertRegex(d.log(), r"popgate\.conf:\d+: relay\.drac_listen: expected rpcbind, host:port")
