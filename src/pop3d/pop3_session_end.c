@@ -13,11 +13,20 @@
 #include <string.h>
 #include <sys/prctl.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "common/log.h"
 #include "pop3d/pop3_int.h"
 #include "relaydb/relaydb.h"
+
+/*
+ * A session shorter than this keeps the expiry its login gave it, at most this much short of
+ * relay.timeout from its end. Recording opens the relay database, which costs a short session
+ * (fetchmail's login, STAT, QUIT) about as much as its login's record did, and slowed sequential
+ * sessions by half; expiries are whole seconds, so a second is what a record could change anyway.
+ */
+#define POP3_RELAY_END_MIN_SECS 1
 
 /* mailbox_child - become the owner, tied to the monitor's life, and serve; the exit status. */
 static int mailbox_child(struct pop3 *p, const struct auth_user *user, const char *index_dir, pid_t monitor,
@@ -38,6 +47,7 @@ static int mailbox_child(struct pop3 *p, const struct auth_user *user, const cha
 int pop3_serve_as_owner(struct pop3 *p, const struct auth_user *user, const char *index_dir, pop3_serve_fn serve)
 {
 	pid_t monitor = getpid(), pid;
+	time_t logged_in = time(NULL);
 	int status = 0;
 
 	if ((pid = fork()) < 0) {
@@ -52,6 +62,7 @@ int pop3_serve_as_owner(struct pop3 *p, const struct auth_user *user, const char
 	lio_free(&p->lio);
 	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
 		;
-	(void)relaydb_record_login(p->ctx->cfg, p->ctx->client_ip, user->name, p->proto);
+	if (time(NULL) - logged_in >= POP3_RELAY_END_MIN_SECS)
+		(void)relaydb_record_login(p->ctx->cfg, p->ctx->client_ip, user->name, p->proto);
 	return WIFEXITED(status) ? WEXITSTATUS(status) : 1;
 }
