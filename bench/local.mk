@@ -12,4 +12,4 @@ bench_pgload_LDADD = $(OPENSSL_LIBS)
 
 TESTS += bench/run-quick.sh
 EXTRA_DIST += bench/run bench/run-quick.sh bench/benchlib.py bench/peers.py bench/workloads.py \
-	bench/map_latency.py
+	bench/map_latency.py bench/drac_bench.py

@@ -12,6 +12,7 @@ import tempfile
 import time
 
 import benchlib as b
+import drac_bench
 
 
 def row(workload, peer, pg, other, ratio, target=1.0, note=""):
@@ -392,4 +393,4 @@ def idle_memory(ctx):
 
 ALL = [("pop3", pop3_sessions), ("retr", retr), ("biglogin", big_mailbox), ("tls", handshakes),
        ("smtp", smtp_relay), ("rcpt", rcpt_latency), ("mapkey", map_key), ("socketmap", socketmap),
-       ("idle", idle_memory)]
+       ("idle", idle_memory), ("drac", drac_bench.drac)]

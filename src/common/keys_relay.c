@@ -20,5 +20,8 @@ const struct cfg_key cfg_keys_relay[] = {
 		"networks whose MTAs may ask the socketmap over TCP (a unix: socket is open to local users)"),
 	CFG_KEY_RANGE("socketmap_idle_timeout", CFG_DURATION, "5m",
 		      "a socketmap connection with no request for this long is closed", 1, 86400),
+	CFG_KEY("drac_listen", CFG_STRING, "",
+		"DRAC RPC server (program 900101) for other mail servers: rpcbind, or host:port for UDP and TCP; empty disables"),
+	CFG_KEY("drac_clients", CFG_CIDRS, "127.0.0.0/8, ::1", "networks whose DRAC RPCs are accepted"),
 	CFG_KEYS_END,
 };

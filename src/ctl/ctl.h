@@ -70,4 +70,7 @@ int ctl_unlock(const struct config *cfg, int argc, char **argv);
 void ctl_audit(const struct config *cfg, const char *action, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 
+/* ctl_import_dracd_allow - print rpc.dracd's dracd.allow as relay.drac_clients; bad lines as FILE:LINE. */
+int ctl_import_dracd_allow(const struct config *cfg, int argc, char **argv);
+
 #endif

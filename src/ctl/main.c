@@ -28,6 +28,8 @@ static const struct ctl_command commands[] = {
 	{ "unlock", ctl_unlock, "IP", "lift IP's lockout and penalties (needs root)", true },
 	{ "import-drac", ctl_import_drac, "FILE", "import the unexpired entries of a DRAC dracd.db", true },
 	{ "import-popauth", ctl_import_popauth, "FILE", "merge qpopper's APOP secrets (popauth -list) into auth.apop_secrets_file", true },
+	{ "import-dracd-allow", ctl_import_dracd_allow, "FILE",
+	  "print rpc.dracd's dracd.allow as a relay.drac_clients line", false },
 	{ "passwd", ctl_passwd, "", "print a yescrypt hash of a password read from the terminal or stdin", false },
 	{ "help", NULL, "[COMMAND]", "show this list, or one command's usage", false },
 	{ NULL, NULL, NULL, NULL, false },
@@ -64,7 +66,7 @@ static void usage(FILE *out)
 		"  -h, --help show this help\n\ncommands:\n",
 		POPGATE_SYSCONFDIR "/popgate.conf");
 	for (const struct ctl_command *c = commands; c->name != NULL; c++)
-		fprintf(out, "  %-14s %-26s %s\n", c->name, c->usage, c->help);
+		fprintf(out, "  %-18s %-26s %s\n", c->name, c->usage, c->help);
 	fprintf(out, "\nexit status: 0 done (check: may relay), 1 failed or not found (check: may not relay),\n"
 		"64 usage error, 75 relay database unavailable (try again), 78 configuration error\n"
 		"see popgatectl(8)\n");

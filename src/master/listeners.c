@@ -3,11 +3,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "common/log.h"
 #include "common/net.h"
+#include "drac/drac.h"
 #include "master/listeners.h"
 #include "relaydb/socketmap.h"
 
@@ -16,13 +18,14 @@ static bool same_addr(const struct listen_addr *a, const struct listen_addr *b)
 	return strcmp(a->host, b->host) == 0 && strcmp(a->port, b->port) == 0;
 }
 
-/* take_old - steal OLD's socket for ADDR and SVC, or -1. */
-static int take_old(struct listener_set *old, const struct service *svc, bool socketmap,
+/* take_old - steal OLD's socket for ADDR and SVC (the socketmap's; DRAC: of that socket type), or -1. */
+static int take_old(struct listener_set *old, const struct service *svc, bool socketmap, int drac,
 		    const struct listen_addr *addr)
 {
 	for (size_t i = 0; old != NULL && i < old->n; i++) {
 		struct listener *l = &old->v[i];
-		if (l->fd >= 0 && l->svc == svc && l->socketmap == socketmap && same_addr(&l->addr, addr)) {
+		if (l->fd >= 0 && l->svc == svc && l->socketmap == socketmap && l->drac == drac &&
+		    same_addr(&l->addr, addr)) {
 			int fd = l->fd;
 			l->fd = -1;
 			return fd;
@@ -69,7 +72,7 @@ static int add_one(const struct config *cfg, const char *key, const struct servi
 			return -1;
 		}
 	}
-	if ((fd = take_old(old, svc, socketmap, addr)) < 0)
+	if ((fd = take_old(old, svc, socketmap, 0, addr)) < 0)
 		fd = old == NULL ? listen_at_start(addr, why, sizeof(why)) : net_listen(addr, why, sizeof(why));
 	if (fd < 0) {
 		cfg_fail(cfg, key, err, "%s", why);
@@ -111,6 +114,31 @@ static int add_socketmap(const struct config *cfg, struct listener_set *old, str
 	return add_one(cfg, key, NULL, true, &w.inet, old, out, err);
 }
 
+/* add_drac - relay.drac_listen's UDP and TCP sockets when it names an address (rpcbind: the worker's own). */
+static int add_drac(const struct config *cfg, struct listener_set *old, struct listener_set *out,
+		    struct cfg_error *err)
+{
+	static const int types[] = { SOCK_DGRAM, SOCK_STREAM };
+	struct listen_addr la;
+	enum drac_mode mode;
+	const char *why;
+	char msg[400];
+
+	if (drac_listen_parse(cfg_str(cfg, "relay.drac_listen"), &mode, &la, &why) < 0) {
+		cfg_fail(cfg, "relay.drac_listen", err, "%s", why);
+		return -1;
+	}
+	for (size_t t = 0; mode == DRAC_FIXED && t < 2; t++) {
+		int fd = take_old(old, NULL, false, types[t], &la);
+		if (fd < 0 && (fd = drac_bind(&la, types[t], msg, sizeof(msg))) < 0) {
+			cfg_fail(cfg, "relay.drac_listen", err, "%s", msg);
+			return -1;
+		}
+		out->v[out->n++] = (struct listener){ .fd = fd, .addr = la, .drac = types[t] };
+	}
+	return 0;
+}
+
 /* give_back - return sockets taken from OLD; close only the ones bound anew. */
 static void give_back(struct listener_set *old, struct listener_set *out)
 {
@@ -118,6 +146,7 @@ static void give_back(struct listener_set *old, struct listener_set *out)
 		struct listener *l = &out->v[i];
 		for (size_t j = 0; old != NULL && j < old->n && l->fd >= 0; j++) {
 			if (old->v[j].fd < 0 && old->v[j].svc == l->svc && old->v[j].socketmap == l->socketmap &&
+			    old->v[j].drac == l->drac &&
 			    same_addr(&old->v[j].addr, &l->addr)) {
 				old->v[j].fd = l->fd;
 				l->fd = -1;
@@ -130,7 +159,7 @@ static void give_back(struct listener_set *old, struct listener_set *out)
 int listeners_bind(const struct config *cfg, struct listener_set *old, struct listener_set *out,
 		   struct cfg_error *err)
 {
-	size_t total = cfg_listen(cfg, "admin.listen")->n + 1; /* + the socketmap */
+	size_t total = cfg_listen(cfg, "admin.listen")->n + 3; /* + the socketmap, DRAC's UDP and TCP */
 
 	for (const struct service *s = services; s->name != NULL; s++)
 		total += cfg_listen(cfg, s->listen_key)->n;
@@ -143,7 +172,8 @@ int listeners_bind(const struct config *cfg, struct listener_set *old, struct li
 	for (const struct service *s = services; s->name != NULL; s++)
 		if (add_all(cfg, s->listen_key, s, old, out, err) < 0)
 			goto fail;
-	if (add_all(cfg, "admin.listen", NULL, old, out, err) < 0 || add_socketmap(cfg, old, out, err) < 0)
+	if (add_all(cfg, "admin.listen", NULL, old, out, err) < 0 || add_socketmap(cfg, old, out, err) < 0 ||
+	    add_drac(cfg, old, out, err) < 0)
 		goto fail;
 	return 0;
 fail:
@@ -166,7 +196,7 @@ size_t listeners_admin_fds(const struct listener_set *set, int *fds, size_t max)
 	size_t n = 0;
 
 	for (size_t i = 0; i < set->n && n < max; i++)
-		if (set->v[i].svc == NULL && !set->v[i].socketmap)
+		if (set->v[i].svc == NULL && !set->v[i].socketmap && set->v[i].drac == 0)
 			fds[n++] = set->v[i].fd;
 	return n;
 }
@@ -179,6 +209,17 @@ int listeners_socketmap_fd(const struct listener_set *set)
 	return -1;
 }
 
+void listeners_drac_fds(const struct listener_set *set, int *udp, int *tcp)
+{
+	*udp = *tcp = -1;
+	for (size_t i = 0; i < set->n; i++) {
+		if (set->v[i].drac == SOCK_DGRAM)
+			*udp = set->v[i].fd;
+		else if (set->v[i].drac == SOCK_STREAM)
+			*tcp = set->v[i].fd;
+	}
+}
+
 void listeners_describe(const struct listener_set *set, char *out, size_t cap)
 {
 	size_t used = 0;
@@ -187,7 +228,8 @@ void listeners_describe(const struct listener_set *set, char *out, size_t cap)
 	out[0] = '\0';
 	for (size_t i = 0; i < set->n && used < cap; i++) {
 		int n = snprintf(out + used, cap - used, "%s%s%s %s", i > 0 ? ", " : "",
-				 set->v[i].svc != NULL ? set->v[i].svc->name : set->v[i].socketmap ? "socketmap" : "admin",
+				 set->v[i].svc != NULL ? set->v[i].svc->name : set->v[i].socketmap ? "socketmap" :
+				 set->v[i].drac == SOCK_DGRAM ? "drac/udp" : set->v[i].drac ? "drac/tcp" : "admin",
 				 set->v[i].svc != NULL && set->v[i].svc->proxy ? "+proxy" : "",
 				 net_addr_text(&set->v[i].addr, addr, sizeof(addr)));
 		if (n < 0)

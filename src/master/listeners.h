@@ -10,9 +10,10 @@
 
 struct listener {
 	int fd;
-	const struct service *svc;     /* NULL for the admin page and the socketmap */
+	const struct service *svc;     /* NULL for the admin page, the socketmap and DRAC */
 	bool socketmap;                /* relay.socketmap_listen's, served by the relay lookup worker */
 	struct listen_addr addr;
+	int drac;                      /* relay.drac_listen's: SOCK_DGRAM or SOCK_STREAM; else 0 */
 };
 
 struct listener_set {
@@ -35,6 +36,9 @@ size_t listeners_admin_fds(const struct listener_set *set, int *fds, size_t max)
 
 /* listeners_socketmap_fd - the socketmap's inet listener, or -1. */
 int listeners_socketmap_fd(const struct listener_set *set);
+
+/* listeners_drac_fds - relay.drac_listen's UDP and TCP sockets (-1 when it names no fixed address). */
+void listeners_drac_fds(const struct listener_set *set, int *udp, int *tcp);
 
 /* listeners_describe - "pop3 127.0.0.1:110, smtp *:25, ..." for the ready line. */
 void listeners_describe(const struct listener_set *set, char *out, size_t cap);

@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "common/tls.h"
+#include "drac/drac.h"
 #include "master/validate.h"
 #include "relaydb/socketmap.h"
 #include "smtpd/smtp_forward.h"
@@ -139,6 +140,20 @@ static int check_socketmap(const struct config *cfg, struct cfg_error *err)
 	return 0;
 }
 
+/* check_drac_listen - relay.drac_listen is empty, rpcbind, or an address (bound later, with the listeners). */
+static int check_drac_listen(const struct config *cfg, struct cfg_error *err)
+{
+	struct listen_addr la;
+	enum drac_mode mode;
+	const char *why;
+
+	if (drac_listen_parse(cfg_str(cfg, "relay.drac_listen"), &mode, &la, &why) < 0) {
+		cfg_fail(cfg, "relay.drac_listen", err, "%s", why);
+		return -1;
+	}
+	return 0;
+}
+
 /* needs_tls - which key first asks for a certificate, or NULL. */
 static const char *needs_tls(const struct config *cfg)
 {
@@ -173,7 +188,8 @@ int master_validate(const struct config *cfg, SSL_CTX **tls, struct cfg_error *e
 	    check_readable(cfg, "admin.users_file", false, err) < 0 ||
 	    check_readable(cfg, "smtp.forward_auth_file", false, err) < 0)
 		return -1;
-	if (check_forward(cfg, err) < 0 || check_export_dir(cfg, err) < 0 || check_socketmap(cfg, err) < 0)
+	if (check_forward(cfg, err) < 0 || check_export_dir(cfg, err) < 0 || check_socketmap(cfg, err) < 0 ||
+	    check_drac_listen(cfg, err) < 0)
 		return -1;
 	if (why_tls != NULL && !tls_configured(cfg)) {
 		cfg_fail(cfg, why_tls, err, "needs tls.cert_file and tls.key_file (or empty it to disable)");

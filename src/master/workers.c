@@ -11,6 +11,7 @@
 #include "common/lifeline.h"
 #include "common/log.h"
 #include "common/privsep.h"
+#include "drac/drac.h"
 #include "master/workers.h"
 #include "relaydb/lookup.h"
 #include "relaydb/relaydb.h"
@@ -32,19 +33,25 @@ static void on_term(int sig)
 	worker_stop = 1;
 }
 
-static const char *worker_names[WORKER_KINDS] = { "admin", "relay-sweeper", "relay-lookup" };
-static const char *worker_idents[WORKER_KINDS] = { "popgated/admin", "popgated/sweeper", "popgated/lookup" };
+static const char *worker_names[WORKER_KINDS] = { "admin", "relay-sweeper", "relay-lookup", "drac" };
+static const char *worker_idents[WORKER_KINDS] = { "popgated/admin", "popgated/sweeper", "popgated/lookup",
+						   "popgated/drac" };
+/* The workers that are programs of their own, exec'd once unprivileged. */
+static const char *worker_programs[WORKER_KINDS] = { "popgate-admind", NULL, NULL, "popgate-dracd" };
 
 /*
- * admin_program - popgate-admind: next to this popgated when it runs from a build tree, else where
- * make install put it. Looked up in the master, before any fork.
+ * worker_program - NAME (popgate-admind, popgate-dracd): next to this popgated when it runs from a
+ * build tree, else where make install put it. Looked up in the master, before any fork.
  */
-static const char *admin_program(void)
+static const char *worker_program(const char *name)
 {
-	static char path[PATH_MAX];
-	char self[PATH_MAX];
+	static char paths[WORKER_KINDS][PATH_MAX];
+	char self[PATH_MAX], *path = NULL;
 	ssize_t n;
 
+	for (int k = 0; k < WORKER_KINDS && path == NULL; k++)
+		if (worker_programs[k] != NULL && strcmp(worker_programs[k], name) == 0)
+			path = paths[k];
 	if (path[0] != '\0')
 		return path;
 	n = readlink("/proc/self/exe", self, sizeof(self) - 1);
@@ -54,12 +61,11 @@ static const char *admin_program(void)
 		self[n] = '\0';
 		if ((slash = strrchr(self, '/')) != NULL) {
 			*slash = '\0';
-			if (snprintf(path, sizeof(path), "%s/popgate-admind", self) < (int)sizeof(path) &&
-			    access(path, X_OK) == 0)
+			if (snprintf(path, PATH_MAX, "%s/%s", self, name) < PATH_MAX && access(path, X_OK) == 0)
 				return path;
 		}
 	}
-	snprintf(path, sizeof(path), "%s/popgate-admind", POPGATE_PKGLIBEXECDIR);
+	snprintf(path, PATH_MAX, "%s/%s", POPGATE_PKGLIBEXECDIR, name);
 	return path;
 }
 
@@ -99,6 +105,32 @@ static int exec_admin(const struct config *cfg, const struct listener_set *ls, c
 	return errno == ENOENT ? WORKER_EXIT_NOTFOUND : WORKER_EXIT_NOEXEC;
 }
 
+/* exec_drac - become popgate-dracd, on the master's DRAC sockets if it bound any; returns only on failure. */
+static int exec_drac(const struct config *cfg, const struct listener_set *ls, const char *program)
+{
+	char args[2][16];
+	char *argv[10];
+	int udp, tcp;
+	size_t a = 0;
+
+	listeners_drac_fds(ls, &udp, &tcp);
+	argv[a++] = (char *)"popgate-dracd";
+	argv[a++] = (char *)"-f";
+	argv[a++] = (char *)config_path(cfg);
+	if (log_to_stderr())
+		argv[a++] = (char *)"-F";
+	if (udp >= 0 && tcp >= 0) {
+		argv[a++] = (char *)"-u";
+		argv[a++] = fd_arg(udp, args[0], sizeof(args[0]));
+		argv[a++] = (char *)"-t";
+		argv[a++] = fd_arg(tcp, args[1], sizeof(args[1]));
+	}
+	argv[a] = NULL;
+	execv(program, argv);
+	log_err("starting the DRAC worker: %s: %s", program, strerror(errno));
+	return 1;
+}
+
 /* worker_body - the child's side: unprivileged, its own SIGTERM flag, then the worker's loop. */
 static int worker_body(enum worker_kind kind, const struct config *cfg, const struct listener_set *ls,
 		       const char *program)
@@ -116,7 +148,19 @@ static int worker_body(enum worker_kind kind, const struct config *cfg, const st
 		return relaydb_sweeper_run(cfg, &worker_stop) == 0 ? 0 : WORKER_EXIT_SETUP;
 	if (kind == WORKER_LOOKUP)
 		return relaydb_lookupd_run(cfg, listeners_socketmap_fd(ls), &worker_stop) == 0 ? 0 : WORKER_EXIT_SETUP;
+	if (kind == WORKER_DRAC)
+		return exec_drac(cfg, ls, program);
 	return exec_admin(cfg, ls, program);
+}
+
+/* worker_keeps - whether KIND serves listener L (the others are closed in its process). */
+static bool worker_keeps(enum worker_kind kind, const struct listener *l)
+{
+	if (kind == WORKER_DRAC)
+		return l->drac != 0;
+	if (kind == WORKER_LOOKUP)
+		return l->socketmap;
+	return kind == WORKER_ADMIN && l->svc == NULL && l->drac == 0 && !l->socketmap;
 }
 
 /* start_one - fork KIND; the child closes every socket but its own. */
@@ -124,7 +168,7 @@ static void start_one(struct workers *w, enum worker_kind kind, const struct con
 		      const struct listener_set *ls, const int *close_fds,
 		      size_t nclose)
 {
-	const char *program = kind == WORKER_ADMIN ? admin_program() : NULL;
+	const char *program = worker_programs[kind] != NULL ? worker_program(worker_programs[kind]) : NULL;
 	pid_t master = getpid();
 	pid_t pid = fork();
 
@@ -145,8 +189,7 @@ static void start_one(struct workers *w, enum worker_kind kind, const struct con
 		for (size_t i = 0; i < nclose; i++)
 			close(close_fds[i]);
 		for (size_t i = 0; i < ls->n; i++)
-			if (kind == WORKER_ADMIN ? ls->v[i].svc != NULL || ls->v[i].socketmap :
-			    !(kind == WORKER_LOOKUP && ls->v[i].socketmap))
+			if (!worker_keeps(kind, &ls->v[i]))
 				close(ls->v[i].fd);
 		_exit(worker_body(kind, cfg, ls, program));
 	}
@@ -166,6 +209,8 @@ static bool wanted(enum worker_kind kind, const struct config *cfg)
 		return cfg_listen(cfg, "smtp.listen")->n > 0 || cfg_listen(cfg, "smtp.listen_tls")->n > 0 ||
 		       cfg_listen(cfg, "pop3.listen")->n > 0 || cfg_listen(cfg, "pop3.listen_tls")->n > 0 ||
 		       cfg_str(cfg, "relay.socketmap_listen")[0] != '\0';
+	if (kind == WORKER_DRAC)
+		return drac_mode_of(cfg) != DRAC_OFF;
 	return kind == WORKER_SWEEPER || cfg_listen(cfg, "admin.listen")->n > 0;
 }
 

@@ -1,4 +1,4 @@
-/* workers.h - long-lived helper processes of the master: the admin page, the relay sweeper and lookup. */
+/* workers.h - long-lived helper processes of the master: the admin page, the relay sweeper and lookup, DRAC. */
 #ifndef POPGATE_WORKERS_H
 #define POPGATE_WORKERS_H
 
@@ -10,7 +10,7 @@
 #include "common/stats.h"
 #include "master/listeners.h"
 
-enum worker_kind { WORKER_ADMIN, WORKER_SWEEPER, WORKER_LOOKUP, WORKER_KINDS };
+enum worker_kind { WORKER_ADMIN, WORKER_SWEEPER, WORKER_LOOKUP, WORKER_DRAC, WORKER_KINDS };
 
 struct workers {
 	pid_t pid[WORKER_KINDS];

@@ -66,7 +66,7 @@ src_pop3d_libpop3d_a_SOURCES += \
 	src/pop3d/pop3_capa.c src/pop3d/pop3_cmd.c \
 	src/pop3d/pop3_postlogin.c src/pop3d/pop3_prelogin.c \
 	src/pop3d/pop3_privs.c src/pop3d/pop3_sasl.c src/pop3d/pop3_sasl.h \
-	src/pop3d/pop3_session.c
+	src/pop3d/pop3_session.c src/pop3d/pop3_session_end.c
 
 # Unit tests of the POP3 engine: parsers and policy; dialogues through the real session entry.
 check_PROGRAMS += tests/unit/check_pop3_parse tests/unit/check_pop3_session \
@@ -95,3 +95,6 @@ TESTS += tests/integration/test_pop3_protocol.py tests/integration/test_pop3_tls
 EXTRA_DIST += tests/integration/test_pop3_protocol.py tests/integration/test_pop3_tls.py \
 	tests/integration/test_pop3_fetchmail.py tests/integration/test_pop3_crash.py \
 	tests/integration/test_pop3_system.py
+# The relay authorization slides from the session's end (pop3_session_end.c).
+TESTS += tests/integration/test_pop3_session_end.py
+EXTRA_DIST += tests/integration/test_pop3_session_end.py

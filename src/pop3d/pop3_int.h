@@ -179,6 +179,16 @@ const char *pop3_mailbox_error(enum mailbox_status st);
  */
 int pop3_index_dir(const struct config *cfg, uid_t uid, gid_t gid, char *out, size_t cap);
 
+/* The mailbox process's work once it is the owner: open the maildrop at USER, serve it; exit status. */
+typedef int (*pop3_serve_fn)(struct pop3 *p, const struct auth_user *user, const char *index_dir);
+
+/*
+ * pop3_serve_as_owner - fork the mailbox process, which becomes USER and runs SERVE; this process
+ * (the monitor, server.user) gives up the connection, waits for it to end, and records the relay
+ * authorization again, so that it slides from the session's end. Returns the mailbox process's status.
+ */
+int pop3_serve_as_owner(struct pop3 *p, const struct auth_user *user, const char *index_dir, pop3_serve_fn serve);
+
 /*
  * pop3_become_user - drop to USER's uid and gid for good, with no capability left, keeping group
  * "mail" as a supplementary group when the mbox's directory is group-writable by it (dotlocks in

@@ -87,22 +87,13 @@ static struct lio *take_connection(struct pop3 *p)
 	return lio;
 }
 
-/* post_login - the monitor after a successful check: become USER and serve the maildrop. */
-static int post_login(struct pop3 *p, const struct auth_user *user)
+/* serve_mailbox - the mailbox process, as the owner: open the maildrop, TRANSACTION, UPDATE. */
+static int serve_mailbox(struct pop3 *p, const struct auth_user *user, const char *index_dir)
 {
-	char index_dir[PATH_MAX];
 	struct mailbox *mb = NULL;
 	enum mailbox_status st;
 	enum pop3_outcome o;
 
-	p->username = user->name;
-	p->lio = take_connection(p);
-	if (p->lio == NULL)
-		return 1;
-	if (pop3_index_dir(p->ctx->cfg, user->uid, user->gid, index_dir, sizeof(index_dir)) < 0)
-		return fail(p, "-ERR [SYS/TEMP] Cannot prepare the mailbox index, try again later", "index dir failed");
-	if (pop3_become_user(user) < 0)
-		return fail(p, "-ERR [SYS/TEMP] Cannot switch to the mailbox owner", "setuid failed");
 	st = mailbox_open(user->mailbox, index_dir, &mb);
 	if (st != MAILBOX_OK) {
 		log_session(st == MAILBOX_IN_USE ? LOG_NOTICE : LOG_ERR, p->proto, p->ctx->client_ip, p->username,
@@ -115,6 +106,20 @@ static int post_login(struct pop3 *p, const struct auth_user *user)
 	mailbox_close(&mb);
 	(void)o; /* QUIT and a dropped client both end here; the log already says which */
 	return 0;
+}
+
+/* post_login - the monitor after a successful check: the index dir, then the mailbox process as USER. */
+static int post_login(struct pop3 *p, const struct auth_user *user)
+{
+	char index_dir[PATH_MAX];
+
+	p->username = user->name;
+	p->lio = take_connection(p);
+	if (p->lio == NULL)
+		return 1;
+	if (pop3_index_dir(p->ctx->cfg, user->uid, user->gid, index_dir, sizeof(index_dir)) < 0)
+		return fail(p, "-ERR [SYS/TEMP] Cannot prepare the mailbox index, try again later", "index dir failed");
+	return pop3_serve_as_owner(p, user, index_dir, serve_mailbox);
 }
 
 /* monitor - the privileged side: serve credential checks, then run the post-login phase. */

@@ -1,0 +1,27 @@
+/* dracd_int.h - what the DRAC worker's files share: its state and the RPC dispatcher. */
+#ifndef POPGATE_DRACD_INT_H
+#define POPGATE_DRACD_INT_H
+
+#include <rpc/rpc.h>
+#include <sys/types.h>
+#include <time.h>
+
+#include "common/config.h"
+
+struct dracd_state {
+	const struct config *cfg;
+	double tokens;                /* the token bucket: adds that may go now */
+	struct timespec last;         /* when tokens was last topped up (CLOCK_MONOTONIC) */
+	unsigned long added, throttled, refused;
+	time_t refusal_logged;
+	int udp_fd;                   /* the UDP socket, whose datagrams ... */
+	ssize_t dgram_len;            /* ... libtirpc decodes without their length: this is it */
+};
+
+/* dracd_state - the one state of this process (libtirpc's dispatchers take no argument). */
+struct dracd_state *dracd_state(void);
+
+/* dracd_dispatch - libtirpc's dispatcher for DRAC_PROG versions 1 and 2. */
+void dracd_dispatch(struct svc_req *rq, SVCXPRT *xprt);
+
+#endif

@@ -1,0 +1,95 @@
+/*
+ * dracd_main.c - popgate-dracd: the DRAC RPC server as its own program, exec'd by popgated's DRAC
+ * worker once it runs as server.user.
+ *
+ * Why a separate program: libtirpc brings the Kerberos libraries (six of them) along. Linked into
+ * popgated they would sit in the master and every mail session, costing each fork and adding
+ * attack surface to processes that never speak RPC.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "common/config.h"
+#include "common/log.h"
+#include "drac/dracd.h"
+
+static volatile sig_atomic_t dracd_stop;
+
+static void on_term(int sig)
+{
+	(void)sig;
+	dracd_stop = 1;
+}
+
+static void usage(void)
+{
+	fprintf(stderr, "usage: popgate-dracd -f FILE [-F] [-u UDP_FD -t TCP_FD]\n"
+		"  (started by popgated's DRAC worker, not by hand)\n");
+}
+
+/* parse_fd - a descriptor number that is open in this process, or -1. */
+static int parse_fd(const char *text)
+{
+	char *end;
+	long v;
+
+	errno = 0;
+	v = strtol(text, &end, 10);
+	if (errno != 0 || *end != '\0' || v < 0 || v > INT_MAX || fcntl((int)v, F_GETFD) < 0)
+		return -1;
+	fcntl((int)v, F_SETFD, FD_CLOEXEC);
+	return (int)v;
+}
+
+int main(int argc, char **argv)
+{
+	struct sigaction sa = { .sa_handler = on_term };
+	struct dracd_socks socks = { -1, -1 };
+	const char *path = NULL;
+	bool foreground = false;
+	struct cfg_error err;
+	struct config *cfg;
+	int c;
+
+	while ((c = getopt(argc, argv, "f:Fu:t:")) != -1) {
+		switch (c) {
+		case 'f': path = optarg; break;
+		case 'F': foreground = true; break;
+		case 'u': if ((socks.udp = parse_fd(optarg)) < 0) { usage(); return 64; } break;
+		case 't': if ((socks.tcp = parse_fd(optarg)) < 0) { usage(); return 64; } break;
+		default: usage(); return 64;
+		}
+	}
+	if (path == NULL || optind != argc || (socks.udp < 0) != (socks.tcp < 0)) {
+		usage();
+		return 64;
+	}
+	/* The file the master has just (re)loaded: an error now means it changed since. */
+	if ((cfg = config_load(path, &err)) == NULL) {
+		fprintf(stderr, "popgate-dracd: %s\n", err.msg);
+		return CFG_EXIT;
+	}
+	log_open("popgated/drac", log_facility_from_name(cfg_str(cfg, "server.log_facility")), foreground);
+	log_set_level(log_level_from_name(cfg_str(cfg, "server.log_level")));
+	if (geteuid() == 0 || getuid() == 0) {
+		log_err("drac: refusing to serve RPC as root; popgated starts this as server.user");
+		config_free(&cfg);
+		return 1;
+	}
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGINT, &sa, NULL);
+	signal(SIGHUP, SIG_IGN);
+	signal(SIGPIPE, SIG_IGN);
+	c = dracd_run(cfg, socks.udp >= 0 ? &socks : NULL, &dracd_stop);
+	config_free(&cfg);
+	return c;
+}
