@@ -156,7 +156,6 @@ class FixedPort(h.TestCase):
             self.assertTrue(wait_until(lambda: postmap(d, "192.0.2.9").isdigit(), 10),
                             "192.0.2.9 never reached the MTA's map")
 
-    @unittest.expectedFailure  # until relaydb_record_login puts the key into the map before it returns
     @unittest.skipIf(POSTMAP is None, "postmap (Debian package postfix) is not installed")
     def test_the_map_has_the_key_when_the_call_returns(self):
         with drac_daemon(self, self.port) as d:
