@@ -400,8 +400,10 @@ static enum auth_result check_one(struct privsep *ps, struct privsep_request *re
 		res = auth_password(ctx->cfg, req->user, req->secret, user);
 	explicit_bzero(req->secret, sizeof(req->secret));
 	if (res == AUTH_OK) {
-		log_session(LOG_INFO, req->proto, ctx->client_ip, user->name, "login ok", "mech=%s",
-			    req->mech == PRIVSEP_APOP ? "APOP" : "password");
+		bool v6 = strchr(ctx->local_ip, ':') != NULL; /* [::1]:110, as in a URL */
+		log_session(LOG_INFO, req->proto, ctx->client_ip, user->name, "login ok",
+			    "mech=%s local=%s%s%s:%d tls=%s", req->mech == PRIVSEP_APOP ? "APOP" : "password",
+			    v6 ? "[" : "", ctx->local_ip, v6 ? "]" : "", ctx->local_port, req->tls ? "yes" : "no");
 		snprintf(ps->user, sizeof(ps->user), "%s", user->name);
 		session_report(ctx, SESSION_AUTH_OK, user->name);
 		if (strncmp(req->proto, "pop3", 4) == 0)

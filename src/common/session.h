@@ -9,6 +9,7 @@
 
 #include "common/cidr.h"
 #include "common/config.h"
+#include "common/log.h"
 
 /* Events a session reports to the master (for throttling, counters and the admin page). */
 enum session_event {
@@ -44,6 +45,7 @@ struct session_ctx {
 	void *report_arg;
 	pid_t session_pid;               /* the master's direct child serving this connection */
 	const char *proto;               /* "pop3", "pop3s", "smtp", "smtps" */
+	char id[LOG_SESSION_ID_MAX];     /* session_make_id's, in every log line of the connection */
 	const int *stress;               /* nonzero while the master is under stress (read-only shared
 					    memory, read with __atomic_load_n); NULL when there is none */
 };
@@ -54,6 +56,12 @@ typedef int (*service_main_fn)(struct session_ctx *ctx);
 
 /* session_report - tell the master about EVENT for this session's client. Never blocks long; best effort. */
 void session_report(const struct session_ctx *ctx, enum session_event event, const char *user);
+
+/*
+ * session_make_id - a new session id into ID: 12 hex digits, a random start plus a counter, so
+ * that ids never repeat within one run of popgated and hardly ever across runs. For the master.
+ */
+void session_make_id(char id[LOG_SESSION_ID_MAX]);
 
 /* session_auth_delay - seconds to wait before answering a failed login (grows with recent failures). */
 unsigned session_auth_delay(const struct session_ctx *ctx);

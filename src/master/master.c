@@ -23,6 +23,7 @@
 #include "master/pidfile.h"
 #include "master/privdrop.h"
 #include "master/reports.h"
+#include "master/sdnotify.h"
 #include "master/stress.h"
 #include "master/throttle.h"
 #include "master/validate.h"
@@ -110,7 +111,17 @@ static void session_child(struct master *m, const struct listener *l, int fd, st
 	stats_forget(); /* and the counters' page was never mapped here (MADV_DONTFORK) */
 	ctx->session_pid = getpid();
 	log_set_ident(l->svc->family);
+	log_set_session(ctx->id);
 	_exit(l->svc->main(ctx));
+}
+
+/* refuse_session - refuse() for a connection that already has its session id: the line carries it. */
+static void refuse_session(struct master *m, int fd, const struct service *svc, const struct session_ctx *ctx,
+			   const char *why)
+{
+	log_set_session(ctx->id);
+	refuse(m, fd, svc, ctx->client_ip, why);
+	log_set_session(NULL);
 }
 
 static void read_reports(struct master *m);
@@ -136,10 +147,12 @@ static bool make_room(struct master *m)
 	if (!children_evict(m->kids, &victim))
 		return false;
 	stress_note_evicted(&m->stress, victim.svc->family);
+	log_set_session(victim.sid);
 	log_session(LOG_INFO, victim.svc->name, victim.ip_text, NULL, "evicted", "%s",
 		    victim.txn == CHILD_TXN_OPEN
 			    ? "server.max_connections reached, the oldest stranger's unfinished transaction makes room"
 			    : "server.max_connections reached, the oldest session not logged in makes room");
+	log_set_session(NULL);
 	return true;
 }
 
@@ -201,21 +214,22 @@ static void start_session(struct master *m, const struct listener *l, int fd, co
 	if (ip_from_sockaddr(local, &lip) == 0)
 		ip_format(&lip, ctx.local_ip);
 	ctx.local_port = ntohs(((const struct sockaddr_in *)local)->sin_port);
+	session_make_id(ctx.id);
 	why = admit(m, l, &ctx.client, &ctx.recent_auth_failures);
 	if (why != NULL) {
-		refuse(m, fd, l->svc, ctx.client_ip, why);
+		refuse_session(m, fd, l->svc, &ctx, why);
 		return;
 	}
 	pid_t pid = fork();
 	if (pid < 0) {
 		log_err("fork for %s: %s", ctx.client_ip, strerror(errno));
-		refuse(m, fd, l->svc, ctx.client_ip, "fork failed");
+		refuse_session(m, fd, l->svc, &ctx, "fork failed");
 		return;
 	}
 	if (pid == 0)
 		session_child(m, l, fd, &ctx);
 	close(fd);
-	if (children_add(m->kids, pid, &ctx.client, ctx.client_ip, l->svc) < 0) {
+	if (children_add(m->kids, pid, &ctx.client, ctx.client_ip, ctx.id, l->svc) < 0) {
 		/* Cannot happen while the table holds max_connections; never serve an untracked session. */
 		log_err("session table full: ending session %ld", (long)pid);
 		kill(-pid, SIGKILL);
@@ -276,8 +290,8 @@ static void reap(struct master *m)
 		if (children_remove(m->kids, pid, &ch)) {
 			session_ended(m, &ch);
 			if (WIFSIGNALED(status) && WTERMSIG(status) != SIGKILL)
-				log_warn("session %ld for %s died of signal %d", (long)pid, ch.ip_text,
-					 WTERMSIG(status));
+				log_warn("session %ld (session=%s) for %s died of signal %d", (long)pid, ch.sid,
+					 ch.ip_text, WTERMSIG(status));
 		} else {
 			(void)workers_reaped(&m->workers, pid, status, m->stopping, time(NULL));
 		}
@@ -357,6 +371,7 @@ static void reload(struct master *m)
 		if (tls != NULL)
 			SSL_CTX_free(tls);
 		config_free(&cfg);
+		(void)sdnotify_ready("reload refused, the previous configuration stays in force");
 		return;
 	}
 	listeners_close(&m->ls); /* the ones carried over were taken out of it */
@@ -371,12 +386,14 @@ static void reload(struct master *m)
 	privsep_resolve_server_user(cfg);
 	workers_stop(&m->workers);
 	log_info("reloaded %s", config_path(cfg));
+	(void)sdnotify_ready("serving; configuration reloaded");
 }
 
 static void begin_shutdown(struct master *m)
 {
 	if (m->stopping)
 		return;
+	(void)sdnotify_stopping();
 	m->stopping = true;
 	m->stop_deadline_ms = stress_now_ms() + cfg_duration(m->cfg, "server.shutdown_timeout") * 1000;
 	for (size_t i = 0; i < m->ls.n; i++) {
@@ -395,7 +412,12 @@ static void on_signals(struct master *m)
 	while (read(m->sigfd, &si, sizeof(si)) == (ssize_t)sizeof(si)) {
 		switch (si.ssi_signo) {
 		case SIGCHLD: reap(m); break;
-		case SIGHUP: if (!m->stopping) reload(m); break;
+		case SIGHUP:
+			if (!m->stopping) {
+				(void)sdnotify_reloading();
+				reload(m);
+			}
+			break;
 		case SIGTERM: case SIGINT: begin_shutdown(m); break;
 		default: break;
 		}
@@ -570,6 +592,8 @@ int master_run(struct config *cfg, bool foreground)
 	if (rc == 0) {
 		workers_start_all(&m.workers, m.cfg, &m.ls, cfds,
 				  (size_t)close_fds_for_workers(&m, cfds));
+		/* Type=notify: the listeners are bound and the workers forked; clients may come. */
+		(void)sdnotify_ready("serving");
 		loop(&m);
 		log_info("popgated stopped");
 	}
