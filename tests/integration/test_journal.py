@@ -108,7 +108,7 @@ class Journal(h.TestCase):
     def exercise(self, jd):
         stream = jd.stream()
         st = os.fstat(stream.fileno())
-        d = h.Popgated(self, listeners=("pop3",))
+        d = h.Popgated(self, listeners=("pop3", "admin"))
         d.add_user("alice", "secret", messages=[h.mbox_message(1)])
         d.write_config()
         env = dict(os.environ, JOURNAL_STREAM="%d:%d" % (st.st_dev, st.st_ino))
@@ -118,6 +118,9 @@ class Journal(h.TestCase):
                                       stdout=stream.fileno(), stderr=stream.fileno(), env=env)
             stream.close()   # popgated holds it now, as a service does
             wait_for("the ready line", lambda: any("ready on" in e["MESSAGE"] for e in entries()))
+            # popgate-admind, exec'd by the admin worker, opens the journal for itself.
+            wait_for("the admin page's line", lambda: any(e["SYSLOG_IDENTIFIER"] == "popgated/admin"
+                                                          for e in entries()))
             p = poplib.POP3("127.0.0.1", d.port("pop3"), timeout=20)
             p.user("alice")
             self.assertRaises(poplib.error_proto, p.pass_, "wrong")
