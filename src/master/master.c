@@ -73,7 +73,8 @@ static void apply_logging(const struct config *cfg)
 static const char why_locked_out[] = "locked out: too many failed logins";
 
 /* refuse - a connection over a limit gets its protocol's temporary failure and is closed. */
-static void refuse(struct master *m, int fd, const struct service *svc, const char *ip, const char *why)
+static void refuse(struct master *m, int fd, const struct service *svc, const struct session_ctx *ctx,
+		   const char *why)
 {
 	const char *reply = svc == NULL ? NULL : why == why_locked_out ? svc->locked_reply : svc->busy_reply;
 
@@ -83,11 +84,13 @@ static void refuse(struct master *m, int fd, const struct service *svc, const ch
 		(void)send(fd, "HTTP/1.0 503 Service Unavailable\r\nContent-Length: 0\r\n\r\n", 56,
 			   MSG_NOSIGNAL | MSG_DONTWAIT);
 	close(fd);
-	log_session(LOG_NOTICE, svc != NULL ? svc->name : "admin", ip, NULL, "refused", "%s", why);
+	log_set_session(ctx->id); /* the connection had its id at accept: its one line carries it */
+	log_session(LOG_NOTICE, svc != NULL ? svc->name : "admin", ctx->client_ip, NULL, "refused", "%s", why);
+	log_set_session(NULL);
 	stats_begin(m->stats);
 	stats_counters_mut(m->stats)->refused_limit++;
 	stats_end(m->stats);
-	stats_add_event(m->stats, svc != NULL ? svc->name : "admin", ip, "", why);
+	stats_add_event(m->stats, svc != NULL ? svc->name : "admin", ctx->client_ip, "", why);
 }
 
 /*
@@ -113,15 +116,6 @@ static void session_child(struct master *m, const struct listener *l, int fd, st
 	log_set_ident(l->svc->family);
 	log_set_session(ctx->id);
 	_exit(l->svc->main(ctx));
-}
-
-/* refuse_session - refuse() for a connection that already has its session id: the line carries it. */
-static void refuse_session(struct master *m, int fd, const struct service *svc, const struct session_ctx *ctx,
-			   const char *why)
-{
-	log_set_session(ctx->id);
-	refuse(m, fd, svc, ctx->client_ip, why);
-	log_set_session(NULL);
 }
 
 static void read_reports(struct master *m);
@@ -217,13 +211,13 @@ static void start_session(struct master *m, const struct listener *l, int fd, co
 	session_make_id(ctx.id);
 	why = admit(m, l, &ctx.client, &ctx.recent_auth_failures);
 	if (why != NULL) {
-		refuse_session(m, fd, l->svc, &ctx, why);
+		refuse(m, fd, l->svc, &ctx, why);
 		return;
 	}
 	pid_t pid = fork();
 	if (pid < 0) {
 		log_err("fork for %s: %s", ctx.client_ip, strerror(errno));
-		refuse_session(m, fd, l->svc, &ctx, "fork failed");
+		refuse(m, fd, l->svc, &ctx, "fork failed");
 		return;
 	}
 	if (pid == 0)
