@@ -13,6 +13,10 @@ distclean-e2e:
 	rm -rf tests/e2e/node_modules tests/e2e/.package-lock.json
 	@if test '$(srcdir)' != '.'; then rm -f tests/e2e/package-lock.json; fi
 
+# systemd's side of popgated: sd_notify states (Type=notify), the pid file; the journal's native protocol.
+TESTS += tests/integration/test_systemd.py tests/integration/test_journal.py
+EXTRA_DIST += tests/integration/test_systemd.py tests/integration/test_journal.py
+
 # Client text never forges a log field; the fail2ban filter in etc/fail2ban against a real log.
 TESTS += tests/integration/test_log_fields.py
 EXTRA_DIST += tests/integration/test_log_fields.py

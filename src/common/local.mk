@@ -10,6 +10,7 @@ src_common_libcommon_a_SOURCES = \
 	src/common/keys_pop3.c src/common/keys_smtp.c src/common/keys_relay.c \
 	src/common/keys_admin.c \
 	src/common/fileio.c src/common/fileio.h \
+	src/common/journal.c src/common/journal.h \
 	src/common/lifeline.c src/common/lifeline.h \
 	src/common/lineio.c src/common/lineio.h \
 	src/common/log.c src/common/log.h \

@@ -1,4 +1,4 @@
-/* log.c - syslog or stderr logging shared by every popgate process. */
+/* log.c - syslog, journal or stderr logging shared by every popgate process. */
 
 #include <stdarg.h>
 #include <stdio.h>
@@ -6,22 +6,42 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "common/journal.h"
 #include "common/log.h"
 
 static struct {
 	bool to_stderr;
+	bool journal;      /* stderr is systemd's journal: send entries with priority and facility */
 	int level;
 	int facility;
 	char ident[32];
-} logstate = { true, LOG_INFO, LOG_MAIL, "popgate" };
+	char session[LOG_SESSION_ID_MAX]; /* this process's connection, or "" */
+} logstate = { true, false, LOG_INFO, LOG_MAIL, "popgate", "" };
 
 void log_open(const char *ident, int facility, bool to_stderr)
 {
 	logstate.to_stderr = to_stderr;
 	logstate.facility = facility;
 	snprintf(logstate.ident, sizeof(logstate.ident), "%s", ident);
+	/*
+	 * Under systemd the stream would reach the journal as text at the unit's one priority, and
+	 * rsyslog would file it under facility daemon: sent natively, each line keeps its own priority
+	 * (journalctl -p err) and facility (mail.log). The socket is opened now, while this process
+	 * may still reach /run; every process forked later inherits it.
+	 */
+	logstate.journal = to_stderr && journal_stream_is_stderr() && journal_open() == 0;
 	if (!to_stderr)
 		openlog(logstate.ident, LOG_PID | LOG_NDELAY, facility);
+}
+
+bool log_to_journal(void)
+{
+	return logstate.journal;
+}
+
+void log_set_session(const char *id)
+{
+	snprintf(logstate.session, sizeof(logstate.session), "%s", id != NULL ? id : "");
 }
 
 bool log_to_stderr(void)
@@ -54,25 +74,36 @@ static const char *priority_name(int priority)
 }
 
 /*
- * log_vline - format and emit one line; a line never spans more than one record. Client values
- * reach here already escaped (log_quote); a control byte left is the server's own text, and it
- * becomes '?' rather than a space, so that not even a missed value could open a new field.
+ * emit - send one formatted line; a line never spans more than one record. Client values reach
+ * here already escaped (log_quote); a control byte left is the server's own text, and it becomes
+ * '?' rather than a space, so that not even a missed value could open a new field.
  */
-static void log_vline(int priority, const char *fmt, va_list ap)
+static void emit(int priority, char *line)
 {
-	char line[1024];
-
-	if (priority > logstate.level)
-		return;
-	vsnprintf(line, sizeof(line), fmt, ap);
 	for (char *p = line; *p != '\0'; p++)
 		if ((unsigned char)*p < ' ' || *p == 0x7f)
 			*p = '?';
+	if (logstate.journal && journal_send(priority, logstate.facility, logstate.ident, line) == 0)
+		return;
 	if (logstate.to_stderr)
 		fprintf(stderr, "%s[%ld]: %s: %s\n", logstate.ident, (long)getpid(),
 			priority_name(priority), line);
 	else
 		syslog(priority, "%s", line);
+}
+
+/* log_vline - one free-form line; in a session's processes it starts with "session=ID". */
+static void log_vline(int priority, const char *fmt, va_list ap)
+{
+	char line[1024];
+	int n = 0;
+
+	if (priority > logstate.level)
+		return;
+	if (logstate.session[0] != '\0')
+		n = snprintf(line, sizeof(line), "session=%s ", logstate.session);
+	vsnprintf(line + n, sizeof(line) - (size_t)n, fmt, ap);
+	emit(priority, line);
 }
 
 void log_msg(int priority, const char *fmt, ...)
@@ -172,7 +203,7 @@ const char *log_quote_path(const char *addr, char *buf, size_t cap)
 void log_session(int priority, const char *proto, const char *ip, const char *user,
 		 const char *event, const char *fmt, ...)
 {
-	char detail[768] = "";
+	char detail[768] = "", line[1024];
 	va_list ap;
 
 	if (priority > logstate.level)
@@ -184,8 +215,12 @@ void log_session(int priority, const char *proto, const char *ip, const char *us
 	}
 	if (ip == NULL || *ip == '\0')
 		ip = "-";
-	log_msg(priority, "%s ip=%s user=%s %s%s%s", LOG_Q(proto), strcmp(ip, "-") == 0 ? ip : LOG_Q(ip),
-		user == NULL || *user == '\0' ? "-" : LOG_Q(user), event, detail[0] != '\0' ? ": " : "", detail);
+	/* The id is the server's (hex), so it needs no quoting and comes before every client value. */
+	snprintf(line, sizeof(line), "%s%s%s ip=%s user=%s %s%s%s", LOG_Q(proto),
+		 logstate.session[0] != '\0' ? " session=" : "", logstate.session,
+		 strcmp(ip, "-") == 0 ? ip : LOG_Q(ip), user == NULL || *user == '\0' ? "-" : LOG_Q(user),
+		 event, detail[0] != '\0' ? ": " : "", detail);
+	emit(priority, line);
 }
 
 int log_facility_from_name(const char *name)

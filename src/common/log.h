@@ -1,4 +1,4 @@
-/* log.h - logging to syslog (daemon) or stderr (foreground), one line per event. */
+/* log.h - logging to syslog (daemon), the journal or stderr (foreground), one line per event. */
 #ifndef POPGATE_LOG_H
 #define POPGATE_LOG_H
 
@@ -6,8 +6,25 @@
 #include <stddef.h>
 #include <syslog.h>
 
-/* log_open - start logging as IDENT to syslog FACILITY, or to stderr when TO_STDERR. */
+/*
+ * log_open - start logging as IDENT to syslog FACILITY, or to stderr when TO_STDERR; when systemd
+ * connected stderr to the journal (JOURNAL_STREAM), each line goes to the journal natively
+ * instead, with its PRIORITY, SYSLOG_FACILITY=FACILITY, SYSLOG_IDENTIFIER and SYSLOG_PID.
+ */
 void log_open(const char *ident, int facility, bool to_stderr);
+
+/* log_to_journal - whether lines go to systemd's journal (popgated -F under systemd). */
+bool log_to_journal(void);
+
+/* Room for a session id with its NUL (session_make_id writes 12 hex digits). */
+#define LOG_SESSION_ID_MAX 16
+
+/*
+ * log_set_session - ID (the server's own text, e.g. hex digits) goes into every later
+ * log_session line of this process as "session=ID"; NULL or "" for none. A forked process
+ * inherits it, so each process serving one connection logs the same id.
+ */
+void log_set_session(const char *id);
 
 /* log_to_stderr - whether lines go to stderr (popgated -F) rather than syslog. */
 bool log_to_stderr(void);
@@ -28,8 +45,9 @@ void log_msg(int priority, const char *fmt, ...) __attribute__((format(printf, 2
 
 /*
  * log_session - one session event in a fixed, grep-friendly form:
- *   "<proto> ip=<ip> user=<user or -> <event>[: detail]"
- * e.g. "pop3 ip=192.0.2.7 user=alice login ok: mech=USER tls=yes". PROTO, IP and USER go through
+ *   "<proto>[ session=<id>] ip=<ip> user=<user or -> <event>[: detail]"
+ * e.g. "pop3 session=1f0c3a9e27b4 ip=192.0.2.7 user=alice login ok: mech=USER tls=yes"; the
+ * session= field is there when log_set_session gave one. PROTO, IP and USER go through
  * log_quote, so a client's name can never add a field; every client value in FMT's arguments must
  * go through LOG_Q or LOG_PATH (see popgated(8), LOG FORMAT).
  */

@@ -407,8 +407,10 @@ static enum auth_result check_one(struct privsep *ps, struct privsep_request *re
 			    res == AUTH_REFUSED ? "account blocked by an admin" : "the blocks file cannot be read");
 		memset(user, 0, sizeof(*user));
 	} else if (res == AUTH_OK) {
-		log_session(LOG_INFO, req->proto, ctx->client_ip, user->name, "login ok", "mech=%s%s",
-			    req->mech == PRIVSEP_APOP ? "APOP" : "password",
+		bool v6 = strchr(ctx->local_ip, ':') != NULL; /* [::1]:110, as in a URL */
+		log_session(LOG_INFO, req->proto, ctx->client_ip, user->name, "login ok",
+			    "mech=%s local=%s%s%s:%d tls=%s%s", req->mech == PRIVSEP_APOP ? "APOP" : "password",
+			    v6 ? "[" : "", ctx->local_ip, v6 ? "]" : "", ctx->local_port, req->tls ? "yes" : "no",
 			    relay ? "" : " relay=no (account blocked by an admin)");
 		snprintf(ps->user, sizeof(ps->user), "%s", user->name);
 		session_report(ctx, SESSION_AUTH_OK, user->name);

@@ -28,6 +28,7 @@ struct privsep_request {
 	char secret[AUTH_PASS_MAX];
 	char challenge[256];
 	char proto[16];                 /* "pop3", "pop3s", "smtp", "smtps" for the relay hook and logs */
+	bool tls;                       /* the client's connection is encrypted (the child's word: logs only) */
 };
 
 struct privsep;

@@ -1,7 +1,9 @@
-/* session.c - what a session tells the master, and how long a failed login makes the client wait. */
+/* session.c - what a session tells the master, how long a failed login makes the client wait, its log id. */
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/random.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "common/session.h"
@@ -38,4 +40,19 @@ unsigned session_auth_delay(const struct session_ctx *ctx)
 	if (d > max)
 		d = max;
 	return (unsigned)d;
+}
+
+void session_make_id(char id[LOG_SESSION_ID_MAX])
+{
+	static uint64_t base, count;
+	static bool seeded;
+
+	if (!seeded) {
+		/* getrandom cannot fail for 8 bytes once the pool is ready; the clock is a fallback. */
+		if (getrandom(&base, sizeof(base), GRND_NONBLOCK) != (ssize_t)sizeof(base))
+			base = (uint64_t)time(NULL) << 16 ^ (uint64_t)getpid();
+		seeded = true;
+	}
+	snprintf(id, LOG_SESSION_ID_MAX, "%012llx",
+		 (unsigned long long)((base + count++) & 0xffffffffffffULL));
 }

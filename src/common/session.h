@@ -10,6 +10,7 @@
 #include "common/penalty.h"
 #include "common/cidr.h"
 #include "common/config.h"
+#include "common/log.h"
 
 /* Events a session reports to the master (for throttling, counters and the admin page). */
 enum session_event {
@@ -49,6 +50,7 @@ struct session_ctx {
 	void *report_arg;
 	pid_t session_pid;               /* the master's direct child serving this connection */
 	const char *proto;               /* "pop3", "pop3s", "smtp", "smtps" */
+	char id[LOG_SESSION_ID_MAX];     /* session_make_id's, in every log line of the connection */
 	const int *stress;               /* nonzero while the master is under stress (read-only shared
 					    memory, read with __atomic_load_n); NULL when there is none */
 };
@@ -68,6 +70,12 @@ void session_report(const struct session_ctx *ctx, enum session_event event, con
  * NULL) when the master refused the client. Logged here or by the master.
  */
 int session_proxy_start(struct session_ctx *ctx, const char *busy_reply, const char *locked_reply);
+
+/*
+ * session_make_id - a new session id into ID: 12 hex digits, a random start plus a counter, so
+ * that ids never repeat within one run of popgated and hardly ever across runs. For the master.
+ */
+void session_make_id(char id[LOG_SESSION_ID_MAX]);
 
 /* session_auth_delay - seconds to wait before answering a failed login (grows with recent failures). */
 unsigned session_auth_delay(const struct session_ctx *ctx);

@@ -1,5 +1,6 @@
 /* children.c - a bounded table of running sessions, for limits, reports and shutdown. */
 #include <signal.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <stdio.h>
 #include <string.h>
@@ -69,7 +70,7 @@ static int64_t now_ms(void)
 }
 
 int children_add(struct children *c, pid_t pid, const struct ip_addr *ip, const char *ip_text,
-		 const struct service *svc)
+		 const char *sid, const struct service *svc)
 {
 	/* Sessions evicted but not reaped yet may briefly take the table past max_connections. */
 	if (c->n == c->cap && children_reserve(c, c->cap * 2) < 0)
@@ -78,6 +79,7 @@ int children_add(struct children *c, pid_t pid, const struct ip_addr *ip, const 
 	ch->pid = pid;
 	ch->ip = *ip;
 	memcpy(ch->ip_text, ip_text, sizeof(ch->ip_text));
+	snprintf(ch->sid, sizeof(ch->sid), "%s", sid);
 	ch->svc = svc;
 	ch->seq = ++c->started;
 	ch->born_ms = now_ms();

@@ -8,6 +8,7 @@
 #include <sys/types.h>
 
 #include "common/cidr.h"
+#include "common/log.h"
 #include "master/services.h"
 
 /*
@@ -25,6 +26,7 @@ struct child {
 	pid_t pid;
 	struct ip_addr ip;
 	char ip_text[IP_TEXT_MAX];
+	char sid[LOG_SESSION_ID_MAX]; /* the session id its log lines carry */
 	const struct service *svc;
 	uint64_t seq;     /* order of arrival */
 	int64_t born_ms;  /* CLOCK_MONOTONIC milliseconds at arrival */
@@ -43,9 +45,9 @@ void children_free(struct children **c);
 /* children_reserve - make room for CAP sessions (never shrinks). 0 or -1. */
 int children_reserve(struct children *c, size_t cap);
 
-/* children_add - record a session, growing the table if need be; -1 when out of memory. */
+/* children_add - record a session (SID: its log id), growing the table if need be; -1 when out of memory. */
 int children_add(struct children *c, pid_t pid, const struct ip_addr *ip, const char *ip_text,
-		 const struct service *svc);
+		 const char *sid, const struct service *svc);
 
 /* children_remove - forget PID, copying its record to OUT if given; false when unknown. */
 bool children_remove(struct children *c, pid_t pid, struct child *out);

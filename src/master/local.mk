@@ -9,6 +9,7 @@ src_master_libmaster_a_SOURCES = \
 	src/master/pidfile.c src/master/pidfile.h \
 	src/master/privdrop.c src/master/privdrop.h \
 	src/master/reports.c src/master/reports.h \
+	src/master/sdnotify.c src/master/sdnotify.h \
 	src/master/services.c src/master/services.h \
 	src/master/stress.c src/master/stress.h \
 	src/master/throttle.c src/master/throttle.h \

@@ -23,6 +23,7 @@
 #include "master/pidfile.h"
 #include "master/privdrop.h"
 #include "master/reports.h"
+#include "master/sdnotify.h"
 #include "master/stress.h"
 #include "master/control.h"
 #include "master/throttle.h"
@@ -74,9 +75,12 @@ static void apply_logging(const struct config *cfg)
 static const char why_locked_out[] = "locked out: too many failed logins";
 
 /* note_refused - log and count a connection a limit refused. */
-static void note_refused(struct master *m, const struct service *svc, const char *ip, const char *why)
+static void note_refused(struct master *m, const struct service *svc, const char *id, const char *ip,
+			 const char *why)
 {
+	log_set_session(id); /* the connection had its id at accept: its line carries it */
 	log_session(LOG_NOTICE, svc != NULL ? svc->name : "admin", ip, NULL, "refused", "%s", why);
+	log_set_session(NULL);
 	stats_begin(m->stats);
 	stats_counters_mut(m->stats)->refused_limit++;
 	stats_end(m->stats);
@@ -84,7 +88,8 @@ static void note_refused(struct master *m, const struct service *svc, const char
 }
 
 /* refuse - a connection over a limit gets its protocol's temporary failure and is closed. */
-static void refuse(struct master *m, int fd, const struct service *svc, const char *ip, const char *why)
+static void refuse(struct master *m, int fd, const struct service *svc, const struct session_ctx *ctx,
+		   const char *why)
 {
 	const char *reply = svc == NULL ? NULL : why == why_locked_out ? svc->locked_reply : svc->busy_reply;
 
@@ -94,7 +99,7 @@ static void refuse(struct master *m, int fd, const struct service *svc, const ch
 		(void)send(fd, "HTTP/1.0 503 Service Unavailable\r\nContent-Length: 0\r\n\r\n", 56,
 			   MSG_NOSIGNAL | MSG_DONTWAIT);
 	close(fd);
-	note_refused(m, svc, ip, why);
+	note_refused(m, svc, ctx->id, ctx->client_ip, why);
 }
 
 /*
@@ -120,6 +125,7 @@ static void session_child(struct master *m, const struct listener *l, int fd, st
 	stats_forget(); /* and the counters' page was never mapped here (MADV_DONTFORK) */
 	ctx->session_pid = getpid();
 	log_set_ident(l->svc->family);
+	log_set_session(ctx->id);
 	if (l->svc->proxy && session_proxy_start(ctx, l->svc->busy_reply, l->svc->locked_reply) < 0)
 		_exit(0);
 	_exit(l->svc->main(ctx));
@@ -148,10 +154,12 @@ static bool make_room(struct master *m)
 	if (!children_evict(m->kids, &victim))
 		return false;
 	stress_note_evicted(&m->stress, victim.svc->family);
+	log_set_session(victim.sid);
 	log_session(LOG_INFO, victim.svc->name, victim.ip_text, NULL, "evicted", "%s",
 		    victim.txn == CHILD_TXN_OPEN
 			    ? "server.max_connections reached, the oldest stranger's unfinished transaction makes room"
 			    : "server.max_connections reached, the oldest session not logged in makes room");
+	log_set_session(NULL);
 	return true;
 }
 
@@ -228,16 +236,19 @@ static void start_session(struct master *m, const struct listener *l, int fd, co
 	if (ip_from_sockaddr(local, &lip) == 0)
 		ip_format(&lip, ctx.local_ip);
 	ctx.local_port = ntohs(((const struct sockaddr_in *)local)->sin_port);
+	session_make_id(ctx.id);
 	if (l->svc->proxy && cidr_list_match(cfg_cidrs(m->cfg, "server.proxy_networks"), &ctx.client) == NULL) {
 		/* A PROXY header from anyone else would let them name any client: an open relay. */
+		log_set_session(ctx.id);
 		log_session(LOG_WARNING, l->svc->name, ctx.client_ip, NULL, "dropped",
 			    "a *_proxy listener, and the peer is not in server.proxy_networks");
+		log_set_session(NULL);
 		close(fd);
 		return;
 	}
 	why = admit(m, l, &ctx.client, &ctx.recent_auth_failures);
 	if (why != NULL) {
-		refuse(m, fd, l->svc, ctx.client_ip, why);
+		refuse(m, fd, l->svc, &ctx, why);
 		return;
 	}
 	ctx.npenalties = throttle_penalties(m->fails, &ctx.client, time(NULL), cfg_duration(m->cfg, "auth.lockout"),
@@ -245,13 +256,13 @@ static void start_session(struct master *m, const struct listener *l, int fd, co
 	pid_t pid = fork();
 	if (pid < 0) {
 		log_err("fork for %s: %s", ctx.client_ip, strerror(errno));
-		refuse(m, fd, l->svc, ctx.client_ip, "fork failed");
+		refuse(m, fd, l->svc, &ctx, "fork failed");
 		return;
 	}
 	if (pid == 0)
 		session_child(m, l, fd, &ctx);
 	close(fd);
-	if (children_add(m->kids, pid, &ctx.client, ctx.client_ip, l->svc) < 0) {
+	if (children_add(m->kids, pid, &ctx.client, ctx.client_ip, ctx.id, l->svc) < 0) {
 		/* Cannot happen while the table holds max_connections; never serve an untracked session. */
 		log_err("session table full: ending session %ld", (long)pid);
 		kill(-pid, SIGKILL);
@@ -312,8 +323,8 @@ static void reap(struct master *m)
 		if (children_remove(m->kids, pid, &ch)) {
 			session_ended(m, &ch);
 			if (WIFSIGNALED(status) && WTERMSIG(status) != SIGKILL)
-				log_warn("session %ld for %s died of signal %d", (long)pid, ch.ip_text,
-					 WTERMSIG(status));
+				log_warn("session %ld (session=%s) for %s died of signal %d", (long)pid, ch.sid,
+					 ch.ip_text, WTERMSIG(status));
 		} else {
 			(void)workers_reaped(&m->workers, pid, status, m->stopping, time(NULL));
 		}
@@ -372,7 +383,7 @@ static void proxied_client(struct master *m, const struct child *ch, const struc
 	if (sigqueue(r->session_pid, SESSION_PROXY_SIGNAL, v) < 0 && errno != ESRCH)
 		log_err("answering session %ld about %s: %s", (long)r->session_pid, text, strerror(errno));
 	if (why != NULL)
-		note_refused(m, ch->svc, text, why);
+		note_refused(m, ch->svc, ch->sid, text, why);
 }
 
 /* on_report - one record from a session: counters, events and the failed-login table. */
@@ -436,6 +447,7 @@ static void reload(struct master *m)
 		if (tls != NULL)
 			SSL_CTX_free(tls);
 		config_free(&cfg);
+		(void)sdnotify_ready("reload refused, the previous configuration stays in force");
 		return;
 	}
 	listeners_close(&m->ls); /* the ones carried over were taken out of it */
@@ -450,12 +462,14 @@ static void reload(struct master *m)
 	privsep_resolve_server_user(cfg);
 	workers_stop(&m->workers);
 	log_info("reloaded %s", config_path(cfg));
+	(void)sdnotify_ready("serving; configuration reloaded");
 }
 
 static void begin_shutdown(struct master *m)
 {
 	if (m->stopping)
 		return;
+	(void)sdnotify_stopping();
 	m->stopping = true;
 	m->stop_deadline_ms = stress_now_ms() + cfg_duration(m->cfg, "server.shutdown_timeout") * 1000;
 	for (size_t i = 0; i < m->ls.n; i++) {
@@ -474,7 +488,12 @@ static void on_signals(struct master *m)
 	while (read(m->sigfd, &si, sizeof(si)) == (ssize_t)sizeof(si)) {
 		switch (si.ssi_signo) {
 		case SIGCHLD: reap(m); break;
-		case SIGHUP: if (!m->stopping) reload(m); break;
+		case SIGHUP:
+			if (!m->stopping) {
+				(void)sdnotify_reloading();
+				reload(m);
+			}
+			break;
 		case SIGTERM: case SIGINT: begin_shutdown(m); break;
 		default: break;
 		}
@@ -655,6 +674,8 @@ int master_run(struct config *cfg, bool foreground)
 	if (rc == 0) {
 		workers_start_all(&m.workers, m.cfg, &m.ls, cfds,
 				  (size_t)close_fds_for_workers(&m, cfds));
+		/* Type=notify: the listeners are bound and the workers forked; clients may come. */
+		(void)sdnotify_ready("serving");
 		loop(&m);
 		log_info("popgated stopped");
 	}

@@ -5,14 +5,37 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
+#include <sys/fsuid.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "master/pidfile.h"
 
+/*
+ * make_parent - create the pid file's directory when it is missing (one level, root's, 0755):
+ * systemd makes /run/popgate (RuntimeDirectory=) for the unit, nobody does when popgated is
+ * started by hand, and /run is a tmpfs emptied at boot.
+ */
+static void make_parent(const char *path)
+{
+	char dir[4096];
+	char *slash;
+
+	if (snprintf(dir, sizeof(dir), "%s", path) >= (int)sizeof(dir))
+		return;
+	slash = strrchr(dir, '/');
+	if (slash == NULL || slash == dir)
+		return;
+	*slash = '\0';
+	(void)mkdir(dir, 0755); /* EEXIST or a real failure: open() below reports the latter */
+}
+
 int pidfile_lock(const char *path, char *err, size_t errlen)
 {
-	int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0644);
+	int fd;
 
+	make_parent(path);
+	fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0644);
 	if (fd < 0) {
 		snprintf(err, errlen, "%s: cannot open pid file: %s", path, strerror(errno));
 		return -1;
@@ -43,12 +66,32 @@ int pidfile_write(int fd)
 	return 0;
 }
 
+/*
+ * unlink_as_root - unlink PATH with the file system uid 0 for this one call. The master is
+ * server.user by now and its pid file's directory (/run/popgate) is root's; it kept CAP_SETUID,
+ * with which it could become root anyway, so this grants nothing new: uid 0 owns the directory,
+ * and no CAP_DAC_OVERRIDE is in the master's permitted set to reach anything else.
+ */
+static int unlink_as_root(const char *path)
+{
+	uid_t was = (uid_t)setfsuid(0);
+	int rc, saved;
+
+	if ((uid_t)setfsuid((uid_t)-1) != 0)
+		return -1; /* no CAP_SETUID: not started as root */
+	rc = unlink(path);
+	saved = errno;
+	(void)setfsuid(was);
+	errno = saved;
+	return rc;
+}
+
 void pidfile_release(const char *path, int fd)
 {
 	if (fd < 0)
 		return;
-	/* Unprivileged by now, the master may not unlink in /run: an empty file is stale-proof too. */
-	if (unlink(path) < 0 && ftruncate(fd, 0) < 0) {
+	/* A pid file left behind names a pid that some other process may hold later. */
+	if (unlink(path) < 0 && (errno != EACCES || unlink_as_root(path) < 0) && ftruncate(fd, 0) < 0) {
 		/* nothing more to do: the lock goes with the close, and that is what counts */
 	}
 	close(fd);

@@ -10,7 +10,7 @@ int pidfile_lock(const char *path, char *err, size_t errlen);
 /* pidfile_write - record this process's pid in the locked file FD. 0 or -1. */
 int pidfile_write(int fd);
 
-/* pidfile_release - remove PATH if allowed (else empty it) and close FD. */
+/* pidfile_release - remove PATH (as the directory's owner, root, if need be; else empty it) and close FD. */
 void pidfile_release(const char *path, int fd);
 
 #endif

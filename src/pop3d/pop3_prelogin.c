@@ -116,6 +116,7 @@ enum pop3_outcome pop3_try_login(struct pop3 *p, enum privsep_mech mech, const c
 	if (mech == PRIVSEP_APOP)
 		snprintf(req.challenge, sizeof(req.challenge), "%s", p->challenge);
 	snprintf(req.proto, sizeof(req.proto), "%s", p->proto);
+	req.tls = p->tls;
 	/* Queued replies go out first: the check may sleep for the failure delay. */
 	(void)lio_flush(p->lio);
 	res = privsep_check(p->ps, &req, &p->login);

@@ -124,6 +124,7 @@ static enum smtp_outcome check(struct smtp_session *s, const struct creds *c, co
 	snprintf(req.user, sizeof(req.user), "%s", c->user);
 	snprintf(req.secret, sizeof(req.secret), "%s", c->pass);
 	snprintf(req.proto, sizeof(req.proto), "%s", s->proto);
+	req.tls = smtp_tls_active(s);
 	r = privsep_check(s->ps, &req, &user);
 	explicit_bzero(&req, sizeof(req));
 	switch (r) {

@@ -244,7 +244,8 @@ static int child_main(struct session_ctx *ctx, struct privsep *ps, const struct 
 	s->ps = ps;
 	s->fwd = fwd;
 	if (session_init(s, ctx) == 0) {
-		log_session(LOG_INFO, s->proto, ctx->client_ip, NULL, "connect", "port=%d", ctx->local_port);
+		log_session(LOG_INFO, s->proto, ctx->client_ip, NULL, "connect", "port=%d tls=%s",
+			    ctx->client_port, ctx->implicit_tls ? "implicit" : "no");
 		if (ctx->implicit_tls && (ctx->tls == NULL || smtp_start_tls(s) < 0)) {
 			log_session(LOG_INFO, s->proto, ctx->client_ip, NULL, "tls handshake failed", NULL);
 		} else {

@@ -12,6 +12,9 @@ import popgate_harness as h
 BUILD = os.environ.get("POPGATE_BUILDDIR") or os.getcwd()
 PROGRAMS = ("sbindir", "popgated"), ("sbindir", "popgatectl"), ("pkglibexecdir", "popgate-admind")
 PLACEHOLDER = re.compile(rb"@[A-Za-z_]+@")
+# systemd-analyze security's overall exposure for the unit as shipped (systemd 252: 3.3; lower is
+# better, 10 is an unsandboxed root service). A change that loosens the sandbox fails here.
+MAX_EXPOSURE = 3.3
 
 
 def make_env():
@@ -69,9 +72,8 @@ class Install(h.TestCase):
         self.assertTrue(os.access(self.staged(self.dirs["sbindir"] + "/popgated"), os.X_OK))
         self.assertTrue(os.path.isfile(self.staged(conf)))
 
-    def test_systemd_analyze_verify_accepts_the_unit(self):
-        # verify wants ExecStart's program at its path: a copy of the unit pointing into DESTDIR.
-        # The installed file itself keeps the real paths (the test above).
+    def unit_copy(self):
+        """A copy of the installed unit pointing into DESTDIR, where systemd-analyze finds the programs."""
         with open(self.staged(self.dirs["systemdunitdir"] + "/popgated.service")) as f:
             unit = f.read()
         for key in ("sbindir", "sysconfdir"):
@@ -81,6 +83,12 @@ class Install(h.TestCase):
         copy = os.path.join(copy_dir, "popgated.service")
         with open(copy, "w") as f:
             f.write(unit)
+        return copy, unit
+
+    def test_systemd_analyze_verify_accepts_the_unit(self):
+        # verify wants ExecStart's program at its path: a copy of the unit pointing into DESTDIR.
+        # The installed file itself keeps the real paths (the test above).
+        copy, unit = self.unit_copy()
         # Documentation=man:... is checked here against DESTDIR, not by running man(1).
         for page in re.findall(r"man:([\w.-]+)\((\d)\)", unit):
             self.assertTrue(os.path.isfile(self.staged("%s/man%s/%s.%s" % (self.dirs["mandir"], page[1], page[0],
@@ -89,6 +97,23 @@ class Install(h.TestCase):
                            timeout=120)
         self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
         self.assertEqual(r.stderr.strip(), "", r.stderr)
+
+    def test_unit_is_type_notify_with_its_runtime_directory(self):
+        # systemd cannot run here as PID 1: verify checks the unit, test_systemd the protocol.
+        _, unit = self.unit_copy()
+        for line in ("Type=notify", "ExecReload=/bin/kill -HUP $MAINPID", "RuntimeDirectory=popgate"):
+            self.assertIn("\n%s\n" % line, unit)
+        # sendmail is setgid on Debian: no NoNewPrivileges, and no ProtectHome (Maildir in ~).
+        self.assertNotRegex(unit, r"\n(NoNewPrivileges|ProtectHome)=")
+
+    def test_systemd_analyze_security_exposure(self):
+        copy, _ = self.unit_copy()
+        r = subprocess.run(["systemd-analyze", "security", "--offline=yes", "--no-pager", copy],
+                           capture_output=True, text=True, timeout=120)
+        m = re.search(r"Overall exposure level for popgated\.service: (\d+\.\d+)", r.stdout)
+        self.assertIsNotNone(m, r.stdout + r.stderr)
+        print("systemd-analyze security: exposure %s (at most %.1f)" % (m.group(1), MAX_EXPOSURE))
+        self.assertLessEqual(float(m.group(1)), MAX_EXPOSURE, r.stdout)
 
     def cet_possible(self):
         """Whether this toolchain can mark a program IBT/SHSTK (Debian 12's crt*.o are not marked)."""

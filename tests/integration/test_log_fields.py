@@ -24,6 +24,8 @@ import subprocess
 import tempfile
 import time
 
+import ssl
+
 import admin_helpers as ah
 import popgate_harness as h
 
@@ -33,7 +35,7 @@ FILTER = os.path.join(h.SRCDIR, "etc", "fail2ban", "popgate.conf")
 F2B_COMMON = "/etc/fail2ban/filter.d/common.conf"
 # A failure as popgated(8) writes it: the client's name is bare or a quoted string, so text inside it
 # (FORGED says "login failed" too) is never counted.
-LOGIN_FAILED = re.compile(r'^\S+\[\d+\]: \w+: (?:pop3s?|smtps?|admin) ip=\S+ '
+LOGIN_FAILED = re.compile(r'^\S+\[\d+\]: \w+: (?:pop3s?|smtps?|admin)(?: session=[0-9a-f]+)? ip=\S+ '
                           r'user=(?:"(?:[^"\\]|\\.)*"|[^\s"\\=]+) login failed(?::|$)', re.M)
 
 
@@ -225,6 +227,67 @@ class LogFields(h.TestCase):
             self.assertEqual(got, want, "\n".join(lines))
         finally:
             shutil.rmtree(work, ignore_errors=True)
+
+    def session_lines(self, log, ip):
+        """The lines naming IP, and the session= id they share (asserted: one id, on every line)."""
+        lines = [l for l in log.splitlines() if " ip=%s " % ip in l]
+        self.assertTrue(lines, "no line for %s:\n%s" % (ip, log))
+        ids = {m.group(1) for m in (re.search(r" session=([0-9a-f]{12}) ip=", l) for l in lines) if m}
+        self.assertEqual(len(ids), 1, "one session id on every line of %s:\n%s" % (ip, "\n".join(lines)))
+        sid = ids.pop()
+        for l in lines:
+            self.assertIn(" session=%s ip=%s " % (sid, ip), l)
+        # Every line of the processes that served it carries the id too, free-form ones as well.
+        pids = {re.match(r"\S+\[(\d+)\]:", l).group(1) for l in lines}
+        for l in log.splitlines():
+            m = re.match(r"\S+\[(\d+)\]: \w+: (.*)", l)
+            if m and m.group(1) in pids:
+                self.assertIn("session=%s " % sid, m.group(2), l)
+        return sid, lines
+
+    def test_session_ids_and_login_fields(self):
+        """session= on every line of a connection, one id each; login ok says local= and tls=; the
+        connect line's port= is the client's own port for POP3 and SMTP alike."""
+        ctx = ssl.create_default_context()
+        ctx.check_hostname = False
+        ctx.verify_mode = ssl.CERT_NONE
+        with h.Popgated(self, tls=True, listeners=("pop3", "smtp")) as d:
+            d.add_user("alice", "secret", messages=[h.mbox_message(1)])
+            d.start()
+            ports = {}
+            p = POP3From("127.0.0.8", "127.0.0.1", d.port("pop3"))   # plain text
+            ports["127.0.0.8"] = p.sock.getsockname()[1]
+            p.user("alice")
+            p.pass_("secret")
+            p.quit()
+            p = POP3From("127.0.0.9", "127.0.0.1", d.port("pop3"))   # STLS, then the login
+            ports["127.0.0.9"] = p.sock.getsockname()[1]
+            p.stls(ctx)
+            p.user("alice")
+            p.pass_("secret")
+            p.quit()
+            s = smtplib.SMTP("127.0.0.1", d.port("smtp"), timeout=20, source_address=("127.0.0.10", 0))
+            ports["127.0.0.10"] = s.sock.getsockname()[1]
+            s.ehlo("client.test")
+            self.assertEqual(s.docmd("AUTH", "PLAIN " + b64(b"\0alice\0wrong"))[0], 535)
+            s.quit()
+            for ip, end in (("127.0.0.8", "quit"), ("127.0.0.9", "quit"), ("127.0.0.10", "disconnect")):
+                d.wait_for_log(r"ip=%s user=\S+ %s" % (re.escape(ip), end), timeout=30)
+            log = d.log()
+
+        ids = set()
+        for ip, port in ports.items():
+            sid, lines = self.session_lines(log, ip)
+            ids.add(sid)
+            self.assertTrue(any(re.search(r" connect: port=%d tls=no$" % port, l) for l in lines),
+                            "connect line with the client's port %d:\n%s" % (port, "\n".join(lines)))
+        self.assertEqual(len(ids), 3, "each connection has its own id")
+        for ip, tls in (("127.0.0.8", "no"), ("127.0.0.9", "yes")):
+            _, lines = self.session_lines(log, ip)
+            self.assertTrue(any(re.search(r" user=alice login ok: mech=password local=127\.0\.0\.1:%d tls=%s$"
+                                          % (d.port("pop3"), tls), l) for l in lines), "\n".join(lines))
+        _, lines = self.session_lines(log, "127.0.0.10")
+        self.assertTrue(any(" user=alice login failed: " in l for l in lines), "\n".join(lines))
 
 
 if __name__ == "__main__":

@@ -342,7 +342,7 @@ class Lifecycle(h.TestCase):
             s, line = greeting(d.port("smtp"))
             self.assertTrue(line.startswith("421 4.7.0"), line)
             s.close()
-            d.wait_for_log(r"pop3 ip=127\.0\.0\.1 user=- refused: limit: server.max_connections_per_ip")
+            d.wait_for_log(r"pop3 session=[0-9a-f]{12} ip=127\.0\.0\.1 user=- refused: limit: server.max_connections_per_ip")
             for s, _ in held:
                 s.close()
             # Once the sessions have ended, the address is admitted again.

@@ -125,7 +125,7 @@ class Crash(h.TestCase):
                 s = Session(d.port("pop3"))
                 s.cmd("USER alice")
                 s.cmd("PASS secret")
-                pid = int(d.wait_for_log(r"pop3\[(\d+)\]: \w+: pop3 ip=\S+ user=alice mailbox open",
+                pid = int(d.wait_for_log(r"pop3\[(\d+)\]: \w+: pop3 session=[0-9a-f]{12} ip=\S+ user=alice mailbox open",
                                          start=start).group(1))
                 uidls = {u.split()[1]: int(u.split()[0]) for u in s.cmd("UIDL", multi=True)}
                 victims = rng.sample(sorted(present), rng.randint(1, 4))

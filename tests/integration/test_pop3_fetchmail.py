@@ -62,7 +62,7 @@ class Fetchmail(h.TestCase):
             p.pass_("secret")
             self.assertEqual(p.stat(), (0, 0))
             p.quit()
-            self.assertRegex(d.log(), r"pop3s ip=127\.0\.0\.1 user=alice quit: retr=6 dele=6 left=0 update=ok")
+            self.assertRegex(d.log(), r"pop3s session=[0-9a-f]{12} ip=127\.0\.0\.1 user=alice quit: retr=6 dele=6 left=0 update=ok")
 
 
 if __name__ == "__main__":

@@ -129,7 +129,7 @@ class Commands(h.TestCase):
             self.assertEqual(retr(p, 1)[0], expect[1])
             p.quit()
             log = d.log()
-            self.assertRegex(log, r"pop3 ip=127\.0\.0\.1 user=alice quit: retr=3 dele=1 left=2 update=ok")
+            self.assertRegex(log, r"pop3 session=[0-9a-f]{12} ip=127\.0\.0\.1 user=alice quit: retr=3 dele=1 left=2 update=ok")
 
     def test_mbox(self):
         self.check_kind("mbox")
@@ -331,7 +331,7 @@ class Privileges(Case):
             d.add_user("alice", "secret", messages=MSGS)
             d.start()
             c = self.raw(d.port("pop3"))
-            child = int(d.wait_for_log(r"pop3\[(\d+)\]: \w+: pop3 ip=\S+ user=- connect").group(1))
+            child = int(d.wait_for_log(r"pop3\[(\d+)\]: \w+: pop3 session=[0-9a-f]{12} ip=\S+ user=- connect").group(1))
             st = proc_status(child)
             self.assertEqual(st["Uid"], [str(d.uid)] * 4)
             self.assertEqual(int(st["CapPrm"][0], 16), 0, "protocol child keeps capabilities")
@@ -339,7 +339,7 @@ class Privileges(Case):
             c.send("USER alice\r\nPASS secret\r\n")
             c.expect("+OK")
             c.expect("+OK 3 messages")
-            post = int(d.wait_for_log(r"pop3\[(\d+)\]: \w+: pop3 ip=\S+ user=alice mailbox open").group(1))
+            post = int(d.wait_for_log(r"pop3\[(\d+)\]: \w+: pop3 session=[0-9a-f]{12} ip=\S+ user=alice mailbox open").group(1))
             st = proc_status(post)
             self.assertEqual(st["Uid"], [str(d.uid)] * 4)
             self.assertEqual(st["Gid"], [str(d.gid)] * 4)

@@ -54,7 +54,7 @@ class SystemUser(h.TestCase):
             p = poplib.POP3("127.0.0.1", d.port("pop3"), timeout=20)
             p.user(pw.pw_name)
             self.assertTrue(p.pass_("Sys-pass 1").startswith(b"+OK 3 messages"))
-            pid = int(d.wait_for_log(r"pop3\[(\d+)\]: \w+: pop3 ip=\S+ user=%s mailbox open" % pw.pw_name).group(1))
+            pid = int(d.wait_for_log(r"pop3\[(\d+)\]: \w+: pop3 session=[0-9a-f]{12} ip=\S+ user=%s mailbox open" % pw.pw_name).group(1))
             st = proc_status(pid)
             self.assertEqual(st["Uid"], [str(pw.pw_uid)] * 4)
             self.assertEqual(st["Gid"], [str(pw.pw_gid)] * 4)

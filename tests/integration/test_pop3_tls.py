@@ -61,8 +61,8 @@ class Pop3s(h.TestCase):
             self.assertEqual(b"".join(l + b"\r\n" for l in lines), wire(MSGS[1]))
             p.dele(1)
             self.assertEqual(p.quit(), b"+OK popgate signing off (2 messages left)")
-            d.wait_for_log(r"pop3s ip=127\.0\.0\.1 user=alice login ok")
-            d.wait_for_log(r"pop3s ip=127\.0\.0\.1 user=alice quit: retr=1 dele=1 left=2 update=ok")
+            d.wait_for_log(r"pop3s session=[0-9a-f]{12} ip=127\.0\.0\.1 user=alice login ok")
+            d.wait_for_log(r"pop3s session=[0-9a-f]{12} ip=127\.0\.0\.1 user=alice quit: retr=1 dele=1 left=2 update=ok")
 
     def test_handshake_timeout_and_idle_over_tls(self):
         cfg = {"tls": {"handshake_timeout": "1s"}, "pop3": {"idle_timeout": "1s"}}
@@ -74,7 +74,7 @@ class Pop3s(h.TestCase):
             self.assertEqual(s.recv(100), b"")  # no ClientHello: dropped
             self.assertLess(time.time() - t0, 5)
             s.close()
-            d.wait_for_log(r"pop3s ip=127\.0\.0\.1 user=- tls handshake failed")
+            d.wait_for_log(r"pop3s session=[0-9a-f]{12} ip=127\.0\.0\.1 user=- tls handshake failed")
             # After login the post-login process talks through the child's TLS proxy; its idle
             # timeout must still close the client's connection.
             p = poplib.POP3_SSL("127.0.0.1", d.port("pop3s"), context=client_ctx(), timeout=10)
@@ -109,7 +109,7 @@ class Stls(h.TestCase):
             self.assertTrue(p.pass_("secret").startswith(b"+OK 3 messages"))
             self.assertEqual(p.stat()[0], 3)
             p.quit()
-            d.wait_for_log(r"pop3s ip=127\.0\.0\.1 user=alice login ok")
+            d.wait_for_log(r"pop3s session=[0-9a-f]{12} ip=127\.0\.0\.1 user=alice login ok")
 
     def test_plaintext_before_handshake_is_discarded(self):
         with h.Popgated(self, tls=True) as d:
@@ -147,7 +147,7 @@ class Stls(h.TestCase):
             self.assertIn("+OK 3 %d" % sum(len(wire(m)) for m in MSGS), out)
             self.assertIn("..dot\r\nsecond body\r\n.\r\n", out)
             self.assertIn("+OK popgate signing off", out)
-            d.wait_for_log(r"pop3s ip=127\.0\.0\.1 user=alice quit: retr=1")
+            d.wait_for_log(r"pop3s session=[0-9a-f]{12} ip=127\.0\.0\.1 user=alice quit: retr=1")
 
 
 class Curl(h.TestCase):
@@ -170,9 +170,9 @@ class Curl(h.TestCase):
             self.curl("-k", "pop3s://127.0.0.1:%d/1" % tls, "-X", "DELE", "-I")
             self.assertEqual(self.curl("pop3://127.0.0.1:%d/" % plain).count(b"\r\n"), 2)
             log = d.log()
-            self.assertRegex(log, r"pop3 ip=127\.0\.0\.1 user=- connect: port=\d+ tls=no")
-            self.assertRegex(log, r"pop3s ip=127\.0\.0\.1 user=alice quit: retr=1 dele=0")  # STLS
-            self.assertRegex(log, r"pop3s ip=127\.0\.0\.1 user=alice quit: retr=0 dele=1 left=2")
+            self.assertRegex(log, r"pop3 session=[0-9a-f]{12} ip=127\.0\.0\.1 user=- connect: port=\d+ tls=no")
+            self.assertRegex(log, r"pop3s session=[0-9a-f]{12} ip=127\.0\.0\.1 user=alice quit: retr=1 dele=0")  # STLS
+            self.assertRegex(log, r"pop3s session=[0-9a-f]{12} ip=127\.0\.0\.1 user=alice quit: retr=0 dele=1 left=2")
 
 
 if __name__ == "__main__":

@@ -114,7 +114,7 @@ class Protocol(h.TestCase):
             self.assertRegex(rest.split(b"\n")[0], rb"^popgate\.test \(popgate\) with ESMTP id [0-9A-F]{12};$")
             self.assertNotIn(b"for <", msg)  # two recipients: none named
             self.assertTrue(msg.endswith(b"Subject: hello\n\nfirst line\n.leading dot\n.\nlast\n"), msg)
-            self.assertRegex(d.log(), r"smtp ip=127\.0\.0\.1 user=- message relayed: id=[0-9A-F]{12} "
+            self.assertRegex(d.log(), r"smtp session=[0-9a-f]{12} ip=127\.0\.0\.1 user=- message relayed: id=[0-9A-F]{12} "
                                       r"from=<alice@example\.net> rcpts=2")
 
     def test_pipelining(self):

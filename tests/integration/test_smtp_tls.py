@@ -60,7 +60,7 @@ class Tls(h.TestCase):
             self.assertIn(b"(relay=smtp-auth user=alice)", msg)
             self.assertIn(b"with ESMTPSA id", msg)
             self.assertRegex(msg.decode(), r"\(using TLSv1\.[23] \S+\)")
-            self.assertRegex(d.log(), r"smtp ip=127\.0\.0\.1 user=alice login ok")
+            self.assertRegex(d.log(), r"smtp session=[0-9a-f]{12} ip=127\.0\.0\.1 user=alice login ok")
 
     def test_plaintext_pipelined_after_starttls_is_discarded(self):
         with self.daemon() as d:
@@ -135,7 +135,7 @@ class Tls(h.TestCase):
             self.assertEqual(c.reply()[0], 250)
             msg = self.mta.runs()[0]["msg"]
             self.assertIn(b"with ESMTPS id", msg)
-            self.assertRegex(d.log(), r"smtps ip=127\.0\.0\.1 user=- relay ok")
+            self.assertRegex(d.log(), r"smtps session=[0-9a-f]{12} ip=127\.0\.0\.1 user=- relay ok")
 
     def test_implicit_tls_refuses_plaintext(self):
         with self.daemon() as d:
@@ -148,7 +148,7 @@ class Tls(h.TestCase):
                 data = b""
             self.assertFalse(data.startswith(b"220"))
             s.close()
-            d.wait_for_log(r"smtps ip=127\.0\.0\.1 user=- tls handshake failed")
+            d.wait_for_log(r"smtps session=[0-9a-f]{12} ip=127\.0\.0\.1 user=- tls handshake failed")
             self.assertEqual(self.dialog(d, "smtps", tls=True).reply()[0], 220)  # still serving
 
     def test_auth_offered_to_trusted_networks_without_tls(self):

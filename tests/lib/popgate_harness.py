@@ -130,6 +130,7 @@ class Popgated:
         self.passwd_path = os.path.join(self.dir, "users.passwd")
         self.ports = {}
         self.proc = None
+        self.env = None  # popgated's environment (e.g. NOTIFY_SOCKET); None: the test's own
         self.users = []
         self.tls = tls or any(n.endswith("s") for n in listeners)
         wanted = set(listeners) | ({"pop3s", "smtps"} if tls else set())
@@ -213,7 +214,7 @@ class Popgated:
         self._logf = open(self.log_path, "ab")
         mark = len(self.log())  # a restart must wait for its own ready line, not the last run's
         self.proc = subprocess.Popen([POPGATED, "-F", "-f", self.conf_path], stdout=self._logf,
-                                     stderr=subprocess.STDOUT)
+                                     stderr=subprocess.STDOUT, env=self.env)
         if wait:
             self.wait_for_log(r"ready on", timeout=20, start=mark)
         return self

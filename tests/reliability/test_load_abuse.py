@@ -366,7 +366,7 @@ class Abuse(h.TestCase):
                 greets, logins = newcomers(d, "127.9.7", "127.9.6")
                 # Cut attackers come back and push out the oldest transaction in turn; D's (the
                 # oldest after H's hand-off) goes first. Wait for that while H is still held.
-                d.wait_for_log(r"smtp ip=127\.6\.0\.2 user=- evicted", timeout=120 * h.SLOWDOWN)
+                d.wait_for_log(r"smtp session=[0-9a-f]{12} ip=127\.6\.0\.2 user=- evicted", timeout=120 * h.SLOWDOWN)
                 during_hand_off = d.log()  # H is still held: whatever was pushed out, H was not
                 mta.release()
                 ht.join(60)
@@ -388,7 +388,8 @@ class Abuse(h.TestCase):
         self.assertTrue(all(isinstance(t, float) and t < PROMPT for t in greets), greets)
         self.assertTrue(all(isinstance(t, float) and t < PROMPT for t in logins), logins)
         self.assertGreaterEqual(strangers, 1)
-        self.assertIn("smtp ip=127.6.0.2 user=- evicted", log, "delivering to postmaster proved nothing")
+        self.assertRegex(log, r"smtp session=[0-9a-f]{12} ip=127\.6\.0\.2 user=- evicted",
+                         "delivering to postmaster proved nothing")
         self.assertNotIn("ip=127.6.0.1 user=- evicted", during_hand_off, "a hand-off is never pushed out")
         self.assertNotIn("ip=127.5.0.9 user=- evicted", log, "a client relay.allow vouches for stays")
         self.assertEqual(results.get("h", (0,))[0], 250, results)

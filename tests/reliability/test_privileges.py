@@ -140,8 +140,8 @@ SESSION_AUTH_FAIL = 2
 SESSION_MSG_RELAYED, SESSION_MSG_DENIED, SESSION_TXN_BEGIN, SESSION_TXN_END, SESSION_TXN_HANDOFF, \
     SESSION_CLIENT_KNOWN = 3, 4, 5, 6, 7, 8
 WIRE_REPORT = 4
-# struct wire_check (src/common/privsep.c): type, event, ack, then a struct privsep_request; 1440 bytes.
-WIRE_CHECK_SIZE = 1440
+# struct wire_check (src/common/privsep.c): type, event, ack, then a struct privsep_request; 1444 bytes.
+WIRE_CHECK_SIZE = 1444
 REPORT_BUDGET_TXNS = 1024  # src/common/report_budget.h
 
 
@@ -396,7 +396,7 @@ class Privileges(h.TestCase):
             pre = r.Pop3(d.port("pop3"), source="127.3.0.1")
             post = r.Pop3(d.port("pop3"), source="127.3.0.2")
             post.login(a, users.password)
-            post_pid = int(d.wait_for_log(r"pop3\[(\d+)\]: \w+: pop3 ip=127\.3\.0\.2 user=%s mailbox open" % a).group(1))
+            post_pid = int(d.wait_for_log(r"pop3\[(\d+)\]: \w+: pop3 session=[0-9a-f]{12} ip=127\.3\.0\.2 user=%s mailbox open" % a).group(1))
             time.sleep(0.3)
             table = {}
             for pid in d.pids():

@@ -1,11 +1,14 @@
-/* check_log.c - unit tests of log_quote and the session line: client bytes never make a log field. */
+/* check_log.c - unit tests of log_quote, the session line and its id, and when stderr is the journal. */
 #include <check.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
+#include "common/journal.h"
 #include "common/log.h"
+#include "common/session.h"
 #include "check_run.h"
 
 static const struct { const char *in, *out; } cases[] = {
@@ -202,6 +205,78 @@ START_TEST(control_bytes_in_server_text)
 }
 END_TEST
 
+/* stderr_of - what FN writes to stderr (with log_open to stderr first). */
+static char *stderr_of(void (*fn)(const char *), const char *arg)
+{
+	static char out[2048];
+	FILE *tmp = tmpfile();
+	int saved = dup(STDERR_FILENO);
+	size_t n;
+
+	ck_assert_ptr_nonnull(tmp);
+	fflush(stderr);
+	ck_assert_int_ge(dup2(fileno(tmp), STDERR_FILENO), 0);
+	log_open("check", LOG_MAIL, true);
+	fn(arg);
+	fflush(stderr);
+	dup2(saved, STDERR_FILENO);
+	close(saved);
+	rewind(tmp);
+	n = fread(out, 1, sizeof(out) - 1, tmp);
+	out[n] = '\0';
+	fclose(tmp);
+	return out;
+}
+
+static void session_and_free_line(const char *id)
+{
+	log_set_session(id);
+	log_session(LOG_INFO, "smtp", "192.0.2.9", "bob", "connect", "port=%d", 4711);
+	log_msg(LOG_WARNING, "spool: %s", "full");
+	log_set_session(NULL);
+	log_msg(LOG_INFO, "after");
+}
+
+/* The session id: 12 hex digits, new for each connection, right after the protocol on every line. */
+START_TEST(session_id_on_every_line)
+{
+	char a[LOG_SESSION_ID_MAX], b[LOG_SESSION_ID_MAX], want[128];
+
+	session_make_id(a);
+	session_make_id(b);
+	ck_assert_uint_eq(strlen(a), 12);
+	ck_assert_uint_eq(strspn(a, "0123456789abcdef"), 12);
+	ck_assert_str_ne(a, b);
+	const char *out = stderr_of(session_and_free_line, a);
+	snprintf(want, sizeof(want), ": info: smtp session=%s ip=192.0.2.9 user=bob connect: port=4711\n", a);
+	ck_assert_msg(strstr(out, want) != NULL, "%s", out);
+	snprintf(want, sizeof(want), ": warning: session=%s spool: full\n", a);
+	ck_assert_msg(strstr(out, want) != NULL, "%s", out);
+	ck_assert_msg(strstr(out, ": info: after\n") != NULL, "no id once cleared: %s", out);
+}
+END_TEST
+
+/* JOURNAL_STREAM names stderr's device and inode when systemd connected it to the journal. */
+START_TEST(journal_stream_must_be_stderr)
+{
+	struct stat st;
+	char env[64];
+
+	ck_assert_int_eq(fstat(STDERR_FILENO, &st), 0);
+	unsetenv("JOURNAL_STREAM");
+	ck_assert(!journal_stream_is_stderr());
+	snprintf(env, sizeof(env), "%llu:%llu", (unsigned long long)st.st_dev, (unsigned long long)st.st_ino);
+	setenv("JOURNAL_STREAM", env, 1);
+	ck_assert(journal_stream_is_stderr());
+	snprintf(env, sizeof(env), "%llu:%llu", (unsigned long long)st.st_dev, (unsigned long long)st.st_ino + 1);
+	setenv("JOURNAL_STREAM", env, 1);
+	ck_assert(!journal_stream_is_stderr()); /* inherited by a program whose stderr went elsewhere */
+	setenv("JOURNAL_STREAM", "garbage", 1);
+	ck_assert(!journal_stream_is_stderr());
+	unsetenv("JOURNAL_STREAM");
+}
+END_TEST
+
 static Suite *log_suite(void)
 {
 	Suite *s = suite_create("log");
@@ -213,6 +288,8 @@ static Suite *log_suite(void)
 	tcase_add_test(tc, truncation_keeps_the_form);
 	tcase_add_test(tc, session_line_has_only_the_servers_fields);
 	tcase_add_test(tc, control_bytes_in_server_text);
+	tcase_add_test(tc, session_id_on_every_line);
+	tcase_add_test(tc, journal_stream_must_be_stderr);
 	suite_add_tcase(s, tc);
 	return s;
 }
