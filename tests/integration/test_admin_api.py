@@ -135,7 +135,7 @@ class AdminApi(h.TestCase):
             self.assertEqual(lists["deny"], ["192.0.2.0/24"])
             self.assertEqual(c.post("/api/logout").status, 200)
             self.assertEqual(c.get("/api/session").status, 401)
-            self.assertRegex(d.log(), r"admin ip=127\.0\.0\.1 user=helen relay revoked: ip=198\.51\.100\.22")
+            self.assertRegex(d.log(), r"admin (?:session=\w+ )?ip=127\.0\.0\.1 user=helen relay revoked: ip=198\.51\.100\.22")
 
     def test_login_throttled(self):
         with h.Popgated(self) as d:

@@ -79,7 +79,7 @@ class Blocks(h.TestCase):
             # Her POP login still works (the block leaves mail alone) but authorizes nothing.
             self.assertIsNone(pop_login(d, "alice", "alice-pw"))
             self.assertFalse(may_relay(d))
-            self.assertIn("user=alice login ok: mech=password relay=no (account blocked by an admin)", d.log())
+            self.assertIn("tls=no relay=no (account blocked by an admin)", d.log())
             code, text = smtp_auth(d, "alice", "alice-pw")
             self.assertEqual((code, text), (535, "5.7.1 Account blocked by the administrator"))
             # A wrong password still reads as a wrong password: the block tells nothing to a guesser.

@@ -96,8 +96,8 @@ class ProxyProtocol(h.TestCase):
             listed = d.ctl("list").stdout
             self.assertIn("127.0.5.5", listed)
             self.assertNotIn(BALANCER, listed)
-            d.wait_for_log(r"pop3 ip=127\.0\.5\.5 user=- proxied: balancer=127\.0\.0\.2 version=1 local=no tls=no")
-            d.wait_for_log(r"pop3 ip=127\.0\.5\.5 user=alice login ok")
+            d.wait_for_log(r"pop3 (?:session=\w+ )?ip=127\.0\.5\.5 user=- proxied: balancer=127\.0\.0\.2 version=1 local=no tls=no")
+            d.wait_for_log(r"pop3 (?:session=\w+ )?ip=127\.0\.5\.5 user=alice login ok")
             self.assertNotRegex(d.log(), r"ip=127\.0\.0\.2 user=alice")
 
     def test_v2_names_the_client_over_pop3_and_smtp(self):
@@ -111,7 +111,7 @@ class ProxyProtocol(h.TestCase):
             self.assertTrue(c.line().startswith("220 "))
             self.assertTrue(c.ask(b"EHLO client.test\r\n").startswith("250"))
             c.close()
-            d.wait_for_log(r"smtp ip=127\.0\.6\.6 user=- proxied: balancer=127\.0\.0\.2 version=2")
+            d.wait_for_log(r"smtp (?:session=\w+ )?ip=127\.0\.6\.6 user=- proxied: balancer=127\.0\.0\.2 version=2")
 
     def test_header_from_an_untrusted_peer_is_dropped(self):
         with self.daemon() as d:
@@ -119,7 +119,7 @@ class ProxyProtocol(h.TestCase):
             c = Conn(self.pop3_proxy, v1("127.0.5.7"), source="127.0.0.1")
             self.assertEqual(c.rest(), b"")  # closed without a word
             c.close()
-            d.wait_for_log(r"pop3 ip=127\.0\.0\.1 user=- dropped: a \*_proxy listener, and the peer is not in "
+            d.wait_for_log(r"pop3 (?:session=\w+ )?ip=127\.0\.0\.1 user=- dropped: a \*_proxy listener, and the peer is not in "
                            r"server.proxy_networks")
             self.assertNotIn("127.0.5.7", d.log())
 
@@ -139,8 +139,8 @@ class ProxyProtocol(h.TestCase):
                     c.s.shutdown(socket.SHUT_WR)
                 self.assertEqual(c.rest(), b"", header)
                 c.close()
-            d.wait_for_log(r"(?s)(pop3 ip=127\.0\.0\.2 user=- proxy header refused: malformed.*){6}")
-            d.wait_for_log(r"pop3 ip=127\.0\.0\.2 user=- proxy header refused: connection closed")
+            d.wait_for_log(r"(?s)(pop3 (?:session=\w+ )?ip=127\.0\.0\.2 user=- proxy header refused: malformed.*){6}")
+            d.wait_for_log(r"pop3 (?:session=\w+ )?ip=127\.0\.0\.2 user=- proxy header refused: connection closed")
             self.assertNotIn("127.0.5.8", d.log())
 
     def test_truncated_header_times_out_without_holding_a_slot(self):
@@ -151,7 +151,7 @@ class ProxyProtocol(h.TestCase):
             self.assertEqual(c.rest(), b"")  # the server hangs up: no greeting, no data
             self.assertGreaterEqual(time.monotonic() - started, 0.9)
             c.close()
-            d.wait_for_log(r"pop3 ip=127\.0\.0\.2 user=- proxy header refused: not complete within "
+            d.wait_for_log(r"pop3 (?:session=\w+ )?ip=127\.0\.0\.2 user=- proxy header refused: not complete within "
                            r"server.proxy_timeout")
             c = Conn(self.pop3_proxy, V2_SIG[:7])  # v2 cut inside the signature
             self.assertEqual(c.rest(), b"")
@@ -174,7 +174,7 @@ class ProxyProtocol(h.TestCase):
             self.assertTrue(answer.startswith("+OK"), answer)
             self.assertEqual(d.ctl("check", BALANCER, check=False).returncode, 0)
             self.assertEqual(d.ctl("check", "127.0.5.10", check=False).returncode, 1)
-            d.wait_for_log(r"pop3 ip=127\.0\.0\.2 user=- proxied: balancer=127\.0\.0\.2 version=2 local=yes")
+            d.wait_for_log(r"pop3 (?:session=\w+ )?ip=127\.0\.0\.2 user=- proxied: balancer=127\.0\.0\.2 version=2 local=yes")
 
     def test_client_ssl_counts_as_tls_for_the_plaintext_policy(self):
         pop3 = {"plaintext_auth": "trusted", "trusted_networks": "192.0.2.0/24"}
@@ -188,7 +188,7 @@ class ProxyProtocol(h.TestCase):
             answer = self.login(v2("127.0.5.12", tlvs=SSL_TLV))
             self.assertTrue(answer.startswith("+OK"), answer)
             self.assertEqual(d.ctl("check", "127.0.5.12", check=False).returncode, 0)
-            d.wait_for_log(r"pop3 ip=127\.0\.5\.12 user=- proxied: balancer=127\.0\.0\.2 version=2 local=no tls=yes")
+            d.wait_for_log(r"pop3 (?:session=\w+ )?ip=127\.0\.5\.12 user=- proxied: balancer=127\.0\.0\.2 version=2 local=no tls=yes")
 
     def test_implicit_tls_handshake_follows_the_header(self):
         pop3s, smtps = h.free_port(), h.free_port()
@@ -216,8 +216,8 @@ class ProxyProtocol(h.TestCase):
                             self.assertTrue(f.readline().startswith(b"+OK"), cmd)
                     f.close()
             self.assertEqual(d.ctl("check", "127.0.5.13", check=False).returncode, 0)
-            d.wait_for_log(r"pop3s ip=127\.0\.5\.13 user=alice login ok")
-            d.wait_for_log(r"smtps ip=127\.0\.5\.14 user=- proxied: balancer=127\.0\.0\.2 version=2")
+            d.wait_for_log(r"pop3s (?:session=\w+ )?ip=127\.0\.5\.13 user=alice login ok")
+            d.wait_for_log(r"smtps (?:session=\w+ )?ip=127\.0\.5\.14 user=- proxied: balancer=127\.0\.0\.2 version=2")
 
     def test_per_address_limit_counts_the_proxied_client(self):
         with self.daemon(server={"max_connections_per_ip": "2"}) as d:
@@ -233,7 +233,7 @@ class ProxyProtocol(h.TestCase):
                 c = Conn(self.pop3_proxy, v2(client))
                 self.assertTrue(c.line().startswith("+OK"))
                 c.close()
-            d.wait_for_log(r"pop3 ip=127\.0\.8\.8 user=- refused: limit: server.max_connections_per_ip")
+            d.wait_for_log(r"pop3 (?:session=\w+ )?ip=127\.0\.8\.8 user=- refused: limit: server.max_connections_per_ip")
             for c in held:
                 c.close()
 
@@ -259,7 +259,7 @@ class ProxyProtocol(h.TestCase):
             c.close()
             # neither the balancer nor another client behind it is locked out
             self.assertTrue(self.login(v1("127.0.9.10")).startswith("+OK"))
-            d.wait_for_log(r"pop3 ip=127\.0\.9\.9 user=- refused: locked out")
+            d.wait_for_log(r"pop3 (?:session=\w+ )?ip=127\.0\.9\.9 user=- refused: locked out")
             self.assertNotRegex(d.log(), r"ip=127\.0\.0\.2 user=- refused")
 
 

@@ -110,7 +110,7 @@ class HAProxy(h.TestCase):
 
     def served_by(self, nodes, client):
         """The indexes of the nodes whose log has CLIENT's login."""
-        rx = re.compile(r"pop3s? ip=%s user=alice login ok" % re.escape(client))
+        rx = re.compile(r"pop3s? (?:session=\w+ )?ip=%s user=alice login ok" % re.escape(client))
         return [i for i, d in enumerate(nodes) if rx.search(d.log())]
 
     def test_clients_not_haproxy_are_authorized(self):
@@ -155,9 +155,9 @@ class HAProxy(h.TestCase):
                 self.assertNotIn("127.0.0.1", d.ctl("list").stdout)
                 self.assertNotRegex(d.log(), r"ip=127\.0\.0\.1 user=")
                 # TLS ended at HAProxy counted as TLS: the nodes trust no loopback address
-                self.assertRegex(d.log(), r"pop3 ip=127\.0\.11\.\d+ user=- proxied: balancer=127\.0\.0\.1 "
+                self.assertRegex(d.log(), r"pop3 (?:session=\w+ )?ip=127\.0\.11\.\d+ user=- proxied: balancer=127\.0\.0\.1 "
                                           r"version=2 local=no tls=yes")
-                self.assertRegex(d.log(), r"pop3s ip=127\.0\.10\.\d+ user=- proxied: balancer=127\.0\.0\.1 "
+                self.assertRegex(d.log(), r"pop3s (?:session=\w+ )?ip=127\.0\.10\.\d+ user=- proxied: balancer=127\.0\.0\.1 "
                                           r"version=2 local=no tls=no")
             print("\nHAProxy: %d POP3S logins passed through, %d with TLS ended at HAProxy; "
                   "nodes served %d and %d; HAProxy's 127.0.0.1 authorized on neither"
