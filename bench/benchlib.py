@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
 """benchlib - what bench/run's parts share: processes, ports, process-tree CPU and memory, mailboxes, figures.
 
 Nothing here knows about a particular server; peers.py configures the servers and workloads.py

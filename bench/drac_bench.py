@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
 """drac_bench - the DRAC RPC server: adds per second, and how long after the RPC's reply the key is in
 the MTA's map (the target is before the reply: a client relays the moment it is answered).
 

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
 # bench/local.mk - the benchmark against Dovecot and Postfix (bench/run) and its load client.
 #
 # The full benchmark is run by hand (bench/run, see BENCHMARKS.md), never by make check or CI.

@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# SPDX-License-Identifier: GPL-2.0-or-later
 """map_latency - how soon a POP login's key is in relay.export_map, and what the map costs a login.
 
 usage: bench/map_latency.py [-n LOGINS] [--builddir DIR]

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
 """peers - the servers under test, each started by hand in its own directory on 127.0.0.1 high ports.
 
     Mail      the users, one password hash per scheme, and identical mailbox copies for each server

@@ -1,4 +1,5 @@
 /* pgload.c - the benchmark load client: options, forked workers with their own timing, percentiles. */
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 
 /*
  * usage: pgload MODE -p PORT [-H ADDR] [-S] [-c WORKERS] [-t SECONDS] [-u PREFIX] [-U USERS]

@@ -1,4 +1,5 @@
 /* pgload.h - the benchmark load client: connections, dialogues and the workloads built on them. */
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 #ifndef POPGATE_BENCH_PGLOAD_H
 #define POPGATE_BENCH_PGLOAD_H
 

@@ -1,4 +1,5 @@
 /* pgload_conn.c - the load client's connections: connect, TLS, line and dot-terminated body reads. */
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 
 /*
  * Blocking sockets with a 30 s receive and send timeout: a stuck server shows up as an error in

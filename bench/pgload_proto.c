@@ -1,4 +1,5 @@
 /* pgload_proto.c - the load client's workloads: POP3 sessions, RETR, login, TLS, RCPT, idle sessions. */
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 
 /*
  * Each function here is one dialogue a real client has with the server, written out in full so

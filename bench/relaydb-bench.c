@@ -1,4 +1,5 @@
 /* relaydb-bench.c - relay database throughput and check latency from several processes at once. */
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 
 #include <errno.h>
 #include <ftw.h>

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
 """workloads - each workload run against popgated and its peer in turn; medians of the runs.
 
 A workload function takes the Bench context and returns rows for the table: a dict with

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
 # etc/local.mk - the sample configuration (never installed over an existing one) and the systemd unit.
 popgateconfdir = $(sysconfdir)/popgate
 EXTRA_DIST += etc/popgate.conf etc/popgated.service.in

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
 # tests/local.mk - the integration tests of the master and the shared harness.
 TESTS += tests/integration/test_master.py tests/integration/test_install.py \
 	tests/integration/test_debian_package.py

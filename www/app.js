@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 // app.js - the popgate admin page: log in, watch relay authorizations and counters, revoke, add.
 // Plain JavaScript, no framework, no external resources; talks only to the JSON API of
 // docs/ADMIN-API.md. Text from the server is always set with textContent, never parsed as HTML.

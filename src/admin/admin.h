@@ -1,4 +1,5 @@
 /* admin.h - the helpdesk's HTTP admin page: the entry point of the admin worker process. */
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 #ifndef POPGATE_ADMIN_H
 #define POPGATE_ADMIN_H
 

@@ -1,4 +1,5 @@
 /* admin_api.c - the admin worker's state, reply helpers, and the login, session and relay handlers. */
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 
 #include <stdio.h>
 #include <stdlib.h>

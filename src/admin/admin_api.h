@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * admin_api.h - the admin worker's state and the JSON API handlers, apart from HTTP.
  *

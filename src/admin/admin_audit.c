@@ -1,4 +1,5 @@
 /* admin_audit.c - append admin actions to server.state_dir/audit.log and read the latest back. */
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 
 #include <errno.h>
 #include <fcntl.h>

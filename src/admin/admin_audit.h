@@ -1,4 +1,5 @@
 /* admin_audit.h - the audit trail of admin actions (page and popgatectl), kept in server.state_dir/audit.log. */
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 #ifndef POPGATE_ADMIN_AUDIT_H
 #define POPGATE_ADMIN_AUDIT_H
 

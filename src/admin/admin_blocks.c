@@ -1,4 +1,5 @@
 /* admin_blocks.c - the admin API's blocked accounts: list, block (revoking its authorizations), lift. */
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 
 #include <stdio.h>
 #include <stdlib.h>

@@ -1,4 +1,5 @@
 /* admin_check.c - GET /api/check: "why can't I send?" for an address and/or a user, in the same words as popgatectl check. */
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 
 #include <stdio.h>
 #include <string.h>

@@ -1,4 +1,5 @@
 /* admin_control.c - the client side of the master's control.sock (popgate-admind and popgatectl ask through it). */
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 
 #include <errno.h>
 #include <stdbool.h>

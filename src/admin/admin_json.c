@@ -1,4 +1,5 @@
 /* admin_json.c - a bounded JSON writer and a strict parser for flat request objects. */
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 
 #include <stdint.h>
 #include <stdio.h>

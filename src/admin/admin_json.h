@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * admin_json.h - a bounded JSON writer and a strict parser for flat request objects.
  *

@@ -1,4 +1,5 @@
 /* admin_lockouts.c - GET /api/lockouts and DELETE /api/lockouts/IP: the master's penalties, through control.sock. */
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 
 #include <stdio.h>
 #include <stdlib.h>

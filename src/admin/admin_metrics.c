@@ -1,4 +1,5 @@
 /* admin_metrics.c - live counters and events for the page (JSON) and for Prometheus (/metrics). */
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 
 #include <stdarg.h>
 #include <stdio.h>

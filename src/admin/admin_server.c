@@ -1,4 +1,5 @@
 /* admin_server.c - the admin page's routing table and the libmicrohttpd request glue. */
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 
 #include <stdio.h>
 #include <stdlib.h>

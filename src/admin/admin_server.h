@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * admin_server.h - the routing table, and the libmicrohttpd glue that feeds it.
  *

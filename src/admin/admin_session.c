@@ -1,4 +1,5 @@
 /* admin_session.c - helpdesk login sessions: random ids, CSRF tokens, idle expiry, bounded table. */
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 
 #include <string.h>
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * admin_session.h - helpdesk login sessions kept in the admin worker's memory.
  *

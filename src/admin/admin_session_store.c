@@ -1,4 +1,5 @@
 /* admin_session_store.c - helpdesk sessions kept over a reload: the table saved in server.state_dir/admin-sessions (0600). */
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 
 #include <errno.h>
 #include <fcntl.h>

@@ -1,4 +1,5 @@
 /* admin_static.c - serve the admin page's files from www_dir by a fixed name and type policy. */
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 
 #include <errno.h>
 #include <fcntl.h>

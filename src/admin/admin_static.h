@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * admin_static.h - the admin page's own files from admin.www_dir, and nothing else.
  *

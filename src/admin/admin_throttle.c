@@ -1,4 +1,5 @@
 /* admin_throttle.c - per-address refusal periods after repeated failed admin logins. */
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 
 #include <string.h>
 

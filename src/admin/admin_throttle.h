@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * admin_throttle.h - slow down password guessing on the admin login, per client address.
  *

@@ -1,4 +1,5 @@
 /* admin_users.c - parse and re-read admin.users_file, the helpdesk accounts and their roles. */
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 
 #include <errno.h>
 #include <stdio.h>

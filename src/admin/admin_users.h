@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * admin_users.h - the helpdesk accounts of admin.users_file: "name:HASH:ROLE" per line.
  *

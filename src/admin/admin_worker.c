@@ -1,4 +1,5 @@
 /* admin_worker.c - the admin worker process: one libmicrohttpd server per listener, one poll loop. */
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 
 #include <errno.h>
 #include <fcntl.h>

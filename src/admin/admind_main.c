@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * admind_main.c - popgate-admind: the admin page as its own program, exec'd by popgated's admin
  * worker once it runs as server.user.

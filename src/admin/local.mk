@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
 # src/admin/local.mk - the helpdesk's HTTP admin page (libmicrohttpd) and its tests.
 noinst_LIBRARIES += src/admin/libadmin.a
 POPGATE_LIBS += src/admin/libadmin.a

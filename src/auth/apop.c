@@ -1,4 +1,5 @@
 /* apop.c - APOP (RFC 1939): shared secrets from auth.apop_secrets_file, the MD5 digest, constant-time checks. */
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 
 #include <errno.h>
 #include <stdlib.h>

@@ -1,4 +1,5 @@
 /* auth.c - USER/PASS checks: pick the backend, then spend the same time whether or not the user exists. */
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 
 #include <string.h>
 

@@ -1,4 +1,5 @@
 /* auth.h - user databases (system, passwd-file) and password checks shared by POP3, SMTP and admin. */
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 #ifndef POPGATE_AUTH_H
 #define POPGATE_AUTH_H
 

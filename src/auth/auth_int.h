@@ -1,4 +1,5 @@
 /* auth_int.h - what the auth modules share among themselves: backend lookups, hashes, line files. */
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 #ifndef POPGATE_AUTH_INT_H
 #define POPGATE_AUTH_INT_H
 

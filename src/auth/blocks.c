@@ -1,4 +1,5 @@
 /* blocks.c - accounts blocked by an admin: a small tab-separated file in server.state_dir, replaced whole. */
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 
 #include <errno.h>
 #include <fcntl.h>

@@ -1,4 +1,5 @@
 /* blocks.h - accounts an admin has blocked: kept in server.state_dir/blocks, read on every login. */
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 #ifndef POPGATE_AUTH_BLOCKS_H
 #define POPGATE_AUTH_BLOCKS_H
 

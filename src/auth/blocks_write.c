@@ -1,4 +1,5 @@
 /* blocks_write.c - changing the blocks file: under a lock, a new file written whole and renamed over the old. */
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 
 #include <errno.h>
 #include <fcntl.h>

@@ -1,4 +1,5 @@
 /* filedb.c - the file backend: virtual users from auth.passwd_file, re-read on every lookup. */
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 
 #include <errno.h>
 #include <grp.h>

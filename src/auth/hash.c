@@ -1,4 +1,5 @@
 /* hash.c - crypt(3) password hashes: making yescrypt hashes and checking any libxcrypt scheme in constant time. */
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 
 #include <crypt.h>
 #include <stdlib.h>

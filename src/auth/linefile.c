@@ -1,4 +1,5 @@
 /* linefile.c - bounded line reading of the small colon files admins edit live, each problem logged once. */
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 
 #include <errno.h>
 #include <stdarg.h>

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
 # src/auth/local.mk - user databases (system, passwd file), password hashes and APOP, with their tests.
 noinst_LIBRARIES += src/auth/libauth.a
 POPGATE_LIBS += src/auth/libauth.a

@@ -1,4 +1,5 @@
 /* mailbox.c - mailbox specifications "mbox:/path" and "maildir:/path": checking them and filling in templates. */
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 
 #include <limits.h>
 #include <string.h>

@@ -1,4 +1,5 @@
 /* name.c - which user names auth will look up at all: nothing that could become a path trick or forge a field. */
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 
 #include <string.h>
 

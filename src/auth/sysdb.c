@@ -1,4 +1,5 @@
 /* sysdb.c - the system backend: users from passwd and shadow through NSS, with lock, expiry and uid policy. */
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 
 #include <errno.h>
 #include <pwd.h>

@@ -1,4 +1,5 @@
 /* cidr.c - IP address canonicalisation and CIDR matching for relay lists and client limits. */
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 
 #include <arpa/inet.h>
 #include <netinet/in.h>

@@ -1,4 +1,5 @@
 /* cidr.h - IP addresses in canonical text form and CIDR network lists, IPv4 and IPv6. */
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 #ifndef POPGATE_CIDR_H
 #define POPGATE_CIDR_H
 

@@ -1,4 +1,5 @@
 /* config.c - load popgate.conf with libinih into the typed key registry, with FILE:LINE errors. */
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 
 #include <ctype.h>
 #include <errno.h>

@@ -1,4 +1,5 @@
 /* config.h - the popgate.conf registry: typed keys, defaults, parsing and lookup. */
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 #ifndef POPGATE_CONFIG_H
 #define POPGATE_CONFIG_H
 

@@ -1,4 +1,5 @@
 /* config_checks.c - refuse at load the popgate.conf values that parse but would break every session. */
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 
 /*
  * Why here and not where the values are used: a value such as auth.system_mailbox = /var/mail/%u

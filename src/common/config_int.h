@@ -1,4 +1,5 @@
 /* config_int.h - what the config loader and the value parsers share inside src/common. */
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 #ifndef POPGATE_CONFIG_INT_H
 #define POPGATE_CONFIG_INT_H
 

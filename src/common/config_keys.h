@@ -1,4 +1,5 @@
 /* config_keys.h - the per-section key tables that make up the config registry. */
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 #ifndef POPGATE_CONFIG_KEYS_H
 #define POPGATE_CONFIG_KEYS_H
 

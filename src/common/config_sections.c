@@ -1,4 +1,5 @@
 /* config_sections.c - the list of popgate.conf sections; each section's keys live in keys_<section>.c. */
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 
 #include "common/config.h"
 #include "common/config_keys.h"

@@ -1,4 +1,5 @@
 /* config_values.c - parse popgate.conf value text into typed values: sizes, durations, lists, listeners, networks. */
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 #include <ctype.h>
 #include <errno.h>
 #include <stdio.h>

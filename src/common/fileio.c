@@ -1,4 +1,5 @@
 /* fileio.c - read a small file whole, bounded, with short reads and EINTR handled once. */
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdlib.h>

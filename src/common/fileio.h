@@ -1,4 +1,5 @@
 /* fileio.h - reading small whole files (certificates, caches) with a size bound; writing whole buffers. */
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 #ifndef POPGATE_FILEIO_H
 #define POPGATE_FILEIO_H
 

@@ -1,4 +1,5 @@
 /* journal.c - log lines to systemd's journal over its native protocol, with priority and facility. */
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 
 #include <errno.h>
 #include <stdio.h>

@@ -1,4 +1,5 @@
 /* journal.h - log lines to systemd's journal over its native protocol. */
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 #ifndef POPGATE_COMMON_JOURNAL_H
 #define POPGATE_COMMON_JOURNAL_H
 

@@ -1,4 +1,5 @@
 /* keys_admin.c - [admin]: the helpdesk's HTTP admin page. */
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 
 #include "common/config_keys.h"
 

@@ -1,4 +1,5 @@
 /* keys_auth.c - [auth]: where users come from and how failed logins are slowed down. */
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 
 #include "common/config_keys.h"
 

@@ -1,4 +1,5 @@
 /* keys_pop3.c - [pop3]: POP3 listeners, login policy and session limits. */
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 
 #include "common/config_keys.h"
 

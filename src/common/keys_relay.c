@@ -1,4 +1,5 @@
 /* keys_relay.c - [relay]: the POP-before-SMTP authorization database and permanent lists. */
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 
 #include "common/config_keys.h"
 

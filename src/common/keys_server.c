@@ -1,4 +1,5 @@
 /* keys_server.c - [server]: identity, privileges, state and connection limits of popgated. */
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 
 #include "common/config_keys.h"
 

@@ -1,4 +1,5 @@
 /* keys_smtp.c - [smtp]: SMTP listeners, relay domains, hand-off and limits. */
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 
 #include "common/config_keys.h"
 

@@ -1,4 +1,5 @@
 /* keys_tls.c - [tls]: the certificate and protocol settings shared by POP3S, SMTPS and HTTPS. */
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 
 #include "common/config_keys.h"
 

@@ -1,4 +1,5 @@
 /* lifeline.c - a forked process dies with its parent (PR_SET_PDEATHSIG, then the parent checked). */
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 #include <signal.h>
 #include <sys/prctl.h>
 #include <unistd.h>

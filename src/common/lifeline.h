@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * lifeline.h - tie a forked process's life to its parent's: when the parent dies, so does it.
  *

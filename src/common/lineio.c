@@ -1,4 +1,5 @@
 /* lineio.c - bounded buffered line I/O over plain or TLS sockets, every wait bounded by poll(). */
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 #include <errno.h>
 #include <fcntl.h>
 #include <netinet/in.h>

@@ -1,4 +1,5 @@
 /* lineio.h - bounded, buffered line I/O over a socket, plain or TLS, with per-read timeouts and a deadline. */
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 #ifndef POPGATE_LINEIO_H
 #define POPGATE_LINEIO_H
 

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
 # src/common/local.mk - config, logging, line I/O, TLS, networking and privilege helpers.
 noinst_LIBRARIES += src/common/libcommon.a
 POPGATE_LIBS += src/common/libcommon.a

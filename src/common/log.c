@@ -1,4 +1,5 @@
 /* log.c - syslog, journal or stderr logging shared by every popgate process. */
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 
 #include <stdarg.h>
 #include <stdio.h>

@@ -1,4 +1,5 @@
 /* log.h - logging to syslog (daemon), the journal or stderr (foreground), one line per event. */
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 #ifndef POPGATE_LOG_H
 #define POPGATE_LOG_H
 

@@ -1,4 +1,5 @@
 /* net.c - bind the listeners popgate.conf names. */
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 #include <errno.h>
 #include <fcntl.h>
 #include <netdb.h>

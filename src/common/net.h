@@ -1,4 +1,5 @@
 /* net.h - listening sockets for the configured host:port listeners. */
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 #ifndef POPGATE_NET_H
 #define POPGATE_NET_H
 

@@ -1,4 +1,5 @@
 /* penalty.c - the auth penalty a session applies: a delay growing with one user's failures from one address. */
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 
 #include <stdio.h>
 #include <string.h>

@@ -1,4 +1,5 @@
 /* penalty.h - what a session knows of failed logins from its client: per user name, for the growing delay. */
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 #ifndef POPGATE_PENALTY_H
 #define POPGATE_PENALTY_H
 

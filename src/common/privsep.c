@@ -1,4 +1,5 @@
 /* privsep.c - a session's privileged monitor and unprivileged protocol child, and the channel between. */
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 #include <errno.h>
 #include <grp.h>
 #include <poll.h>

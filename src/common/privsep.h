@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * privsep.h - split a session into a privileged monitor and an unprivileged protocol child.
  *

@@ -1,4 +1,5 @@
 /* proxy_proto.c - HAProxy's PROXY protocol header, v1 (text) and v2 (binary), parsed strictly. */
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <string.h>

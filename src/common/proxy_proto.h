@@ -1,4 +1,5 @@
 /* proxy_proto.h - a strict parser of HAProxy's PROXY protocol header, versions 1 and 2. */
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 #ifndef POPGATE_PROXY_PROTO_H
 #define POPGATE_PROXY_PROTO_H
 

@@ -1,4 +1,5 @@
 /* report_budget.c - the reports a protocol child may pass on: a real transaction's, in its order. */
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 #include <string.h>
 
 #include "common/report_budget.h"

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * report_budget.h - how many reports a session's protocol child may have passed on to the master.
  *

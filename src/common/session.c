@@ -1,4 +1,5 @@
 /* session.c - what a session tells the master, how long a failed login makes the client wait, its log id. */
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>

@@ -1,4 +1,5 @@
 /* session.h - what the master hands a forked worker: the connection, its client and its limits. */
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 #ifndef POPGATE_SESSION_H
 #define POPGATE_SESSION_H
 

@@ -1,4 +1,5 @@
 /* session_proxy.c - a *_proxy session's start: the PROXY header, then the master's verdict on the client it names. */
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 #include <errno.h>
 #include <poll.h>
 #include <signal.h>

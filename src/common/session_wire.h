@@ -1,4 +1,5 @@
 /* session_wire.h - the fixed-size record a session writes to the master's report pipe. */
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 #ifndef POPGATE_SESSION_WIRE_H
 #define POPGATE_SESSION_WIRE_H
 

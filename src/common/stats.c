@@ -1,4 +1,5 @@
 /* stats.c - the master's counters and event ring in shared memory, read lock-free by the admin worker. */
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 #include <errno.h>
 #include <fcntl.h>
 #include <sched.h>

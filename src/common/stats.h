@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * stats.h - live counters and the latest session events, kept by the master in shared memory.
  *

@@ -1,4 +1,5 @@
 /* tls.c - OpenSSL server and client contexts built from the [tls] section. */
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 #include <stdio.h>
 #include <string.h>
 

@@ -1,4 +1,5 @@
 /* tls.h - OpenSSL contexts for popgate's servers and for its smarthost client. */
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 #ifndef POPGATE_TLS_H
 #define POPGATE_TLS_H
 

@@ -1,4 +1,5 @@
 /* cmd_block.c - popgatectl block, unblock and blocks: accounts an admin has stopped (see blocks.h). */
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 
 #include <stdio.h>
 #include <string.h>

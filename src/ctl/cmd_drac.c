@@ -1,4 +1,5 @@
 /* cmd_drac.c - popgatectl import-dracd-allow: turn rpc.dracd's dracd.allow into relay.drac_clients. */
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 
 #include <errno.h>
 #include <stdio.h>

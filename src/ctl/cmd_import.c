@@ -1,4 +1,5 @@
 /* cmd_import.c - popgatectl import-drac: take over an existing DRAC installation's dracd.db, key by key. */
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 
 #include <stdio.h>
 #include <time.h>

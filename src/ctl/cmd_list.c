@@ -1,4 +1,5 @@
 /* cmd_list.c - popgatectl list: the relay authorizations as an aligned table or as JSON. */
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 
 #include <stdio.h>
 #include <stdlib.h>

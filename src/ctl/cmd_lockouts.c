@@ -1,4 +1,5 @@
 /* cmd_lockouts.c - popgatectl lockouts and unlock: the master's failed-login penalties, over control.sock. */
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 
 #include <stdio.h>
 #include <stdlib.h>

@@ -1,4 +1,5 @@
 /* cmd_passwd.c - `popgatectl passwd`: print a yescrypt hash for auth.passwd_file of a password typed or piped in. */
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 
 #include <errno.h>
 #include <signal.h>

@@ -1,4 +1,5 @@
 /* cmd_popauth.c - popgatectl import-popauth: carry qpopper's APOP secrets over into auth.apop_secrets_file. */
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 
 /*
  * qpopper keeps APOP secrets in its popauth database (/etc/pop.auth), a dbm file whose record

@@ -1,4 +1,5 @@
 /* cmd_relay.c - popgatectl add, del, flush, sweep and check on the relay database. */
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 
 #include <stdio.h>
 #include <string.h>

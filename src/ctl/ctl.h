@@ -1,4 +1,5 @@
 /* ctl.h - popgatectl subcommands: each is a function taking its own argv after the command name. */
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 #ifndef POPGATE_CTL_H
 #define POPGATE_CTL_H
 

@@ -1,4 +1,5 @@
 /* ctl_relay.c - helpers of the popgatectl relay subcommands. */
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 
 #include <errno.h>
 #include <grp.h>

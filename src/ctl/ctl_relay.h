@@ -1,4 +1,5 @@
 /* ctl_relay.h - what the popgatectl relay subcommands share: opening the database, refreshing the map. */
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 #ifndef POPGATE_CTL_RELAY_H
 #define POPGATE_CTL_RELAY_H
 

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
 # src/ctl/local.mk - popgatectl, the administration tool.
 # An administrator's command: section 8, so it goes where sbin commands go.
 sbin_PROGRAMS += src/popgatectl

@@ -1,4 +1,5 @@
 /* main.c - popgatectl: administer a popgate installation from the command line. */
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 
 #include <pwd.h>
 #include <stdarg.h>

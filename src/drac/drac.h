@@ -1,4 +1,5 @@
 /* drac.h - the DRAC RPC service's pieces popgated and popgatectl share: its listeners and dracd.allow. */
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 #ifndef POPGATE_DRAC_H
 #define POPGATE_DRAC_H
 

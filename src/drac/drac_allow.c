@@ -1,4 +1,5 @@
 /* drac_allow.c - read rpc.dracd's dracd.allow ("netmask netaddr" lines) as popgate networks. */
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 #include <arpa/inet.h>
 #include <stdio.h>
 #include <string.h>

@@ -1,4 +1,5 @@
 /* drac_listen.c - relay.drac_listen: its forms, and binding the UDP and TCP sockets of a fixed address. */
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 #include <errno.h>
 #include <netdb.h>
 #include <netinet/in.h>

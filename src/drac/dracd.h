@@ -1,4 +1,5 @@
 /* dracd.h - popgate-dracd, the DRAC RPC worker: its limits and its entry point. */
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 #ifndef POPGATE_DRACD_H
 #define POPGATE_DRACD_H
 

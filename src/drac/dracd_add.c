@@ -1,4 +1,5 @@
 /* dracd_add.c - one DRAC call: decode, check the caller, bound the rate, record as a login, answer. */
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 #include <rpc/rpc.h>
 #include <rpc/svc_dg.h>
 #include <arpa/inet.h>

@@ -1,4 +1,5 @@
 /* dracd_int.h - what the DRAC worker's files share: its state and the RPC dispatcher. */
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 #ifndef POPGATE_DRACD_INT_H
 #define POPGATE_DRACD_INT_H
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * dracd_main.c - popgate-dracd: the DRAC RPC server as its own program, exec'd by popgated's DRAC
  * worker once it runs as server.user.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * dracd_serve.c - the DRAC worker's transports and loop: libtirpc's UDP and TCP transports on the
  * master's sockets or on free ports registered with rpcbind, polled here so that the stop flag,

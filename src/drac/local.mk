@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
 # src/drac/local.mk - the DRAC RPC server (popgate-dracd) and what popgated and popgatectl share of it.
 noinst_LIBRARIES += src/drac/libdrac.a
 POPGATE_LIBS += src/drac/libdrac.a

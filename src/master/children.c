@@ -1,4 +1,5 @@
 /* children.c - a bounded table of running sessions, for limits, reports and shutdown. */
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>

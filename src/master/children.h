@@ -1,4 +1,5 @@
 /* children.h - the master's table of session processes: who serves which client. */
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 #ifndef POPGATE_CHILDREN_H
 #define POPGATE_CHILDREN_H
 

@@ -1,4 +1,5 @@
 /* control.c - the master's side of control.sock: list penalties and lockouts, lift them. */
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 
 #include <errno.h>
 #include <stdio.h>

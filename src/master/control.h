@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * control.h - the master's request socket, server.state_dir/control.sock: how an admin lists
  * failed-login penalties and lockouts and lifts them (popgatectl lockouts|unlock, the admin page).

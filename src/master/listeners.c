@@ -1,4 +1,5 @@
 /* listeners.c - bind the listeners of every service; carry unchanged ones across a reload. */
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>

@@ -1,4 +1,5 @@
 /* listeners.h - the master's bound sockets, per service, and rebinding on reload. */
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 #ifndef POPGATE_LISTENERS_H
 #define POPGATE_LISTENERS_H
 

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
 # src/master/local.mk - popgated: the supervisor that binds, drops privileges and runs sessions.
 noinst_LIBRARIES += src/master/libmaster.a
 POPGATE_LIBS += src/master/libmaster.a

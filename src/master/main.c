@@ -1,4 +1,5 @@
 /* main.c - popgated's command line: load and check popgate.conf, then hand over to the master. */
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 #include <getopt.h>
 #include <stdbool.h>
 #include <stdio.h>

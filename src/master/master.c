@@ -1,4 +1,5 @@
 /* master.c - the supervisor loop: signals, listeners, per-connection sessions, reports and reload. */
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>

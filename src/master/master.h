@@ -1,4 +1,5 @@
 /* master.h - popgated's supervisor: accept, limit, fork sessions, reap, reload, shut down. */
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 #ifndef POPGATE_MASTER_H
 #define POPGATE_MASTER_H
 

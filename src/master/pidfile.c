@@ -1,4 +1,5 @@
 /* pidfile.c - pid file locked with flock(2), which a daemonizing fork keeps holding. */
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>

@@ -1,4 +1,5 @@
 /* pidfile.h - a locked pid file: a second popgated on the same file refuses to start. */
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 #ifndef POPGATE_PIDFILE_H
 #define POPGATE_PIDFILE_H
 

@@ -1,4 +1,5 @@
 /* privdrop.c - the master's switch from root to server.user with a minimal capability set. */
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 #include <errno.h>
 #include <grp.h>
 #include <pwd.h>

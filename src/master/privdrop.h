@@ -1,4 +1,5 @@
 /* privdrop.h - the master becomes server.user, keeping only the capabilities its sessions need. */
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 #ifndef POPGATE_PRIVDROP_H
 #define POPGATE_PRIVDROP_H
 

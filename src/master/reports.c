@@ -1,4 +1,5 @@
 /* reports.c - the report channel's socket pair, and the check that each record speaks for its sender. */
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 #include <errno.h>
 #include <string.h>
 #include <sys/socket.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * reports.h - the channel sessions tell the master about logins and transactions through: one
  * datagram a record, each stamped by the kernel with the pid of the process that sent it.

@@ -1,4 +1,5 @@
 /* sdnotify.c - tell systemd (Type=notify) when popgated is ready, reloading and stopping. */
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 
 #include <errno.h>
 #include <stddef.h>

@@ -1,4 +1,5 @@
 /* sdnotify.h - tell systemd (Type=notify) when popgated is ready, reloading and stopping. */
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 #ifndef POPGATE_MASTER_SDNOTIFY_H
 #define POPGATE_MASTER_SDNOTIFY_H
 

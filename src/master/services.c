@@ -1,4 +1,5 @@
 /* services.c - the table binding each listener key to its protocol's entry point. */
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 #include <stddef.h>
 
 #include "master/services.h"

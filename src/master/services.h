@@ -1,4 +1,5 @@
 /* services.h - the session services the master serves: which listeners, which entry point. */
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 #ifndef POPGATE_SERVICES_H
 #define POPGATE_SERVICES_H
 

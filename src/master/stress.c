@@ -1,4 +1,5 @@
 /* stress.c - stress episodes: the shared word SMTP sessions read, and one log line at each end. */
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 #include <errno.h>
 #include <fcntl.h>
 #include <string.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * stress.h - the master's stress episodes, as Postfix has them: while sessions fill
  * server.max_connections, SMTP sessions are told (through a read-only shared word) to give each

@@ -1,4 +1,5 @@
 /* throttle.c - a bounded table of failed-login counts per client address and user name. */
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>

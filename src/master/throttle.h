@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * throttle.h - failed logins per client address and user name: the penalty (a delay that grows
  * with each failure of one user from one address, as Dovecot's auth penalty) and the hard lockout

@@ -1,4 +1,5 @@
 /* validate.c - cross-key and system checks of popgate.conf, shared by -t, start-up and reload. */
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <grp.h>

@@ -1,4 +1,5 @@
 /* validate.h - checks on a loaded config that span keys or touch the system. */
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 #ifndef POPGATE_VALIDATE_H
 #define POPGATE_VALIDATE_H
 

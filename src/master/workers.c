@@ -1,4 +1,5 @@
 /* workers.c - start, restart with back-off, and stop the master's long-lived workers. */
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>

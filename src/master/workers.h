@@ -1,4 +1,5 @@
 /* workers.h - long-lived helper processes of the master: the admin page, the relay sweeper and lookup, DRAC. */
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 #ifndef POPGATE_WORKERS_H
 #define POPGATE_WORKERS_H
 

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
 # src/pop3d/local.mk - the POP3 server: mailbox drivers (mbox, Maildir) and, later, the protocol.
 noinst_LIBRARIES += src/pop3d/libpop3d.a
 POPGATE_LIBS += src/pop3d/libpop3d.a

@@ -1,4 +1,5 @@
 /* mailbox.c - the mailbox front end: spec parsing, driver dispatch, session lock, RETR/TOP loop. */
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 
 #include <errno.h>
 #include <fcntl.h>

@@ -1,4 +1,5 @@
 /* mailbox.h - the maildrop a POP3 session works on: mbox or Maildir, locked for the session. */
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 #ifndef POPGATE_MAILBOX_H
 #define POPGATE_MAILBOX_H
 

@@ -1,4 +1,5 @@
 /* mailbox_impl.h - what the mailbox front end shares with its mbox and Maildir drivers. */
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 #ifndef POPGATE_MAILBOX_IMPL_H
 #define POPGATE_MAILBOX_IMPL_H
 

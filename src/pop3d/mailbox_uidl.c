@@ -1,4 +1,5 @@
 /* mailbox_uidl.c - unique-id helpers shared by the drivers: digests, validity, de-duplication. */
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 
 #include <stdlib.h>
 #include <string.h>

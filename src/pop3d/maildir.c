@@ -1,4 +1,5 @@
 /* maildir.c - the Maildir driver: new/ and cur/, sizes from ,W= or the file, flags and deletions at QUIT. */
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 
 /*
  * Following Courier and Dovecot, messages found in new/ are moved to cur/ (as NAME:2,) when

@@ -1,4 +1,5 @@
 /* maildir_sizes.c - a cache of Maildir message sizes, so logins need not read every message. */
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 
 /*
  * Postfix and procmail name Maildir files without ",W=", so the POP3 size (CRLF line ends)

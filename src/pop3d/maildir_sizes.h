@@ -1,4 +1,5 @@
 /* maildir_sizes.h - a cache of Maildir message sizes, so logins need not read every message. */
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 #ifndef POPGATE_MAILDIR_SIZES_H
 #define POPGATE_MAILDIR_SIZES_H
 

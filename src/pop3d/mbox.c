@@ -1,4 +1,5 @@
 /* mbox.c - the mbox driver: open (lock, qpopper's drop file, index, parse), RETR/TOP, close. Commit is in mbox_commit.c. */
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 
 /*
  * Locks, in the order Debian's delivery agents take them:

@@ -1,4 +1,5 @@
 /* mbox.h - internals shared by the mbox driver's files: parser, index and commit. */
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 #ifndef POPGATE_MBOX_H
 #define POPGATE_MBOX_H
 

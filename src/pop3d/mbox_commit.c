@@ -1,4 +1,5 @@
 /* mbox_commit.c - apply a session's deletions to an mbox crash-safely: write a new file, fsync, rename. */
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 
 /*
  * Why a complete new file renamed over the old one, and not compaction in place:

@@ -1,4 +1,5 @@
 /* mbox_drop.c - bring back the mail a crashed qpopper session left in its drop file (.USER.pop). */
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 
 /*
  * qpopper (outside its "server mode") copies the spool into a temporary drop file, by default

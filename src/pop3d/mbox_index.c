@@ -1,4 +1,5 @@
 /* mbox_index.c - the per-mailbox index of message offsets, sizes and UIDLs, so big mboxes open fast. */
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 
 /*
  * The index is a cache: a missing, damaged or stale one costs a parse, never a wrong answer.

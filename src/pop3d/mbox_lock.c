@@ -1,4 +1,5 @@
 /* mbox_lock.c - dotlock (PATH.lock) and fcntl locking of an mbox, in the order Debian's MDAs use. */
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 
 /*
  * Debian's delivery agents (Postfix local, exim4 appendfile, procmail) create the dotlock

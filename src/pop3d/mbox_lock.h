@@ -1,4 +1,5 @@
 /* mbox_lock.h - the spool locks Debian's delivery agents honour: the PATH.lock dotlock and fcntl. */
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 #ifndef POPGATE_MBOX_LOCK_H
 #define POPGATE_MBOX_LOCK_H
 

@@ -1,4 +1,5 @@
 /* mbox_parse.c - split an mbox into messages: boundaries, POP3 sizes and UIDLs, one step per line. */
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 
 /*
  * The format is the one Debian's delivery agents write (mboxo/mboxrd): a message starts

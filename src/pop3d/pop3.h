@@ -1,4 +1,5 @@
 /* pop3.h - the POP3 service (RFC 1939, 2449, 5034, 2595): the entry point the master forks into. */
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 #ifndef POPGATE_POP3_H
 #define POPGATE_POP3_H
 

@@ -1,4 +1,5 @@
 /* pop3_capa.c - the plaintext-password policy and the CAPA list (RFC 2449) that advertises it. */
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>

@@ -1,4 +1,5 @@
 /* pop3_cmd.c - the POP3 command table, the one dispatcher, replies and bad-command counting. */
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>

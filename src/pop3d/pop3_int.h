@@ -1,4 +1,5 @@
 /* pop3_int.h - what the POP3 modules share: session state, command table, dispatcher, handlers. */
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 
 /*
  * What the POP3 modules share: the session state, the command table and its

@@ -1,4 +1,5 @@
 /* pop3_limits.h - every fixed limit of the POP3 protocol engine, each with its reason. */
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 #ifndef POPGATE_POP3_LIMITS_H
 #define POPGATE_POP3_LIMITS_H
 

@@ -1,4 +1,5 @@
 /* pop3_postlogin.c - the TRANSACTION and UPDATE states, run as the mailbox owner. */
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 
 /*
  * The TRANSACTION and UPDATE states (RFC 1939 sections 5 and 6), run as the

@@ -1,4 +1,5 @@
 /* pop3_prelogin.c - the AUTHORIZATION state, run in the unprivileged protocol child. */
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 
 /*
  * The AUTHORIZATION state (RFC 1939 section 4, RFC 2595 STLS), run in the

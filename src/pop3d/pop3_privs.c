@@ -1,4 +1,5 @@
 /* pop3_privs.c - the post-login process's last privileged steps: index directory, user switch. */
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 
 /*
  * What the post-login process does while it still may switch users (root, or

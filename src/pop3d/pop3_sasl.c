@@ -1,4 +1,5 @@
 /* pop3_sasl.c - AUTH (RFC 5034) with SASL PLAIN and LOGIN. */
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 
 /*
  * AUTH (RFC 5034) with the PLAIN (RFC 4616) and LOGIN mechanisms: strict base64,

@@ -1,4 +1,5 @@
 /* pop3_sasl.h - the parsing half of SASL for POP3 AUTH: strict base64 and the PLAIN response format. */
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 #ifndef POPGATE_POP3_SASL_H
 #define POPGATE_POP3_SASL_H
 

@@ -1,4 +1,5 @@
 /* pop3_session.c - one POP3 connection from fork to exit, across the privilege split. */
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 
 /*
  * One POP3 connection from fork to exit: the privilege split, the pre-login

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * pop3_session_end.c - the POP-before-SMTP authorization slides from the end of a session too.
  *

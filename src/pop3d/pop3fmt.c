@@ -1,4 +1,5 @@
 /* pop3fmt.c - POP3 line-end conversion, dot-stuffing, TOP limits and sizes, one line per step. */
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 
 #include <string.h>
 

@@ -1,4 +1,5 @@
 /* pop3fmt.h - formatting message bytes for POP3 (CRLF, dot-stuffing, TOP) and sizing them. */
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 #ifndef POPGATE_POP3FMT_H
 #define POPGATE_POP3FMT_H
 

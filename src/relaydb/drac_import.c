@@ -1,4 +1,5 @@
 /* drac_import.c - take over the dracd.db of an existing DRAC installation, saying what was left out and why. */
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 
 /*
  * The map was written by rpc.dracd (or by sendmail's makemap, or by popgate's own export map),

@@ -1,4 +1,5 @@
 /* drac_import.h - take over an existing DRAC installation's dracd.db: what was imported, what was not and why. */
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 #ifndef POPGATE_DRAC_IMPORT_H
 #define POPGATE_DRAC_IMPORT_H
 

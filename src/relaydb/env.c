@@ -1,4 +1,5 @@
 /* env.c - the Berkeley DB environment: transactional, self-recovering after a killed process. */
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 
 #include <errno.h>
 #include <fcntl.h>

@@ -1,4 +1,5 @@
 /* explain.c - the relay decision for an address or a user in words: lists, authorization, block, last login. */
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 
 #include <stdarg.h>
 #include <stdio.h>

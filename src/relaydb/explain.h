@@ -1,4 +1,5 @@
 /* explain.h - "why can this client (not) send?": the whole relay decision for an address or a user, in words. */
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 #ifndef POPGATE_RELAYDB_EXPLAIN_H
 #define POPGATE_RELAYDB_EXPLAIN_H
 

@@ -1,4 +1,5 @@
 /* export_map.c - the DRAC-compatible btree map that sendmail and Postfix read directly. */
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 
 #include <errno.h>
 #include <fcntl.h>

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
 # src/relaydb/local.mk - the relay authorization database, its policy, sweeper and export map.
 noinst_LIBRARIES += src/relaydb/librelaydb.a
 POPGATE_LIBS += src/relaydb/librelaydb.a

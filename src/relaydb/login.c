@@ -1,4 +1,5 @@
 /* login.c - what a successful POP login does to the relay data: through the lookup worker, or directly. */
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 
 #include <string.h>
 #include <time.h>

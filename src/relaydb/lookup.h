@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * lookup.h - relay checks through the long-lived lookup worker, which keeps the database open.
  *

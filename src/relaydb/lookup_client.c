@@ -1,4 +1,5 @@
 /* lookup_client.c - a session's relay checks: ask the relay-lookup worker, else read the database. */
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 
 #include <errno.h>
 #include <poll.h>

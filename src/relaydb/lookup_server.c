@@ -1,4 +1,5 @@
 /* lookup_server.c - the relay-lookup worker: one open database, answering sessions' lookups. */
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 
 #include <errno.h>
 #include <limits.h>

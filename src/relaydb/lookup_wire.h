@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * lookup_wire.h - the relay-lookup worker's messages: one SOCK_SEQPACKET record each way.
  * Both ends are the same popgated binary, so records are plain structs; the magic catches a

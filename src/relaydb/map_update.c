@@ -1,4 +1,5 @@
 /* map_update.c - the export map changed in place, one address at a time, as DRAC's rpc.dracd did. */
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 
 #include <errno.h>
 #include <fcntl.h>

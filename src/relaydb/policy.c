@@ -1,4 +1,5 @@
 /* policy.c - the relay decision: deny list, allow list, then an unexpired authorization. */
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 
 #include <string.h>
 

@@ -1,4 +1,5 @@
 /* record.c - the on-disk form of one relay authorization, versioned and length-checked. */
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 
 #include <string.h>
 

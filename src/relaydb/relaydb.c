@@ -1,4 +1,5 @@
 /* relaydb.c - reading and writing relay authorizations: one btree record per canonical client IP. */
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 
 #include <stdio.h>
 #include <stdlib.h>

@@ -1,4 +1,5 @@
 /* relaydb.h - the POP-before-SMTP relay authorization database (Berkeley DB btree) and its policy. */
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 #ifndef POPGATE_RELAYDB_H
 #define POPGATE_RELAYDB_H
 

@@ -1,4 +1,5 @@
 /* relaydb_int.h - internals shared by the relaydb modules: the handle, its environment, the record codec. */
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 #ifndef POPGATE_RELAYDB_INT_H
 #define POPGATE_RELAYDB_INT_H
 

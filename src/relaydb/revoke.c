@@ -1,4 +1,5 @@
 /* revoke.c - remove every authorization a user's logins made (an admin blocked the account). */
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 
 #include <stdlib.h>
 #include <string.h>

@@ -1,4 +1,5 @@
 /* scan.c - whole-database walks: foreach, sweep of expired entries, flush. */
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 
 #include <string.h>
 

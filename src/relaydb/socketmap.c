@@ -1,4 +1,5 @@
 /* socketmap.c - the socketmap protocol: netstring framing, request checks, replies and the answer. */
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 
 #include <inttypes.h>
 #include <stdio.h>

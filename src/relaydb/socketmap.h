@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * socketmap.h - the socketmap server: Postfix (socketmap_table(5)) and sendmail (K... socket) ask
  * the relay lookup worker "is this client address authorized" over a persistent connection, with

@@ -1,4 +1,5 @@
 /* socketmap_server.c - the socketmap connections inside the relay lookup worker's poll loop. */
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 
 #include <errno.h>
 #include <stdio.h>

@@ -1,4 +1,5 @@
 /* space.c - disk space for the environment: refuse to create it without room, allocate its regions whole. */
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 
 #include <dirent.h>
 #include <errno.h>

@@ -1,4 +1,5 @@
 /* sweeper.c - the sweeper process: expire entries, checkpoint, build the export map and expire its keys. */
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 
 #include <time.h>
 

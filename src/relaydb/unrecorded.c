@@ -1,4 +1,5 @@
 /* unrecorded.c - the note that a login's authorization could not be written, so RCPT answers 4xx, not 5xx. */
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 
 #include <errno.h>
 #include <fcntl.h>

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
 # src/smtpd/local.mk - the SMTP listener: protocol, relay policy, DATA reader and hand-off to the next hop.
 noinst_LIBRARIES += src/smtpd/libsmtpd.a
 POPGATE_LIBS += src/smtpd/libsmtpd.a

@@ -1,4 +1,5 @@
 /* smtp_addr.c - parse RFC 5321 paths strictly and flag the address tricks that must not relay. */
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 
 #include <stdio.h>
 #include <string.h>

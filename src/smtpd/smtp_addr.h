@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * smtp_addr.h - RFC 5321 paths: "<local@domain>", "<>" and "<postmaster>", with the address tricks
  * that must never relay (percent hack, bang paths, source routes, quoted "@", trailing dots) noted.

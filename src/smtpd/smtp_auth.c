@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * smtp_auth.c - AUTH PLAIN and AUTH LOGIN (RFC 4954, RFC 4616): decode the client's SASL
  * exchange here, in the unprivileged child, and let the monitor check the credentials.

@@ -1,4 +1,5 @@
 /* smtp_b64.c - base64 for SASL PLAIN/LOGIN, refusing anything not canonically encoded. */
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 
 #include <stdbool.h>
 #include <string.h>

@@ -1,4 +1,5 @@
 /* smtp_b64.h - strict base64 (RFC 4648 4) for SASL exchanges, both ways, bounded. */
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 #ifndef POPGATE_SMTP_B64_H
 #define POPGATE_SMTP_B64_H
 

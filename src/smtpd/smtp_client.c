@@ -1,4 +1,5 @@
 /* smtp_client.c - connecting to a smarthost and reading its replies strictly and within bounds. */
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 
 #include <errno.h>
 #include <fcntl.h>

@@ -1,4 +1,5 @@
 /* smtp_client.h - the client half of SMTP used towards a smarthost: connect, commands, replies. */
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 #ifndef POPGATE_SMTP_CLIENT_H
 #define POPGATE_SMTP_CLIENT_H
 

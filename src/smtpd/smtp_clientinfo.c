@@ -1,4 +1,5 @@
 /* smtp_clientinfo.c - XFORWARD lines and sendmail -oM arguments naming the real client. */
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 
 #include <stdio.h>
 #include <string.h>

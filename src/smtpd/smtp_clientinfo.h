@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * smtp_clientinfo.h - telling the next hop who the real client was: XFORWARD commands for an SMTP
  * next hop (Postfix's XFORWARD_README) and -oM options for sendmail, built from what the client

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * smtp_commands.c - the command table and the handlers of the envelope and session commands.
  * Each handler checks its arguments (smtp_parse.c) before it acts, and answers every outcome

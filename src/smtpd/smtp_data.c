@@ -1,4 +1,5 @@
 /* smtp_data.c - the DATA phase reader: strict line ends, dot-unstuffing, limits, spooling. */
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 
 #include <string.h>
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * smtp_data.h - read the message after DATA's 354: CRLF-only lines, dot-unstuffed, size-bounded,
  * into a spool. The one terminator is CRLF "." CRLF; bare LF and bare CR poison the message so

@@ -1,4 +1,5 @@
 /* smtp_forward.c - choose the next hop from smtp.forward and load its settings once per session. */
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 
 #include <errno.h>
 #include <stdio.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * smtp_forward.h - hand a received message to the next hop named by smtp.forward, and tell the
  * client only what the next hop decided: 250 once it accepted, 451 on a temporary failure and

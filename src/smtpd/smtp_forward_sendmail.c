@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * smtp_forward_sendmail.c - the sendmail hand-off: fork and exec "sendmail -i -f SENDER -- RCPT..."
  * with an argv array (no shell), write the message to its stdin in the local form (LF line ends,

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * smtp_forward_smtp.c - the smarthost hand-off: a small SMTP client. EHLO, STARTTLS when offered
  * (or required), AUTH PLAIN with smtp.forward_auth_file, then MAIL, RCPT and DATA with the message

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * smtp_limits.h - every fixed limit of the SMTP service in one place, each with its reason.
  * Limits an administrator may want to change are config keys ([smtp] in keys_smtp.c) instead.

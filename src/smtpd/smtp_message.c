@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * smtp_message.c - DATA: stamp the Received: header, read the message into the spool, hand it
  * to the next hop and answer with what the next hop decided. Only its acceptance earns a 250.

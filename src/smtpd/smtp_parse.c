@@ -1,4 +1,5 @@
 /* smtp_parse.c - syntax checks of SMTP commands and their arguments, before any handler acts. */
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 
 #include <string.h>
 #include <strings.h>

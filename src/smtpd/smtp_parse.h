@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * smtp_parse.h - checking SMTP command arguments apart from acting on them: the verb, HELO/EHLO
  * names, MAIL FROM / RCPT TO paths and the ESMTP parameters we offer (SIZE, BODY, AUTH).

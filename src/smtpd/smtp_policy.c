@@ -1,4 +1,5 @@
 /* smtp_policy.c - the RCPT relay decision, with every reason named; the database is read last. */
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 
 #include <string.h>
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * smtp_policy.h - the relay decision made at RCPT: may this client send to this recipient?
  *

@@ -1,4 +1,5 @@
 /* smtp_received.c - build the trace header and the transaction id. */
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 
 #include <stdio.h>
 #include <string.h>

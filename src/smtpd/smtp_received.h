@@ -1,4 +1,5 @@
 /* smtp_received.h - the Received: header popgate prepends (RFC 5321 4.4, with RFC 3848 keywords). */
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 #ifndef POPGATE_SMTP_RECEIVED_H
 #define POPGATE_SMTP_RECEIVED_H
 

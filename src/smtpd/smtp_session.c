@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * smtp_session.c - one SMTP connection: the privilege split, the greeting, and the dispatcher
  * that reads command lines under timeouts, checks them against the command table and the

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * smtp_session.h - the protocol child's view of one SMTP session: its state, its transaction,
  * and the command table the dispatcher walks. Private to src/smtpd.

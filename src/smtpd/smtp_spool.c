@@ -1,4 +1,5 @@
 /* smtp_spool.c - message storage for one transaction: bounded memory, then an unlinked file. */
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 
 #include <errno.h>
 #include <fcntl.h>

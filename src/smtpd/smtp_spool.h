@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * smtp_spool.h - one message held between the client's final dot and the next hop's answer:
  * in memory while small, in an unlinked temporary file beyond that, so nothing grows unbounded

@@ -1,4 +1,5 @@
 /* smtpd.h - the SMTP service: the entry point the master calls for each accepted connection. */
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 #ifndef POPGATE_SMTPD_H
 #define POPGATE_SMTPD_H
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * drac_client.c - a DRAC client built on rpcgen's stubs (from drac.x), as the mail servers that fed
  * rpc.dracd are: the wire format is rpcgen's and libtirpc's, not popgate's.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 // admin_browser.cjs - drive the popgate admin page in Debian's headless Chromium with Playwright.
 //
 // Run by test_admin_browser.py, which starts popgated and makes a real POP3 login first. This

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
 """test_admin_browser - the admin page end to end, in Debian's headless Chromium driven by Playwright.
 
 A real POP3 login (python poplib) against popgated creates a relay authorization for 127.0.0.1;

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
 # tests/fuzz/fuzz.mk - builds the libFuzzer harnesses with clang, whatever CC configure chose (GNU make).
 #
 # Called by tests/fuzz/local.mk as: $(MAKE) -f fuzz.mk FUZZ_SRCDIR=... FUZZ_CC=clang FUZZ_CPPFLAGS=...

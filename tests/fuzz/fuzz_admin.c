@@ -1,4 +1,5 @@
 /* fuzz_admin.c - libFuzzer harness: the admin API's input handling, from JSON bodies to routed requests. */
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 
 /*
  * The first input byte picks what the rest is (its low two bits, so '0'..'3' in a text seed):

@@ -1,4 +1,5 @@
 /* fuzz_config.c - libFuzzer harness: popgate.conf parsing, typed lookups and the dump round trip. */
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 
 /*
  * The input (up to its first NUL) is a popgate.conf. When it loads, every declared key must read

@@ -1,4 +1,5 @@
 /* fuzz_json.c - a small recursive RFC 8259 validator, written apart from admin_json.c to check it. */
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 #include <string.h>
 
 #include "fuzz_json.h"

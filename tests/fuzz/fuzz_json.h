@@ -1,4 +1,5 @@
 /* fuzz_json.h - an independent RFC 8259 syntax check for what the admin API reads and writes. */
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 #ifndef POPGATE_FUZZ_JSON_H
 #define POPGATE_FUZZ_JSON_H
 

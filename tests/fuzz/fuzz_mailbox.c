@@ -1,4 +1,5 @@
 /* fuzz_mailbox.c - read messages back through mailbox_send and check them as a POP3 client would. */
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 #include <stdlib.h>
 #include <string.h>
 

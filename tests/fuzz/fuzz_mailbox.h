@@ -1,4 +1,5 @@
 /* fuzz_mailbox.h - reading messages back from a mailbox and checking them as a POP3 client would. */
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 #ifndef POPGATE_FUZZ_MAILBOX_H
 #define POPGATE_FUZZ_MAILBOX_H
 

@@ -1,4 +1,5 @@
 /* fuzz_mbox.c - libFuzzer harness: the mbox parser, its index, RETR/TOP formatting and the UPDATE commit. */
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 
 /*
  * The input is an mbox file. A reference written from the rules in mbox_parse.c and pop3fmt.h

@@ -1,4 +1,5 @@
 /* fuzz_pop3.c - libFuzzer harness: a whole POP3 session (AUTHORIZATION, TRANSACTION, UPDATE) on a real mbox. */
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 
 /*
  * The input is everything a client sends. The real command loop, dispatcher, handlers, SASL and

@@ -1,4 +1,5 @@
 /* fuzz_proxy.c - libFuzzer harness: the PROXY protocol header parser (v1 and v2), read as a session reads it. */
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 
 /*
  * The input is what a balancer sent. It is fed to proxy_parse the way session_proxy.c reads a

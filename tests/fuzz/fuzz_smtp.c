@@ -1,4 +1,5 @@
 /* fuzz_smtp.c - libFuzzer harness: a whole SMTP session through smtp_session_main, up to the next hop. */
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 
 /*
  * The input is everything a client sends to the real smtp_session_main: greeting, HELO/EHLO,

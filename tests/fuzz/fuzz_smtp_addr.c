@@ -1,4 +1,5 @@
 /* fuzz_smtp_addr.c - libFuzzer harness: SMTP paths, MAIL/RCPT arguments, HELO, verbs, base64, relay decision. */
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 
 /*
  * The input (up to its first NUL) is given to every SMTP argument parser as a command's

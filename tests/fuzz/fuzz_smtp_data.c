@@ -1,4 +1,5 @@
 /* fuzz_smtp_data.c - libFuzzer harness: the DATA reader against a plain reference reading of RFC 5321. */
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 
 /*
  * Input: one byte choosing the size limit (64 * (1 + byte)) and the spool (odd: spill to a file

@@ -1,4 +1,5 @@
 /* fuzz_socketmap.c - libFuzzer harness: the socketmap stream (netstring framing, NAME KEY requests, replies, answers). */
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 
 /*
  * The input is what an MTA sends on one connection. It is cut into netstrings as the server does

@@ -1,4 +1,5 @@
 /* fuzz_spool.c - read an SMTP spool back piece by piece and check its line ends. */
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>

@@ -1,4 +1,5 @@
 /* fuzz_spool.h - reading a whole SMTP spool back, as the next hop would. */
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 #ifndef POPGATE_FUZZ_SPOOL_H
 #define POPGATE_FUZZ_SPOOL_H
 

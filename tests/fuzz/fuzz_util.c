@@ -1,4 +1,5 @@
 /* fuzz_util.c - scratch files, quiet logs, a threaded fake client and output checks for the harnesses. */
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 #include <errno.h>
 #include <fcntl.h>
 #include <ftw.h>

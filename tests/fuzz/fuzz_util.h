@@ -1,4 +1,5 @@
 /* fuzz_util.h - what every popgate fuzz harness shares: scratch files, quiet logs, a fake client, checks. */
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 #ifndef POPGATE_FUZZ_UTIL_H
 #define POPGATE_FUZZ_UTIL_H
 

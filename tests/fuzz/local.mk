@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
 # tests/fuzz/local.mk - libFuzzer harnesses (clang, ASan, UBSan) for every parser, and their seed corpora.
 #
 #   make fuzz FUZZ_SECONDS=N   build with clang and fuzz each harness for N seconds (default 30)

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: GPL-2.0-or-later
 # run-fuzz.sh - probe for clang's fuzzer runtime, fuzz each harness for a while, or replay the seeds.
 #
 #   run-fuzz.sh probe            exit 0 when $FUZZ_CC can build a libFuzzer+ASan+UBSan program

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: GPL-2.0-or-later
 # run-regress.sh - make check: every seed input through every fuzz harness once; skipped (77)
 # when clang's libFuzzer/ASan/UBSan runtime is not installed.
 srcdir=${POPGATE_SRCDIR:-.}

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
 """test_admin_api - the admin page's JSON API over real HTTP(S) against a running popgated.
 
 Refusals without a session, for a viewer and without the CSRF token; adding, listing, searching

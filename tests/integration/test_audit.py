@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: GPL-2.0-or-later
 """test_audit - who did what (issue 18.4): every admin action on the page (login, logout, add,
 revoke, block, unblock) and through popgatectl (add, del, flush, block, unblock) is kept in the
 audit trail with the admin's name, served by GET /api/audit (newest first), shown among the page's

@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: GPL-2.0-or-later
 """test_blocks - an admin blocks a compromised account (issue 18.3): its POP logins stop
 authorizing relay and its current authorizations are revoked; SMTP AUTH is refused; with --pop its
 POP logins are refused too, with a reply that says so; blocks are listed, lifted, kept over a

@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: GPL-2.0-or-later
 """test_check - "why can't I send?" (issue 18.2): one look-up by address or user name gives the
 whole decision (deny list, allow list, the authorization, a block, the last login and the last
 relay attempt) in GET /api/check and in popgatectl check, in the same words.

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
 """test_debian_package - build the Debian package from a copy of the sources and check what an ISP installs.
 
 Builds with dpkg-buildpackage -us -uc -b in a temporary copy of the tracked (and untracked, not

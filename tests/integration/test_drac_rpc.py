@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
 """test_drac_rpc - the DRAC RPC server driven by clients that are not popgate's code: a client rpcgen
 made from tests/drac/drac.x (tests/drac/drac_client), rpcinfo, a private rpcbind, and raw packets."""
 

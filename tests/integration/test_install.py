@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
 """test_install - `make install DESTDIR=...` from the build tree: real paths in every installed file,
 a systemd unit that systemd-analyze verify accepts, and programs that hardening-check passes."""
 

@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: GPL-2.0-or-later
 """test_journal - popgated -F under systemd logs to the journal natively: every line with its own
 PRIORITY, SYSLOG_FACILITY (server.log_facility, mail = 2), SYSLOG_IDENTIFIER and SYSLOG_PID, so
 that rsyslog files it in mail.log and `journalctl -p err` finds the errors and nothing else.

@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: GPL-2.0-or-later
 """test_lockouts - failed logins (issue 18.1): a penalty per address and user name that grows
 with each failure (another user's right password at the same address is not slowed or refused),
 a hard lockout of the address only past auth.max_failures of all its users, replies that say

@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: GPL-2.0-or-later
 """test_log_fields - no client text forges a log field, and the shipped fail2ban filter
 (etc/fail2ban/popgate.conf) run by the real fail2ban-regex matches exactly the real login failures.
 

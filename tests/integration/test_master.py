@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
 """test_master - popgated's supervisor: config checking, reload, connection limits, shutdown."""
 
 import http.client

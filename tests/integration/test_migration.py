@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
 """test_migration - every step of docs/MIGRATING.md on a fixture of a qpopper + DRAC + sendmail box:
 mboxes with qpopper's X-UIDL and Status: headers and UW-IMAP's folder-data message, a crashed
 session's .USER.pop drop file in qpopper's temp directory, a popauth export, and a dracd.db made

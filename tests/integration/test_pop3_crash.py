@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
 """test_pop3_crash - "nothing is lost" at the protocol level: many rounds of DELE, QUIT and kill -9 of
 the session process at a random moment (before, during or after the UPDATE state), each followed by
 a check that every message not deleted is still there byte for byte, exactly once."""

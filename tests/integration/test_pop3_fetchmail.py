@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
 """test_pop3_fetchmail - fetchmail, a real-world POP3 client, against popgated: STLS and POP3S,
 UIDL-based "keep" mode fetching only new mail, and a final run that deletes what it fetched."""
 

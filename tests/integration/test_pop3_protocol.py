@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
 """test_pop3_protocol - POP3 against the real popgated: every command on mbox and Maildir, pipelining,
 limits, timeouts, APOP, SASL, the plaintext policy, the failure delay, [IN-USE] and delivery during a
 session. Clients: python's poplib and a raw socket where poplib would hide what is on the wire."""

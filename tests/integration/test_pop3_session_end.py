@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
 """test_pop3_session_end - a POP session's relay authorization slides from the session's end (QUIT or a
 closed connection), not only from its login: a client that downloads for longer than relay.timeout
 may still relay afterwards."""

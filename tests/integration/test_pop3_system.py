@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
 """test_pop3_system - a real system user (auth.backend = system) with a Debian-style mail spool: the
 session runs as that user, keeps group "mail" for the spool's dotlock, and deletions are applied.
 Needs root (useradd); skipped otherwise. The user is removed again whatever happens."""

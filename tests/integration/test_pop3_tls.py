@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
 """test_pop3_tls - POP3 over TLS against the real popgated: POP3S (implicit TLS), STLS (RFC 2595)
 with poplib, openssl s_client and curl, the plaintext policy under TLS, and that plaintext pipelined
 behind STLS is thrown away rather than run as if it had been protected."""

@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: GPL-2.0-or-later
 """test_proxy_protocol - the *_proxy listeners (HAProxy's PROXY protocol v1 and v2) with raw sockets.
 A "balancer" at 127.0.0.2 (the only address in server.proxy_networks) sends headers naming
 clients at other 127.0.x.y addresses: the named client is the one authorized to relay

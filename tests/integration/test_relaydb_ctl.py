@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
 """test_relaydb_ctl - popgatectl's relay commands on a real relay database, from many processes."""
 
 import json

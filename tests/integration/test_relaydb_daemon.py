@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
 """test_relaydb_daemon - popgatectl and the relay sweeper while popgated runs, kill -9 and restart."""
 
 import json

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
 """test_relaydb_export - the DRAC-form export map, read by Postfix's postmap and Berkeley DB's db_dump;
 a POP login's key is in it before the client reads +OK."""
 

@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: GPL-2.0-or-later
 """test_smtp_forward - the hand-off after DATA: 250 only once the next hop accepted, 451 for a
 temporary failure and 554 for a permanent one, so nothing that got a 250 is lost.
 

@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: GPL-2.0-or-later
 """test_smtp_protocol - the ESMTP dialogue of popgated's SMTP listener, its limits and DATA rules.
 
 Every test drives the real daemon on 127.0.0.1 with exact dialogues (smtp_helpers.Dialog) or

@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: GPL-2.0-or-later
 """test_smtp_relay - every path of the relay decision at RCPT, each logged with its reason, and
 the seeds' POP-before-SMTP scenario end to end: relaying denied, a POP login from that address,
 relaying accepted, and after the (shortened) relay.timeout denied again.

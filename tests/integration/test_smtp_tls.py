@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: GPL-2.0-or-later
 """test_smtp_tls - STARTTLS (RFC 3207), implicit TLS (RFC 8314) and SMTP AUTH (RFC 4954):
 AUTH only under TLS unless configured otherwise, plaintext pipelined after STARTTLS discarded,
 everything learnt before the handshake forgotten, PLAIN and LOGIN against the POP3 users.

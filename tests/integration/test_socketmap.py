@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
 """test_socketmap - the socketmap server (relay.socketmap_listen) asked by raw netstrings over TCP and
 a unix socket: NOTFOUND before a POP login, OK <expiry> after it, every address spelling, PERM,
 refused clients, persistent connections, idle and oversize connections closed."""

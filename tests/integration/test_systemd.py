@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: GPL-2.0-or-later
 """test_systemd - what systemd sees of popgated under Type=notify: READY=1 once it serves,
 RELOADING=1 then READY=1 around a SIGHUP (a good and a broken configuration), STOPPING=1 at
 SIGTERM, sent to the NOTIFY_SOCKET datagram socket the test binds (a path and an abstract name),

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
 """admin_helpers - drive popgated's admin page and JSON API in integration tests.
 
     import popgate_harness as h, admin_helpers as ah

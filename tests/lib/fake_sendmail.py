@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# SPDX-License-Identifier: GPL-2.0-or-later
 """fake_sendmail - a sendmail(8) stand-in for the SMTP hand-off tests.
 
 popgated runs it as `sendmail -i -f SENDER -- RCPT...` with the message on stdin. Each run is

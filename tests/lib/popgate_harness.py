@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
 """popgate_harness - run the real popgated on free 127.0.0.1 ports for integration tests.
 
     import popgate_harness as h

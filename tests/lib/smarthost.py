@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# SPDX-License-Identifier: GPL-2.0-or-later
 """smarthost - a real SMTP server (aiosmtpd) on 127.0.0.1 standing in for popgated's next hop.
 
     smarthost.py --port P --dir D [--tls CERT KEY] [--require-tls] [--auth USER:PASS]

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
 """smtp_helpers - what the SMTP integration tests need around popgate_harness.
 
     import popgate_harness as h, smtp_helpers as sh

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
 # tests/reliability/local.mk - fault injection, load, privilege and soak tests against the real daemon.
 # Every test prints "checked N messages, 0 lost, 0 changed" or its figures; TESTING.md says what each
 # proves. `make check-reliability` runs only these; `make soak SOAK_MINUTES=10` runs the long soak

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
 """postfix_instance - a private, complete Postfix (master, smtpd, cleanup, qmgr, local) for tests.
 
     pf = PrivatePostfix(directory, spool=spool_dir)   # needs root and the postfix package

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
 """relib - what the reliability tests share: a popgated in its own process group, its process
 tree, clients bound to chosen 127.x.y.z source addresses, a raw POP3 client, small tmpfs mounts,
 temporary system users, and the one-line tally every test prints.

@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# SPDX-License-Identifier: GPL-2.0-or-later
 """soak - mixed POP3, SMTP and admin traffic against one popgated for a long time, watching its
 memory, processes and descriptors.
 

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
 """test_enospc - a full disk through the real daemon: nothing is lost, the client is told "later".
 
 - An mbox on a small tmpfs filled to different levels: the UPDATE after DELE and QUIT runs out of

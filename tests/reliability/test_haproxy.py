@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: GPL-2.0-or-later
 """test_haproxy - the real HAProxy in front of two popgated: the client, never the balancer, is
 authorized. HAProxy (Debian's haproxy, foreground, config written here) listens on two free
 loopback ports: one passes POP3S through (mode tcp, send-proxy-v2) to each node's

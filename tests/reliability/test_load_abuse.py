@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
 """test_load_abuse - slow clients and password guessing, against the real daemon on 127.0.0.0/8.
 
 - Slow clients, twice as many as server.max_connections, each from its own address, sending a

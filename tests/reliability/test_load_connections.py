@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
 """test_load_connections - popgated holding many connections, against the real daemon on 127.0.0.0/8.
 
 - 1000 connections held open at once (POP3 and SMTP, from 100 source addresses): every one is

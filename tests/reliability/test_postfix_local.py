@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
 """test_postfix_local - real Postfix local(8) deliveries (mailbox_delivery_lock = fcntl, dotlock)
 into /var/mail-style mboxes of real system users, while POP3 sessions of popgated retrieve,
 DELE and QUIT (or drop the connection, or RSET) on the same mailboxes.

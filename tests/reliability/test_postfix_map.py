@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
 """test_postfix_map - a real Postfix smtpd decides relaying from popgated's export map
 (`check_client_access btree:MAP`): it refuses a client before its POP login, relays for it on an
 SMTP connection opened the moment the login's +OK arrives, and refuses it again once

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
 """test_postfix_socketmap - a real, private Postfix decides relaying from popgate's authorizations.
 
 1. Postfix asks popgate's socketmap itself (`check_client_access socketmap:inet:127.0.0.1:PORT:relay`,

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
 """test_privileges - who each popgated process is, and what it could do if it were subverted.
 
 With popgated started as root, system users (useradd) and a Debian-style spool (root:mail 2775):

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
 """test_relaydb_faults - the relay database through the real daemon, when things go wrong.
 
 - kill -9 of all of popgated (the master, its workers and every session) while POP3 logins from

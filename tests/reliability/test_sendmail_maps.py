@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
 """test_sendmail_maps - Debian's real sendmail (8.17, unpacked by tools/fetch-sendmail, never installed:
 it conflicts with postfix) reads popgate's authorizations both ways docs/MTA.md gives:
 

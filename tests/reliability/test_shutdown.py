@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
 """test_shutdown - SIGTERM ends popgated within server.shutdown_timeout even when its workers
 (the admin page, the relay sweeper and lookup) and a session are stuck: stopped with SIGSTOP here, as a
 process blocked for good on a lock a crashed process held would be. Before the fix the master

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
 """test_smarthost_drop - the next hop (smtp:HOST:PORT) fails in the middle of a hand-off.
 
 A scripted smarthost on 127.0.0.1 accepts the envelope and DATA, then, at a chosen point, closes

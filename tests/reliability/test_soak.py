@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
 """test_soak - the 30-second version of soak.py for make check: mixed POP3, SMTP and admin traffic,
 no message lost or changed, no growth of memory, descriptors or processes (see soak.py; the
 10-minute run is `make soak`, by hand, and its figures are in TESTING.md)."""

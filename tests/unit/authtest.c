@@ -1,4 +1,5 @@
 /* authtest.c - scratch files, configs, hashes and log capture shared by the auth unit tests. */
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 
 #include <check.h>
 #include <crypt.h>

@@ -1,4 +1,5 @@
 /* authtest.h - scratch files, configs, hashes and log capture shared by the auth unit tests. */
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 #ifndef POPGATE_AUTHTEST_H
 #define POPGATE_AUTHTEST_H
 

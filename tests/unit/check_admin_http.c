@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * check_admin_http.c - the admin worker over real HTTP on a loopback socket bound by the test:
  * routing, sessions, CSRF, roles, throttling, limits, headers, and a clean stop.

@@ -1,4 +1,5 @@
 /* check_admin_json.c - unit tests of the admin page's JSON writer and flat-object parser. */
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 
 #include <check.h>
 #include <stdint.h>

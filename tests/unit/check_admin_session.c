@@ -1,4 +1,5 @@
 /* check_admin_session.c - unit tests of admin sessions, CSRF tokens and login throttling. */
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 
 #include <check.h>
 #include <stdio.h>

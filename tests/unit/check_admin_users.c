@@ -1,4 +1,5 @@
 /* check_admin_users.c - unit tests of admin.users_file parsing and re-reading, and static file names. */
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 
 #include <check.h>
 #include <fcntl.h>

@@ -1,4 +1,5 @@
 /* check_auth.c - unit tests of src/auth: hash schemes, names, passwd file, APOP, timing, popgatectl passwd. */
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 
 #include <check.h>
 #include <crypt.h>

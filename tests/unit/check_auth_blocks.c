@@ -1,4 +1,5 @@
 /* check_auth_blocks.c - blocked accounts (auth/blocks.c): set, replace, lift, expiry, the login verdict, bad lines. */
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 
 #include <check.h>
 #include <stdio.h>

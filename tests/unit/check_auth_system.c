@@ -1,4 +1,5 @@
 /* check_auth_system.c - unit tests of the system backend against a real user made with useradd (root only). */
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 
 #include <check.h>
 #include <fcntl.h>

@@ -1,4 +1,5 @@
 /* check_cidr.c - unit tests of address canonicalisation and CIDR matching. */
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 #include <check.h>
 #include <string.h>
 

@@ -1,4 +1,5 @@
 /* check_config.c - unit tests of the config registry: types, defaults, FILE:LINE errors, docs. */
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 #include <check.h>
 #include <stdio.h>
 #include <stdlib.h>

@@ -1,4 +1,5 @@
 /* check_log.c - unit tests of log_quote, the session line and its id, and when stderr is the journal. */
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 #include <check.h>
 #include <stdio.h>
 #include <stdlib.h>

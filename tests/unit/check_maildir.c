@@ -1,4 +1,5 @@
 /* check_maildir.c - the Maildir driver: order, sizes, UIDLs, seen flags, deletions, concurrent clients. */
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 
 #include <check.h>
 #include <dirent.h>

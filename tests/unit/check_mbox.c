@@ -1,4 +1,5 @@
 /* check_mbox.c - the mbox driver: parsing edge cases, sizes, UIDLs, locking, commit. */
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 
 #include <check.h>
 #include <errno.h>

@@ -1,4 +1,5 @@
 /* check_mbox_crash.c - mbox commit is crash-safe: kill -9 anywhere, full disk, concurrent delivery. */
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 
 /*
  * Each round restores a 200-message mbox, and a child process opens it, deletes a random

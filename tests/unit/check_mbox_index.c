@@ -1,4 +1,5 @@
 /* check_mbox_index.c - the mbox index: used when valid, distrusted when not, tail parsing, random files. */
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 
 #include <check.h>
 #include <fcntl.h>

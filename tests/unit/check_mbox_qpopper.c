@@ -1,4 +1,5 @@
 /* check_mbox_qpopper.c - a qpopper-era spool: X-UIDL believed only for old mail, UW-IMAP's pseudo-message, .USER.pop. */
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 
 #include <check.h>
 #include <fcntl.h>

@@ -1,4 +1,5 @@
 /* check_pop3_parse.c - unit tests of the POP3 parsers: numbers, command splitting, base64, SASL PLAIN, CAPA. */
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 #include <check.h>
 #include <stdio.h>
 #include <stdlib.h>

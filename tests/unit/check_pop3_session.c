@@ -1,4 +1,5 @@
 /* check_pop3_session.c - the AUTHORIZATION state through the real pop3_session_main. */
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 
 /*
  * The AUTHORIZATION state through the real pop3_session_main (privilege

@@ -1,4 +1,5 @@
 /* check_pop3_transaction.c - the TRANSACTION and UPDATE states through the real pop3_session_main. */
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 
 /*
  * The TRANSACTION and UPDATE states through the real pop3_session_main

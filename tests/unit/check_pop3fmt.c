@@ -1,4 +1,5 @@
 /* check_pop3fmt.c - table-driven tests of the POP3 formatter and size counter, at every chunking. */
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 
 #include <check.h>
 #include <stdlib.h>

@@ -1,4 +1,5 @@
 /* check_proxy_proto.c - unit tests of the PROXY protocol header parser (v1 text, v2 binary). */
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 #include <check.h>
 #include <stdio.h>
 #include <string.h>

@@ -1,4 +1,5 @@
 /* check_relaydb.c - unit tests of src/relaydb: keys, records, expiry with an injected clock, lists, map. */
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 
 #include <check.h>
 #include <db.h>

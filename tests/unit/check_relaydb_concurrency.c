@@ -1,4 +1,5 @@
 /* check_relaydb_concurrency.c - many processes refreshing and checking at once; kill -9 mid-write. */
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 
 #include <check.h>
 #include <db.h>

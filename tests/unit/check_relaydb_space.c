@@ -1,4 +1,5 @@
 /* check_relaydb_space.c - unit tests of a full relay.db_dir: allocated regions, refusal, errors not SIGBUS. */
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 
 #include <check.h>
 #include <errno.h>

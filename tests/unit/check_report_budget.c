@@ -1,4 +1,5 @@
 /* check_report_budget.c - unit tests of the reports a session's protocol child may pass on. */
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 #include <check.h>
 #include <stdio.h>
 

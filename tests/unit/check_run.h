@@ -1,4 +1,5 @@
 /* check_run.h - the one main() body every Check test program shares. */
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 #ifndef POPGATE_CHECK_RUN_H
 #define POPGATE_CHECK_RUN_H
 

@@ -1,4 +1,5 @@
 /* check_smtp_addr.c - the SMTP path parser, its relay-trick flags, command and parameter syntax, base64. */
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 
 #include <check.h>
 #include <stdio.h>

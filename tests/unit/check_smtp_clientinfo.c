@@ -1,4 +1,5 @@
 /* check_smtp_clientinfo.c - XFORWARD lines (xtext, the 512-octet limit) and sendmail's -oM arguments. */
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 
 #include <check.h>
 #include <stdio.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * check_smtp_data.c - the DATA reader over a real socketpair and lineio: dot-unstuffing, the one
  * CRLF.CRLF terminator, SMTP smuggling variants refused, size and line limits read to the end,

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * check_smtp_forward.c - the hand-off to the next hop. The sendmail path runs real stand-in
  * programs (shell scripts recording argv, environment and stdin, exiting as told); the smarthost

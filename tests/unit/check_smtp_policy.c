@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * check_smtp_policy.c - the RCPT relay decision against a real relay database in a scratch
  * directory, with a fake clock: every reason, deny winning, tricks never relaying, expiry.

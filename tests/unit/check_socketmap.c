@@ -1,4 +1,5 @@
 /* check_socketmap.c - the socketmap protocol: netstring framing, requests, replies, answers from a real database. */
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 
 #include <check.h>
 #include <stdio.h>

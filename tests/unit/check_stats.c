@@ -1,4 +1,5 @@
 /* check_stats.c - unit tests of the master's counters page: who may write it, and a corrupted page. */
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 #include <check.h>
 #include <errno.h>
 #include <fcntl.h>

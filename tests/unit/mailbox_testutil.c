@@ -1,4 +1,5 @@
 /* mailbox_testutil.c - helpers for the mailbox driver tests: temp dirs, files, capturing RETR. */
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 
 #include <check.h>
 #include <errno.h>

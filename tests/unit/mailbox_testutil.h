@@ -1,4 +1,5 @@
 /* mailbox_testutil.h - helpers for the mailbox driver tests: temp dirs, files, capturing RETR. */
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 #ifndef POPGATE_MAILBOX_TESTUTIL_H
 #define POPGATE_MAILBOX_TESTUTIL_H
 

@@ -1,4 +1,5 @@
 /* mbox_fixture.c - the shared fixture of the mbox tests: a scratch mailbox, its index dir, checks. */
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 
 #include <check.h>
 #include <stdio.h>

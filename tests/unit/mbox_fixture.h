@@ -1,4 +1,5 @@
 /* mbox_fixture.h - the shared fixture of the mbox tests: a scratch mailbox, its index dir, checks. */
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 #ifndef POPGATE_MBOX_FIXTURE_H
 #define POPGATE_MBOX_FIXTURE_H
 

@@ -1,4 +1,5 @@
 /* pop3test.c - scratch users and maildrops, and a scripted client driving the real pop3_session_main. */
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 #include <check.h>
 #include <errno.h>
 #include <fcntl.h>

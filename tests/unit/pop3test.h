@@ -1,4 +1,5 @@
 /* pop3test.h - a scratch maildrop, users and a scripted POP3 client for the POP3 unit tests. */
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 #ifndef POPGATE_POP3TEST_H
 #define POPGATE_POP3TEST_H
 

@@ -1,4 +1,5 @@
 /* relaydb_fixture.c - scratch directories and configs for the relaydb Check tests. */
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 
 #include <check.h>
 #include <ftw.h>

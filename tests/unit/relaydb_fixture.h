@@ -1,4 +1,5 @@
 /* relaydb_fixture.h - scratch directories and configs for the relaydb Check tests. */
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 #ifndef POPGATE_RELAYDB_FIXTURE_H
 #define POPGATE_RELAYDB_FIXTURE_H
 
