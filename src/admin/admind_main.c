@@ -19,6 +19,7 @@
 #include <string.h>
 
 #include "admin/admin.h"
+#include "common/fileio.h"
 #include "common/config.h"
 #include "common/config_keys.h"
 #include "common/log.h"
@@ -39,19 +40,6 @@ static void usage(void)
 		"  (started by popgated's admin worker, not by hand)\n");
 }
 
-/* parse_fd - a descriptor number that is open in this process, or -1. */
-static int parse_fd(const char *text)
-{
-	char *end;
-	long v;
-
-	errno = 0;
-	v = strtol(text, &end, 10);
-	if (errno != 0 || *end != '\0' || v < 0 || v > INT_MAX || fcntl((int)v, F_GETFD) < 0)
-		return -1;
-	return (int)v;
-}
-
 int main(int argc, char **argv)
 {
 	struct sigaction sa = { .sa_handler = on_term };
@@ -67,7 +55,7 @@ int main(int argc, char **argv)
 		switch (c) {
 		case 'f': path = optarg; break;
 		case 'F': foreground = true; break;
-		case 's': statsfd = parse_fd(optarg); if (statsfd < 0) { usage(); return 64; } break;
+		case 's': statsfd = fileio_fd_arg(optarg); if (statsfd < 0) { usage(); return 64; } break;
 		default: usage(); return 64;
 		}
 	}
@@ -76,7 +64,7 @@ int main(int argc, char **argv)
 		return 64;
 	}
 	for (int i = optind; i < argc; i++)
-		if ((fds[n++] = parse_fd(argv[i])) < 0) {
+		if ((fds[n++] = fileio_fd_arg(argv[i])) < 0) {
 			usage();
 			return 64;
 		}

@@ -13,6 +13,9 @@
  */
 char *fileio_read_small(const char *path, size_t max, bool nofollow, size_t *len);
 
+/* fileio_fd_arg - TEXT as a descriptor number that is open in this process (a program's fd argument), or -1. */
+int fileio_fd_arg(const char *text);
+
 /* fileio_write_all - write all LEN bytes of BUF to FD, going on after EINTR and short writes. 0 or -1. */
 int fileio_write_all(int fd, const void *buf, size_t len);
 

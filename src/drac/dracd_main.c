@@ -18,6 +18,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "common/fileio.h"
 #include "common/config.h"
 #include "common/log.h"
 #include "drac/dracd.h"
@@ -36,20 +37,6 @@ static void usage(void)
 		"  (started by popgated's DRAC worker, not by hand)\n");
 }
 
-/* parse_fd - a descriptor number that is open in this process, or -1. */
-static int parse_fd(const char *text)
-{
-	char *end;
-	long v;
-
-	errno = 0;
-	v = strtol(text, &end, 10);
-	if (errno != 0 || *end != '\0' || v < 0 || v > INT_MAX || fcntl((int)v, F_GETFD) < 0)
-		return -1;
-	fcntl((int)v, F_SETFD, FD_CLOEXEC);
-	return (int)v;
-}
-
 int main(int argc, char **argv)
 {
 	struct sigaction sa = { .sa_handler = on_term };
@@ -64,8 +51,12 @@ int main(int argc, char **argv)
 		switch (c) {
 		case 'f': path = optarg; break;
 		case 'F': foreground = true; break;
-		case 'u': if ((socks.udp = parse_fd(optarg)) < 0) { usage(); return 64; } break;
-		case 't': if ((socks.tcp = parse_fd(optarg)) < 0) { usage(); return 64; } break;
+		case 'u': if ((socks.udp = fileio_fd_arg(optarg)) < 0) { usage(); return 64; }
+			fcntl(socks.udp, F_SETFD, FD_CLOEXEC); /* the sockets are this program's alone */
+			break;
+		case 't': if ((socks.tcp = fileio_fd_arg(optarg)) < 0) { usage(); return 64; }
+			fcntl(socks.tcp, F_SETFD, FD_CLOEXEC);
+			break;
 		default: usage(); return 64;
 		}
 	}

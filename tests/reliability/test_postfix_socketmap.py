@@ -28,6 +28,7 @@ import time
 from postfix_instance import PrivatePostfix
 
 import popgate_harness as h
+import smtp_helpers as sh
 
 if not h.IS_ROOT:
     print("SKIP: needs root for a private Postfix")
@@ -68,13 +69,7 @@ def send(port, source, helo, msgid):
 
 
 def wait_for(pred, what, timeout=30):
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        v = pred()
-        if v:
-            return v
-        time.sleep(0.05)
-    raise AssertionError("timed out waiting for " + what)
+    return sh.wait_until(pred, timeout=timeout, what=what)
 
 
 class PostfixSocketmap(h.TestCase):

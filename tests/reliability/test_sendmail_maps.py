@@ -29,6 +29,7 @@ import sys
 import time
 
 import popgate_harness as h
+import smtp_helpers as sh
 
 if not h.IS_ROOT:
     print("SKIP: needs root (sendmail in its own mount and UTS namespaces)")
@@ -146,13 +147,7 @@ pop_login = h.pop_login
 
 
 def wait_for(pred, what, timeout=30):
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        v = pred()
-        if v:
-            return v
-        time.sleep(0.1)
-    raise AssertionError("timed out waiting for " + what)
+    return sh.wait_until(pred, timeout=timeout, what=what)
 
 
 class SendmailMaps(h.TestCase):
