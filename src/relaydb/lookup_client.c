@@ -92,6 +92,8 @@ static int wait_record(int fd, void *buf, size_t len)
 
 		if (r > 0)
 			break;
+		if (r == 0)
+			errno = ETIMEDOUT;
 		if (r == 0 || errno != EINTR)
 			return -1;
 		clock_gettime(CLOCK_MONOTONIC, &t1);
@@ -102,7 +104,11 @@ static int wait_record(int fd, void *buf, size_t len)
 	do
 		n = recv(fd, buf, len, 0);
 	while (n < 0 && errno == EINTR);
-	return n == (ssize_t)len ? 0 : -1;
+	if (n == (ssize_t)len)
+		return 0;
+	if (n >= 0)
+		errno = n == 0 ? ECONNRESET : EPROTO; /* the log says why, not a stale errno */
+	return -1;
 }
 
 /* wait_answer - the worker's answer to a question; -1 on timeout, EOF or a bad record. */

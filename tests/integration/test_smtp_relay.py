@@ -188,11 +188,10 @@ class Relay(h.TestCase):
             p = d.port("smtp")
             worker = int(d.wait_for_log(r"popgated/lookup\[(\d+)\]: \w+: relaydb: lookup worker listening").group(1))
             sh.ctl(d, "add", "127.0.0.1", "--ttl", "1h")
-            t0 = time.time()
             self.assertEqual(try_rcpt(p, OUTSIDE)[0], 250)
-            self.assertLess(time.time() - t0, 1.5 * h.SLOWDOWN)
             sh.ctl(d, "del", "127.0.0.1")
             self.assertEqual(try_rcpt(p, OUTSIDE), (550, "5.7.1 Relaying denied"))
+            self.assertNotIn("did not answer", d.log(), "a healthy worker answers every question")
             # A stopped worker: the session waits for its answer (3 s), then reads the database.
             os.kill(worker, signal.SIGSTOP)
             try:
@@ -206,9 +205,9 @@ class Relay(h.TestCase):
             # A dead worker: sessions read the database at once, and the master starts a new one.
             os.kill(worker, signal.SIGKILL)
             sh.wait_until(lambda: gone(worker), what="the worker gone")
-            t0 = time.time()
             self.assertEqual(try_rcpt(p, OUTSIDE)[0], 250)
-            self.assertLess(time.time() - t0, 1.5 * h.SLOWDOWN)
+            # ...without waiting for an answer: only the stopped worker's question timed out.
+            self.assertEqual(d.log().count("did not answer (Connection timed out)"), 1, d.log())
             sh.ctl(d, "del", "127.0.0.1")
             self.assertEqual(try_rcpt(p, OUTSIDE), (550, "5.7.1 Relaying denied"))
             d.wait_for_log(r"popgated/lookup\[(?!%d\])\d+\]: \w+: relaydb: lookup worker listening" % worker, timeout=20)
