@@ -20,6 +20,7 @@ src_common_libcommon_a_SOURCES = \
 	src/common/penalty.c src/common/penalty.h \
 	src/common/proxy_proto.c src/common/proxy_proto.h \
 	src/common/report_budget.c src/common/report_budget.h \
+	src/common/sasl.c src/common/sasl.h \
 	src/common/session.c src/common/session.h src/common/session_wire.h \
 	src/common/session_proxy.c \
 	src/common/stats.c src/common/stats.h \
@@ -36,6 +37,12 @@ tests_unit_check_cidr_SOURCES = tests/unit/check_cidr.c
 tests_unit_check_cidr_CFLAGS = $(POPGATE_TEST_CFLAGS)
 tests_unit_check_cidr_LDADD = $(POPGATE_TEST_LIBS)
 EXTRA_tests_unit_check_cidr_DEPENDENCIES = $(POPGATE_LIBS)
+check_PROGRAMS += tests/unit/check_sasl
+TESTS += tests/unit/check_sasl
+tests_unit_check_sasl_SOURCES = tests/unit/check_sasl.c
+tests_unit_check_sasl_CFLAGS = $(POPGATE_TEST_CFLAGS)
+tests_unit_check_sasl_LDADD = $(POPGATE_TEST_LIBS)
+EXTRA_tests_unit_check_sasl_DEPENDENCIES = $(POPGATE_LIBS)
 check_PROGRAMS += tests/unit/check_log
 TESTS += tests/unit/check_log
 tests_unit_check_log_SOURCES = tests/unit/check_log.c

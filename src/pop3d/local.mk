@@ -66,7 +66,7 @@ src_pop3d_libpop3d_a_SOURCES += \
 	src/pop3d/pop3.h src/pop3d/pop3_int.h src/pop3d/pop3_limits.h \
 	src/pop3d/pop3_capa.c src/pop3d/pop3_cmd.c \
 	src/pop3d/pop3_postlogin.c src/pop3d/pop3_prelogin.c \
-	src/pop3d/pop3_privs.c src/pop3d/pop3_sasl.c src/pop3d/pop3_sasl.h \
+	src/pop3d/pop3_privs.c src/pop3d/pop3_sasl.c \
 	src/pop3d/pop3_session.c src/pop3d/pop3_session_end.c
 
 # Unit tests of the POP3 engine: parsers and policy; dialogues through the real session entry.

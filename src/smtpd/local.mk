@@ -7,7 +7,6 @@ src_smtpd_libsmtpd_a_SOURCES = \
 	src/smtpd/smtp_session.c src/smtpd/smtp_session.h src/smtpd/smtp_commands.c \
 	src/smtpd/smtp_auth.c src/smtpd/smtp_message.c \
 	src/smtpd/smtp_addr.c src/smtpd/smtp_addr.h src/smtpd/smtp_parse.c src/smtpd/smtp_parse.h \
-	src/smtpd/smtp_b64.c src/smtpd/smtp_b64.h \
 	src/smtpd/smtp_policy.c src/smtpd/smtp_policy.h \
 	src/smtpd/smtp_spool.c src/smtpd/smtp_spool.h src/smtpd/smtp_data.c src/smtpd/smtp_data.h \
 	src/smtpd/smtp_received.c src/smtpd/smtp_received.h \

@@ -9,7 +9,7 @@
 #include <strings.h>
 
 #include "common/log.h"
-#include "smtpd/smtp_b64.h"
+#include "common/sasl.h"
 #include "smtpd/smtp_limits.h"
 #include "smtpd/smtp_session.h"
 
@@ -27,7 +27,7 @@ enum sasl_stop { SASL_GOT, SASL_CANCEL, SASL_BAD, SASL_CLOSE };
 
 /* challenge - send "334 TEXT", read one response line and decode it into OUT. */
 static enum sasl_stop challenge(struct smtp_session *s, const char *text, unsigned char *out, size_t cap,
-				long *len)
+				size_t *len)
 {
 	char line[SMTP_READ_MAX];
 	size_t n = 0;
@@ -46,50 +46,30 @@ static enum sasl_stop challenge(struct smtp_session *s, const char *text, unsign
 		return SASL_CLOSE;
 	if (strcmp(line, "*") == 0)
 		stop = SASL_CANCEL;
-	else if (strlen(line) != n || (*len = smtp_b64_decode(line, out, cap)) < 0)
+	else if (strlen(line) != n || sasl_b64_decode(line, n, out, cap, len) < 0)
 		stop = SASL_BAD;
 	explicit_bzero(line, n);
 	return stop;
 }
 
 /* initial - decode an initial response ("=" means empty, RFC 4954 4). */
-static enum sasl_stop initial(const char *ir, unsigned char *out, size_t cap, long *len)
+static enum sasl_stop initial(const char *ir, unsigned char *out, size_t cap, size_t *len)
 {
-	if (strcmp(ir, "=") == 0) {
-		out[0] = '\0';
-		*len = 0;
-		return SASL_GOT;
-	}
-	return (*len = smtp_b64_decode(ir, out, cap)) < 0 ? SASL_BAD : SASL_GOT;
+	if (strcmp(ir, "=") == 0)
+		ir = "";
+	return sasl_b64_decode(ir, strlen(ir), out, cap, len) < 0 ? SASL_BAD : SASL_GOT;
 }
 
-/* copy_field - a NUL-free field of decoded SASL data into OUT. -1 if it does not fit. */
-static int copy_field(const unsigned char *p, size_t len, char *out, size_t cap)
-{
-	if (len >= cap || memchr(p, '\0', len) != NULL)
-		return -1;
-	memcpy(out, p, len);
-	out[len] = '\0';
-	return 0;
-}
-
-/* plain - RFC 4616: [authzid] NUL authcid NUL passwd; a different authzid is not supported. */
+/* plain - RFC 4616 through the parser POP3 uses; a different authzid is not supported. */
 static enum sasl_stop plain(struct smtp_session *s, const char *ir, struct creds *c)
 {
 	unsigned char buf[SASL_MAX];
-	long len = 0;
+	size_t len = 0;
+	const char *why;
 	enum sasl_stop st = ir[0] != '\0' ? initial(ir, buf, sizeof(buf), &len) : challenge(s, "", buf, sizeof(buf), &len);
-	const unsigned char *nul1, *nul2;
 
-	if (st == SASL_GOT) {
-		nul1 = memchr(buf, '\0', (size_t)len);
-		nul2 = nul1 != NULL ? memchr(nul1 + 1, '\0', (size_t)(buf + len - nul1 - 1)) : NULL;
-		if (nul2 == NULL ||
-		    copy_field(nul1 + 1, (size_t)(nul2 - nul1 - 1), c->user, sizeof(c->user)) < 0 ||
-		    copy_field(nul2 + 1, (size_t)(buf + len - nul2 - 1), c->pass, sizeof(c->pass)) < 0 ||
-		    (nul1 != buf && ((size_t)(nul1 - buf) != strlen(c->user) || memcmp(buf, c->user, strlen(c->user)) != 0)))
-			st = SASL_BAD;
-	}
+	if (st == SASL_GOT && sasl_plain_parse(buf, len, c->user, sizeof(c->user), c->pass, sizeof(c->pass), &why) != 0)
+		st = SASL_BAD;
 	explicit_bzero(buf, sizeof(buf));
 	return st;
 }
@@ -98,16 +78,16 @@ static enum sasl_stop plain(struct smtp_session *s, const char *ir, struct creds
 static enum sasl_stop login(struct smtp_session *s, const char *ir, struct creds *c)
 {
 	unsigned char buf[SASL_MAX];
-	long len = 0;
+	size_t len = 0;
 	enum sasl_stop st;
 
 	st = ir[0] != '\0' ? initial(ir, buf, sizeof(buf), &len)
 			   : challenge(s, "VXNlcm5hbWU6", buf, sizeof(buf), &len); /* "Username:" */
-	if (st == SASL_GOT && copy_field(buf, (size_t)len, c->user, sizeof(c->user)) < 0)
+	if (st == SASL_GOT && sasl_login_field(buf, len, c->user, sizeof(c->user), false) < 0)
 		st = SASL_BAD;
 	if (st == SASL_GOT)
 		st = challenge(s, "UGFzc3dvcmQ6", buf, sizeof(buf), &len); /* "Password:" */
-	if (st == SASL_GOT && copy_field(buf, (size_t)len, c->pass, sizeof(c->pass)) < 0)
+	if (st == SASL_GOT && sasl_login_field(buf, len, c->pass, sizeof(c->pass), true) < 0)
 		st = SASL_BAD;
 	explicit_bzero(buf, sizeof(buf));
 	return st;

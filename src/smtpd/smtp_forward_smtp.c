@@ -12,8 +12,8 @@
 #include <string.h>
 
 #include "common/log.h"
+#include "common/sasl.h"
 #include "common/tls.h"
-#include "smtpd/smtp_b64.h"
 #include "smtpd/smtp_client.h"
 #include "smtpd/smtp_forward.h"
 
@@ -110,7 +110,7 @@ static enum smtp_forward_status authenticate(struct hop *h)
 	memcpy(raw + 1, h->fc->auth_user, ul);
 	raw[1 + ul] = '\0';
 	memcpy(raw + 2 + ul, h->fc->auth_pass, pl);
-	n = smtp_b64_encode(raw, ul + pl + 2, b64, sizeof(b64));
+	n = sasl_b64_encode(raw, ul + pl + 2, b64, sizeof(b64));
 	rc = n < 0 ? -1 : smtp_client_command(h->lio, &h->r, "AUTH PLAIN %s", b64);
 	explicit_bzero(raw, sizeof(raw));
 	explicit_bzero(b64, sizeof(b64));

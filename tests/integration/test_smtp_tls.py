@@ -117,6 +117,11 @@ class Tls(h.TestCase):
             self.assertEqual(c.cmd("AUTH PLAIN not-base64!")[0], 501)
             # An authorization identity other than the user is not supported.
             self.assertEqual(c.cmd("AUTH PLAIN " + base64.b64encode(b"root\0alice\0secret").decode())[0], 501)
+            # One parser with POP3 AUTH: an empty user name is malformed (501), never a credential check,
+            # and so is base64 with non-zero pad bits ("AGFsaWNlAHNlY3JldB==" is not canonical).
+            self.assertEqual(c.cmd("AUTH PLAIN " + base64.b64encode(b"\0\0secret").decode())[0], 501)
+            self.assertEqual(c.cmd("AUTH PLAIN AGFsaWNlAHNlY3JldB==")[0], 501)
+            self.assertNotIn("login failed", d.log())
             self.assertEqual(c.cmd("AUTH LOGIN"), (334, ["VXNlcm5hbWU6"]))
             self.assertEqual(c.cmd(base64.b64encode(b"alice").decode()), (334, ["UGFzc3dvcmQ6"]))
             self.assertEqual(c.cmd(base64.b64encode(b"secret").decode())[0], 235)

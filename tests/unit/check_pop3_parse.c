@@ -1,4 +1,4 @@
-/* check_pop3_parse.c - unit tests of the POP3 parsers: numbers, command splitting, base64, SASL PLAIN, CAPA. */
+/* check_pop3_parse.c - unit tests of the POP3 parsers: numbers, command splitting, CAPA (base64 and SASL PLAIN: check_sasl). */
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 #include <check.h>
 #include <stdio.h>
@@ -7,7 +7,6 @@
 
 #include "common/config.h"
 #include "pop3d/pop3_int.h"
-#include "pop3d/pop3_sasl.h"
 #include "check_run.h"
 
 /* load - a config from TEXT or fail. */
@@ -78,94 +77,6 @@ START_TEST(test_split)
 		ck_assert_str_eq(argv[0], splits[_i].a0);
 	if (argc >= 2)
 		ck_assert_str_eq(argv[1], splits[_i].a1);
-}
-END_TEST
-
-static const struct {
-	const char *in;
-	int rc;
-	const char *out;
-	size_t outlen;
-} b64[] = {
-	{ "", 0, "", 0 },
-	{ "Zg==", 0, "f", 1 },
-	{ "Zm8=", 0, "fo", 2 },
-	{ "Zm9v", 0, "foo", 3 },
-	{ "Zm9vYmFy", 0, "foobar", 6 },
-	{ "AGFsaWNlAHNlY3JldA==", 0, "\0alice\0secret", 13 },
-	{ "+/+/", 0, "\xfb\xff\xbf", 3 },
-	{ "Zg", -1, NULL, 0 },        /* not a multiple of 4 */
-	{ "Zg=", -1, NULL, 0 },
-	{ "Z===", -1, NULL, 0 },      /* padding in the first two digits */
-	{ "====", -1, NULL, 0 },
-	{ "Zg==Zm9v", -1, NULL, 0 },  /* padding before the end */
-	{ "Zm=v", -1, NULL, 0 },      /* a digit after padding */
-	{ "Zm9v\r\n", -1, NULL, 0 },
-	{ "Zm 9", -1, NULL, 0 },
-	{ "Zm9-", -1, NULL, 0 },      /* base64url is not base64 */
-	{ "Zm9_", -1, NULL, 0 },
-	{ "*", -1, NULL, 0 },
-};
-
-START_TEST(test_base64)
-{
-	unsigned char out[64];
-	size_t len = 99;
-	int rc = pop3_base64_decode(b64[_i].in, strlen(b64[_i].in), out, sizeof(out), &len);
-
-	ck_assert_msg(rc == b64[_i].rc, "\"%s\": rc %d", b64[_i].in, rc);
-	if (rc == 0) {
-		ck_assert_uint_eq(len, b64[_i].outlen);
-		ck_assert(memcmp(out, b64[_i].out, len) == 0);
-	}
-}
-END_TEST
-
-START_TEST(test_base64_room)
-{
-	unsigned char out[3];
-	size_t len;
-
-	ck_assert_int_eq(pop3_base64_decode("Zm9v", 4, out, 3, &len), 0);
-	ck_assert_int_eq(pop3_base64_decode("Zm9vYg==", 8, out, 3, &len), -1);
-	ck_assert_int_eq(pop3_base64_decode("Zm9v", 4, out, 2, &len), -1);
-}
-END_TEST
-
-static const struct {
-	const char *in;
-	size_t len;
-	int rc;
-	const char *user, *pass;
-} plains[] = {
-	{ "\0alice\0secret", 13, 0, "alice", "secret" },
-	{ "alice\0alice\0secret", 18, 0, "alice", "secret" },
-	{ "\0alice\0", 7, 0, "alice", "" },
-	{ "\0alice\0pass with spaces", 23, 0, "alice", "pass with spaces" },
-	{ "bob\0alice\0secret", 16, -2, NULL, NULL },    /* acting as someone else */
-	{ "alic\0alice\0secret", 17, -2, NULL, NULL },
-	{ "\0\0secret", 8, -1, NULL, NULL },             /* empty authcid */
-	{ "alice\0secret", 12, -1, NULL, NULL },         /* one NUL only */
-	{ "alicesecret", 11, -1, NULL, NULL },
-	{ "\0alice\0sec\0ret", 14, -1, NULL, NULL },      /* NUL inside the password */
-	{ "", 0, -1, NULL, NULL },
-	{ "\0aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\0x", 45, -1, NULL, NULL }, /* user too long for 16 */
-};
-
-START_TEST(test_plain)
-{
-	char user[16], pass[32];
-	const char *why = NULL;
-	int rc = pop3_sasl_plain_parse((const unsigned char *)plains[_i].in, plains[_i].len, user, sizeof(user),
-				       pass, sizeof(pass), &why);
-
-	ck_assert_msg(rc == plains[_i].rc, "case %d: rc %d", _i, rc);
-	if (rc == 0) {
-		ck_assert_str_eq(user, plains[_i].user);
-		ck_assert_str_eq(pass, plains[_i].pass);
-	} else {
-		ck_assert_ptr_nonnull(why);
-	}
 }
 END_TEST
 
@@ -294,9 +205,6 @@ static Suite *pop3_parse_suite(void)
 
 	tcase_add_loop_test(tc, test_number, 0, N(numbers));
 	tcase_add_loop_test(tc, test_split, 0, N(splits));
-	tcase_add_loop_test(tc, test_base64, 0, N(b64));
-	tcase_add_test(tc, test_base64_room);
-	tcase_add_loop_test(tc, test_plain, 0, N(plains));
 	suite_add_tcase(s, tc);
 	tc = tcase_create("policy");
 	tcase_add_test(tc, test_capa_plaintext_ok);

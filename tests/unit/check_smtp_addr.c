@@ -1,4 +1,4 @@
-/* check_smtp_addr.c - the SMTP path parser, its relay-trick flags, command and parameter syntax, base64. */
+/* check_smtp_addr.c - the SMTP path parser, its relay-trick flags, command and parameter syntax. */
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 
 #include <check.h>
@@ -7,7 +7,6 @@
 #include <string.h>
 
 #include "smtpd/smtp_addr.h"
-#include "smtpd/smtp_b64.h"
 #include "smtpd/smtp_parse.h"
 #include "check_run.h"
 
@@ -225,29 +224,6 @@ START_TEST(test_rcpt)
 }
 END_TEST
 
-START_TEST(test_b64)
-{
-	unsigned char out[64];
-	char enc[64];
-
-	ck_assert_int_eq(smtp_b64_decode("AGFsaWNlAHNlY3JldA==", out, sizeof(out)), 13);
-	ck_assert_int_eq(memcmp(out, "\0alice\0secret", 13), 0);
-	ck_assert_int_eq(smtp_b64_decode("", out, sizeof(out)), 0);
-	ck_assert_int_eq(smtp_b64_decode("Zm9v", out, sizeof(out)), 3);
-	ck_assert_str_eq((char *)out, "foo");
-	ck_assert_int_eq(smtp_b64_decode("Zm9vYg==", out, sizeof(out)), 4);
-	ck_assert_int_eq(smtp_b64_decode("Zm9vYmE=", out, sizeof(out)), 5);
-	ck_assert_int_eq(smtp_b64_decode("Zm9vYh==", out, sizeof(out)), -1); /* non-zero pad bits */
-	ck_assert_int_eq(smtp_b64_decode("Zm9", out, sizeof(out)), -1);
-	ck_assert_int_eq(smtp_b64_decode("Zm=v", out, sizeof(out)), -1);
-	ck_assert_int_eq(smtp_b64_decode("Zg==Zg==", out, sizeof(out)), -1);
-	ck_assert_int_eq(smtp_b64_decode("Zm9v YmFy", out, sizeof(out)), -1);
-	ck_assert_int_eq(smtp_b64_decode("Zm9vYmFy", out, 4), -1);
-	ck_assert_int_eq(smtp_b64_encode("\0alice\0secret", 13, enc, sizeof(enc)), 20);
-	ck_assert_str_eq(enc, "AGFsaWNlAHNlY3JldA==");
-	ck_assert_int_eq(smtp_b64_encode("foobar", 6, enc, 8), -1);
-}
-END_TEST
 
 /*
  * Seeded mutations of good and bad paths and MAIL arguments: whatever the input, the parsers
@@ -336,7 +312,6 @@ static Suite *suite(void)
 	tcase_add_test(tc, test_helo);
 	tcase_add_test(tc, test_mail_params);
 	tcase_add_test(tc, test_rcpt);
-	tcase_add_test(tc, test_b64);
 	suite_add_tcase(s, tc);
 	return s;
 }
