@@ -37,7 +37,9 @@ const struct cfg_key cfg_keys_smtp[] = {
 		      "line of a DATA begun under stress, may take", 1, 3600),
 	CFG_KEY_RANGE("max_errors", CFG_INT, "10", "failed commands before the session is closed", 1, 1000),
 	CFG_KEY_ENUM("plaintext_auth", "trusted", "trusted|always",
-		     "trusted: AUTH offered only under TLS or from pop3.trusted_networks; always: anywhere"),
+		     "trusted: AUTH offered only under TLS or from smtp.trusted_networks; always: anywhere"),
+	CFG_KEY("trusted_networks", CFG_CIDRS, "127.0.0.0/8, ::1",
+		"clients offered AUTH without TLS; when not set, the value of pop3.trusted_networks"),
 	CFG_KEY("forward_client_info", CFG_BOOL, "no",
 		"sendmail: next hop: pass the client's address, protocol and HELO name as -oM{client_addr}, -oMr, -oMs "
 		"(server.user must be a trusted user of sendmail)"),

@@ -18,6 +18,7 @@ src_common_libcommon_a_SOURCES = \
 	src/common/net.c src/common/net.h \
 	src/common/privsep.c src/common/privsep.h \
 	src/common/penalty.c src/common/penalty.h \
+	src/common/plaintext_policy.c src/common/plaintext_policy.h \
 	src/common/proxy_proto.c src/common/proxy_proto.h \
 	src/common/report_budget.c src/common/report_budget.h \
 	src/common/sasl.c src/common/sasl.h \

@@ -4,13 +4,12 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "common/plaintext_policy.h"
 #include "pop3d/pop3_int.h"
 
 bool pop3_plaintext_allowed(const struct config *cfg, const struct ip_addr *client, bool tls)
 {
-	if (tls || strcmp(cfg_str(cfg, "pop3.plaintext_auth"), "always") == 0)
-		return true;
-	return cidr_list_match(cfg_cidrs(cfg, "pop3.trusted_networks"), client) != NULL;
+	return plaintext_allowed(cfg, "pop3", client, tls);
 }
 
 /* add - append one formatted line and CRLF at *pos; false when OUT is full. */

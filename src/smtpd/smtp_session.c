@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "common/log.h"
+#include "common/plaintext_policy.h"
 #include "smtpd/smtp_limits.h"
 #include "smtpd/smtp_session.h"
 #include "smtpd/smtpd.h"
@@ -82,9 +83,7 @@ bool smtp_tls_active(const struct smtp_session *s)
 bool smtp_auth_offered(const struct smtp_session *s)
 {
 	/* TLS the client ended at a load balancer (PROXY v2 PP2_CLIENT_SSL) counts as TLS here. */
-	if (smtp_tls_active(s) || s->ctx->proxied_tls || strcmp(cfg_str(s->cfg, "smtp.plaintext_auth"), "always") == 0)
-		return true;
-	return cidr_list_match(cfg_cidrs(s->cfg, "pop3.trusted_networks"), &s->ctx->client) != NULL;
+	return plaintext_allowed(s->cfg, "smtp", &s->ctx->client, smtp_tls_active(s) || s->ctx->proxied_tls);
 }
 
 const char *smtp_log_user(const struct smtp_session *s)

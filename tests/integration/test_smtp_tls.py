@@ -165,6 +165,22 @@ class Tls(h.TestCase):
             self.assertIn("AUTH PLAIN LOGIN", c.cmd("EHLO client.test")[1])
             self.assertEqual(c.cmd("AUTH PLAIN " + base64.b64encode(b"\0alice\0secret").decode())[0], 235)
 
+    def test_smtp_trusted_networks_is_its_own(self):
+        """smtp.trusted_networks, once set, decides for SMTP alone, whatever POP3 trusts."""
+        with self.daemon(pop3={"trusted_networks": "127.0.0.0/8"}, smtp={"trusted_networks": ""}) as d:
+            d.start()
+            c = self.dialog(d)
+            c.reply()
+            self.assertFalse([l for l in c.cmd("EHLO client.test")[1] if l.startswith("AUTH")])
+            code, lines = c.cmd("AUTH PLAIN " + base64.b64encode(b"\0alice\0secret").decode())
+            self.assertEqual((code, lines[0][:6]), (538, "5.7.11"))
+        with self.daemon(pop3={"trusted_networks": ""}, smtp={"trusted_networks": "127.0.0.1/32"}) as d:
+            d.start()
+            c = self.dialog(d)
+            c.reply()
+            self.assertIn("AUTH PLAIN LOGIN", c.cmd("EHLO client.test")[1])
+            self.assertEqual(c.cmd("AUTH PLAIN " + base64.b64encode(b"\0alice\0secret").decode())[0], 235)
+
     def test_swaks_starttls_auth(self):
         if shutil.which("swaks") is None:
             self.skipTest("swaks is not installed")

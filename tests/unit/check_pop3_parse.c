@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "common/config.h"
+#include "common/plaintext_policy.h"
 #include "pop3d/pop3_int.h"
 #include "check_run.h"
 
@@ -163,18 +164,30 @@ START_TEST(test_capa_too_small)
 END_TEST
 
 static const struct {
+	const char *service;
 	const char *conf, *ip;
 	bool tls, allowed;
 } policies[] = {
-	{ "", "127.0.0.1", false, true },
-	{ "", "::1", false, true },
-	{ "", "192.0.2.7", false, false },
-	{ "", "192.0.2.7", true, true },
-	{ "[pop3]\nplaintext_auth = always\n", "192.0.2.7", false, true },
-	{ "[pop3]\ntrusted_networks = 10.0.0.0/8\n", "127.0.0.1", false, false },
-	{ "[pop3]\ntrusted_networks = 10.0.0.0/8\n", "10.1.2.3", false, true },
-	{ "[pop3]\ntrusted_networks =\n", "127.0.0.1", false, false },
-	{ "[pop3]\ntrusted_networks =\n", "127.0.0.1", true, true },
+	{ "pop3", "", "127.0.0.1", false, true },
+	{ "pop3", "", "::1", false, true },
+	{ "pop3", "", "192.0.2.7", false, false },
+	{ "pop3", "", "192.0.2.7", true, true },
+	{ "pop3", "[pop3]\nplaintext_auth = always\n", "192.0.2.7", false, true },
+	{ "pop3", "[pop3]\ntrusted_networks = 10.0.0.0/8\n", "127.0.0.1", false, false },
+	{ "pop3", "[pop3]\ntrusted_networks = 10.0.0.0/8\n", "10.1.2.3", false, true },
+	{ "pop3", "[pop3]\ntrusted_networks =\n", "127.0.0.1", false, false },
+	{ "pop3", "[pop3]\ntrusted_networks =\n", "127.0.0.1", true, true },
+	/* SMTP AUTH follows pop3.trusted_networks until smtp.trusted_networks is set. */
+	{ "smtp", "", "127.0.0.1", false, true },
+	{ "smtp", "", "192.0.2.7", false, false },
+	{ "smtp", "", "192.0.2.7", true, true },
+	{ "smtp", "[pop3]\ntrusted_networks = 10.0.0.0/8\n", "10.1.2.3", false, true },
+	{ "smtp", "[pop3]\nplaintext_auth = always\n", "192.0.2.7", false, false },
+	{ "smtp", "[smtp]\nplaintext_auth = always\n", "192.0.2.7", false, true },
+	{ "smtp", "[pop3]\ntrusted_networks = 10.0.0.0/8\n[smtp]\ntrusted_networks =\n", "10.1.2.3", false, false },
+	{ "pop3", "[pop3]\ntrusted_networks = 10.0.0.0/8\n[smtp]\ntrusted_networks =\n", "10.1.2.3", false, true },
+	{ "smtp", "[smtp]\ntrusted_networks = 192.0.2.0/24\n", "192.0.2.7", false, true },
+	{ "smtp", "[smtp]\ntrusted_networks = 192.0.2.0/24\n", "127.0.0.1", false, false },
 };
 
 START_TEST(test_plaintext_policy)
@@ -183,7 +196,8 @@ START_TEST(test_plaintext_policy)
 	struct ip_addr ip;
 
 	ck_assert_int_eq(ip_parse(policies[_i].ip, &ip), 0);
-	ck_assert_msg(pop3_plaintext_allowed(cfg, &ip, policies[_i].tls) == policies[_i].allowed, "case %d", _i);
+	ck_assert_msg(plaintext_allowed(cfg, policies[_i].service, &ip, policies[_i].tls) == policies[_i].allowed,
+		      "case %d", _i);
 	config_free(&cfg);
 }
 END_TEST
