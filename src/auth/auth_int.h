@@ -54,13 +54,6 @@ bool auth_hash_usable(const char *hash);
 /* auth_apop_digest - lower-case hex MD5(CHALLENGE SECRET) into OUT[33] (RFC 1939). 0 or -1. */
 int auth_apop_digest(const char *challenge, const char *secret, char out[33]);
 
-/* auth_mailbox_check - NULL when MAILBOX is "mbox:/abs" or "maildir:/abs", else why it is not. */
-const char *auth_mailbox_check(const char *mailbox);
-
-/* auth_mailbox_expand - TEMPLATE with %u = USER, %h = HOME, %% = % into OUT. 0, or -1 with *why. */
-int auth_mailbox_expand(const char *tmpl, const char *user, const char *home, char *out, size_t cap,
-			const char **why);
-
 /* Remembers which version of a file was last reported on, so each bad line is logged once. */
 struct auth_file_seen {
 	dev_t dev;

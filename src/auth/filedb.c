@@ -10,6 +10,7 @@
 
 #include "auth/auth_int.h"
 #include "common/log.h"
+#include "common/mailbox_spec.h"
 
 /* Which version of auth.passwd_file has had its problems logged (per process). */
 static struct auth_file_seen passwd_seen;
@@ -71,7 +72,7 @@ static const char *check_fields(const struct fields *f, struct auth_entry *e, bo
 		return "empty password hash (use ! or * to lock the account)";
 	if (strlen(f->hash) >= sizeof(e->hash))
 		return "password hash too long";
-	if ((why = auth_mailbox_check(f->mailbox)) != NULL)
+	if ((why = mailbox_spec_check(f->mailbox)) != NULL)
 		return why;
 	if (strlen(f->mailbox) >= sizeof(e->user.mailbox))
 		return "mailbox too long";

@@ -6,7 +6,7 @@ src_auth_libauth_a_SOURCES = \
 	src/auth/auth.c src/auth/auth.h src/auth/auth_int.h \
 	src/auth/apop.c src/auth/blocks.c src/auth/blocks.h src/auth/blocks_write.c \
 	src/auth/filedb.c src/auth/hash.c src/auth/linefile.c \
-	src/auth/mailbox.c src/auth/name.c src/auth/sysdb.c
+	src/auth/name.c src/auth/sysdb.c
 
 check_PROGRAMS += tests/unit/check_auth
 TESTS += tests/unit/check_auth

@@ -11,6 +11,7 @@
 
 #include "auth/auth_int.h"
 #include "common/log.h"
+#include "common/mailbox_spec.h"
 
 /* NSS buffers start small and double on ERANGE up to this; no sane entry is anywhere near it. */
 #define NSS_BUF_MAX (1024 * 1024)
@@ -144,7 +145,7 @@ static enum auth_result fill_user(const struct config *cfg, const struct passwd 
 	memcpy(u->home, pw->pw_dir, strlen(pw->pw_dir) + 1);
 	u->uid = pw->pw_uid;
 	u->gid = pw->pw_gid;
-	if (auth_mailbox_expand(tmpl, u->name, u->home, u->mailbox, sizeof(u->mailbox), &why) != 0) {
+	if (mailbox_spec_expand(tmpl, u->name, u->home, u->mailbox, sizeof(u->mailbox), &why) != 0) {
 		log_err("auth: auth.system_mailbox \"%s\" for %s: %s", tmpl, LOG_Q(u->name), why);
 		return AUTH_TEMPFAIL;
 	}

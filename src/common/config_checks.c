@@ -12,6 +12,7 @@
 #include "common/config.h"
 #include "common/config_int.h"
 #include "common/config_keys.h"
+#include "common/mailbox_spec.h"
 
 /* RFC 1035 2.3.4: 63 octets a label; 253 characters a name written without its final dot. */
 #define LABEL_MAX 63
@@ -93,23 +94,10 @@ const char *cfg_check_domain(const char *value)
 	return cfg_hostname_check(name, 2);
 }
 
-/* cfg_check_mailbox - the template auth_mailbox_expand fills in for each system user. */
+/* cfg_check_mailbox - the template mailbox_spec_expand fills in for each system user. */
 const char *cfg_check_mailbox(const char *value)
 {
-	const char *path;
-
-	if (strncmp(value, "mbox:", 5) == 0)
-		path = value + 5;
-	else if (strncmp(value, "maildir:", 8) == 0)
-		path = value + 8;
-	else
-		return "must start with mbox: or maildir: (mbox:/var/mail/%u)";
-	if (path[0] != '/' && strncmp(path, "%h", 2) != 0)
-		return "the mailbox path must be absolute: start it with / or %h";
-	for (const char *p = path; (p = strchr(p, '%')) != NULL; p += 2)
-		if (p[1] != 'u' && p[1] != 'h' && p[1] != '%')
-			return "unknown % escape (only %u, %h and %% exist)";
-	return NULL;
+	return mailbox_spec_check_template(value);
 }
 
 /* cfg_check_expire - "NEVER" or a number of days, optionally " USER" (RFC 2449 6.7). */

@@ -15,6 +15,7 @@ src_common_libcommon_a_SOURCES = \
 	src/common/lifeline.c src/common/lifeline.h \
 	src/common/lineio.c src/common/lineio.h \
 	src/common/log.c src/common/log.h \
+	src/common/mailbox_spec.c src/common/mailbox_spec.h \
 	src/common/net.c src/common/net.h \
 	src/common/privsep.c src/common/privsep.h \
 	src/common/penalty.c src/common/penalty.h \

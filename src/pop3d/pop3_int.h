@@ -20,7 +20,7 @@
 #include "common/lineio.h"
 #include "common/privsep.h"
 #include "common/session.h"
-#include "pop3d/mailbox.h"
+#include "mailbox/mailbox.h"
 #include "pop3d/pop3_limits.h"
 
 /* Protocol states (RFC 1939 section 3), as bits so a command can name where it is valid. */

@@ -5,7 +5,7 @@
 
 #include <stddef.h>
 
-#include "pop3d/mailbox.h"
+#include "mailbox/mailbox.h"
 
 /* One message as RETR or TOP sends it (dot-stuffed, CRLF, without the final ".\r\n"). */
 struct fuzz_msg {

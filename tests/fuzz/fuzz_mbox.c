@@ -19,8 +19,8 @@
 
 #include "fuzz_mailbox.h"
 #include "fuzz_util.h"
-#include "pop3d/mailbox_impl.h"
-#include "pop3d/pop3fmt.h"
+#include "mailbox/mailbox_impl.h"
+#include "mailbox/pop3fmt.h"
 
 #define MAX_MSGS 4096
 

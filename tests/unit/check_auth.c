@@ -18,6 +18,7 @@
 #include "authtest.h"
 #include "common/config.h"
 #include "check_run.h"
+#include "common/mailbox_spec.h"
 
 /* ---- hashes ---- */
 
@@ -308,19 +309,19 @@ START_TEST(test_mailbox_expand)
 	char out[AUTH_MAILBOX_MAX];
 	const char *why;
 
-	ck_assert_int_eq(auth_mailbox_expand("mbox:/var/mail/%u", "al", "/home/al", out, sizeof(out),
+	ck_assert_int_eq(mailbox_spec_expand("mbox:/var/mail/%u", "al", "/home/al", out, sizeof(out),
 					     &why), 0);
 	ck_assert_str_eq(out, "mbox:/var/mail/al");
-	ck_assert_int_eq(auth_mailbox_expand("maildir:%h/Maildir", "al", "/home/al", out, sizeof(out),
+	ck_assert_int_eq(mailbox_spec_expand("maildir:%h/Maildir", "al", "/home/al", out, sizeof(out),
 					     &why), 0);
 	ck_assert_str_eq(out, "maildir:/home/al/Maildir");
-	ck_assert_int_eq(auth_mailbox_expand("mbox:/m/100%%/%u", "al", "", out, sizeof(out), &why), 0);
+	ck_assert_int_eq(mailbox_spec_expand("mbox:/m/100%%/%u", "al", "", out, sizeof(out), &why), 0);
 	ck_assert_str_eq(out, "mbox:/m/100%/al");
-	ck_assert_int_eq(auth_mailbox_expand("maildir:%h/M", "al", "", out, sizeof(out), &why), -1);
-	ck_assert_int_eq(auth_mailbox_expand("mbox:/m/%x", "al", "/h", out, sizeof(out), &why), -1);
-	ck_assert_int_eq(auth_mailbox_expand("mbox:/m/%", "al", "/h", out, sizeof(out), &why), -1);
-	ck_assert_int_eq(auth_mailbox_expand("mbox:%u", "al", "/h", out, sizeof(out), &why), -1);
-	ck_assert_int_eq(auth_mailbox_expand("mbox:/m/%u", "al", "/h", out, 8, &why), -1);
+	ck_assert_int_eq(mailbox_spec_expand("maildir:%h/M", "al", "", out, sizeof(out), &why), -1);
+	ck_assert_int_eq(mailbox_spec_expand("mbox:/m/%x", "al", "/h", out, sizeof(out), &why), -1);
+	ck_assert_int_eq(mailbox_spec_expand("mbox:/m/%", "al", "/h", out, sizeof(out), &why), -1);
+	ck_assert_int_eq(mailbox_spec_expand("mbox:%u", "al", "/h", out, sizeof(out), &why), -1);
+	ck_assert_int_eq(mailbox_spec_expand("mbox:/m/%u", "al", "/h", out, 8, &why), -1);
 }
 END_TEST
 

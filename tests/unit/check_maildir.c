@@ -10,7 +10,7 @@
 #include <unistd.h>
 
 #include "mailbox_testutil.h"
-#include "pop3d/mailbox.h"
+#include "mailbox/mailbox.h"
 #include "check_run.h"
 
 static char *dir;

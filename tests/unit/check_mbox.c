@@ -14,7 +14,7 @@
 
 #include "mailbox_testutil.h"
 #include "mbox_fixture.h"
-#include "pop3d/mailbox.h"
+#include "mailbox/mailbox.h"
 #include "check_run.h"
 
 START_TEST(test_missing_and_empty)

@@ -24,8 +24,8 @@
 #include <unistd.h>
 
 #include "mailbox_testutil.h"
-#include "pop3d/mailbox.h"
-#include "pop3d/mbox.h"
+#include "mailbox/mailbox.h"
+#include "mailbox/mbox.h"
 #include "check_run.h"
 
 #define NMSG 200

@@ -13,8 +13,8 @@
 
 #include "mailbox_testutil.h"
 #include "mbox_fixture.h"
-#include "pop3d/mailbox.h"
-#include "pop3d/mbox.h"
+#include "mailbox/mailbox.h"
+#include "mailbox/mbox.h"
 #include "check_run.h"
 
 /* Two messages as qpopper left them: X-UIDL and Status: headers. */

@@ -5,7 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "pop3d/pop3fmt.h"
+#include "mailbox/pop3fmt.h"
 #include "check_run.h"
 
 struct fmt_case {

@@ -7,7 +7,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "pop3d/mailbox.h"
+#include "mailbox/mailbox.h"
 
 /* A growing byte buffer; doubles as a mailbox_write_fn target. */
 struct tu_buf {

@@ -5,7 +5,7 @@
 
 #include <stddef.h>
 
-#include "pop3d/mailbox.h"
+#include "mailbox/mailbox.h"
 
 extern char *dir;        /* per-test scratch directory */
 extern char *idx;        /* the index directory inside it */

@@ -3,7 +3,7 @@
 
 #include <string.h>
 
-#include "pop3d/pop3fmt.h"
+#include "mailbox/pop3fmt.h"
 
 /*
  * Both the formatter and the size counter step from LF to LF with memchr() and copy whole

@@ -33,8 +33,8 @@
 #include <unistd.h>
 
 #include "common/log.h"
-#include "pop3d/mbox.h"
-#include "pop3d/mbox_lock.h"
+#include "mailbox/mbox.h"
+#include "mailbox/mbox_lock.h"
 
 /* Largest piece copied in one call: bounds the time between dotlock touches and hook calls. */
 #define COPY_PIECE (4u * 1024 * 1024)

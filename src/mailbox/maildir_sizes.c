@@ -21,7 +21,7 @@
 
 #include "common/fileio.h"
 #include "common/log.h"
-#include "pop3d/maildir_sizes.h"
+#include "mailbox/maildir_sizes.h"
 
 /* A cache larger than this is not ours (a million messages take about 80 MB). */
 #define SIZES_MAX_BYTES (256u * 1024 * 1024)

@@ -8,7 +8,7 @@
 #include <stdint.h>
 #include <sys/stat.h>
 
-#include "pop3d/mailbox_impl.h"
+#include "mailbox/mailbox_impl.h"
 
 struct mbox_lock;
 

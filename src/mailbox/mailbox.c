@@ -11,8 +11,9 @@
 #include <unistd.h>
 
 #include "common/log.h"
-#include "pop3d/mailbox_impl.h"
-#include "pop3d/pop3fmt.h"
+#include "common/mailbox_spec.h"
+#include "mailbox/mailbox_impl.h"
+#include "mailbox/pop3fmt.h"
 
 static unsigned lock_timeout = MAILBOX_LOCK_TIMEOUT;
 
@@ -45,20 +46,14 @@ const char *mailbox_status_name(enum mailbox_status st)
 	return "unknown";
 }
 
-/* driver_for - the driver named by SPEC's "scheme:" prefix, and the path after it. */
+/* driver_for - the driver for the format SPEC names, and the path after its prefix. */
 static const struct mailbox_driver *driver_for(const char *spec, const char **path)
 {
-	static const struct mailbox_driver *const drivers[] = { &mbox_driver, &maildir_driver };
+	enum mailbox_format format;
 
-	for (size_t i = 0; i < sizeof(drivers) / sizeof(drivers[0]); i++) {
-		size_t n = strlen(drivers[i]->scheme);
-
-		if (strncmp(spec, drivers[i]->scheme, n) == 0 && spec[n] == ':') {
-			*path = spec + n + 1;
-			return drivers[i];
-		}
-	}
-	return NULL;
+	if (mailbox_spec_split(spec, &format, path) < 0)
+		return NULL;
+	return format == MAILBOX_FORMAT_MBOX ? &mbox_driver : &maildir_driver;
 }
 
 /* mailbox_new - an empty, unlocked mailbox for DRV at PATH (trailing slashes dropped). */

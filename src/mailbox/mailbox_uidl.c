@@ -7,7 +7,7 @@
 #include <openssl/evp.h>
 
 #include "common/log.h"
-#include "pop3d/mailbox_impl.h"
+#include "mailbox/mailbox_impl.h"
 
 /*
  * UIDLs must never change for a message that did not change, so the digest is fixed forever:

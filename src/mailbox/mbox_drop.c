@@ -34,8 +34,8 @@
 
 #include "common/fileio.h"
 #include "common/log.h"
-#include "pop3d/mbox.h"
-#include "pop3d/mbox_lock.h"
+#include "mailbox/mbox.h"
+#include "mailbox/mbox_lock.h"
 
 static void (*drop_hook)(enum mbox_drop_stage stage);
 

@@ -27,9 +27,9 @@
 #include <unistd.h>
 
 #include "common/log.h"
-#include "pop3d/mailbox_impl.h"
-#include "pop3d/maildir_sizes.h"
-#include "pop3d/pop3fmt.h"
+#include "mailbox/mailbox_impl.h"
+#include "mailbox/maildir_sizes.h"
+#include "mailbox/pop3fmt.h"
 
 /* base_len - the length of NAME's unique part, before the ":2,flags" info. */
 static size_t base_len(const char *name)

@@ -6,7 +6,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "pop3d/mailbox.h"
+#include "mailbox/mailbox.h"
 
 /* What one reader or updater of an mbox holds; zero-initialise with mbox_lock_init. */
 struct mbox_lock {

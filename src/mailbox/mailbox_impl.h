@@ -8,7 +8,7 @@
 #include <stdint.h>
 #include <sys/types.h>
 
-#include "pop3d/mailbox.h"
+#include "mailbox/mailbox.h"
 
 /* One message of the session. The mbox fields describe the file as it was at open time. */
 struct mailbox_msg {

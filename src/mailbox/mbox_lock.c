@@ -21,8 +21,8 @@
 #include <unistd.h>
 
 #include "common/log.h"
-#include "pop3d/mailbox_impl.h"
-#include "pop3d/mbox_lock.h"
+#include "mailbox/mailbox_impl.h"
+#include "mailbox/mbox_lock.h"
 
 /* Between attempts: short enough to follow a quick MTA delivery, long enough not to spin. */
 #define LOCK_POLL_MS 50

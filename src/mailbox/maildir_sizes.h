@@ -7,7 +7,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "pop3d/mailbox_impl.h"
+#include "mailbox/mailbox_impl.h"
 
 struct maildir_sizes;
 

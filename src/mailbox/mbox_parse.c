@@ -20,7 +20,7 @@
 #include <unistd.h>
 
 #include "common/log.h"
-#include "pop3d/mbox.h"
+#include "mailbox/mbox.h"
 
 /* Header bytes examined per message for X-UIDL and the digest: headers beyond are rare and unneeded. */
 #define HDR_SCAN_MAX (64 * 1024)

@@ -32,7 +32,7 @@
 
 #include "common/fileio.h"
 #include "common/log.h"
-#include "pop3d/mbox.h"
+#include "mailbox/mbox.h"
 
 #define IDX_MAGIC "PGMBIDX1"
 #define IDX_VERSION 1u

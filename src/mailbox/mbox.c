@@ -26,8 +26,8 @@
 #include <unistd.h>
 
 #include "common/log.h"
-#include "pop3d/mbox.h"
-#include "pop3d/mbox_lock.h"
+#include "mailbox/mbox.h"
+#include "mailbox/mbox_lock.h"
 
 /* open_locked - open the mbox and fcntl-lock it, making sure the path still names what we locked. */
 static enum mailbox_status open_locked(struct mailbox *mb, struct mbox_lock *lk, struct stat *st)
