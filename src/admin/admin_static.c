@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "admin/admin_static.h"
+#include "common/fileio.h"
 #include "common/log.h"
 
 static const struct {
@@ -55,19 +56,12 @@ const char *admin_static_type(const char *name)
 static int read_all(int fd, size_t len, char **data)
 {
 	char *buf = malloc(len ? len : 1);
-	size_t got = 0;
 
 	if (!buf)
 		return -1;
-	while (got < len) {
-		ssize_t r = read(fd, buf + got, len - got);
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r <= 0) {
-			free(buf);
-			return -1;
-		}
-		got += (size_t)r;
+	if (len > 0 && fileio_read_full(fd, buf, len) != 1) {
+		free(buf);
+		return -1;
 	}
 	*data = buf;
 	return 0;

@@ -4,6 +4,7 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <stdlib.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -54,18 +55,48 @@ char *fileio_read_small(const char *path, size_t max, bool nofollow, size_t *len
 int fileio_write_all(int fd, const void *buf, size_t len)
 {
 	const char *p = buf;
+	bool sock = true;
 
 	while (len > 0) {
-		ssize_t w = write(fd, p, len);
+		ssize_t w = sock ? send(fd, p, len, MSG_NOSIGNAL) : write(fd, p, len);
 
+		if (w < 0 && sock && errno == ENOTSOCK) {
+			sock = false;
+			continue;
+		}
 		if (w < 0 && errno == EINTR)
 			continue;
 		if (w < 0)
 			return -1;
+		if (w == 0) {
+			errno = EIO;
+			return -1;
+		}
 		p += w;
 		len -= (size_t)w;
 	}
 	return 0;
+}
+
+int fileio_read_full(int fd, void *buf, size_t len)
+{
+	char *p = buf;
+	size_t got = 0;
+
+	while (got < len) {
+		ssize_t n = read(fd, p + got, len - got);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n == 0 && got == 0)
+			return 0;
+		if (n == 0)
+			errno = EIO;
+		if (n <= 0)
+			return -1;
+		got += (size_t)n;
+	}
+	return 1;
 }
 
 int fileio_fd_arg(const char *text)

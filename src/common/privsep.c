@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "auth/blocks.h"
+#include "common/fileio.h"
 #include "common/lifeline.h"
 #include "common/log.h"
 #include "common/privsep.h"
@@ -50,42 +51,6 @@ struct privsep {
 	char user[AUTH_NAME_MAX]; /* monitor side: who logged in, for the child's reports; "" before */
 	struct report_budget budget; /* monitor side: what the child's reports may still pass on */
 };
-
-/* write_full - the whole record or -1; a short write on a stream socket is continued. */
-static int write_full(int fd, const void *buf, size_t len)
-{
-	const char *p = buf;
-
-	while (len > 0) {
-		ssize_t n = send(fd, p, len, MSG_NOSIGNAL);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			return -1;
-		p += n;
-		len -= (size_t)n;
-	}
-	return 0;
-}
-
-/* read_full - exactly LEN bytes: 1, or 0 on a clean EOF before the first byte, or -1. */
-static int read_full(int fd, void *buf, size_t len)
-{
-	char *p = buf;
-	size_t got = 0;
-
-	while (got < len) {
-		ssize_t n = recv(fd, p + got, len - got, 0);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n == 0 && got == 0)
-			return 0;
-		if (n <= 0)
-			return -1;
-		got += (size_t)n;
-	}
-	return 1;
-}
 
 /* privileged - whether this process may switch users: root, or a master that kept CAP_SETUID. */
 static bool privileged(void)
@@ -244,9 +209,9 @@ static int forward_report(void *arg, enum session_event event)
 	struct wire_check c = { .type = WIRE_REPORT, .event = (uint32_t)event, .ack = must_wait(event) };
 	struct wire_result r;
 
-	if (write_full(ps->fd, &c, sizeof(c)) < 0)
+	if (fileio_write_all(ps->fd, &c, sizeof(c)) < 0)
 		return -1;
-	if (c.ack && (read_full(ps->fd, &r, sizeof(r)) != 1 || r.type != WIRE_RESULT))
+	if (c.ack && (fileio_read_full(ps->fd, &r, sizeof(r)) != 1 || r.type != WIRE_RESULT))
 		return -1;
 	return 0;
 }
@@ -348,9 +313,9 @@ enum auth_result privsep_check(struct privsep *ps, const struct privsep_request 
 	struct wire_result r;
 	int rc;
 
-	rc = write_full(ps->fd, &c, sizeof(c));
+	rc = fileio_write_all(ps->fd, &c, sizeof(c));
 	explicit_bzero(&c, sizeof(c));
-	if (rc < 0 || read_full(ps->fd, &r, sizeof(r)) != 1 || r.type != WIRE_RESULT) {
+	if (rc < 0 || fileio_read_full(ps->fd, &r, sizeof(r)) != 1 || r.type != WIRE_RESULT) {
 		log_err("privsep: monitor channel broken");
 		return AUTH_TEMPFAIL;
 	}
@@ -469,7 +434,7 @@ int privsep_serve(struct privsep *ps, bool stop_on_success, struct auth_user *ou
 	struct wire_result r;
 
 	for (;;) {
-		int rc = read_full(ps->fd, &c, sizeof(c));
+		int rc = fileio_read_full(ps->fd, &c, sizeof(c));
 		if (rc == 0)
 			return 0;
 		if (rc < 0 || !valid_wire(&c)) {
@@ -481,13 +446,13 @@ int privsep_serve(struct privsep *ps, bool stop_on_success, struct auth_user *ou
 		r.type = WIRE_RESULT;
 		if (c.type == WIRE_REPORT) {
 			pass_report(ps, (enum session_event)c.event);
-			if (c.ack && write_full(ps->fd, &r, sizeof(r)) < 0)
+			if (c.ack && fileio_write_all(ps->fd, &r, sizeof(r)) < 0)
 				return -1;
 			continue;
 		}
 		r.result = check_one(ps, &c.req, &r.user);
 		explicit_bzero(&c, sizeof(c));
-		if (write_full(ps->fd, &r, sizeof(r)) < 0)
+		if (fileio_write_all(ps->fd, &r, sizeof(r)) < 0)
 			return -1;
 		if (r.result == AUTH_OK && stop_on_success) {
 			if (out != NULL)
@@ -517,7 +482,7 @@ static int send_handover(int chan, int client_fd, const char *pending, size_t le
 	}
 	if (sendmsg(chan, &msg, MSG_NOSIGNAL) != (ssize_t)sizeof(h))
 		return -1;
-	return len > 0 ? write_full(chan, pending, len) : 0;
+	return len > 0 ? fileio_write_all(chan, pending, len) : 0;
 }
 
 /* pending_input - copy the client's unread input out of the lio. */
@@ -554,7 +519,7 @@ static int proxy(int chan, struct lio *client)
 		if (SSL_pending(ssl) > 0 || (p[0].revents & (POLLIN | POLLHUP | POLLERR))) {
 			int n = SSL_read(ssl, buf, sizeof(buf));
 			if (n > 0) {
-				if (write_full(chan, buf, (size_t)n) < 0)
+				if (fileio_write_all(chan, buf, (size_t)n) < 0)
 					return 0;
 			} else {
 				int e = SSL_get_error(ssl, n);
@@ -620,7 +585,7 @@ struct lio *privsep_take_connection(struct privsep *ps)
 	struct lio *lio;
 	int fd;
 
-	if (recv_handover(ps->fd, &h, &fd) < 0 || (h.len > 0 && read_full(ps->fd, pending, h.len) != 1)) {
+	if (recv_handover(ps->fd, &h, &fd) < 0 || (h.len > 0 && fileio_read_full(ps->fd, pending, h.len) != 1)) {
 		log_err("privsep: no connection handed over");
 		return NULL;
 	}

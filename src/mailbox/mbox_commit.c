@@ -32,6 +32,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "common/fileio.h"
 #include "common/log.h"
 #include "mailbox/mbox.h"
 #include "mailbox/mbox_lock.h"
@@ -133,7 +134,6 @@ static enum mailbox_status create_temp(struct commit *c)
 static ssize_t copy_rw(struct commit *c, uint64_t off, size_t len)
 {
 	ssize_t r;
-	size_t done = 0;
 
 	if (c->buf == NULL && (c->buf = malloc(COPY_PIECE)) == NULL) {
 		errno = ENOMEM;
@@ -147,15 +147,8 @@ static ssize_t copy_rw(struct commit *c, uint64_t off, size_t len)
 			errno = EIO; /* shorter than under the lock a moment ago */
 		return -1;
 	}
-	while (done < (size_t)r) {
-		ssize_t w = write(c->tfd, c->buf + done, (size_t)r - done);
-
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w < 0)
-			return -1;
-		done += (size_t)w;
-	}
+	if (fileio_write_all(c->tfd, c->buf, (size_t)r) < 0)
+		return -1;
 	return r;
 }
 
