@@ -241,7 +241,6 @@ int privsep_fork(struct session_ctx *ctx, struct privsep **psp)
 	if (ps == NULL)
 		return -1;
 	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0) {
-		log_err("socketpair: %s", strerror(errno));
 		free(ps);
 		return -1;
 	}
@@ -251,10 +250,12 @@ int privsep_fork(struct session_ctx *ctx, struct privsep **psp)
 	report_budget_init(&ps->budget, (unsigned)cfg_int(ctx->cfg, "smtp.max_errors"));
 	ps->child = fork();
 	if (ps->child < 0) {
-		log_err("fork: %s", strerror(errno));
+		int err = errno;
+
 		close(sv[0]);
 		close(sv[1]);
 		free(ps);
+		errno = err; /* the caller logs it, with the session's words (session_fork_failed) */
 		return -1;
 	}
 	if (ps->child == 0) {

@@ -1,12 +1,16 @@
-/* session.c - what a session tells the master, how long a failed login makes the client wait, its log id. */
+/* session.c - what a session tells the master, its failure to fork and its reaper, how long a failed login makes the client wait, its log id. */
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
+#include <signal.h>
 #include <sys/random.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
+#include "common/log.h"
 #include "common/session.h"
 #include "common/session_wire.h"
 
@@ -56,4 +60,27 @@ void session_make_id(char id[LOG_SESSION_ID_MAX])
 	}
 	snprintf(id, LOG_SESSION_ID_MAX, "%012llx",
 		 (unsigned long long)((base + count++) & 0xffffffffffffULL));
+}
+
+void session_fork_failed(struct session_ctx *ctx, const char *what)
+{
+	log_session(LOG_ERR, ctx->proto, ctx->client_ip, NULL, "fork failed", "%s: %s", what, strerror(errno));
+	if (ctx->busy_reply != NULL && ctx->fd >= 0)
+		(void)send(ctx->fd, ctx->busy_reply, strlen(ctx->busy_reply), MSG_NOSIGNAL | MSG_DONTWAIT);
+	if (ctx->fd >= 0)
+		close(ctx->fd);
+	ctx->fd = -1;
+}
+
+int session_reap(pid_t child, int sig)
+{
+	int ws = 0;
+
+	if (sig != 0)
+		kill(child, sig);
+	while (waitpid(child, &ws, 0) < 0) {
+		if (errno != EINTR)
+			return 1;
+	}
+	return WIFEXITED(ws) ? WEXITSTATUS(ws) : 1;
 }

@@ -51,6 +51,7 @@ struct session_ctx {
 	void *report_arg;
 	pid_t session_pid;               /* the master's direct child serving this connection */
 	const char *proto;               /* "pop3", "pop3s", "smtp", "smtps" */
+	const char *busy_reply;          /* the protocol's temporary failure in clear; NULL under implicit TLS */
 	char id[LOG_SESSION_ID_MAX];     /* session_make_id's, in every log line of the connection */
 	const int *stress;               /* nonzero while the master is under stress (read-only shared
 					    memory, read with __atomic_load_n); NULL when there is none */
@@ -58,7 +59,6 @@ struct session_ctx {
 
 /* A service's entry point: runs in a freshly forked process, still privileged; returns an exit status. */
 typedef int (*service_main_fn)(struct session_ctx *ctx);
-
 
 /* session_report - tell the master about EVENT for this session's client. Never blocks long; best effort. */
 void session_report(const struct session_ctx *ctx, enum session_event event, const char *user);
@@ -71,6 +71,16 @@ void session_report(const struct session_ctx *ctx, enum session_event event, con
  * NULL) when the master refused the client. Logged here or by the master.
  */
 int session_proxy_start(struct session_ctx *ctx, const char *busy_reply, const char *locked_reply);
+
+/*
+ * session_fork_failed - the session could not start its protocol child (or another process it
+ * needs before the greeting): log it once, give the client the protocol's temporary failure where
+ * one can be said in clear, and close the connection.
+ */
+void session_fork_failed(struct session_ctx *ctx, const char *what);
+
+/* session_reap - wait for CHILD, after sending it SIG when not 0. Its exit status, or 1 if it was killed. */
+int session_reap(pid_t child, int sig);
 
 /*
  * session_make_id - a new session id into ID: 12 hex digits, a random start plus a counter, so

@@ -224,7 +224,7 @@ static void start_session(struct master *m, const struct listener *l, int fd, co
 {
 	struct session_ctx ctx = { .cfg = m->cfg, .fd = fd, .implicit_tls = l->svc->implicit_tls,
 				   .tls = m->tls, .hostname = m->hostname, .report_fd = m->reports.wr,
-				   .proto = l->svc->name, .stress = stress_view(&m->stress) };
+				   .proto = l->svc->name, .busy_reply = l->svc->busy_reply, .stress = stress_view(&m->stress) };
 	const char *why;
 
 	if (ip_from_sockaddr(peer, &ctx.client) < 0) {

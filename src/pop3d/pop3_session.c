@@ -51,12 +51,7 @@ static int protocol_child(struct pop3 *p)
 /* reap - wait for the protocol child; KILL it first when the channel broke (it may be hostile). */
 static void reap(struct pop3 *p, bool kill_first)
 {
-	pid_t child = privsep_child_pid(p->ps);
-
-	if (kill_first)
-		kill(child, SIGKILL);
-	while (waitpid(child, NULL, 0) < 0 && errno == EINTR)
-		;
+	(void)session_reap(privsep_child_pid(p->ps), kill_first ? SIGKILL : 0);
 }
 
 /* fail - a system error after login: tell the client why in RFC 3206 terms and log it once. */
@@ -161,7 +156,7 @@ int pop3_session_main(struct session_ctx *ctx)
 	p.apop = cfg_bool(ctx->cfg, "pop3.apop") && auth_apop_available(ctx->cfg);
 	rc = privsep_fork(ctx, &p.ps);
 	if (rc < 0) {
-		close(ctx->fd);
+		session_fork_failed(ctx, "protocol child");
 		return 1;
 	}
 	return rc == 0 ? protocol_child(&p) : monitor(&p);

@@ -61,9 +61,8 @@ int pop3_serve_as_owner(struct pop3 *p, const struct auth_user *user, const char
 		_exit(mailbox_child(p, user, index_dir, monitor, serve));
 	/* The client is the mailbox process's alone: its end must close the connection. */
 	lio_free(&p->lio);
-	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
-		;
+	status = session_reap(pid, 0);
 	if (time(NULL) - logged_in >= POP3_RELAY_END_MIN_SECS)
 		(void)relaydb_record_login(p->ctx->cfg, p->ctx->client_ip, user->name, p->proto);
-	return WIFEXITED(status) ? WEXITSTATUS(status) : 1;
+	return status;
 }

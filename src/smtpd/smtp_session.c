@@ -264,18 +264,13 @@ static int child_main(struct session_ctx *ctx, struct privsep *ps, const struct 
 static int monitor_main(struct session_ctx *ctx, struct privsep *ps)
 {
 	pid_t child = privsep_child_pid(ps);
-	int ws = 0;
+	int served;
 
 	close(ctx->fd); /* the monitor never touches the network */
 	ctx->fd = -1;
-	if (privsep_serve(ps, false, NULL) < 0)
-		kill(child, SIGTERM);
+	served = privsep_serve(ps, false, NULL);
 	privsep_free(&ps);
-	while (waitpid(child, &ws, 0) < 0) {
-		if (errno != EINTR)
-			return 1;
-	}
-	return WIFEXITED(ws) ? WEXITSTATUS(ws) : 1;
+	return session_reap(child, served < 0 ? SIGTERM : 0);
 }
 
 int smtp_session_main(struct session_ctx *ctx)
@@ -290,9 +285,7 @@ int smtp_session_main(struct session_ctx *ctx)
 	smtp_forward_cfg_load(ctx->cfg, ctx->hostname, fwd);
 	rc = privsep_fork(ctx, &ps);
 	if (rc < 0) {
-		static const char busy[] = "421 4.3.0 Service temporarily unavailable\r\n";
-
-		(void)!write(ctx->fd, busy, sizeof(busy) - 1);
+		session_fork_failed(ctx, "protocol child");
 		rc = 1;
 	} else if (rc == 1) {
 		smtp_forward_cfg_wipe(fwd);

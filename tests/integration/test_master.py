@@ -627,6 +627,63 @@ class MasterDeath(h.TestCase):
             c.close()
 
 
+PIDS_CGROUP = "/sys/fs/cgroup/pids"
+
+
+class ForkFailure(h.TestCase):
+    """A session that cannot fork its protocol child says so in its protocol's words, once, and
+    the master goes on. The fork fails for real: the master is moved into a cgroup of its own whose
+    pids.max leaves room for the session process and not for the child it forks."""
+
+    def pids_cgroup(self):
+        if not h.IS_ROOT or not os.access(os.path.join(PIDS_CGROUP, "cgroup.procs"), os.W_OK):
+            self.skipTest("needs root and a writable cgroup v1 pids hierarchy at " + PIDS_CGROUP)
+        path = os.path.join(PIDS_CGROUP, "popgate-test-%d" % os.getpid())
+        os.mkdir(path)
+        self.addCleanup(lambda: os.path.isdir(path) and os.rmdir(path))
+        return path
+
+    def test_a_session_that_cannot_fork_says_so(self):
+        cg = self.pids_cgroup()
+        with h.Popgated(self, tls=True, listeners=("pop3", "pop3s", "smtp", "admin")) as d:
+            d.start()
+            # The workers (admin page, relay lookup, sweeper) first: they stay where they were.
+            sh.wait_until(lambda: len(children_of(d.proc.pid)) == 3, what="the three workers")
+            with open(os.path.join(cg, "cgroup.procs"), "w") as f:
+                f.write(str(d.proc.pid))
+            # Only processes forked from now on join it: the master and one session fit.
+            with open(os.path.join(cg, "pids.max"), "w") as f:
+                f.write("2")
+            def alone():
+                """The session before has ended: the next one gets the room it had."""
+                with open(os.path.join(cg, "pids.current")) as f:
+                    return f.read().strip() == "1"
+
+            s, line = greeting(d.port("pop3"))
+            self.assertTrue(line.startswith("-ERR [SYS/TEMP]"), line)
+            s.close()
+            sh.wait_until(alone, what="the POP3 session gone")
+            s, line = greeting(d.port("smtp"))
+            self.assertTrue(line.startswith("421 4.7.0"), line)
+            s.close()
+            sh.wait_until(alone, what="the SMTP session gone")
+            # Under implicit TLS nothing can be said in clear: the connection is just closed.
+            s = socket.create_connection(("127.0.0.1", d.port("pop3s")), timeout=10)
+            self.assertEqual(s.recv(100), b"")
+            s.close()
+            self.assertNotIn("refused: fork failed", d.log(), "the master's own fork is not the one tested")
+            d.wait_for_log(r"pop3s session=[0-9a-f]{12} ip=127\.0\.0\.1 user=- fork failed: protocol child: ")
+            for proto in ("pop3", "smtp"):
+                self.assertEqual(len(re.findall(r"%s session=[0-9a-f]{12} ip=127\.0\.0\.1 user=- fork failed: "
+                                                r"protocol child: Resource temporarily unavailable" % proto,
+                                                d.log())), 1, d.log())
+            with open(os.path.join(cg, "pids.max"), "w") as f:
+                f.write("max")
+            s, line = greeting(d.port("pop3"))
+            self.assertTrue(line.startswith("+OK"), line)
+            s.close()
+
+
 class Reports(h.TestCase):
     def test_a_session_with_many_messages_reports_them_all(self):
         # The report budget (src/common/report_budget.h) must not cost a real session anything.
