@@ -1,5 +1,5 @@
 # SPDX-License-Identifier: GPL-2.0-or-later
-# src/common/local.mk - config, logging, line I/O, TLS, networking and privilege helpers.
+# src/common/local.mk - config, logging, line I/O, TLS, networking: depends on no room above it.
 noinst_LIBRARIES += src/common/libcommon.a
 POPGATE_LIBS += src/common/libcommon.a
 src_common_libcommon_a_SOURCES = \
@@ -17,7 +17,6 @@ src_common_libcommon_a_SOURCES = \
 	src/common/log.c src/common/log.h \
 	src/common/mailbox_spec.c src/common/mailbox_spec.h \
 	src/common/net.c src/common/net.h \
-	src/common/privsep.c src/common/privsep.h \
 	src/common/penalty.c src/common/penalty.h \
 	src/common/plaintext_policy.c src/common/plaintext_policy.h \
 	src/common/proxy_proto.c src/common/proxy_proto.h \

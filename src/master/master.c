@@ -15,7 +15,7 @@
 #include "common/cidr.h"
 #include "common/lifeline.h"
 #include "common/log.h"
-#include "common/privsep.h"
+#include "privsep/privsep.h"
 #include "common/session_wire.h"
 #include "common/stats.h"
 #include "master/children.h"

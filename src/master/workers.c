@@ -11,7 +11,7 @@
 
 #include "common/lifeline.h"
 #include "common/log.h"
-#include "common/privsep.h"
+#include "privsep/privsep.h"
 #include "drac/drac.h"
 #include "master/workers.h"
 #include "relaydb/lookup.h"

@@ -18,7 +18,7 @@
 
 #include "auth/auth.h"
 #include "common/lineio.h"
-#include "common/privsep.h"
+#include "privsep/privsep.h"
 #include "common/session.h"
 #include "mailbox/mailbox.h"
 #include "pop3d/pop3_limits.h"

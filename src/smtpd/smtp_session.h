@@ -12,7 +12,7 @@
 
 #include "auth/auth.h"
 #include "common/lineio.h"
-#include "common/privsep.h"
+#include "privsep/privsep.h"
 #include "common/session.h"
 #include "smtpd/smtp_forward.h"
 #include "smtpd/smtp_parse.h"

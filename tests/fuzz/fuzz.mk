@@ -30,7 +30,7 @@ endif
 # picked up by themselves); a harness links them as a group, so only what it uses is pulled in.
 # The harness's own stand-ins (the privileged monitor, the next hop) are objects, so they win
 # over the archive members of the same name, which are then never pulled.
-ROOMS := common auth relaydb mailbox pop3d smtpd admin
+ROOMS := common auth relaydb mailbox privsep pop3d smtpd admin
 room_srcs = $(filter-out %/main.c,$(patsubst $(S)/%,%,$(wildcard $(S)/src/$(1)/*.c)))
 ARCHIVES := $(foreach r,$(ROOMS),$(O)/lib$(r).a)
 

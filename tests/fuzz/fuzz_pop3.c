@@ -19,7 +19,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "common/privsep.h"
+#include "privsep/privsep.h"
 #include "fuzz_mailbox.h"
 #include "fuzz_util.h"
 #include "pop3d/pop3_int.h"

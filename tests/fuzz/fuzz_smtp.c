@@ -18,7 +18,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "common/privsep.h"
+#include "privsep/privsep.h"
 #include "fuzz_spool.h"
 #include "fuzz_util.h"
 #include "smtpd/smtp_forward.h"

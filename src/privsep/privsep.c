@@ -18,7 +18,7 @@
 #include "common/fileio.h"
 #include "common/lifeline.h"
 #include "common/log.h"
-#include "common/privsep.h"
+#include "privsep/privsep.h"
 #include "common/report_budget.h"
 #include "relaydb/relaydb.h"
 
