@@ -235,10 +235,8 @@ void admin_api_session(struct admin_ctx *ctx, struct admin_call *call, struct ad
  */
 static void relay_json(struct jw *w, const struct relay_entry *e, time_t now, long long timeout)
 {
-	int64_t until = e->expires;
+	int64_t until = relay_entry_until(e, timeout);
 
-	if (strcmp(e->proto, RELAY_PROTO_MANUAL) != 0 && timeout > 0 && e->last + timeout < until)
-		until = e->last + timeout;
 	jw_obj_begin(w);
 	jw_kstr(w, "ip", e->ip);
 	jw_kstr(w, "user", e->user);

@@ -129,14 +129,6 @@ static void say(void (*emit)(const char *, void *), void *arg, const char *fmt, 
 	emit(line, arg);
 }
 
-/* until_of - when E stops counting: its expiry, or relay.timeout after its last login. */
-static int64_t until_of(const struct relay_entry *e, long long timeout)
-{
-	if (strcmp(e->proto, RELAY_PROTO_MANUAL) != 0 && timeout > 0 && e->last + timeout < e->expires)
-		return e->last + timeout;
-	return e->expires;
-}
-
 /* decision_lines - the verdict, then the lists and IP's authorization. */
 static void decision_lines(const struct relay_explain *x, time_t now, void (*emit)(const char *, void *), void *arg)
 {
@@ -166,7 +158,7 @@ static void decision_lines(const struct relay_explain *x, time_t now, void (*emi
 		return;
 	}
 	relay_format_when(e->first, now, a, sizeof(a));
-	relay_format_when(until_of(e, x->timeout), now, b, sizeof(b));
+	relay_format_when(relay_entry_until(e, x->timeout), now, b, sizeof(b));
 	say(emit, arg, "authorization: user %s, %s, since %s, %s %s", e->user[0] != '\0' ? e->user : "-",
 	    relay_proto_words(e->proto), a, relay_entry_expired(e, now, x->timeout) ? "expired" : "expires", b);
 	relay_format_when(e->last, now, a, sizeof(a));
@@ -185,7 +177,7 @@ static void user_lines(const struct relay_explain *x, time_t now, void (*emit)(c
 		say(emit, arg, "authorizations of %s: none", x->user);
 	for (int i = 0; x->by_user && i < x->user_found && i < RELAY_EXPLAIN_ENTRIES; i++) {
 		const struct relay_entry *e = &x->user_entries[i];
-		relay_format_when(until_of(e, x->timeout), now, a, sizeof(a));
+		relay_format_when(relay_entry_until(e, x->timeout), now, a, sizeof(a));
 		relay_format_when(e->last, now, b, sizeof(b));
 		say(emit, arg, "authorization of %s: %s, %s, last login %s, %s %s", x->user, e->ip,
 		    relay_proto_words(e->proto), b, relay_entry_expired(e, now, x->timeout) ? "expired" : "expires", a);

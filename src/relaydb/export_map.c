@@ -51,16 +51,13 @@ int64_t relay_map_until(const struct config *cfg, const struct relay_entry *e, t
 {
 	long long timeout = cfg_duration(cfg, "relay.timeout");
 	struct ip_addr ip;
-	int64_t until = e->expires;
 
 	if (relay_entry_expired(e, now, timeout) || ip_parse(e->ip, &ip) < 0)
 		return 0;
 	if (cidr_list_match(cfg_cidrs(cfg, "relay.deny"), &ip) != NULL)
 		return 0;
-	/* A login entry also ends at last + timeout; export the moment it really stops counting. */
-	if (strcmp(e->proto, RELAY_PROTO_MANUAL) != 0 && e->last + timeout < until)
-		until = e->last + timeout;
-	return until;
+	/* Export the moment it really stops counting (relay_entry_until's rule). */
+	return relay_entry_until(e, timeout);
 }
 
 /* What the walk over the relay database needs to fill the new map. */
