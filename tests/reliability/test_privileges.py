@@ -22,6 +22,9 @@ With popgated started as root, system users (useradd) and a Debian-style spool (
   popgated process, write the relay database and server.state_dir, have the lookup worker
   authorize any address (relaying then accepted), read popgate-admind's memory (without Yama);
 - the PROXY header is read before the split, by a process holding the master's capabilities.
+- popgate-admind and popgate-dracd: server.user, no capability, dumpable; the sendmail of
+  smtp.forward: server.user, no capability, descriptors 0-2 only, PATH alone; the systemd unit's
+  bounding set holds the master's six capabilities.
 It also reports (without failing) whether that process could remove another user's mailbox:
 the spool's mode decides (Debian's /var/mail is 2775, without the sticky bit); with the sticky
 bit (3775) it cannot, and popgate's own updates still work.
@@ -32,9 +35,11 @@ import ctypes
 import errno
 import grp
 import http.client
+import json
 import mmap
 import os
 import re
+import shutil
 import socket
 import struct
 import sys
@@ -56,6 +61,30 @@ DANGEROUS = (1 << 1) | (1 << 3) | (1 << 19) | (1 << 21)
 
 # CHOWN, DAC_READ_SEARCH, KILL, SETGID, SETUID, NET_BIND_SERVICE: what the master keeps (src/master/privdrop.c).
 KEPT_CAPS = (1 << 0) | (1 << 2) | (1 << 5) | (1 << 6) | (1 << 7) | (1 << 10)
+CAP_NAMES = {0: "CAP_CHOWN", 2: "CAP_DAC_READ_SEARCH", 5: "CAP_KILL", 6: "CAP_SETGID", 7: "CAP_SETUID",
+             10: "CAP_NET_BIND_SERVICE"}  # linux/capability.h
+
+# The sendmail of smtp.forward, standing in: records what it was started with, then takes the message.
+SENDMAIL_STANDIN = """#!%s
+import json, os, sys
+fds = {}
+for fd in os.listdir("/proc/self/fd"):
+    try:
+        target = os.readlink("/proc/self/fd/" + fd)
+    except OSError:
+        continue  # the listing's own descriptor, closed meanwhile
+    if not (target.startswith("/proc/") and target.endswith("/fd")):
+        fds[fd] = target
+st = dict(l.split(":", 1) for l in open("/proc/self/status") if ":" in l)
+with open("/proc/self/environ", "rb") as f:
+    env = [e.decode() for e in f.read().split(b"\\0") if e]
+sys.stdin.buffer.read()
+out = os.path.join(%r, "run.json")
+with open(out + ".tmp", "w") as f:
+    json.dump({"uid": [int(x) for x in st["Uid"].split()], "capprm": int(st["CapPrm"], 16),
+               "capeff": int(st["CapEff"], 16), "fds": fds, "env": env}, f)
+os.rename(out + ".tmp", out)
+"""
 
 
 def creds(pid):
@@ -630,6 +659,7 @@ class Privileges(h.TestCase):
                 self.assertEqual(attempt(kid, mem(target)), errno.EACCES,
                                  "a protocol child could read the memory of %d" % target)
             self.assertEqual(attempt(mbx, mem(master)), errno.EACCES)
+            self.assertEqual(attempt(mbx, mem(mailbox_pid)), errno.EACCES, "the mailbox process is dumpable")
             # popgate-admind is exec'd as server.user and so dumpable again: a protocol child CAN
             # read and write its memory (and with it the helpdesk's sessions) unless Yama forbids it.
             admind_mem = attempt(kid, mem(admin_pid))
@@ -714,6 +744,70 @@ class Privileges(h.TestCase):
             balancer.close()
         print("\nthe PROXY header is read by the session process before the split, as server.user "
               "with capabilities %x" % KEPT_CAPS)
+
+
+    def test_the_exec_d_programs(self):
+        # popgate-admind, popgate-dracd and the sendmail of smtp.forward: what each is started with.
+        runs = os.path.join(r.scratch(), "runs")
+        os.mkdir(runs)
+        os.chmod(runs, 0o1777)
+        self.addCleanup(shutil.rmtree, os.path.dirname(runs), True)
+        standin = os.path.join(os.path.dirname(runs), "sendmail")
+        with open(standin, "w") as f:
+            f.write(SENDMAIL_STANDIN % (sh.SYSTEM_PYTHON, runs))
+        os.chmod(standin, 0o755)
+        cfg = sh.base_config(relay={"drac_listen": "127.0.0.1:%d" % h.free_port()},
+                             smtp={"forward": "sendmail:" + standin})
+        with r.Daemon(self, config=cfg, listeners=("smtp", "admin")) as d:
+            d.start()
+            admin_pid = int(d.wait_for_log(r"popgated/admin\[(\d+)\]: \w+: admin: serving").group(1))
+            drac_pid = int(d.wait_for_log(r"popgated/drac\[(\d+)\]: \w+: drac: serving").group(1))
+            server_user = ([d.uid] * 3, [d.gid] * 3, [d.gid], 0, 0)
+            for name, pid in (("popgate-admind", admin_pid), ("popgate-dracd", drac_pid)):
+                self.assertTrue(os.readlink("/proc/%d/exe" % pid).endswith("/" + name))
+                uids, _, _, capprm, capeff = creds(pid)
+                self.assertEqual((uids, capprm, capeff), ([d.uid] * 4, 0, 0), name)
+                # Exec'd as server.user, each is dumpable again: any server.user process (a
+                # subverted protocol child) can read its memory unless Yama forbids it.
+                if yama_ptrace_scope() == 0:
+                    self.assertEqual(attempt(server_user, lambda p=pid: os.close(os.open("/proc/%d/mem" % p, os.O_RDONLY))),
+                                     0, "%s is out of server.user's reach now: update docs/ARCHITECTURE.md" % name)
+            c = r.connect(d.port("smtp"))
+            f = c.makefile("rb")
+            f.readline()
+            for line in (b"HELO client.test", b"MAIL FROM:<a@example.org>", b"RCPT TO:<user@example.org>", b"DATA"):
+                c.sendall(line + b"\r\n")
+                self.assertRegex(f.readline(), rb"^(250|354) ", line)
+            c.sendall(b"Subject: t\r\n\r\nhello\r\n.\r\n")
+            self.assertRegex(f.readline(), rb"^250 ", "the stand-in took the message")
+            c.sendall(b"QUIT\r\n")
+            f.close()
+            c.close()
+            with open(os.path.join(runs, "run.json")) as rf:
+                run = json.load(rf)
+        self.assertEqual(run["uid"], [d.uid] * 4, "sendmail runs as server.user")
+        self.assertEqual((run["capprm"], run["capeff"]), (0, 0), "sendmail holds no capability")
+        self.assertEqual(sorted(run["fds"]), ["0", "1", "2"], "only stdin, stdout and stderr: %s" % run["fds"])
+        self.assertTrue(run["fds"]["0"].startswith("pipe:"), "stdin: the message, from a pipe")
+        self.assertEqual(run["fds"]["1"], run["fds"]["2"], "stdout and stderr: one file the session logs")
+        self.assertEqual(run["env"], ["PATH=/usr/sbin:/usr/bin:/sbin:/bin"])
+        print("\npopgate-admind and popgate-dracd: server.user, no capability, dumpable; sendmail: server.user, "
+              "no capability, descriptors %s, environment %s" % (sorted(run["fds"]), run["env"]))
+
+
+    def test_the_unit_lets_the_master_keep_its_capabilities(self):
+        # Under systemd the master can keep only what CapabilityBoundingSet= allows: a capability
+        # dropped from the unit but still kept by privdrop.c would stop popgated at start.
+        with open(os.path.join(h.SRCDIR, "etc", "popgated.service.in")) as f:
+            m = re.search(r"^CapabilityBoundingSet=(.*)$", f.read(), re.M)
+        self.assertIsNotNone(m, "the unit bounds the capabilities")
+        bounded = set(m.group(1).split())
+        kept = {name for bit, name in CAP_NAMES.items() if KEPT_CAPS & (1 << bit)}
+        self.assertEqual(len(kept), bin(KEPT_CAPS).count("1"))
+        self.assertLessEqual(kept, bounded, "the master keeps what the unit does not allow")
+        self.assertNotIn("CAP_SYS_ADMIN", bounded)
+        self.assertNotIn("CAP_DAC_OVERRIDE", bounded)
+        print("\\nthe unit's bounding set %s holds the master's %s" % (sorted(bounded), sorted(kept)))
 
 
 if __name__ == "__main__":
