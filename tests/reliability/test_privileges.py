@@ -807,7 +807,7 @@ class Privileges(h.TestCase):
         self.assertLessEqual(kept, bounded, "the master keeps what the unit does not allow")
         self.assertNotIn("CAP_SYS_ADMIN", bounded)
         self.assertNotIn("CAP_DAC_OVERRIDE", bounded)
-        print("\\nthe unit's bounding set %s holds the master's %s" % (sorted(bounded), sorted(kept)))
+        print("\nthe unit's bounding set %s holds the master's %s" % (sorted(bounded), sorted(kept)))
 
 
 if __name__ == "__main__":
