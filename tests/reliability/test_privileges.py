@@ -13,6 +13,18 @@ With popgated started as root, system users (useradd) and a Debian-style spool (
   process that gets hold of the master's report channel cannot speak for another session: forged
   failed logins naming a live session do not lock its address out, a torn record does not upset
   the channel, and real failures still lock an address out.
+- what docs/ARCHITECTURE.md says each process can and cannot do, tried with its exact
+  credentials: the master keeps exactly six capabilities and the session monitors the same, the
+  workers none; neither a protocol child nor the mailbox process can read /etc/shadow, another
+  user's mailbox or the memory of a process that left root; the mailbox process reaches none of
+  server.user's sockets, files or processes; and what a subverted protocol child CAN do as
+  server.user, asserted too so that the document and the test change together: signal every
+  popgated process, write the relay database and server.state_dir, have the lookup worker
+  authorize any address (relaying then accepted), read popgate-admind's memory (without Yama);
+- the PROXY header is read before the split, by a process holding the master's capabilities.
+- popgate-admind and popgate-dracd: server.user, no capability, dumpable; the sendmail of
+  smtp.forward: server.user, no capability, descriptors 0-2 only, PATH alone; the systemd unit's
+  bounding set holds the master's six capabilities.
 It also reports (without failing) whether that process could remove another user's mailbox:
 the spool's mode decides (Debian's /var/mail is 2775, without the sticky bit); with the sticky
 bit (3775) it cannot, and popgate's own updates still work.
@@ -23,9 +35,11 @@ import ctypes
 import errno
 import grp
 import http.client
+import json
 import mmap
 import os
 import re
+import shutil
 import socket
 import struct
 import sys
@@ -44,6 +58,33 @@ if not h.IS_ROOT:
 
 # CAP_DAC_OVERRIDE, CAP_FOWNER, CAP_SYS_PTRACE, CAP_SYS_ADMIN: any of them reaches every mailbox.
 DANGEROUS = (1 << 1) | (1 << 3) | (1 << 19) | (1 << 21)
+
+# CHOWN, DAC_READ_SEARCH, KILL, SETGID, SETUID, NET_BIND_SERVICE: what the master keeps (src/master/privdrop.c).
+KEPT_CAPS = (1 << 0) | (1 << 2) | (1 << 5) | (1 << 6) | (1 << 7) | (1 << 10)
+CAP_NAMES = {0: "CAP_CHOWN", 2: "CAP_DAC_READ_SEARCH", 5: "CAP_KILL", 6: "CAP_SETGID", 7: "CAP_SETUID",
+             10: "CAP_NET_BIND_SERVICE"}  # linux/capability.h
+
+# The sendmail of smtp.forward, standing in: records what it was started with, then takes the message.
+SENDMAIL_STANDIN = """#!%s
+import json, os, sys
+fds = {}
+for fd in os.listdir("/proc/self/fd"):
+    try:
+        target = os.readlink("/proc/self/fd/" + fd)
+    except OSError:
+        continue  # the listing's own descriptor, closed meanwhile
+    if not (target.startswith("/proc/") and target.endswith("/fd")):
+        fds[fd] = target
+st = dict(l.split(":", 1) for l in open("/proc/self/status") if ":" in l)
+with open("/proc/self/environ", "rb") as f:
+    env = [e.decode() for e in f.read().split(b"\\0") if e]
+sys.stdin.buffer.read()
+out = os.path.join(%r, "run.json")
+with open(out + ".tmp", "w") as f:
+    json.dump({"uid": [int(x) for x in st["Uid"].split()], "capprm": int(st["CapPrm"], 16),
+               "capeff": int(st["CapEff"], 16), "fds": fds, "env": env}, f)
+os.rename(out + ".tmp", out)
+"""
 
 
 def creds(pid):
@@ -86,6 +127,77 @@ def read(path):
         with open(path, "rb") as f:
             f.read(1)
     return go
+
+
+def connect_unix(path, kind):
+    def go():
+        s = socket.socket(socket.AF_UNIX, kind)
+        try:
+            s.connect(path)
+        finally:
+            s.close()
+    return go
+
+
+def forge_login(lookup_sock, ip):
+    """Ask the relay lookup worker to record a POP login from IP (struct relay_login_req,
+    src/relaydb/lookup_wire.h); fails unless it answers that it recorded it."""
+    def go():
+        s = socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+        s.settimeout(20)
+        try:
+            s.connect(lookup_sock)
+            s.send(struct.pack("=I46s128s16s2x", RELAY_LOGIN_MAGIC, ip.encode(), b"forged", b"pop3"))
+            magic, result = struct.unpack("=Ii", s.recv(64))
+        finally:
+            s.close()
+        if (magic, result) != (RELAY_LOGIN_MAGIC, 0):
+            raise OSError(errno.EPROTO, "not recorded: %x %d" % (magic, result))
+    return go
+
+
+def control_refused(control_sock):
+    """Ask control.sock to lift lockouts; succeeds only when the master refuses."""
+    def go():
+        s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+        s.settimeout(20)
+        try:
+            s.bind("")
+            s.connect(control_sock)
+            s.send(b"unlock 127.3.4.1")
+            answer = s.recv(4096)
+        finally:
+            s.close()
+        if answer != b"error only root and the admin page may ask\n":
+            raise OSError(errno.EPROTO, answer.decode(errors="replace"))
+    return go
+
+
+def relay_answer(d, source):
+    """The SMTP reply code to RCPT for an outside address, from SOURCE."""
+    s = r.connect(d.port("smtp"), source=source)
+    f = s.makefile("rb")
+    try:
+        f.readline()
+        for line in (b"HELO client.test", b"MAIL FROM:<a@example.org>"):
+            s.sendall(line + b"\r\n")
+            f.readline()
+        s.sendall(b"RCPT TO:<someone@elsewhere.example>\r\n")
+        code = int(f.readline()[:3])
+        s.sendall(b"QUIT\r\n")
+        return code
+    finally:
+        f.close()
+        s.close()
+
+
+def yama_ptrace_scope():
+    """kernel.yama.ptrace_scope, 0 without Yama (then ptrace follows uids and dumpability alone)."""
+    try:
+        with open("/proc/sys/kernel/yama/ptrace_scope") as f:
+            return int(f.read())
+    except OSError:
+        return 0
 
 
 def sockets_and_pipes(pid):
@@ -144,6 +256,7 @@ WIRE_REPORT = 4
 # struct wire_check (src/common/privsep.c): type, event, ack, then a struct privsep_request; 1444 bytes.
 WIRE_CHECK_SIZE = 1444
 REPORT_BUDGET_TXNS = 1024  # src/common/report_budget.h
+RELAY_LOGIN_MAGIC = 0x706c6731  # src/relaydb/lookup_wire.h
 
 
 def child_report(event):
@@ -472,6 +585,229 @@ class Privileges(h.TestCase):
               % (checked, master_caps, adm[0][0], adm[2], a, pw.pw_uid, spool_mode,
                  "COULD" if could_remove else "could not"))
         self.assertFalse(sticky and could_remove)
+
+
+    def test_what_a_subverted_process_can_reach(self):
+        # docs/ARCHITECTURE.md's claims about each process, tried for real with its exact
+        # credentials: what it CAN do is asserted as well as what it cannot, so that the document
+        # and this test change together (issue 15's auth and relay workers close some of the CANs).
+        users = r.SystemUsers(self, 1)
+        owner = users.names[0]
+        mail_gid = grp.getgrnam("mail").gr_gid
+        cfg = sh.base_config(auth={"backend": "system"}, pop3={"trusted_networks": "127.0.0.0/8"})
+        with r.Daemon(self, config=cfg, listeners=("pop3", "smtp", "admin")) as d:
+            spool = r.spool_dir(d.dir)
+            d.config["auth"]["system_mailbox"] = "mbox:%s/%%u" % spool
+            path = os.path.join(spool, owner)
+            with open(path, "wb") as f:
+                f.write(h.mbox_message(1))
+            os.chown(path, users.pw(owner).pw_uid, mail_gid)
+            os.chmod(path, 0o600)
+            d.start()
+            master = d.proc.pid
+            admin_pid = int(d.wait_for_log(r"popgated/admin\[(\d+)\]: \w+: admin: serving").group(1))
+            d.wait_for_log(r"lookup worker listening on")
+            state = d.config["server"]["state_dir"]
+            relay_dir = d.config["relay"]["db_dir"]
+            smtp = r.connect(d.port("smtp"), source="127.3.4.1")
+            smtp.recv(100)
+            pre = r.Pop3(d.port("pop3"), source="127.3.4.2")
+            post = r.Pop3(d.port("pop3"), source="127.3.4.3")
+            post.login(owner, users.password)
+            mailbox_pid = int(d.wait_for_log(r"pop3\[(\d+)\]: \w+: pop3 session=[0-9a-f]{12} ip=127\.3\.4\.3 "
+                                             r"user=%s mailbox open" % owner).group(1))
+            children = {}
+            deadline = time.time() + 10
+            for what, sock in (("SMTP", smtp), ("POP3", pre.sock)):
+                while True:  # the master holds the connection too until it has closed its copy after fork
+                    child = server_side_holder(d, sock)
+                    if child != master and r.proc_table()[r.proc_table()[child][0]][0] == master:
+                        break
+                    self.assertLess(time.time(), deadline, "no protocol child holds the %s connection alone" % what)
+                    time.sleep(0.02)
+                children[what] = child
+            child = children["SMTP"]
+            monitor = r.proc_table()[child][0]
+            table = {pid: creds(pid) for pid in d.pids()}
+            kids = [p for p, (ppid, _, _) in r.proc_table().items() if ppid == master]
+            workers = [p for p in kids if os.getpgid(p) == os.getpgid(master)]  # sessions lead groups of their own
+            monitors = [p for p in kids if p not in workers]
+
+            # The master keeps exactly six capabilities, none inheritable or ambient; a session
+            # monitor, its fork, holds the same; workers and protocol children hold none.
+            st = r.status(master)
+            self.assertEqual((int(st["CapPrm"][0], 16), int(st["CapEff"][0], 16)), (KEPT_CAPS, KEPT_CAPS))
+            self.assertEqual((int(st["CapInh"][0], 16), int(st["CapAmb"][0], 16)), (0, 0))
+            self.assertIn(monitor, monitors)
+            for p in monitors:
+                self.assertEqual(table[p][3:], (KEPT_CAPS, KEPT_CAPS), "session monitor %d" % p)
+            self.assertGreaterEqual(len(workers), 3, "admin, sweeper and lookup workers: %s" % workers)
+            self.assertIn(admin_pid, workers)
+            for p in workers:
+                self.assertEqual(table[p][0], [d.uid] * 4, "worker %d runs as server.user" % p)
+                self.assertEqual(table[p][3:], (0, 0), "worker %d holds capabilities" % p)
+            kid = table[child]
+            self.assertEqual((kid[0], kid[1], kid[2]), ([d.uid] * 4, [d.gid] * 4, [d.gid]),
+                             "the protocol child: server.user with its primary group alone")
+            self.assertEqual(kid[3:], (0, 0))
+            mbx = table[mailbox_pid]
+
+            # No process that reads the network can read the memory of a process that left root
+            # (not dumpable), even one running as the same server.user.
+            mem = lambda pid: lambda: os.close(os.open("/proc/%d/mem" % pid, os.O_RDONLY))
+            for target in [master, monitor, children["POP3"]] + [w for w in workers if w != admin_pid]:
+                self.assertEqual(attempt(kid, mem(target)), errno.EACCES,
+                                 "a protocol child could read the memory of %d" % target)
+            self.assertEqual(attempt(mbx, mem(master)), errno.EACCES)
+            self.assertEqual(attempt(mbx, mem(mailbox_pid)), errno.EACCES, "the mailbox process is dumpable")
+            # popgate-admind is exec'd as server.user and so dumpable again: a protocol child CAN
+            # read and write its memory (and with it the helpdesk's sessions) unless Yama forbids it.
+            admind_mem = attempt(kid, mem(admin_pid))
+            if yama_ptrace_scope() == 0:
+                self.assertEqual(admind_mem, 0, "popgate-admind is out of a protocol child's reach now: "
+                                 "update docs/ARCHITECTURE.md and this assertion")
+
+            # Secrets and other users' mail: out of reach of both.
+            for who, c in (("protocol child", kid), ("mailbox process", mbx)):
+                self.assertEqual(attempt(c, read("/etc/shadow")), errno.EACCES, "the %s read /etc/shadow" % who)
+            self.assertEqual(attempt(kid, read(path)), errno.EACCES, "the protocol child read a mailbox")
+
+            # The mailbox owner reaches none of server.user's sockets, files or processes.
+            lookup_sock = os.path.join(relay_dir, "lookup.sock")
+            control_sock = os.path.join(state, "control.sock")
+            for what, action in (("connect to lookup.sock", connect_unix(lookup_sock, socket.SOCK_SEQPACKET)),
+                                 ("connect to control.sock", connect_unix(control_sock, socket.SOCK_DGRAM)),
+                                 ("open the relay database", write_append(os.path.join(relay_dir, "relay.db"))),
+                                 ("create a file in server.state_dir",
+                                  lambda: os.close(os.open(os.path.join(state, "x"), os.O_CREAT | os.O_WRONLY, 0o600)))):
+                self.assertEqual(attempt(mbx, action), errno.EACCES, "the mailbox process could %s" % what)
+            self.assertEqual(attempt(mbx, lambda: os.kill(master, 0)), errno.EPERM, "the mailbox process could signal the master")
+            # Of the master's descriptors it holds at most what a session monitor holds too (the
+            # report channel's sending end: forged reports are dropped by the sender's pid).
+            master_fds = set(sockets_and_pipes(master).values())
+            mbx_shared = set(sockets_and_pipes(mailbox_pid).values()) & master_fds
+            self.assertLessEqual(mbx_shared, set(sockets_and_pipes(monitor).values()) & master_fds)
+
+            # What a subverted protocol child CAN do, as server.user: signal (kill) every popgated
+            # process, write the relay database, replace files in server.state_dir (blocks, audit
+            # trail), and have the lookup worker authorize any address to relay.
+            for target in [master, monitor, admin_pid] + workers:
+                self.assertEqual(attempt(kid, lambda t=target: os.kill(t, 0)), 0, "signal %d" % target)
+            self.assertEqual(attempt(kid, write_append(os.path.join(relay_dir, "relay.db"))), 0)
+            scratch_file = os.path.join(state, "written-by-a-protocol-child")
+            self.assertEqual(attempt(kid, lambda: os.close(os.open(scratch_file, os.O_CREAT | os.O_WRONLY, 0o600))), 0)
+            os.unlink(scratch_file)
+            self.assertEqual(relay_answer(d, "127.3.4.4"), 550, "not authorized before")
+            self.assertEqual(attempt(kid, forge_login(lookup_sock, "127.3.4.4")), 0, "lookup.sock took the login")
+            self.assertEqual(relay_answer(d, "127.3.4.4"), 250, "the forged login authorizes relaying")
+            # control.sock answers it only with a refusal (test_lockouts checks the words).
+            self.assertEqual(attempt(kid, control_refused(control_sock)), 0)
+            post.cmd("QUIT")
+            for s in (post, pre):
+                s.close()
+            smtp.close()
+        print("\nmaster keeps %x, session monitors the same, %d workers and the protocol children none; "
+              "protocol child and mailbox process cannot read /etc/shadow, a mailbox of another user or "
+              "the memory of the master, monitors, other sessions or the relay workers (popgate-admind's: %s); "
+              "the mailbox process reaches none of server.user's sockets or files and shares %d of the "
+              "master's descriptors; a protocol child CAN signal every popgated process, write the relay "
+              "database and state directory, and authorize any address through lookup.sock"
+              % (KEPT_CAPS, len(workers), "readable" if admind_mem == 0 else "errno %d" % admind_mem, len(mbx_shared)))
+
+
+    def test_the_proxy_header_is_read_with_capabilities(self):
+        # Behind a balancer the session reads the PROXY header itself, before the privilege split:
+        # a process holding the master's capabilities reads those bytes from the network (only
+        # from server.proxy_networks). docs/ARCHITECTURE.md says so; this keeps it true.
+        port = h.free_port()
+        cfg = {"server": {"proxy_networks": "127.3.5.0/24", "proxy_timeout": "60s"},
+               "smtp": {"listen_proxy": "127.0.0.1:%d" % port}}
+        with r.Daemon(self, config=cfg, listeners=("smtp",)) as d:
+            d.start()
+            balancer = r.connect(port, source="127.3.5.1")
+            balancer.sendall(b"PROXY TCP4 192.0.2.")  # half a header: the reader waits for the rest
+            deadline = time.time() + 10
+            while True:  # not accepted yet, or the master still holds its copy
+                try:
+                    reader = server_side_holder(d, balancer)
+                except AssertionError:
+                    reader = d.proc.pid
+                if reader != d.proc.pid and r.proc_table()[reader][0] == d.proc.pid:
+                    break
+                self.assertLess(time.time(), deadline, "no session took the connection")
+                time.sleep(0.02)
+            kids = [p for p, (ppid, _, _) in r.proc_table().items() if ppid == reader]
+            uids, _, _, capprm, capeff = creds(reader)
+            self.assertEqual(kids, [], "the header is read before the split")
+            self.assertEqual(uids, [d.uid] * 4)
+            self.assertEqual((capprm, capeff), (KEPT_CAPS, KEPT_CAPS))
+            balancer.close()
+        print("\nthe PROXY header is read by the session process before the split, as server.user "
+              "with capabilities %x" % KEPT_CAPS)
+
+
+    def test_the_exec_d_programs(self):
+        # popgate-admind, popgate-dracd and the sendmail of smtp.forward: what each is started with.
+        runs = os.path.join(r.scratch(), "runs")
+        os.mkdir(runs)
+        os.chmod(runs, 0o1777)
+        self.addCleanup(shutil.rmtree, os.path.dirname(runs), True)
+        standin = os.path.join(os.path.dirname(runs), "sendmail")
+        with open(standin, "w") as f:
+            f.write(SENDMAIL_STANDIN % (sh.SYSTEM_PYTHON, runs))
+        os.chmod(standin, 0o755)
+        cfg = sh.base_config(relay={"drac_listen": "127.0.0.1:%d" % h.free_port()},
+                             smtp={"forward": "sendmail:" + standin})
+        with r.Daemon(self, config=cfg, listeners=("smtp", "admin")) as d:
+            d.start()
+            admin_pid = int(d.wait_for_log(r"popgated/admin\[(\d+)\]: \w+: admin: serving").group(1))
+            drac_pid = int(d.wait_for_log(r"popgated/drac\[(\d+)\]: \w+: drac: serving").group(1))
+            server_user = ([d.uid] * 3, [d.gid] * 3, [d.gid], 0, 0)
+            for name, pid in (("popgate-admind", admin_pid), ("popgate-dracd", drac_pid)):
+                self.assertTrue(os.readlink("/proc/%d/exe" % pid).endswith("/" + name))
+                uids, _, _, capprm, capeff = creds(pid)
+                self.assertEqual((uids, capprm, capeff), ([d.uid] * 4, 0, 0), name)
+                # Exec'd as server.user, each is dumpable again: any server.user process (a
+                # subverted protocol child) can read its memory unless Yama forbids it.
+                if yama_ptrace_scope() == 0:
+                    self.assertEqual(attempt(server_user, lambda p=pid: os.close(os.open("/proc/%d/mem" % p, os.O_RDONLY))),
+                                     0, "%s is out of server.user's reach now: update docs/ARCHITECTURE.md" % name)
+            c = r.connect(d.port("smtp"))
+            f = c.makefile("rb")
+            f.readline()
+            for line in (b"HELO client.test", b"MAIL FROM:<a@example.org>", b"RCPT TO:<user@example.org>", b"DATA"):
+                c.sendall(line + b"\r\n")
+                self.assertRegex(f.readline(), rb"^(250|354) ", line)
+            c.sendall(b"Subject: t\r\n\r\nhello\r\n.\r\n")
+            self.assertRegex(f.readline(), rb"^250 ", "the stand-in took the message")
+            c.sendall(b"QUIT\r\n")
+            f.close()
+            c.close()
+            with open(os.path.join(runs, "run.json")) as rf:
+                run = json.load(rf)
+        self.assertEqual(run["uid"], [d.uid] * 4, "sendmail runs as server.user")
+        self.assertEqual((run["capprm"], run["capeff"]), (0, 0), "sendmail holds no capability")
+        self.assertEqual(sorted(run["fds"]), ["0", "1", "2"], "only stdin, stdout and stderr: %s" % run["fds"])
+        self.assertTrue(run["fds"]["0"].startswith("pipe:"), "stdin: the message, from a pipe")
+        self.assertEqual(run["fds"]["1"], run["fds"]["2"], "stdout and stderr: one file the session logs")
+        self.assertEqual(run["env"], ["PATH=/usr/sbin:/usr/bin:/sbin:/bin"])
+        print("\npopgate-admind and popgate-dracd: server.user, no capability, dumpable; sendmail: server.user, "
+              "no capability, descriptors %s, environment %s" % (sorted(run["fds"]), run["env"]))
+
+
+    def test_the_unit_lets_the_master_keep_its_capabilities(self):
+        # Under systemd the master can keep only what CapabilityBoundingSet= allows: a capability
+        # dropped from the unit but still kept by privdrop.c would stop popgated at start.
+        with open(os.path.join(h.SRCDIR, "etc", "popgated.service.in")) as f:
+            m = re.search(r"^CapabilityBoundingSet=(.*)$", f.read(), re.M)
+        self.assertIsNotNone(m, "the unit bounds the capabilities")
+        bounded = set(m.group(1).split())
+        kept = {name for bit, name in CAP_NAMES.items() if KEPT_CAPS & (1 << bit)}
+        self.assertEqual(len(kept), bin(KEPT_CAPS).count("1"))
+        self.assertLessEqual(kept, bounded, "the master keeps what the unit does not allow")
+        self.assertNotIn("CAP_SYS_ADMIN", bounded)
+        self.assertNotIn("CAP_DAC_OVERRIDE", bounded)
+        print("\nthe unit's bounding set %s holds the master's %s" % (sorted(bounded), sorted(kept)))
 
 
 if __name__ == "__main__":
