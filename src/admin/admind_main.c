@@ -17,6 +17,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 
 #include "admin/admin.h"
 #include "common/fileio.h"
@@ -68,6 +69,14 @@ int main(int argc, char **argv)
 			usage();
 			return 64;
 		}
+	/*
+	 * exec as server.user made this process dumpable again: without this, any process of that
+	 * user (a subverted protocol child) could read the helpdesk's sessions out of its memory.
+	 */
+	if (prctl(PR_SET_DUMPABLE, 0) < 0) {
+		fprintf(stderr, "popgate-admind: prctl(PR_SET_DUMPABLE): %s\n", strerror(errno));
+		return 1;
+	}
 	/* The file the master has just (re)loaded: an error now means it changed since. */
 	if ((cfg = config_load(path, &err)) == NULL) {
 		fprintf(stderr, "popgate-admind: %s\n", err.msg);

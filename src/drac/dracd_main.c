@@ -16,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <unistd.h>
 
 #include "common/fileio.h"
@@ -63,6 +64,11 @@ int main(int argc, char **argv)
 	if (path == NULL || optind != argc || (socks.udp < 0) != (socks.tcp < 0)) {
 		usage();
 		return 64;
+	}
+	/* exec as server.user made this process dumpable again; no other process of that user may read it. */
+	if (prctl(PR_SET_DUMPABLE, 0) < 0) {
+		fprintf(stderr, "popgate-dracd: prctl(PR_SET_DUMPABLE): %s\n", strerror(errno));
+		return 1;
 	}
 	/* The file the master has just (re)loaded: an error now means it changed since. */
 	if ((cfg = config_load(path, &err)) == NULL) {

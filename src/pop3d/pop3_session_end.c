@@ -57,8 +57,16 @@ int pop3_serve_as_owner(struct pop3 *p, const struct auth_user *user, const char
 			(void)lio_flush(p->lio);
 		return 1;
 	}
-	if (pid == 0)
+	if (pid == 0) {
+		/*
+		 * The mailbox owner reports nothing to the master: without the channel's write end it
+		 * cannot fill it and crowd out other sessions' reports (failed logins, hand-offs).
+		 */
+		if (p->ctx->report_fd >= 0)
+			close(p->ctx->report_fd);
+		p->ctx->report_fd = -1;
 		_exit(mailbox_child(p, user, index_dir, monitor, serve));
+	}
 	/* The client is the mailbox process's alone: its end must close the connection. */
 	lio_free(&p->lio);
 	status = session_reap(pid, 0);

@@ -20,9 +20,9 @@ With popgated started as root, system users (useradd) and a Debian-style spool (
   server.user's sockets, files or processes; and what a subverted protocol child CAN do as
   server.user, asserted too so that the document and the test change together: signal every
   popgated process, write the relay database and server.state_dir, have the lookup worker
-  authorize any address (relaying then accepted), read popgate-admind's memory (without Yama);
+  authorize any address (relaying then accepted); it cannot read popgate-admind's memory;
 - the PROXY header is read before the split, by a process holding the master's capabilities.
-- popgate-admind and popgate-dracd: server.user, no capability, dumpable; the sendmail of
+- popgate-admind and popgate-dracd: server.user, no capability, not dumpable; the sendmail of
   smtp.forward: server.user, no capability, descriptors 0-2 only, PATH alone; the systemd unit's
   bounding set holds the master's six capabilities.
 It also reports (without failing) whether that process could remove another user's mailbox:
@@ -189,15 +189,6 @@ def relay_answer(d, source):
     finally:
         f.close()
         s.close()
-
-
-def yama_ptrace_scope():
-    """kernel.yama.ptrace_scope, 0 without Yama (then ptrace follows uids and dumpability alone)."""
-    try:
-        with open("/proc/sys/kernel/yama/ptrace_scope") as f:
-            return int(f.read())
-    except OSError:
-        return 0
 
 
 def sockets_and_pipes(pid):
@@ -660,12 +651,9 @@ class Privileges(h.TestCase):
                                  "a protocol child could read the memory of %d" % target)
             self.assertEqual(attempt(mbx, mem(master)), errno.EACCES)
             self.assertEqual(attempt(mbx, mem(mailbox_pid)), errno.EACCES, "the mailbox process is dumpable")
-            # popgate-admind is exec'd as server.user and so dumpable again: a protocol child CAN
-            # read and write its memory (and with it the helpdesk's sessions) unless Yama forbids it.
-            admind_mem = attempt(kid, mem(admin_pid))
-            if yama_ptrace_scope() == 0:
-                self.assertEqual(admind_mem, 0, "popgate-admind is out of a protocol child's reach now: "
-                                 "update docs/ARCHITECTURE.md and this assertion")
+            # popgate-admind is exec'd as server.user, and makes itself not dumpable again at once:
+            # a protocol child cannot read the helpdesk's sessions out of its memory.
+            self.assertEqual(attempt(kid, mem(admin_pid)), errno.EACCES, "a protocol child read popgate-admind's memory")
 
             # Secrets and other users' mail: out of reach of both.
             for who, c in (("protocol child", kid), ("mailbox process", mbx)):
@@ -682,11 +670,12 @@ class Privileges(h.TestCase):
                                   lambda: os.close(os.open(os.path.join(state, "x"), os.O_CREAT | os.O_WRONLY, 0o600)))):
                 self.assertEqual(attempt(mbx, action), errno.EACCES, "the mailbox process could %s" % what)
             self.assertEqual(attempt(mbx, lambda: os.kill(master, 0)), errno.EPERM, "the mailbox process could signal the master")
-            # Of the master's descriptors it holds at most what a session monitor holds too (the
-            # report channel's sending end: forged reports are dropped by the sender's pid).
+            # It holds none of the master's descriptors: not even the report channel's sending end,
+            # which its monitor keeps (a full channel would crowd out other sessions' reports).
             master_fds = set(sockets_and_pipes(master).values())
-            mbx_shared = set(sockets_and_pipes(mailbox_pid).values()) & master_fds
-            self.assertLessEqual(mbx_shared, set(sockets_and_pipes(monitor).values()) & master_fds)
+            self.assertEqual(set(sockets_and_pipes(mailbox_pid).values()) & master_fds, set())
+            self.assertTrue(set(sockets_and_pipes(monitor).values()) & master_fds,
+                            "the monitor's report channel (what the mailbox process is shown not to hold)")
 
             # What a subverted protocol child CAN do, as server.user: signal (kill) every popgated
             # process, write the relay database, replace files in server.state_dir (blocks, audit
@@ -708,11 +697,11 @@ class Privileges(h.TestCase):
             smtp.close()
         print("\nmaster keeps %x, session monitors the same, %d workers and the protocol children none; "
               "protocol child and mailbox process cannot read /etc/shadow, a mailbox of another user or "
-              "the memory of the master, monitors, other sessions or the relay workers (popgate-admind's: %s); "
-              "the mailbox process reaches none of server.user's sockets or files and shares %d of the "
+              "the memory of the master, monitors, other sessions, the relay workers or popgate-admind; "
+              "the mailbox process reaches none of server.user's sockets or files and holds none of the "
               "master's descriptors; a protocol child CAN signal every popgated process, write the relay "
               "database and state directory, and authorize any address through lookup.sock"
-              % (KEPT_CAPS, len(workers), "readable" if admind_mem == 0 else "errno %d" % admind_mem, len(mbx_shared)))
+              % (KEPT_CAPS, len(workers)))
 
 
     def test_the_proxy_header_is_read_with_capabilities(self):
@@ -767,11 +756,10 @@ class Privileges(h.TestCase):
                 self.assertTrue(os.readlink("/proc/%d/exe" % pid).endswith("/" + name))
                 uids, _, _, capprm, capeff = creds(pid)
                 self.assertEqual((uids, capprm, capeff), ([d.uid] * 4, 0, 0), name)
-                # Exec'd as server.user, each is dumpable again: any server.user process (a
-                # subverted protocol child) can read its memory unless Yama forbids it.
-                if yama_ptrace_scope() == 0:
-                    self.assertEqual(attempt(server_user, lambda p=pid: os.close(os.open("/proc/%d/mem" % p, os.O_RDONLY))),
-                                     0, "%s is out of server.user's reach now: update docs/ARCHITECTURE.md" % name)
+                # Exec'd as server.user, each makes itself not dumpable: no other server.user
+                # process (a subverted protocol child) can read its memory, Yama or not.
+                self.assertEqual(attempt(server_user, lambda p=pid: os.close(os.open("/proc/%d/mem" % p, os.O_RDONLY))),
+                                 errno.EACCES, "%s is dumpable" % name)
             c = r.connect(d.port("smtp"))
             f = c.makefile("rb")
             f.readline()
@@ -791,7 +779,7 @@ class Privileges(h.TestCase):
         self.assertTrue(run["fds"]["0"].startswith("pipe:"), "stdin: the message, from a pipe")
         self.assertEqual(run["fds"]["1"], run["fds"]["2"], "stdout and stderr: one file the session logs")
         self.assertEqual(run["env"], ["PATH=/usr/sbin:/usr/bin:/sbin:/bin"])
-        print("\npopgate-admind and popgate-dracd: server.user, no capability, dumpable; sendmail: server.user, "
+        print("\npopgate-admind and popgate-dracd: server.user, no capability, not dumpable; sendmail: server.user, "
               "no capability, descriptors %s, environment %s" % (sorted(run["fds"]), run["env"]))
 
 
