@@ -147,6 +147,17 @@ static void crash_round(const struct config *cfg, int round, uint32_t committed[
 		}
 		close(fds[w][1]);
 	}
+	/*
+	 * Each writer's first commit before the pause: on a loaded machine a fixed pause alone could
+	 * end before a writer opened the environment, and the test would prove nothing of it.
+	 */
+	for (int w = 0; w < 3; w++) {
+		uint32_t first = 0;
+
+		ck_assert_int_eq(read(fds[w][0], &first, sizeof(first)), (ssize_t)sizeof(first));
+		if (first > committed[w])
+			committed[w] = first;
+	}
 	nanosleep(&pause, NULL);
 	for (int w = 0; w < 3; w++)
 		kill(pids[w], SIGKILL);
