@@ -4,8 +4,9 @@
  * sees (a relay database error): one report on the master's channel, which it counts for /metrics.
  *
  * A session binds its context (a protocol child's reports then go through its monitor, as all its
- * reports do); a worker binds the channel's descriptor, and the master takes from a worker only
- * the reports a worker may make. A process bound to nothing (popgatectl, a unit test) counts
+ * reports do, within its budget); a worker binds the channel's descriptor and sends at most one
+ * record a second, which stands for the errors since its last one; the master takes from a
+ * worker only this report. A process bound to nothing (popgatectl, a unit test) counts
  * nothing, at no cost.
  */
 #ifndef POPGATE_STATS_REPORT_H
@@ -19,7 +20,10 @@ void stats_report_session(const struct session_ctx *ctx);
 /* stats_report_worker - this worker process reports on FD, the master's channel (-1: nowhere). */
 void stats_report_worker(int fd);
 
-/* stats_note_relaydb_error - an error opening, reading or writing the relay database. Never blocks. */
+/*
+ * stats_note_relaydb_error - an error opening, reading or writing the relay database. Never
+ * blocks. In a worker, errors within a second of its last record wait for its next error.
+ */
 void stats_note_relaydb_error(void);
 
 #endif

@@ -27,6 +27,7 @@
 #include "master/reports.h"
 #include "master/sdnotify.h"
 #include "master/stress.h"
+#include "master/tally.h"
 #include "master/control.h"
 #include "master/throttle.h"
 #include "master/validate.h"
@@ -389,39 +390,6 @@ static void proxied_client(struct master *m, const struct child *ch, const struc
 		note_refused(m, ch->svc, ch->sid, text, why);
 }
 
-/*
- * count_trouble - the reports that only count (/metrics): a hand-off's deferral or failure, a
- * failed TLS handshake, a relay database error. True when R was one (SOURCE: 0 for a session,
- * 1 + its kind for a worker).
- */
-static bool count_trouble(struct master *m, const struct child *ch, int source,
-			  const struct session_wire_report *r)
-{
-	struct stats_counters *c = stats_counters_mut(m->stats);
-	int svc = ch != NULL ? stats_tls_service(ch->svc->name) : -1;
-
-	switch (r->event) {
-	case SESSION_HOP_DEFERRED: case SESSION_HOP_FAILED: case SESSION_TLS_FAILED: case SESSION_TLS_TIMEOUT:
-		if (ch == NULL)
-			return true; /* a session's to report, never a worker's */
-		break;
-	case SESSION_RELAYDB_ERROR: break;
-	default: return false;
-	}
-	stats_begin(m->stats);
-	switch (r->event) {
-	case SESSION_HOP_DEFERRED: c->hop[STATS_HOP_DEFERRED]++; break;
-	case SESSION_HOP_FAILED: c->hop[STATS_HOP_FAILED]++; break;
-	case SESSION_TLS_FAILED: case SESSION_TLS_TIMEOUT:
-		if (svc >= 0)
-			c->tls_failed[svc][r->event == SESSION_TLS_TIMEOUT ? STATS_TLS_TIMEOUT : STATS_TLS_ERROR]++;
-		break;
-	default: c->relaydb_errors[source]++; break;
-	}
-	stats_end(m->stats);
-	return true;
-}
-
 /* on_report - one record from a session (or a worker's relay database error): counters, events, throttle. */
 static void on_report(struct master *m, const struct session_wire_report *r)
 {
@@ -433,10 +401,10 @@ static void on_report(struct master *m, const struct session_wire_report *r)
 		/* reports_next checked the sender; a session reaped meanwhile is ignored */
 		int k = workers_kind_of(&m->workers, r->session_pid);
 		if (k >= 0 && r->event == SESSION_RELAYDB_ERROR)
-			(void)count_trouble(m, NULL, 1 + k, r);
+			(void)tally_trouble(m->stats, NULL, k, r);
 		return;
 	}
-	if (count_trouble(m, ch, 0, r))
+	if (tally_trouble(m->stats, ch->svc->name, -1, r))
 		return;
 	if (r->event == SESSION_PROXY_CLIENT) {
 		proxied_client(m, ch, r);
@@ -463,27 +431,6 @@ static void on_report(struct master *m, const struct session_wire_report *r)
 	}
 	stats_end(m->stats);
 	stats_add_event(m->stats, ch->svc->name, ch->ip_text, user, what);
-}
-
-/*
- * publish_state - what the master keeps elsewhere and /metrics shows: the stress episode and the
- * workers' restarts. Written only when it changed, so a quiet turn of the loop costs a compare.
- */
-static void publish_state(struct master *m)
-{
-	struct stats_counters *c = stats_counters_mut(m->stats);
-	bool changed = c->stress_on != (uint64_t)m->stress.on || c->stress_episodes != m->stress.episodes;
-
-	for (int k = 0; k < WORKER_KINDS; k++)
-		changed = changed || c->worker_restarts[k] != m->workers.restarts[k];
-	if (!changed)
-		return;
-	stats_begin(m->stats);
-	c->stress_on = m->stress.on;
-	c->stress_episodes = m->stress.episodes;
-	for (int k = 0; k < WORKER_KINDS; k++)
-		c->worker_restarts[k] = m->workers.restarts[k];
-	stats_end(m->stats);
 }
 
 static void read_reports(struct master *m)
@@ -627,7 +574,7 @@ static void loop(struct master *m)
 		if (pfd[0].revents & POLLIN)
 			on_signals(m);
 		stress_settle(&m->stress, m->kids, (size_t)cfg_int(m->cfg, "server.max_connections"));
-		publish_state(m);
+		tally_state(m->stats, &m->stress, &m->workers);
 		if (m->stopping && stress_now_ms() >= m->stop_deadline_ms &&
 		    (children_count(m->kids) > 0 || workers_running(&m->workers) > 0)) {
 			if (children_count(m->kids) > 0)
