@@ -14,9 +14,12 @@ and every metric their PromQL names is one the running popgated exposes. Every w
 import json
 import os
 import re
+import shutil
 import signal
 import socket
 import smtplib
+import subprocess
+import tempfile
 import time
 
 import admin_helpers as ah
@@ -269,8 +272,25 @@ class Metrics(h.TestCase):
         with self.daemon(listeners=("pop3s", "smtp", "admin")) as d:
             d.config["relay"]["export_map"] = os.path.join(d.dir, "state", "relay-map")  # exposes the age
             d.start()
-            exposed = {k.split("{", 1)[0] for k in scrape(d)}
+            text = ah.AdminClient(d).get("/metrics", cookie=False).text
+        exposed = {k.split("{", 1)[0] for k in ah.parse_metrics(text)}
         self.assertEqual(names - exposed, set(), "the dashboard names metrics /metrics does not have")
+        if shutil.which("promtool") is None:
+            print("promtool (Debian's prometheus) not installed: PromQL syntax and lint not checked")
+            return
+        # Prometheus's own checks: the exposition passes its linter (naming, HELP, _total), and
+        # every expression parses, with Grafana's variables given values as Grafana would.
+        r = subprocess.run(["promtool", "check", "metrics"], input=text, capture_output=True, text=True)
+        self.assertEqual((r.returncode, r.stdout + r.stderr), (0, ""), "promtool check metrics")
+        rules = [{"record": "popgate_dashboard:expr_%d" % i,
+                  "expr": e.replace("$__rate_interval", "5m").replace("$instance", ".*")}
+                 for i, e in enumerate(exprs) if not e.startswith("label_values(")]
+        with tempfile.NamedTemporaryFile("w", suffix=".yml") as f:
+            json.dump({"groups": [{"name": "popgate-dashboard", "rules": rules}]}, f)  # JSON is YAML
+            f.flush()
+            r = subprocess.run(["promtool", "check", "rules", f.name], capture_output=True, text=True)
+        self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+        self.assertIn("SUCCESS: %d rules found" % len(rules), r.stdout + r.stderr)
 
 
 if __name__ == "__main__":
