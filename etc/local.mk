@@ -11,6 +11,10 @@ dist_fail2banfilter_DATA = etc/fail2ban/popgate.conf
 popgateexamplesdir = $(docdir)/examples
 dist_popgateexamples_DATA = etc/fail2ban/popgate-jail.conf
 
+# Grafana (9.1+): the dashboard to import and the alert rules to provision (docs/ADMIN-API.md).
+grafanadir = $(pkgdatadir)/grafana
+dist_grafana_DATA = etc/grafana/popgate-dashboard.json etc/grafana/popgate-alert-rules.json
+
 # [@] keeps config.status from substituting the pattern itself (it left @sbindir@ in the unit).
 etc/popgated.service: $(srcdir)/etc/popgated.service.in Makefile
 	$(AM_V_GEN)$(MKDIR_P) etc && sed -e 's|[@]sbindir[@]|$(sbindir)|g' -e 's|[@]sysconfdir[@]|$(sysconfdir)|g' \

@@ -1,10 +1,12 @@
 /* admin_metrics.c - live counters and events for the page (JSON) and for Prometheus (/metrics). */
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 
+#include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "admin/admin_api.h"
 #include "admin/admin_audit.h"
@@ -101,7 +103,7 @@ void admin_api_stats(struct admin_ctx *ctx, struct admin_call *call, struct admi
 
 /* A text buffer for the exposition format; a fixed size suffices (a few dozen lines). */
 struct text {
-	char buf[8192];
+	char buf[16384];
 	size_t len;
 	bool overflow;
 };
@@ -202,6 +204,60 @@ static void block_metrics(struct admin_ctx *ctx, struct text *t, time_t now)
 	auth_blocks_free(&b);
 }
 
+/* trouble_metrics - the counters an operator alerts on: stress, the next hop, TLS, workers, the database. */
+static void trouble_metrics(struct text *t, const struct stats_counters *c)
+{
+	static const char *const hop[STATS_HOP_OUTCOMES] = { "accepted", "deferred", "failed" };
+	static const char *const tls[STATS_TLS_KINDS] = { "error", "timeout" };
+
+	metric(t, "popgate_stress_mode", "gauge",
+	       "1 while a stress episode lasts (server.max_connections reached; smtp.stress_timeout in force).");
+	add(t, "popgate_stress_mode %llu\n", (unsigned long long)c->stress_on);
+	metric(t, "popgate_stress_episodes_total", "counter", "Stress episodes begun since start.");
+	add(t, "popgate_stress_episodes_total %llu\n", (unsigned long long)c->stress_episodes);
+	metric(t, "popgate_next_hop_handoffs_total", "counter",
+	       "Messages handed to sendmail or the smarthost, by outcome (accepted: 250, deferred: 451, failed: 554).");
+	for (int i = 0; i < STATS_HOP_OUTCOMES; i++)
+		add(t, "popgate_next_hop_handoffs_total{outcome=\"%s\"} %llu\n", hop[i],
+		    (unsigned long long)c->hop[i]);
+	metric(t, "popgate_tls_handshake_failures_total", "counter",
+	       "Server TLS handshakes that failed, by service and reason (error, or timeout: tls.handshake_timeout).");
+	for (int s = 0; s < STATS_TLS_SERVICES; s++)
+		for (int k = 0; k < STATS_TLS_KINDS; k++)
+			add(t, "popgate_tls_handshake_failures_total{service=\"%s\",reason=\"%s\"} %llu\n",
+			    stats_tls_service_name(s), tls[k], (unsigned long long)c->tls_failed[s][k]);
+	metric(t, "popgate_worker_restarts_total", "counter", "Workers restarted by the master after they died.");
+	for (int k = 0; k < STATS_WORKERS; k++)
+		add(t, "popgate_worker_restarts_total{worker=\"%s\"} %llu\n", stats_worker_name(k),
+		    (unsigned long long)c->worker_restarts[k]);
+	metric(t, "popgate_relaydb_errors_total", "counter",
+	       "Errors opening, reading or writing the relay database, by the process that met them.");
+	add(t, "popgate_relaydb_errors_total{process=\"session\"} %llu\n", (unsigned long long)c->relaydb_errors[0]);
+	for (int k = 0; k < STATS_WORKERS; k++)
+		add(t, "popgate_relaydb_errors_total{process=\"%s\"} %llu\n", stats_worker_name(k),
+		    (unsigned long long)c->relaydb_errors[1 + k]);
+}
+
+/*
+ * export_map_metrics - seconds since relay.export_map's file last changed: absent when no map is
+ * configured, -1 when it is but its file cannot be seen (not written yet, removed, unreadable).
+ */
+static void export_map_metrics(struct admin_ctx *ctx, struct text *t, time_t now)
+{
+	const char *map = cfg_str(ctx->cfg, "relay.export_map");
+	char path[PATH_MAX];
+	struct stat st;
+	long long age = -1;
+
+	if (map[0] == '\0')
+		return;
+	if (snprintf(path, sizeof(path), "%s.db", map) < (int)sizeof(path) && stat(path, &st) == 0)
+		age = now >= st.st_mtime ? (long long)(now - st.st_mtime) : 0;
+	metric(t, "popgate_export_map_age_seconds", "gauge",
+	       "Seconds since relay.export_map's file was last written; -1 when it cannot be seen.");
+	add(t, "popgate_export_map_age_seconds %lld\n", age);
+}
+
 void admin_api_metrics(struct admin_ctx *ctx, struct admin_call *call, struct admin_reply *r)
 {
 	struct stats_counters c;
@@ -242,6 +298,8 @@ void admin_api_metrics(struct admin_ctx *ctx, struct admin_call *call, struct ad
 		add(t, "popgate_relay_authorizations{state=\"live\"} %llu\n", rc.live);
 		add(t, "popgate_relay_authorizations{state=\"expired\"} %llu\n", rc.expired);
 	}
+	trouble_metrics(t, &c);
+	export_map_metrics(ctx, t, call->now);
 	lockout_metrics(ctx, t);
 	block_metrics(ctx, t, call->now);
 	metric(t, "popgate_admin_sessions", "gauge", "Helpdesk sessions logged in to the admin page.");

@@ -24,6 +24,7 @@
 #include "common/config.h"
 #include "common/config_keys.h"
 #include "common/log.h"
+#include "common/stats_report.h"
 
 #define ADMIND_FDS_MAX 64
 
@@ -37,7 +38,7 @@ static void on_term(int sig)
 
 static void usage(void)
 {
-	fprintf(stderr, "usage: popgate-admind -f FILE [-F] [-s STATS_FD] LISTEN_FD...\n"
+	fprintf(stderr, "usage: popgate-admind -f FILE [-F] [-s STATS_FD] [-r REPORT_FD] LISTEN_FD...\n"
 		"  (started by popgated's admin worker, not by hand)\n");
 }
 
@@ -47,16 +48,17 @@ int main(int argc, char **argv)
 	const struct stats_shared *stats = NULL;
 	const char *path = NULL;
 	bool foreground = false;
-	int fds[ADMIND_FDS_MAX], statsfd = -1, c;
+	int fds[ADMIND_FDS_MAX], statsfd = -1, reportfd = -1, c;
 	size_t n = 0;
 	struct cfg_error err;
 	struct config *cfg;
 
-	while ((c = getopt(argc, argv, "f:Fs:")) != -1) {
+	while ((c = getopt(argc, argv, "f:Fs:r:")) != -1) {
 		switch (c) {
 		case 'f': path = optarg; break;
 		case 'F': foreground = true; break;
 		case 's': statsfd = fileio_fd_arg(optarg); if (statsfd < 0) { usage(); return 64; } break;
+		case 'r': if ((reportfd = fileio_fd_arg(optarg)) < 0) { usage(); return 64; } break;
 		default: usage(); return 64;
 		}
 	}
@@ -84,6 +86,7 @@ int main(int argc, char **argv)
 	}
 	log_open("popgated/admin", log_facility_from_name(cfg_str(cfg, "server.log_facility")), foreground);
 	log_set_level(log_level_from_name(cfg_str(cfg, "server.log_level")));
+	stats_report_worker(reportfd); /* the master's channel: relay database errors */
 	if (statsfd >= 0 && (stats = stats_attach(statsfd)) == NULL)
 		log_warn("admin: cannot map the master's counters: %s (they read as zero)", strerror(errno));
 	sigemptyset(&sa.sa_mask);

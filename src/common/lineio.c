@@ -369,16 +369,21 @@ int lio_printf(struct lio *lio, const char *fmt, ...)
 	return lio_write(lio, buf, (size_t)n);
 }
 
-/* handshake - drive SSL_accept or SSL_connect to completion within the timeouts. 0 or -1. */
+/*
+ * handshake - drive SSL_accept or SSL_connect to completion within the timeouts. 0, or -1 with
+ * errno ETIMEDOUT when time ran out and EPROTO for any other failure (counted apart in /metrics).
+ */
 static int handshake(struct lio *lio, bool server)
 {
 	for (;;) {
 		int rc = server ? SSL_accept(lio->ssl) : SSL_connect(lio->ssl);
 		if (rc == 1)
 			return 0;
-		int want = tls_want(lio, rc);
-		if (want < 0 || wait_fd(lio, (short)want) <= 0)
+		int want = tls_want(lio, rc), ready = want < 0 ? -1 : wait_fd(lio, (short)want);
+		if (ready <= 0) {
+			errno = ready == 0 ? ETIMEDOUT : EPROTO;
 			return -1;
+		}
 	}
 }
 

@@ -71,7 +71,10 @@ int lio_printf(struct lio *lio, const char *fmt, ...) __attribute__((format(prin
 /* lio_flush - send everything queued, within the timeout. 0 or -1. */
 int lio_flush(struct lio *lio);
 
-/* lio_start_tls_server - server TLS handshake on the socket within the timeout; discards buffered input. 0 or -1. */
+/*
+ * lio_start_tls_server - server TLS handshake on the socket within the timeout; discards buffered
+ * input. 0, or -1 with errno ETIMEDOUT when the timeout or deadline passed mid-handshake.
+ */
 int lio_start_tls_server(struct lio *lio, SSL_CTX *ctx);
 
 /* lio_start_tls_client - client TLS handshake (for a smarthost), SNI and verification per CTX. 0 or -1. */

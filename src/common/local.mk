@@ -25,6 +25,7 @@ src_common_libcommon_a_SOURCES = \
 	src/common/session.c src/common/session.h src/common/session_wire.h \
 	src/common/session_proxy.c \
 	src/common/stats.c src/common/stats.h \
+	src/common/stats_report.c src/common/stats_report.h \
 	src/common/tls.c src/common/tls.h
 
 check_PROGRAMS += tests/unit/check_config tests/unit/check_cidr tests/unit/check_stats \

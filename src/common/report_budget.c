@@ -26,9 +26,22 @@ static bool fits(struct report_budget *b, enum session_event event)
 			return false;
 		return b->handed_off = true;
 	case SESSION_MSG_RELAYED:
+	case SESSION_HOP_DEFERRED:
+	case SESSION_HOP_FAILED:
+		/* relayed: the hand-off's one outcome is in, whichever it was */
 		if (!b->handed_off || b->relayed)
 			return false;
 		return b->relayed = true;
+	case SESSION_TLS_FAILED:
+	case SESSION_TLS_TIMEOUT:
+		if (b->tls)
+			return false;
+		return b->tls = true;
+	case SESSION_RELAYDB_ERROR:
+		if (b->db_errors >= REPORT_BUDGET_DB_ERRORS)
+			return false;
+		b->db_errors++;
+		return true;
 	case SESSION_TXN_END:
 		if (!b->in_txn)
 			return false;

@@ -8,7 +8,9 @@
  * what a real transaction produces, in its order: one TXN_BEGIN, then at most one TXN_HANDOFF, one
  * MSG_RELAYED after it and one TXN_END; one CLIENT_KNOWN a session; a MSG_DENIED per failed
  * command (the session ends after smtp.max_errors of them); and no more than
- * REPORT_BUDGET_TXNS transactions a session.
+ * REPORT_BUDGET_TXNS transactions a session. A hand-off has one outcome: MSG_RELAYED, HOP_DEFERRED
+ * or HOP_FAILED. A session ends at a failed TLS handshake, so it reports one (TLS_FAILED or
+ * TLS_TIMEOUT); and at most REPORT_BUDGET_DB_ERRORS relay database errors.
  */
 #ifndef POPGATE_REPORT_BUDGET_H
 #define POPGATE_REPORT_BUDGET_H
@@ -24,12 +26,15 @@
  * which at worst costs its client a duplicate, never a message).
  */
 #define REPORT_BUDGET_TXNS 1024
+/* Relay database errors a session may report: a session asks the database a few times at most. */
+#define REPORT_BUDGET_DB_ERRORS 16
 
 struct report_budget {
 	unsigned max_denied;   /* smtp.max_errors */
 	unsigned txns;         /* TXN_BEGINs passed on */
 	unsigned denied;       /* MSG_DENIEDs passed on */
-	bool in_txn, handed_off, relayed, known;
+	unsigned db_errors;    /* RELAYDB_ERRORs passed on */
+	bool in_txn, handed_off, relayed, known, tls;
 	unsigned long dropped; /* reports refused */
 };
 

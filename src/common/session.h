@@ -24,6 +24,12 @@ enum session_event {
 	SESSION_TXN_HANDOFF, /* its message is complete and goes to the next hop: never push it out now */
 	SESSION_CLIENT_KNOWN, /* the client may relay (relay.allow, POP-before-SMTP): never push it out */
 	SESSION_PROXY_CLIENT, /* a *_proxy session's real client, from its PROXY header: answered by a signal */
+	SESSION_HOP_DEFERRED, /* the next hop deferred a handed-off message (4xx, timeout, no connection): 451 */
+	SESSION_HOP_FAILED,   /* the next hop refused it for good (5xx): 554; MSG_RELAYED is its acceptance */
+	SESSION_TLS_FAILED,   /* a server TLS handshake failed (STLS, STARTTLS or implicit TLS) */
+	SESSION_TLS_TIMEOUT,  /* a server TLS handshake ran out of tls.handshake_timeout */
+	SESSION_RELAYDB_ERROR, /* opening, reading or writing the relay database failed (stats_report.h);
+				  the one event a worker may report too */
 };
 
 /* One accepted connection, as seen by the process that serves it. */

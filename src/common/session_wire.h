@@ -21,6 +21,7 @@ struct session_wire_report {
 	pid_t session_pid;   /* the master's direct child serving the connection */
 	char user[64];
 	struct ip_addr client; /* SESSION_PROXY_CLIENT: the client a PROXY header named */
+	uint32_t count;      /* SESSION_RELAYDB_ERROR from a worker: the errors it stands for (0: one) */
 };
 
 /*

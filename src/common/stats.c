@@ -36,6 +36,27 @@ struct stats_writer {
 	struct stats_counters c;
 };
 
+static const char *const worker_names[STATS_WORKERS] = { "admin", "relay-sweeper", "relay-lookup", "drac" };
+static const char *const tls_services[STATS_TLS_SERVICES] = { "pop3", "pop3s", "smtp", "smtps" };
+
+const char *stats_worker_name(int k)
+{
+	return k >= 0 && k < STATS_WORKERS ? worker_names[k] : "unknown";
+}
+
+int stats_tls_service(const char *name)
+{
+	for (int i = 0; i < STATS_TLS_SERVICES; i++)
+		if (name != NULL && strcmp(name, tls_services[i]) == 0)
+			return i;
+	return -1;
+}
+
+const char *stats_tls_service_name(int i)
+{
+	return i >= 0 && i < STATS_TLS_SERVICES ? tls_services[i] : "unknown";
+}
+
 /* The read-only descriptor of the memory file: the admin program, exec'd, maps it by descriptor. */
 static int stats_rofd = -1;
 

@@ -24,6 +24,19 @@
 
 #define STATS_EVENTS 128
 
+/* The master's workers, in master/workers.h's order (it checks): labels of the per-worker counters. */
+#define STATS_WORKERS 4
+/* The services a TLS handshake can fail on: "pop3" (STLS), "pop3s", "smtp" (STARTTLS), "smtps". */
+#define STATS_TLS_SERVICES 4
+/* Who found a relay database error: a session, or one of the workers (STATS_WORKERS of them). */
+#define STATS_DB_SOURCES (1 + STATS_WORKERS)
+
+/* How a TLS handshake failed: an error (a client speaking plaintext, no shared cipher), or time ran out. */
+enum stats_tls_failure { STATS_TLS_ERROR, STATS_TLS_TIMEOUT, STATS_TLS_KINDS };
+
+/* What the next hop made of a message handed to it: the 250, 451 or 554 the client got. */
+enum stats_hop_outcome { STATS_HOP_ACCEPTED, STATS_HOP_DEFERRED, STATS_HOP_FAILED, STATS_HOP_OUTCOMES };
+
 struct stats_counters {
 	int64_t started;          /* epoch seconds the master started */
 	uint64_t sessions_active; /* connections being served now, all services */
@@ -32,6 +45,12 @@ struct stats_counters {
 	uint64_t logins_ok, logins_failed;
 	uint64_t msgs_relayed, msgs_denied;
 	uint64_t refused_limit;   /* connections refused by a connection limit or a lockout */
+	uint64_t stress_on;       /* 1 while a stress episode lasts (master/stress.h) */
+	uint64_t stress_episodes; /* episodes begun since start */
+	uint64_t hop[STATS_HOP_OUTCOMES];                       /* hand-offs to the next hop, by outcome */
+	uint64_t tls_failed[STATS_TLS_SERVICES][STATS_TLS_KINDS]; /* server handshakes that failed */
+	uint64_t worker_restarts[STATS_WORKERS];                /* restarts after a worker died */
+	uint64_t relaydb_errors[STATS_DB_SOURCES];              /* [0] sessions, [1 + worker] a worker */
 };
 
 struct stats_event {
@@ -41,6 +60,15 @@ struct stats_event {
 	char user[64];
 	char what[48];            /* "login ok", "login failed", "relayed", "relay denied", "refused: limit" */
 };
+
+/* stats_worker_name - the label of worker K (< STATS_WORKERS): "admin", "relay-sweeper", ... */
+const char *stats_worker_name(int k);
+
+/* stats_tls_service - the index of a service name among STATS_TLS_SERVICES, or -1. */
+int stats_tls_service(const char *name);
+
+/* stats_tls_service_name - the name of TLS service index I (< STATS_TLS_SERVICES). */
+const char *stats_tls_service_name(int i);
 
 /* The shared page, as the admin program maps it. */
 struct stats_shared;

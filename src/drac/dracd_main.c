@@ -22,6 +22,7 @@
 #include "common/fileio.h"
 #include "common/config.h"
 #include "common/log.h"
+#include "common/stats_report.h"
 #include "drac/dracd.h"
 
 static volatile sig_atomic_t dracd_stop;
@@ -34,7 +35,7 @@ static void on_term(int sig)
 
 static void usage(void)
 {
-	fprintf(stderr, "usage: popgate-dracd -f FILE [-F] [-u UDP_FD -t TCP_FD]\n"
+	fprintf(stderr, "usage: popgate-dracd -f FILE [-F] [-u UDP_FD -t TCP_FD] [-r REPORT_FD]\n"
 		"  (started by popgated's DRAC worker, not by hand)\n");
 }
 
@@ -46,9 +47,9 @@ int main(int argc, char **argv)
 	bool foreground = false;
 	struct cfg_error err;
 	struct config *cfg;
-	int c;
+	int c, reportfd = -1;
 
-	while ((c = getopt(argc, argv, "f:Fu:t:")) != -1) {
+	while ((c = getopt(argc, argv, "f:Fu:t:r:")) != -1) {
 		switch (c) {
 		case 'f': path = optarg; break;
 		case 'F': foreground = true; break;
@@ -58,6 +59,7 @@ int main(int argc, char **argv)
 		case 't': if ((socks.tcp = fileio_fd_arg(optarg)) < 0) { usage(); return 64; }
 			fcntl(socks.tcp, F_SETFD, FD_CLOEXEC);
 			break;
+		case 'r': if ((reportfd = fileio_fd_arg(optarg)) < 0) { usage(); return 64; } break;
 		default: usage(); return 64;
 		}
 	}
@@ -77,6 +79,7 @@ int main(int argc, char **argv)
 	}
 	log_open("popgated/drac", log_facility_from_name(cfg_str(cfg, "server.log_facility")), foreground);
 	log_set_level(log_level_from_name(cfg_str(cfg, "server.log_level")));
+	stats_report_worker(reportfd); /* the master's channel: relay database errors */
 	if (geteuid() == 0 || getuid() == 0) {
 		log_err("drac: refusing to serve RPC as root; popgated starts this as server.user");
 		config_free(&cfg);

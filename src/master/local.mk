@@ -13,6 +13,7 @@ src_master_libmaster_a_SOURCES = \
 	src/master/sdnotify.c src/master/sdnotify.h \
 	src/master/services.c src/master/services.h \
 	src/master/stress.c src/master/stress.h \
+	src/master/tally.c src/master/tally.h \
 	src/master/throttle.c src/master/throttle.h \
 	src/master/validate.c src/master/validate.h \
 	src/master/workers.c src/master/workers.h

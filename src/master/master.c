@@ -18,6 +18,7 @@
 #include "privsep/privsep.h"
 #include "common/session_wire.h"
 #include "common/stats.h"
+#include "common/stats_report.h"
 #include "master/children.h"
 #include "master/listeners.h"
 #include "master/master.h"
@@ -26,6 +27,7 @@
 #include "master/reports.h"
 #include "master/sdnotify.h"
 #include "master/stress.h"
+#include "master/tally.h"
 #include "master/control.h"
 #include "master/throttle.h"
 #include "master/validate.h"
@@ -125,6 +127,7 @@ static void session_child(struct master *m, const struct listener *l, int fd, st
 	stress_drop_writer(&m->stress);
 	stats_forget(); /* and the counters' page was never mapped here (MADV_DONTFORK) */
 	ctx->session_pid = getpid();
+	stats_report_session(ctx);
 	log_set_ident(l->svc->family);
 	log_set_session(ctx->id);
 	if (l->svc->proxy && session_proxy_start(ctx, l->svc->busy_reply, l->svc->locked_reply) < 0)
@@ -387,15 +390,22 @@ static void proxied_client(struct master *m, const struct child *ch, const struc
 		note_refused(m, ch->svc, ch->sid, text, why);
 }
 
-/* on_report - one record from a session: counters, events and the failed-login table. */
+/* on_report - one record from a session (or a worker's relay database error): counters, events, throttle. */
 static void on_report(struct master *m, const struct session_wire_report *r)
 {
 	const struct child *ch = children_find(m->kids, r->session_pid);
 	char user[sizeof(r->user)];
 	const char *what;
 
-	if (ch == NULL)
-		return; /* reports_next checked the sender; a session reaped meanwhile is ignored */
+	if (ch == NULL) {
+		/* reports_next checked the sender; a session reaped meanwhile is ignored */
+		int k = workers_kind_of(&m->workers, r->session_pid);
+		if (k >= 0 && r->event == SESSION_RELAYDB_ERROR)
+			(void)tally_trouble(m->stats, NULL, k, r);
+		return;
+	}
+	if (tally_trouble(m->stats, ch->svc->name, -1, r))
+		return;
 	if (r->event == SESSION_PROXY_CLIENT) {
 		proxied_client(m, ch, r);
 		return;
@@ -415,7 +425,7 @@ static void on_report(struct master *m, const struct session_wire_report *r)
 		what = "login failed";
 		throttle_fail(m->fails, &ch->ip, user, time(NULL));
 		break;
-	case SESSION_MSG_RELAYED: c->msgs_relayed++; what = "relayed"; break;
+	case SESSION_MSG_RELAYED: c->msgs_relayed++; c->hop[STATS_HOP_ACCEPTED]++; what = "relayed"; break;
 	case SESSION_MSG_DENIED: c->msgs_denied++; what = "relay denied"; break;
 	default: stats_end(m->stats); return;
 	}
@@ -524,18 +534,18 @@ static int poll_timeout(struct master *m, int restart_in)
 
 static int close_fds_for_workers(const struct master *m, int *fds)
 {
+	/* Not reports.wr: a worker reports its relay database errors there (closed at an exec). */
 	fds[0] = m->sigfd;
 	fds[1] = m->reports.rd;
-	fds[2] = m->reports.wr;
-	fds[3] = m->pidfd;
-	fds[4] = m->control;
-	return m->control >= 0 ? 5 : 4;
+	fds[2] = m->pidfd;
+	fds[3] = m->control;
+	return m->control >= 0 ? 4 : 3;
 }
 
 static void loop(struct master *m)
 {
 	struct pollfd pfd[2 + 256];
-	int cfds[5];
+	int cfds[4];
 	size_t ncfds = (size_t)close_fds_for_workers(m, cfds);
 
 	while (!m->stopping || children_count(m->kids) > 0 || workers_running(&m->workers) > 0) {
@@ -564,6 +574,7 @@ static void loop(struct master *m)
 		if (pfd[0].revents & POLLIN)
 			on_signals(m);
 		stress_settle(&m->stress, m->kids, (size_t)cfg_int(m->cfg, "server.max_connections"));
+		tally_state(m->stats, &m->stress, &m->workers);
 		if (m->stopping && stress_now_ms() >= m->stop_deadline_ms &&
 		    (children_count(m->kids) > 0 || workers_running(&m->workers) > 0)) {
 			if (children_count(m->kids) > 0)
@@ -666,13 +677,14 @@ config_error:
 int master_run(struct config *cfg, bool foreground)
 {
 	struct master m = { .cfg = cfg, .sigfd = -1, .reports = { .rd = -1, .wr = -1 }, .pidfd = -1, .control = -1 };
-	int cfds[5], rc;
+	int cfds[4], rc;
 
 	set_hostname(&m);
 	apply_logging(cfg);
 	privsep_resolve_server_user(cfg);
 	rc = startup(&m, foreground);
 	if (rc == 0) {
+		m.workers.report_fd = m.reports.wr;
 		workers_start_all(&m.workers, m.cfg, &m.ls, cfds,
 				  (size_t)close_fds_for_workers(&m, cfds));
 		/* Type=notify: the listeners are bound and the workers forked; clients may come. */

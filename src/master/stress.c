@@ -85,6 +85,7 @@ void stress_enter(struct stress *st, const struct children *kids, size_t max, lo
 	if (st->on)
 		return;
 	st->on = true;
+	st->episodes++;
 	st->since_ms = stress_now_ms();
 	st->calm_ms = 0;
 	st->evicted_pop3 = st->evicted_smtp = st->refused = st->started = 0;

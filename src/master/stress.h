@@ -9,6 +9,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "master/children.h"
 
@@ -19,6 +20,7 @@ struct stress {
 	long long since_ms;     /* CLOCK_MONOTONIC, when the episode began */
 	long long calm_ms;      /* since when the load has been below three quarters; 0 while it is not */
 	size_t evicted_pop3, evicted_smtp, refused, started, peak;
+	uint64_t episodes;      /* begun since the master started (/metrics) */
 };
 
 /* stress_init - map the shared word. 0, or -1 with errno. */

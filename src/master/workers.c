@@ -11,6 +11,7 @@
 
 #include "common/lifeline.h"
 #include "common/log.h"
+#include "common/stats_report.h"
 #include "privsep/privsep.h"
 #include "drac/drac.h"
 #include "master/workers.h"
@@ -34,7 +35,8 @@ static void on_term(int sig)
 	worker_stop = 1;
 }
 
-static const char *worker_names[WORKER_KINDS] = { "admin", "relay-sweeper", "relay-lookup", "drac" };
+/* The names the log and /metrics give them (stats_worker_name): one table for both. */
+_Static_assert(WORKER_KINDS == STATS_WORKERS, "stats.h counts restarts per worker in workers.h's order");
 static const char *worker_idents[WORKER_KINDS] = { "popgated/admin", "popgated/sweeper", "popgated/lookup",
 						   "popgated/drac" };
 /* The workers that are programs of their own, exec'd once unprivileged. */
@@ -82,10 +84,11 @@ static char *fd_arg(int fd, char *buf, size_t len)
 }
 
 /* exec_admin - become popgate-admind serving the admin listeners; returns only on failure. */
-static int exec_admin(const struct config *cfg, const struct listener_set *ls, const char *program)
+static int exec_admin(const struct config *cfg, const struct listener_set *ls, const char *program,
+		      int report_fd)
 {
 	char args[2 + WORKER_ADMIN_FDS_MAX][16];
-	char *argv[8 + WORKER_ADMIN_FDS_MAX];
+	char *argv[10 + WORKER_ADMIN_FDS_MAX];
 	int fds[WORKER_ADMIN_FDS_MAX];
 	size_t n = listeners_admin_fds(ls, fds, WORKER_ADMIN_FDS_MAX), a = 0;
 
@@ -98,8 +101,12 @@ static int exec_admin(const struct config *cfg, const struct listener_set *ls, c
 		argv[a++] = (char *)"-s";
 		argv[a++] = fd_arg(stats_fd(), args[0], sizeof(args[0]));
 	}
+	if (report_fd >= 0) {
+		argv[a++] = (char *)"-r";
+		argv[a++] = fd_arg(report_fd, args[1], sizeof(args[1]));
+	}
 	for (size_t i = 0; i < n; i++)
-		argv[a++] = fd_arg(fds[i], args[1 + i], sizeof(args[1 + i]));
+		argv[a++] = fd_arg(fds[i], args[2 + i], sizeof(args[2 + i]));
 	argv[a] = NULL;
 	execv(program, argv);
 	log_err("starting the admin worker: %s: %s", program, strerror(errno));
@@ -107,10 +114,11 @@ static int exec_admin(const struct config *cfg, const struct listener_set *ls, c
 }
 
 /* exec_drac - become popgate-dracd, on the master's DRAC sockets if it bound any; returns only on failure. */
-static int exec_drac(const struct config *cfg, const struct listener_set *ls, const char *program)
+static int exec_drac(const struct config *cfg, const struct listener_set *ls, const char *program,
+		     int report_fd)
 {
-	char args[2][16];
-	char *argv[10];
+	char args[3][16];
+	char *argv[12];
 	int udp, tcp;
 	size_t a = 0;
 
@@ -126,6 +134,10 @@ static int exec_drac(const struct config *cfg, const struct listener_set *ls, co
 		argv[a++] = (char *)"-t";
 		argv[a++] = fd_arg(tcp, args[1], sizeof(args[1]));
 	}
+	if (report_fd >= 0) {
+		argv[a++] = (char *)"-r";
+		argv[a++] = fd_arg(report_fd, args[2], sizeof(args[2]));
+	}
 	argv[a] = NULL;
 	execv(program, argv);
 	log_err("starting the DRAC worker: %s: %s", program, strerror(errno));
@@ -134,7 +146,7 @@ static int exec_drac(const struct config *cfg, const struct listener_set *ls, co
 
 /* worker_body - the child's side: unprivileged, its own SIGTERM flag, then the worker's loop. */
 static int worker_body(enum worker_kind kind, const struct config *cfg, const struct listener_set *ls,
-		       const char *program)
+		       const char *program, int report_fd)
 {
 	struct sigaction sa = { .sa_handler = on_term };
 
@@ -145,13 +157,14 @@ static int worker_body(enum worker_kind kind, const struct config *cfg, const st
 	log_set_ident(worker_idents[kind]);
 	if (privsep_drop_to_server_user(cfg) < 0)
 		return WORKER_EXIT_SETUP;
+	stats_report_worker(report_fd); /* the exec'd ones get it as -r FD */
 	if (kind == WORKER_SWEEPER)
 		return relaydb_sweeper_run(cfg, &worker_stop) == 0 ? 0 : WORKER_EXIT_SETUP;
 	if (kind == WORKER_LOOKUP)
 		return relaydb_lookupd_run(cfg, listeners_socketmap_fd(ls), &worker_stop) == 0 ? 0 : WORKER_EXIT_SETUP;
 	if (kind == WORKER_DRAC)
-		return exec_drac(cfg, ls, program);
-	return exec_admin(cfg, ls, program);
+		return exec_drac(cfg, ls, program, report_fd);
+	return exec_admin(cfg, ls, program, report_fd);
 }
 
 /* worker_keeps - whether KIND serves listener L (the others are closed in its process). */
@@ -174,7 +187,7 @@ static void start_one(struct workers *w, enum worker_kind kind, const struct con
 	pid_t pid = fork();
 
 	if (pid < 0) {
-		log_err("starting the %s worker: %s", worker_names[kind], strerror(errno));
+		log_err("starting the %s worker: %s", stats_worker_name(kind), strerror(errno));
 		w->restart_at[kind] = time(NULL) + 5;
 		return;
 	}
@@ -192,7 +205,7 @@ static void start_one(struct workers *w, enum worker_kind kind, const struct con
 		for (size_t i = 0; i < ls->n; i++)
 			if (!worker_keeps(kind, &ls->v[i]))
 				close(ls->v[i].fd);
-		_exit(worker_body(kind, cfg, ls, program));
+		_exit(worker_body(kind, cfg, ls, program, w->report_fd));
 	}
 	w->pid[kind] = pid;
 	w->started[kind] = time(NULL);
@@ -241,11 +254,11 @@ static void schedule(struct workers *w, int k, int status, time_t now, const cha
 	if (WIFEXITED(status) && WEXITSTATUS(status) == CFG_EXIT) {
 		w->held[k] = true;
 		log_err("the %s worker %s, a configuration error: it is not restarted until the "
-			"configuration is reloaded (SIGHUP)", worker_names[k], how);
+			"configuration is reloaded (SIGHUP)", stats_worker_name(k), how);
 		return;
 	}
 	w->restart_at[k] = now - w->started[k] < WORKER_BACKOFF ? now + WORKER_BACKOFF : now;
-	log_err("the %s worker %s; restarting it in %llds", worker_names[k], how,
+	log_err("the %s worker %s; restarting it in %llds", stats_worker_name(k), how,
 		(long long)(w->restart_at[k] - now));
 }
 
@@ -261,8 +274,9 @@ bool workers_reaped(struct workers *w, pid_t pid, int status, bool stopping, tim
 		if (stopping || w->asked_to_stop[k]) {
 			/* Asked to stop (reload or shutdown): restarted at once unless shutting down. */
 			w->restart_at[k] = now;
-			log_debug("the %s worker (pid %ld) %s, as asked", worker_names[k], (long)pid, how);
+			log_debug("the %s worker (pid %ld) %s, as asked", stats_worker_name(k), (long)pid, how);
 		} else {
+			w->died[k] = true;
 			schedule(w, k, status, now, how);
 		}
 		return true;
@@ -283,7 +297,10 @@ int workers_restart_due(struct workers *w, const struct config *cfg, const struc
 			continue;
 		}
 		if (w->restart_at[k] <= now) {
-			log_warn("restarting the %s worker", worker_names[k]);
+			log_warn("restarting the %s worker", stats_worker_name(k));
+			if (w->died[k])
+				w->restarts[k]++;
+			w->died[k] = false;
 			start_one(w, (enum worker_kind)k, cfg, ls, close_fds, nclose);
 		} else if (next < 0 || w->restart_at[k] - now < next) {
 			next = (int)(w->restart_at[k] - now);
@@ -311,6 +328,14 @@ void workers_kill(struct workers *w)
 	for (int k = 0; k < WORKER_KINDS; k++)
 		if (w->pid[k] > 0)
 			kill(w->pid[k], SIGKILL);
+}
+
+int workers_kind_of(const struct workers *w, pid_t pid)
+{
+	for (int k = 0; k < WORKER_KINDS; k++)
+		if (pid > 0 && w->pid[k] == pid)
+			return k;
+	return -1;
 }
 
 int workers_running(const struct workers *w)

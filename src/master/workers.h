@@ -4,6 +4,7 @@
 #define POPGATE_WORKERS_H
 
 #include <stdbool.h>
+#include <stdint.h>
 #include <sys/types.h>
 #include <time.h>
 
@@ -19,6 +20,9 @@ struct workers {
 	time_t restart_at[WORKER_KINDS];   /* 0: not waiting to restart */
 	bool asked_to_stop[WORKER_KINDS];  /* sent SIGTERM by workers_stop: its end is no failure */
 	bool held[WORKER_KINDS];           /* exited with a configuration error: waits for a reload */
+	bool died[WORKER_KINDS];           /* ended unasked: its next start is a restart */
+	uint64_t restarts[WORKER_KINDS];   /* starts after it died, since the master started (/metrics) */
+	int report_fd;                     /* the master's report channel: relay database errors */
 };
 
 /* workers_start_all - start the workers CFG asks for (admin when admin.listen is set). */
@@ -44,6 +48,9 @@ void workers_stop(struct workers *w);
 
 /* workers_kill - SIGKILL every worker still running (one stuck past the shutdown deadline). */
 void workers_kill(struct workers *w);
+
+/* workers_kind_of - the worker PID is, or -1 when it is none of them. */
+int workers_kind_of(const struct workers *w, pid_t pid);
 
 /* workers_running - how many workers are alive. */
 int workers_running(const struct workers *w);

@@ -6,6 +6,7 @@
  * unprivileged protocol child. Credentials never get checked here: they go to the monitor as
  * one size-checked record (privsep_check), which also applies the failure delay and logs.
  */
+#include <errno.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
@@ -77,6 +78,8 @@ static int handshake(struct pop3 *p)
 	/* For the whole handshake, not each read: a client trickling a ClientHello must not hold a slot. */
 	lio_set_deadline(p->lio, end < p->deadline ? end : p->deadline);
 	rc = lio_start_tls_server(p->lio, p->ctx->tls);
+	if (rc < 0)
+		session_report(p->ctx, errno == ETIMEDOUT ? SESSION_TLS_TIMEOUT : SESSION_TLS_FAILED, NULL);
 	lio_set_deadline(p->lio, p->deadline);
 	lio_set_timeout(p->lio, (int)cfg_duration(cfg, "pop3.idle_timeout"));
 	if (rc < 0) {

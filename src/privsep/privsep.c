@@ -226,6 +226,11 @@ static bool child_may_report(uint32_t event)
 	case SESSION_TXN_END:
 	case SESSION_TXN_HANDOFF:
 	case SESSION_CLIENT_KNOWN:
+	case SESSION_HOP_DEFERRED:
+	case SESSION_HOP_FAILED:
+	case SESSION_TLS_FAILED:
+	case SESSION_TLS_TIMEOUT:
+	case SESSION_RELAYDB_ERROR:
 		return true;
 	default:
 		return false;

@@ -252,6 +252,7 @@ int relaydb_ready(struct relaydb *rdb)
 	relaydb_env_close(rdb);
 	if (relaydb_env_open(rdb, err, sizeof(err)) < 0) {
 		log_err("relaydb: reopen failed: %s", err);
+		stats_note_relaydb_error();
 		rdb->broken = true;
 		return -1;
 	}
@@ -264,6 +265,7 @@ void relaydb_failed(struct relaydb *rdb, int ret, const char *what, const char *
 	if (ret == DB_RUNRECOVERY || relaydb_retryable(ret))
 		rdb->broken = true;
 	log_err("relaydb: %s%s%s: %s", what, ip != NULL ? " " : "", ip != NULL ? ip : "", db_strerror(ret));
+	stats_note_relaydb_error();
 }
 
 bool relaydb_retryable(int ret)

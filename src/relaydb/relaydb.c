@@ -35,6 +35,7 @@ int relaydb_open(const struct config *cfg, struct relaydb **dbp, char *err, size
 	}
 	memcpy(db->home, dir, strlen(dir) + 1);
 	if (relaydb_env_open(db, err, errlen) < 0) {
+		stats_note_relaydb_error();
 		free(db);
 		return -1;
 	}

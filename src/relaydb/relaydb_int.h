@@ -10,6 +10,7 @@
 #include <sys/types.h>
 
 #include "relaydb/relaydb.h"
+#include "common/stats_report.h" /* stats_note_relaydb_error: /metrics counts them */
 
 /* File name of the btree inside relay.db_dir. */
 #define RELAYDB_FILE "relay.db"

@@ -69,12 +69,14 @@ static enum smtp_outcome deliver(struct smtp_session *s, const char *id, uint64_
 		log_session(LOG_WARNING, s->proto, s->ctx->client_ip, smtp_log_user(s), "message deferred",
 			    "id=%s from=<%s> rcpts=%zu size=%llu next-hop=%s", id, LOG_PATH(s->from.text),
 			    s->nrcpts, (unsigned long long)size, LOG_Q(res.detail));
+		session_report(s->ctx, SESSION_HOP_DEFERRED, smtp_log_user(s));
 		smtp_reply(s, "451 4.3.0 Next hop unavailable, message not accepted; try again later");
 		break;
 	case SMTP_FWD_PERMFAIL:
 		log_session(LOG_NOTICE, s->proto, s->ctx->client_ip, smtp_log_user(s), "message refused",
 			    "id=%s from=<%s> rcpts=%zu size=%llu next-hop=%s", id, LOG_PATH(s->from.text),
 			    s->nrcpts, (unsigned long long)size, LOG_Q(res.detail));
+		session_report(s->ctx, SESSION_HOP_FAILED, smtp_log_user(s));
 		smtp_reply(s, "554 5.0.0 Message refused by the next hop%s%s", res.said[0] != '\0' ? ": " : "",
 			   res.said);
 		break;

@@ -65,6 +65,8 @@ int smtp_start_tls(struct smtp_session *s)
 	lio_set_timeout(s->lio, (int)limit);
 	lio_set_deadline(s->lio, end < s->deadline ? end : s->deadline);
 	rc = lio_start_tls_server(s->lio, s->ctx->tls);
+	if (rc < 0)
+		session_report(s->ctx, errno == ETIMEDOUT ? SESSION_TLS_TIMEOUT : SESSION_TLS_FAILED, NULL);
 	lio_set_deadline(s->lio, s->deadline);
 	lio_set_timeout(s->lio, s->command_timeout);
 	return rc;

@@ -175,6 +175,8 @@ class Package(unittest.TestCase):
                 "/usr/lib/sysusers.d/popgate.conf": "-rw-r--r--",
                 "/usr/lib/tmpfiles.d/popgate.conf": "-rw-r--r--",
                 "/usr/share/popgate/www/index.html": "-rw-r--r--",
+                "/usr/share/popgate/grafana/popgate-dashboard.json": "-rw-r--r--",
+                "/usr/share/popgate/grafana/popgate-alert-rules.json": "-rw-r--r--",
                 "/usr/share/doc/popgate/copyright": "-rw-r--r--",
                 "/usr/share/doc/popgate/README.Debian": "-rw-r--r--",
                 "/usr/share/doc/popgate/NEWS.gz": "-rw-r--r--"}.items():

@@ -2,6 +2,7 @@
 """test_install - `make install DESTDIR=...` from the build tree: real paths in every installed file,
 a systemd unit that systemd-analyze verify accepts, and programs that hardening-check passes."""
 
+import json
 import os
 import re
 import shutil
@@ -42,7 +43,7 @@ class Install(h.TestCase):
                            capture_output=True, text=True, env=make_env(), timeout=600)
         if r.returncode != 0:
             raise AssertionError("make install failed:\n%s%s" % (r.stdout, r.stderr))
-        cls.dirs = make_vars("sbindir", "bindir", "pkglibexecdir", "sysconfdir", "systemdunitdir", "mandir",
+        cls.dirs = make_vars("sbindir", "bindir", "pkglibexecdir", "sysconfdir", "systemdunitdir", "mandir", "pkgdatadir",
                              "SANITIZER_CFLAGS", "CC")
 
     @classmethod
@@ -63,6 +64,13 @@ class Install(h.TestCase):
                     m = PLACEHOLDER.search(f.read())
                 self.assertIsNone(m, "%s still holds %r" % (p, m and m.group()))
         self.assertIn(self.staged(self.dirs["systemdunitdir"] + "/popgated.service"), files)
+
+    def test_grafana_dashboard_and_alert_rules_installed(self):
+        for name in ("popgate-dashboard.json", "popgate-alert-rules.json"):
+            with open(self.staged(self.dirs["pkgdatadir"] + "/grafana/" + name)) as f:
+                installed = json.load(f)
+            with open(os.path.join(h.SRCDIR, "etc", "grafana", name)) as f:
+                self.assertEqual(installed, json.load(f), name)
 
     def test_unit_names_the_installed_programs_and_config(self):
         with open(self.staged(self.dirs["systemdunitdir"] + "/popgated.service")) as f:

@@ -244,7 +244,7 @@ SESSION_AUTH_FAIL = 2
 SESSION_MSG_RELAYED, SESSION_MSG_DENIED, SESSION_TXN_BEGIN, SESSION_TXN_END, SESSION_TXN_HANDOFF, \
     SESSION_CLIENT_KNOWN = 3, 4, 5, 6, 7, 8
 WIRE_REPORT = 4
-# struct wire_check (src/common/privsep.c): type, event, ack, then a struct privsep_request; 1444 bytes.
+# struct wire_check (src/privsep/privsep.c): type, event, ack, then a struct privsep_request; 1444 bytes.
 WIRE_CHECK_SIZE = 1444
 REPORT_BUDGET_TXNS = 1024  # src/common/report_budget.h
 RELAY_LOGIN_MAGIC = 0x706c6731  # src/relaydb/lookup_wire.h

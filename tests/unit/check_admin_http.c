@@ -110,6 +110,13 @@ static void setup(void)
 	c->logins_failed = 3;
 	c->msgs_relayed = 11;
 	c->msgs_denied = 2;
+	c->stress_on = 1;
+	c->stress_episodes = 4;
+	c->hop[STATS_HOP_DEFERRED] = 5;
+	c->tls_failed[stats_tls_service("smtps")][STATS_TLS_TIMEOUT] = 6;
+	c->worker_restarts[2] = 8;
+	c->relaydb_errors[0] = 9;
+	c->relaydb_errors[1 + 1] = 10;
 	stats_end(stats);
 	stats_add_event(stats, "pop3", "198.51.100.7", "alice<b>", "login ok");
 	lfd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
@@ -473,6 +480,21 @@ START_TEST(stats_and_metrics)
 	ck_assert_ptr_nonnull(strstr(r.body, "\npopgate_relaydb_up 1\n"));
 	ck_assert_ptr_nonnull(strstr(r.body, "\npopgate_relay_authorizations{state=\"live\"} 1\n"));
 	ck_assert_ptr_nonnull(strstr(r.body, "\npopgate_admin_sessions 1\n"));
+	/* The operator's alerts: each counter under its label, with its TYPE. */
+	ck_assert_ptr_nonnull(strstr(r.body, "\n# TYPE popgate_stress_mode gauge\npopgate_stress_mode 1\n"));
+	ck_assert_ptr_nonnull(strstr(r.body, "\n# TYPE popgate_stress_episodes_total counter\n"
+					     "popgate_stress_episodes_total 4\n"));
+	ck_assert_ptr_nonnull(strstr(r.body, "\npopgate_next_hop_handoffs_total{outcome=\"deferred\"} 5\n"));
+	ck_assert_ptr_nonnull(strstr(r.body, "\npopgate_next_hop_handoffs_total{outcome=\"accepted\"} 0\n"));
+	ck_assert_ptr_nonnull(strstr(r.body,
+				     "\npopgate_tls_handshake_failures_total{service=\"smtps\",reason=\"timeout\"} 6\n"));
+	ck_assert_ptr_nonnull(strstr(r.body,
+				     "\npopgate_tls_handshake_failures_total{service=\"pop3s\",reason=\"error\"} 0\n"));
+	ck_assert_ptr_nonnull(strstr(r.body, "\npopgate_worker_restarts_total{worker=\"relay-lookup\"} 8\n"));
+	ck_assert_ptr_nonnull(strstr(r.body, "\npopgate_relaydb_errors_total{process=\"session\"} 9\n"));
+	ck_assert_ptr_nonnull(strstr(r.body, "\npopgate_relaydb_errors_total{process=\"relay-sweeper\"} 10\n"));
+	/* No relay.export_map here: no age either. */
+	ck_assert_ptr_null(strstr(r.body, "popgate_export_map_age_seconds"));
 	resp_free(&r);
 }
 END_TEST

@@ -7,7 +7,8 @@
 #include "check_run.h"
 
 enum { B = SESSION_TXN_BEGIN, H = SESSION_TXN_HANDOFF, R = SESSION_MSG_RELAYED, E = SESSION_TXN_END,
-       K = SESSION_CLIENT_KNOWN, D = SESSION_MSG_DENIED, OK = SESSION_AUTH_OK, F = SESSION_AUTH_FAIL };
+       K = SESSION_CLIENT_KNOWN, D = SESSION_MSG_DENIED, OK = SESSION_AUTH_OK, F = SESSION_AUTH_FAIL,
+       HD = SESSION_HOP_DEFERRED, HF = SESSION_HOP_FAILED, TF = SESSION_TLS_FAILED, TT = SESSION_TLS_TIMEOUT };
 
 /* Each case: a sequence of events and which of them pass ('+') or are dropped ('-'). */
 static const struct {
@@ -24,6 +25,10 @@ static const struct {
 	{ "the client vouched for once a session", { K, B, K, E, K }, "++-+-" },
 	{ "logins are the monitor's to report", { OK, F, 0, 99 }, "----" },
 	{ "denials up to smtp.max_errors (3 here)", { D, B, D, D, E, D, D }, "+++++--" },
+	{ "a hand-off's one outcome, whichever", { B, H, HD, R, HF, E, B, H, HF, HD, E }, "+++--++++-+" },
+	{ "a deferral needs a hand-off", { HD, B, HF, E }, "-+-+" },
+	{ "one failed TLS handshake a session", { TF, TT, TF }, "+--" },
+	{ "a handshake that timed out", { TT, TF }, "+-" },
 };
 
 START_TEST(transaction_order)
@@ -67,6 +72,19 @@ START_TEST(transactions_capped_per_session)
 }
 END_TEST
 
+START_TEST(relaydb_errors_capped_per_session)
+{
+	struct report_budget b;
+	unsigned passed = 0;
+
+	report_budget_init(&b, 3);
+	for (int i = 0; i < 10000; i++)
+		passed += report_budget_take(&b, SESSION_RELAYDB_ERROR);
+	ck_assert_uint_eq(passed, REPORT_BUDGET_DB_ERRORS);
+	ck_assert_uint_eq(b.dropped, 10000 - REPORT_BUDGET_DB_ERRORS);
+}
+END_TEST
+
 static Suite *suite(void)
 {
 	Suite *s = suite_create("report_budget");
@@ -74,6 +92,7 @@ static Suite *suite(void)
 
 	tcase_add_loop_test(tc, transaction_order, 0, sizeof(seqs) / sizeof(seqs[0]));
 	tcase_add_test(tc, transactions_capped_per_session);
+	tcase_add_test(tc, relaydb_errors_capped_per_session);
 	suite_add_tcase(s, tc);
 	return s;
 }

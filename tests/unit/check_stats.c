@@ -12,7 +12,12 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <sys/socket.h>
+
+#include "common/session_wire.h"
 #include "common/stats.h"
+#include "common/stats_report.h"
+#include "master/tally.h"
 #include "check_run.h"
 
 /* writable_page - this process's writable mapping of the page, found as a test would from outside. */
@@ -142,6 +147,109 @@ START_TEST(corrupted_page_neither_hangs_nor_steers)
 }
 END_TEST
 
+/* records - every report waiting on FD: how many, and the sum of their counts (0 read as 1). */
+static unsigned records(int fd, uint64_t *sum, uint32_t *first_count, uint32_t *event)
+{
+	struct session_wire_report r;
+	unsigned n = 0;
+
+	*sum = 0;
+	while (recv(fd, &r, sizeof(r), MSG_DONTWAIT) == (ssize_t)sizeof(r)) {
+		ck_assert_uint_eq(r.magic, SESSION_WIRE_MAGIC);
+		ck_assert_int_eq(r.session_pid, getpid());
+		if (n++ == 0) {
+			*first_count = r.count;
+			*event = r.event;
+		}
+		*sum += r.count == 0 ? 1 : r.count;
+	}
+	return n;
+}
+
+START_TEST(relaydb_errors_reach_the_channel)
+{
+	struct session_ctx ctx = { .report_fd = -1 };
+	uint32_t first = 0, event = 0;
+	uint64_t sum;
+	int sv[2];
+
+	ck_assert_int_eq(socketpair(AF_UNIX, SOCK_DGRAM, 0, sv), 0);
+	stats_note_relaydb_error(); /* bound to nothing (popgatectl): counts nothing, costs nothing */
+	ck_assert_uint_eq(records(sv[1], &sum, &first, &event), 0);
+	/* A session: one record an error (the monitor's budget bounds a protocol child's). */
+	ctx.report_fd = sv[0];
+	ctx.session_pid = getpid();
+	stats_report_session(&ctx);
+	for (int i = 0; i < 5; i++)
+		stats_note_relaydb_error();
+	ck_assert_uint_eq(records(sv[1], &sum, &first, &event), 5);
+	ck_assert_uint_eq(event, SESSION_RELAYDB_ERROR);
+	ck_assert_uint_eq(first, 0);
+	/* A worker: the first error at once, a burst after it in a record a second, none lost. */
+	time_t t0 = time(NULL);
+	stats_report_worker(sv[0]);
+	for (int i = 0; i < 10000; i++)
+		stats_note_relaydb_error();
+	unsigned n = records(sv[1], &sum, &first, &event);
+	ck_assert_uint_ge(n, 1);
+	ck_assert_uint_le(n, 2 + (unsigned)(time(NULL) - t0));
+	ck_assert_uint_eq(first, 1);
+	ck_assert_uint_le(sum, 10000);
+	stats_report_worker(-1);
+	close(sv[0]);
+	close(sv[1]);
+}
+END_TEST
+
+/* report - a record of EVENT, as the master reads it. */
+static struct session_wire_report report(uint32_t event, uint32_t count)
+{
+	struct session_wire_report r = { .magic = SESSION_WIRE_MAGIC, .event = event, .count = count };
+
+	return r;
+}
+
+START_TEST(master_tallies_what_each_may_report)
+{
+	struct stats_writer *w = stats_create();
+	const struct stats_shared *s;
+	struct stats_counters c;
+	struct session_wire_report r;
+
+	ck_assert_ptr_nonnull(w);
+	s = stats_attach(stats_fd());
+	ck_assert_ptr_nonnull(s);
+	r = report(SESSION_TLS_TIMEOUT, 0);
+	ck_assert(tally_trouble(w, "smtps", -1, &r));
+	r = report(SESSION_TLS_FAILED, 0);
+	ck_assert(tally_trouble(w, "pop3", -1, &r));
+	r = report(SESSION_HOP_DEFERRED, 0);
+	ck_assert(tally_trouble(w, "smtp", -1, &r));
+	ck_assert(tally_trouble(w, NULL, 2, &r)); /* a worker's hop report: taken, not believed */
+	r = report(SESSION_HOP_FAILED, 0);
+	ck_assert(tally_trouble(w, "smtp", -1, &r));
+	r = report(SESSION_RELAYDB_ERROR, 4000000000u);
+	ck_assert(tally_trouble(w, "pop3", -1, &r)); /* a session's count is not its to say */
+	ck_assert(tally_trouble(w, NULL, 2, &r));    /* a worker's is, up to a bound */
+	r = report(SESSION_RELAYDB_ERROR, 7);
+	ck_assert(tally_trouble(w, NULL, 1, &r));
+	ck_assert(tally_trouble(w, NULL, STATS_WORKERS, &r)); /* no such worker */
+	r = report(SESSION_AUTH_OK, 0);
+	ck_assert(!tally_trouble(w, "pop3", -1, &r));
+	ck_assert_int_eq(stats_snapshot(s, &c, NULL, 0), 0);
+	ck_assert_uint_eq(c.tls_failed[stats_tls_service("smtps")][STATS_TLS_TIMEOUT], 1);
+	ck_assert_uint_eq(c.tls_failed[stats_tls_service("pop3")][STATS_TLS_ERROR], 1);
+	ck_assert_uint_eq(c.tls_failed[stats_tls_service("pop3s")][STATS_TLS_ERROR], 0);
+	ck_assert_uint_eq(c.hop[STATS_HOP_DEFERRED], 1);
+	ck_assert_uint_eq(c.hop[STATS_HOP_FAILED], 1);
+	ck_assert_uint_eq(c.relaydb_errors[0], 1);
+	ck_assert_uint_eq(c.relaydb_errors[1 + 2], TALLY_COALESCED_MAX);
+	ck_assert_uint_eq(c.relaydb_errors[1 + 1], 7);
+	ck_assert_str_eq(stats_worker_name(2), "relay-lookup");
+	stats_free(&w);
+}
+END_TEST
+
 static Suite *suite(void)
 {
 	Suite *s = suite_create("stats");
@@ -151,6 +259,8 @@ static Suite *suite(void)
 	tcase_add_test(tc, nobody_else_can_write);
 	tcase_add_test(tc, children_do_not_inherit_the_mapping);
 	tcase_add_test(tc, corrupted_page_neither_hangs_nor_steers);
+	tcase_add_test(tc, relaydb_errors_reach_the_channel);
+	tcase_add_test(tc, master_tallies_what_each_may_report);
 	suite_add_tcase(s, tc);
 	return s;
 }
