@@ -77,6 +77,7 @@
     state.csrf = null;
     state.role = null;
     pg.helpdesk.reset();
+    $('toast').hidden = true;         // the last change was someone else's business
     $('app-view').hidden = true;
     $('who').hidden = true;
     $('login-view').hidden = false;

@@ -239,12 +239,12 @@
     }
   }
 
-  // refresh - every section of this file; CHECK_TOO also asks the shown look-up again.
-  async function refresh(checkToo) {
+  // refresh - every section of this file, and the shown look-up asked again.
+  async function refresh() {
     const jobs = [part('api/lockouts', renderLockouts, 'lockout-error'),
                   part('api/blocks', renderBlocks, 'blocks-error'),
                   part('api/audit', renderAudit, 'audit-error')];
-    if (checkToo && state.check) jobs.push(runCheck().catch((err) => {
+    if (state.check) jobs.push(runCheck().catch((err) => {
       if (err.status === 401) throw err;
       showError('check-error', err.message);
     }));

@@ -128,6 +128,7 @@ def run_node(script, env, handlers=None):
         if p.poll() is None:
             p.kill()
             p.wait()
+        p.stdout.close()
     return rc, "".join(out), errors
 
 
