@@ -4,7 +4,7 @@
 // live and is lifted with Unlock; "Why can't I send?" says denied, then authorized after a POP3
 // login, in popgatectl check's words; a block made with the page's form stops the account's
 // relaying and Unblock gives it back; the audit trail names the admin. Then a viewer sees it all
-// without a single change button. The Python side (test_admin_helpdesk.py) acts on the server
+// without a single change button. Between the walks popgated is reloaded (SIGHUP): still logged in. The Python side (test_admin_helpdesk.py) acts on the server
 // with poplib and smtplib and checks its answers whenever this script ask()s.
 //
 // Environment: as admin_browser.cjs, plus ADMIN_USER/ADMIN_PASS, VIEWER_USER/VIEWER_PASS and
@@ -66,7 +66,8 @@ async function lockoutAndUnlock(page, w) {
   const row = page.locator(`#lockout-rows tr[data-ip="${w.ip}"]`);
   check(await row.count() === 0, w.ip + ' has no failed logins yet');
   await ask('lock', { ip: w.ip, user: w.user });
-  await row.waitFor();   // no reload: the page polls
+  // No reload: the page polls. It may have shown the first failures already; wait for the lockout.
+  await page.locator(`#lockout-rows tr[data-ip="${w.ip}"]`, { hasText: 'locked out' }).waitFor();
   const c = await cells(row);
   console.log('lockout row: ' + JSON.stringify(c));
   check(c[0] === w.ip && c[1] === w.user && c[2] === '3', 'the lockout shows address, user and 3 failures');
@@ -136,6 +137,9 @@ async function fillBlock(page, w, duration) {
 
 async function blockAndUnblock(page, w) {
   if (w.name === 'desktop') {   // a failure is said, next to the form and in the confirmation line
+    await page.fill('#block-user', w.user);
+    await page.locator('#live', { hasText: 'paused while you edit' }).waitFor();
+    check(true, 'live updates wait while a form is being filled in');
     await fillBlock(page, w, 'soon');
     await confirmDialog(page, 'Block ' + w.user + ' for soon?', true);
     await toast(page, 'Could not block ' + w.user + ': ', true);
@@ -186,6 +190,15 @@ async function auditTrail(page, w) {
   await step(page, w, 7, 'audit');
 }
 
+// reload - a SIGHUP restarts the admin worker; the helpdesk stays logged in and the page live.
+async function reload(page) {
+  await ask('reload');
+  await refreshed(page, 2);
+  check(await page.locator('#app-view').isVisible() && (await page.textContent('#whoami')) === ADMIN,
+        'still logged in after popgated reloaded');
+  check(await page.locator('#app-error').isHidden(), 'and the page is live again');
+}
+
 async function viewer(page, url) {
   const w = WALKS[WALKS.length - 1];
   await logout(page);
@@ -218,6 +231,7 @@ async function walkAll(page, url) {
     await whyCantISend(page, w);
     await blockAndUnblock(page, w);
     await auditTrail(page, w);
+    if (w.name === 'desktop') await reload(page);
   }
   await viewer(page, url);
 }

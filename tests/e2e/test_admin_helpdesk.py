@@ -15,7 +15,8 @@ clients and to check what the server does:
                      Unblock a POP login authorizes relaying again
   audit              the trail lists unlock, block and unblock with the admin's name
 
-and a viewer finally sees all of it without a single change button. Screenshots, one per step and
+and a viewer finally sees all of it without a single change button. Between the two walks popgated
+is reloaded (SIGHUP): the page stays logged in. Screenshots, one per step and
 width, are kept in $POPGATE_BUILDDIR/tests/artifacts/helpdesk-WIDTH-N-STEP.png. test_formatting
 checks www/fmt.js (times, numeric address order, protocols in words) in node alone.
 
@@ -136,9 +137,17 @@ class Server:
     def unblocked(self, req):
         return self.pop_login(req)
 
+    def reload(self, req):
+        """SIGHUP: the master restarts the admin worker; back once the new one serves."""
+        serving = self.d.log().count("serving the admin page")
+        self.d.reload()
+        sh.wait_until(lambda: self.d.log().count("serving the admin page") > serving, timeout=60,
+                      what="the new admin worker serving")
+        return {}
+
     def handlers(self):
         return {name: getattr(self, name) for name in
-                ("lock", "unlocked", "denied", "pop_login", "same_words", "blocked", "unblocked")}
+                ("lock", "unlocked", "denied", "pop_login", "same_words", "blocked", "unblocked", "reload")}
 
 
 class Helpdesk(h.TestCase):
