@@ -53,7 +53,7 @@ async function sortedSeeds(page) {
   await page.fill('#add-ttl', '1h');
   await page.fill('#add-user', 'walk-in customer');
   await page.click('#add-submit');
-  await toast(page, /^Authorized 10\.0\.0\.10 by hand until \d\d:\d\d:\d\d \(in (1h|59m)\)\.$/);
+  await toast(page, /^Authorized 10\.0\.0\.10 by hand until (\d{4}-\d\d-\d\d )?\d\d:\d\d:\d\d \(in (1h|59m)\)\.$/);
   const row = page.locator('#relay-rows tr[data-ip="10.0.0.10"]');
   await row.waitFor();
   check((await cells(row))[2] === 'added by hand', 'an address added on the page is "added by hand"');
@@ -149,7 +149,8 @@ async function blockAndUnblock(page, w) {
   }
   await fillBlock(page, w, w.block.duration);
   await confirmDialog(page, 'Block ' + w.user + (w.block.forever ? ' until lifted?' : ' for ' + w.block.duration + '?'), true);
-  const until = w.block.forever ? 'until lifted' : 'until \\d\\d:\\d\\d:\\d\\d \\(in (2h|1h 59m)\\)';
+  // (with the date when it ends tomorrow)
+  const until = w.block.forever ? 'until lifted' : 'until (\\d{4}-\\d\\d-\\d\\d )?\\d\\d:\\d\\d:\\d\\d \\(in (2h|1h 59m)\\)';
   await toast(page, new RegExp('^Blocked ' + w.user + ' ' + until + '; 1 authorization revoked\\.$'));
   const row = page.locator(`#block-rows tr[data-user="${w.user}"]`);
   await row.waitFor();
