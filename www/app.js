@@ -1,12 +1,15 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
-// app.js - the popgate admin page: log in, watch relay authorizations and counters, revoke, add.
+// app.js - the popgate admin page: log in, watch relay authorizations and counters, revoke, add,
+// and keep every section live (helpdesk.js has lockouts, the check, blocks and the audit trail).
 // Plain JavaScript, no framework, no external resources; talks only to the JSON API of
 // docs/ADMIN-API.md. Text from the server is always set with textContent, never parsed as HTML.
 'use strict';
 
-(function () {
+(function (pg) {
   const REFRESH_MS = 5000;
   const LISTS_EVERY = 12;             // refreshes between reloads of the permanent lists
+  const { $, el, cell, button, showError, notify, confirm } = pg.ui;
+  const fmt = pg.fmt;
 
   const state = {
     csrf: null,
@@ -15,12 +18,9 @@
     timer: null,
     ticks: 0,
     lastOk: 0,
-    confirmIp: null,                  // the row whose Revoke was clicked once
-    confirmUntil: 0,
     busy: false,
+    again: false,                     // a refresh was asked for while one was running
   };
-
-  const $ = (id) => document.getElementById(id);
 
   // ---- the API ----------------------------------------------------------------------------
 
@@ -68,48 +68,7 @@
     return Date.now() / 1000 + state.offset;
   }
 
-  // fmtSpan - "12s", "5m", "2h 5m", "3d 4h": short enough for a phone.
-  function fmtSpan(sec) {
-    sec = Math.max(0, Math.round(sec));
-    if (sec < 60) return sec + 's';
-    const m = Math.floor(sec / 60);
-    if (m < 60) return m + 'm';
-    const h = Math.floor(m / 60);
-    if (h < 24) return h + 'h' + (m % 60 ? ' ' + (m % 60) + 'm' : '');
-    const d = Math.floor(h / 24);
-    return d + 'd' + (h % 24 ? ' ' + (h % 24) + 'h' : '');
-  }
-
-  function fmtAgo(epoch) {
-    if (!epoch) return '–';
-    const d = nowServer() - epoch;
-    return d < 5 ? 'just now' : fmtSpan(d) + ' ago';
-  }
-
-  function fmtAbs(epoch) {
-    return epoch ? new Date(epoch * 1000).toLocaleString() : '';
-  }
-
-  function el(tag, text, cls) {
-    const e = document.createElement(tag);
-    if (text !== undefined && text !== null) e.textContent = String(text);
-    if (cls) e.className = cls;
-    return e;
-  }
-
-  function cell(tr, label, text, cls, title) {
-    const td = el('td', text, cls);
-    td.dataset.label = label;
-    if (title) td.title = title;
-    tr.appendChild(td);
-    return td;
-  }
-
-  function showError(id, msg) {
-    const e = $(id);
-    e.textContent = msg || '';
-    e.hidden = !msg;
-  }
+  const fmtSpan = fmt.span;
 
   // ---- views ------------------------------------------------------------------------------
 
@@ -117,6 +76,8 @@
     stopRefresh();
     state.csrf = null;
     state.role = null;
+    pg.helpdesk.reset();
+    $('toast').hidden = true;         // the last change was someone else's business
     $('app-view').hidden = true;
     $('who').hidden = true;
     $('login-view').hidden = false;
@@ -133,7 +94,6 @@
     $('login-view').hidden = true;
     $('who').hidden = false;
     $('app-view').hidden = false;
-    $('add-form').hidden = session.role !== 'admin';
     document.body.classList.toggle('can-change', session.role === 'admin');
     if (!$('add-ttl').value && session.default_ttl) $('add-ttl').value = fmtTtl(session.default_ttl);
     state.ticks = 0;
@@ -157,37 +117,37 @@
     showError(where, err.message);
   }
 
+  // fail - a change that did not happen: say so where the confirmations appear.
+  function fail(err, what) {
+    if (err.status === 401) {
+      showLogin('Your session has ended; please log in again.');
+      return;
+    }
+    notify(what + ': ' + err.message, true);
+  }
+
   // ---- rendering --------------------------------------------------------------------------
 
   function renderRelays(data) {
     state.offset = data.now - Date.now() / 1000;
-    const rows = $('relay-rows');
+    const now = data.now;
     const frag = document.createDocumentFragment();
-    if (state.confirmIp && Date.now() > state.confirmUntil) state.confirmIp = null;
-    for (const r of data.relays) {
+    for (const r of fmt.byAddr(data.relays)) {
       const tr = el('tr');
       tr.dataset.ip = r.ip;
       if (r.expired) tr.className = 'expired';
       cell(tr, 'IP', r.ip, 'ip');
       cell(tr, 'User', r.user || '—');
-      cell(tr, 'Protocol', r.proto);
-      cell(tr, 'First seen', fmtAgo(r.first), null, fmtAbs(r.first));
-      cell(tr, 'Last login', fmtAgo(r.last), null, fmtAbs(r.last));
-      cell(tr, 'Expires in', r.expired ? 'expired' : fmtSpan(r.expires - nowServer()), 'expires',
-           fmtAbs(r.expires));
+      cell(tr, 'How', fmt.protoWords(r.proto), 'proto', r.proto);
+      cell(tr, 'First seen', fmt.when(r.first, now));
+      cell(tr, 'Last login', fmt.when(r.last, now));
+      cell(tr, 'Expires', r.expired ? 'expired ' + fmt.when(r.expires, now) : fmt.when(r.expires, now), 'expires');
       cell(tr, 'Logins', r.logins, 'n');
       const act = cell(tr, '', '', 'act');
-      if (state.role === 'admin') {
-        const confirming = state.confirmIp === r.ip;
-        const b = el('button', confirming ? 'Really revoke?' : 'Revoke', confirming ? 'danger confirm' : 'danger');
-        b.type = 'button';
-        b.dataset.ip = r.ip;
-        b.setAttribute('aria-label', (confirming ? 'Confirm revoking ' : 'Revoke ') + r.ip);
-        act.appendChild(b);
-      }
+      if (state.role === 'admin') act.appendChild(button('Revoke', 'danger', 'Revoke ' + r.ip, { ip: r.ip }));
       frag.appendChild(tr);
     }
-    rows.replaceChildren(frag);
+    $('relay-rows').replaceChildren(frag);
     $('relay-count').textContent = '(' + data.count + ')';
     $('relay-empty').hidden = data.relays.length > 0;
     const tr = $('relay-truncated');
@@ -209,9 +169,10 @@
     setNum('c-denied', c.msgs_denied);
     setNum('c-refused', c.refused_limit);
     $('c-uptime').textContent = s.started ? fmtSpan(s.uptime) : '–';
+    $('c-uptime').title = s.started ? 'since ' + fmt.when(s.started, s.now) : '';
     const frag = document.createDocumentFragment();
     // Admin actions (the audit trail) among the sessions' events, newest first, with who did them.
-    const acts = (s.admin_events || []).map(a => ({
+    const acts = (s.admin_events || []).map((a) => ({
       time: a.time, proto: a.ip ? 'admin page' : 'popgatectl', ip: a.ip, user: a.actor,
       what: a.detail, admin: true }));
     const events = s.events.concat(acts).sort((x, y) => y.time - x.time).slice(0, 50);
@@ -219,8 +180,8 @@
       const tr = el('tr');
       if (!e.admin && /fail|denied|refused/.test(e.what)) tr.className = 'bad';
       if (e.admin) tr.className = 'admin-action';
-      cell(tr, 'When', fmtAgo(e.time), null, fmtAbs(e.time));
-      cell(tr, 'Service', e.proto);
+      cell(tr, 'When', fmt.when(e.time, s.now));
+      cell(tr, 'Service', fmt.serviceWords(e.proto));
       cell(tr, 'IP', e.ip || '—', 'ip');
       cell(tr, 'User', e.user || '—');
       cell(tr, 'What', e.what);
@@ -242,40 +203,72 @@
 
   // ---- refreshing -------------------------------------------------------------------------
 
+  // refresh - every section from the API; one asked for while another runs follows it at once,
+  // so that a change shows without waiting for the next tick.
   async function refresh() {
-    if (state.busy || !state.csrf) return;
+    if (!state.csrf) return;
+    if (state.busy) {
+      state.again = true;
+      return;
+    }
     state.busy = true;
     try {
       const q = $('search').value.trim();
       const [relays, stats] = await Promise.all([
         api('GET', 'api/relays' + (q ? '?q=' + encodeURIComponent(q) : '')),
         api('GET', 'api/stats'),
+        pg.helpdesk.refresh(),
       ]);
       renderRelays(relays);
       renderStats(stats);
       if (state.ticks++ % LISTS_EVERY === 0) renderLists(await api('GET', 'api/lists'));
       state.lastOk = Date.now();
+      document.body.dataset.refreshes = Number(document.body.dataset.refreshes || 0) + 1;   // for tests/e2e
       showError('app-error', null);
-      setLive();
     } catch (err) {
       handle(err, 'app-error');
-      setLive();
     } finally {
       state.busy = false;
+      setLive();
     }
+    if (state.again) {
+      state.again = false;
+      refresh();
+    }
+  }
+
+  // editing - whether the helpdesk is typing in a form or answering the dialog: live updates
+  // wait, so that nothing moves under the pointer.
+  function editing() {
+    const a = document.activeElement;
+    const typing = a && a.matches('form.pause-live input:not([type=checkbox])') && a.value !== '';
+    return typing || pg.ui.dialogOpen();
+  }
+
+  function tick() {
+    if (editing()) {
+      setLive();
+      return;
+    }
+    refresh();
   }
 
   function setLive() {
     const live = $('live');
     const age = (Date.now() - state.lastOk) / 1000;
     const fresh = state.lastOk && age < 3 * REFRESH_MS / 1000;
-    live.textContent = fresh ? 'live' : state.lastOk ? 'stale ' + fmtSpan(age) : 'offline';
+    if (editing()) {
+      live.textContent = 'paused while you edit';
+    } else {
+      live.textContent = fresh ? 'live' : state.lastOk ? 'stale ' + fmtSpan(age) : 'offline';
+    }
     live.className = 'live ' + (fresh ? 'ok' : 'stale');
+    live.title = state.lastOk ? 'last refresh ' + fmt.when(state.lastOk / 1000, Date.now() / 1000) : '';
   }
 
   function startRefresh() {
     stopRefresh();
-    state.timer = setInterval(refresh, REFRESH_MS);
+    state.timer = setInterval(tick, REFRESH_MS);
   }
 
   function stopRefresh() {
@@ -316,27 +309,20 @@
     const b = ev.target.closest('button[data-ip]');
     if (!b) return;
     const ip = b.dataset.ip;
-    if (state.confirmIp !== ip) {
-      // First click arms the button; a second one within 5 s revokes.
-      state.confirmIp = ip;
-      state.confirmUntil = Date.now() + 5000;
-      b.textContent = 'Really revoke?';
-      b.classList.add('confirm');
-      b.setAttribute('aria-label', 'Confirm revoking ' + ip);
-      return;
-    }
-    state.confirmIp = null;
+    const ok = await confirm('Revoke the relay authorization of ' + ip + '? SMTP refuses to relay for it ' +
+                             'from its next command on, until its next POP login.', 'Revoke ' + ip);
+    if (!ok) return;
     b.disabled = true;
     try {
       await api('DELETE', 'api/relays/' + encodeURIComponent(ip));
       const tr = b.closest('tr');
       if (tr) tr.remove();
-      showError('app-error', null);
-      refresh();
+      notify('Revoked the relay authorization of ' + ip + '.');
     } catch (err) {
       b.disabled = false;
-      handle(err, 'app-error');
+      fail(err, 'Could not revoke ' + ip);
     }
+    refresh();
   }
 
   async function onAdd(ev) {
@@ -350,14 +336,17 @@
       const r = await api('POST', 'api/relays', body);
       $('add-ip').value = '';
       $('add-user').value = '';
-      showError('add-error', r.decision === 'deny-list'
-        ? r.relay.ip + ' is on the deny list: it still cannot relay.' : null);
-      refresh();
+      const denied = r.decision === 'deny-list';
+      showError('add-error', denied ? r.relay.ip + ' is on the deny list: it still cannot relay.' : null);
+      notify('Authorized ' + r.relay.ip + ' by hand until ' + fmt.when(r.relay.expires, nowServer()) +
+             (denied ? ', but it is on the deny list: it still cannot relay.' : '.'), denied);
     } catch (err) {
-      handle(err, 'add-error');
+      if (err.status !== 401) showError('add-error', err.message);
+      fail(err, 'Could not authorize ' + body.ip);
     } finally {
       $('add-submit').disabled = false;
     }
+    refresh();
   }
 
   let searchTimer = null;
@@ -367,6 +356,8 @@
   }
 
   async function start() {
+    pg.ui.init();
+    pg.helpdesk.init();
     $('login-form').addEventListener('submit', onLogin);
     $('logout').addEventListener('click', onLogout);
     $('relay-rows').addEventListener('click', onRelayClick);
@@ -383,5 +374,6 @@
     }
   }
 
+  pg.app = { api, handle, fail, refresh, role: () => state.role, now: nowServer };
   document.addEventListener('DOMContentLoaded', start);
-})();
+})(globalThis.popgate = globalThis.popgate || {});

@@ -47,8 +47,9 @@ tests_unit_check_admin_http_CFLAGS = $(POPGATE_TEST_CFLAGS)
 tests_unit_check_admin_http_LDADD = $(POPGATE_TEST_LIBS)
 EXTRA_tests_unit_check_admin_http_DEPENDENCIES = $(POPGATE_LIBS)
 
-# Integration tests over HTTP against the real popgated, and the browser test (tests/e2e).
-TESTS += tests/integration/test_admin_api.py tests/integration/test_blocks.py tests/integration/test_check.py tests/integration/test_audit.py tests/integration/test_lockouts.py tests/integration/test_metrics.py tests/e2e/test_admin_browser.py
+# Integration tests over HTTP against the real popgated, and the browser tests (tests/e2e).
+TESTS += tests/integration/test_admin_api.py tests/integration/test_blocks.py tests/integration/test_check.py tests/integration/test_audit.py tests/integration/test_lockouts.py tests/integration/test_metrics.py tests/e2e/test_admin_browser.py tests/e2e/test_admin_helpdesk.py
 EXTRA_DIST += tests/integration/test_admin_api.py tests/integration/test_blocks.py tests/integration/test_check.py tests/integration/test_audit.py tests/integration/test_lockouts.py tests/integration/test_metrics.py tests/lib/admin_helpers.py \
 	tests/e2e/test_admin_browser.py tests/e2e/admin_browser.cjs tests/e2e/package.json \
-	tests/e2e/.gitignore docs/ADMIN-API.md
+	tests/e2e/test_admin_helpdesk.py tests/e2e/admin_helpdesk.cjs tests/e2e/browser_helpers.py \
+	tests/e2e/browser_lib.cjs tests/e2e/fmt_test.cjs tests/e2e/.gitignore docs/ADMIN-API.md

@@ -33,23 +33,6 @@ static int fill_paths(const struct config *cfg, struct blocks_paths *p)
 		c < 0 || (size_t)c >= sizeof(p->lock) || d < 0 || (size_t)d >= sizeof(p->tmp)) ? -1 : 0;
 }
 
-/*
- * take_lock - the writers' exclusive lock. Opened read-only: flock needs no write access, so a
- * lock file root made first still serves popgate-admind running as server.user. The fd, or -1.
- */
-static int take_lock(const struct blocks_paths *p, char *err, size_t errlen)
-{
-	int fd = open(p->lock, O_RDONLY | O_CREAT | O_CLOEXEC, 0640);
-
-	if (fd < 0 || flock(fd, LOCK_EX) < 0) {
-		snprintf(err, errlen, "cannot lock %s: %s", p->lock, strerror(errno));
-		if (fd >= 0)
-			close(fd);
-		return -1;
-	}
-	return fd;
-}
-
 /* give_to_dir_owner - as root, hand FD to the state directory's owner, so the daemon can read it. */
 static void give_to_dir_owner(int fd, const char *dir)
 {
@@ -57,6 +40,27 @@ static void give_to_dir_owner(int fd, const char *dir)
 
 	if (geteuid() == 0 && stat(dir, &st) == 0 && fchown(fd, st.st_uid, st.st_gid) < 0)
 		log_warn("blocks: cannot give the new file to %s's owner: %s", dir, strerror(errno));
+}
+
+/*
+ * take_lock - the writers' exclusive lock. Opened read-only: flock needs no write access. root
+ * (popgatectl) hands the file to the state directory's owner and makes it readable by all (it
+ * holds nothing), so that a lock file root made first still serves popgate-admind running as
+ * server.user, which could not open a 0640 root:root one. The fd, or -1.
+ */
+static int take_lock(const struct blocks_paths *p, char *err, size_t errlen)
+{
+	int fd = open(p->lock, O_RDONLY | O_CREAT | O_CLOEXEC, 0644);
+
+	if (fd >= 0)
+		give_to_dir_owner(fd, p->dir);
+	if (fd < 0 || flock(fd, LOCK_EX) < 0) {
+		snprintf(err, errlen, "cannot lock %s: %s", p->lock, strerror(errno));
+		if (fd >= 0)
+			close(fd);
+		return -1;
+	}
+	return fd;
 }
 
 /* write_all - the blocks of B but SKIP (may be NULL), and EXTRA (may be NULL), into FP. */

@@ -7,7 +7,9 @@
  * session records it again. The mailbox process runs as the mailbox owner and may not open the
  * relay database, so the monitor forks it and stays behind as server.user: when the mailbox
  * process ends, however it ends (QUIT, the connection closed or lost, a crash), the monitor records
- * the authorization again and exits. The master still tracks the monitor's pid as the session.
+ * the authorization again and exits, unless an admin has blocked the account by then (issue 18.3:
+ * its logins authorize no relaying, also one blocked during its session). The master still tracks
+ * the monitor's pid as the session.
  */
 #include <errno.h>
 #include <signal.h>
@@ -17,6 +19,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "auth/blocks.h"
 #include "common/log.h"
 #include "pop3d/pop3_int.h"
 #include "relaydb/relaydb.h"
@@ -28,6 +31,15 @@
  * sessions by half; expiries are whole seconds, so a second is what a record could change anyway.
  */
 #define POP3_RELAY_END_MIN_SECS 1
+
+/* record_end - the session's end slides the authorization, unless the account is blocked now (or
+ * the blocks cannot be read: the login's record stands, and a block must not be missed). */
+static void record_end(const struct pop3 *p, const struct auth_user *user)
+{
+	if (auth_block_find(p->ctx->cfg, user->name, time(NULL), NULL) != 0)
+		return;
+	(void)relaydb_record_login(p->ctx->cfg, p->ctx->client_ip, user->name, p->proto);
+}
 
 /* mailbox_child - become the owner, tied to the monitor's life, and serve; the exit status. */
 static int mailbox_child(struct pop3 *p, const struct auth_user *user, const char *index_dir, pid_t monitor,
@@ -71,6 +83,6 @@ int pop3_serve_as_owner(struct pop3 *p, const struct auth_user *user, const char
 	lio_free(&p->lio);
 	status = session_reap(pid, 0);
 	if (time(NULL) - logged_in >= POP3_RELAY_END_MIN_SECS)
-		(void)relaydb_record_login(p->ctx->cfg, p->ctx->client_ip, user->name, p->proto);
+		record_end(p, user);
 	return status;
 }

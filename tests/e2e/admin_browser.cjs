@@ -4,66 +4,22 @@
 // Run by test_admin_browser.py, which starts popgated and makes a real POP3 login first. This
 // script logs in as a helpdesk admin, finds TARGET_IP's authorization on the page, checks the
 // counters and the search, keeps screenshots, revokes the authorization with the page's own
-// button, and checks that it is gone. Everything is on 127.0.0.1. Exit status 0 means all passed.
+// button (after its confirmation dialog), and checks that it is gone. Everything is on 127.0.0.1.
+// Exit status 0 means all passed; browser_lib.cjs has the plumbing it shares with the others.
 //
 // Environment: ADMIN_URL, ADMIN_USER, ADMIN_PASS, TARGET_IP, TARGET_USER, ARTIFACTS (directory for
 // the screenshots), PROFILE_DIR (a fresh Chromium profile), CHROMIUM (default /usr/bin/chromium).
 'use strict';
 
-const path = require('path');
-const { chromium } = require('playwright-core');
-
-const env = (k, d) => {
-  const v = process.env[k] || d;
-  if (v === undefined) throw new Error('missing environment variable ' + k);
-  return v;
-};
+const { env, check, run, finish, shot, refreshed, noSideScroll } = require('./browser_lib.cjs');
 
 const URL = env('ADMIN_URL');
 const TARGET_IP = env('TARGET_IP');
 const TARGET_USER = env('TARGET_USER');
-const ARTIFACTS = env('ARTIFACTS');
+// "14:02:11 (3m ago)", "2026-12-03 14:02:11 (1d 2h ago)", "14:32:11 (in 29m)"
+const TIME = /^(\d{4}-\d\d-\d\d )?\d\d:\d\d:\d\d \((just now|[\dsmhd ]+ ago|in [\dsmhd ]+)\)$/;
 
-function check(cond, what) {
-  if (!cond) throw new Error('check failed: ' + what);
-  console.log('ok - ' + what);
-}
-
-async function main() {
-  const context = await chromium.launchPersistentContext(env('PROFILE_DIR'), {
-    executablePath: env('CHROMIUM', '/usr/bin/chromium'),
-    headless: true,
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-           '--disable-background-networking', '--disable-component-update', '--disable-sync',
-           '--disable-dev-shm-usage'],
-    viewport: { width: 1280, height: 900 },
-    timeout: 60000,
-  });
-  const page = context.pages()[0] || await context.newPage();
-  const problems = [];
-  page.on('console', (m) => {
-    if (m.type() === 'error' && !/status of 401/.test(m.text())) problems.push(m.text());
-  });
-  page.on('pageerror', (e) => problems.push('page error: ' + e.message));
-  // The page must work offline: any request leaving popgated is a failure.
-  const origin = new globalThis.URL(URL).origin;
-  page.on('request', (r) => {
-    if (!r.url().startsWith(origin)) problems.push('external request: ' + r.url());
-  });
-  try {
-    await run(page);
-    check(problems.length === 0, 'no console errors, CSP violations or external requests (' +
-          problems.join('; ') + ')');
-  } catch (e) {
-    await page.screenshot({ path: path.join(ARTIFACTS, 'admin-failure.png'), fullPage: true })
-      .catch(() => {});
-    throw e;
-  } finally {
-    await context.close();
-  }
-}
-
-async function run(page) {
+async function walk(page) {
   await page.goto(URL, { waitUntil: 'domcontentloaded' });
   await page.locator('#login-view').waitFor({ state: 'visible' });
   check(await page.locator('#app-view').isHidden(), 'the data is hidden before login');
@@ -88,9 +44,9 @@ async function run(page) {
   console.log('row: ' + JSON.stringify(cells));
   check(cells[0] === TARGET_IP, 'the authorization of ' + TARGET_IP + ' is listed');
   check(cells[1] === TARGET_USER, 'it names the POP3 user ' + TARGET_USER);
-  check(/^pop3/.test(cells[2]), 'it was made by POP3');
-  check(/ago|just now/.test(cells[3]) && /ago|just now/.test(cells[4]), 'first seen and last login are relative times');
-  check(/^\d+(s|m|h)/.test(cells[5]), 'it shows when it expires (' + cells[5] + ')');
+  check(cells[2] === 'POP3 login', 'it was made by a POP3 login, in words');
+  check(TIME.test(cells[3]) && TIME.test(cells[4]), 'first seen and last login are absolute and relative times');
+  check(/ \(in (29|30)m\)$/.test(cells[5]) && TIME.test(cells[5]), 'it shows when it expires (' + cells[5] + ')');
   check(Number(cells[6]) >= 1, 'it counts the login');
 
   // The counters come from the master: the POP3 login is in them.
@@ -110,27 +66,33 @@ async function run(page) {
   await page.fill('#search', '');
   await row.waitFor({ state: 'visible' });
 
-  await page.screenshot({ path: path.join(ARTIFACTS, 'admin.png'), fullPage: true });
-  console.log('screenshot: ' + path.join(ARTIFACTS, 'admin.png'));
+  await shot(page, 'admin.png');
 
   // Readable on a phone: no sideways scrolling, the row becomes a card with labels.
   await page.setViewportSize({ width: 390, height: 844 });
-  await page.waitForTimeout(300);
-  const overflow = await page.evaluate(() => document.documentElement.scrollWidth);
-  check(overflow <= 392, 'no horizontal scrolling at phone width (' + overflow + 'px)');
-  await page.screenshot({ path: path.join(ARTIFACTS, 'admin-phone.png'), fullPage: true });
+  await noSideScroll(page, 'at phone width');
+  await shot(page, 'admin-phone.png');
   await page.setViewportSize({ width: 1280, height: 900 });
 
-  // Revoke: the first click arms the button, the second revokes.
+  // Revoke: the page asks first, in its own dialog; Cancel leaves the authorization alone.
   const button = row.locator('button');
   await button.click();
-  check((await button.textContent()) === 'Really revoke?', 'revoking asks for confirmation');
+  await page.locator('#confirm').waitFor({ state: 'visible' });
+  check((await page.textContent('#confirm-ok')) === 'Revoke ' + TARGET_IP, 'revoking asks for confirmation');
+  await page.click('#confirm-cancel');
+  await page.locator('#confirm').waitFor({ state: 'hidden' });
+  await refreshed(page, 1);
+  check(await row.count() === 1, 'Cancel revokes nothing');
   await button.click();
+  await page.click('#confirm-ok');
   await row.waitFor({ state: 'detached', timeout: 15000 });
-  // ...and it stays gone after the page refreshes itself from the server.
-  await page.waitForTimeout(6000);
-  check(await row.count() === 0, 'the authorization is gone, also after the next refresh');
-  await page.screenshot({ path: path.join(ARTIFACTS, 'admin-revoked.png'), fullPage: true });
+  await page.locator('#toast').waitFor({ state: 'visible' });
+  check((await page.textContent('#toast-text')) === 'Revoked the relay authorization of ' + TARGET_IP + '.',
+        'the page confirms the revocation');
+  // ...and it stays gone after the page refreshes itself from the server, twice.
+  await refreshed(page, 2);
+  check(await row.count() === 0, 'the authorization is gone, also after the next refreshes');
+  await shot(page, 'admin-revoked.png');
 
   await page.click('#logout');
   await page.locator('#login-view').waitFor({ state: 'visible' });
@@ -138,9 +100,4 @@ async function run(page) {
   check(status === 401, 'after logout the API refuses the browser (' + status + ')');
 }
 
-main().then(() => {
-  console.log('E2E PASSED');
-}, (e) => {
-  console.error('E2E FAILED: ' + (e && e.stack ? e.stack : e));
-  process.exit(1);
-});
+finish(run(walk, 'admin-failure.png'), 'E2E PASSED');

@@ -12,6 +12,7 @@ import json
 import os
 import poplib
 import smtplib
+import time
 
 import admin_helpers as ah
 import popgate_harness as h
@@ -159,6 +160,59 @@ class Blocks(h.TestCase):
             self.assertEqual(c.get("/api/blocks").json["blocks"], [])
             self.assertIsNone(pop_login(d, "alice", "alice-pw"))
             self.assertTrue(may_relay(d))
+
+    def hold_past_a_second(self, p, since):
+        """Keep the POP session open until two seconds after SINCE (by the clock: popgated records
+        the authorization again at the end of a session that lasted a second or more)."""
+        while time.time() < since + 2:
+            p.noop()
+            time.sleep(0.1)
+
+    def sessions_ended(self, a):
+        sh.wait_until(lambda: a.get("/api/stats").json["counters"]["sessions_active"] == 0, timeout=30,
+                      what="the POP session's monitor gone, its end recorded or not")
+
+    def test_the_end_of_a_blocked_accounts_session_authorizes_nothing(self):
+        """A POP session's end records its authorization again; not for a blocked account, nor
+        for one blocked while the session runs (it once did, once the session lasted a second)."""
+        with self.daemon() as d:
+            d.start()
+            a = ah.AdminClient(d)
+            a.login("helen", "helen-pw-1")
+            for blocked_before in (False, True):
+                start = time.time()
+                p = poplib.POP3("127.0.0.1", d.port("pop3"), timeout=10)
+                p.user("alice")
+                p.pass_("alice-pw")
+                if not blocked_before:
+                    self.assertTrue(may_relay(d))
+                    r = a.post("/api/blocks", {"user": "alice", "duration": "1h"})
+                    self.assertEqual((r.status, r.json["revoked"]), (201, 1), r)
+                self.assertFalse(may_relay(d))
+                self.hold_past_a_second(p, start)
+                p.quit()
+                self.sessions_ended(a)
+                self.assertFalse(may_relay(d), "the session's end authorized a blocked account "
+                                 "(blocked %s the login)" % ("before" if blocked_before else "after"))
+
+    def test_page_blocks_after_root_blocked_first(self):
+        """root's popgatectl block makes the lock file first; the admin worker (server.user) must
+        still be able to take it: it once could not (a 0640 root:root file) and every block from
+        the page failed with 503 "the block could not be saved" from then on."""
+        if not h.IS_ROOT:
+            print("SKIP: needs root (popgatectl as root, the daemon as another user)")
+            return
+        with self.daemon() as d:
+            d.start()
+            d.ctl("block", "bob", "--note", "by root first")
+            a = ah.AdminClient(d)
+            a.login("helen", "helen-pw-1")
+            r = a.post("/api/blocks", {"user": "alice", "duration": "1h"})
+            self.assertEqual(r.status, 201, r)
+            self.assertEqual(a.delete("/api/blocks/bob").status, 200)
+            self.assertEqual([x["user"] for x in a.get("/api/blocks").json["blocks"]], ["alice"])
+            lock = os.stat(os.path.join(d.dir, "state", "blocks.lock"))
+            self.assertEqual((lock.st_uid, lock.st_gid), (d.uid, d.gid))
 
 
 if __name__ == "__main__":
