@@ -72,7 +72,7 @@ void admin_api_unlock(struct admin_ctx *ctx, struct admin_call *call, struct adm
 		return admin_reply_error(r, 404, "no failed logins recorded for this address");
 	log_session(LOG_NOTICE, "admin", call->client_ip, call->session->user, "unlocked", "ip=%s users=%lu", ip, n);
 	(void)admin_audit_add(ctx->cfg, call->now, call->session->user, call->client_ip, "unlock",
-			      "unlocked %s (failed logins forgotten: %lu user names)", ip, n);
+			      "unlocked %s (failed logins forgotten for %lu user name%s)", ip, n, n == 1 ? "" : "s");
 	jw_init(&w, 512);
 	jw_obj_begin(&w);
 	jw_kstr(&w, "unlocked", ip);
