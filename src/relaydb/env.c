@@ -300,6 +300,8 @@ int relaydb_checkpoint(struct relaydb *rdb)
 {
 	int ret;
 
+	if (rdb->ops != &relaydb_bdb_ops)
+		return 0;  /* Berkeley DB housekeeping only */
 	if (relaydb_ready(rdb) < 0)
 		return -1;
 	if ((ret = rdb->env->txn_checkpoint(rdb->env, 0, 0, 0)) != 0) {
@@ -313,6 +315,8 @@ int relaydb_failchk(struct relaydb *rdb)
 {
 	int ret;
 
+	if (rdb->ops != &relaydb_bdb_ops)
+		return 0;  /* Berkeley DB housekeeping only */
 	if (relaydb_ready(rdb) < 0)
 		return -1;
 	if ((ret = rdb->env->failchk(rdb->env, 0)) != 0) {
@@ -326,6 +330,8 @@ int relaydb_expire_locks(struct relaydb *rdb)
 {
 	int ret, aborted = 0;
 
+	if (rdb->ops != &relaydb_bdb_ops)
+		return 0;  /* Berkeley DB housekeeping only */
 	if (relaydb_ready(rdb) < 0)
 		return -1;
 	/* Berkeley DB only enforces lock timeouts when a detector runs; a blocked waiter cannot. */

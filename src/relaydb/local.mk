@@ -8,7 +8,9 @@ src_relaydb_librelaydb_a_SOURCES = \
 	src/relaydb/policy.c src/relaydb/login.c src/relaydb/export_map.c src/relaydb/map_update.c \
 	src/relaydb/sweeper.c src/relaydb/drac_import.c src/relaydb/drac_import.h \
 	src/relaydb/space.c src/relaydb/unrecorded.c src/relaydb/revoke.c \
-	src/relaydb/explain.c src/relaydb/explain.h
+	src/relaydb/explain.c src/relaydb/explain.h \
+	src/relaydb/bdb_backend.c src/relaydb/pg_int.h src/relaydb/pg_store.h src/relaydb/pg_sql.c \
+	src/relaydb/pg_conn.c src/relaydb/pg_queue.c src/relaydb/pg_backend.c src/relaydb/pg_admin.c
 src_relaydb_librelaydb_a_SOURCES += src/relaydb/lookup.h src/relaydb/lookup_wire.h \
 	src/relaydb/lookup_client.c src/relaydb/lookup_server.c \
 	src/relaydb/socketmap.h src/relaydb/socketmap.c src/relaydb/socketmap_server.c

@@ -205,8 +205,11 @@ int relaydb_lookupd_run(const struct config *cfg, int socketmap_fd, volatile sig
 	ld.n = 1;
 	log_info("relaydb: lookup worker listening on %s", path);
 	ld.sm = socketmap_open(cfg, socketmap_fd);
-	while (!*stop)
+	while (!*stop) {
 		poll_once(&ld);
+		/* A shared store that was down: connect again and write the logins queued meanwhile. */
+		relaydb_tick(ld.db, time(NULL));
+	}
 	socketmap_close(&ld.sm);
 	while (ld.n > 1)
 		drop_client(&ld, ld.n - 1);

@@ -1,6 +1,7 @@
-/* scan.c - whole-database walks: foreach, sweep of expired entries, flush. */
+/* scan.c - whole-database walks in Berkeley DB: foreach, sweep of expired entries, flush. */
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 
+#include <stdio.h>
 #include <string.h>
 
 #include "common/log.h"
@@ -107,7 +108,7 @@ static long purge(struct relaydb *db, struct purge *pg, const char *what)
 	return pg->removed;
 }
 
-long relaydb_flush(struct relaydb *db)
+long bdb_flush(struct relaydb *db)
 {
 	struct purge pg;
 
@@ -116,7 +117,7 @@ long relaydb_flush(struct relaydb *db)
 	return purge(db, &pg, "flush");
 }
 
-long relaydb_sweep(struct relaydb *db, time_t now)
+long bdb_sweep(struct relaydb *db, time_t now)
 {
 	struct purge pg;
 
@@ -125,7 +126,7 @@ long relaydb_sweep(struct relaydb *db, time_t now)
 	return purge(db, &pg, "sweep");
 }
 
-int relaydb_foreach(struct relaydb *db, int (*fn)(const struct relay_entry *e, void *arg), void *arg)
+int bdb_foreach(struct relaydb *db, int (*fn)(const struct relay_entry *e, void *arg), void *arg)
 {
 	struct relay_entry e;
 	DBC *cur = NULL;
@@ -146,6 +147,7 @@ int relaydb_foreach(struct relaydb *db, int (*fn)(const struct relay_entry *e, v
 			log_warn("relaydb: skipping a corrupt record (%u bytes)", val.size);
 			continue;
 		}
+		snprintf(e.node, sizeof(e.node), "%s", db->node);
 		if (fn(&e, arg) != 0) {
 			ret = DB_NOTFOUND;
 			break;
