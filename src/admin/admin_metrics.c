@@ -11,6 +11,7 @@
 #include "auth/blocks.h"
 #include "common/log.h"
 #include "master/control.h"
+#include "relaydb/pg_store.h"
 #include "relaydb/relaydb.h"
 
 /*
@@ -202,6 +203,24 @@ static void block_metrics(struct admin_ctx *ctx, struct text *t, time_t now)
 	auth_blocks_free(&b);
 }
 
+/* store_metrics - the PostgreSQL store as the lookup worker last saw it (relay.backend = postgresql only). */
+static void store_metrics(struct admin_ctx *ctx, struct text *t)
+{
+	struct pg_store_status s;
+
+	if (pg_store_status_read(ctx->cfg, &s) < 0)
+		return;
+	metric(t, "popgate_relay_store_up", "gauge", "Whether the lookup worker reaches the PostgreSQL store.");
+	add(t, "popgate_relay_store_up %d\n", s.up ? 1 : 0);
+	metric(t, "popgate_relay_store_queued", "gauge", "Logins queued locally while the store was unavailable.");
+	add(t, "popgate_relay_store_queued %lu\n", s.queued);
+	metric(t, "popgate_relay_store_last_query_seconds", "gauge", "Latency of the store's last query.");
+	add(t, "popgate_relay_store_last_query_seconds %.6f\n", (double)s.last_us / 1e6);
+	metric(t, "popgate_relay_store_query_seconds", "summary", "Latency of the store's queries since the worker started.");
+	add(t, "popgate_relay_store_query_seconds_sum %.6f\n", (double)s.total_us / 1e6);
+	add(t, "popgate_relay_store_query_seconds_count %llu\n", s.queries);
+}
+
 void admin_api_metrics(struct admin_ctx *ctx, struct admin_call *call, struct admin_reply *r)
 {
 	struct stats_counters c;
@@ -244,6 +263,7 @@ void admin_api_metrics(struct admin_ctx *ctx, struct admin_call *call, struct ad
 	}
 	lockout_metrics(ctx, t);
 	block_metrics(ctx, t, call->now);
+	store_metrics(ctx, t);
 	metric(t, "popgate_admin_sessions", "gauge", "Helpdesk sessions logged in to the admin page.");
 	add(t, "popgate_admin_sessions %zu\n", admin_sessions_count(&ctx->sessions, call->now));
 	if (t->overflow) {

@@ -61,3 +61,7 @@ tests_unit_check_socketmap_SOURCES = tests/unit/check_socketmap.c \
 tests_unit_check_socketmap_CFLAGS = $(POPGATE_TEST_CFLAGS)
 tests_unit_check_socketmap_LDADD = $(POPGATE_TEST_LIBS)
 EXTRA_tests_unit_check_socketmap_DEPENDENCIES = $(POPGATE_LIBS)
+
+# relay.backend = postgresql against a real PostgreSQL cluster the test starts (tests/lib/pg_cluster.py).
+TESTS += tests/integration/test_relay_postgresql.py
+EXTRA_DIST += tests/integration/test_relay_postgresql.py tests/lib/pg_cluster.py

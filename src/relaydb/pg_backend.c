@@ -19,6 +19,8 @@
 #include "relaydb/pg_store.h"
 #include "relaydb/relaydb_int.h"
 
+bool relaydb_pg_report_outages;
+
 struct pgstore {
 	struct pg_conn conn;
 	struct pgq q;
@@ -43,8 +45,9 @@ static void went_down(struct pgstore *st)
 	if (st->down)
 		return;
 	st->down = true;
-	log_warn("relaydb: the PostgreSQL store is unavailable (%s); logins are queued in %s until it returns",
-		 st->conn.err, st->q.path);
+	log_msg(relaydb_pg_report_outages ? LOG_WARNING : LOG_DEBUG,
+		"relaydb: the PostgreSQL store is unavailable (%s); logins are queued in %s until it returns",
+		st->conn.err, st->q.path);
 }
 
 /* write_item - pgq_drain's writer: one queued login upserted. */
@@ -71,7 +74,7 @@ static int drain(struct relaydb *db)
 	if (pgq_reload(&st->q) < 0 || st->q.npend == 0)
 		return 0;
 	left = pgq_drain(&st->q, write_item, db);
-	if (left == 0)
+	if (left == 0 && relaydb_pg_report_outages)
 		log_info("relaydb: the queued authorizations were written to the PostgreSQL store");
 	if (left != 0 && st->conn.c == NULL)
 		went_down(st);
@@ -92,7 +95,8 @@ static int ready(struct relaydb *db)
 		return -1;
 	}
 	if (st->down)
-		log_info("relaydb: the PostgreSQL store is available again");
+		log_msg(relaydb_pg_report_outages ? LOG_INFO : LOG_DEBUG,
+			"relaydb: the PostgreSQL store is available again");
 	st->down = false;
 	return drain(db) < 0 && st->conn.c == NULL ? -1 : 0;
 }
@@ -345,7 +349,7 @@ int relaydb_pg_open(const struct config *cfg, struct relaydb **dbp, char *err, s
 	/* relay.db_dir still holds the queue, the lookup socket and the note of an unrecorded login. */
 	if (dir[0] == '\0' || snprintf(db->home, sizeof(db->home), "%s", dir) >= (int)sizeof(db->home) ||
 	    snprintf(st->dir, sizeof(st->dir), "%s", dir) >= (int)sizeof(st->dir) ||
-	    (mkdir(dir, 0750) < 0 && errno != EEXIST) || pgq_init(&st->q, dir) < 0) {
+	    relaydb_mkdir_p(dir, 0750) < 0 || pgq_init(&st->q, dir) < 0) {
 		snprintf(err, errlen, "relay.db_dir %s: unset, too long or cannot be made", dir);
 		goto fail;
 	}

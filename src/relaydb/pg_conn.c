@@ -45,6 +45,9 @@ static void fail(struct pg_conn *pc, const char *why)
 	size_t n;
 
 	snprintf(pc->err, sizeof(pc->err), "%s%s%s", why, msg[0] != '\0' ? ": " : "", msg);
+	for (char *p = pc->err; *p != '\0'; p++)
+		if (*p == '\n' || *p == '\t')
+			*p = ' ';   /* libpq's messages span lines; the log takes one */
 	n = strlen(pc->err);
 	while (n > 0 && (pc->err[n - 1] == '\n' || pc->err[n - 1] == ' '))
 		pc->err[--n] = '\0';

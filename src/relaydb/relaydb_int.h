@@ -88,6 +88,13 @@ struct relaydb {
 /* relaydb_bdb_open - open (sharing) the Berkeley DB handle for CFG's relay.db_dir. 0 or -1. */
 int relaydb_bdb_open(const struct config *cfg, struct relaydb **db, char *err, size_t errlen);
 
+/*
+ * relaydb_pg_report_outages - whether this process logs the store's outages as warnings (the
+ * lookup worker, which sees every login and RCPT); others say it at debug level, so that an
+ * outage is one warning in the log, not one per process.
+ */
+extern bool relaydb_pg_report_outages;
+
 /* relaydb_pg_open - connect to relay.postgresql (a failed connection is retried later, not an error). 0 or -1. */
 int relaydb_pg_open(const struct config *cfg, struct relaydb **db, char *err, size_t errlen);
 
@@ -98,6 +105,9 @@ int bdb_foreach(struct relaydb *db, int (*fn)(const struct relay_entry *e, void 
 
 /* relaydb_node_name - server.hostname, or the system's host name, into OUT. */
 void relaydb_node_name(const struct config *cfg, char *out, size_t size);
+
+/* relaydb_mkdir_p - create PATH and missing parents, the last one with MODE. 0 or -1. */
+int relaydb_mkdir_p(const char *path, mode_t mode);
 
 /* relaydb_env_open - open DB->env and DB->db in DB->home, running recovery when a process died. */
 int relaydb_env_open(struct relaydb *db, char *err, size_t errlen);

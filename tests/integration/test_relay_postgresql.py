@@ -1,0 +1,182 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: GPL-2.0-or-later
+"""test_relay_postgresql - relay.backend = postgresql with a real PostgreSQL cluster (Debian's
+initdb and pg_ctl, started by the test in a scratch directory on loopback) shared by two popgated,
+A and B: popgatectl db init and upgrade; a POP login on A relays on B, with A as the node; a
+revocation on B refuses on A; with PostgreSQL stopped a login on A still succeeds, RCPT on A is
+250 from A's local copy, on B 451 (never 5xx), one warning per outage; the queued login survives
+a kill -9 of A and reaches the table when PostgreSQL is back, and B relays then; a kill -9 of
+popgated while logins are being written loses none that was acknowledged.
+
+Every wait is for a condition, with a generous deadline; nothing sleeps and hopes.
+"""
+
+import json
+import os
+import signal
+import smtplib
+import threading
+
+import pg_cluster
+import popgate_harness as h
+import smtp_helpers as sh
+
+OUTSIDE = "friend@elsewhere.net"
+
+
+def rcpt(d, source):
+    """MAIL and one RCPT to an outside address from SOURCE on D's SMTP listener: the reply code."""
+    s = smtplib.SMTP("127.0.0.1", d.port("smtp"), timeout=30, source_address=(source, 0))
+    try:
+        s.ehlo("client.test")
+        s.mail("alice@example.org")
+        code, _ = s.rcpt(OUTSIDE)
+        return code
+    finally:
+        s.quit()
+
+
+def node(test, pg, name):
+    """A popgated on PG's store, named NAME (server.hostname), with POP3 and SMTP listeners."""
+    cfg = sh.base_config(relay={"backend": "postgresql", "postgresql": pg.conninfo(),
+                                "store_timeout": "10s", "sweep_interval": "1s"},
+                         pop3={"plaintext_auth": "always"})
+    d = h.Popgated(test, config=cfg, listeners=("pop3", "smtp"))
+    d.config["server"]["hostname"] = name
+    d.add_user("alice", "secret", messages=[h.mbox_message(1)])
+    return d
+
+
+def row(pg, address):
+    """ADDRESS's row as (username, protocol, node, logins), or None."""
+    out = pg.psql("SELECT username, protocol, node, logins FROM relay_auth WHERE address = '%s'" % address)
+    return tuple(out.split("|")) if out else None
+
+
+def kill9(d):
+    """kill -9 D's master and reap it; its children follow it out (their lifeline)."""
+    d.proc.send_signal(signal.SIGKILL)
+    d.proc.wait()
+    d._logf.close()
+    d.proc = None
+
+
+class RelayPostgresql(h.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.pg = pg_cluster.PgCluster()
+        cls.pg.start()
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.pg.__exit__(None, None, None)
+
+    def setUp(self):
+        if not self.pg.running:
+            self.pg.start()
+        self.pg.psql("DROP TABLE IF EXISTS relay_auth, popgate_schema")
+
+    def test_db_init_upgrade_and_ctl(self):
+        with node(self, self.pg, "a.test") as a:
+            a.write_config()
+            r = a.ctl("db", "upgrade", check=False)
+            self.assertEqual(r.returncode, 1, r.stderr)
+            self.assertIn("db init", r.stderr)
+            self.assertIn("schema version 1 created", a.ctl("db", "init").stdout)
+            self.assertEqual(self.pg.psql("SELECT max(version) FROM popgate_schema"), "1")
+            r = a.ctl("db", "init", check=False)
+            self.assertEqual(r.returncode, 1)
+            self.assertIn("exists already", r.stderr)
+            self.assertIn("up to date", a.ctl("db", "upgrade").stdout)
+            # Canonical text, as the Berkeley DB key: ::ffff:192.0.2.7 is 192.0.2.7.
+            a.ctl("add", "::ffff:192.0.2.7", "--user", "bob", "--ttl", "1h")
+            self.assertEqual(row(self.pg, "192.0.2.7"), ("bob", "manual", "a.test", "1"))
+            listed = json.loads(a.ctl("list", "--json").stdout)
+            self.assertEqual([(e["ip"], e["user"], e["node"]) for e in listed], [("192.0.2.7", "bob", "a.test")])
+            self.assertIn("a.test", a.ctl("list").stdout)
+            self.assertIn("authorized", a.ctl("check", "192.0.2.7").stdout)
+            # Expiry is the database's: a row past its expires is expired at once.
+            self.pg.psql("UPDATE relay_auth SET expires = now() - interval '1 second'")
+            self.assertEqual(a.ctl("check", "192.0.2.7", check=False).returncode, 1)
+            self.assertIn("1", a.ctl("sweep").stdout)
+            self.assertIsNone(row(self.pg, "192.0.2.7"))
+
+    def test_two_nodes_and_an_outage(self):
+        a_cm, b_cm = node(self, self.pg, "a.test"), node(self, self.pg, "b.test")
+        with a_cm as a, b_cm as b:
+            a.write_config()
+            a.ctl("db", "init")
+            a.start()
+            b.start()
+            # Refused before, relayed on B after a login on A: written before the +OK.
+            self.assertEqual(rcpt(b, "127.0.0.2"), 550)
+            h.pop_login(a, "127.0.0.2")
+            self.assertEqual(rcpt(b, "127.0.0.2"), 250)
+            self.assertEqual(row(self.pg, "127.0.0.2")[:3], ("alice", "pop3", "a.test"))
+            entries = {e["ip"]: e for e in json.loads(b.ctl("list", "--json").stdout)}
+            self.assertEqual(entries["127.0.0.2"]["node"], "a.test")
+            # A revocation on B refuses on A at the next RCPT.
+            b.ctl("del", "127.0.0.2")
+            self.assertEqual(rcpt(a, "127.0.0.2"), 550)
+
+            # PostgreSQL stopped: the login on A succeeds and A relays for it; B says 451.
+            self.pg.stop()
+            h.pop_login(a, "127.0.0.3")
+            self.assertEqual(rcpt(a, "127.0.0.3"), 250)
+            self.assertEqual(rcpt(b, "127.0.0.3"), 451)
+            self.assertEqual(rcpt(b, "127.0.0.4"), 451)
+            h.pop_login(a, "127.0.0.5")
+            self.assertEqual(rcpt(a, "127.0.0.5"), 250)
+            warned = a.log().count("warning: relaydb: the PostgreSQL store is unavailable")
+            self.assertEqual(warned, 1, a.log())
+
+            # kill -9 A while the store is away: the queue on disk keeps the logins.
+            kill9(a)
+            a.start()
+            self.assertEqual(rcpt(a, "127.0.0.3"), 250)
+
+            # PostgreSQL back: the queued logins reach the table and B relays.
+            self.pg.start()
+            sh.wait_until(lambda: row(self.pg, "127.0.0.3") is not None, timeout=60,
+                          what="the queued login in the table")
+            self.assertEqual(row(self.pg, "127.0.0.3")[:3], ("alice", "pop3", "a.test"))
+            self.assertIsNotNone(row(self.pg, "127.0.0.5"))
+            sh.wait_until(lambda: rcpt(b, "127.0.0.3") == 250, timeout=60, what="B relaying again")
+            self.assertEqual(rcpt(b, "127.0.0.4"), 550)
+            self.assertIn("the PostgreSQL store is available again", b.log())
+
+    def test_kill9_loses_no_acknowledged_login(self):
+        with node(self, self.pg, "a.test") as a:
+            a.write_config()
+            a.ctl("db", "init")
+            a.start()
+            acked, stop = [], threading.Event()
+            enough = threading.Event()
+
+            def logins():
+                for i in range(1, 250):
+                    if stop.is_set():
+                        return
+                    source = "127.0.1.%d" % i
+                    try:
+                        h.pop_login(a, source)
+                    except Exception:   # the daemon is gone: this one was never acknowledged
+                        return
+                    acked.append(source)
+                    if len(acked) >= 20:
+                        enough.set()
+
+            t = threading.Thread(target=logins)
+            t.start()
+            self.assertTrue(enough.wait(120), "20 logins never went through")
+            kill9(a)
+            stop.set()
+            t.join(120)
+            table = set(self.pg.psql("SELECT address FROM relay_auth").split())
+            self.assertGreaterEqual(len(acked), 20)
+            self.assertEqual([s for s in acked if s not in table], [])
+
+
+if __name__ == "__main__":
+    pg_cluster.need_postgresql()
+    h.main()
