@@ -10,7 +10,8 @@ src_relaydb_librelaydb_a_SOURCES = \
 	src/relaydb/space.c src/relaydb/unrecorded.c src/relaydb/revoke.c \
 	src/relaydb/explain.c src/relaydb/explain.h \
 	src/relaydb/bdb_backend.c src/relaydb/pg_int.h src/relaydb/pg_store.h src/relaydb/pg_sql.c \
-	src/relaydb/pg_conn.c src/relaydb/pg_queue.c src/relaydb/pg_backend.c src/relaydb/pg_admin.c
+	src/relaydb/pg_conn.c src/relaydb/pg_queue.c src/relaydb/pg_backend.c src/relaydb/pg_admin.c \
+	src/relaydb/pg_lib.h src/relaydb/pg_lib.c
 src_relaydb_librelaydb_a_SOURCES += src/relaydb/lookup.h src/relaydb/lookup_wire.h \
 	src/relaydb/lookup_client.c src/relaydb/lookup_server.c \
 	src/relaydb/socketmap.h src/relaydb/socketmap.c src/relaydb/socketmap_server.c

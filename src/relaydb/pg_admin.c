@@ -3,13 +3,13 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <libpq-fe.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
 #include "relaydb/pg_int.h"
+#include "relaydb/pg_lib.h"
 #include "relaydb/pg_store.h"
 
 /* Schema changes may wait for locks longer than a login's query should: their own deadline. */
@@ -69,7 +69,7 @@ static int run(struct pg_conn *pc, const char *sql, char *err, size_t errlen)
 		snprintf(err, errlen, "%s", pc->err);
 		return -1;
 	}
-	PQclear(r);
+	pq.PQclear(r);
 	return 0;
 }
 
@@ -82,16 +82,16 @@ static int version(struct pg_conn *pc, char *err, size_t errlen)
 
 	if (r == NULL)
 		return snprintf(err, errlen, "%s", pc->err), -1;
-	if (strcmp(PQgetvalue(r, 0, 0), "t") != 0) {
-		PQclear(r);
+	if (strcmp(pq.PQgetvalue(r, 0, 0), "t") != 0) {
+		pq.PQclear(r);
 		return 0;
 	}
-	PQclear(r);
+	pq.PQclear(r);
 	if ((r = pg_conn_exec(pc, pg_sql_version, 0, NULL, &lost)) == NULL)
 		return snprintf(err, errlen, "%s", pc->err), -1;
-	if (!PQgetisnull(r, 0, 0))
-		v = atoi(PQgetvalue(r, 0, 0));
-	PQclear(r);
+	if (!pq.PQgetisnull(r, 0, 0))
+		v = atoi(pq.PQgetvalue(r, 0, 0));
+	pq.PQclear(r);
 	return v;
 }
 

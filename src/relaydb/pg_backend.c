@@ -7,7 +7,6 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 
 #include <errno.h>
-#include <libpq-fe.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,6 +15,7 @@
 
 #include "common/log.h"
 #include "relaydb/pg_int.h"
+#include "relaydb/pg_lib.h"
 #include "relaydb/pg_store.h"
 #include "relaydb/relaydb_int.h"
 
@@ -61,7 +61,7 @@ static int write_item(const struct pgq_item *it, void *arg)
 	pg_upsert_params(&p, it, db->node);
 	if ((r = pg_conn_exec(&db->pg->conn, pg_sql_upsert, 6, p.values, &lost)) == NULL)
 		return -1;
-	PQclear(r);
+	pq.PQclear(r);
 	return 0;
 }
 
@@ -86,7 +86,7 @@ static int ready(struct relaydb *db)
 {
 	struct pgstore *st = db->pg;
 
-	if (st->conn.c != NULL && PQstatus(st->conn.c) == CONNECTION_OK)
+	if (st->conn.c != NULL && pq.PQstatus(st->conn.c) == CONNECTION_OK)
 		return 0;
 	if (st->down && mono_ms() < st->retry_at)
 		return -1;
@@ -131,7 +131,7 @@ static int pg_authorize(struct relaydb *db, const char *canon, const char *user,
 	pg_upsert_params(&p, &it, db->node);
 	/* Queued logins first, so that the table sees them in order. */
 	if (ready(db) == 0 && drain(db) == 0 && (r = exec(db, pg_sql_upsert, 6, p.values, "authorize")) != NULL) {
-		PQclear(r);
+		pq.PQclear(r);
 		pgq_remember(&db->pg->q, &it);
 		return 0;
 	}
@@ -143,10 +143,10 @@ static int row_entry(const PGresult *r, int i, struct relay_entry *e)
 {
 	const char *cols[PG_COLS];
 
-	if (PQnfields(r) != PG_COLS)
+	if (pq.PQnfields(r) != PG_COLS)
 		return -1;
 	for (int c = 0; c < PG_COLS; c++)
-		cols[c] = PQgetisnull(r, i, c) ? NULL : PQgetvalue(r, i, c);
+		cols[c] = pq.PQgetisnull(r, i, c) ? NULL : pq.PQgetvalue(r, i, c);
 	if (pg_entry_from_text(cols, time(NULL), e) < 0) {
 		log_warn("relaydb: postgresql: skipping a row that does not fit (%s)", cols[PG_COL_ADDRESS]);
 		return -1;
@@ -167,8 +167,8 @@ static int pg_get(struct relaydb *db, const char *canon, struct relay_entry *e)
 			return 1;
 		return -1;
 	}
-	found = PQntuples(r) > 0 ? (row_entry(r, 0, e) == 0 ? 1 : -1) : 0;
-	PQclear(r);
+	found = pq.PQntuples(r) > 0 ? (row_entry(r, 0, e) == 0 ? 1 : -1) : 0;
+	pq.PQclear(r);
 	return found;
 }
 
@@ -179,8 +179,8 @@ static long changed(PGresult *r)
 
 	if (r == NULL)
 		return -1;
-	n = strtol(PQcmdTuples(r), NULL, 10);
-	PQclear(r);
+	n = strtol(pq.PQcmdTuples(r), NULL, 10);
+	pq.PQclear(r);
 	return n;
 }
 
@@ -229,13 +229,13 @@ static long pg_sweep(struct relaydb *db, time_t now)
 
 	if (r == NULL)
 		return -1;
-	mine = PQntuples(r) == 1 && strcmp(PQgetvalue(r, 0, 0), "t") == 0;
-	PQclear(r);
+	mine = pq.PQntuples(r) == 1 && strcmp(pq.PQgetvalue(r, 0, 0), "t") == 0;
+	pq.PQclear(r);
 	if (!mine)
 		return 0;   /* another node is sweeping */
 	n = sweep_batches(db, now);
 	if ((r = exec(db, pg_sql_sweep_unlock, 0, NULL, "sweep unlock")) != NULL)
-		PQclear(r);
+		pq.PQclear(r);
 	return n;
 }
 
@@ -245,7 +245,7 @@ static int page(const PGresult *r, int (*fn)(const struct relay_entry *e, void *
 {
 	struct relay_entry e;
 
-	for (int i = 0; i < PQntuples(r); i++) {
+	for (int i = 0; i < pq.PQntuples(r); i++) {
 		if (row_entry(r, i, &e) < 0)
 			continue;
 		memcpy(last, e.ip, IP_TEXT_MAX);
@@ -270,9 +270,9 @@ static int pg_foreach(struct relaydb *db, int (*fn)(const struct relay_entry *e,
 
 		if (r == NULL)
 			return -1;
-		rows = PQntuples(r);
+		rows = pq.PQntuples(r);
 		stop = page(r, fn, arg, last);
-		PQclear(r);
+		pq.PQclear(r);
 		if (stop)
 			return 0;
 	} while (rows == PG_PAGE_ROWS);

@@ -2,13 +2,13 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 
 #include <errno.h>
-#include <libpq-fe.h>
 #include <poll.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
 
 #include "relaydb/pg_int.h"
+#include "relaydb/pg_lib.h"
 
 /* now_us - a monotonic clock in microseconds. */
 static long long now_us(void)
@@ -22,7 +22,7 @@ static long long now_us(void)
 /* wait_fd - wait until C's socket is readable (or writable when WRITE) or DEADLINE passes. 0, or -1 (timeout). */
 static int wait_fd(PGconn *c, bool write, long long deadline)
 {
-	struct pollfd p = { .fd = PQsocket(c), .events = write ? POLLOUT : POLLIN };
+	struct pollfd p = { .fd = pq.PQsocket(c), .events = write ? POLLOUT : POLLIN };
 
 	for (;;) {
 		long long left = deadline - now_us();
@@ -41,7 +41,7 @@ static int wait_fd(PGconn *c, bool write, long long deadline)
 /* fail - note WHY (and libpq's message) in ERR and close the connection. */
 static void fail(struct pg_conn *pc, const char *why)
 {
-	const char *msg = pc->c != NULL ? PQerrorMessage(pc->c) : "";
+	const char *msg = pc->c != NULL ? pq.PQerrorMessage(pc->c) : "";
 	size_t n;
 
 	snprintf(pc->err, sizeof(pc->err), "%s%s%s", why, msg[0] != '\0' ? ": " : "", msg);
@@ -60,12 +60,14 @@ int pg_conn_connect(struct pg_conn *pc)
 	PostgresPollingStatusType st = PGRES_POLLING_WRITING;
 
 	pg_conn_close(pc);
+	if (pg_lib_load(pc->err, sizeof(pc->err)) < 0)
+		return -1;
 	/* Host names are resolved inside PQconnectStart, before any deadline: give addresses. */
-	if ((pc->c = PQconnectStart(pc->conninfo)) == NULL) {
+	if ((pc->c = pq.PQconnectStart(pc->conninfo)) == NULL) {
 		snprintf(pc->err, sizeof(pc->err), "out of memory");
 		return -1;
 	}
-	if (PQstatus(pc->c) == CONNECTION_BAD) {
+	if (pq.PQstatus(pc->c) == CONNECTION_BAD) {
 		fail(pc, "connect");
 		return -1;
 	}
@@ -78,9 +80,9 @@ int pg_conn_connect(struct pg_conn *pc)
 			fail(pc, "connect: relay.store_timeout passed");
 			return -1;
 		}
-		st = PQconnectPoll(pc->c);
+		st = pq.PQconnectPoll(pc->c);
 	}
-	if (PQsetnonblocking(pc->c, 1) < 0) {
+	if (pq.PQsetnonblocking(pc->c, 1) < 0) {
 		fail(pc, "set non-blocking");
 		return -1;
 	}
@@ -90,7 +92,7 @@ int pg_conn_connect(struct pg_conn *pc)
 void pg_conn_close(struct pg_conn *pc)
 {
 	if (pc->c != NULL)
-		PQfinish(pc->c);
+		pq.PQfinish(pc->c);
 	pc->c = NULL;
 }
 
@@ -99,7 +101,7 @@ static int send_all(PGconn *c, long long deadline)
 {
 	int rc;
 
-	while ((rc = PQflush(c)) == 1) {
+	while ((rc = pq.PQflush(c)) == 1) {
 		if (wait_fd(c, true, deadline) < 0)
 			return -1;
 	}
@@ -112,15 +114,15 @@ static PGresult *collect(PGconn *c, long long deadline)
 	PGresult *last = NULL, *r;
 
 	for (;;) {
-		while (PQisBusy(c)) {
-			if (wait_fd(c, false, deadline) < 0 || PQconsumeInput(c) == 0) {
-				PQclear(last);
+		while (pq.PQisBusy(c)) {
+			if (wait_fd(c, false, deadline) < 0 || pq.PQconsumeInput(c) == 0) {
+				pq.PQclear(last);
 				return NULL;
 			}
 		}
-		if ((r = PQgetResult(c)) == NULL)
+		if ((r = pq.PQgetResult(c)) == NULL)
 			return last;
-		PQclear(last);
+		pq.PQclear(last);
 		last = r;
 	}
 }
@@ -140,7 +142,7 @@ void *pg_conn_exec(struct pg_conn *pc, const char *sql, int n, const char *const
 	 * A query past its deadline is abandoned with its connection: the server ends it when it finds
 	 * the client gone, and the next request connects again.
 	 */
-	if (PQsendQueryParams(pc->c, sql, n, NULL, params, NULL, NULL, 0) == 0 ||
+	if (pq.PQsendQueryParams(pc->c, sql, n, NULL, params, NULL, NULL, 0) == 0 ||
 	    send_all(pc->c, deadline) < 0 || (r = collect(pc->c, deadline)) == NULL) {
 		fail(pc, now_us() >= deadline ? "query: relay.store_timeout passed" : "query");
 		return NULL;
@@ -148,15 +150,15 @@ void *pg_conn_exec(struct pg_conn *pc, const char *sql, int n, const char *const
 	pc->last_us = now_us() - start;
 	pc->queries++;
 	pc->total_us += (unsigned long long)pc->last_us;
-	st = PQresultStatus(r);
+	st = pq.PQresultStatus(r);
 	if (st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK) {
 		*lost = false;
 		return r;
 	}
-	snprintf(pc->err, sizeof(pc->err), "%s", PQresultErrorMessage(r));
+	snprintf(pc->err, sizeof(pc->err), "%s", pq.PQresultErrorMessage(r));
 	pc->err[strcspn(pc->err, "\n")] = '\0';
-	PQclear(r);
-	*lost = PQstatus(pc->c) != CONNECTION_OK;
+	pq.PQclear(r);
+	*lost = pq.PQstatus(pc->c) != CONNECTION_OK;
 	if (*lost)
 		pg_conn_close(pc);
 	return NULL;
