@@ -66,3 +66,12 @@ EXTRA_tests_unit_check_socketmap_DEPENDENCIES = $(POPGATE_LIBS)
 # relay.backend = postgresql against a real PostgreSQL cluster the test starts (tests/lib/pg_cluster.py).
 TESTS += tests/integration/test_relay_postgresql.py
 EXTRA_DIST += tests/integration/test_relay_postgresql.py tests/lib/pg_cluster.py
+
+# The PostgreSQL backend without a server: queue, SQL parameters, rows, the store away.
+check_PROGRAMS += tests/unit/check_relaydb_pg
+TESTS += tests/unit/check_relaydb_pg
+tests_unit_check_relaydb_pg_SOURCES = tests/unit/check_relaydb_pg.c \
+	tests/unit/relaydb_fixture.c tests/unit/relaydb_fixture.h
+tests_unit_check_relaydb_pg_CFLAGS = $(POPGATE_TEST_CFLAGS)
+tests_unit_check_relaydb_pg_LDADD = $(POPGATE_TEST_LIBS)
+EXTRA_tests_unit_check_relaydb_pg_DEPENDENCIES = $(POPGATE_LIBS)
