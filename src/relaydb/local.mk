@@ -65,7 +65,7 @@ EXTRA_tests_unit_check_socketmap_DEPENDENCIES = $(POPGATE_LIBS)
 
 # relay.backend = postgresql against a real PostgreSQL cluster the test starts (tests/lib/pg_cluster.py).
 TESTS += tests/integration/test_relay_postgresql.py
-EXTRA_DIST += tests/integration/test_relay_postgresql.py tests/lib/pg_cluster.py
+EXTRA_DIST += tests/integration/test_relay_postgresql.py tests/lib/pg_cluster.py docs/CLUSTER.md
 
 # The PostgreSQL backend without a server: queue, SQL parameters, rows, the store away.
 check_PROGRAMS += tests/unit/check_relaydb_pg
