@@ -216,9 +216,11 @@ static void store_metrics(struct admin_ctx *ctx, struct text *t)
 	add(t, "popgate_relay_store_queued %lu\n", s.queued);
 	metric(t, "popgate_relay_store_last_query_seconds", "gauge", "Latency of the store's last query.");
 	add(t, "popgate_relay_store_last_query_seconds %.6f\n", (double)s.last_us / 1e6);
-	metric(t, "popgate_relay_store_query_seconds", "summary", "Latency of the store's queries since the worker started.");
-	add(t, "popgate_relay_store_query_seconds_sum %.6f\n", (double)s.total_us / 1e6);
-	add(t, "popgate_relay_store_query_seconds_count %llu\n", s.queries);
+	metric(t, "popgate_relay_store_query_seconds_total", "counter",
+	       "Time the lookup worker's store queries took, summed since it started.");
+	add(t, "popgate_relay_store_query_seconds_total %.6f\n", (double)s.total_us / 1e6);
+	metric(t, "popgate_relay_store_queries_total", "counter", "Store queries the lookup worker made since it started.");
+	add(t, "popgate_relay_store_queries_total %llu\n", s.queries);
 }
 
 void admin_api_metrics(struct admin_ctx *ctx, struct admin_call *call, struct admin_reply *r)

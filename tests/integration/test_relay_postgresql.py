@@ -17,6 +17,7 @@ import signal
 import smtplib
 import threading
 
+import admin_helpers as ah
 import pg_cluster
 import popgate_harness as h
 import smtp_helpers as sh
@@ -36,15 +37,23 @@ def rcpt(d, source):
         s.quit()
 
 
-def node(test, pg, name):
-    """A popgated on PG's store, named NAME (server.hostname), with POP3 and SMTP listeners."""
+def node(test, pg, name, admin=False):
+    """A popgated on PG's store, named NAME (server.hostname), with POP3 and SMTP listeners (and the admin page)."""
     cfg = sh.base_config(relay={"backend": "postgresql", "postgresql": pg.conninfo(),
                                 "store_timeout": "10s", "sweep_interval": "1s"},
                          pop3={"plaintext_auth": "always"})
-    d = h.Popgated(test, config=cfg, listeners=("pop3", "smtp"))
+    d = h.Popgated(test, config=cfg, listeners=("pop3", "smtp") + (("admin",) if admin else ()))
     d.config["server"]["hostname"] = name
     d.add_user("alice", "secret", messages=[h.mbox_message(1)])
+    if admin:
+        ah.setup_admin(d, {"vic": ("vic-pw-2", "viewer")})
     return d
+
+
+def store_metrics(d):
+    """The store's samples on D's /metrics (a scraper needs no session)."""
+    m = ah.parse_metrics(ah.AdminClient(d).get("/metrics", cookie=False).text)
+    return {k: v for k, v in m.items() if k.startswith("popgate_relay_store_")}
 
 
 def row(pg, address):
@@ -102,7 +111,7 @@ class RelayPostgresql(h.TestCase):
             self.assertIsNone(row(self.pg, "192.0.2.7"))
 
     def test_two_nodes_and_an_outage(self):
-        a_cm, b_cm = node(self, self.pg, "a.test"), node(self, self.pg, "b.test")
+        a_cm, b_cm = node(self, self.pg, "a.test", admin=True), node(self, self.pg, "b.test")
         with a_cm as a, b_cm as b:
             a.write_config()
             a.ctl("db", "init")
@@ -115,6 +124,16 @@ class RelayPostgresql(h.TestCase):
             self.assertEqual(row(self.pg, "127.0.0.2")[:3], ("alice", "pop3", "a.test"))
             entries = {e["ip"]: e for e in json.loads(b.ctl("list", "--json").stdout)}
             self.assertEqual(entries["127.0.0.2"]["node"], "a.test")
+            h.pop_login(b, "127.0.0.6")
+            c = ah.AdminClient(a)
+            c.login("vic", "vic-pw-2")
+            relays = {r["ip"]: r["node"] for r in c.get("/api/relays").json["relays"]}
+            self.assertEqual(relays, {"127.0.0.2": "a.test", "127.0.0.6": "b.test"})
+            # The lookup worker's state is written once a second: wait until it shows the login.
+            m = sh.wait_until(lambda: (lambda m: m if m.get("popgate_relay_store_queries_total", 0) > 0 else None)
+                              (store_metrics(a)), timeout=60, what="store queries on /metrics")
+            self.assertEqual(m["popgate_relay_store_up"], 1)
+            self.assertEqual(m["popgate_relay_store_queued"], 0)
             # A revocation on B refuses on A at the next RCPT.
             b.ctl("del", "127.0.0.2")
             self.assertEqual(rcpt(a, "127.0.0.2"), 550)
@@ -129,6 +148,9 @@ class RelayPostgresql(h.TestCase):
             self.assertEqual(rcpt(a, "127.0.0.5"), 250)
             warned = a.log().count("warning: relaydb: the PostgreSQL store is unavailable")
             self.assertEqual(warned, 1, a.log())
+            sh.wait_until(lambda: store_metrics(a) == dict(store_metrics(a), popgate_relay_store_up=0,
+                                                           popgate_relay_store_queued=2),
+                          timeout=60, what="the outage and its queue of 2 on /metrics")
 
             # kill -9 A while the store is away: the queue on disk keeps the logins.
             kill9(a)
@@ -144,6 +166,8 @@ class RelayPostgresql(h.TestCase):
             sh.wait_until(lambda: rcpt(b, "127.0.0.3") == 250, timeout=60, what="B relaying again")
             self.assertEqual(rcpt(b, "127.0.0.4"), 550)
             self.assertIn("the PostgreSQL store is available again", b.log())
+            sh.wait_until(lambda: store_metrics(a).get("popgate_relay_store_queued") == 0, timeout=60,
+                          what="an empty queue on /metrics")
 
     def test_kill9_loses_no_acknowledged_login(self):
         with node(self, self.pg, "a.test") as a:
