@@ -50,16 +50,41 @@ static void went_down(struct pgstore *st)
 		st->conn.err, st->q.path);
 }
 
+/* came_back - a query succeeded: the outage, if any, is over (said once). */
+static void came_back(struct pgstore *st)
+{
+	if (!st->down)
+		return;
+	st->down = false;
+	log_msg(relaydb_pg_report_outages ? LOG_INFO : LOG_DEBUG, "relaydb: the PostgreSQL store is available again");
+}
+
+/* run - SQL on the open connection: the result, or NULL (an outage noted, an SQL error logged). */
+static PGresult *run(struct pgstore *st, const char *sql, int n, const char *const *params, const char *what)
+{
+	PGresult *r;
+	bool lost;
+
+	if ((r = pg_conn_exec(&st->conn, sql, n, params, &lost)) != NULL) {
+		came_back(st);
+		return r;
+	}
+	if (lost)
+		went_down(st);
+	else
+		log_err("relaydb: postgresql %s: %s", what, st->conn.err);
+	return NULL;
+}
+
 /* write_item - pgq_drain's writer: one queued login upserted. */
 static int write_item(const struct pgq_item *it, void *arg)
 {
 	struct relaydb *db = arg;
 	struct pg_upsert_params p;
 	PGresult *r;
-	bool lost;
 
 	pg_upsert_params(&p, it, db->node);
-	if ((r = pg_conn_exec(&db->pg->conn, pg_sql_upsert, 6, p.values, &lost)) == NULL)
+	if ((r = run(db->pg, pg_sql_upsert, 6, p.values, "write queued login")) == NULL)
 		return -1;
 	pq.PQclear(r);
 	return 0;
@@ -76,8 +101,6 @@ static int drain(struct relaydb *db)
 	left = pgq_drain(&st->q, write_item, db);
 	if (left == 0 && relaydb_pg_report_outages)
 		log_info("relaydb: the queued authorizations were written to the PostgreSQL store");
-	if (left != 0 && st->conn.c == NULL)
-		went_down(st);
 	return left == 0 ? 0 : -1;
 }
 
@@ -94,28 +117,16 @@ static int ready(struct relaydb *db)
 		went_down(st);
 		return -1;
 	}
-	if (st->down)
-		log_msg(relaydb_pg_report_outages ? LOG_INFO : LOG_DEBUG,
-			"relaydb: the PostgreSQL store is available again");
-	st->down = false;
+	/* Back only once a query succeeds: a store that accepts connections may still be stuck. */
 	return drain(db) < 0 && st->conn.c == NULL ? -1 : 0;
 }
 
 /* exec - run SQL when the store is ready: the result, or NULL (an outage is noted, an SQL error logged). */
 static PGresult *exec(struct relaydb *db, const char *sql, int n, const char *const *params, const char *what)
 {
-	PGresult *r;
-	bool lost;
-
 	if (ready(db) < 0)
 		return NULL;
-	if ((r = pg_conn_exec(&db->pg->conn, sql, n, params, &lost)) != NULL)
-		return r;
-	if (lost)
-		went_down(db->pg);
-	else
-		log_err("relaydb: postgresql %s: %s", what, db->pg->conn.err);
-	return NULL;
+	return run(db->pg, sql, n, params, what);
 }
 
 static int pg_authorize(struct relaydb *db, const char *canon, const char *user, const char *proto,

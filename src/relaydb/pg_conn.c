@@ -54,6 +54,27 @@ static void fail(struct pg_conn *pc, const char *why)
 	pg_conn_close(pc);
 }
 
+/*
+ * server_deadline - make the server end each statement a little after we stop waiting for it
+ * (statement_timeout, which also bounds lock waits): a statement abandoned at our deadline must
+ * not apply minutes later, when a lock is released, after its login was queued or its
+ * revocation reported failed. 0, or -1 (connection closed).
+ */
+static int server_deadline(struct pg_conn *pc)
+{
+	char sql[64];
+	bool lost;
+	void *r;
+
+	snprintf(sql, sizeof(sql), "SET statement_timeout = %lld", pc->timeout_ms + PG_SERVER_SLACK_MS);
+	if ((r = pg_conn_exec(pc, sql, 0, NULL, &lost)) == NULL) {
+		pg_conn_close(pc);
+		return -1;
+	}
+	pq.PQclear(r);
+	return 0;
+}
+
 int pg_conn_connect(struct pg_conn *pc)
 {
 	long long deadline = now_us() + pc->timeout_ms * 1000;
@@ -86,7 +107,7 @@ int pg_conn_connect(struct pg_conn *pc)
 		fail(pc, "set non-blocking");
 		return -1;
 	}
-	return 0;
+	return server_deadline(pc);
 }
 
 void pg_conn_close(struct pg_conn *pc)
@@ -132,6 +153,7 @@ void *pg_conn_exec(struct pg_conn *pc, const char *sql, int n, const char *const
 	long long start = now_us(), deadline = start + pc->timeout_ms * 1000;
 	PGresult *r;
 	ExecStatusType st;
+	const char *state;
 
 	*lost = true;
 	if (pc->c == NULL) {
@@ -139,8 +161,8 @@ void *pg_conn_exec(struct pg_conn *pc, const char *sql, int n, const char *const
 		return NULL;
 	}
 	/*
-	 * A query past its deadline is abandoned with its connection: the server ends it when it finds
-	 * the client gone, and the next request connects again.
+	 * A query past its deadline is abandoned with its connection (the server cancels it soon
+	 * after, see server_deadline), and the next request connects again.
 	 */
 	if (pq.PQsendQueryParams(pc->c, sql, n, NULL, params, NULL, NULL, 0) == 0 ||
 	    send_all(pc->c, deadline) < 0 || (r = collect(pc->c, deadline)) == NULL) {
@@ -157,8 +179,10 @@ void *pg_conn_exec(struct pg_conn *pc, const char *sql, int n, const char *const
 	}
 	snprintf(pc->err, sizeof(pc->err), "%s", pq.PQresultErrorMessage(r));
 	pc->err[strcspn(pc->err, "\n")] = '\0';
+	/* Cancelled by statement_timeout: as slow as a query past our own deadline. */
+	state = pq.PQresultErrorField(r, PG_DIAG_SQLSTATE);
+	*lost = pq.PQstatus(pc->c) != CONNECTION_OK || (state != NULL && strcmp(state, "57014") == 0);
 	pq.PQclear(r);
-	*lost = pq.PQstatus(pc->c) != CONNECTION_OK;
 	if (*lost)
 		pg_conn_close(pc);
 	return NULL;

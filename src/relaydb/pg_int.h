@@ -23,6 +23,9 @@
 /* pg_try_advisory_lock key the sweeping node holds: "popg". */
 #define PG_SWEEP_LOCK_KEY "1886351207"
 
+/* How much later than relay.store_timeout the server cancels a statement (statement_timeout). */
+#define PG_SERVER_SLACK_MS 100
+
 /* How often a store that is down is tried again (each try costs at most relay.store_timeout). */
 #define PG_RETRY_MS 1000
 

@@ -29,6 +29,7 @@
 	X(void, PQclear, (PGresult *res)) \
 	X(ExecStatusType, PQresultStatus, (const PGresult *res)) \
 	X(char *, PQresultErrorMessage, (const PGresult *res)) \
+	X(char *, PQresultErrorField, (const PGresult *res, int fieldcode)) \
 	X(int, PQntuples, (const PGresult *res)) \
 	X(int, PQnfields, (const PGresult *res)) \
 	X(int, PQgetisnull, (const PGresult *res, int tup_num, int field_num)) \

@@ -12,9 +12,9 @@ Every wait is for a condition, with a generous deadline; nothing sleeps and hope
 """
 
 import json
-import os
 import signal
 import smtplib
+import subprocess
 import threading
 
 import admin_helpers as ah
@@ -37,10 +37,10 @@ def rcpt(d, source):
         s.quit()
 
 
-def node(test, pg, name, admin=False):
+def node(test, pg, name, admin=False, store_timeout="10s"):
     """A popgated on PG's store, named NAME (server.hostname), with POP3 and SMTP listeners (and the admin page)."""
     cfg = sh.base_config(relay={"backend": "postgresql", "postgresql": pg.conninfo(),
-                                "store_timeout": "10s", "sweep_interval": "1s"},
+                                "store_timeout": store_timeout, "sweep_interval": "1s"},
                          pop3={"plaintext_auth": "always"})
     d = h.Popgated(test, config=cfg, listeners=("pop3", "smtp") + (("admin",) if admin else ()))
     d.config["server"]["hostname"] = name
@@ -168,6 +168,37 @@ class RelayPostgresql(h.TestCase):
             self.assertIn("the PostgreSQL store is available again", b.log())
             sh.wait_until(lambda: store_metrics(a).get("popgate_relay_store_queued") == 0, timeout=60,
                           what="an empty queue on /metrics")
+
+    def test_slow_store(self):
+        """A store that takes connections but never answers (the table locked): as if it were down."""
+        # The lock is held until the test lets go: every query outlasts the 300 ms deadline.
+        a_cm, b_cm = (node(self, self.pg, "a.test", store_timeout="300ms"),
+                      node(self, self.pg, "b.test", store_timeout="300ms"))
+        with a_cm as a, b_cm as b:
+            a.write_config()
+            a.ctl("db", "init")
+            a.start()
+            b.start()
+            locker = subprocess.Popen(["psql", "-X", "-q", "-At", "-h", self.pg.sock, "-p", str(self.pg.port),
+                                       "-U", "popgate", "-d", self.pg.dbname], stdin=subprocess.PIPE,
+                                      stdout=subprocess.PIPE, text=True)
+            try:
+                locker.stdin.write("BEGIN; LOCK TABLE relay_auth IN ACCESS EXCLUSIVE MODE; SELECT 'locked';\n")
+                locker.stdin.flush()
+                self.assertEqual(locker.stdout.readline().strip(), "locked")
+                h.pop_login(a, "127.0.0.7")
+                self.assertEqual(rcpt(a, "127.0.0.7"), 250)
+                self.assertEqual(rcpt(b, "127.0.0.7"), 451)
+                self.assertIn("relay.store_timeout passed", a.log())
+            finally:
+                locker.stdin.write("COMMIT;\n")
+                locker.stdin.close()
+                locker.wait()
+            sh.wait_until(lambda: row(self.pg, "127.0.0.7") is not None, timeout=60,
+                          what="the queued login in the table")
+            sh.wait_until(lambda: rcpt(b, "127.0.0.7") == 250, timeout=60, what="B relaying")
+            # The statement abandoned at the deadline was cancelled by the server, not applied late.
+            self.assertEqual(row(self.pg, "127.0.0.7")[3], "1")
 
     def test_kill9_loses_no_acknowledged_login(self):
         with node(self, self.pg, "a.test") as a:
