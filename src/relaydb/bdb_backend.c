@@ -207,11 +207,62 @@ static int bdb_del(struct relaydb *db, const char *kbuf)
 	return -1;
 }
 
+/* put_once - one transaction of bdb_put; returns 0 or the Berkeley DB error, *WROTE whether E went in. */
+static int put_once(struct relaydb *db, DBT *key, const struct relay_entry *e, bool *wrote)
+{
+	struct relay_entry cur;
+	uint8_t buf[RELAY_RECORD_MAX];
+	DB_TXN *txn = NULL;
+	DBT val;
+	int ret, found;
+
+	*wrote = false;
+	if ((ret = db->env->txn_begin(db->env, NULL, &txn, 0)) != 0)
+		return ret;
+	found = read_entry(db, txn, key, DB_RMW, &cur, &ret);
+	if (found < 0 || (found == 1 && cur.last > e->last)) {
+		txn->abort(txn);
+		return found < 0 ? ret : 0;
+	}
+	memset(&val, 0, sizeof(val));
+	val.data = buf;
+	val.size = (u_int32_t)relay_record_encode(e, buf, sizeof(buf));
+	if ((ret = db->db->put(db->db, txn, key, &val, 0)) != 0) {
+		txn->abort(txn);
+		return ret;
+	}
+	if ((ret = txn->commit(txn, 0)) == 0)
+		*wrote = true;
+	return ret;
+}
+
+static int bdb_put(struct relaydb *db, const struct relay_entry *e)
+{
+	bool wrote = false;
+	DBT key;
+	int ret = 0;
+
+	key_of(e->ip, &key);
+	for (int attempt = 0; attempt <= RELAYDB_RETRIES; attempt++) {
+		if (attempt > 0)
+			relaydb_backoff(attempt);
+		if (relaydb_ready(db) < 0)
+			return -1;
+		if ((ret = put_once(db, &key, e, &wrote)) == 0)
+			return wrote ? 1 : 0;
+		if (!relaydb_retryable(ret))
+			break;
+	}
+	relaydb_failed(db, ret, "put", e->ip);
+	return -1;
+}
+
 const struct relaydb_ops relaydb_bdb_ops = {
 	.name = "bdb",
 	.authorize = bdb_authorize,
 	.get = bdb_get,
 	.del = bdb_del,
+	.put = bdb_put,
 	.flush = bdb_flush,
 	.sweep = bdb_sweep,
 	.foreach = bdb_foreach,

@@ -206,6 +206,21 @@ static int pg_del(struct relaydb *db, const char *canon)
 	return n > 0 ? 1 : 0;
 }
 
+static int pg_put(struct relaydb *db, const struct relay_entry *e)
+{
+	char t[3][24], logins[16];
+	const char *params[8] = { e->ip, e->user, e->proto, e->node[0] != '\0' ? e->node : db->node,
+				  t[0], t[1], t[2], logins };
+	long n;
+
+	snprintf(t[0], sizeof(t[0]), "%lld", (long long)e->first);
+	snprintf(t[1], sizeof(t[1]), "%lld", (long long)e->last);
+	snprintf(t[2], sizeof(t[2]), "%lld", (long long)e->expires);
+	snprintf(logins, sizeof(logins), "%u", e->logins);
+	n = changed(exec(db, pg_sql_put, 8, params, "put"));
+	return n < 0 ? -1 : n > 0 ? 1 : 0;
+}
+
 static long pg_flush(struct relaydb *db)
 {
 	long n = changed(exec(db, pg_sql_flush, 0, NULL, "flush"));
@@ -333,6 +348,7 @@ const struct relaydb_ops relaydb_pg_ops = {
 	.authorize = pg_authorize,
 	.get = pg_get,
 	.del = pg_del,
+	.put = pg_put,
 	.flush = pg_flush,
 	.sweep = pg_sweep,
 	.foreach = pg_foreach,

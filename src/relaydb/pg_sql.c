@@ -46,6 +46,15 @@ const char pg_sql_upsert[] =
 	" last = GREATEST(r.last, EXCLUDED.last),"
 	" logins = r.logins + 1";
 
+/* An authorization copied whole from another backend; a row with a later last login stays. */
+const char pg_sql_put[] =
+	"INSERT INTO relay_auth AS r (address, username, protocol, node, first, last, expires, logins)"
+	" VALUES ($1, $2, $3, $4, to_timestamp($5::bigint), to_timestamp($6::bigint),"
+	" to_timestamp($7::bigint), $8::bigint)"
+	" ON CONFLICT (address) DO UPDATE SET username = EXCLUDED.username, protocol = EXCLUDED.protocol,"
+	" node = EXCLUDED.node, first = EXCLUDED.first, last = EXCLUDED.last, expires = EXCLUDED.expires,"
+	" logins = EXCLUDED.logins WHERE EXCLUDED.last >= r.last";
+
 #define PG_COLUMNS \
 	"address, username, protocol, node, extract(epoch FROM first)::bigint," \
 	" extract(epoch FROM last)::bigint, extract(epoch FROM expires)::bigint, logins," \

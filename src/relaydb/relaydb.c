@@ -10,9 +10,19 @@
 
 int relaydb_open(const struct config *cfg, struct relaydb **dbp, char *err, size_t errlen)
 {
-	if (strcmp(cfg_str(cfg, "relay.backend"), "postgresql") == 0)
+	return relaydb_open_backend(cfg, cfg_str(cfg, "relay.backend"), dbp, err, errlen);
+}
+
+int relaydb_open_backend(const struct config *cfg, const char *backend, struct relaydb **dbp, char *err,
+			 size_t errlen)
+{
+	*dbp = NULL;
+	if (strcmp(backend, "postgresql") == 0)
 		return relaydb_pg_open(cfg, dbp, err, errlen);
-	return relaydb_bdb_open(cfg, dbp, err, errlen);
+	if (strcmp(backend, "bdb") == 0)
+		return relaydb_bdb_open(cfg, dbp, err, errlen);
+	snprintf(err, errlen, "unknown relay backend %s (bdb or postgresql)", backend);
+	return -1;
 }
 
 void relaydb_close(struct relaydb **dbp)
@@ -70,6 +80,17 @@ int relaydb_del(struct relaydb *db, const char *ip)
 	if (ip == NULL || ip_canonical(ip, canon) < 0)
 		return 0;
 	return db->ops->del(db, canon);
+}
+
+int relaydb_put(struct relaydb *db, const struct relay_entry *e)
+{
+	struct relay_entry copy = *e;
+
+	if (ip_canonical(e->ip, copy.ip) < 0 || e->expires < 0 || e->last < 0 || e->first < 0) {
+		log_err("relaydb: put %s: invalid address or times", e->ip);
+		return -1;
+	}
+	return db->ops->put(db, &copy);
 }
 
 long relaydb_flush(struct relaydb *db)

@@ -39,6 +39,19 @@ struct relaydb;
  */
 int relaydb_open(const struct config *cfg, struct relaydb **db, char *err, size_t errlen);
 
+/*
+ * relaydb_open_backend - relaydb_open with BACKEND ("bdb" or "postgresql") in place of
+ * relay.backend, the rest of CFG as it is (popgatectl import-relay reads the other one).
+ */
+int relaydb_open_backend(const struct config *cfg, const char *backend, struct relaydb **db, char *err,
+			 size_t errlen);
+
+/*
+ * relaydb_put - store E whole, as it is (copied from another backend); an authorization held for
+ * its address with a later last login is kept instead. 1 written, 0 kept, -1 error.
+ */
+int relaydb_put(struct relaydb *db, const struct relay_entry *e);
+
 /* relaydb_close - close and set *db to NULL. */
 void relaydb_close(struct relaydb **db);
 

@@ -54,6 +54,7 @@ struct relaydb_ops {
 			 long long ttl, time_t now);
 	int (*get)(struct relaydb *db, const char *canon, struct relay_entry *e);
 	int (*del)(struct relaydb *db, const char *canon);
+	int (*put)(struct relaydb *db, const struct relay_entry *e);   /* E->ip is canonical */
 	long (*flush)(struct relaydb *db);
 	long (*sweep)(struct relaydb *db, time_t now);
 	int (*foreach)(struct relaydb *db, int (*fn)(const struct relay_entry *e, void *arg), void *arg);

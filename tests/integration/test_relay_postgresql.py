@@ -110,6 +110,45 @@ class RelayPostgresql(h.TestCase):
             self.assertIn("1", a.ctl("sweep").stdout)
             self.assertIsNone(row(self.pg, "192.0.2.7"))
 
+    def test_import_between_backends(self):
+        """popgatectl import-relay: bdb into postgresql and back, each entry whole, expired ones left out."""
+        with node(self, self.pg, "a.test") as a:
+            a.write_config()
+            a.ctl("db", "init")
+            a.config["relay"]["backend"] = "bdb"
+            a.write_config()
+            a.ctl("add", "192.0.2.10", "--user", "bob", "--ttl", "1h")
+            a.ctl("add", "2001:db8::10", "--user", "carol", "--ttl", "2h")
+            a.ctl("add", "192.0.2.11", "--ttl", "1s")
+            bdb = {e["ip"]: e for e in json.loads(a.ctl("list", "--json").stdout)}
+            # Expired by the time the copy is made: wait for it, never sleep and hope.
+            sh.wait_until(lambda: a.ctl("check", "192.0.2.11", check=False).returncode == 1, timeout=30,
+                          what="192.0.2.11 expired")
+            a.config["relay"]["backend"] = "postgresql"
+            a.write_config()
+            out = a.ctl("import-relay", "bdb").stdout
+            self.assertIn("2 copied", out)
+            self.assertIn("1 expired left out", out)
+            pg = {e["ip"]: e for e in json.loads(a.ctl("list", "--json").stdout)}
+            self.assertEqual(sorted(pg), ["192.0.2.10", "2001:db8::10"])
+            for ip in pg:
+                for k in ("user", "proto", "first", "last", "expires", "logins", "node"):
+                    self.assertEqual(pg[ip][k], bdb[ip][k], (ip, k))
+            # A row with a later login than the copy's stays as it is.
+            self.pg.psql("UPDATE relay_auth SET last = last + interval '1 minute', username = 'dave'"
+                         " WHERE address = '192.0.2.10'")
+            self.assertIn("1 copied, 1 already held", a.ctl("import-relay", "bdb").stdout)
+            self.assertEqual(row(self.pg, "192.0.2.10")[0], "dave")
+            # And back into an empty Berkeley DB.
+            a.config["relay"]["backend"] = "bdb"
+            a.write_config()
+            a.ctl("flush")
+            self.assertIn("2 copied", a.ctl("import-relay", "postgresql").stdout)
+            self.assertEqual(sorted(e["ip"] for e in json.loads(a.ctl("list", "--json").stdout)),
+                             ["192.0.2.10", "2001:db8::10"])
+            r = a.ctl("import-relay", "bdb", check=False)
+            self.assertEqual(r.returncode, 64)
+
     def test_two_nodes_and_an_outage(self):
         a_cm, b_cm = node(self, self.pg, "a.test", admin=True), node(self, self.pg, "b.test")
         with a_cm as a, b_cm as b:
