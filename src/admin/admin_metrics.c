@@ -265,9 +265,9 @@ void admin_api_metrics(struct admin_ctx *ctx, struct admin_call *call, struct ad
 	}
 	lockout_metrics(ctx, t);
 	block_metrics(ctx, t, call->now);
-	store_metrics(ctx, t);
 	metric(t, "popgate_admin_sessions", "gauge", "Helpdesk sessions logged in to the admin page.");
 	add(t, "popgate_admin_sessions %zu\n", admin_sessions_count(&ctx->sessions, call->now));
+	store_metrics(ctx, t);
 	if (t->overflow) {
 		free(t);
 		return admin_reply_error(r, 500, "metrics too large");
