@@ -87,6 +87,13 @@ class RelayPostgresql(h.TestCase):
 
     def test_db_init_upgrade_and_ctl(self):
         with node(self, self.pg, "a.test") as a:
+            # relay.backend = postgresql without relay.postgresql is refused at load.
+            a.config["relay"]["postgresql"] = ""
+            a.write_config()
+            r = subprocess.run([h.POPGATED, "-t", "-f", a.conf_path], capture_output=True, text=True)
+            self.assertEqual(r.returncode, 78, r.stdout + r.stderr)
+            self.assertIn("relay.postgresql", r.stderr)
+            a.config["relay"]["postgresql"] = self.pg.conninfo()
             a.write_config()
             r = a.ctl("db", "upgrade", check=False)
             self.assertEqual(r.returncode, 1, r.stderr)
