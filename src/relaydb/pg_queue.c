@@ -117,10 +117,31 @@ void pgq_free(struct pgq *q)
 	q->lockfd = -1;
 }
 
+/*
+ * create - open PATH with FLAGS (O_CREAT among them), owned like relay.db_dir: a root process
+ * (a session monitor recording a login itself, popgatectl) must not leave a file the lookup
+ * worker, running as server.user, cannot read or drain.
+ */
+static int create(const char *path, int flags)
+{
+	char dir[PATH_MAX];
+	struct stat st;
+	const char *slash = strrchr(path, '/');
+	int fd = open(path, flags | O_CLOEXEC, 0600);
+
+	if (fd < 0 || geteuid() != 0 || slash == NULL || (size_t)(slash - path) >= sizeof(dir))
+		return fd;
+	memcpy(dir, path, (size_t)(slash - path));
+	dir[slash - path] = '\0';
+	if (stat(dir, &st) == 0 && st.st_uid != 0 && fchown(fd, st.st_uid, st.st_gid) < 0)
+		log_warn("relaydb: cannot give %s to uid %ld: %s", path, (long)st.st_uid, strerror(errno));
+	return fd;
+}
+
 /* lock - take the queue's lock (serialises appends, reloads and drains between processes). 0 or -1. */
 static int lock(struct pgq *q)
 {
-	if (q->lockfd < 0 && (q->lockfd = open(q->lock, O_RDWR | O_CREAT | O_CLOEXEC, 0600)) < 0) {
+	if (q->lockfd < 0 && (q->lockfd = create(q->lock, O_RDWR | O_CREAT)) < 0) {
 		log_err("relaydb: queue lock %s: %s", q->lock, strerror(errno));
 		return -1;
 	}
@@ -207,7 +228,7 @@ int pgq_reload(struct pgq *q)
 /* append_line - write BUF of LEN to the end of the file and sync it. 0 or -1. */
 static int append_line(struct pgq *q, const char *buf, size_t len)
 {
-	int fd = open(q->path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600);
+	int fd = create(q->path, O_WRONLY | O_APPEND | O_CREAT);
 	ssize_t w;
 
 	if (fd < 0)
@@ -313,7 +334,7 @@ static int rewrite(struct pgq *q, size_t from)
 		return 0;
 	}
 	if (snprintf(tmp, sizeof(tmp), "%s.tmp", q->path) >= (int)sizeof(tmp) ||
-	    (fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600)) < 0)
+	    (fd = create(tmp, O_WRONLY | O_CREAT | O_TRUNC)) < 0)
 		return -1;
 	for (size_t i = from; i < q->npend; i++) {
 		size_t len = pgq_format(&q->pend[i], buf, sizeof(buf));

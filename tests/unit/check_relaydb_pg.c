@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "common/config.h"
 #include "relaydb/pg_int.h"
@@ -180,6 +181,31 @@ START_TEST(queue_skips_a_cut_last_line)
 }
 END_TEST
 
+/* A root process (a session monitor, popgatectl) leaves the queue to relay.db_dir's owner. */
+START_TEST(queue_files_belong_to_the_directory_owner)
+{
+	char dir[256], path[300];
+	struct pgq_item it = item("192.0.2.1", "alice", 1000, 60);
+	struct stat st;
+	struct pgq q;
+
+	if (geteuid() != 0)
+		return;   /* only root can give files away */
+	snprintf(dir, sizeof(dir), "%s/relay", fx_dir);
+	ck_assert_int_eq(mkdir(dir, 0750), 0);
+	ck_assert_int_eq(chown(dir, 65534, 65534), 0);
+	ck_assert_int_eq(pgq_init(&q, dir), 0);
+	ck_assert_int_eq(pgq_append(&q, &it), 0);
+	snprintf(path, sizeof(path), "%s/%s", dir, PGQ_FILE);
+	ck_assert_int_eq(stat(path, &st), 0);
+	ck_assert_uint_eq(st.st_uid, 65534);
+	snprintf(path, sizeof(path), "%s/%s", dir, PGQ_LOCK_FILE);
+	ck_assert_int_eq(stat(path, &st), 0);
+	ck_assert_uint_eq(st.st_uid, 65534);
+	pgq_free(&q);
+}
+END_TEST
+
 START_TEST(upsert_parameters)
 {
 	struct pgq_item it = item("2001:db8::5", "alice", 1700000000, 1800);
@@ -298,6 +324,7 @@ static Suite *pg_suite(void)
 	tcase_add_test(tc, queue_line_too_long_is_refused);
 	tcase_add_test(tc, queue_file_survives_and_drains_in_order);
 	tcase_add_test(tc, queue_skips_a_cut_last_line);
+	tcase_add_test(tc, queue_files_belong_to_the_directory_owner);
 	tcase_add_test(tc, upsert_parameters);
 	tcase_add_test(tc, rows_into_entries);
 	tcase_add_test(tc, store_timeout_values);
