@@ -84,7 +84,7 @@ static int write_item(const struct pgq_item *it, void *arg)
 	PGresult *r;
 
 	pg_upsert_params(&p, it, db->node);
-	if ((r = run(db->pg, pg_sql_upsert, 6, p.values, "write queued login")) == NULL)
+	if ((r = run(db->pg, pg_sql_replay, 6, p.values, "write queued login")) == NULL)
 		return -1;
 	pq.PQclear(r);
 	return 0;

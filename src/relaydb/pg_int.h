@@ -46,6 +46,7 @@
 extern const char *const pg_sql_schema[];   /* NULL-terminated statements of db init (version 1) */
 extern const char pg_sql_version[];
 extern const char pg_sql_upsert[];
+extern const char pg_sql_replay[];
 extern const char pg_sql_put[];
 extern const char pg_sql_get[];
 extern const char pg_sql_page_first[];

@@ -34,17 +34,28 @@ const char pg_sql_version[] = "SELECT max(version) FROM popgate_schema";
  * A login. A queued login written late must not undo a newer one from another node, so the row
  * keeps whichever of the two is more recent; logins counts both.
  */
-const char pg_sql_upsert[] =
-	"INSERT INTO relay_auth AS r (address, username, protocol, node, first, last, expires, logins)"
-	" VALUES ($1, $2, $3, $4, to_timestamp($5::bigint), to_timestamp($5::bigint),"
-	" to_timestamp($5::bigint + $6::bigint), 1)"
-	" ON CONFLICT (address) DO UPDATE SET"
-	" username = CASE WHEN EXCLUDED.last >= r.last THEN EXCLUDED.username ELSE r.username END,"
-	" protocol = CASE WHEN EXCLUDED.last >= r.last THEN EXCLUDED.protocol ELSE r.protocol END,"
-	" node = CASE WHEN EXCLUDED.last >= r.last THEN EXCLUDED.node ELSE r.node END,"
-	" expires = CASE WHEN EXCLUDED.last >= r.last THEN EXCLUDED.expires ELSE r.expires END,"
-	" last = GREATEST(r.last, EXCLUDED.last),"
-	" logins = r.logins + 1";
+#define PG_UPSERT \
+	"INSERT INTO relay_auth AS r (address, username, protocol, node, first, last, expires, logins)" \
+	" VALUES ($1, $2, $3, $4, to_timestamp($5::bigint), to_timestamp($5::bigint)," \
+	" to_timestamp($5::bigint + $6::bigint), 1)" \
+	" ON CONFLICT (address) DO UPDATE SET" \
+	" username = CASE WHEN EXCLUDED.last >= r.last THEN EXCLUDED.username ELSE r.username END," \
+	" protocol = CASE WHEN EXCLUDED.last >= r.last THEN EXCLUDED.protocol ELSE r.protocol END," \
+	" node = CASE WHEN EXCLUDED.last >= r.last THEN EXCLUDED.node ELSE r.node END," \
+	" expires = CASE WHEN EXCLUDED.last >= r.last THEN EXCLUDED.expires ELSE r.expires END," \
+	" last = GREATEST(r.last, EXCLUDED.last)," \
+	" logins = r.logins + 1"
+
+const char pg_sql_upsert[] = PG_UPSERT;
+
+/*
+ * A queued login written again. Its first attempt may have been applied by the server after we
+ * stopped waiting for it (at relay.store_timeout, just before statement_timeout): the same login
+ * found in the row (same last, node, user, protocol) is not counted twice.
+ */
+const char pg_sql_replay[] = PG_UPSERT
+	" WHERE NOT (r.last = EXCLUDED.last AND r.node = EXCLUDED.node AND r.username = EXCLUDED.username"
+	" AND r.protocol = EXCLUDED.protocol)";
 
 /* An authorization copied whole from another backend; a row with a later last login stays. */
 const char pg_sql_put[] =

@@ -228,6 +228,7 @@ class RelayPostgresql(h.TestCase):
             locker = subprocess.Popen(["psql", "-X", "-q", "-At", "-h", self.pg.sock, "-p", str(self.pg.port),
                                        "-U", "popgate", "-d", self.pg.dbname], stdin=subprocess.PIPE,
                                       stdout=subprocess.PIPE, text=True)
+            h.pop_login(a, "127.0.0.8")
             try:
                 locker.stdin.write("BEGIN; LOCK TABLE relay_auth IN ACCESS EXCLUSIVE MODE; SELECT 'locked';\n")
                 locker.stdin.flush()
@@ -236,6 +237,12 @@ class RelayPostgresql(h.TestCase):
                 self.assertEqual(rcpt(a, "127.0.0.7"), 250)
                 self.assertEqual(rcpt(b, "127.0.0.7"), 451)
                 self.assertIn("relay.store_timeout passed", a.log())
+                # A revocation that cannot be done says so, and is not done later behind its back:
+                # the server cancels the abandoned DELETE (statement_timeout) while the lock holds.
+                self.assertEqual(b.ctl("del", "127.0.0.8", check=False).returncode, 75)
+                sh.wait_until(lambda: self.pg.psql("SELECT count(*) FROM pg_stat_activity WHERE state = 'active'"
+                                                   " AND query LIKE 'DELETE FROM relay_auth%'") == "0",
+                              timeout=60, what="the abandoned DELETE cancelled by the server")
             finally:
                 locker.stdin.write("COMMIT;\n")
                 locker.stdin.close()
@@ -243,8 +250,9 @@ class RelayPostgresql(h.TestCase):
             sh.wait_until(lambda: row(self.pg, "127.0.0.7") is not None, timeout=60,
                           what="the queued login in the table")
             sh.wait_until(lambda: rcpt(b, "127.0.0.7") == 250, timeout=60, what="B relaying")
-            # The statement abandoned at the deadline was cancelled by the server, not applied late.
+            # Written once: an attempt abandoned at the deadline and applied anyway is not counted again.
             self.assertEqual(row(self.pg, "127.0.0.7")[3], "1")
+            self.assertIsNotNone(row(self.pg, "127.0.0.8"), "a revocation reported failed was applied late")
 
     def test_kill9_loses_no_acknowledged_login(self):
         with node(self, self.pg, "a.test") as a:

@@ -222,6 +222,9 @@ START_TEST(upsert_parameters)
 	ck_assert_ptr_nonnull(strstr(pg_sql_upsert, "$6"));
 	ck_assert_ptr_null(strstr(pg_sql_upsert, "$7"));
 	ck_assert_ptr_nonnull(strstr(pg_sql_upsert, "ON CONFLICT (address) DO UPDATE"));
+	/* A queued login written again is the same statement, but not counted twice. */
+	ck_assert_int_eq(strncmp(pg_sql_replay, pg_sql_upsert, strlen(pg_sql_upsert)), 0);
+	ck_assert_ptr_nonnull(strstr(pg_sql_replay + strlen(pg_sql_upsert), "WHERE NOT (r.last = EXCLUDED.last"));
 }
 END_TEST
 
