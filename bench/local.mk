@@ -13,4 +13,4 @@ bench_pgload_LDADD = $(OPENSSL_LIBS)
 
 TESTS += bench/run-quick.sh
 EXTRA_DIST += bench/run bench/run-quick.sh bench/benchlib.py bench/peers.py bench/workloads.py \
-	bench/map_latency.py bench/drac_bench.py
+	bench/map_latency.py bench/drac_bench.py bench/relay_backends.py

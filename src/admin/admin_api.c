@@ -241,6 +241,7 @@ static void relay_json(struct jw *w, const struct relay_entry *e, time_t now, lo
 	jw_kstr(w, "ip", e->ip);
 	jw_kstr(w, "user", e->user);
 	jw_kstr(w, "proto", e->proto);
+	jw_kstr(w, "node", e->node);
 	jw_kint(w, "first", e->first);
 	jw_kint(w, "last", e->last);
 	jw_kint(w, "expires", until);

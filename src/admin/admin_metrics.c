@@ -13,6 +13,7 @@
 #include "auth/blocks.h"
 #include "common/log.h"
 #include "master/control.h"
+#include "relaydb/pg_store.h"
 #include "relaydb/relaydb.h"
 
 /*
@@ -258,6 +259,26 @@ static void export_map_metrics(struct admin_ctx *ctx, struct text *t, time_t now
 	add(t, "popgate_export_map_age_seconds %lld\n", age);
 }
 
+/* store_metrics - the PostgreSQL store as the lookup worker last saw it (relay.backend = postgresql only). */
+static void store_metrics(struct admin_ctx *ctx, struct text *t)
+{
+	struct pg_store_status s;
+
+	if (pg_store_status_read(ctx->cfg, &s) < 0)
+		return;
+	metric(t, "popgate_relay_store_up", "gauge", "Whether the lookup worker reaches the PostgreSQL store.");
+	add(t, "popgate_relay_store_up %d\n", s.up ? 1 : 0);
+	metric(t, "popgate_relay_store_queued", "gauge", "Logins queued locally while the store was unavailable.");
+	add(t, "popgate_relay_store_queued %lu\n", s.queued);
+	metric(t, "popgate_relay_store_last_query_seconds", "gauge", "Latency of the store's last query.");
+	add(t, "popgate_relay_store_last_query_seconds %.6f\n", (double)s.last_us / 1e6);
+	metric(t, "popgate_relay_store_query_seconds_total", "counter",
+	       "Time the lookup worker's store queries took, summed since it started.");
+	add(t, "popgate_relay_store_query_seconds_total %.6f\n", (double)s.total_us / 1e6);
+	metric(t, "popgate_relay_store_queries_total", "counter", "Store queries the lookup worker made since it started.");
+	add(t, "popgate_relay_store_queries_total %llu\n", s.queries);
+}
+
 void admin_api_metrics(struct admin_ctx *ctx, struct admin_call *call, struct admin_reply *r)
 {
 	struct stats_counters c;
@@ -304,6 +325,7 @@ void admin_api_metrics(struct admin_ctx *ctx, struct admin_call *call, struct ad
 	block_metrics(ctx, t, call->now);
 	metric(t, "popgate_admin_sessions", "gauge", "Helpdesk sessions logged in to the admin page.");
 	add(t, "popgate_admin_sessions %zu\n", admin_sessions_count(&ctx->sessions, call->now));
+	store_metrics(ctx, t);
 	if (t->overflow) {
 		free(t);
 		return admin_reply_error(r, 500, "metrics too large");

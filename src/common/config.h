@@ -116,6 +116,9 @@ const struct cfg_key *cfg_find_key(const char *key, const struct cfg_section **s
 
 /* Parsers shared with command-line tools; each returns 0 or -1 with a reason in why. */
 int cfg_parse_duration(const char *text, long long *seconds, const char **why);
+
+/* cfg_parse_millis - "250ms", "2s" or "250" (ms) between 1 ms and 60 s: milliseconds, or -1. */
+long long cfg_parse_millis(const char *text);
 int cfg_parse_size(const char *text, uint64_t *bytes, const char **why);
 int cfg_parse_bool(const char *text, bool *value);
 /* cfg_parse_listen - one listener, "host:port", "[v6]:port" or "*:port", as listen keys take it. */

@@ -7,6 +7,7 @@
  * every .net address a relay domain. Checked with the registry, such a value is refused as
  * FILE:LINE with status 78, and a reload keeps the running configuration.
  */
+#include <stdlib.h>
 #include <string.h>
 
 #include "common/config.h"
@@ -132,4 +133,24 @@ const char *slot_check(const struct cfg_slot *s, const char **word)
 			return why;
 		}
 	return NULL;
+}
+
+long long cfg_parse_millis(const char *text)
+{
+	char *end;
+	long long n;
+
+	if (text[0] < '0' || text[0] > '9')
+		return -1;
+	n = strtoll(text, &end, 10);
+	if (strcmp(end, "s") == 0)
+		n = n <= 60 ? n * 1000 : -1;
+	else if (strcmp(end, "ms") != 0 && end[0] != '\0')
+		return -1;
+	return n >= 1 && n <= 60000 ? n : -1;
+}
+
+const char *cfg_check_store_timeout(const char *value)
+{
+	return cfg_parse_millis(value) < 0 ? "not a time from 1ms to 60s, e.g. 200ms or 2s" : NULL;
 }

@@ -35,6 +35,7 @@ const char *cfg_check_hostname(const char *value);  /* empty, or a host name */
 const char *cfg_check_domain(const char *value);    /* a domain of two labels or more */
 const char *cfg_check_mailbox(const char *value);   /* mbox:/path or maildir:/path, %u %h %% */
 const char *cfg_check_expire(const char *value);    /* RFC 2449 EXPIRE argument, or empty */
+const char *cfg_check_store_timeout(const char *value); /* 1ms to 60s (cfg_parse_millis) */
 
 extern const struct cfg_key cfg_keys_server[];
 extern const struct cfg_key cfg_keys_tls[];

@@ -4,6 +4,14 @@
 #include "common/config_keys.h"
 
 const struct cfg_key cfg_keys_relay[] = {
+	CFG_KEY_ENUM("backend", "bdb", "bdb|postgresql",
+		     "where authorizations are kept: bdb (relay.db_dir, one machine) or postgresql (shared by every node)"),
+	CFG_KEY("postgresql", CFG_STRING, "",
+		"libpq connection string for relay.backend = postgresql, e.g. \"host=db1,db2 dbname=popgate "
+		"target_session_attrs=read-write\" (several hosts: failover to a standby)"),
+	CFG_KEY_CHECKED("store_timeout", CFG_STRING, "200ms",
+			"deadline of each PostgreSQL query and connection attempt (ms or s); past it the store "
+			"counts as down and logins are queued locally", cfg_check_store_timeout),
 	CFG_KEY("db_dir", CFG_PATH, POPGATE_STATEDIR "/relay",
 		"Berkeley DB environment holding the relay authorizations"),
 	CFG_KEY_RANGE("timeout", CFG_DURATION, "30m",

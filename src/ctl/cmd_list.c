@@ -63,6 +63,8 @@ static void print_json(FILE *out, const struct entries *es, time_t now, long lon
 		json_string(out, e->user);
 		fputs(", \"proto\": ", out);
 		json_string(out, e->proto);
+		fputs(", \"node\": ", out);
+		json_string(out, e->node);
 		fprintf(out, ", \"first\": %lld, \"last\": %lld, \"expires\": %lld, \"logins\": %u, \"expired\": %s}",
 			(long long)e->first, (long long)e->last, (long long)e->expires, e->logins,
 			relay_entry_expired(e, now, timeout) ? "true" : "false");
@@ -71,9 +73,9 @@ static void print_json(FILE *out, const struct entries *es, time_t now, long lon
 }
 
 /* The table's columns; widths grow to the longest cell. */
-enum { COL_IP, COL_USER, COL_PROTO, COL_LOGINS, COL_FIRST, COL_LAST, COL_EXPIRES, COL_LEFT, NCOLS };
+enum { COL_IP, COL_USER, COL_PROTO, COL_LOGINS, COL_FIRST, COL_LAST, COL_EXPIRES, COL_LEFT, COL_NODE, NCOLS };
 static const char *const headers[NCOLS] = {
-	"IP", "USER", "PROTO", "LOGINS", "FIRST", "LAST", "EXPIRES", "LEFT",
+	"IP", "USER", "PROTO", "LOGINS", "FIRST", "LAST", "EXPIRES", "LEFT", "NODE",
 };
 
 static void row_cells(const struct relay_entry *e, time_t now, long long timeout, char cells[NCOLS][64])
@@ -89,6 +91,7 @@ static void row_cells(const struct relay_entry *e, time_t now, long long timeout
 		snprintf(cells[COL_LEFT], 64, "expired");
 	else
 		ctl_format_left(e->expires, now, cells[COL_LEFT], 64);
+	snprintf(cells[COL_NODE], 64, "%.63s", e->node[0] != '\0' ? e->node : "-");
 }
 
 static void print_row(FILE *out, char cells[NCOLS][64], const size_t width[NCOLS])

@@ -119,7 +119,7 @@ static int purge_cmd(const struct config *cfg, int argc, const char *cmd, bool a
 	}
 	if ((rc = ctl_relay_open(cfg, &db)) != 0)
 		return rc;
-	n = all ? relaydb_flush(db) : relaydb_sweep(db, time(NULL));
+	n = all ? relaydb_flush(db) : relaydb_sweep(db, time(NULL), cfg_duration(cfg, "relay.timeout"));
 	if (n < 0) {
 		fprintf(stderr, "popgatectl %s: database error\n", cmd);
 		rc = CTL_EX_TEMPFAIL;

@@ -25,6 +25,12 @@ struct ctl_command {
 /* Implemented in src/ctl/cmd_*.c and listed in the table in src/ctl/main.c. */
 int ctl_passwd(const struct config *cfg, int argc, char **argv);
 
+/* ctl_import_relay - import-relay bdb|postgresql: copy that backend's authorizations into relay.backend. */
+int ctl_import_relay(const struct config *cfg, int argc, char **argv);
+
+/* ctl_db - db init | db upgrade: create or bring up to date the PostgreSQL store's schema. */
+int ctl_db(const struct config *cfg, int argc, char **argv);
+
 /* ctl_list - print the relay authorizations as an aligned table, or JSON with --json. */
 int ctl_list(const struct config *cfg, int argc, char **argv);
 

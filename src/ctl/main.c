@@ -32,6 +32,9 @@ static const struct ctl_command commands[] = {
 	{ "import-dracd-allow", ctl_import_dracd_allow, "FILE",
 	  "print rpc.dracd's dracd.allow as a relay.drac_clients line", false },
 	{ "passwd", ctl_passwd, "", "print a yescrypt hash of a password read from the terminal or stdin", false },
+	{ "import-relay", ctl_import_relay, "bdb|postgresql",
+	  "copy the unexpired authorizations of the named backend into relay.backend", true },
+	{ "db", ctl_db, "init|upgrade", "create or upgrade the PostgreSQL table (relay.backend = postgresql)", true },
 	{ "help", NULL, "[COMMAND]", "show this list, or one command's usage", false },
 	{ NULL, NULL, NULL, NULL, false },
 };

@@ -155,6 +155,19 @@ static int check_drac_listen(const struct config *cfg, struct cfg_error *err)
 	return 0;
 }
 
+/*
+ * check_relay_backend - relay.backend = postgresql needs relay.postgresql. Whether the store
+ * answers is not checked: a node starts with the store down and queues logins meanwhile.
+ */
+static int check_relay_backend(const struct config *cfg, struct cfg_error *err)
+{
+	if (strcmp(cfg_str(cfg, "relay.backend"), "postgresql") == 0 && *cfg_str(cfg, "relay.postgresql") == '\0') {
+		cfg_fail(cfg, "relay.postgresql", err, "must be set when relay.backend = postgresql");
+		return -1;
+	}
+	return 0;
+}
+
 /* needs_tls - which key first asks for a certificate, or NULL. */
 static const char *needs_tls(const struct config *cfg)
 {
@@ -190,7 +203,7 @@ int master_validate(const struct config *cfg, SSL_CTX **tls, struct cfg_error *e
 	    check_readable(cfg, "smtp.forward_auth_file", false, err) < 0)
 		return -1;
 	if (check_forward(cfg, err) < 0 || check_export_dir(cfg, err) < 0 || check_socketmap(cfg, err) < 0 ||
-	    check_drac_listen(cfg, err) < 0)
+	    check_drac_listen(cfg, err) < 0 || check_relay_backend(cfg, err) < 0)
 		return -1;
 	if (why_tls != NULL && !tls_configured(cfg)) {
 		cfg_fail(cfg, why_tls, err, "needs tls.cert_file and tls.key_file (or empty it to disable)");

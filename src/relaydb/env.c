@@ -40,8 +40,7 @@ static void bdb_errcall(const DB_ENV *env, const char *pfx, const char *msg)
 	log_err("relaydb: %s", msg);
 }
 
-/* mkdir_p - create PATH and missing parents, the last one with MODE. */
-static int mkdir_p(const char *path, mode_t mode)
+int relaydb_mkdir_p(const char *path, mode_t mode)
 {
 	char buf[PATH_MAX];
 	size_t n = strlen(path);
@@ -193,7 +192,7 @@ int relaydb_env_open(struct relaydb *rdb, char *err, size_t errlen)
 	rdb->db = NULL;
 	rdb->broken = false;
 	rdb->pid = getpid();
-	if (mkdir_p(rdb->home, 0750) < 0) {
+	if (relaydb_mkdir_p(rdb->home, 0750) < 0) {
 		snprintf(err, errlen, "%s: cannot create: %s", rdb->home, strerror(errno));
 		return -1;
 	}
@@ -302,6 +301,8 @@ int relaydb_checkpoint(struct relaydb *rdb)
 {
 	int ret;
 
+	if (rdb->ops != &relaydb_bdb_ops)
+		return 0;  /* Berkeley DB housekeeping only */
 	if (relaydb_ready(rdb) < 0)
 		return -1;
 	if ((ret = rdb->env->txn_checkpoint(rdb->env, 0, 0, 0)) != 0) {
@@ -315,6 +316,8 @@ int relaydb_failchk(struct relaydb *rdb)
 {
 	int ret;
 
+	if (rdb->ops != &relaydb_bdb_ops)
+		return 0;  /* Berkeley DB housekeeping only */
 	if (relaydb_ready(rdb) < 0)
 		return -1;
 	if ((ret = rdb->env->failchk(rdb->env, 0)) != 0) {
@@ -328,6 +331,8 @@ int relaydb_expire_locks(struct relaydb *rdb)
 {
 	int ret, aborted = 0;
 
+	if (rdb->ops != &relaydb_bdb_ops)
+		return 0;  /* Berkeley DB housekeeping only */
 	if (relaydb_ready(rdb) < 0)
 		return -1;
 	/* Berkeley DB only enforces lock timeouts when a detector runs; a blocked waiter cannot. */

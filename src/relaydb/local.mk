@@ -8,7 +8,10 @@ src_relaydb_librelaydb_a_SOURCES = \
 	src/relaydb/policy.c src/relaydb/login.c src/relaydb/export_map.c src/relaydb/map_update.c \
 	src/relaydb/sweeper.c src/relaydb/drac_import.c src/relaydb/drac_import.h \
 	src/relaydb/space.c src/relaydb/unrecorded.c src/relaydb/revoke.c \
-	src/relaydb/explain.c src/relaydb/explain.h
+	src/relaydb/explain.c src/relaydb/explain.h \
+	src/relaydb/bdb_backend.c src/relaydb/pg_int.h src/relaydb/pg_store.h src/relaydb/pg_sql.c \
+	src/relaydb/pg_conn.c src/relaydb/pg_queue.c src/relaydb/pg_backend.c src/relaydb/pg_admin.c \
+	src/relaydb/pg_lib.h src/relaydb/pg_lib.c
 src_relaydb_librelaydb_a_SOURCES += src/relaydb/lookup.h src/relaydb/lookup_wire.h \
 	src/relaydb/lookup_client.c src/relaydb/lookup_server.c \
 	src/relaydb/socketmap.h src/relaydb/socketmap.c src/relaydb/socketmap_server.c
@@ -59,3 +62,16 @@ tests_unit_check_socketmap_SOURCES = tests/unit/check_socketmap.c \
 tests_unit_check_socketmap_CFLAGS = $(POPGATE_TEST_CFLAGS)
 tests_unit_check_socketmap_LDADD = $(POPGATE_TEST_LIBS)
 EXTRA_tests_unit_check_socketmap_DEPENDENCIES = $(POPGATE_LIBS)
+
+# relay.backend = postgresql against a real PostgreSQL cluster the test starts (tests/lib/pg_cluster.py).
+TESTS += tests/integration/test_relay_postgresql.py
+EXTRA_DIST += tests/integration/test_relay_postgresql.py tests/lib/pg_cluster.py docs/CLUSTER.md
+
+# The PostgreSQL backend without a server: queue, SQL parameters, rows, the store away.
+check_PROGRAMS += tests/unit/check_relaydb_pg
+TESTS += tests/unit/check_relaydb_pg
+tests_unit_check_relaydb_pg_SOURCES = tests/unit/check_relaydb_pg.c \
+	tests/unit/relaydb_fixture.c tests/unit/relaydb_fixture.h
+tests_unit_check_relaydb_pg_CFLAGS = $(POPGATE_TEST_CFLAGS)
+tests_unit_check_relaydb_pg_LDADD = $(POPGATE_TEST_LIBS)
+EXTRA_tests_unit_check_relaydb_pg_DEPENDENCIES = $(POPGATE_LIBS)

@@ -14,6 +14,7 @@
 #include "common/log.h"
 #include "relaydb/lookup.h"
 #include "relaydb/lookup_wire.h"
+#include "relaydb/relaydb_int.h"
 #include "relaydb/socketmap.h"
 
 /*
@@ -188,6 +189,7 @@ int relaydb_lookupd_run(const struct config *cfg, int socketmap_fd, volatile sig
 
 	memset(&ld, 0, sizeof(ld));
 	ld.cfg = cfg;
+	relaydb_pg_report_outages = true;  /* this worker speaks for the node about the shared store */
 	if (relay_lookup_path(cfg, path, sizeof(path)) < 0) {
 		log_warn("relaydb: no lookup worker: relay.db_dir is unset or too long for a socket path; "
 			 "sessions read the database themselves");
@@ -205,8 +207,11 @@ int relaydb_lookupd_run(const struct config *cfg, int socketmap_fd, volatile sig
 	ld.n = 1;
 	log_info("relaydb: lookup worker listening on %s", path);
 	ld.sm = socketmap_open(cfg, socketmap_fd);
-	while (!*stop)
+	while (!*stop) {
 		poll_once(&ld);
+		/* A shared store that was down: connect again and write the logins queued meanwhile. */
+		relaydb_tick(ld.db, time(NULL));
+	}
 	socketmap_close(&ld.sm);
 	while (ld.n > 1)
 		drop_client(&ld, ld.n - 1);

@@ -1,49 +1,28 @@
-/* relaydb.c - reading and writing relay authorizations: one btree record per canonical client IP. */
+/* relaydb.c - the relay database's front: picks the backend (relay.backend) and checks keys for it. */
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
 #include "common/log.h"
 #include "relaydb/relaydb_int.h"
 
-/* Every handle this process holds, one per directory (see struct relaydb). */
-static struct relaydb *open_handles;
-
 int relaydb_open(const struct config *cfg, struct relaydb **dbp, char *err, size_t errlen)
 {
-	const char *dir = cfg_str(cfg, "relay.db_dir");
-	struct relaydb *db;
+	return relaydb_open_backend(cfg, cfg_str(cfg, "relay.backend"), dbp, err, errlen);
+}
 
+int relaydb_open_backend(const struct config *cfg, const char *backend, struct relaydb **dbp, char *err,
+			 size_t errlen)
+{
 	*dbp = NULL;
-	if (dir[0] == '\0' || strlen(dir) >= sizeof(db->home)) {
-		snprintf(err, errlen, "relay.db_dir: %s", dir[0] == '\0' ? "not set" : "path too long");
-		return -1;
-	}
-	for (db = open_handles; db != NULL; db = db->next) {
-		if (strcmp(db->home, dir) == 0) {
-			db->refs++;
-			*dbp = db;
-			return 0;
-		}
-	}
-	if ((db = calloc(1, sizeof(*db))) == NULL) {
-		snprintf(err, errlen, "out of memory");
-		return -1;
-	}
-	memcpy(db->home, dir, strlen(dir) + 1);
-	if (relaydb_env_open(db, err, errlen) < 0) {
-		stats_note_relaydb_error();
-		free(db);
-		return -1;
-	}
-	db->refs = 1;
-	db->next = open_handles;
-	open_handles = db;
-	*dbp = db;
-	return 0;
+	if (strcmp(backend, "postgresql") == 0)
+		return relaydb_pg_open(cfg, dbp, err, errlen);
+	if (strcmp(backend, "bdb") == 0)
+		return relaydb_bdb_open(cfg, dbp, err, errlen);
+	snprintf(err, errlen, "unknown relay backend %s (bdb or postgresql)", backend);
+	return -1;
 }
 
 void relaydb_close(struct relaydb **dbp)
@@ -51,169 +30,86 @@ void relaydb_close(struct relaydb **dbp)
 	struct relaydb *db = *dbp;
 
 	*dbp = NULL;
-	if (db == NULL || --db->refs > 0)
+	if (db != NULL)
+		db->ops->close(db);
+}
+
+void relaydb_node_name(const struct config *cfg, char *out, size_t size)
+{
+	const char *name = cfg_str(cfg, "server.hostname");
+
+	if (name[0] != '\0') {
+		snprintf(out, size, "%s", name);
 		return;
-	for (struct relaydb **pp = &open_handles; *pp != NULL; pp = &(*pp)->next) {
-		if (*pp == db) {
-			*pp = db->next;
-			break;
-		}
 	}
-	relaydb_env_close(db);
-	free(db);
+	if (gethostname(out, size) < 0)
+		snprintf(out, size, "localhost");
+	out[size - 1] = '\0';
 }
 
-/* key_of - the canonical key of IP, so ::ffff:192.0.2.1 and 192.0.2.1 are one record. */
-static int key_of(const char *ip, char out[IP_TEXT_MAX], DBT *key)
+const char *relaydb_backend_name(const struct relaydb *db)
 {
-	if (ip == NULL || ip_canonical(ip, out) < 0)
-		return -1;
-	memset(key, 0, sizeof(*key));
-	key->data = out;
-	key->size = (u_int32_t)strlen(out);
-	return 0;
-}
-
-/* read_entry - fetch and decode KEY inside TXN (may be NULL): 1, 0 absent, -1 with the error in *ERR. */
-static int read_entry(struct relaydb *db, DB_TXN *txn, DBT *key, u_int32_t flags, struct relay_entry *e,
-		      int *err)
-{
-	uint8_t buf[RELAY_RECORD_MAX];
-	DBT val;
-	int ret;
-
-	memset(&val, 0, sizeof(val));
-	val.data = buf;
-	val.ulen = sizeof(buf);
-	val.flags = DB_DBT_USERMEM;
-	ret = db->db->get(db->db, txn, key, &val, flags);
-	if (ret == DB_NOTFOUND)
-		return 0;
-	if (ret != 0)
-		return *err = ret, -1;
-	if (relay_record_decode(buf, val.size, key->data, key->size, e) < 0)
-		return *err = DB_VERIFY_BAD, -1;
-	return 1;
-}
-
-static void copy_text(char *dst, size_t size, const char *src)
-{
-	size_t n = src != NULL ? strnlen(src, size - 1) : 0;
-
-	if (n > 0)
-		memcpy(dst, src, n);
-	dst[n] = '\0';
-}
-
-/* authorize_once - one transaction of relaydb_authorize; returns 0 or the Berkeley DB error. */
-static int authorize_once(struct relaydb *db, DBT *key, const char *user, const char *proto,
-			  long long ttl, time_t now)
-{
-	struct relay_entry e;
-	uint8_t buf[RELAY_RECORD_MAX];
-	DB_TXN *txn = NULL;
-	DBT val;
-	int ret, found;
-
-	if ((ret = db->env->txn_begin(db->env, NULL, &txn, 0)) != 0)
-		return ret;
-	/* DB_RMW takes the write lock at once: two refreshes of one IP never both read the old count. */
-	found = read_entry(db, txn, key, DB_RMW, &e, &ret);
-	if (found < 0) {
-		txn->abort(txn);
-		return ret;
-	}
-	if (found == 0 || e.logins == UINT32_MAX) {
-		memset(&e, 0, sizeof(e));
-		e.first = now;
-	}
-	e.last = now;
-	e.expires = (int64_t)now + ttl;
-	e.logins++;
-	copy_text(e.user, sizeof(e.user), user);
-	copy_text(e.proto, sizeof(e.proto), proto);
-	memset(&val, 0, sizeof(val));
-	val.data = buf;
-	val.size = (u_int32_t)relay_record_encode(&e, buf, sizeof(buf));
-	if ((ret = db->db->put(db->db, txn, key, &val, 0)) != 0) {
-		txn->abort(txn);
-		return ret;
-	}
-	return txn->commit(txn, 0);
+	return db->ops->name;
 }
 
 int relaydb_authorize(struct relaydb *db, const char *ip, const char *user, const char *proto,
 		      long long ttl, time_t now)
 {
-	char kbuf[IP_TEXT_MAX];
-	DBT key;
-	int ret = 0;
+	char canon[IP_TEXT_MAX];
 
-	if (key_of(ip, kbuf, &key) < 0 || ttl <= 0 || ttl > INT32_MAX || now < 0) {
+	if (ip == NULL || ip_canonical(ip, canon) < 0 || ttl <= 0 || ttl > INT32_MAX || now < 0) {
 		log_err("relaydb: authorize %s: invalid address or ttl", ip != NULL ? ip : "(null)");
 		return -1;
 	}
-	for (int attempt = 0; attempt <= RELAYDB_RETRIES; attempt++) {
-		if (attempt > 0)
-			relaydb_backoff(attempt);
-		if (relaydb_ready(db) < 0)
-			return -1;
-		ret = authorize_once(db, &key, user, proto, ttl, now);
-		if (ret == 0)
-			return 0;
-		if (!relaydb_retryable(ret) && ret != DB_RUNRECOVERY)
-			break;
-		if (ret == DB_RUNRECOVERY)
-			db->broken = true;
-	}
-	relaydb_failed(db, ret, "authorize", kbuf);
-	return -1;
+	return db->ops->authorize(db, canon, user != NULL ? user : "", proto != NULL ? proto : "", ttl, now);
 }
 
 int relaydb_get(struct relaydb *db, const char *ip, struct relay_entry *e)
 {
-	char kbuf[IP_TEXT_MAX];
-	DBT key;
-	int ret = 0;
+	char canon[IP_TEXT_MAX];
 
-	if (key_of(ip, kbuf, &key) < 0)
+	if (ip == NULL || ip_canonical(ip, canon) < 0)
 		return 0;
-	for (int attempt = 0; attempt <= 1; attempt++) {
-		if (relaydb_ready(db) < 0)
-			return -1;
-		int found = read_entry(db, NULL, &key, 0, e, &ret);
-
-		if (found >= 0)
-			return found;
-		if (ret != DB_RUNRECOVERY)
-			break;
-		db->broken = true;  /* recovery ran elsewhere: reopen once and read again */
-	}
-	relaydb_failed(db, ret, ret == DB_VERIFY_BAD ? "corrupt record for" : "get", kbuf);
-	return -1;
+	return db->ops->get(db, canon, e);
 }
 
 int relaydb_del(struct relaydb *db, const char *ip)
 {
-	char kbuf[IP_TEXT_MAX];
-	DBT key;
-	int ret = 0;
+	char canon[IP_TEXT_MAX];
 
-	if (key_of(ip, kbuf, &key) < 0)
+	if (ip == NULL || ip_canonical(ip, canon) < 0)
 		return 0;
-	for (int attempt = 0; attempt <= RELAYDB_RETRIES; attempt++) {
-		if (attempt > 0)
-			relaydb_backoff(attempt);
-		if (relaydb_ready(db) < 0)
-			return -1;
-		ret = db->db->del(db->db, NULL, &key, DB_AUTO_COMMIT);
-		if (ret == 0)
-			return 1;
-		if (ret == DB_NOTFOUND)
-			return 0;
-		if (!relaydb_retryable(ret))
-			break;
+	return db->ops->del(db, canon);
+}
+
+int relaydb_put(struct relaydb *db, const struct relay_entry *e)
+{
+	struct relay_entry copy = *e;
+
+	if (ip_canonical(e->ip, copy.ip) < 0 || e->expires < 0 || e->last < 0 || e->first < 0) {
+		log_err("relaydb: put %s: invalid address or times", e->ip);
+		return -1;
 	}
-	relaydb_failed(db, ret, "del", kbuf);
-	return -1;
+	return db->ops->put(db, &copy);
+}
+
+long relaydb_flush(struct relaydb *db)
+{
+	return db->ops->flush(db);
+}
+
+long relaydb_sweep(struct relaydb *db, time_t now, long long timeout)
+{
+	return db->ops->sweep(db, now, timeout);
+}
+
+int relaydb_foreach(struct relaydb *db, int (*fn)(const struct relay_entry *e, void *arg), void *arg)
+{
+	return db->ops->foreach(db, fn, arg);
+}
+
+void relaydb_tick(struct relaydb *db, time_t now)
+{
+	if (db != NULL && db->ops->tick != NULL)
+		db->ops->tick(db, now);
 }

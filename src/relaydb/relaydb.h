@@ -1,4 +1,4 @@
-/* relaydb.h - the POP-before-SMTP relay authorization database (Berkeley DB btree) and its policy. */
+/* relaydb.h - the POP-before-SMTP relay authorization database (Berkeley DB or PostgreSQL) and its policy. */
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 #ifndef POPGATE_RELAYDB_H
 #define POPGATE_RELAYDB_H
@@ -14,6 +14,7 @@
 
 #define RELAY_USER_MAX 128
 #define RELAY_PROTO_MAX 16
+#define RELAY_NODE_MAX 64
 
 /* The protocol of an entry made by hand (popgatectl add); it keeps its own ttl. */
 #define RELAY_PROTO_MANUAL "manual"
@@ -27,12 +28,29 @@ struct relay_entry {
 	int64_t last;                  /* epoch seconds: most recent login (refresh) */
 	int64_t expires;               /* epoch seconds: last + ttl */
 	uint32_t logins;               /* logins that refreshed it */
+	char node[RELAY_NODE_MAX];     /* server.hostname of the node that recorded it last */
 };
 
 struct relaydb;
 
-/* relaydb_open - open (creating, and recovering after a crash) the environment in relay.db_dir. */
+/*
+ * relaydb_open - open the store relay.backend names: bdb (creating, and recovering after a crash,
+ * the environment in relay.db_dir) or postgresql (relay.postgresql).
+ */
 int relaydb_open(const struct config *cfg, struct relaydb **db, char *err, size_t errlen);
+
+/*
+ * relaydb_open_backend - relaydb_open with BACKEND ("bdb" or "postgresql") in place of
+ * relay.backend, the rest of CFG as it is (popgatectl import-relay reads the other one).
+ */
+int relaydb_open_backend(const struct config *cfg, const char *backend, struct relaydb **db, char *err,
+			 size_t errlen);
+
+/*
+ * relaydb_put - store E whole, as it is (copied from another backend); an authorization held for
+ * its address with a later last login is kept instead. 1 written, 0 kept, -1 error.
+ */
+int relaydb_put(struct relaydb *db, const struct relay_entry *e);
 
 /* relaydb_close - close and set *db to NULL. */
 void relaydb_close(struct relaydb **db);
@@ -56,8 +74,17 @@ long relaydb_revoke_user(const struct config *cfg, struct relaydb *db, const cha
 /* relaydb_flush - remove every entry; returns how many, or -1. */
 long relaydb_flush(struct relaydb *db);
 
-/* relaydb_sweep - remove entries expired at NOW; returns how many, or -1. */
-long relaydb_sweep(struct relaydb *db, time_t now);
+/*
+ * relaydb_sweep - remove entries expired at NOW by relay_entry_expired's rule (TIMEOUT is
+ * relay.timeout: a login's entry also ends then after its last refresh); how many, or -1.
+ */
+long relaydb_sweep(struct relaydb *db, time_t now, long long timeout);
+
+/* relaydb_tick - housekeeping between requests (PostgreSQL: reconnect, write queued logins). */
+void relaydb_tick(struct relaydb *db, time_t now);
+
+/* relaydb_backend_name - "bdb" or "postgresql". */
+const char *relaydb_backend_name(const struct relaydb *db);
 
 /* relaydb_foreach - call FN for each entry in key order until it returns non-zero (FN must not write). 0 or -1. */
 int relaydb_foreach(struct relaydb *db, int (*fn)(const struct relay_entry *e, void *arg), void *arg);

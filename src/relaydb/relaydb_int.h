@@ -46,10 +46,38 @@
 #define RELAY_RECORD_MAX (31 + RELAY_USER_MAX + RELAY_PROTO_MAX)
 
 /*
+ * A backend: where authorizations are kept (relay.backend). Keys reach it in canonical text form
+ * (ip_canonical); each function has the meaning of the relaydb_ function of the same name.
+ */
+struct relaydb_ops {
+	const char *name;
+	int (*authorize)(struct relaydb *db, const char *canon, const char *user, const char *proto,
+			 long long ttl, time_t now);
+	int (*get)(struct relaydb *db, const char *canon, struct relay_entry *e);
+	int (*del)(struct relaydb *db, const char *canon);
+	int (*put)(struct relaydb *db, const struct relay_entry *e);   /* E->ip is canonical */
+	long (*flush)(struct relaydb *db);
+	long (*sweep)(struct relaydb *db, time_t now, long long timeout);
+	int (*foreach)(struct relaydb *db, int (*fn)(const struct relay_entry *e, void *arg), void *arg);
+	void (*tick)(struct relaydb *db, time_t now);   /* housekeeping between requests; may be NULL */
+	void (*close)(struct relaydb *db);               /* release and free DB */
+};
+
+/* The two backends (bdb_backend.c, pg_backend.c). */
+extern const struct relaydb_ops relaydb_bdb_ops;
+extern const struct relaydb_ops relaydb_pg_ops;
+
+struct pgstore;
+
+/*
  * Berkeley DB's DB_REGISTER allows one environment handle per process, so relaydb_open hands out
- * one shared, reference-counted handle per directory and process.
+ * one shared, reference-counted handle per directory and process. A PostgreSQL handle uses only
+ * ops, pg, node and home (for the note of an unrecorded login).
  */
 struct relaydb {
+	const struct relaydb_ops *ops;
+	struct pgstore *pg;   /* relay.backend = postgresql */
+	char node[RELAY_NODE_MAX]; /* server.hostname: the node column of what this process records */
 	struct relaydb *next; /* the process's list of open handles */
 	unsigned refs;
 	DB_ENV *env;
@@ -58,6 +86,30 @@ struct relaydb {
 	bool broken;          /* an error asked for a reopen (DB_RUNRECOVERY, repeated lock timeouts) */
 	char home[PATH_MAX];
 };
+
+/* relaydb_bdb_open - open (sharing) the Berkeley DB handle for CFG's relay.db_dir. 0 or -1. */
+int relaydb_bdb_open(const struct config *cfg, struct relaydb **db, char *err, size_t errlen);
+
+/*
+ * relaydb_pg_report_outages - whether this process logs the store's outages as warnings (the
+ * lookup worker, which sees every login and RCPT); others say it at debug level, so that an
+ * outage is one warning in the log, not one per process.
+ */
+extern bool relaydb_pg_report_outages;
+
+/* relaydb_pg_open - connect to relay.postgresql (a failed connection is retried later, not an error). 0 or -1. */
+int relaydb_pg_open(const struct config *cfg, struct relaydb **db, char *err, size_t errlen);
+
+/* bdb_flush, bdb_sweep, bdb_foreach - the Berkeley DB walks (scan.c). */
+long bdb_flush(struct relaydb *db);
+long bdb_sweep(struct relaydb *db, time_t now, long long timeout);
+int bdb_foreach(struct relaydb *db, int (*fn)(const struct relay_entry *e, void *arg), void *arg);
+
+/* relaydb_node_name - server.hostname, or the system's host name, into OUT. */
+void relaydb_node_name(const struct config *cfg, char *out, size_t size);
+
+/* relaydb_mkdir_p - create PATH and missing parents, the last one with MODE. 0 or -1. */
+int relaydb_mkdir_p(const char *path, mode_t mode);
 
 /* relaydb_env_open - open DB->env and DB->db in DB->home, running recovery when a process died. */
 int relaydb_env_open(struct relaydb *db, char *err, size_t errlen);

@@ -1,6 +1,7 @@
-/* scan.c - whole-database walks: foreach, sweep of expired entries, flush. */
+/* scan.c - whole-database walks in Berkeley DB: foreach, sweep of expired entries, flush. */
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 
+#include <stdio.h>
 #include <string.h>
 
 #include "common/log.h"
@@ -9,7 +10,8 @@
 /* A walk that may delete: which records to remove and how many went. */
 struct purge {
 	bool all;        /* flush: every record */
-	time_t now;      /* sweep: records with expires <= now */
+	time_t now;      /* sweep: records expired at now (relay_entry_expired) */
+	long long timeout; /* sweep: relay.timeout */
 	long removed;
 	bool done;       /* the cursor reached the end */
 	char resume[IP_TEXT_MAX];  /* key to continue from in the next batch */
@@ -25,7 +27,7 @@ static bool purge_wanted(const struct purge *pg, const DBT *key, const DBT *val)
 		return true;
 	if (relay_record_decode(val->data, val->size, key->data, key->size, &e) < 0)
 		return true;
-	return e.expires <= (int64_t)pg->now;
+	return relay_entry_expired(&e, pg->now, pg->timeout);
 }
 
 /* purge_batch - one transaction removing up to RELAYDB_BATCH records; 0 or a DB error. */
@@ -107,7 +109,7 @@ static long purge(struct relaydb *db, struct purge *pg, const char *what)
 	return pg->removed;
 }
 
-long relaydb_flush(struct relaydb *db)
+long bdb_flush(struct relaydb *db)
 {
 	struct purge pg;
 
@@ -116,16 +118,17 @@ long relaydb_flush(struct relaydb *db)
 	return purge(db, &pg, "flush");
 }
 
-long relaydb_sweep(struct relaydb *db, time_t now)
+long bdb_sweep(struct relaydb *db, time_t now, long long timeout)
 {
 	struct purge pg;
 
 	memset(&pg, 0, sizeof(pg));
 	pg.now = now;
+	pg.timeout = timeout;
 	return purge(db, &pg, "sweep");
 }
 
-int relaydb_foreach(struct relaydb *db, int (*fn)(const struct relay_entry *e, void *arg), void *arg)
+int bdb_foreach(struct relaydb *db, int (*fn)(const struct relay_entry *e, void *arg), void *arg)
 {
 	struct relay_entry e;
 	DBC *cur = NULL;
@@ -146,6 +149,7 @@ int relaydb_foreach(struct relaydb *db, int (*fn)(const struct relay_entry *e, v
 			log_warn("relaydb: skipping a corrupt record (%u bytes)", val.size);
 			continue;
 		}
+		snprintf(e.node, sizeof(e.node), "%s", db->node);
 		if (fn(&e, arg) != 0) {
 			ret = DB_NOTFOUND;
 			break;

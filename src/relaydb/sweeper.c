@@ -24,7 +24,7 @@ struct sweeper {
 /* sweep_now - remove expired entries and checkpoint so log files can go. */
 static void sweep_now(struct sweeper *sw, time_t now)
 {
-	long n = relaydb_sweep(sw->db, now);
+	long n = relaydb_sweep(sw->db, now, cfg_duration(sw->cfg, "relay.timeout"));
 
 	if (n > 0)
 		log_info("relaydb: swept %ld expired authorization%s", n, n == 1 ? "" : "s");

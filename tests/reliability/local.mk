@@ -7,6 +7,7 @@ RELIABILITY_TESTS = \
 	tests/reliability/test_postfix_local.py \
 	tests/reliability/test_postfix_map.py \
 	tests/reliability/test_postfix_socketmap.py \
+	tests/reliability/test_postfix_pgsql.py \
 	tests/reliability/test_sendmail_maps.py \
 	tests/reliability/test_enospc.py \
 	tests/reliability/test_smarthost_drop.py \

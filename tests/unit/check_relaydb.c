@@ -196,8 +196,8 @@ START_TEST(sweep_flush_del_foreach)
 	}
 	ck_assert_int_eq(relaydb_foreach(db, count_entry, &n), 0);
 	ck_assert_int_eq(n, 1200);
-	ck_assert_int_eq(relaydb_sweep(db, T0 + 99), 0);
-	ck_assert_int_eq(relaydb_sweep(db, T0 + 100), 600);
+	ck_assert_int_eq(relaydb_sweep(db, T0 + 99, 3600), 0);
+	ck_assert_int_eq(relaydb_sweep(db, T0 + 100, 3600), 600);
 	n = 0;
 	ck_assert_int_eq(relaydb_foreach(db, count_entry, &n), 0);
 	ck_assert_int_eq(n, 600);
@@ -206,6 +206,25 @@ START_TEST(sweep_flush_del_foreach)
 	ck_assert_int_eq(relaydb_del(db, "10.0.0.1"), 0);  /* swept */
 	ck_assert_int_eq(relaydb_flush(db), 599);
 	ck_assert_int_eq(relaydb_flush(db), 0);
+	relaydb_close(&db);
+	config_free(&cfg);
+}
+END_TEST
+
+/* The sweep removes what relay_check_ip no longer honours: a login past relay.timeout since its last refresh. */
+START_TEST(sweep_follows_the_timeout_rule)
+{
+	struct config *cfg = fx_config(NULL);
+	struct relaydb *db = open_db(cfg);
+	struct relay_entry e;
+
+	/* Logged in at T0 for a day, but relay.timeout is now 10 minutes; a manual entry keeps its ttl. */
+	ck_assert_int_eq(relaydb_authorize(db, "192.0.2.1", "u", "pop3", 86400, T0), 0);
+	ck_assert_int_eq(relaydb_authorize(db, "192.0.2.2", "", RELAY_PROTO_MANUAL, 86400, T0), 0);
+	ck_assert_int_eq(relaydb_sweep(db, T0 + 599, 600), 0);
+	ck_assert_int_eq(relaydb_sweep(db, T0 + 600, 600), 1);
+	ck_assert_int_eq(relaydb_get(db, "192.0.2.1", &e), 0);
+	ck_assert_int_eq(relaydb_get(db, "192.0.2.2", &e), 1);
 	relaydb_close(&db);
 	config_free(&cfg);
 }
@@ -488,6 +507,7 @@ static Suite *relaydb_suite(void)
 	tcase_add_test(db, sliding_expiry_with_injected_clock);
 	tcase_add_test(db, lists_and_deny_wins);
 	tcase_add_test(db, sweep_flush_del_foreach);
+	tcase_add_test(db, sweep_follows_the_timeout_rule);
 	tcase_add_test(db, rogue_db_config_is_ignored);
 	tcase_add_test(db, corrupt_database_fails_closed);
 	tcase_add_test(db, forked_child_reopens_its_own_handle);

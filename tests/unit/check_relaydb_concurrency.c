@@ -54,7 +54,7 @@ static int refresher(const struct config *cfg, int id)
 		if (relay_check_ip(cfg, db, SHARED_IP, now, NULL) != RELAY_AUTHORIZED ||
 		    relay_check_ip(cfg, db, own, now, NULL) != RELAY_AUTHORIZED)
 			bad++;
-		if (i % 50 == 0 && relaydb_sweep(db, now - 1) < 0)
+		if (i % 50 == 0 && relaydb_sweep(db, now - 1, 1800) < 0)
 			bad++;
 	}
 	relaydb_close(&db);
