@@ -281,13 +281,16 @@ def map_key(ctx):
     rows = [row("POP login's key in the MTA map when +OK arrives (%d logins)" % n, "—",
                 "%d of %d · latest %.1f ms after +OK" % (kv["present_at_ok"], n, kv["max_ok_to_key_ms"]), "—",
                 kv["present_at_ok"] / n, 1.0),
-            row("What the map update adds to a login (PASS round trip p50, with map / without)", "—",
-                "%.2f ms (%.2f / %.2f ms)" % (kv["map_cost_ms"], kv["pass_ms_map_p50"], kv["pass_ms_plain_p50"]),
-                "—", 1.0 / max(kv["map_cost_ms"], 0.001), 1.0)]
+            # End to end, but within the PASS round trip's own spread (it moved by more than 1 ms between
+            # runs of one tree): shown, not held to the target; the next row is.
+            row("What the map update adds to a login, end to end (PASS round trip p50, with map / without)",
+                "—", "%.2f ms (%.2f / %.2f ms)" % (kv["map_cost_ms"], kv["pass_ms_map_p50"], kv["pass_ms_plain_p50"]),
+                "—", 1.0 / max(kv["map_cost_ms"], 0.01), None)]
     if "record_map_cost_us" in kv:
         # The call a session makes before +OK, without the PASS round trip's noise: target 1 ms.
-        rows.append(row("What the map update adds to a login, measured where the login waits for it (recording in "
-                        "the lookup worker, %d calls each; p50 with map / without; p99)" % kv["records"], "—",
+        rows.append(row("What the map update adds to a login, where the login waits for it (recording it in "
+                        "the lookup worker, %d calls each; p50 with map / without; p99), target 1 ms"
+                        % kv["records"], "—",
                         "%.1f µs (%.1f / %.1f µs; p99 %.1f / %.1f µs)"
                         % (kv["record_map_cost_us"], kv["record_us_map_p50"], kv["record_us_plain_p50"],
                            kv["record_us_map_p99"], kv["record_us_plain_p99"]),
