@@ -214,12 +214,24 @@ static int map_open(const char *path, DB **mapp, time_t *mtime)
 static int map_write_pages(DB *map, const char *path)
 {
 	DB_ENV *env = map->get_env(map);
+	DB_MPOOL_STAT *st = NULL;
+	uintmax_t dirty = 1;
 	int ret, wrote;
 
 	/* A trickle to 100% clean writes each dirty page of the map's private cache; unlike DB->sync
 	 * it does not fsync the file afterwards. */
 	if ((ret = env->memp_trickle(env, 100, &wrote)) != 0) {
 		log_err("relaydb: export map %s: write: %s", path, db_strerror(ret));
+		return -1;
+	}
+	/* Readers must find every page in the file: should the trickle have left one (it may skip a
+	 * page it cannot take at once), DB->sync writes them all, at the price of its fsync. */
+	if (env->memp_stat(env, &st, NULL, 0) == 0) {
+		dirty = st->st_page_dirty;
+		free(st);
+	}
+	if (dirty != 0 && (ret = map->sync(map, 0)) != 0) {
+		log_err("relaydb: export map %s: sync: %s", path, db_strerror(ret));
 		return -1;
 	}
 	return 0;
