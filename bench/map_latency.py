@@ -2,10 +2,12 @@
 # SPDX-License-Identifier: GPL-2.0-or-later
 """map_latency - how soon a POP login's key is in relay.export_map, and what the map costs a login.
 
-usage: bench/map_latency.py [-n LOGINS] [-r RECORDS] [--builddir DIR]
+usage: bench/map_latency.py [-n LOGINS] [-r RECORDS] [-p PRELOAD] [--builddir DIR]
 
 Starts popgated (tests/lib/popgate_harness, 127.0.0.1 high ports, a temporary directory) twice:
-with relay.export_map and without. Each of N logins comes from its own 127.4.x.y address. With
+with relay.export_map and without, each with PRELOAD authorizations imported first (popgatectl
+import-drac of a btree map postmap made, as bench/run loads its 100,000), so that the map a login
+changes is as big as an ISP's. Each of N logins comes from its own 127.4.x.y address. With
 the map, the moment +OK to PASS arrives `postmap -q` looks the address up; a key not there yet is
 looked up again until it is, and the delay from +OK is recorded (the target is 0: always there).
 The login cost is the PASS round trip (median and p90), with the map against without (logins to
@@ -57,14 +59,28 @@ def has_key(confdir, mapfile, key):
     return r.stdout.strip().isdigit()
 
 
-def start(h, stack, with_map):
+def preload(d, n):
+    """N authorizations (10.x.y.z, a day long) imported into D's relay database (and so its map)."""
+    path = os.path.join(d.dir, "preload")
+    until = int(time.time()) + 86400
+    with open(path, "w") as f:
+        for i in range(n):
+            f.write("10.%d.%d.%d %d\n" % ((i >> 16) & 255, (i >> 8) & 255, i & 255, until))
+    subprocess.run([POSTMAP, "-c", d.dir, "btree:" + path], check=True, capture_output=True)
+    d.ctl("import-drac", path + ".db")
+
+
+def start(h, stack, with_map, n_preload):
     d = stack.enter_context(h.Popgated(None, config={"relay": {"allow": ""}}, listeners=("pop3",)))
     d.mapfile = os.path.join(d.config["server"]["state_dir"], "dracd")
     if with_map:
         d.config["relay"]["export_map"] = d.mapfile
-        open(os.path.join(d.dir, "main.cf"), "w").close()
+    open(os.path.join(d.dir, "main.cf"), "w").close()  # postmap's own, empty
     d.add_user("alice", "secret")
-    return d.start()
+    d.start()
+    if n_preload > 0:
+        preload(d, n_preload)  # once started: popgatectl writes as the owner of the daemon's database
+    return d
 
 
 def one(d, src, with_map):
@@ -92,12 +108,12 @@ def record_logins(prog, dm, dp, n):
     return {"map": lines[0], "plain": lines[1]}
 
 
-def run(h, n, records, prog):
+def run(h, n, records, prog, n_preload):
     """N logins against a popgated with the map and N against one without, alternating, so that
     the machine's other load falls on both alike; then RECORDS login records each through PROG.
     (round trips with, without, +OK-to-key delays, records' figures or None)."""
     with contextlib.ExitStack() as stack:
-        dm, dp = start(h, stack, True), start(h, stack, False)
+        dm, dp = start(h, stack, True, n_preload), start(h, stack, False, n_preload)
         with_map, plain, delays = [], [], []
         for i in range(n):
             took, waited = one(dm, source(2 * i), True)
@@ -117,6 +133,7 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("-n", type=int, default=200)
     ap.add_argument("-r", type=int, default=2000, help="login records per daemon (0: none)")
+    ap.add_argument("-p", type=int, default=0, help="authorizations imported before the start")
     ap.add_argument("--builddir", default=os.environ.get("POPGATE_BUILDDIR", os.path.join(SRCDIR, "build")))
     args = ap.parse_args()
     if POSTMAP is None:
@@ -131,11 +148,11 @@ def main():
         print("map_latency: %s is not built (make bench/login-record-bench): no record figures" % prog,
               file=sys.stderr)
         prog = None
-    rtt_map, rtt_plain, delays, rec = run(h, args.n, args.r, prog)
+    rtt_map, rtt_plain, delays, rec = run(h, args.n, args.r, prog, args.p)
     present = sum(1 for x in delays if x == 0)
-    out = ("logins=%d present_at_ok=%d max_ok_to_key_ms=%.3f pass_ms_map_p50=%.3f pass_ms_map_p90=%.3f "
+    out = ("preloaded=%d logins=%d present_at_ok=%d max_ok_to_key_ms=%.3f pass_ms_map_p50=%.3f pass_ms_map_p90=%.3f "
            "pass_ms_plain_p50=%.3f pass_ms_plain_p90=%.3f map_cost_ms=%.3f"
-           % (args.n, present, max(delays) * 1000, pct(rtt_map, 0.5) * 1000, pct(rtt_map, 0.9) * 1000,
+           % (args.p, args.n, present, max(delays) * 1000, pct(rtt_map, 0.5) * 1000, pct(rtt_map, 0.9) * 1000,
               pct(rtt_plain, 0.5) * 1000, pct(rtt_plain, 0.9) * 1000,
               (pct(rtt_map, 0.5) - pct(rtt_plain, 0.5)) * 1000))
     if rec is not None:
