@@ -11,6 +11,13 @@ check_PROGRAMS += bench/pgload
 bench_pgload_SOURCES = bench/pgload.c bench/pgload_conn.c bench/pgload_proto.c bench/pgload.h
 bench_pgload_LDADD = $(OPENSSL_LIBS)
 
+# What a login waits for in the relay lookup worker, with the MTA map and without (bench/run's
+# mapkey workload, through bench/map_latency.py): built for make check too, as pgload is.
+check_PROGRAMS += bench/login-record-bench
+bench_login_record_bench_SOURCES = bench/login-record-bench.c
+bench_login_record_bench_LDADD = $(POPGATE_LINK)
+EXTRA_bench_login_record_bench_DEPENDENCIES = $(POPGATE_LIBS)
+
 TESTS += bench/run-quick.sh
 EXTRA_DIST += bench/run bench/run-quick.sh bench/benchlib.py bench/peers.py bench/workloads.py \
 	bench/map_latency.py bench/drac_bench.py bench/relay_backends.py

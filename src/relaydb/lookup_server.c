@@ -197,9 +197,12 @@ int relaydb_lookupd_run(const struct config *cfg, int socketmap_fd, volatile sig
 			pause();
 		return 0;
 	}
+	/* Every login's map change goes through here: keep the map open between them (map_update.c). */
+	relay_map_keep_open(true);
 	database(&ld); /* the directory exists once the database was opened */
 	if ((fd = listen_socket(path)) < 0) {
 		log_err("relaydb: the lookup worker cannot listen on %s: %s", path, strerror(errno));
+		relay_map_keep_open(false);
 		relaydb_close(&ld.db);
 		return 1;
 	}
@@ -216,6 +219,7 @@ int relaydb_lookupd_run(const struct config *cfg, int socketmap_fd, volatile sig
 	while (ld.n > 1)
 		drop_client(&ld, ld.n - 1);
 	close(fd);
+	relay_map_keep_open(false);
 	relaydb_close(&ld.db);
 	return 0;
 }

@@ -212,6 +212,13 @@ struct relay_map_state {
 	int64_t next_expiry;
 };
 
+/*
+ * relay_map_keep_open - ON: this process (a long-lived writer, the relay lookup worker) keeps
+ * relay.export_map's files open between its changes, and checks before each that nobody else
+ * changed the map meanwhile; OFF: close them (at the worker's end).
+ */
+void relay_map_keep_open(bool on);
+
 /* relay_map_state_read - P's state from LOCKFD (or the path when LOCKFD < 0); a missing or short file is stale. */
 void relay_map_state_read(const struct relay_map_paths *p, int lockfd, struct relay_map_state *st);
 

@@ -30,6 +30,7 @@ def find(*names):
 
 DB_DUMP = find("db_dump", "db5.3_dump")
 POSTMAP = find("postmap")
+STRACE = find("strace")
 
 
 class ExportMap(unittest.TestCase):
@@ -159,27 +160,88 @@ class LoginBeforeOK(unittest.TestCase):
         self.assertIn(p.returncode, (0, 1), p.stderr)
         return p.stdout.strip()
 
+    def start(self, d):
+        self.map = os.path.join(d.config["server"]["state_dir"], "dracd")
+        d.config["relay"]["export_map"] = self.map
+        open(os.path.join(d.dir, "main.cf"), "w").close()  # postmap's own, empty
+        d.add_user("alice", "secret")
+        d.start()
+
+    def login(self, d, src):
+        """A POP login from SRC; True when its key is in the map the moment +OK arrives."""
+        c = SourcedPOP3(d.port("pop3"), src)
+        c.user("alice")
+        self.assertTrue(c.pass_("secret").startswith(b"+OK"))
+        value = self.postmap(d, src)  # the moment +OK arrived, before anything else
+        c.quit()
+        return value.isdigit() and int(value) > time.time()
+
     def test_key_is_there_when_ok_arrives(self):
         with h.Popgated(self, config={"relay": {"allow": ""}}, listeners=("pop3",)) as d:
-            self.map = os.path.join(d.config["server"]["state_dir"], "dracd")
-            d.config["relay"]["export_map"] = self.map
-            open(os.path.join(d.dir, "main.cf"), "w").close()  # postmap's own, empty
-            d.add_user("alice", "secret")
-            d.start()
+            self.start(d)
             misses = []
             for i in range(self.LOGINS):
                 src = "127.3.%d.%d" % (1 + i // 200, 1 + i % 200)
-                c = SourcedPOP3(d.port("pop3"), src)
-                c.user("alice")
-                self.assertTrue(c.pass_("secret").startswith(b"+OK"))
-                value = self.postmap(d, src)  # the moment +OK arrived, before anything else
-                if not (value.isdigit() and int(value) > time.time()):
-                    misses.append((src, value))
-                c.quit()
+                if not self.login(d, src):
+                    misses.append(src)
             self.assertEqual(misses, [], "%d of %d logins not in the map at +OK" % (len(misses), self.LOGINS))
             # Logins change the map in place: the one file the sweeper built at start.
             self.assertIsNone(re_search(r"export map .* rebuilding", d.log()))
             print("%d logins, 0 misses" % self.LOGINS)
+
+    def test_other_writers_between_logins(self):
+        # The lookup worker keeps the map open between logins. popgatectl changing the map in
+        # place, and flush renaming a new map over it, come between two of its changes: its next
+        # change must start from the file as it is, not put its cached pages back over theirs.
+        with h.Popgated(self, config={"relay": {"allow": ""}}, listeners=("pop3",)) as d:
+            self.start(d)
+            present = lambda *keys: [k for k in keys if self.postmap(d, k).isdigit()]
+            self.assertTrue(self.login(d, "127.3.9.1"))
+            d.ctl("add", "198.51.100.2")
+            self.assertTrue(self.login(d, "127.3.9.3"))
+            self.assertEqual(present("127.3.9.1", "198.51.100.2", "127.3.9.3"),
+                             ["127.3.9.1", "198.51.100.2", "127.3.9.3"])
+            d.ctl("del", "127.3.9.1")
+            self.assertTrue(self.login(d, "127.3.9.4"))
+            self.assertEqual(present("127.3.9.1", "198.51.100.2", "127.3.9.3", "127.3.9.4"),
+                             ["198.51.100.2", "127.3.9.3", "127.3.9.4"])
+            d.ctl("flush")
+            self.assertTrue(self.login(d, "127.3.9.5"))
+            self.assertEqual(present("198.51.100.2", "127.3.9.3", "127.3.9.4", "127.3.9.5"), ["127.3.9.5"])
+            d.ctl("add", "198.51.100.6")
+            self.assertTrue(self.login(d, "127.3.9.7"))
+            self.assertEqual(present("127.3.9.5", "198.51.100.6", "127.3.9.7"),
+                             ["127.3.9.5", "198.51.100.6", "127.3.9.7"])
+
+    @unittest.skipIf(STRACE is None, "strace is not installed")
+    def test_worker_keeps_the_map_open_and_never_syncs_it(self):
+        # A login's map change is the locks, a put and the pages written (map_update.c): the
+        # lookup worker neither opens the map file again nor fsyncs it, login after login.
+        with h.Popgated(self, config={"relay": {"allow": ""}}, listeners=("pop3",)) as d:
+            self.start(d)
+            self.assertTrue(self.login(d, "127.3.8.1"))  # the worker opens the map once
+            worker = int(re_search(r"popgated/lookup\[(\d+)\]", d.log()).group(1))
+            trace = os.path.join(d.dir, "worker.strace")
+            st = subprocess.Popen([STRACE, "-p", str(worker), "-y", "-o", trace,
+                                   "-e", "trace=open,openat,fsync,fdatasync,sync_file_range,pwrite64,flock"],
+                                  stderr=subprocess.PIPE, text=True)
+            try:
+                # strace says so on stderr once it is attached; nothing before that is traced.
+                self.assertIn("attached", st.stderr.readline())
+                for i in range(2, 22):
+                    self.assertTrue(self.login(d, "127.3.8.%d" % i))
+            finally:
+                st.terminate()
+                st.wait(30)
+                st.stderr.close()
+            with open(trace) as f:
+                calls = [line for line in f.read().splitlines() if "dracd.db" in line]
+            named = lambda pattern: [c for c in calls if re_search(pattern, c)]
+            self.assertEqual(named(r"^(open|openat)\("), [])
+            self.assertEqual(named(r"^(fsync|fdatasync|sync_file_range)\("), [])
+            # ... and yet each login wrote its pages into the file under the readers' locks.
+            self.assertGreaterEqual(len(named(r"^pwrite64\(")), 20, calls)
+            self.assertGreaterEqual(len(named(r"^flock\(.*LOCK_EX")), 20, calls)
 
 
 def re_search(pattern, text):
