@@ -73,10 +73,10 @@ void session_report(const struct session_ctx *ctx, enum session_event event, con
  * session_proxy_start - on a *_proxy listener, before anything else: read the PROXY header within
  * server.proxy_timeout, take the client it names as this session's (address, port, local end,
  * TLS at the balancer) and have the master apply the per-address limits and the lockout to it.
- * 0 to serve the session; -1 to end it, after sending BUSY_REPLY or LOCKED_REPLY (either may be
- * NULL) when the master refused the client. Logged here or by the master.
+ * 0 to serve the session; -1 to end it, after sending ctx->busy_reply or LOCKED_REPLY (either may
+ * be NULL) when the master refused the client. Logged here or by the master.
  */
-int session_proxy_start(struct session_ctx *ctx, const char *busy_reply, const char *locked_reply);
+int session_proxy_start(struct session_ctx *ctx, const char *locked_reply);
 
 /*
  * session_fork_failed - the session could not start its protocol child (or another process it

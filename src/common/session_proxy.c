@@ -123,7 +123,7 @@ static void send_reply(int fd, const char *reply)
 		(void)send(fd, reply, strlen(reply), MSG_NOSIGNAL | MSG_DONTWAIT);
 }
 
-int session_proxy_start(struct session_ctx *ctx, const char *busy_reply, const char *locked_reply)
+int session_proxy_start(struct session_ctx *ctx, const char *locked_reply)
 {
 	long long deadline = now_ms() + cfg_duration(ctx->cfg, "server.proxy_timeout") * 1000;
 	char balancer[IP_TEXT_MAX];
@@ -142,7 +142,7 @@ int session_proxy_start(struct session_ctx *ctx, const char *busy_reply, const c
 	switch (value & PROXY_VERDICT_MASK) {
 	case PROXY_ADMIT: break;
 	case PROXY_LOCKED: send_reply(ctx->fd, locked_reply); return -1;
-	default: send_reply(ctx->fd, busy_reply); return -1;
+	default: send_reply(ctx->fd, ctx->busy_reply); return -1;
 	}
 	ctx->recent_auth_failures = (unsigned)value >> PROXY_FAILURES_SHIFT;
 	log_session(LOG_INFO, ctx->proto, ctx->client_ip, NULL, "proxied", "balancer=%s version=%d local=%s tls=%s",

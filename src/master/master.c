@@ -130,7 +130,7 @@ static void session_child(struct master *m, const struct listener *l, int fd, st
 	stats_report_session(ctx);
 	log_set_ident(l->svc->family);
 	log_set_session(ctx->id);
-	if (l->svc->proxy && session_proxy_start(ctx, l->svc->busy_reply, l->svc->locked_reply) < 0)
+	if (l->svc->proxy && session_proxy_start(ctx, l->svc->locked_reply) < 0)
 		_exit(0);
 	_exit(l->svc->main(ctx));
 }

@@ -14,6 +14,7 @@ import time
 import unittest
 
 import popgate_harness as h
+import smtp_helpers as sh
 
 CLIENT = os.path.join(h.BUILDDIR, "tests", "drac", "drac_client")
 SBIN_PATH = os.environ.get("PATH", "") + ":/usr/sbin:/sbin"
@@ -166,7 +167,8 @@ class FixedPort(h.TestCase):
             # there when the call returns: the add itself put it there before its answer. (Holding
             # the sweeper still with SIGSTOP could stop it holding a lock the add then waits for.)
             # The sweeper's first export, made at its start, is done before the window.
-            wait_for(lambda: os.path.exists(d.config["relay"]["export_map"] + ".db"), "the first export")
+            sh.wait_until(lambda: os.path.exists(d.config["relay"]["export_map"] + ".db"), timeout=30,
+                          what="the first export")
             rebuilds = d.log().count("rebuilding it")
             missing = []
             for i in range(3):
@@ -374,14 +376,6 @@ def wait_until(pred, timeout):
             return True
         time.sleep(0.05)
     return False
-
-
-def wait_for(predicate, what, timeout=30):
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        if time.monotonic() > deadline:
-            raise AssertionError("timed out waiting for " + what)
-        time.sleep(0.05)
 
 
 def postmap(d, key):

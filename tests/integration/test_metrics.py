@@ -17,7 +17,6 @@ import re
 import shutil
 import signal
 import socket
-import smtplib
 import subprocess
 import tempfile
 import time
@@ -55,21 +54,6 @@ def wait_metric(d, key, predicate, what, timeout=30):
     return dict(seen)
 
 
-def send(port):
-    """One message to a local domain; the reply to the end of DATA as (code, text)."""
-    s = smtplib.SMTP("127.0.0.1", port, timeout=30)
-    try:
-        s.ehlo("client.test")
-        s.mail("alice@example.net")
-        code, text = s.rcpt("bob@example.org")
-        if code != 250:
-            return code, text.decode()
-        code, text = s.data(BODY)
-        return code, text.decode()
-    finally:
-        s.close()
-
-
 def plaintext_on(port, line):
     """A client that speaks plaintext where a TLS ClientHello is due; returns once the server hangs up."""
     s = socket.create_connection(("127.0.0.1", port), timeout=30)
@@ -99,7 +83,7 @@ class Metrics(h.TestCase):
                 self.assertEqual(before[key % outcome], 0)
             for status, code in ((0, 250), (75, 451), (75, 451), (67, 554)):
                 mta.set_exit(status)
-                self.assertEqual(send(d.port("smtp"))[0], code)
+                self.assertEqual(sh.send_message(d.port("smtp"), body=BODY)[0], code)
             m = wait_metric(d, key % "failed", lambda v: v == 1, "the refusal counted")
             m = wait_metric(d, key % "deferred", lambda v: v == 2, "both deferrals counted")
             self.assertEqual(m[key % "accepted"], 1)
@@ -110,7 +94,7 @@ class Metrics(h.TestCase):
         with self.daemon(config={"smtp": {"forward": "smtp:127.0.0.1:%d" % dead}},
                          listeners=("smtp", "admin")) as d:
             d.start()
-            self.assertEqual(send(d.port("smtp"))[0], 451)
+            self.assertEqual(sh.send_message(d.port("smtp"), body=BODY)[0], 451)
             m = wait_metric(d, 'popgate_next_hop_handoffs_total{outcome="deferred"}', lambda v: v == 1,
                             "the dead smarthost's deferral counted")
             self.assertEqual(m['popgate_next_hop_handoffs_total{outcome="accepted"}'], 0)

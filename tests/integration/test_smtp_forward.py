@@ -10,31 +10,11 @@ smtplib as clients.
 
 import os
 import shutil
-import smtplib
 import subprocess
 import time
 
 import popgate_harness as h
 import smtp_helpers as sh
-
-BODY = b"Subject: hand-off\r\n\r\nfirst\r\n.leading dot\r\n.\r\nlast\r\n"
-
-
-def send(port, rcpts=("bob@example.org",), body=BODY, sender="alice@example.net", options=()):
-    """One message; the reply to the end of DATA (or the first refusal) as (code, text)."""
-    s = smtplib.SMTP("127.0.0.1", port, timeout=30)
-    try:
-        s.ehlo("client.test")
-        s.mail(sender, list(options))
-        for r in rcpts:
-            code, text = s.rcpt(r)
-            if code != 250:
-                return code, text.decode()
-        code, text = s.data(body)
-        return code, text.decode()
-    finally:
-        s.close()
-
 
 class Sendmail(h.TestCase):
     def daemon(self, **smtp):
@@ -46,12 +26,12 @@ class Sendmail(h.TestCase):
         with self.daemon() as d:
             self.mta.set_exit(75)  # EX_TEMPFAIL
             d.start()
-            code, text = send(d.port("smtp"))
+            code, text = sh.send_message(d.port("smtp"))
             self.assertEqual((code, text[:5]), (451, "4.3.0"))
             self.assertRegex(d.log(), r'message deferred: .* next-hop="\S+ exited 75')
             # The client retries later, and then it goes through.
             self.mta.set_exit(0)
-            self.assertEqual(send(d.port("smtp"))[0], 250)
+            self.assertEqual(sh.send_message(d.port("smtp"))[0], 250)
             runs = self.mta.runs()
             self.assertEqual([r["status"] for r in runs], [75, 0])
             first, second = (r["msg"][r["msg"].index(b"Subject:"):] for r in runs)
@@ -63,19 +43,19 @@ class Sendmail(h.TestCase):
             d.start()
             for status in (67, 65, 68):
                 self.mta.set_exit(status)
-                code, text = send(d.port("smtp"))
+                code, text = sh.send_message(d.port("smtp"))
                 self.assertEqual(code, 554)
                 self.assertIn("sendmail exit status %d" % status, text)
             for status in (1, 69, 71, 78):
                 self.mta.set_exit(status)
-                self.assertEqual(send(d.port("smtp"))[0], 451)
+                self.assertEqual(sh.send_message(d.port("smtp"))[0], 451)
 
     def test_stderr_is_logged(self):
         with self.daemon() as d:
             self.mta.set_exit(75)
             self.mta.set_behaviour("stderr queue directory is full")
             d.start()
-            self.assertEqual(send(d.port("smtp"))[0], 451)
+            self.assertEqual(sh.send_message(d.port("smtp"))[0], 451)
             self.assertIn("exited 75: queue directory is full", d.log())
 
     def test_hung_sendmail_times_out(self):
@@ -83,7 +63,7 @@ class Sendmail(h.TestCase):
             self.mta.set_behaviour("sleep 20")
             d.start()
             t0 = time.time()
-            code, _ = send(d.port("smtp"))
+            code, _ = sh.send_message(d.port("smtp"))
             self.assertEqual(code, 451)
             self.assertLess(time.time() - t0, 8)
             self.assertIn("timed out after 1s and was killed", d.log())
@@ -96,7 +76,7 @@ class Sendmail(h.TestCase):
             d.config["smtp"]["forward"] = "sendmail:" + gone
             d.start()
             os.unlink(gone)
-            self.assertEqual(send(d.port("smtp"))[0], 451)
+            self.assertEqual(sh.send_message(d.port("smtp"))[0], 451)
             self.assertIn("cannot execute", d.log())
 
     def test_bad_forward_setting_refused_at_start(self):
@@ -134,7 +114,7 @@ class Smarthost(h.TestCase):
         with self.daemon(forward_tls="no") as d, self.smarthost(d) as sm:
             d.config["smtp"]["forward"] = "smtp:127.0.0.1:%d" % sm.port
             d.start()
-            code, text = send(d.port("smtp"), rcpts=("bob@example.org", "carol@example.org"),
+            code, text = sh.send_message(d.port("smtp"), rcpts=("bob@example.org", "carol@example.org"),
                               options=("BODY=8BITMIME",))
             self.assertEqual(code, 250)
             (env, content), = sm.messages()
@@ -157,7 +137,7 @@ class Smarthost(h.TestCase):
             with self.smarthost(d, tls=(cert, key), require_tls=True) as sm:
                 d.config["smtp"]["forward"] = "smtp:127.0.0.1:%d" % sm.port
                 d.start()
-                self.assertEqual(send(d.port("smtp"))[0], 250)
+                self.assertEqual(sh.send_message(d.port("smtp"))[0], 250)
                 (env, _), = sm.messages()
                 self.assertTrue(env["tls"])
                 self.assertIn("(TLS) said: 250", d.log())
@@ -166,7 +146,7 @@ class Smarthost(h.TestCase):
         with self.daemon(forward_tls="require") as d, self.smarthost(d) as sm:
             d.config["smtp"]["forward"] = "smtp:127.0.0.1:%d" % sm.port
             d.start()
-            self.assertEqual(send(d.port("smtp"))[0], 451)
+            self.assertEqual(sh.send_message(d.port("smtp"))[0], 451)
             self.assertIn(r"does not offer STARTTLS (smtp.forward_tls \x3d require)", d.log())  # = is escaped in a quoted value
             self.assertEqual(sm.messages(), [])
 
@@ -177,13 +157,13 @@ class Smarthost(h.TestCase):
                 d.config["smtp"]["forward"] = "smtp:127.0.0.1:%d" % sm.port
                 d.start()
                 # A self-signed certificate does not verify: required TLS means no delivery...
-                self.assertEqual(send(d.port("smtp"))[0], 451)
+                self.assertEqual(sh.send_message(d.port("smtp"))[0], 451)
                 self.assertIn("TLS handshake failed (certificate verification is on)", d.log())
                 self.assertEqual(sm.messages(), [])
                 # ...while opportunistic TLS falls back to plaintext once (RFC 7435).
                 d.config["smtp"]["forward_tls"] = "may"
                 sh.restart(d)
-                self.assertEqual(send(d.port("smtp"))[0], 250)
+                self.assertEqual(sh.send_message(d.port("smtp"))[0], 250)
                 (env, _), = sm.messages()
                 self.assertFalse(env["tls"])
                 self.assertIn("without TLS", d.log())
@@ -199,14 +179,14 @@ class Smarthost(h.TestCase):
                 d.config["smtp"]["forward"] = "smtp:127.0.0.1:%d" % sm.port
                 d.config["smtp"]["forward_auth_file"] = auth_file
                 d.start()
-                self.assertEqual(send(d.port("smtp"))[0], 250)
+                self.assertEqual(sh.send_message(d.port("smtp"))[0], 250)
                 (env, _), = sm.messages()
                 self.assertEqual((env["auth"], env["tls"]), ("relayuser", True))
                 # Wrong credentials are our configuration's fault: 451, the client keeps the message.
                 with open(auth_file, "w") as f:
                     f.write("relayuser:wrong\n")
                 sh.restart(d)
-                self.assertEqual(send(d.port("smtp"))[0], 451)
+                self.assertEqual(sh.send_message(d.port("smtp"))[0], 451)
                 self.assertIn("AUTH PLAIN: 535", d.log())
                 self.assertEqual(len(sm.messages()), 1)
 
@@ -216,10 +196,10 @@ class Smarthost(h.TestCase):
                                             "busy@example.org=450 4.2.1 Mailbox busy")) as sm:
                 d.config["smtp"]["forward"] = "smtp:127.0.0.1:%d" % sm.port
                 d.start()
-                code, text = send(d.port("smtp"), rcpts=("bob@example.org", "gone@example.org"))
+                code, text = sh.send_message(d.port("smtp"), rcpts=("bob@example.org", "gone@example.org"))
                 self.assertEqual(code, 554)
                 self.assertIn("550 5.1.1 No such user", text)
-                code, text = send(d.port("smtp"), rcpts=("bob@example.org", "busy@example.org"))
+                code, text = sh.send_message(d.port("smtp"), rcpts=("bob@example.org", "busy@example.org"))
                 self.assertEqual(code, 451)
                 self.assertEqual(sm.messages(), [])  # bob got nothing either: one answer per message
 
@@ -228,7 +208,7 @@ class Smarthost(h.TestCase):
             with self.daemon(forward_tls="no") as d, self.smarthost(d, data_reply=reply) as sm:
                 d.config["smtp"]["forward"] = "smtp:127.0.0.1:%d" % sm.port
                 d.start()
-                code, text = send(d.port("smtp"))
+                code, text = sh.send_message(d.port("smtp"))
                 self.assertEqual(code, expect)
                 self.assertIn(reply, text if expect == 554 else d.log())
 
@@ -237,20 +217,20 @@ class Smarthost(h.TestCase):
             sm = self.smarthost(d)
             d.config["smtp"]["forward"] = "smtp:127.0.0.1:%d" % sm.port  # nothing listens there yet
             d.start()
-            code, text = send(d.port("smtp"))
+            code, text = sh.send_message(d.port("smtp"))
             self.assertEqual((code, text[:5]), (451, "4.3.0"))
             self.assertIn("cannot connect to 127.0.0.1:%d" % sm.port, d.log())
             with sm:
-                self.assertEqual(send(d.port("smtp"))[0], 250)  # the client's retry
+                self.assertEqual(sh.send_message(d.port("smtp"))[0], 250)  # the client's retry
                 self.assertEqual(len(sm.messages()), 1)
             # And if it goes away in the middle of things: still 451, never a false 250.
-            self.assertEqual(send(d.port("smtp"))[0], 451)
+            self.assertEqual(sh.send_message(d.port("smtp"))[0], 451)
 
     def test_smtp_sink(self):
         with self.daemon(forward_tls="no") as d, sh.SmtpSink(os.path.join(d.dir, "sink")) as sink:
             d.config["smtp"]["forward"] = "smtp:127.0.0.1:%d" % sink.port
             d.start()
-            self.assertEqual(send(d.port("smtp"), rcpts=("bob@example.org",))[0], 250)
+            self.assertEqual(sh.send_message(d.port("smtp"), rcpts=("bob@example.org",))[0], 250)
             msgs = sh.wait_until(sink.messages, what="smtp-sink's dump")
             self.assertIn(b"X-Mail-Args: <alice@example.net>", msgs[0])
             self.assertIn(b"X-Rcpt-Args: <bob@example.org>", msgs[0])

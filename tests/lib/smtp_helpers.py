@@ -18,6 +18,7 @@ import glob
 import json
 import os
 import shutil
+import smtplib
 import socket
 import ssl
 import subprocess
@@ -238,6 +239,26 @@ def wait_port(port, timeout=10):
         except OSError:
             time.sleep(0.05)
     raise AssertionError("nothing listens on 127.0.0.1:%d" % port)
+
+
+# A message whose body needs dot-stuffing: what the next hop receives shows it was undone.
+MESSAGE = b"Subject: hand-off\r\n\r\nfirst\r\n.leading dot\r\n.\r\nlast\r\n"
+
+
+def send_message(port, rcpts=("bob@example.org",), body=MESSAGE, sender="alice@example.net", options=()):
+    """One message with python's smtplib; the reply to the end of DATA (or the first refusal) as (code, text)."""
+    s = smtplib.SMTP("127.0.0.1", port, timeout=30)
+    try:
+        s.ehlo("client.test")
+        s.mail(sender, list(options))
+        for r in rcpts:
+            code, text = s.rcpt(r)
+            if code != 250:
+                return code, text.decode()
+        code, text = s.data(body)
+        return code, text.decode()
+    finally:
+        s.close()
 
 
 def wait_until(predicate, timeout=10, what="condition"):
