@@ -69,7 +69,8 @@ class Popgate:
 
     name = "popgate"
 
-    def __init__(self, top, builddir, mail, cert, key, sink_port, max_conn):
+    def __init__(self, top, builddir, mail, cert, key, sink_port, max_conn, process_reuse=None):
+        self.process_reuse = process_reuse  # None: popgated's default
         self.dir = os.path.join(top, "popgate")
         os.makedirs(self.dir)
         os.chmod(self.dir, 0o755)
@@ -102,6 +103,7 @@ pid_file = %(dir)s/popgated.pid
 max_connections = %(maxc)d
 max_connections_per_ip = %(maxc)d
 shutdown_timeout = 5s
+%(reuse)s
 [tls]
 cert_file = %(cert)s
 key_file = %(key)s
@@ -127,7 +129,8 @@ socketmap_listen = 127.0.0.1:%(smap)d
 listen =
 """ % {"state": self.state, "dir": self.dir, "maxc": self.max_conn, "cert": self.cert, "key": self.key,
                "passwd": passwd, "pop3": p["pop3"], "pop3s": p["pop3s"], "smtp": p["smtp"], "sink": self.sink_port,
-               "smap": p["socketmap"]})
+               "smap": p["socketmap"],
+               "reuse": "" if self.process_reuse is None else "process_reuse = %d" % self.process_reuse})
         self.boxes = boxes
 
     def start(self):

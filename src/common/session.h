@@ -30,6 +30,7 @@ enum session_event {
 	SESSION_TLS_TIMEOUT,  /* a server TLS handshake ran out of tls.handshake_timeout */
 	SESSION_RELAYDB_ERROR, /* opening, reading or writing the relay database failed (stats_report.h);
 				  the one event a worker may report too */
+	SESSION_CONN_DONE,    /* a reused session process is done with its connection and waits for another */
 };
 
 /* One accepted connection, as seen by the process that serves it. */
@@ -49,6 +50,7 @@ struct session_ctx {
 	struct session_penalty penalties[SESSION_PENALTY_USERS]; /* the same per user name tried (penalty.h) */
 	unsigned npenalties;
 	int report_fd;                   /* where session_report() writes; -1 when none */
+	int dispatch_fd;                 /* a reused session process: where its connections come from; else -1 */
 	/*
 	 * In a protocol child, which reads the network and so holds no descriptor of the master's
 	 * channel: its reports go to the monitor, which passes on those a child may make.

@@ -8,6 +8,7 @@ src_master_libmaster_a_SOURCES = \
 	src/master/listeners.c src/master/listeners.h \
 	src/master/master.c src/master/master.h \
 	src/master/pidfile.c src/master/pidfile.h \
+	src/master/pool.c src/master/pool.h \
 	src/master/privdrop.c src/master/privdrop.h \
 	src/master/reports.c src/master/reports.h \
 	src/master/sdnotify.c src/master/sdnotify.h \
@@ -22,3 +23,6 @@ sbin_PROGRAMS += src/popgated
 src_popgated_SOURCES = src/master/main.c
 src_popgated_LDADD = $(POPGATE_MAIL_LINK)
 EXTRA_src_popgated_DEPENDENCIES = $(POPGATE_LIBS)
+
+TESTS += tests/integration/test_process_reuse.py
+EXTRA_DIST += tests/integration/test_process_reuse.py

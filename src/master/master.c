@@ -16,13 +16,16 @@
 #include "common/lifeline.h"
 #include "common/log.h"
 #include "privsep/privsep.h"
+#include "common/session_conn.h"
 #include "common/session_wire.h"
+#include "privsep/member.h"
 #include "common/stats.h"
 #include "common/stats_report.h"
 #include "master/children.h"
 #include "master/listeners.h"
 #include "master/master.h"
 #include "master/pidfile.h"
+#include "master/pool.h"
 #include "master/privdrop.h"
 #include "master/reports.h"
 #include "master/sdnotify.h"
@@ -47,6 +50,7 @@ struct master {
 	struct stats_writer *stats;
 	pid_t pid;                  /* the master's own, for its children's lifeline */
 	struct workers workers;
+	struct pool pool;           /* reused session processes (server.process_reuse) */
 	struct stress stress;
 	sigset_t oldmask;
 	int sigfd;
@@ -105,12 +109,15 @@ static void refuse(struct master *m, int fd, const struct service *svc, const st
 	note_refused(m, svc, ctx->id, ctx->client_ip, why);
 }
 
+static void read_reports(struct master *m);
+
 /*
- * session_child - in the forked process: die with the master, forget its descriptors and run the
- * service. Killed with the master, a session loses nothing: a message's client has not had its 250
- * yet and sends it again, and a mailbox update is safe against a kill at any point.
+ * enter_session - in a process forked to serve sessions: die with the master, forget its
+ * descriptors, and take on the session's identity. Killed with the master, a session loses
+ * nothing: a message's client has not had its 250 yet and sends it again, and a mailbox update is
+ * safe against a kill at any point.
  */
-static void session_child(struct master *m, const struct listener *l, int fd, struct session_ctx *ctx)
+static void enter_session(struct master *m, const struct listener *l, struct session_ctx *ctx)
 {
 	if (lifeline_tie(m->pid) < 0)
 		_exit(1);
@@ -124,18 +131,80 @@ static void session_child(struct master *m, const struct listener *l, int fd, st
 		close(m->control);
 	for (size_t i = 0; i < m->ls.n; i++)
 		close(m->ls.v[i].fd);
+	pool_close_inherited(&m->pool); /* no session may take another's connections */
 	stress_drop_writer(&m->stress);
 	stats_forget(); /* and the counters' page was never mapped here (MADV_DONTFORK) */
 	ctx->session_pid = getpid();
 	stats_report_session(ctx);
 	log_set_ident(l->svc->family);
+}
+
+/* session_child - a process of its own for one connection: the PROXY header if any, then the service. */
+static void session_child(struct master *m, const struct listener *l, struct session_ctx *ctx)
+{
+	enter_session(m, l, ctx);
 	log_set_session(ctx->id);
 	if (l->svc->proxy && session_proxy_start(ctx, l->svc->locked_reply) < 0)
 		_exit(0);
 	_exit(l->svc->main(ctx));
 }
 
-static void read_reports(struct master *m);
+/* reused - whether L's connections go to reused processes (server.process_reuse), not one fork each. */
+static bool reused(const struct master *m, const struct listener *l)
+{
+	/* Behind a balancer the session reads the PROXY header with the master's capabilities: one each. */
+	return l->svc->reused != NULL && !l->svc->proxy && cfg_int(m->cfg, "server.process_reuse") > 0;
+}
+
+/* spawn_member - fork a reused session process for L's service, with CTX's connection FD its first. */
+static pid_t spawn_member(struct master *m, const struct listener *l, int fd, struct session_ctx *ctx)
+{
+	int sv[2];
+	pid_t pid;
+
+	if (pool_spawn_socket(sv) < 0)
+		return -1;
+	/* Queued before the fork: the member's first read finds it. */
+	if (session_conn_send(sv[0], ctx, fd) < 0 || (pid = fork()) < 0) {
+		int err = errno;
+		close(sv[0]);
+		close(sv[1]);
+		errno = err;
+		return -1;
+	}
+	if (pid == 0) {
+		close(sv[0]);
+		close(fd);
+		ctx->fd = -1;
+		ctx->dispatch_fd = sv[1];
+		enter_session(m, l, ctx);
+		_exit(member_main(ctx, l->svc->reused));
+	}
+	close(sv[1]);
+	if (pool_add(&m->pool, pid, sv[0], l->svc) < 0) {
+		close(sv[0]); /* it ends once it has served the connection */
+		log_err("reused session table: out of memory; session %ld serves one connection", (long)pid);
+	}
+	return pid;
+}
+
+/* dispatch - CTX's connection FD to an idle reused process of L's service, or to a new one. Its pid, or -1. */
+static pid_t dispatch(struct master *m, const struct listener *l, int fd, struct session_ctx *ctx)
+{
+	struct pool_member *pm;
+
+	for (int pass = 0; pass < 2; pass++) {
+		while ((pm = pool_take(&m->pool, l->svc)) != NULL) {
+			if (session_conn_send(pm->fd, ctx, fd) == 0)
+				return pm->pid;
+			pool_drop(pm); /* it ended while idle; it is reaped soon */
+		}
+		/* A client that reconnects at once often comes before its last session's end is read. */
+		if (pass == 0)
+			read_reports(m);
+	}
+	return spawn_member(m, l, fd, ctx);
+}
 
 /*
  * make_room - at server.max_connections, push out the oldest session that has neither logged in
@@ -226,7 +295,7 @@ static void start_session(struct master *m, const struct listener *l, int fd, co
 			  const struct sockaddr *local)
 {
 	struct session_ctx ctx = { .cfg = m->cfg, .fd = fd, .implicit_tls = l->svc->implicit_tls,
-				   .tls = m->tls, .hostname = m->hostname, .report_fd = m->reports.wr,
+				   .tls = m->tls, .hostname = m->hostname, .report_fd = m->reports.wr, .dispatch_fd = -1,
 				   .proto = l->svc->name, .busy_reply = l->svc->busy_reply, .stress = stress_view(&m->stress) };
 	const char *why;
 
@@ -257,14 +326,14 @@ static void start_session(struct master *m, const struct listener *l, int fd, co
 	}
 	ctx.npenalties = throttle_penalties(m->fails, &ctx.client, time(NULL), cfg_duration(m->cfg, "auth.lockout"),
 					    ctx.penalties, SESSION_PENALTY_USERS);
-	pid_t pid = fork();
+	pid_t pid = reused(m, l) ? dispatch(m, l, fd, &ctx) : fork();
 	if (pid < 0) {
 		log_err("fork for %s: %s", ctx.client_ip, strerror(errno));
 		refuse(m, fd, l->svc, &ctx, "fork failed");
 		return;
 	}
 	if (pid == 0)
-		session_child(m, l, fd, &ctx);
+		session_child(m, l, &ctx);
 	close(fd);
 	if (children_add(m->kids, pid, &ctx.client, ctx.client_ip, ctx.id, l->svc) < 0) {
 		/* Cannot happen while the table holds max_connections; never serve an untracked session. */
@@ -324,12 +393,13 @@ static void reap(struct master *m)
 	struct child ch;
 
 	while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
+		bool member = pool_reaped(&m->pool, pid);
 		if (children_remove(m->kids, pid, &ch)) {
 			session_ended(m, &ch);
 			if (WIFSIGNALED(status) && WTERMSIG(status) != SIGKILL)
 				log_warn("session %ld (session=%s) for %s died of signal %d", (long)pid, ch.sid,
 					 ch.ip_text, WTERMSIG(status));
-		} else {
+		} else if (!member) {
 			(void)workers_reaped(&m->workers, pid, status, m->stopping, time(NULL));
 		}
 	}
@@ -390,6 +460,18 @@ static void proxied_client(struct master *m, const struct child *ch, const struc
 		note_refused(m, ch->svc, ch->sid, text, why);
 }
 
+/* conn_done - a reused session process is free again: its session is over. */
+static void conn_done(struct master *m, pid_t pid)
+{
+	struct child ch = { .sid = "-" };
+
+	if (!pool_done(&m->pool, pid, (unsigned)cfg_int(m->cfg, "server.process_reuse"), stress_now_ms()))
+		return; /* only a reused process can be done and live on */
+	if (children_remove(m->kids, pid, &ch))
+		session_ended(m, &ch);
+	log_debug("session process %ld is done with session=%s", (long)pid, ch.sid);
+}
+
 /* on_report - one record from a session (or a worker's relay database error): counters, events, throttle. */
 static void on_report(struct master *m, const struct session_wire_report *r)
 {
@@ -402,6 +484,10 @@ static void on_report(struct master *m, const struct session_wire_report *r)
 		int k = workers_kind_of(&m->workers, r->session_pid);
 		if (k >= 0 && r->event == SESSION_RELAYDB_ERROR)
 			(void)tally_trouble(m->stats, NULL, k, r);
+		return;
+	}
+	if (r->event == SESSION_CONN_DONE) {
+		conn_done(m, r->session_pid);
 		return;
 	}
 	if (tally_trouble(m->stats, ch->svc->name, -1, r))
@@ -472,6 +558,7 @@ static void reload(struct master *m)
 	apply_logging(cfg);
 	privsep_resolve_server_user(cfg);
 	workers_stop(&m->workers);
+	pool_retire_all(&m->pool); /* they serve with the old configuration */
 	log_info("reloaded %s", config_path(cfg));
 	(void)sdnotify_ready("serving; configuration reloaded");
 }
@@ -488,6 +575,7 @@ static void begin_shutdown(struct master *m)
 		m->ls.v[i].fd = -1;
 	}
 	workers_stop(&m->workers);
+	pool_retire_all(&m->pool);
 	log_info("shutting down: %zu sessions may run for up to %llds", children_count(m->kids),
 		 cfg_duration(m->cfg, "server.shutdown_timeout"));
 }
@@ -516,9 +604,12 @@ static int poll_timeout(struct master *m, int restart_in)
 {
 	long ms = restart_in >= 0 ? restart_in * 1000L + 10 : -1;
 	long calm = stress_wake_in(&m->stress);
+	long idle = pool_trim(&m->pool, stress_now_ms(), cfg_duration(m->cfg, "server.process_idle_timeout") * 1000);
 
 	if (calm >= 0 && (ms < 0 || calm < ms))
 		ms = calm + 10;
+	if (idle >= 0 && (ms < 0 || idle < ms))
+		ms = idle + 10;
 
 	if (m->stopping) {
 		long left = (long)(m->stop_deadline_ms - stress_now_ms());
@@ -685,6 +776,7 @@ int master_run(struct config *cfg, bool foreground)
 	rc = startup(&m, foreground);
 	if (rc == 0) {
 		m.workers.report_fd = m.reports.wr;
+		m.workers.pool = &m.pool;
 		workers_start_all(&m.workers, m.cfg, &m.ls, cfds,
 				  (size_t)close_fds_for_workers(&m, cfds));
 		/* Type=notify: the listeners are bound and the workers forked; clients may come. */
@@ -695,6 +787,7 @@ int master_run(struct config *cfg, bool foreground)
 	pidfile_release(cfg_str(m.cfg, "server.pid_file"), m.pidfd);
 	listeners_close(&m.ls);
 	children_free(&m.kids);
+	pool_free(&m.pool);
 	throttle_free(&m.fails);
 	control_close(m.cfg, m.control);
 	stats_free(&m.stats);

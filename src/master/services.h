@@ -7,11 +7,14 @@
 
 #include "common/session.h"
 
+struct member_service;
+
 struct service {
 	const char *name;         /* "pop3", "pop3s", "smtp", "smtps" (also the session's proto) */
 	const char *listen_key;   /* the config key of its listeners */
 	bool implicit_tls;
 	service_main_fn main;
+	const struct member_service *reused; /* its reused pairs (server.process_reuse), privsep/member.h */
 	const char *busy_reply;   /* sent when a limit refuses a connection; NULL under implicit TLS */
 	const char *locked_reply; /* sent to an address locked out after failed logins; likewise */
 	const char *family;       /* "pop3" or "smtp": which active counter a session bumps */

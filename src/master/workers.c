@@ -14,6 +14,7 @@
 #include "common/stats_report.h"
 #include "privsep/privsep.h"
 #include "drac/drac.h"
+#include "master/pool.h"
 #include "master/workers.h"
 #include "relaydb/lookup.h"
 #include "relaydb/relaydb.h"
@@ -202,6 +203,8 @@ static void start_one(struct workers *w, enum worker_kind kind, const struct con
 		sigprocmask(SIG_SETMASK, &none, NULL);
 		for (size_t i = 0; i < nclose; i++)
 			close(close_fds[i]);
+		if (w->pool != NULL)
+			pool_close_inherited(w->pool);
 		for (size_t i = 0; i < ls->n; i++)
 			if (!worker_keeps(kind, &ls->v[i]))
 				close(ls->v[i].fd);

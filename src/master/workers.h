@@ -14,6 +14,8 @@
 
 enum worker_kind { WORKER_ADMIN, WORKER_SWEEPER, WORKER_LOOKUP, WORKER_DRAC, WORKER_KINDS };
 
+struct pool;
+
 struct workers {
 	pid_t pid[WORKER_KINDS];
 	time_t started[WORKER_KINDS];
@@ -23,6 +25,7 @@ struct workers {
 	bool died[WORKER_KINDS];           /* ended unasked: its next start is a restart */
 	uint64_t restarts[WORKER_KINDS];   /* starts after it died, since the master started (/metrics) */
 	int report_fd;                     /* the master's report channel: relay database errors */
+	const struct pool *pool;           /* reused sessions' dispatch sockets, closed in every worker */
 };
 
 /* workers_start_all - start the workers CFG asks for (admin when admin.listen is set). */

@@ -12,4 +12,8 @@
  */
 int pop3_session_main(struct session_ctx *ctx);
 
+/* The POP3 service as a reused pair runs it (server.process_reuse; privsep/member.h). */
+struct member_service;
+extern const struct member_service pop3_member_service;
+
 #endif

@@ -20,30 +20,47 @@
 #include <unistd.h>
 
 #include "common/log.h"
+#include "privsep/member.h"
 #include "pop3d/pop3.h"
 #include "pop3d/pop3_int.h"
 
-/* protocol_child - the unprivileged side: everything up to a successful login, then the handover. */
-static int protocol_child(struct pop3 *p)
+/*
+ * prelogin - the unprivileged side of one connection: everything up to a successful login, then
+ * the handover. 0, or 1 when the connection could not be set up or handed over. *PROXIED is set
+ * when a TLS client's bytes were relayed over the channel, which then became the connection.
+ */
+static int prelogin(struct pop3 *p, bool *proxied)
 {
 	enum pop3_outcome o;
 	int rc = 0;
 
+	*proxied = false;
 	p->lio = lio_new(p->ctx->fd);
 	if (p->lio == NULL) {
 		log_err("pop3: cannot set up the connection: %s", strerror(errno));
 		close(p->ctx->fd);
-		privsep_free(&p->ps);
+		p->ctx->fd = -1;
 		return 1;
 	}
+	p->ctx->fd = -1; /* the lio owns it now */
 	o = pop3_prelogin(p);
 	if (o == POP3_LOGIN) {
+		*proxied = p->tls;
 		/* Replies to pipelined commands before the login must precede the post-login greeting. */
 		if (lio_flush(p->lio) < 0 || privsep_handover(p->ps, p->lio) < 0)
 			rc = 1;
 	}
 	explicit_bzero(&p->login, sizeof(p->login));
 	lio_free(&p->lio);
+	return rc;
+}
+
+/* protocol_child - the unprivileged side of a connection served by a process of its own. */
+static int protocol_child(struct pop3 *p)
+{
+	bool proxied;
+	int rc = prelogin(p, &proxied);
+
 	privsep_free(&p->ps);
 	return rc;
 }
@@ -118,46 +135,116 @@ static int post_login(struct pop3 *p, const struct auth_user *user)
 	return pop3_serve_as_owner(p, user, index_dir, serve_mailbox);
 }
 
-/* monitor - the privileged side: serve credential checks, then run the post-login phase. */
-static int monitor(struct pop3 *p)
+/*
+ * monitor_one - the privileged side of one connection: serve credential checks, then the
+ * post-login phase. 0 or 1 (the exit status of a session of its own); *SERVED is privsep_serve's.
+ */
+static int monitor_one(struct pop3 *p, int *served)
 {
 	struct auth_user user;
-	int rc, served;
+	int rc;
+
+	memset(&user, 0, sizeof(user));
+	*served = privsep_serve(p->ps, true, &user);
+	if (*served != 1)
+		return *served == 0 ? 0 : 1;
+	rc = post_login(p, &user);
+	lio_free(&p->lio); /* with TLS, closing the channel ends the child's proxy */
+	explicit_bzero(&user, sizeof(user));
+	return rc;
+}
+
+/* monitor - the privileged side of a connection served by a process of its own. */
+static int monitor(struct pop3 *p)
+{
+	int served, rc;
 
 	/* The monitor never touches the network; the child holds the client. */
 	close(p->ctx->fd);
 	p->ctx->fd = -1;
-	memset(&user, 0, sizeof(user));
-	served = privsep_serve(p->ps, true, &user);
-	if (served != 1) {
-		reap(p, served < 0);
-		privsep_free(&p->ps);
-		return served == 0 ? 0 : 1;
-	}
-	rc = post_login(p, &user);
-	lio_free(&p->lio); /* with TLS, closing the channel ends the child's proxy */
-	reap(p, false);
+	rc = monitor_one(p, &served);
+	reap(p, served < 0);
 	privsep_free(&p->ps);
-	explicit_bzero(&user, sizeof(user));
 	return rc;
+}
+
+/* start - a connection's state afresh: nothing of the last client's is left in P. */
+static void start(struct pop3 *p, struct session_ctx *ctx, struct privsep *ps, bool apop)
+{
+	explicit_bzero(p, sizeof(*p));
+	p->ctx = ctx;
+	p->ps = ps;
+	p->proto = ctx->implicit_tls ? "pop3s" : "pop3";
+	p->deadline = lio_now() + cfg_duration(ctx->cfg, "pop3.session_timeout");
+	p->apop = apop;
+}
+
+/* apop_available - whether to offer APOP; the secrets file is readable only before the split. */
+static bool apop_available(const struct session_ctx *ctx)
+{
+	return cfg_bool(ctx->cfg, "pop3.apop") && auth_apop_available(ctx->cfg);
 }
 
 int pop3_session_main(struct session_ctx *ctx)
 {
 	static struct pop3 p; /* one session per process; static keeps the buffers off the stack */
+	struct privsep *ps = NULL;
+	bool apop = apop_available(ctx);
 	int rc;
 
-	memset(&p, 0, sizeof(p));
 	signal(SIGPIPE, SIG_IGN); /* OpenSSL writes with write(2): a vanished client must not kill us */
-	p.ctx = ctx;
-	p.proto = ctx->implicit_tls ? "pop3s" : "pop3";
-	p.deadline = lio_now() + cfg_duration(ctx->cfg, "pop3.session_timeout");
-	/* The secrets file is readable only here, before the split. */
-	p.apop = cfg_bool(ctx->cfg, "pop3.apop") && auth_apop_available(ctx->cfg);
-	rc = privsep_fork(ctx, &p.ps);
+	rc = privsep_fork(ctx, &ps);
 	if (rc < 0) {
 		session_fork_failed(ctx, "protocol child");
 		return 1;
 	}
+	start(&p, ctx, ps, apop);
 	return rc == 0 ? protocol_child(&p) : monitor(&p);
 }
+
+/* A reused pair's parts (server.process_reuse). */
+static struct pop3 reused;
+static bool reused_apop;
+
+static void reused_prepare(struct session_ctx *ctx)
+{
+	signal(SIGPIPE, SIG_IGN);
+	reused_apop = apop_available(ctx);
+}
+
+static enum member_next reused_child_serve(struct session_ctx *ctx, struct privsep *ps)
+{
+	bool proxied;
+	int rc;
+
+	start(&reused, ctx, ps, reused_apop);
+	rc = prelogin(&reused, &proxied);
+	explicit_bzero(&reused, sizeof(reused));
+	/* A TLS client's session was relayed to its end over the channel, which is gone with it. */
+	return proxied ? MEMBER_LAST : rc == 0 ? MEMBER_AGAIN : MEMBER_BROKEN;
+}
+
+static enum member_next reused_monitor_serve(struct session_ctx *ctx, struct privsep *ps)
+{
+	int served;
+
+	start(&reused, ctx, ps, reused_apop);
+	(void)monitor_one(&reused, &served);
+	explicit_bzero(&reused, sizeof(reused));
+	if (served < 0)
+		return MEMBER_BROKEN;
+	if (served == 0)
+		return MEMBER_AGAIN;
+	if (privsep_channel(ps) < 0)
+		return MEMBER_LAST; /* TLS: the channel was the connection */
+	/* After a plain login the child handed the socket over and said it was done: read that. */
+	struct timeval none = { 0 };
+	(void)setsockopt(privsep_channel(ps), SOL_SOCKET, SO_RCVTIMEO, &none, sizeof(none));
+	return privsep_serve(ps, false, NULL) == 0 && !privsep_child_gone(ps) ? MEMBER_AGAIN : MEMBER_BROKEN;
+}
+
+const struct member_service pop3_member_service = {
+	.prepare = reused_prepare,
+	.child_serve = reused_child_serve,
+	.monitor_serve = reused_monitor_serve,
+};

@@ -21,6 +21,7 @@
 
 #include "auth/blocks.h"
 #include "common/log.h"
+#include "common/session_conn.h"
 #include "pop3d/pop3_int.h"
 #include "relaydb/relaydb.h"
 
@@ -74,9 +75,7 @@ int pop3_serve_as_owner(struct pop3 *p, const struct auth_user *user, const char
 		 * The mailbox owner reports nothing to the master: without the channel's write end it
 		 * cannot fill it and crowd out other sessions' reports (failed logins, hand-offs).
 		 */
-		if (p->ctx->report_fd >= 0)
-			close(p->ctx->report_fd);
-		p->ctx->report_fd = -1;
+		session_drop_channels(p->ctx);
 		_exit(mailbox_child(p, user, index_dir, monitor, serve));
 	}
 	/* The client is the mailbox process's alone: its end must close the connection. */

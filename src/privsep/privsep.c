@@ -15,42 +15,15 @@
 #include <unistd.h>
 
 #include "auth/blocks.h"
+#include "common/fdpass.h"
 #include "common/fileio.h"
+#include "common/session_conn.h"
 #include "common/lifeline.h"
 #include "common/log.h"
 #include "privsep/privsep.h"
+#include "privsep/privsep_int.h"
 #include "common/report_budget.h"
 #include "relaydb/relaydb.h"
-
-enum wire_type { WIRE_CHECK = 1, WIRE_RESULT, WIRE_HANDOVER, WIRE_REPORT };
-
-/* What the child asks: a credential check, or a report for the master (answered with an empty result). */
-struct wire_check {
-	uint32_t type;
-	uint32_t event;       /* WIRE_REPORT: enum session_event */
-	uint32_t ack;         /* WIRE_REPORT: answer once it is passed on */
-	struct privsep_request req;
-};
-
-struct wire_result {
-	uint32_t type;
-	int32_t result;
-	struct auth_user user;
-};
-
-struct wire_handover {
-	uint32_t type;
-	uint32_t len;         /* bytes of unread input that follow */
-	uint32_t has_fd;      /* the client socket rides along as SCM_RIGHTS */
-};
-
-struct privsep {
-	int fd;               /* this side's end of the channel */
-	pid_t child;          /* monitor side: the protocol child */
-	struct session_ctx *ctx;
-	char user[AUTH_NAME_MAX]; /* monitor side: who logged in, for the child's reports; "" before */
-	struct report_budget budget; /* monitor side: what the child's reports may still pass on */
-};
 
 /* privileged - whether this process may switch users: root, or a master that kept CAP_SETUID. */
 static bool privileged(void)
@@ -270,9 +243,7 @@ int privsep_fork(struct session_ctx *ctx, struct privsep **psp)
 		close(sv[0]);
 		ps->fd = sv[1];
 		/* A child that reads the network must not be able to speak to the master for anyone. */
-		if (ctx->report_fd >= 0)
-			close(ctx->report_fd);
-		ctx->report_fd = -1;
+		session_drop_channels(ctx);
 		ctx->report_via = forward_report;
 		ctx->report_arg = ps;
 		/*
@@ -411,6 +382,7 @@ static bool valid_wire(struct wire_check *c)
 	switch (c->type) {
 	case WIRE_CHECK: return valid_request(&c->req);
 	case WIRE_REPORT: return child_may_report(c->event);
+	case WIRE_DONE: return true;
 	default: return false;
 	}
 }
@@ -441,13 +413,17 @@ int privsep_serve(struct privsep *ps, bool stop_on_success, struct auth_user *ou
 
 	for (;;) {
 		int rc = fileio_read_full(ps->fd, &c, sizeof(c));
-		if (rc == 0)
+		if (rc == 0) {
+			ps->child_gone = true;
 			return 0;
+		}
 		if (rc < 0 || !valid_wire(&c)) {
 			log_err("privsep: malformed request from the protocol child");
 			explicit_bzero(&c, sizeof(c));
 			return -1;
 		}
+		if (c.type == WIRE_DONE)
+			return 0;
 		memset(&r, 0, sizeof(r));
 		r.type = WIRE_RESULT;
 		if (c.type == WIRE_REPORT) {
@@ -468,25 +444,12 @@ int privsep_serve(struct privsep *ps, bool stop_on_success, struct auth_user *ou
 	}
 }
 
-/* send_handover - the header, the unread input and perhaps the socket, in one sendmsg. */
+/* send_handover - the header and perhaps the socket in one record, then the unread input. */
 static int send_handover(int chan, int client_fd, const char *pending, size_t len)
 {
 	struct wire_handover h = { .type = WIRE_HANDOVER, .len = (uint32_t)len, .has_fd = client_fd >= 0 };
-	struct iovec iov = { .iov_base = &h, .iov_len = sizeof(h) };
-	union { struct cmsghdr align; char buf[CMSG_SPACE(sizeof(int))]; } cm;
-	struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1 };
 
-	if (client_fd >= 0) {
-		memset(&cm, 0, sizeof(cm));
-		msg.msg_control = cm.buf;
-		msg.msg_controllen = sizeof(cm.buf);
-		struct cmsghdr *c = CMSG_FIRSTHDR(&msg);
-		c->cmsg_level = SOL_SOCKET;
-		c->cmsg_type = SCM_RIGHTS;
-		c->cmsg_len = CMSG_LEN(sizeof(int));
-		memcpy(CMSG_DATA(c), &client_fd, sizeof(int));
-	}
-	if (sendmsg(chan, &msg, MSG_NOSIGNAL) != (ssize_t)sizeof(h))
+	if (fdpass_send(chan, &h, sizeof(h), client_fd, 0) < 0)
 		return -1;
 	return len > 0 ? fileio_write_all(chan, pending, len) : 0;
 }
@@ -560,25 +523,12 @@ int privsep_handover(struct privsep *ps, struct lio *client)
 /* recv_handover - the header and any passed socket. */
 static int recv_handover(int chan, struct wire_handover *h, int *fd)
 {
-	struct iovec iov = { .iov_base = h, .iov_len = sizeof(*h) };
-	union { struct cmsghdr align; char buf[CMSG_SPACE(sizeof(int))]; } cm;
-	struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = cm.buf,
-			      .msg_controllen = sizeof(cm.buf) };
-	ssize_t n;
-
-	*fd = -1;
-	do
-		n = recvmsg(chan, &msg, MSG_CMSG_CLOEXEC | MSG_WAITALL);
-	while (n < 0 && errno == EINTR);
-	if (n != (ssize_t)sizeof(*h) || h->type != WIRE_HANDOVER || h->len > LIO_INBUF)
+	if (fdpass_recv(chan, h, sizeof(*h), fd) != 1)
 		return -1;
-	for (struct cmsghdr *c = CMSG_FIRSTHDR(&msg); c != NULL; c = CMSG_NXTHDR(&msg, c))
-		if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_RIGHTS &&
-		    c->cmsg_len == CMSG_LEN(sizeof(int)))
-			memcpy(fd, CMSG_DATA(c), sizeof(int));
-	if ((*fd >= 0) != (h->has_fd != 0)) {
+	if (h->type != WIRE_HANDOVER || h->len > LIO_INBUF || (*fd >= 0) != (h->has_fd != 0)) {
 		if (*fd >= 0)
 			close(*fd);
+		*fd = -1;
 		return -1;
 	}
 	return 0;

@@ -49,7 +49,8 @@ enum auth_result privsep_check(struct privsep *ps, const struct privsep_request 
 /*
  * Monitor side: serve requests until the child exits or a check succeeds with STOP_ON_SUCCESS.
  * Returns 1 with *user filled after a success (POP3 then runs the post-login phase), 0 when the
- * child finished, -1 on a broken channel. Every success records the relay authorization.
+ * child finished (exited, or in a reused pair said it is done with the connection), -1 on a broken
+ * channel. Every success records the relay authorization.
  */
 int privsep_serve(struct privsep *ps, bool stop_on_success, struct auth_user *user);
 
@@ -72,6 +73,23 @@ pid_t privsep_child_pid(const struct privsep *ps);
 
 /* privsep_channel - the socketpair end of this side (to hand the connection over after login). */
 int privsep_channel(const struct privsep *ps);
+
+/*
+ * A reused pair (src/privsep/reuse.c): the monitor takes connections from the master and passes
+ * each to the same protocol child, which says when it is done with it.
+ */
+
+/* privsep_pass_connection - monitor side: a new connection, CTX's, to the child; its budget afresh. 0 or -1. */
+int privsep_pass_connection(struct privsep *ps, int fd);
+
+/* privsep_next_connection - child side: wait for the next connection into CTX. 1, 0 when there is none to come, -1. */
+int privsep_next_connection(struct privsep *ps);
+
+/* privsep_connection_done - child side: this connection is over, everything it reported was sent before. 0 or -1. */
+int privsep_connection_done(struct privsep *ps);
+
+/* privsep_child_gone - monitor side: the child's end of the channel closed; the pair cannot go on. */
+bool privsep_child_gone(const struct privsep *ps);
 
 /* privsep_drop_to_user - become UID/GID (setgroups, setgid, setuid; verified). 0 or -1. */
 int privsep_drop_to(uid_t uid, gid_t gid, const char *name);

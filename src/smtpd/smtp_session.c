@@ -16,6 +16,7 @@
 
 #include "common/log.h"
 #include "common/plaintext_policy.h"
+#include "privsep/member.h"
 #include "smtpd/smtp_limits.h"
 #include "smtpd/smtp_session.h"
 #include "smtpd/smtpd.h"
@@ -300,3 +301,36 @@ int smtp_session_main(struct session_ctx *ctx)
 	free(fwd);
 	return rc;
 }
+
+/* A reused pair's parts (server.process_reuse): the smarthost's secrets are read once, before the split. */
+static struct smtp_forward_cfg reused_fwd;
+
+static void reused_prepare(struct session_ctx *ctx)
+{
+	smtp_forward_cfg_load(ctx->cfg, ctx->hostname, &reused_fwd);
+}
+
+static void reused_monitor_forget(void)
+{
+	smtp_forward_cfg_wipe(&reused_fwd);
+}
+
+static enum member_next reused_child_serve(struct session_ctx *ctx, struct privsep *ps)
+{
+	/* Every piece of client state lives in the session child_main allocates and frees. */
+	(void)child_main(ctx, ps, &reused_fwd);
+	return MEMBER_AGAIN;
+}
+
+static enum member_next reused_monitor_serve(struct session_ctx *ctx, struct privsep *ps)
+{
+	(void)ctx;
+	return privsep_serve(ps, false, NULL) < 0 ? MEMBER_BROKEN : MEMBER_AGAIN;
+}
+
+const struct member_service smtp_member_service = {
+	.prepare = reused_prepare,
+	.monitor_forget = reused_monitor_forget,
+	.child_serve = reused_child_serve,
+	.monitor_serve = reused_monitor_serve,
+};

@@ -12,4 +12,8 @@
  */
 int smtp_session_main(struct session_ctx *ctx);
 
+/* The SMTP service as a reused pair runs it (server.process_reuse; privsep/member.h). */
+struct member_service;
+extern const struct member_service smtp_member_service;
+
 #endif

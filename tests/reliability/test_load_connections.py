@@ -68,7 +68,10 @@ class Connections(h.TestCase):
             if hard != resource.RLIM_INFINITY and hard < need:
                 self.skipTest("RLIMIT_NOFILE %d is below %d" % (hard, need))
             resource.setrlimit(resource.RLIMIT_NOFILE, (need, hard))
-        cfg = {"server": {"max_connections": str(CONNECTIONS + 50), "max_connections_per_ip": "20"}}
+        # Reused session processes end once idle for process_idle_timeout: short, so that "none left
+        # behind" is checked within the wait below.
+        cfg = {"server": {"max_connections": str(CONNECTIONS + 50), "max_connections_per_ip": "20",
+                          "process_idle_timeout": "2s"}}
         with r.Daemon(self, config=cfg, listeners=("pop3", "smtp")) as d:
             d.add_user("alice", "secret", messages=[h.mbox_message(1)])
             d.start()

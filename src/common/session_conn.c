@@ -1,0 +1,118 @@
+/* session_conn.c - a connection handed to a reused session process, and its end told to the master. */
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+#include <errno.h>
+#include <poll.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "common/fdpass.h"
+#include "common/session_conn.h"
+#include "common/session_wire.h"
+
+#define SESSION_CONN_MAGIC 0x70676331u /* "pgc1" */
+
+/* The connection's record; the socket rides along as SCM_RIGHTS. */
+struct session_wire_conn {
+	uint32_t magic;
+	char id[LOG_SESSION_ID_MAX];
+	struct ip_addr client;
+	int32_t client_port;
+	int32_t local_port;
+	char local_ip[IP_TEXT_MAX];
+	uint32_t recent_auth_failures;
+	uint32_t npenalties;
+	struct session_penalty penalties[SESSION_PENALTY_USERS];
+};
+
+int session_conn_send(int sock, const struct session_ctx *ctx, int fd)
+{
+	struct session_wire_conn c;
+
+	memset(&c, 0, sizeof(c));
+	c.magic = SESSION_CONN_MAGIC;
+	memcpy(c.id, ctx->id, sizeof(c.id));
+	c.client = ctx->client;
+	c.client_port = ctx->client_port;
+	c.local_port = ctx->local_port;
+	memcpy(c.local_ip, ctx->local_ip, sizeof(c.local_ip));
+	c.recent_auth_failures = ctx->recent_auth_failures;
+	c.npenalties = ctx->npenalties;
+	memcpy(c.penalties, ctx->penalties, sizeof(c.penalties));
+	/* The receiver is idle, its queue empty: never wait on it (the master must not). */
+	return fdpass_send(sock, &c, sizeof(c), fd, MSG_DONTWAIT);
+}
+
+/* apply - C into CTX, every string cut at its size. */
+static void apply(struct session_ctx *ctx, struct session_wire_conn *c, int fd)
+{
+	c->id[sizeof(c->id) - 1] = '\0';
+	c->local_ip[sizeof(c->local_ip) - 1] = '\0';
+	ctx->fd = fd;
+	memcpy(ctx->id, c->id, sizeof(ctx->id));
+	ctx->client = c->client;
+	ip_format(&ctx->client, ctx->client_ip);
+	ctx->client_port = c->client_port;
+	ctx->local_port = c->local_port;
+	memcpy(ctx->local_ip, c->local_ip, sizeof(ctx->local_ip));
+	ctx->proxied_tls = false;
+	ctx->recent_auth_failures = c->recent_auth_failures;
+	ctx->npenalties = c->npenalties <= SESSION_PENALTY_USERS ? c->npenalties : SESSION_PENALTY_USERS;
+	memcpy(ctx->penalties, c->penalties, sizeof(ctx->penalties));
+	for (unsigned i = 0; i < SESSION_PENALTY_USERS; i++)
+		ctx->penalties[i].user[sizeof(ctx->penalties[i].user) - 1] = '\0';
+	log_set_session(ctx->id);
+}
+
+int session_conn_recv(int sock, struct session_ctx *ctx)
+{
+	struct session_wire_conn c;
+	int fd, rc;
+
+	log_set_session(NULL);
+	rc = fdpass_recv(sock, &c, sizeof(c), &fd);
+	if (rc <= 0)
+		return rc;
+	if (c.magic != SESSION_CONN_MAGIC || fd < 0) {
+		if (fd >= 0)
+			close(fd);
+		errno = EPROTO;
+		return -1;
+	}
+	apply(ctx, &c, fd);
+	return 1;
+}
+
+int session_conn_done(const struct session_ctx *ctx)
+{
+	struct session_wire_report r;
+
+	if (ctx->report_fd < 0)
+		return -1;
+	memset(&r, 0, sizeof(r));
+	r.magic = SESSION_WIRE_MAGIC;
+	r.event = SESSION_CONN_DONE;
+	r.session_pid = ctx->session_pid;
+	for (;;) {
+		if (send(ctx->report_fd, &r, sizeof(r), MSG_DONTWAIT | MSG_NOSIGNAL) == (ssize_t)sizeof(r))
+			return 0;
+		if (errno == EINTR)
+			continue;
+		if (errno != EAGAIN && errno != EWOULDBLOCK && errno != ENOBUFS)
+			return -1;
+		/* The master reads the channel in every turn of its loop: room comes. */
+		struct pollfd p = { .fd = ctx->report_fd, .events = POLLOUT };
+		if (poll(&p, 1, 1000) < 0 && errno != EINTR)
+			return -1;
+	}
+}
+
+void session_drop_channels(struct session_ctx *ctx)
+{
+	if (ctx->report_fd >= 0)
+		close(ctx->report_fd);
+	ctx->report_fd = -1;
+	if (ctx->dispatch_fd >= 0)
+		close(ctx->dispatch_fd);
+	ctx->dispatch_fd = -1;
+}

@@ -1,0 +1,37 @@
+/* session_conn.h - a connection handed to a reused session process, and its end told to the master. */
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+#ifndef POPGATE_SESSION_CONN_H
+#define POPGATE_SESSION_CONN_H
+
+#include "common/session.h"
+
+/*
+ * session_conn_send - hand connection FD and what CTX knows of its client (address, ports, session
+ * id, failed logins) over SOCK: from the master to a session's monitor, from a monitor to its
+ * protocol child. 0, or -1 with errno (the receiver is gone: EPIPE or ECONNRESET).
+ */
+int session_conn_send(int sock, const struct session_ctx *ctx, int fd);
+
+/*
+ * session_conn_recv - wait on SOCK for the next connection and make it CTX's: the socket in
+ * ctx->fd, the client, the ports, the id (also the log's), the failed logins. Whatever the last
+ * connection left in those fields is overwritten. 1, 0 when SOCK's sender has closed it (no more
+ * connections), -1 on a malformed record.
+ */
+int session_conn_recv(int sock, struct session_ctx *ctx);
+
+/*
+ * session_conn_done - tell the master the connection is over and this process is free. Unlike
+ * other reports it waits for room in the channel: a lost one would hold the master's slot forever.
+ * Sent after every report of the connection, on the same channel, so none of them can be taken
+ * for the next client's. 0 or -1.
+ */
+int session_conn_done(const struct session_ctx *ctx);
+
+/*
+ * session_drop_channels - close what a less trusted process forked from a session must not hold:
+ * the master's report channel and the connection dispatch socket.
+ */
+void session_drop_channels(struct session_ctx *ctx);
+
+#endif

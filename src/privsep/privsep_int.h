@@ -1,0 +1,49 @@
+/* privsep_int.h - the privsep channel's records and state, for the modules that make up privsep. */
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+#ifndef POPGATE_PRIVSEP_INT_H
+#define POPGATE_PRIVSEP_INT_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "auth/auth.h"
+#include "common/report_budget.h"
+#include "common/session.h"
+#include "privsep/privsep.h"
+
+enum wire_type { WIRE_CHECK = 1, WIRE_RESULT, WIRE_HANDOVER, WIRE_REPORT, WIRE_DONE };
+
+/*
+ * What the child asks: a credential check, or a report for the master (answered with an empty
+ * result); or, in a reused pair, that it is done with its connection (WIRE_DONE, not answered).
+ */
+struct wire_check {
+	uint32_t type;
+	uint32_t event;       /* WIRE_REPORT: enum session_event */
+	uint32_t ack;         /* WIRE_REPORT: answer once it is passed on */
+	struct privsep_request req;
+};
+
+struct wire_result {
+	uint32_t type;
+	int32_t result;
+	struct auth_user user;
+};
+
+struct wire_handover {
+	uint32_t type;
+	uint32_t len;         /* bytes of unread input that follow */
+	uint32_t has_fd;      /* the client socket rides along as SCM_RIGHTS */
+};
+
+struct privsep {
+	int fd;               /* this side's end of the channel */
+	pid_t child;          /* monitor side: the protocol child */
+	struct session_ctx *ctx;
+	char user[AUTH_NAME_MAX]; /* monitor side: who logged in, for the child's reports; "" before */
+	struct report_budget budget; /* monitor side: what the child's reports may still pass on */
+	bool child_gone;      /* monitor side: the channel reached its end, the child is not coming back */
+};
+
+#endif

@@ -1,0 +1,36 @@
+/* reuse.c - the privsep channel of a reused pair: connections passed to the child, and their ends. */
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+#include <string.h>
+#include <unistd.h>
+
+#include "common/fileio.h"
+#include "common/session_conn.h"
+#include "privsep/privsep.h"
+#include "privsep/privsep_int.h"
+
+int privsep_pass_connection(struct privsep *ps, int fd)
+{
+	/* Nothing the last client did may count against this one, nor its login speak for it. */
+	report_budget_init(&ps->budget, (unsigned)cfg_int(ps->ctx->cfg, "smtp.max_errors"));
+	memset(ps->user, 0, sizeof(ps->user));
+	return session_conn_send(ps->fd, ps->ctx, fd);
+}
+
+int privsep_next_connection(struct privsep *ps)
+{
+	return session_conn_recv(ps->fd, ps->ctx);
+}
+
+int privsep_connection_done(struct privsep *ps)
+{
+	struct wire_check c;
+
+	memset(&c, 0, sizeof(c));
+	c.type = WIRE_DONE;
+	return fileio_write_all(ps->fd, &c, sizeof(c));
+}
+
+bool privsep_child_gone(const struct privsep *ps)
+{
+	return ps->child_gone || ps->fd < 0;
+}
