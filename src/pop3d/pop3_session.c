@@ -26,15 +26,14 @@
 
 /*
  * prelogin - the unprivileged side of one connection: everything up to a successful login, then
- * the handover. 0, or 1 when the connection could not be set up or handed over. *PROXIED is set
- * when a TLS client's bytes were relayed over the channel, which then became the connection.
+ * the handover (and with TLS the relay to the session's end). 0, or 1 when the connection could
+ * not be set up or handed over.
  */
-static int prelogin(struct pop3 *p, bool *proxied)
+static int prelogin(struct pop3 *p)
 {
 	enum pop3_outcome o;
 	int rc = 0;
 
-	*proxied = false;
 	p->lio = lio_new(p->ctx->fd);
 	if (p->lio == NULL) {
 		log_err("pop3: cannot set up the connection: %s", strerror(errno));
@@ -45,7 +44,6 @@ static int prelogin(struct pop3 *p, bool *proxied)
 	p->ctx->fd = -1; /* the lio owns it now */
 	o = pop3_prelogin(p);
 	if (o == POP3_LOGIN) {
-		*proxied = p->tls;
 		/* Replies to pipelined commands before the login must precede the post-login greeting. */
 		if (lio_flush(p->lio) < 0 || privsep_handover(p->ps, p->lio) < 0)
 			rc = 1;
@@ -58,8 +56,7 @@ static int prelogin(struct pop3 *p, bool *proxied)
 /* protocol_child - the unprivileged side of a connection served by a process of its own. */
 static int protocol_child(struct pop3 *p)
 {
-	bool proxied;
-	int rc = prelogin(p, &proxied);
+	int rc = prelogin(p);
 
 	privsep_free(&p->ps);
 	return rc;
@@ -90,8 +87,8 @@ static struct lio *take_connection(struct pop3 *p)
 	lio = privsep_take_connection(p->ps);
 	if (lio == NULL)
 		return NULL;
-	/* A TLS session stays with the child, which proxies it: the channel itself became the connection. */
-	if (privsep_channel(p->ps) < 0) {
+	/* A TLS session stays with the child, which relays it in clear. */
+	if (privsep_tls_proxied(p->ps)) {
 		p->tls = true;
 		p->proto = "pop3s";
 	}
@@ -214,14 +211,12 @@ static void reused_prepare(struct session_ctx *ctx)
 
 static enum member_next reused_child_serve(struct session_ctx *ctx, struct privsep *ps)
 {
-	bool proxied;
 	int rc;
 
 	start(&reused, ctx, ps, reused_apop);
-	rc = prelogin(&reused, &proxied);
+	rc = prelogin(&reused);
 	explicit_bzero(&reused, sizeof(reused));
-	/* A TLS client's session was relayed to its end over the channel, which is gone with it. */
-	return proxied ? MEMBER_LAST : rc == 0 ? MEMBER_AGAIN : MEMBER_BROKEN;
+	return rc == 0 ? MEMBER_AGAIN : MEMBER_BROKEN;
 }
 
 static enum member_next reused_monitor_serve(struct session_ctx *ctx, struct privsep *ps)
@@ -235,9 +230,7 @@ static enum member_next reused_monitor_serve(struct session_ctx *ctx, struct pri
 		return MEMBER_BROKEN;
 	if (served == 0)
 		return MEMBER_AGAIN;
-	if (privsep_channel(ps) < 0)
-		return MEMBER_LAST; /* TLS: the channel was the connection */
-	/* After a plain login the child handed the socket over and said it was done: read that. */
+	/* The child handed the connection over and, once its TLS relay if any ended, said it was done. */
 	struct timeval none = { 0 };
 	(void)setsockopt(privsep_channel(ps), SOL_SOCKET, SO_RCVTIMEO, &none, sizeof(none));
 	return privsep_serve(ps, false, NULL) == 0 && !privsep_child_gone(ps) ? MEMBER_AGAIN : MEMBER_BROKEN;

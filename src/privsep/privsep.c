@@ -274,6 +274,11 @@ void privsep_free(struct privsep **psp)
 	*psp = NULL;
 }
 
+bool privsep_tls_proxied(const struct privsep *ps)
+{
+	return ps->tls_proxied;
+}
+
 pid_t privsep_child_pid(const struct privsep *ps)
 {
 	return ps->child;
@@ -444,12 +449,12 @@ int privsep_serve(struct privsep *ps, bool stop_on_success, struct auth_user *ou
 	}
 }
 
-/* send_handover - the header and perhaps the socket in one record, then the unread input. */
-static int send_handover(int chan, int client_fd, const char *pending, size_t len)
+/* send_handover - the header and the socket in one record, then the unread input. */
+static int send_handover(int chan, int fd, bool tls, const char *pending, size_t len)
 {
-	struct wire_handover h = { .type = WIRE_HANDOVER, .len = (uint32_t)len, .has_fd = client_fd >= 0 };
+	struct wire_handover h = { .type = WIRE_HANDOVER, .len = (uint32_t)len, .tls = tls };
 
-	if (fdpass_send(chan, &h, sizeof(h), client_fd, 0) < 0)
+	if (fdpass_send(chan, &h, sizeof(h), fd, 0) < 0)
 		return -1;
 	return len > 0 ? fileio_write_all(chan, pending, len) : 0;
 }
@@ -511,21 +516,40 @@ int privsep_handover(struct privsep *ps, struct lio *client)
 	char pending[LIO_INBUF];
 	size_t len = pending_input(client, pending, sizeof(pending));
 	bool tls = lio_tls(client) != NULL;
+	int sv[2] = { -1, -1 }, rc;
 
-	if (send_handover(ps->fd, tls ? -1 : lio_fd(client), pending, len) < 0) {
-		log_err("privsep: handing the connection over failed: %s", strerror(errno));
+	/*
+	 * A TLS session cannot move to another process: the child stays and relays it in clear over a
+	 * socket pair of its own, whose other end it hands over as the connection. The privsep
+	 * channel stays the channel, so a reused pair can serve again once the session is over.
+	 */
+	if (tls && socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0) {
+		log_err("privsep: a socket pair for the TLS relay: %s", strerror(errno));
 		return -1;
 	}
+	rc = send_handover(ps->fd, tls ? sv[1] : lio_fd(client), tls, pending, len);
 	explicit_bzero(pending, sizeof(pending));
-	return tls ? proxy(ps->fd, client) : 0;
+	if (tls)
+		close(sv[1]);
+	if (rc < 0) {
+		log_err("privsep: handing the connection over failed: %s", strerror(errno));
+		if (tls)
+			close(sv[0]);
+		return -1;
+	}
+	if (!tls)
+		return 0;
+	rc = proxy(sv[0], client);
+	close(sv[0]);
+	return rc;
 }
 
-/* recv_handover - the header and any passed socket. */
+/* recv_handover - the header and the passed socket. */
 static int recv_handover(int chan, struct wire_handover *h, int *fd)
 {
 	if (fdpass_recv(chan, h, sizeof(*h), fd) != 1)
 		return -1;
-	if (h->type != WIRE_HANDOVER || h->len > LIO_INBUF || (*fd >= 0) != (h->has_fd != 0)) {
+	if (h->type != WIRE_HANDOVER || h->len > LIO_INBUF || *fd < 0) {
 		if (*fd >= 0)
 			close(*fd);
 		*fd = -1;
@@ -545,10 +569,7 @@ struct lio *privsep_take_connection(struct privsep *ps)
 		log_err("privsep: no connection handed over");
 		return NULL;
 	}
-	if (fd < 0) {
-		fd = ps->fd; /* TLS: the child proxies, the channel is the connection */
-		ps->fd = -1;
-	}
+	ps->tls_proxied = h.tls != 0;
 	lio = lio_new(fd);
 	if (lio == NULL) {
 		close(fd);

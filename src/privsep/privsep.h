@@ -57,8 +57,9 @@ int privsep_serve(struct privsep *ps, bool stop_on_success, struct auth_user *us
 /*
  * Child side, POP3 after AUTH_OK: hand the client over to the monitor (now the post-login
  * process). A plain connection is passed as the socket itself plus the unread input, and the
- * child returns 0 to exit. A TLS connection cannot move between processes, so the child sends the
- * unread plaintext and then relays bytes between TLS and the channel until either side closes.
+ * child returns 0. A TLS connection cannot move between processes, so the child hands over one
+ * end of a socket pair of its own instead, with the unread plaintext, and relays bytes between
+ * TLS and the other end until either side closes; the channel stays free for the next connection.
  */
 int privsep_handover(struct privsep *ps, struct lio *client);
 
@@ -67,6 +68,9 @@ int privsep_handover(struct privsep *ps, struct lio *client);
  * connection to continue the session on, with the child's unread input already queued.
  */
 struct lio *privsep_take_connection(struct privsep *ps);
+
+/* privsep_tls_proxied - monitor side: the connection taken over is the child's relay of a TLS session. */
+bool privsep_tls_proxied(const struct privsep *ps);
 
 /* privsep_child_pid - the child's pid (monitor side). */
 pid_t privsep_child_pid(const struct privsep *ps);

@@ -34,7 +34,7 @@ struct wire_result {
 struct wire_handover {
 	uint32_t type;
 	uint32_t len;         /* bytes of unread input that follow */
-	uint32_t has_fd;      /* the client socket rides along as SCM_RIGHTS */
+	uint32_t tls;         /* the socket riding along (SCM_RIGHTS) is the child's TLS proxy, not the client's */
 };
 
 struct privsep {
@@ -44,6 +44,7 @@ struct privsep {
 	char user[AUTH_NAME_MAX]; /* monitor side: who logged in, for the child's reports; "" before */
 	struct report_budget budget; /* monitor side: what the child's reports may still pass on */
 	bool child_gone;      /* monitor side: the channel reached its end, the child is not coming back */
+	bool tls_proxied;     /* monitor side: the connection taken over is the child's TLS proxy */
 };
 
 #endif

@@ -10,7 +10,8 @@ One POP3 or SMTP process pair serves connection after connection. What is checke
 - a reload retires the idle pairs (they served with the old configuration); one idle for
   server.process_idle_timeout ends; one killed while idle is replaced without the client noticing;
 - a session's slot is given back when it is done (server.max_connections = 1, five clients in turn);
-- after a POP3S login the pair ends (its channel became the connection), and the next client is served.
+- after a login over TLS (POP3S, STLS) the child relays the session to its end; then the pair
+  serves the next client, who is not logged in.
 
 Each next client waits for the master's "done with session=" line of the previous one, so which
 process serves it does not depend on how fast the master reads the end of the last.
@@ -251,25 +252,38 @@ class Reuse(h.TestCase):
             wait_until("the pair idle for process_idle_timeout ended", lambda: gone(fourth))
             self.assertNotEqual(self.sequence(d, 1)[0], fourth)
 
-    def test_pop3s_login_ends_the_pair_and_the_next_client_is_served(self):
-        with self.daemon(tls=True, listeners=("pop3s",)) as d:
-            d.add_user("alice", "secret", messages=[h.mbox_message(1)])
+    def test_pop3s_and_stls_sessions_reuse_the_pair(self):
+        """After a login over TLS the child relays the session; when it ends the pair serves again."""
+        with self.daemon(tls=True, listeners=("pop3", "pop3s")) as d:
+            d.add_user("alice", "secret", messages=[h.mbox_message(1, body=b"for alice\n")])
+            d.add_user("bob", "hunter2", messages=[h.mbox_message(1), h.mbox_message(2)])
             d.start()
             ctx = ssl._create_unverified_context()
-            pids = []
-            for i in range(2):
+            seen = {}
+            for i, (proto, user, password, count) in enumerate([("pop3s", "alice", "secret", 1),
+                                                                ("pop3s", "bob", "hunter2", 2),
+                                                                ("pop3", "alice", "secret", 1),
+                                                                ("pop3", "bob", "hunter2", 2)]):
                 mark = len(d.log())
-                p = poplib.POP3_SSL("127.0.0.1", d.port("pop3s"), context=ctx, timeout=20)
-                m = d.wait_for_log(r"pop3\[(\d+)\]: info: pop3s session=(\w+) ip=127\.0\.0\.1 user=- connect:",
+                if proto == "pop3s":
+                    p = poplib.POP3_SSL("127.0.0.1", d.port("pop3s"), context=ctx, timeout=20)
+                else:
+                    p = poplib.POP3("127.0.0.1", d.port("pop3"), timeout=20)
+                    p.stls(context=ctx)
+                m = d.wait_for_log(r"pop3\[(\d+)\]: info: %s session=(\w+) ip=127\.0\.0\.1 user=- connect:" % proto,
                                    start=mark)
-                pid = int(m.group(1))
-                p.user("alice")
-                p.pass_("secret")
-                self.assertEqual(p.stat()[0], 1)
+                pid, sid = int(m.group(1)), m.group(2)
+                if i % 2 == 1:
+                    with self.assertRaises(poplib.error_proto):
+                        p.stat()  # the last client's login is not this one's
+                p.user(user)
+                p.pass_(password)
+                self.assertEqual(p.stat()[0], count)
                 p.quit()
-                wait_until("the POP3S pair ended after its login", lambda: gone(pid))
-                pids.append(pid)
-            self.assertNotEqual(pids[0], pids[1])
+                self.done(d, sid)
+                seen.setdefault(proto, []).append(pid)
+            self.assertEqual(seen["pop3s"][0], seen["pop3s"][1], "the POP3S pair served its next client")
+            self.assertEqual(seen["pop3"][0], seen["pop3"][1], "the STLS pair served its next client")
 
 
 if __name__ == "__main__":
