@@ -14,6 +14,7 @@ import socket
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 
 # The owner of every test mailbox: Debian's "mail" account stands in for the "vmail" account an
@@ -149,6 +150,36 @@ def tree(root):
         out.append(pid)
         todo.extend(kids.get(pid, []))
     return out
+
+
+PERF_EVENTS = ("page-faults", "context-switches", "sched:sched_process_fork")
+
+
+def perf_counts(root, fn):
+    """FN() and {event: count} of ROOT's process tree meanwhile: perf stat attached to every process
+    of the tree, whose counters the processes they fork inherit. {} when perf cannot count here."""
+    perf = shutil.which("perf")
+    if perf is None:
+        return fn(), {}
+    fd, path = tempfile.mkstemp(prefix="perf-", suffix=".csv")
+    os.close(fd)
+    pids = ",".join(str(p) for p in tree(root))
+    proc = subprocess.Popen([perf, "stat", "-x", ",", "-o", path, "-e", ",".join(PERF_EVENTS), "-p", pids],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    time.sleep(0.3)  # perf attaches to each process before the workload starts; a benchmark, not a test
+    try:
+        out = fn()
+    finally:
+        proc.send_signal(signal.SIGINT)
+        proc.wait(timeout=60)
+    counts = {}
+    with open(path) as f:
+        for line in f:
+            parts = line.strip().split(",")
+            if len(parts) >= 3 and parts[2] in PERF_EVENTS and parts[0].replace(".", "").isdigit():
+                counts[parts[2]] = float(parts[0])
+    os.unlink(path)
+    return out, counts
 
 
 def tree_cpu(root):

@@ -37,6 +37,26 @@ def timed(server, fn):
     return out, b.tree_cpu(server.root_pid) - c0
 
 
+def per_unit(counts, units):
+    """Page faults, context switches and forks per session or message, from perf_counts."""
+    return {k: counts[k] / max(units, 1) for k in counts}
+
+
+def counts_note(ctx, what, results):
+    """One detail line: the median per-unit perf counts of each server's RESULTS."""
+    parts = []
+    for name, rs in results.items():
+        got = [r["perf"] for r in rs if r.get("perf")]
+        if not got:
+            continue
+        cell = ", ".join("%s %s" % (b.fmt_num(b.median([g[e] for g in got if e in g])), label)
+                         for e, label in (("page-faults", "faults"), ("context-switches", "context switches"),
+                                          ("sched:sched_process_fork", "forks")) if any(e in g for g in got))
+        parts.append("%s %s" % (name, cell))
+    if parts:
+        ctx.detail("%s, per unit (perf stat): %s" % (what, "; ".join(parts)))
+
+
 def in_turn(ctx, servers, fn):
     """FN(server) for each server, ctx.runs times, alternating; {server name: [results]}."""
     out = {s.name: [] for s in servers}
@@ -61,16 +81,19 @@ def pop3_sessions(ctx):
     for kind, prefix, scheme, conc in cases:
         b.say("POP3 sessions: %s, %d clients, %s" % (kind, conc, scheme))
 
-        def one(server, seconds=ctx.sizes["seconds"]):
-            res, cpu = timed(server, lambda: pgload(ctx, "pop3", "-p", server.ports["pop3"], "-c", conc, "-t",
-                                                     seconds, "-u", prefix, "-U", conc, "-w", b.PASSWORD))
+        def one(server, seconds=ctx.sizes["seconds"], counted=True):
+            load = lambda: timed(server, lambda: pgload(ctx, "pop3", "-p", server.ports["pop3"], "-c", conc, "-t",
+                                                        seconds, "-u", prefix, "-U", conc, "-w", b.PASSWORD))
+            (res, cpu), counts = b.perf_counts(server.root_pid, load) if counted else (load(), {})
             if res["errors"] > 0:
                 ctx.warn("%s: %d failed sessions (%s, %d clients)" % (server.name, res["errors"], kind, conc))
             res["cpu_ms"] = cpu * 1e3 / max(res["ok"], 1)
+            res["perf"] = per_unit(counts, res["ok"])
             return res
         for s in ctx.pop3_servers:  # the first session of each mailbox builds indexes: not measured
-            one(s, 0.3)
+            one(s, 0.3, False)
         r = in_turn(ctx, ctx.pop3_servers, one)
+        counts_note(ctx, "POP3 sessions, %s, %d clients, %s" % (kind, conc, scheme), r)
         pg, dc = r["popgate"], r["Dovecot"]
         cell = lambda x: "%s/s · p99 %s ms · %s ms CPU/session" % (
             b.fmt_num(med(x, "rate")), b.fmt_num(med(x, "p99_ms")), b.fmt_num(med(x, "cpu_ms")))
@@ -231,12 +254,14 @@ def smtp_relay(ctx):
                 while ctx.sink.messages() < start + count and time.time() < deadline:
                     time.sleep(0.005)
                 return accepted, time.time() - t0
-            (accepted, relayed), cpu = timed(server, go)
+            ((accepted, relayed), cpu), counts = b.perf_counts(server.root_pid, lambda: timed(server, go))
             got = ctx.sink.messages() - start
             if got != count:
                 ctx.warn("%s: the sink got %d of %d messages" % (server.name, got, count))
-            return {"accept_rate": count / accepted, "rate": got / relayed, "cpu_ms": cpu * 1e3 / max(got, 1)}
+            return {"accept_rate": count / accepted, "rate": got / relayed, "cpu_ms": cpu * 1e3 / max(got, 1),
+                    "perf": per_unit(counts, got)}
         r = in_turn(ctx, ctx.smtp_servers, one)
+        counts_note(ctx, "SMTP relay, %d recipient%s, per message" % (rcpts, "s" * (rcpts > 1)), r)
         pg, pf = r["popgate"], r["Postfix"]
         rows.append(row("SMTP relayed messages/s, 4 KB, 20 sessions, %d recipient%s per message"
                         % (rcpts, "s" * (rcpts > 1)), "Postfix (queues to disk)",

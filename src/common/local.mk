@@ -12,6 +12,7 @@ src_common_libcommon_a_SOURCES = \
 	src/common/keys_admin.c \
 	src/common/fileio.c src/common/fileio.h src/common/fdpass.c src/common/fdpass.h \
 	src/common/session_conn.c src/common/session_conn.h \
+	src/common/session_tls.c src/common/session_tls.h \
 	src/common/journal.c src/common/journal.h \
 	src/common/lifeline.c src/common/lifeline.h \
 	src/common/lineio.c src/common/lineio.h \

@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "common/log.h"
+#include "common/session_tls.h"
 #include "pop3d/pop3_int.h"
 
 #define PLAINTEXT_REFUSED "-ERR [AUTH] Plaintext authentication disallowed on non-secure connections"
@@ -65,24 +66,12 @@ enum pop3_outcome pop3_cmd_quit_auth(struct pop3 *p, int argc, char **argv)
 	return pop3_reply(p, "+OK popgate signing off") == POP3_CONTINUE ? POP3_QUIT : POP3_CLOSE;
 }
 
-/* handshake - a server TLS handshake under tls.handshake_timeout, then back to the idle timeout. */
+/* handshake - the server TLS handshake (session_tls_handshake), logged in POP3's words. */
 static int handshake(struct pop3 *p)
 {
-	const struct config *cfg = p->ctx->cfg;
-	long long limit = cfg_duration(cfg, "tls.handshake_timeout");
-	time_t end = lio_now() + limit;
 	char info[128];
-	int rc;
 
-	lio_set_timeout(p->lio, (int)limit);
-	/* For the whole handshake, not each read: a client trickling a ClientHello must not hold a slot. */
-	lio_set_deadline(p->lio, end < p->deadline ? end : p->deadline);
-	rc = lio_start_tls_server(p->lio, p->ctx->tls);
-	if (rc < 0)
-		session_report(p->ctx, errno == ETIMEDOUT ? SESSION_TLS_TIMEOUT : SESSION_TLS_FAILED, NULL);
-	lio_set_deadline(p->lio, p->deadline);
-	lio_set_timeout(p->lio, (int)cfg_duration(cfg, "pop3.idle_timeout"));
-	if (rc < 0) {
+	if (session_tls_handshake(p->ctx, p->lio, p->deadline, (int)cfg_duration(p->ctx->cfg, "pop3.idle_timeout")) < 0) {
 		log_session(LOG_NOTICE, p->proto, p->ctx->client_ip, NULL, "tls handshake failed", NULL);
 		return -1;
 	}

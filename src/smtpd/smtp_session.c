@@ -16,6 +16,7 @@
 
 #include "common/log.h"
 #include "common/plaintext_policy.h"
+#include "common/session_tls.h"
 #include "privsep/member.h"
 #include "smtpd/smtp_limits.h"
 #include "smtpd/smtp_session.h"
@@ -58,19 +59,7 @@ void smtp_reset_transaction(struct smtp_session *s)
 
 int smtp_start_tls(struct smtp_session *s)
 {
-	long long limit = cfg_duration(s->cfg, "tls.handshake_timeout");
-	time_t end = lio_now() + limit;
-	int rc;
-
-	/* For the whole handshake, not each read: a client trickling a ClientHello must not hold a slot. */
-	lio_set_timeout(s->lio, (int)limit);
-	lio_set_deadline(s->lio, end < s->deadline ? end : s->deadline);
-	rc = lio_start_tls_server(s->lio, s->ctx->tls);
-	if (rc < 0)
-		session_report(s->ctx, errno == ETIMEDOUT ? SESSION_TLS_TIMEOUT : SESSION_TLS_FAILED, NULL);
-	lio_set_deadline(s->lio, s->deadline);
-	lio_set_timeout(s->lio, s->command_timeout);
-	return rc;
+	return session_tls_handshake(s->ctx, s->lio, s->deadline, s->command_timeout);
 }
 
 bool smtp_stressed(const struct smtp_session *s)
