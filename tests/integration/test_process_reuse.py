@@ -24,6 +24,7 @@ import signal
 import smtplib
 import socket
 import ssl
+import subprocess
 import time
 
 import popgate_harness as h
@@ -44,6 +45,30 @@ def gone(pid):
 def parent_of(pid):
     with open("/proc/%d/stat" % pid) as f:
         return int(f.read().rsplit(")", 1)[1].split()[1])
+
+
+def socket_inodes(pid):
+    """The inodes of PID's sockets."""
+    out = set()
+    for fd in os.listdir("/proc/%d/fd" % pid):
+        try:
+            link = os.readlink("/proc/%d/fd/%s" % (pid, fd))
+        except OSError:
+            continue
+        if link.startswith("socket:["):
+            out.add(int(link[8:-1]))
+    return out
+
+
+def unix_peers():
+    """{inode: peer inode} of every connected unix socket, from ss."""
+    peers = {}
+    for line in subprocess.run(["ss", "-xaH"], capture_output=True, text=True, check=True).stdout.splitlines():
+        f = line.split()
+        # Netid State Recv-Q Send-Q Local-Address Local-Port Peer-Address Peer-Port
+        if len(f) >= 8 and f[5].isdigit() and f[7].isdigit() and f[7] != "0":
+            peers[int(f[5])] = int(f[7])
+    return peers
 
 
 def wait_until(what, cond, timeout=30):
@@ -180,6 +205,28 @@ class Reuse(h.TestCase):
             # A's failed login counted against A's address only.
             self.assertRegex(log, r"session=%s ip=127\.0\.0\.2 user=alice login failed: delay=\d+s failures=1 "
                                   r"address_failures=1" % sid_a)
+
+    def test_the_protocol_child_holds_no_channel_to_the_master(self):
+        """The dispatch sockets: the monitor holds its own, the child none, so it cannot take connections."""
+        if h.shutil.which("ss") is None:
+            self.skipTest("ss (iproute2) is not installed")
+        with self.daemon(listeners=("smtp",)) as d:
+            d.start()
+            first, sid, child = self.smtp_client(d, "127.0.0.2")
+            first.ehlo("a.test")
+            first.quit()
+            self.done(d, sid)
+            busy, sid, child2 = self.smtp_client(d, "127.0.0.3")  # the reused pair, serving again
+            self.assertEqual(child2, child)
+            monitor = parent_of(child)
+            master = d.proc.pid
+            peers = unix_peers()
+            mine = socket_inodes(master)
+            reach = lambda pid: {peers[i] for i in socket_inodes(pid) if i in peers} & mine
+            # The monitor reaches the master twice: its dispatch socket and the report channel.
+            self.assertEqual(len(reach(monitor)), 2, "the monitor's channels to the master")
+            self.assertEqual(reach(child), set(), "the protocol child holds a channel to the master")
+            busy.quit()
 
     def sequence(self, d, n):
         """N SMTP clients one after the other, each waiting for the last one's end; their pids."""
