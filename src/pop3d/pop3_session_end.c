@@ -19,6 +19,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "auth/auth_client.h"
 #include "auth/blocks.h"
 #include "common/log.h"
 #include "pop3d/pop3_int.h"
@@ -77,6 +78,7 @@ int pop3_serve_as_owner(struct pop3 *p, const struct auth_user *user, const char
 		if (p->ctx->report_fd >= 0)
 			close(p->ctx->report_fd);
 		p->ctx->report_fd = -1;
+		auth_client_forget(); /* nor ask the auth worker: it checks passwords for monitors only */
 		_exit(mailbox_child(p, user, index_dir, monitor, serve));
 	}
 	/* The client is the mailbox process's alone: its end must close the connection. */
