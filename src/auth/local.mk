@@ -39,3 +39,6 @@ tests_unit_check_auth_wire_SOURCES = tests/unit/check_auth_wire.c
 tests_unit_check_auth_wire_CFLAGS = $(POPGATE_TEST_CFLAGS)
 tests_unit_check_auth_wire_LDADD = $(POPGATE_TEST_LIBS)
 EXTRA_tests_unit_check_auth_wire_DEPENDENCIES = $(POPGATE_LIBS)
+
+TESTS += tests/integration/test_auth_worker.py
+EXTRA_DIST += tests/integration/test_auth_worker.py
