@@ -647,8 +647,8 @@ class ForkFailure(h.TestCase):
         cg = self.pids_cgroup()
         with h.Popgated(self, tls=True, listeners=("pop3", "pop3s", "smtp", "admin")) as d:
             d.start()
-            # The workers (admin page, relay lookup, sweeper) first: they stay where they were.
-            sh.wait_until(lambda: len(children_of(d.proc.pid)) == 3, what="the three workers")
+            # The workers (admin page, relay lookup, sweeper, auth) first: they stay where they were.
+            sh.wait_until(lambda: len(children_of(d.proc.pid)) == 4, what="the four workers")
             with open(os.path.join(cg, "cgroup.procs"), "w") as f:
                 f.write(str(d.proc.pid))
             # Only processes forked from now on join it: the master and one session fit.
