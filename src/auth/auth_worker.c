@@ -189,10 +189,17 @@ int auth_worker_run(const struct config *cfg, volatile sig_atomic_t *stop)
 	while (!*stop) {
 		struct pollfd p = { .fd = chan, .events = POLLIN };
 
-		if (poll(&p, 1, -1) < 0) {
+		/* A second at most: a SIGTERM that lands between the test of *stop and poll is not lost. */
+		if (poll(&p, 1, 1000) < 0) {
 			if (errno == EINTR)
 				continue;
 			log_err("auth worker: poll: %s", strerror(errno));
+			return -1;
+		}
+		if (!(p.revents & POLLIN)) {
+			if (p.revents == 0)
+				continue;
+			log_err("auth worker: the auth channel was closed");
 			return -1;
 		}
 		int rc = receive(chan, MSG_DONTWAIT, &r);
