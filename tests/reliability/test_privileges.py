@@ -15,12 +15,15 @@ With popgated started as root, system users (useradd) and a Debian-style spool (
   the channel, and real failures still lock an address out.
 - what docs/ARCHITECTURE.md says each process can and cannot do, tried with its exact
   credentials: the master keeps exactly six capabilities and the session monitors the same, the
-  workers none; neither a protocol child nor the mailbox process can read /etc/shadow, another
+  auth worker CAP_DAC_READ_SEARCH alone, the other workers none; neither a protocol child nor the mailbox process can read /etc/shadow, another
   user's mailbox or the memory of a process that left root; the mailbox process reaches none of
   server.user's sockets, files or processes; and what a subverted protocol child CAN do as
   server.user, asserted too so that the document and the test change together: signal every
   popgated process, write the relay database and server.state_dir, have the lookup worker
   authorize any address (relaying then accepted); it cannot read popgate-admind's memory;
+- the auth worker (issue 15) is the only process besides them that may check a password: session
+  monitors hold its channel; protocol children, the mailbox process and the other workers do not,
+  a protocol child cannot take its monitor's, and the worker refuses a request from another uid;
 - the PROXY header is read before the split, by a process holding the master's capabilities.
 - popgate-admind and popgate-dracd: server.user, no capability, not dumpable; the sendmail of
   smtp.forward: server.user, no capability, descriptors 0-2 only, PATH alone; the systemd unit's
@@ -613,8 +616,8 @@ class Privileges(h.TestCase):
             c.close()
             with open(os.path.join(spool, a), "rb") as f:
                 self.assertEqual(f.read(), h.mbox_message(2))
-        print("\n%d processes checked: none root, capabilities only in the master and the session "
-              "monitors (%x at most); the admin worker "
+        print("\n%d processes checked: none root, capabilities only in the master, the session "
+              "monitors and the auth worker (%x at most); the admin worker "
               "(uid %d, groups %s) cannot touch the spool; the POP3 post-login process runs as %s (uid %d, "
               "group mail); with the spool mode %o a subverted post-login process %s rename or remove "
               "other users' mailboxes (with 3775 it cannot, and deletions still apply)"
