@@ -7,13 +7,18 @@
 #include <string.h>
 #include <sys/capability.h>
 #include <sys/socket.h>
+#include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "auth/auth_client.h"
 #include "auth/auth_wire.h"
 #include "auth/auth_worker.h"
+#include "common/lifeline.h"
 #include "common/log.h"
 
+/* auth.workers' upper bound: more processes than that only queue for the same CPUs. */
+#define AUTH_WORKER_PROCS_MAX 64
 /* Descriptors one request may carry: one is right; room for a few more so that extras are seen and closed. */
 #define AUTH_WORKER_FDS 4
 
@@ -174,10 +179,74 @@ static void drain(const struct config *cfg, int chan)
 		serve_one(cfg, &r);
 }
 
+/* The helpers: processes forked by the auth worker that serve the same channel, one hash each at a time. */
+struct helpers {
+	pid_t pid[AUTH_WORKER_PROCS_MAX];
+	int n;                  /* wanted, besides the worker itself */
+	time_t last_spawn;      /* at most one replacement a second: a helper that dies at once must not spin */
+};
+
+static int serve(const struct config *cfg, int chan, volatile sig_atomic_t *stop, struct helpers *h);
+
+/* spawn - helper I: a fork that serves the channel until told to stop, and dies with the worker. */
+static void spawn(const struct config *cfg, int chan, volatile sig_atomic_t *stop, struct helpers *h, int i)
+{
+	pid_t parent = getpid(), pid = fork();
+
+	if (pid == 0) {
+		if (lifeline_tie(parent) < 0)
+			_exit(1);
+		_exit(serve(cfg, chan, stop, NULL) == 0 ? 0 : 1);
+	}
+	if (pid < 0)
+		log_err("auth worker: starting a helper: %s", strerror(errno));
+	h->pid[i] = pid > 0 ? pid : 0;
+	h->last_spawn = time(NULL);
+}
+
+/* tend - reap helpers that ended and start others in their place (not more than one a second). */
+static void tend(const struct config *cfg, int chan, volatile sig_atomic_t *stop, struct helpers *h)
+{
+	pid_t pid;
+	int status;
+
+	while ((pid = waitpid(-1, &status, WNOHANG)) > 0)
+		for (int i = 0; i < h->n; i++)
+			if (h->pid[i] == pid) {
+				log_err("auth worker: helper %ld ended (status %d); starting another", (long)pid, status);
+				h->pid[i] = 0;
+			}
+	for (int i = 0; i < h->n && !*stop; i++)
+		if (h->pid[i] == 0 && time(NULL) != h->last_spawn)
+			spawn(cfg, chan, stop, h, i);
+}
+
+/* stop_helpers - ask each helper to answer what it has and stop, and wait for it. */
+static void stop_helpers(struct helpers *h)
+{
+	for (int i = 0; i < h->n; i++)
+		if (h->pid[i] > 0)
+			kill(h->pid[i], SIGTERM);
+	for (int i = 0; i < h->n; i++)
+		if (h->pid[i] > 0)
+			while (waitpid(h->pid[i], NULL, 0) < 0 && errno == EINTR)
+				;
+}
+
+/* procs_wanted - auth.workers, or one per CPU when it is 0. */
+static int procs_wanted(const struct config *cfg)
+{
+	long n = cfg_int(cfg, "auth.workers");
+
+	if (n <= 0)
+		n = sysconf(_SC_NPROCESSORS_ONLN);
+	return n < 1 ? 1 : n > AUTH_WORKER_PROCS_MAX ? AUTH_WORKER_PROCS_MAX : (int)n;
+}
+
 int auth_worker_run(const struct config *cfg, volatile sig_atomic_t *stop)
 {
-	int chan = auth_channel_worker_fd();
-	struct received r;
+	int chan = auth_channel_worker_fd(), rc;
+	struct helpers h = { .n = procs_wanted(cfg) - 1 };
 
 	if (chan < 0) {
 		log_err("auth worker: no auth channel");
@@ -185,7 +254,20 @@ int auth_worker_run(const struct config *cfg, volatile sig_atomic_t *stop)
 	}
 	/* Its own end only: the worker never asks itself, and the master keeps the monitors' end. */
 	auth_channel_close_client();
-	log_info("auth worker ready (auth.backend %s)", cfg_text(cfg, "auth.backend"));
+	for (int i = 0; i < h.n; i++)
+		spawn(cfg, chan, stop, &h, i);
+	log_info("auth worker ready (auth.backend %s, %d process%s)", cfg_text(cfg, "auth.backend"), h.n + 1,
+		 h.n > 0 ? "es" : "");
+	rc = serve(cfg, chan, stop, &h);
+	stop_helpers(&h);
+	return rc;
+}
+
+/* serve - answer checks until *STOP (then drain the queue) or a broken channel; H: tend the helpers. */
+static int serve(const struct config *cfg, int chan, volatile sig_atomic_t *stop, struct helpers *h)
+{
+	struct received r;
+
 	while (!*stop) {
 		struct pollfd p = { .fd = chan, .events = POLLIN };
 
@@ -196,6 +278,8 @@ int auth_worker_run(const struct config *cfg, volatile sig_atomic_t *stop)
 			log_err("auth worker: poll: %s", strerror(errno));
 			return -1;
 		}
+		if (h != NULL)
+			tend(cfg, chan, stop, h);
 		if (!(p.revents & POLLIN)) {
 			if (p.revents == 0)
 				continue;

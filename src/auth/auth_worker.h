@@ -19,6 +19,9 @@ int auth_worker_drop(void);
 /*
  * auth_worker_run - answer password and APOP checks from the auth channel (auth_client.h) until
  * *STOP is set, then answer what is already queued and return 0; -1 when the channel is broken.
+ * auth.workers processes serve the channel side by side (one per CPU by default: a hash takes
+ * milliseconds of one CPU, and the session monitors that checked before used them all); this one
+ * forks the others, which die with it, and starts another when one ends.
  * Unknown users cost one hash against the dummy, as a wrong password does (auth_password).
  * Requests must come from a process of this worker's own uid (the kernel stamps the sender's
  * credentials); the failure delays and lockouts stay with the session monitor that asks.

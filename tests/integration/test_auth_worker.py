@@ -7,7 +7,9 @@
   gets the protocol's temporary failure at once, not after the monitor's 30 s deadline and not a
   hang; the session lives on, and the same client logs in once the worker is back;
 - a check sent while the worker is stopped waits in the channel, which the master keeps open,
-  and the restarted worker answers it: the client logs in.
+  and the restarted worker answers it: the client logs in;
+- with auth.workers = 2 the worker forks a helper that serves the same channel: with the worker
+  itself stopped, the helper answers; a helper killed is replaced, and dies with the worker.
 """
 
 import os
@@ -56,6 +58,27 @@ def login(d, password="secret"):
         return c.cmd("PASS %s" % password)
     finally:
         c.close()
+
+
+def helpers_of(pid):
+    """The auth worker's helper processes (its children)."""
+    return [int(p) for p in subprocess.run(["pgrep", "-P", str(pid)], capture_output=True,
+                                           text=True).stdout.split()]
+
+
+def cap_eff(pid):
+    """PID's effective capabilities, as /proc shows them."""
+    with open("/proc/%d/status" % pid) as f:
+        return [l.split()[1] for l in f if l.startswith("CapEff:")][0]
+
+
+def alive(pid):
+    """Whether PID runs (a zombie does not)."""
+    try:
+        with open("/proc/%d/stat" % pid) as f:
+            return f.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except FileNotFoundError:
+        return False
 
 
 def recv_queue(inode):
@@ -149,7 +172,9 @@ class AuthWorker(h.TestCase):
             chan = socket_inodes(worker) & socket_inodes(master)
             self.assertEqual(len(chan), 1, "the worker shares one socket, its end of the channel, with the master")
             chan = chan.pop()
-            os.kill(worker, signal.SIGSTOP)
+            everyone = [worker] + helpers_of(worker)  # every process that serves the channel
+            for p in everyone:
+                os.kill(p, signal.SIGSTOP)
             c = Pop3Line(d.port("pop3"))
             c.cmd("USER alice")
             c.sock.sendall(b"PASS secret\r\n")
@@ -158,13 +183,48 @@ class AuthWorker(h.TestCase):
                 self.assertLess(time.time(), deadline, "the check never reached the auth channel")
                 time.sleep(0.02)
             mark = len(d.log())
-            os.kill(worker, signal.SIGKILL)
-            os.kill(worker, signal.SIGCONT)
+            os.kill(worker, signal.SIGKILL)  # stopped or not; its helpers die with it (parent-death signal)
             auth_worker(d, start=mark)
             self.assertTrue(c.line().startswith("+OK"), "the queued check was lost with the worker")
             c.cmd("QUIT")
             c.close()
         print("\na check queued while the worker was stopped and then killed: answered by the next one")
+
+    def test_helpers_serve_side_by_side(self):
+        with h.Popgated(self, listeners=("pop3",), config={"auth": {"workers": "2"}}) as d:
+            d.add_user("alice", "secret", messages=[h.mbox_message(1)])
+            d.start()
+            worker = auth_worker(d)
+            self.assertIn("auth worker ready (auth.backend file, 2 processes)", d.log())
+            deadline = time.time() + 30
+            while len(helpers_of(worker)) != 1:
+                self.assertLess(time.time(), deadline, "no helper")
+                time.sleep(0.02)
+            helper = helpers_of(worker)[0]
+            self.assertEqual(cap_eff(helper), cap_eff(worker), "the helper's capabilities differ from the worker's")
+            os.kill(worker, signal.SIGSTOP)
+            try:
+                self.assertTrue(login(d).startswith("+OK"), "the helper did not answer for the stopped worker")
+            finally:
+                os.kill(worker, signal.SIGCONT)
+            mark = len(d.log())
+            os.kill(helper, signal.SIGKILL)
+            d.wait_for_log(r"auth worker: helper %d ended \(status 9\); starting another" % helper, start=mark)
+            while len(helpers_of(worker)) != 1 or helpers_of(worker)[0] == helper:
+                self.assertLess(time.time(), deadline + 30, "no new helper")
+                time.sleep(0.02)
+            replacement = helpers_of(worker)[0]
+            os.kill(worker, signal.SIGSTOP)
+            try:
+                self.assertTrue(login(d).startswith("+OK"), "the new helper did not answer")
+            finally:
+                os.kill(worker, signal.SIGCONT)
+            os.kill(worker, signal.SIGKILL)
+            deadline = time.time() + 30
+            while alive(replacement):
+                self.assertLess(time.time(), deadline, "the helper outlived the worker")
+                time.sleep(0.02)
+        print("\nwith the worker stopped its helpers answered; a killed helper was replaced; both died with the worker")
 
 
 if __name__ == "__main__":
