@@ -160,7 +160,7 @@ struct config *pop3test_config(const char *pop3_keys)
 	snprintf(text, sizeof(text),
 		 "[server]\nuser = %s\nstate_dir = %s/state\nhostname = pop.test\n"
 		 "[auth]\nbackend = file\npasswd_file = %s/users.passwd\napop_secrets_file = %s/apop.secrets\n"
-		 "fail_delay = 0\n"
+		 "fail_delay = 0\nworkers = 1\n"
 		 "[relay]\ndb_dir = %s/state/relay\n"
 		 "[pop3]\n%s",
 		 name, pop3test_dir, pop3test_dir, pop3test_dir, pop3test_dir, pop3_keys != NULL ? pop3_keys : "");
