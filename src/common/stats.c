@@ -36,7 +36,8 @@ struct stats_writer {
 	struct stats_counters c;
 };
 
-static const char *const worker_names[STATS_WORKERS] = { "admin", "relay-sweeper", "relay-lookup", "drac" };
+static const char *const worker_names[STATS_WORKERS] = { "admin", "relay-sweeper", "relay-lookup", "drac",
+								   "auth" };
 static const char *const tls_services[STATS_TLS_SERVICES] = { "pop3", "pop3s", "smtp", "smtps" };
 
 const char *stats_worker_name(int k)

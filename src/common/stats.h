@@ -25,7 +25,7 @@
 #define STATS_EVENTS 128
 
 /* The master's workers, in master/workers.h's order (it checks): labels of the per-worker counters. */
-#define STATS_WORKERS 4
+#define STATS_WORKERS 5
 /* The services a TLS handshake can fail on: "pop3" (STLS), "pop3s", "smtp" (STARTTLS), "smtps". */
 #define STATS_TLS_SERVICES 4
 /* Who found a relay database error: a session, or one of the workers (STATS_WORKERS of them). */

@@ -9,6 +9,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "auth/auth_client.h"
+#include "auth/auth_worker.h"
 #include "common/lifeline.h"
 #include "common/log.h"
 #include "common/stats_report.h"
@@ -39,9 +41,9 @@ static void on_term(int sig)
 /* The names the log and /metrics give them (stats_worker_name): one table for both. */
 _Static_assert(WORKER_KINDS == STATS_WORKERS, "stats.h counts restarts per worker in workers.h's order");
 static const char *worker_idents[WORKER_KINDS] = { "popgated/admin", "popgated/sweeper", "popgated/lookup",
-						   "popgated/drac" };
+						   "popgated/drac", "popgated/auth" };
 /* The workers that are programs of their own, exec'd once unprivileged. */
-static const char *worker_programs[WORKER_KINDS] = { "popgate-admind", NULL, NULL, "popgate-dracd" };
+static const char *worker_programs[WORKER_KINDS] = { "popgate-admind", NULL, NULL, "popgate-dracd", NULL };
 
 /*
  * worker_program - NAME (popgate-admind, popgate-dracd): next to this popgated when it runs from a
@@ -145,6 +147,36 @@ static int exec_drac(const struct config *cfg, const struct listener_set *ls, co
 	return 1;
 }
 
+/*
+ * The auth worker (auth/auth_worker.c). Its channel is opened once, before the first session is
+ * forked, and the master keeps both ends for its life (auth_client.h): a restarted worker takes
+ * over the same channel, and the monitors forked before the restart still reach it.
+ */
+
+/* auth_wanted - whether anyone may ask the auth worker: sessions exist only with POP3 or SMTP listeners. */
+static bool auth_wanted(const struct config *cfg)
+{
+	return cfg_listen(cfg, "smtp.listen")->n > 0 || cfg_listen(cfg, "smtp.listen_tls")->n > 0 ||
+	       cfg_listen(cfg, "pop3.listen")->n > 0 || cfg_listen(cfg, "pop3.listen_tls")->n > 0;
+}
+
+/* auth_body - the auth worker's side: CAP_DAC_READ_SEARCH alone, no report channel, then its loop. */
+static int auth_body(const struct config *cfg, int report_fd)
+{
+	if (report_fd >= 0)
+		close(report_fd); /* it has nothing to report, and reads nothing from the network */
+	if (auth_worker_drop() < 0)
+		return WORKER_EXIT_SETUP;
+	return auth_worker_run(cfg, &worker_stop) == 0 ? 0 : WORKER_EXIT_SETUP;
+}
+
+/* auth_child_channel - in a worker just forked: only the auth worker keeps (its end of) the auth channel. */
+static void auth_child_channel(enum worker_kind kind)
+{
+	if (kind != WORKER_AUTH)
+		auth_client_forget();
+}
+
 /* worker_body - the child's side: unprivileged, its own SIGTERM flag, then the worker's loop. */
 static int worker_body(enum worker_kind kind, const struct config *cfg, const struct listener_set *ls,
 		       const char *program, int report_fd)
@@ -156,6 +188,8 @@ static int worker_body(enum worker_kind kind, const struct config *cfg, const st
 	sigaction(SIGINT, &sa, NULL);
 	signal(SIGHUP, SIG_IGN);
 	log_set_ident(worker_idents[kind]);
+	if (kind == WORKER_AUTH)
+		return auth_body(cfg, report_fd);
 	if (privsep_drop_to_server_user(cfg) < 0)
 		return WORKER_EXIT_SETUP;
 	stats_report_worker(report_fd); /* the exec'd ones get it as -r FD */
@@ -185,8 +219,13 @@ static void start_one(struct workers *w, enum worker_kind kind, const struct con
 {
 	const char *program = worker_programs[kind] != NULL ? worker_program(worker_programs[kind]) : NULL;
 	pid_t master = getpid();
-	pid_t pid = fork();
+	pid_t pid;
 
+	if (kind == WORKER_AUTH && auth_channel_open() < 0) {
+		w->restart_at[kind] = time(NULL) + 5;
+		return;
+	}
+	pid = fork();
 	if (pid < 0) {
 		log_err("starting the %s worker: %s", stats_worker_name(kind), strerror(errno));
 		w->restart_at[kind] = time(NULL) + 5;
@@ -205,6 +244,7 @@ static void start_one(struct workers *w, enum worker_kind kind, const struct con
 			close(close_fds[i]);
 		if (w->pool != NULL)
 			pool_close_inherited(w->pool);
+		auth_child_channel(kind);
 		for (size_t i = 0; i < ls->n; i++)
 			if (!worker_keeps(kind, &ls->v[i]))
 				close(ls->v[i].fd);
@@ -228,6 +268,8 @@ static bool wanted(enum worker_kind kind, const struct config *cfg)
 		       cfg_str(cfg, "relay.socketmap_listen")[0] != '\0';
 	if (kind == WORKER_DRAC)
 		return drac_mode_of(cfg) != DRAC_OFF;
+	if (kind == WORKER_AUTH)
+		return auth_wanted(cfg);
 	return kind == WORKER_SWEEPER || cfg_listen(cfg, "admin.listen")->n > 0;
 }
 

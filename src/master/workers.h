@@ -1,4 +1,4 @@
-/* workers.h - long-lived helper processes of the master: the admin page, the relay sweeper and lookup, DRAC. */
+/* workers.h - long-lived helper processes of the master: the admin page, the relay sweeper and lookup, DRAC, auth. */
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 #ifndef POPGATE_WORKERS_H
 #define POPGATE_WORKERS_H
@@ -12,7 +12,7 @@
 #include "common/stats.h"
 #include "master/listeners.h"
 
-enum worker_kind { WORKER_ADMIN, WORKER_SWEEPER, WORKER_LOOKUP, WORKER_DRAC, WORKER_KINDS };
+enum worker_kind { WORKER_ADMIN, WORKER_SWEEPER, WORKER_LOOKUP, WORKER_DRAC, WORKER_AUTH, WORKER_KINDS };
 
 struct pool;
 

@@ -19,6 +19,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "auth/auth_client.h"
 #include "auth/blocks.h"
 #include "common/log.h"
 #include "common/session_conn.h"
@@ -76,6 +77,7 @@ int pop3_serve_as_owner(struct pop3 *p, const struct auth_user *user, const char
 		 * cannot fill it and crowd out other sessions' reports (failed logins, hand-offs).
 		 */
 		session_drop_channels(p->ctx);
+		auth_client_forget(); /* nor ask the auth worker: it checks passwords for monitors only */
 		_exit(mailbox_child(p, user, index_dir, monitor, serve));
 	}
 	/* The client is the mailbox process's alone: its end must close the connection. */

@@ -14,6 +14,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "auth/auth_client.h"
 #include "auth/blocks.h"
 #include "common/fdpass.h"
 #include "common/fileio.h"
@@ -244,6 +245,7 @@ int privsep_fork(struct session_ctx *ctx, struct privsep **psp)
 		ps->fd = sv[1];
 		/* A child that reads the network must not be able to speak to the master for anyone. */
 		session_drop_channels(ctx);
+		auth_client_forget(); /* nor ask the auth worker to check passwords unthrottled */
 		ctx->report_via = forward_report;
 		ctx->report_arg = ps;
 		/*
@@ -345,10 +347,9 @@ static enum auth_result check_one(struct privsep *ps, struct privsep_request *re
 		sleep(penalty_delay(ctx->cfg, penalty_failures(ctx, req->user)));
 		return AUTH_LOCKED;
 	}
-	if (req->mech == PRIVSEP_APOP)
-		res = auth_apop(ctx->cfg, req->user, req->challenge, req->secret, user);
-	else
-		res = auth_password(ctx->cfg, req->user, req->secret, user);
+	/* The auth worker alone reads the user databases; the delays and lockouts stay here. */
+	res = auth_client_check(req->mech == PRIVSEP_APOP ? AUTH_WIRE_APOP : AUTH_WIRE_PASSWORD, req->user,
+				req->secret, req->challenge, req->proto, ctx->client_ip, user);
 	explicit_bzero(req->secret, sizeof(req->secret));
 	if (res == AUTH_OK && (res = auth_block_login(ctx->cfg, user->name, req->proto, time(NULL), &relay)) != AUTH_OK) {
 		log_session(LOG_NOTICE, req->proto, ctx->client_ip, user->name, "login refused", "%s",

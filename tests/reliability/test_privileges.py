@@ -15,12 +15,15 @@ With popgated started as root, system users (useradd) and a Debian-style spool (
   the channel, and real failures still lock an address out.
 - what docs/ARCHITECTURE.md says each process can and cannot do, tried with its exact
   credentials: the master keeps exactly six capabilities and the session monitors the same, the
-  workers none; neither a protocol child nor the mailbox process can read /etc/shadow, another
+  auth worker CAP_DAC_READ_SEARCH alone, the other workers none; neither a protocol child nor the mailbox process can read /etc/shadow, another
   user's mailbox or the memory of a process that left root; the mailbox process reaches none of
   server.user's sockets, files or processes; and what a subverted protocol child CAN do as
   server.user, asserted too so that the document and the test change together: signal every
   popgated process, write the relay database and server.state_dir, have the lookup worker
   authorize any address (relaying then accepted); it cannot read popgate-admind's memory;
+- the auth worker (issue 15) is the only process besides them that may check a password: session
+  monitors hold its channel; protocol children, the mailbox process and the other workers do not,
+  a protocol child cannot take its monitor's, and the worker refuses a request from another uid;
 - the PROXY header is read before the split, by a process holding the master's capabilities.
 - popgate-admind and popgate-dracd: server.user, no capability, not dumpable; the sendmail of
   smtp.forward: server.user, no capability, descriptors 0-2 only, PATH alone; the systemd unit's
@@ -42,6 +45,7 @@ import re
 import shutil
 import socket
 import struct
+import subprocess
 import sys
 import time
 
@@ -61,6 +65,7 @@ DANGEROUS = (1 << 1) | (1 << 3) | (1 << 19) | (1 << 21)
 
 # CHOWN, DAC_READ_SEARCH, KILL, SETGID, SETUID, NET_BIND_SERVICE: what the master keeps (src/master/privdrop.c).
 KEPT_CAPS = (1 << 0) | (1 << 2) | (1 << 5) | (1 << 6) | (1 << 7) | (1 << 10)
+CAP_DAC_READ_SEARCH = 1 << 2  # the auth worker's one capability (src/auth/auth_worker.c)
 CAP_NAMES = {0: "CAP_CHOWN", 2: "CAP_DAC_READ_SEARCH", 5: "CAP_KILL", 6: "CAP_SETGID", 7: "CAP_SETUID",
              10: "CAP_NET_BIND_SERVICE"}  # linux/capability.h
 
@@ -253,6 +258,49 @@ RELAY_LOGIN_MAGIC = 0x706c6731  # src/relaydb/lookup_wire.h
 def child_report(event):
     """A report record as a protocol child sends it to its monitor, asking for no answer."""
     return struct.pack("=III", WIRE_REPORT, event, 0).ljust(WIRE_CHECK_SIZE, b"\0")
+
+
+# struct auth_wire_req (src/auth/auth_wire.h): magic, mech, user[128], secret[1024], challenge[256],
+# service[16], client_ip[64]; the reply starts with its magic and the result (0: AUTH_OK).
+AUTH_WIRE_REQ = struct.Struct("=II128s1024s256s16s64s")
+AUTH_WIRE_REQ_MAGIC, AUTH_WIRE_PASSWORD = 0x70617131, 1
+
+
+def unix_peer(inode):
+    """The inode of the peer of the connected unix socket INODE (ss -x), or None."""
+    out = subprocess.run(["ss", "-x", "-a", "-n"], capture_output=True, text=True).stdout
+    for line in out.splitlines()[1:]:
+        f = line.split()
+        if len(f) >= 8 and f[5] == str(inode):
+            return int(f[7])
+    return None
+
+
+def fd_of(pid, target):
+    """PID's descriptor for TARGET ('socket:[N]'), or None."""
+    for fd, t in sockets_and_pipes(pid).items():
+        if t == target:
+            return fd
+    return None
+
+
+def ask_auth_worker(chan_fd, user, password):
+    """Ask the auth worker, through CHAN_FD, to check USER's PASSWORD: returns normally when it
+    answered AUTH_OK; ECONNREFUSED when it closed the reply socket unanswered; EPERM when it said no."""
+    def go():
+        chan = socket.socket(fileno=os.dup(chan_fd))
+        mine, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+        req = AUTH_WIRE_REQ.pack(AUTH_WIRE_REQ_MAGIC, AUTH_WIRE_PASSWORD, user.encode(), password.encode(),
+                                 b"", b"pop3", b"127.0.0.1")
+        socket.send_fds(chan, [req], [theirs.fileno()])
+        theirs.close()
+        mine.settimeout(60)
+        reply = mine.recv(65536)
+        if not reply:
+            raise OSError(errno.ECONNREFUSED, "closed unanswered")
+        if struct.unpack_from("=Ii", reply)[1] != 0:
+            raise OSError(errno.EPERM, "not AUTH_OK")
+    return go
 
 
 def stats_memfd(pid):
@@ -495,6 +543,7 @@ class Privileges(h.TestCase):
                 os.chmod(path, mode)
             d.start()
             admin_pid = int(d.wait_for_log(r"popgated/admin\[(\d+)\]").group(1))
+            auth_pid = int(d.wait_for_log(r"popgated/auth\[(\d+)\]: \w+: auth worker ready").group(1))
             # Sessions in every state: SMTP, POP3 before login, POP3 after login.
             smtp = r.connect(d.port("smtp"))
             smtp.recv(100)
@@ -517,7 +566,9 @@ class Privileges(h.TestCase):
                 self.assertEqual(capprm & ~master_caps, 0, "process %d has capabilities the master lacks" % pid)
                 self.assertEqual(capprm & DANGEROUS, 0, "process %d holds %x" % (pid, capprm & DANGEROUS))
                 ppid = r.proc_table().get(pid, (0,))[0]
-                if ppid not in (d.proc.pid, 1, os.getpid()) and pid != d.proc.pid:
+                if ppid == auth_pid:  # the auth worker's helpers: its one capability, as it
+                    self.assertEqual((capprm, capeff), (CAP_DAC_READ_SEARCH, CAP_DAC_READ_SEARCH))
+                elif ppid not in (d.proc.pid, 1, os.getpid()) and pid != d.proc.pid:
                     self.assertEqual((capprm, capeff), (0, 0), "protocol child %d keeps capabilities" % pid)
                 checked += 1
             self.assertGreaterEqual(checked, 7, "master, 2 workers, SMTP and 2 POP3 sessions with children")
@@ -568,8 +619,8 @@ class Privileges(h.TestCase):
             c.close()
             with open(os.path.join(spool, a), "rb") as f:
                 self.assertEqual(f.read(), h.mbox_message(2))
-        print("\n%d processes checked: none root, capabilities only in the master and the session "
-              "monitors (%x at most); the admin worker "
+        print("\n%d processes checked: none root, capabilities only in the master, the session "
+              "monitors and the auth worker (%x at most); the admin worker "
               "(uid %d, groups %s) cannot touch the spool; the POP3 post-login process runs as %s (uid %d, "
               "group mail); with the spool mode %o a subverted post-login process %s rename or remove "
               "other users' mailboxes (with 3775 it cannot, and deletions still apply)"
@@ -598,6 +649,7 @@ class Privileges(h.TestCase):
             master = d.proc.pid
             admin_pid = int(d.wait_for_log(r"popgated/admin\[(\d+)\]: \w+: admin: serving").group(1))
             d.wait_for_log(r"lookup worker listening on")
+            auth_pid = int(d.wait_for_log(r"popgated/auth\[(\d+)\]: \w+: auth worker ready").group(1))
             state = d.config["server"]["state_dir"]
             relay_dir = d.config["relay"]["db_dir"]
             smtp = r.connect(d.port("smtp"), source="127.3.4.1")
@@ -632,11 +684,14 @@ class Privileges(h.TestCase):
             self.assertIn(monitor, monitors)
             for p in monitors:
                 self.assertEqual(table[p][3:], (KEPT_CAPS, KEPT_CAPS), "session monitor %d" % p)
-            self.assertGreaterEqual(len(workers), 3, "admin, sweeper and lookup workers: %s" % workers)
+            self.assertGreaterEqual(len(workers), 4, "admin, sweeper, lookup and auth workers: %s" % workers)
             self.assertIn(admin_pid, workers)
+            self.assertIn(auth_pid, workers)
             for p in workers:
                 self.assertEqual(table[p][0], [d.uid] * 4, "worker %d runs as server.user" % p)
-                self.assertEqual(table[p][3:], (0, 0), "worker %d holds capabilities" % p)
+                # The auth worker reads /etc/shadow for each check: CAP_DAC_READ_SEARCH, nothing else.
+                want = (CAP_DAC_READ_SEARCH, CAP_DAC_READ_SEARCH) if p == auth_pid else (0, 0)
+                self.assertEqual(table[p][3:], want, "worker %d holds capabilities" % p)
             kid = table[child]
             self.assertEqual((kid[0], kid[1], kid[2]), ([d.uid] * 4, [d.gid] * 4, [d.gid]),
                              "the protocol child: server.user with its primary group alone")
@@ -703,6 +758,97 @@ class Privileges(h.TestCase):
               "database and state directory, and authorize any address through lookup.sock"
               % (KEPT_CAPS, len(workers)))
 
+
+    def test_only_session_monitors_reach_the_auth_worker(self):
+        # Issue 15: the auth worker alone reads the user database (shadow here). Its channel has no
+        # name: the master keeps both ends, session monitors inherit the askers' end, and every
+        # process that reads the network (protocol child, mailbox process) or serves another
+        # purpose (the other workers) closes it. Holding that descriptor is the only way to ask.
+        users = r.SystemUsers(self, 1)
+        owner = users.names[0]
+        mail_gid = grp.getgrnam("mail").gr_gid
+        cfg = sh.base_config(auth={"backend": "system"}, pop3={"trusted_networks": "127.0.0.0/8"})
+        with r.Daemon(self, config=cfg, listeners=("pop3", "smtp")) as d:
+            spool = r.spool_dir(d.dir)
+            d.config["auth"]["system_mailbox"] = "mbox:%s/%%u" % spool
+            path = os.path.join(spool, owner)
+            with open(path, "wb") as f:
+                f.write(h.mbox_message(1))
+            os.chown(path, users.pw(owner).pw_uid, mail_gid)
+            os.chmod(path, 0o600)
+            d.start()
+            master = d.proc.pid
+            auth_pid = int(d.wait_for_log(r"popgated/auth\[(\d+)\]: \w+: auth worker ready").group(1))
+            d.wait_for_log(r"lookup worker listening on")
+            # The auth worker: server.user, CAP_DAC_READ_SEARCH alone (shadow), nothing inheritable.
+            st = r.status(auth_pid)
+            self.assertEqual([int(x) for x in st["Uid"]], [d.uid] * 4)
+            self.assertEqual((int(st["CapPrm"][0], 16), int(st["CapEff"][0], 16), int(st["CapInh"][0], 16),
+                              int(st["CapAmb"][0], 16)), (CAP_DAC_READ_SEARCH, CAP_DAC_READ_SEARCH, 0, 0))
+            # Its end of the channel is the one socket it shares with the master; the askers' end is its peer.
+            shared = set(sockets_and_pipes(auth_pid).values()) & set(sockets_and_pipes(master).values())
+            self.assertEqual(len(shared), 1, "the auth worker shares exactly its channel end with the master")
+            worker_end = shared.pop()
+            client_end = "socket:[%d]" % unix_peer(int(worker_end[8:-1]))
+            self.assertIn(client_end, sockets_and_pipes(master).values())
+            self.assertNotIn(client_end, sockets_and_pipes(auth_pid).values(), "the auth worker can ask itself")
+
+            smtp = r.connect(d.port("smtp"), source="127.3.5.1")
+            smtp.recv(100)
+            pre = r.Pop3(d.port("pop3"), source="127.3.5.2")
+            post = r.Pop3(d.port("pop3"), source="127.3.5.3")
+            post.login(owner, users.password)  # checked by the auth worker: shadow, through the channel
+            mailbox_pid = int(d.wait_for_log(r"pop3\[(\d+)\]: \w+: pop3 session=[0-9a-f]{12} ip=127\.3\.5\.3 "
+                                             r"user=%s mailbox open" % owner).group(1))
+            children = {}
+            deadline = time.time() + 10
+            for what, sock in (("SMTP", smtp), ("POP3", pre.sock)):
+                while True:  # the master holds the connection too until it has closed its copy after fork
+                    child = server_side_holder(d, sock)
+                    if child != master and r.proc_table()[r.proc_table()[child][0]][0] == master:
+                        break
+                    self.assertLess(time.time(), deadline, "no protocol child holds the %s connection alone" % what)
+                    time.sleep(0.02)
+                children[what] = child
+            kids = [p for p, (ppid, _, _) in r.proc_table().items() if ppid == master]
+            workers = [p for p in kids if os.getpgid(p) == os.getpgid(master)]
+            ends = {worker_end, client_end}
+            for what, child in children.items():
+                monitor = r.proc_table()[child][0]
+                self.assertIn(client_end, sockets_and_pipes(monitor).values(), "the %s monitor cannot ask" % what)
+                self.assertEqual(set(sockets_and_pipes(child).values()) & ends, set(),
+                                 "the %s protocol child holds the auth channel" % what)
+                # Nor can it take the monitor's: the monitor is not dumpable and holds capabilities.
+                fd = fd_of(monitor, client_end)
+                self.assertEqual(attempt(creds(child), lambda m=monitor, f=fd: os.close(steal_fd(m, f))), errno.EPERM,
+                                 "the %s protocol child took the monitor's auth channel" % what)
+            self.assertEqual(set(sockets_and_pipes(mailbox_pid).values()) & ends, set(),
+                             "the mailbox process holds the auth channel")
+            for p in workers:
+                if p != auth_pid:
+                    self.assertEqual(set(sockets_and_pipes(p).values()) & ends, set(), "worker %d holds the auth channel" % p)
+
+            # The worker checks who asks: the kernel stamps the sender's uid, which must be server.user.
+            chan = steal_fd(master, fd_of(master, client_end))
+            try:
+                stranger = ([users.pw(owner).pw_uid] * 3, [users.pw(owner).pw_gid] * 3, [users.pw(owner).pw_gid], 0, 0)
+                mark = len(d.log())
+                self.assertEqual(attempt(stranger, ask_auth_worker(chan, owner, users.password)), errno.ECONNREFUSED,
+                                 "the auth worker answered another uid than the monitors'")
+                d.wait_for_log(r"auth worker: refused a request from another user than the session monitors'",
+                               start=mark)
+                # With server.user's uid and the descriptor, it answers: the descriptor is the gate.
+                self.assertEqual(attempt(creds(children["SMTP"]), ask_auth_worker(chan, owner, users.password)), 0)
+                self.assertEqual(attempt(creds(children["SMTP"]), ask_auth_worker(chan, owner, "wrong")), errno.EPERM)
+            finally:
+                os.close(chan)
+            post.cmd("QUIT")
+            for c in (post, pre):
+                c.close()
+            smtp.close()
+        print("\nthe auth worker: server.user with CAP_DAC_READ_SEARCH alone; the session monitors hold the "
+              "channel, the protocol children, the mailbox process and the other workers do not and cannot "
+              "take it; another uid is refused")
 
     def test_the_proxy_header_is_read_with_capabilities(self):
         # Behind a balancer the session reads the PROXY header itself, before the privilege split:

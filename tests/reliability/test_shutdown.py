@@ -1,6 +1,6 @@
 # SPDX-License-Identifier: GPL-2.0-or-later
 """test_shutdown - SIGTERM ends popgated within server.shutdown_timeout even when its workers
-(the admin page, the relay sweeper and lookup) and a session are stuck: stopped with SIGSTOP here, as a
+(the admin page, the relay sweeper and lookup, the auth worker) and a session are stuck: stopped with SIGSTOP here, as a
 process blocked for good on a lock a crashed process held would be. Before the fix the master
 waited for such a worker forever."""
 
@@ -21,7 +21,7 @@ class Shutdown(h.TestCase):
             c = r.Pop3(d.port("pop3"))
             c.login("alice", "secret")
             stuck = [p for p in d.pids() if p != d.proc.pid]
-            self.assertGreaterEqual(len(stuck), 4, "admin, sweeper, lookup and a session")
+            self.assertGreaterEqual(len(stuck), 5, "admin, sweeper, lookup, auth and a session")
             for p in stuck:
                 os.kill(p, signal.SIGSTOP)
             t0 = time.time()
@@ -32,7 +32,7 @@ class Shutdown(h.TestCase):
             self.assertEqual(rc, 0)
             self.assertLess(elapsed, 6, "shutdown took %.1fs" % elapsed)
             self.assertGreaterEqual(elapsed, 1.5, "everyone gets the grace time")
-            self.assertRegex(d.log(), r"shutdown: killing 3 workers still running")
+            self.assertRegex(d.log(), r"shutdown: killing 4 workers still running")
             for p in stuck:
                 r.wait_dead(p)
         print("\nSIGTERM with %d stuck processes: popgated ended in %.1fs (shutdown_timeout=2s)"

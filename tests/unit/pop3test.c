@@ -16,7 +16,10 @@
 #include <unistd.h>
 
 #include "auth/auth.h"
+#include "auth/auth_client.h"
+#include "auth/auth_worker.h"
 #include "common/cidr.h"
+#include "common/lifeline.h"
 #include "pop3d/pop3.h"
 #include "pop3test.h"
 
@@ -157,7 +160,7 @@ struct config *pop3test_config(const char *pop3_keys)
 	snprintf(text, sizeof(text),
 		 "[server]\nuser = %s\nstate_dir = %s/state\nhostname = pop.test\n"
 		 "[auth]\nbackend = file\npasswd_file = %s/users.passwd\napop_secrets_file = %s/apop.secrets\n"
-		 "fail_delay = 0\n"
+		 "fail_delay = 0\nworkers = 1\n"
 		 "[relay]\ndb_dir = %s/state/relay\n"
 		 "[pop3]\n%s",
 		 name, pop3test_dir, pop3test_dir, pop3test_dir, pop3test_dir, pop3_keys != NULL ? pop3_keys : "");
@@ -166,9 +169,34 @@ struct config *pop3test_config(const char *pop3_keys)
 	return cfg;
 }
 
+/*
+ * start_auth_worker - the auth worker the sessions' monitors ask, as the master starts it: once
+ * per test process (each test runs in a process of its own), dying with it.
+ */
+static void start_auth_worker(const struct config *cfg)
+{
+	static volatile sig_atomic_t never;
+	static pid_t owner;
+	pid_t parent = getpid(), pid;
+
+	if (owner == parent)
+		return;
+	ck_assert_int_eq(auth_channel_open(), 0);
+	pid = fork();
+	ck_assert_int_ge(pid, 0);
+	if (pid == 0) {
+		if (lifeline_tie(parent) < 0)
+			_exit(1);
+		_exit(auth_worker_run(cfg, &never) == 0 ? 0 : 1);
+	}
+	owner = parent;
+}
+
 void pop3test_start(struct pop3test_session *s, struct config *cfg, const char *client_ip)
 {
 	int sv[2];
+
+	start_auth_worker(cfg);
 
 	ck_assert_int_eq(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv), 0);
 	s->len = 0;

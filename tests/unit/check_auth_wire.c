@@ -1,0 +1,287 @@
+/* check_auth_wire.c - unit tests of the auth channel: record parsing, and a real worker answering a monitor. */
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+
+#include <check.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "auth/auth.h"
+#include "auth/auth_client.h"
+#include "auth/auth_wire.h"
+#include "auth/auth_worker.h"
+#include "check_run.h"
+#include "common/config.h"
+
+/* ---- parsing: one table of records, each with the verdict the parser must give ---- */
+
+enum change { NONE, SHORT, LONG, MAGIC, MECH_ZERO, MECH_BIG, UNTERMINATED };
+
+static const struct req_case {
+	const char *name;
+	enum change change;
+	int want;
+} req_cases[] = {
+	{ "well formed", NONE, 0 },          { "one byte short", SHORT, -1 },
+	{ "one byte long", LONG, -1 },       { "bad magic", MAGIC, -1 },
+	{ "mechanism 0", MECH_ZERO, -1 },    { "unknown mechanism", MECH_BIG, -1 },
+	{ "strings unterminated", UNTERMINATED, 0 },
+};
+
+START_TEST(test_request_parse)
+{
+	const struct req_case *t = &req_cases[_i];
+	char buf[sizeof(struct auth_wire_req) + 1];
+	struct auth_wire_req req, out;
+	size_t len = sizeof(req);
+	const char *why = NULL;
+
+	ck_assert_int_eq(auth_wire_req_fill(&req, AUTH_WIRE_APOP, "alice", "c4c9334bac560ecc979e58001b3e22fb",
+					    "<1896.697170952@dbc.mtview.ca.us>", "pop3", "127.0.0.1"), 0);
+	if (t->change == MAGIC)
+		req.magic ^= 1;
+	if (t->change == MECH_ZERO)
+		req.mech = 0;
+	if (t->change == MECH_BIG)
+		req.mech = 3;
+	if (t->change == UNTERMINATED) {
+		memset(req.user, 'u', sizeof(req.user));
+		memset(req.secret, 's', sizeof(req.secret));
+		memset(req.challenge, 'c', sizeof(req.challenge));
+		memset(req.service, 'v', sizeof(req.service));
+		memset(req.client_ip, 'i', sizeof(req.client_ip));
+	}
+	memcpy(buf, &req, sizeof(req));
+	buf[sizeof(req)] = 'x';
+	len += t->change == LONG ? 1 : 0;
+	len -= t->change == SHORT ? 1 : 0;
+	ck_assert_msg(auth_wire_req_parse(buf, len, &out, &why) == t->want, "%s", t->name);
+	if (t->want < 0) {
+		ck_assert_ptr_nonnull(why);
+		return;
+	}
+	ck_assert_uint_eq(strlen(out.user), t->change == UNTERMINATED ? sizeof(out.user) - 1 : 5);
+	ck_assert_uint_eq(strlen(out.secret), t->change == UNTERMINATED ? sizeof(out.secret) - 1 : 32);
+	ck_assert_uint_lt(strlen(out.challenge), sizeof(out.challenge));
+	ck_assert_uint_lt(strlen(out.service), sizeof(out.service));
+	ck_assert_uint_lt(strlen(out.client_ip), sizeof(out.client_ip));
+}
+END_TEST
+
+START_TEST(test_request_fill_refuses_to_cut)
+{
+	struct auth_wire_req req;
+	char long_user[AUTH_NAME_MAX + 1], long_ip[AUTH_WIRE_ADDR_MAX + 1];
+
+	memset(long_user, 'a', sizeof(long_user) - 1);
+	long_user[sizeof(long_user) - 1] = '\0';
+	memset(long_ip, '1', sizeof(long_ip) - 1);
+	long_ip[sizeof(long_ip) - 1] = '\0';
+	/* A name cut to fit would be checked as another user: refused whole instead. */
+	ck_assert_int_eq(auth_wire_req_fill(&req, AUTH_WIRE_PASSWORD, long_user, "pw", "", "pop3", "::1"), -1);
+	ck_assert_int_eq(auth_wire_req_fill(&req, AUTH_WIRE_PASSWORD, "alice", "pw", "", "pop3", long_ip), -1);
+	ck_assert_int_eq(req.magic, 0); /* and nothing of the secret is left behind */
+	long_user[sizeof(long_user) - 2] = '\0';
+	ck_assert_int_eq(auth_wire_req_fill(&req, AUTH_WIRE_PASSWORD, long_user, "pw", NULL, "pop3", "::1"), 0);
+	ck_assert_str_eq(req.challenge, "");
+}
+END_TEST
+
+START_TEST(test_reply_parse)
+{
+	struct auth_wire_reply rep, out;
+	const char *why = NULL;
+
+	memset(&rep, 0, sizeof(rep));
+	rep.magic = AUTH_WIRE_REPLY_MAGIC;
+	rep.result = AUTH_OK;
+	memset(rep.user.name, 'n', sizeof(rep.user.name));
+	memset(rep.user.mailbox, 'm', sizeof(rep.user.mailbox));
+	rep.user.uid = 1234;
+	ck_assert_int_eq(auth_wire_reply_parse(&rep, sizeof(rep), &out, &why), 0);
+	ck_assert_uint_eq(strlen(out.user.name), sizeof(out.user.name) - 1);
+	ck_assert_uint_eq(strlen(out.user.mailbox), sizeof(out.user.mailbox) - 1);
+	ck_assert_uint_eq(out.user.uid, 1234);
+	/* A failure carries no user, whatever the bytes say. */
+	rep.result = AUTH_FAIL;
+	ck_assert_int_eq(auth_wire_reply_parse(&rep, sizeof(rep), &out, &why), 0);
+	ck_assert_uint_eq(out.user.uid, 0);
+	ck_assert_str_eq(out.user.name, "");
+	/* The worker answers OK, FAIL or TEMPFAIL only: REFUSED and LOCKED are the monitor's. */
+	for (int32_t bad = AUTH_REFUSED; bad <= AUTH_LOCKED + 1; bad++) {
+		rep.result = bad;
+		ck_assert_int_eq(auth_wire_reply_parse(&rep, sizeof(rep), &out, &why), -1);
+	}
+	rep.result = -1;
+	ck_assert_int_eq(auth_wire_reply_parse(&rep, sizeof(rep), &out, &why), -1);
+	rep.result = AUTH_OK;
+	ck_assert_int_eq(auth_wire_reply_parse(&rep, sizeof(rep) - 1, &out, &why), -1);
+	rep.magic = AUTH_WIRE_REQ_MAGIC;
+	ck_assert_int_eq(auth_wire_reply_parse(&rep, sizeof(rep), &out, &why), -1);
+	ck_assert_str_eq(why, "a reply with a bad magic number");
+}
+END_TEST
+
+/* ---- a real worker on a real channel ---- */
+
+static char dir[64];
+static char passwd[128];
+static struct config *cfg;
+static pid_t worker = -1;
+static volatile sig_atomic_t worker_stop;
+
+/* start_worker - fork the worker on the channel; this process keeps asking as a monitor would. */
+static void start_worker(void)
+{
+	ck_assert_int_eq(auth_channel_open(), 0);
+	worker = fork();
+	ck_assert_int_ge(worker, 0);
+	if (worker == 0) {
+		_exit(auth_worker_drop() == 0 && auth_worker_run(cfg, &worker_stop) == 0 ? 0 : 1);
+	}
+}
+
+static void setup(void)
+{
+	char hash[256], text[1024];
+	FILE *f;
+
+	snprintf(dir, sizeof(dir), "/tmp/check_auth_wire.XXXXXX");
+	ck_assert_ptr_nonnull(mkdtemp(dir));
+	snprintf(passwd, sizeof(passwd), "%s/passwd", dir);
+	ck_assert_int_eq(auth_hash_password("alice pw", hash, sizeof(hash)), 0);
+	ck_assert_ptr_nonnull(f = fopen(passwd, "w"));
+	fprintf(f, "alice:%s:mbox:/var/mail/alice:2001:2002\n", hash);
+	fclose(f);
+	snprintf(text, sizeof(text), "[server]\nuser = nobody\n[auth]\nbackend = file\npasswd_file = %s\n", passwd);
+	struct cfg_error err;
+	cfg = config_load_string("test.conf", text, &err);
+	ck_assert_msg(cfg != NULL, "config: %s", err.msg);
+	start_worker();
+}
+
+static void teardown(void)
+{
+	if (worker > 0) {
+		kill(worker, SIGKILL);
+		waitpid(worker, NULL, 0);
+	}
+	auth_client_forget();
+	config_free(&cfg);
+	unlink(passwd);
+	rmdir(dir);
+}
+
+START_TEST(test_worker_answers)
+{
+	struct auth_user u;
+
+	ck_assert_int_eq(auth_client_check(AUTH_WIRE_PASSWORD, "alice", "alice pw", "", "pop3", "127.0.0.1", &u),
+			 AUTH_OK);
+	ck_assert_str_eq(u.name, "alice");
+	ck_assert_uint_eq(u.uid, 2001);
+	ck_assert_uint_eq(u.gid, 2002);
+	ck_assert_str_eq(u.mailbox, "mbox:/var/mail/alice");
+	ck_assert_int_eq(auth_client_check(AUTH_WIRE_PASSWORD, "alice", "wrong", "", "smtp", "::1", &u), AUTH_FAIL);
+	ck_assert_str_eq(u.name, "");
+	ck_assert_int_eq(auth_client_check(AUTH_WIRE_PASSWORD, "nobody-here", "x", "", "smtp", "::1", &u), AUTH_FAIL);
+	/* No APOP secrets configured: a digest never matches. */
+	ck_assert_int_eq(auth_client_check(AUTH_WIRE_APOP, "alice", "c4c9334bac560ecc979e58001b3e22fb",
+					   "<1.2@x>", "pop3", "::1", &u), AUTH_FAIL);
+}
+END_TEST
+
+/* raw_request - send LEN bytes of BUF with a reply socket; what comes back: 1 an answer, 0 closed unanswered. */
+static int raw_request(const void *buf, size_t len)
+{
+	int sv[2], chan = auth_channel_client_fd();
+	char cbuf[CMSG_SPACE(sizeof(int))], rep[sizeof(struct auth_wire_reply)];
+	struct iovec iov = { .iov_base = (void *)buf, .iov_len = len };
+	struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = cbuf, .msg_controllen = sizeof(cbuf) };
+	struct cmsghdr *c;
+	ssize_t n;
+
+	ck_assert_int_eq(socketpair(AF_UNIX, SOCK_SEQPACKET, 0, sv), 0);
+	memset(cbuf, 0, sizeof(cbuf));
+	c = CMSG_FIRSTHDR(&msg);
+	c->cmsg_level = SOL_SOCKET;
+	c->cmsg_type = SCM_RIGHTS;
+	c->cmsg_len = CMSG_LEN(sizeof(int));
+	memcpy(CMSG_DATA(c), &sv[1], sizeof(int));
+	ck_assert_int_eq(sendmsg(chan, &msg, 0), (ssize_t)len);
+	close(sv[1]);
+	n = recv(sv[0], rep, sizeof(rep), 0);
+	close(sv[0]);
+	return n > 0;
+}
+
+START_TEST(test_worker_refuses_malformed_and_goes_on)
+{
+	struct auth_wire_req req;
+	struct auth_user u;
+
+	ck_assert_int_eq(auth_wire_req_fill(&req, AUTH_WIRE_PASSWORD, "alice", "alice pw", "", "pop3", "::1"), 0);
+	ck_assert_int_eq(raw_request(&req, sizeof(req)), 1);
+	ck_assert_int_eq(raw_request(&req, sizeof(req) - 1), 0);
+	ck_assert_int_eq(raw_request("garbage", 7), 0);
+	req.mech = 9;
+	ck_assert_int_eq(raw_request(&req, sizeof(req)), 0);
+	/* Still serving. */
+	ck_assert_int_eq(auth_client_check(AUTH_WIRE_PASSWORD, "alice", "alice pw", "", "pop3", "::1", &u), AUTH_OK);
+}
+END_TEST
+
+START_TEST(test_dead_worker_is_a_prompt_tempfail_then_a_new_one_answers)
+{
+	struct auth_user u;
+	time_t start;
+
+	ck_assert_int_eq(kill(worker, SIGKILL), 0);
+	ck_assert_int_eq(waitpid(worker, NULL, 0), worker);
+	worker = -1;
+	/* The channel outlives the worker (the master keeps both ends): a new one takes it over. */
+	start_worker();
+	ck_assert_int_eq(auth_client_check(AUTH_WIRE_PASSWORD, "alice", "alice pw", "", "pop3", "::1", &u), AUTH_OK);
+	/* With no worker end left anywhere, a check fails at once, not after the client's timeout. */
+	kill(worker, SIGKILL);
+	waitpid(worker, NULL, 0);
+	worker = -1;
+	auth_client_forget();
+	ck_assert_int_eq(auth_channel_open(), 0);
+	/* No worker forked: this process holds the only worker's end, which the check closes first. */
+	start = time(NULL);
+	ck_assert_int_eq(auth_client_check(AUTH_WIRE_PASSWORD, "alice", "alice pw", "", "pop3", "::1", &u),
+			 AUTH_TEMPFAIL);
+	ck_assert_int_lt(time(NULL) - start, AUTH_CLIENT_TIMEOUT_MS / 1000);
+	ck_assert_str_eq(u.name, "");
+}
+END_TEST
+
+static Suite *auth_wire_suite(void)
+{
+	Suite *s = suite_create("auth_wire");
+	TCase *tc = tcase_create("parse");
+
+	tcase_add_loop_test(tc, test_request_parse, 0, sizeof(req_cases) / sizeof(req_cases[0]));
+	tcase_add_test(tc, test_request_fill_refuses_to_cut);
+	tcase_add_test(tc, test_reply_parse);
+	suite_add_tcase(s, tc);
+	tc = tcase_create("worker");
+	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_set_timeout(tc, 60);
+	tcase_add_test(tc, test_worker_answers);
+	tcase_add_test(tc, test_worker_refuses_malformed_and_goes_on);
+	tcase_add_test(tc, test_dead_worker_is_a_prompt_tempfail_then_a_new_one_answers);
+	suite_add_tcase(s, tc);
+	return s;
+}
+
+int main(void)
+{
+	return check_run(auth_wire_suite());
+}
