@@ -49,6 +49,8 @@ struct session_ctx {
 	struct session_penalty penalties[SESSION_PENALTY_USERS]; /* the same per user name tried (penalty.h) */
 	unsigned npenalties;
 	int report_fd;                   /* where session_report() writes; -1 when none */
+	int login_fd;                    /* the login channel to the relay lookup worker
+					    (relaydb/login_channel.h), the monitor's alone; -1 when none */
 	/*
 	 * In a protocol child, which reads the network and so holds no descriptor of the master's
 	 * channel: its reports go to the monitor, which passes on those a child may make.

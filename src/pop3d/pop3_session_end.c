@@ -22,6 +22,7 @@
 #include "auth/blocks.h"
 #include "common/log.h"
 #include "pop3d/pop3_int.h"
+#include "relaydb/login_channel.h"
 #include "relaydb/relaydb.h"
 
 /*
@@ -38,7 +39,8 @@ static void record_end(const struct pop3 *p, const struct auth_user *user)
 {
 	if (auth_block_find(p->ctx->cfg, user->name, time(NULL), NULL) != 0)
 		return;
-	(void)relaydb_record_login(p->ctx->cfg, p->ctx->client_ip, user->name, p->proto);
+	(void)relaydb_session_login(p->ctx->cfg, p->ctx->login_fd, p->ctx->client_ip, user->name, p->proto,
+				    RELAY_LOGIN_WAIT_MS);
 }
 
 /* mailbox_child - become the owner, tied to the monitor's life, and serve; the exit status. */
@@ -77,6 +79,10 @@ int pop3_serve_as_owner(struct pop3 *p, const struct auth_user *user, const char
 		if (p->ctx->report_fd >= 0)
 			close(p->ctx->report_fd);
 		p->ctx->report_fd = -1;
+		/* Nor record logins: the account's authorization is the monitor's to record. */
+		if (p->ctx->login_fd >= 0)
+			close(p->ctx->login_fd);
+		p->ctx->login_fd = -1;
 		_exit(mailbox_child(p, user, index_dir, monitor, serve));
 	}
 	/* The client is the mailbox process's alone: its end must close the connection. */

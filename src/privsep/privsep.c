@@ -20,6 +20,7 @@
 #include "common/log.h"
 #include "privsep/privsep.h"
 #include "common/report_budget.h"
+#include "relaydb/login_channel.h"
 #include "relaydb/relaydb.h"
 
 enum wire_type { WIRE_CHECK = 1, WIRE_RESULT, WIRE_HANDOVER, WIRE_REPORT };
@@ -273,6 +274,10 @@ int privsep_fork(struct session_ctx *ctx, struct privsep **psp)
 		if (ctx->report_fd >= 0)
 			close(ctx->report_fd);
 		ctx->report_fd = -1;
+		/* Nor have a login recorded: that is its monitor's word, after a check it made. */
+		if (ctx->login_fd >= 0)
+			close(ctx->login_fd);
+		ctx->login_fd = -1;
 		ctx->report_via = forward_report;
 		ctx->report_arg = ps;
 		/*
@@ -341,12 +346,12 @@ static bool valid_request(struct privsep_request *req)
 }
 
 /*
- * record_relay - the POP-before-SMTP hook. The monitor runs as server.user here (the master left
- * root before forking sessions), so the database files stay server.user's own.
+ * record_relay - the POP-before-SMTP hook: the lookup worker records it on the monitor's word, over
+ * the login channel its protocol child does not hold; the monitor never opens the database.
  */
 static void record_relay(const struct session_ctx *ctx, const char *user, const char *proto)
 {
-	(void)relaydb_record_login(ctx->cfg, ctx->client_ip, user, proto);
+	(void)relaydb_session_login(ctx->cfg, ctx->login_fd, ctx->client_ip, user, proto, RELAY_LOGIN_WAIT_MS);
 }
 
 /* check_one - answer one request: verify, delay a failure, report, and run the relay hook on success. */

@@ -14,6 +14,7 @@ src_relaydb_librelaydb_a_SOURCES = \
 	src/relaydb/pg_lib.h src/relaydb/pg_lib.c
 src_relaydb_librelaydb_a_SOURCES += src/relaydb/lookup.h src/relaydb/lookup_wire.h \
 	src/relaydb/lookup_client.c src/relaydb/lookup_server.c \
+	src/relaydb/login_channel.h src/relaydb/login_channel.c \
 	src/relaydb/socketmap.h src/relaydb/socketmap.c src/relaydb/socketmap_server.c
 
 check_PROGRAMS += tests/unit/check_relaydb

@@ -123,6 +123,7 @@ static bool run_session(int fd)
 	ctx.cfg = cfg;
 	ctx.fd = fd;
 	ctx.report_fd = -1;
+	ctx.login_fd = -1;
 	ctx.hostname = "pop.fuzz";
 	ctx.proto = "pop3";
 	ctx.client_port = 40000;

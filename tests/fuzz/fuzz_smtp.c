@@ -176,6 +176,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	ctx.cfg = cfg;
 	ctx.fd = c.server_fd;
 	ctx.report_fd = -1;
+	ctx.login_fd = -1;
 	ctx.hostname = "smtp.fuzz";
 	ctx.proto = "smtp";
 	ctx.client_port = 40000;
