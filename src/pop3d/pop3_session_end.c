@@ -2,10 +2,10 @@
 /*
  * pop3_session_end.c - the POP-before-SMTP authorization slides from the end of a session too.
  *
- * A login records the client's address from the monitor (server.user). A client that downloads
- * for twenty minutes would keep only ten of its thirty after it finished; so the end of the
- * session records it again. The mailbox process runs as the mailbox owner and may not open the
- * relay database, so the monitor forks it and stays behind as server.user: when the mailbox
+ * A login has the lookup worker record the client's address, on the monitor's word. A client
+ * that downloads for twenty minutes would keep only ten of its thirty after it finished; so the
+ * end of the session records it again. The mailbox process runs as the mailbox owner and holds
+ * no login channel, so the monitor forks it and stays behind as server.user: when the mailbox
  * process ends, however it ends (QUIT, the connection closed or lost, a crash), the monitor records
  * the authorization again and exits, unless an admin has blocked the account by then (issue 18.3:
  * its logins authorize no relaying, also one blocked during its session). The master still tracks
@@ -27,9 +27,9 @@
 
 /*
  * A session shorter than this keeps the expiry its login gave it, at most this much short of
- * relay.timeout from its end. Recording opens the relay database, which costs a short session
- * (fetchmail's login, STAT, QUIT) about as much as its login's record did, and slowed sequential
- * sessions by half; expiries are whole seconds, so a second is what a record could change anyway.
+ * relay.timeout from its end. Recording (a round trip to the lookup worker, a transaction and
+ * a map update) costs a short session (fetchmail's login, STAT, QUIT) about as much as its login's
+ * record did; expiries are whole seconds, so a second is what a record could change anyway.
  */
 #define POP3_RELAY_END_MIN_SECS 1
 
