@@ -41,6 +41,15 @@ tests_unit_check_relaydb_space_CFLAGS = $(POPGATE_TEST_CFLAGS)
 tests_unit_check_relaydb_space_LDADD = $(POPGATE_TEST_LIBS)
 EXTRA_tests_unit_check_relaydb_space_DEPENDENCIES = $(POPGATE_LIBS)
 
+# The login channel: a login sent, recorded by the worker's side, answered; the worker dying with it, malformed records.
+check_PROGRAMS += tests/unit/check_login_channel
+TESTS += tests/unit/check_login_channel
+tests_unit_check_login_channel_SOURCES = tests/unit/check_login_channel.c \
+	tests/unit/relaydb_fixture.c tests/unit/relaydb_fixture.h
+tests_unit_check_login_channel_CFLAGS = $(POPGATE_TEST_CFLAGS)
+tests_unit_check_login_channel_LDADD = $(POPGATE_TEST_LIBS)
+EXTRA_tests_unit_check_login_channel_DEPENDENCIES = $(POPGATE_LIBS)
+
 # The benchmark is built on request only: make bench/relaydb-bench
 # Makefile.am does not declare EXTRA_PROGRAMS; this is its only user.
 EXTRA_PROGRAMS = bench/relaydb-bench

@@ -129,14 +129,17 @@ static void refuse_login(struct lookupd *ld, nfds_t i, const struct relay_login_
 	struct ucred who = { 0 };
 	socklen_t len = sizeof(who);
 	time_t now = time(NULL);
+	char ip[sizeof(req->ip)];
 
 	ld->refused++;
 	if (ld->refusal_logged != 0 && now - ld->refusal_logged < LOOKUPD_REFUSAL_LOG_SECS)
 		return;
 	(void)getsockopt(ld->fds[i].fd, SOL_SOCKET, SO_PEERCRED, &who, &len);
-	log_warn("relaydb: protocol violation on %s: a login record (for %.*s) from pid %ld uid %ld refused; "
+	memcpy(ip, req->ip, sizeof(ip));
+	ip[sizeof(ip) - 1] = '\0';
+	log_warn("relaydb: protocol violation on %s: a login record (for %s) from pid %ld uid %ld refused; "
 		 "logins are recorded only on the sessions' login channel (%lu refused since the last note)",
-		 RELAY_LOOKUP_SOCKET, (int)sizeof(req->ip), req->ip, (long)who.pid, (long)who.uid, ld->refused);
+		 RELAY_LOOKUP_SOCKET, LOG_Q(ip), (long)who.pid, (long)who.uid, ld->refused);
 	ld->refused = 0;
 	ld->refusal_logged = now;
 }
