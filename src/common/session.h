@@ -51,6 +51,8 @@ struct session_ctx {
 	unsigned npenalties;
 	int report_fd;                   /* where session_report() writes; -1 when none */
 	int dispatch_fd;                 /* a reused session process: where its connections come from; else -1 */
+	int login_fd;                    /* the login channel to the relay lookup worker
+					    (relaydb/login_channel.h), the monitor's alone; -1 when none */
 	/*
 	 * In a protocol child, which reads the network and so holds no descriptor of the master's
 	 * channel: its reports go to the monitor, which passes on those a child may make.

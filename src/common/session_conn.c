@@ -115,4 +115,7 @@ void session_drop_channels(struct session_ctx *ctx)
 	if (ctx->dispatch_fd >= 0)
 		close(ctx->dispatch_fd);
 	ctx->dispatch_fd = -1;
+	if (ctx->login_fd >= 0)
+		close(ctx->login_fd);
+	ctx->login_fd = -1;
 }

@@ -30,7 +30,7 @@ int session_conn_done(const struct session_ctx *ctx);
 
 /*
  * session_drop_channels - close what a less trusted process forked from a session must not hold:
- * the master's report channel and the connection dispatch socket.
+ * the master's report channel, the connection dispatch socket and the login channel.
  */
 void session_drop_channels(struct session_ctx *ctx);
 

@@ -16,6 +16,13 @@
 /* The protocol an RPC's authorization is recorded under (popgatectl list shows it). */
 #define DRAC_PROTO "drac"
 
+/*
+ * How long one add waits for the lookup worker to record it. Shorter than a session's wait
+ * (RELAY_LOGIN_WAIT_MS): this process answers every caller in turn, and a caller whose add fails
+ * (SYSERR) tries again at its next login.
+ */
+#define DRACD_LOGIN_WAIT_MS 3000
+
 /* How often refused callers are logged: a flood from a stranger must not become a flood of lines. */
 #define DRACD_REFUSAL_LOG_SECS 60
 
@@ -120,7 +127,7 @@ static int add(struct dracd_state *st, unsigned long vers, const uint8_t *raw, c
 		return DRAC_ADD_SYSERR;
 	}
 	/* Recorded, and in the MTA's map, before the answer: a client relays right after it. */
-	if (relaydb_record_login(st->cfg, ip, "", DRAC_PROTO) < 0)
+	if (relaydb_session_login(st->cfg, st->login_fd, ip, "", DRAC_PROTO, DRACD_LOGIN_WAIT_MS) < 0)
 		return DRAC_ADD_SYSERR;
 	st->added++;
 	log_session(LOG_DEBUG, DRAC_PROTO, ip, NULL, "authorized", "by %s", caller_text);

@@ -17,6 +17,7 @@ struct dracd_state {
 	time_t refusal_logged;
 	int udp_fd;                   /* the UDP socket, whose datagrams ... */
 	ssize_t dgram_len;            /* ... libtirpc decodes without their length: this is it */
+	int login_fd;                 /* the login channel to the relay lookup worker (-l), or -1 */
 };
 
 /* dracd_state - the one state of this process (libtirpc's dispatchers take no argument). */

@@ -24,6 +24,7 @@
 #include "common/log.h"
 #include "common/stats_report.h"
 #include "drac/dracd.h"
+#include "drac/dracd_int.h"
 
 static volatile sig_atomic_t dracd_stop;
 
@@ -35,7 +36,7 @@ static void on_term(int sig)
 
 static void usage(void)
 {
-	fprintf(stderr, "usage: popgate-dracd -f FILE [-F] [-u UDP_FD -t TCP_FD] [-r REPORT_FD]\n"
+	fprintf(stderr, "usage: popgate-dracd -f FILE [-F] [-u UDP_FD -t TCP_FD] [-r REPORT_FD] [-l LOGIN_FD]\n"
 		"  (started by popgated's DRAC worker, not by hand)\n");
 }
 
@@ -47,9 +48,9 @@ int main(int argc, char **argv)
 	bool foreground = false;
 	struct cfg_error err;
 	struct config *cfg;
-	int c, reportfd = -1;
+	int c, reportfd = -1, loginfd = -1;
 
-	while ((c = getopt(argc, argv, "f:Fu:t:r:")) != -1) {
+	while ((c = getopt(argc, argv, "f:Fu:t:r:l:")) != -1) {
 		switch (c) {
 		case 'f': path = optarg; break;
 		case 'F': foreground = true; break;
@@ -60,6 +61,9 @@ int main(int argc, char **argv)
 			fcntl(socks.tcp, F_SETFD, FD_CLOEXEC);
 			break;
 		case 'r': if ((reportfd = fileio_fd_arg(optarg)) < 0) { usage(); return 64; } break;
+		case 'l': if ((loginfd = fileio_fd_arg(optarg)) < 0) { usage(); return 64; }
+			fcntl(loginfd, F_SETFD, FD_CLOEXEC);
+			break;
 		default: usage(); return 64;
 		}
 	}
@@ -90,6 +94,7 @@ int main(int argc, char **argv)
 	sigaction(SIGINT, &sa, NULL);
 	signal(SIGHUP, SIG_IGN);
 	signal(SIGPIPE, SIG_IGN);
+	dracd_state()->login_fd = loginfd; /* DRAC adds are logins: the lookup worker records them */
 	c = dracd_run(cfg, socks.udp >= 0 ? &socks : NULL, &dracd_stop);
 	config_free(&cfg);
 	return c;

@@ -126,6 +126,7 @@ static void enter_session(struct master *m, const struct listener *l, struct ses
 	setpgid(0, 0); /* the session and its privsep child share a group the master can kill */
 	close(m->sigfd);
 	close(m->reports.rd);
+	close(m->workers.login_rd); /* the lookup worker's end: a session only sends */
 	close(m->pidfd);
 	if (m->control >= 0)
 		close(m->control);
@@ -296,6 +297,7 @@ static void start_session(struct master *m, const struct listener *l, int fd, co
 {
 	struct session_ctx ctx = { .cfg = m->cfg, .fd = fd, .implicit_tls = l->svc->implicit_tls,
 				   .tls = m->tls, .hostname = m->hostname, .report_fd = m->reports.wr, .dispatch_fd = -1,
+				   .login_fd = m->workers.login_wr,
 				   .proto = l->svc->name, .busy_reply = l->svc->busy_reply, .stress = stress_view(&m->stress) };
 	const char *why;
 
@@ -745,6 +747,8 @@ static int startup(struct master *m, bool foreground)
 		log_err("start-up: the session report channel: %s", strerror(errno));
 		return 1;
 	}
+	if (workers_open(&m->workers) < 0)
+		return 1;
 	if (master_drop_privileges(m->cfg) < 0)
 		return 1;
 	m->pid = getpid(); /* after daemonize's fork */
@@ -767,7 +771,8 @@ config_error:
 
 int master_run(struct config *cfg, bool foreground)
 {
-	struct master m = { .cfg = cfg, .sigfd = -1, .reports = { .rd = -1, .wr = -1 }, .pidfd = -1, .control = -1 };
+	struct master m = { .cfg = cfg, .sigfd = -1, .reports = { .rd = -1, .wr = -1 }, .pidfd = -1, .control = -1,
+			    .workers = { .login_rd = -1, .login_wr = -1 } };
 	int cfds[4], rc;
 
 	set_hostname(&m);
@@ -793,6 +798,7 @@ int master_run(struct config *cfg, bool foreground)
 	stats_free(&m.stats);
 	stress_free(&m.stress);
 	reports_close(&m.reports);
+	workers_close(&m.workers);
 	if (m.tls != NULL)
 		SSL_CTX_free(m.tls);
 	config_free(&m.cfg);

@@ -18,6 +18,7 @@
 #include "drac/drac.h"
 #include "master/pool.h"
 #include "master/workers.h"
+#include "relaydb/login_channel.h"
 #include "relaydb/lookup.h"
 #include "relaydb/relaydb.h"
 
@@ -118,10 +119,10 @@ static int exec_admin(const struct config *cfg, const struct listener_set *ls, c
 
 /* exec_drac - become popgate-dracd, on the master's DRAC sockets if it bound any; returns only on failure. */
 static int exec_drac(const struct config *cfg, const struct listener_set *ls, const char *program,
-		     int report_fd)
+		     int report_fd, int login_fd)
 {
-	char args[3][16];
-	char *argv[12];
+	char args[4][16];
+	char *argv[14];
 	int udp, tcp;
 	size_t a = 0;
 
@@ -140,6 +141,10 @@ static int exec_drac(const struct config *cfg, const struct listener_set *ls, co
 	if (report_fd >= 0) {
 		argv[a++] = (char *)"-r";
 		argv[a++] = fd_arg(report_fd, args[2], sizeof(args[2]));
+	}
+	if (login_fd >= 0) {
+		argv[a++] = (char *)"-l";
+		argv[a++] = fd_arg(login_fd, args[3], sizeof(args[3]));
 	}
 	argv[a] = NULL;
 	execv(program, argv);
@@ -179,8 +184,10 @@ static void auth_child_channel(enum worker_kind kind)
 
 /* worker_body - the child's side: unprivileged, its own SIGTERM flag, then the worker's loop. */
 static int worker_body(enum worker_kind kind, const struct config *cfg, const struct listener_set *ls,
-		       const char *program, int report_fd)
+		       const char *program, const struct workers *w)
 {
+	int report_fd = w->report_fd;
+
 	struct sigaction sa = { .sa_handler = on_term };
 
 	sigemptyset(&sa.sa_mask);
@@ -196,9 +203,10 @@ static int worker_body(enum worker_kind kind, const struct config *cfg, const st
 	if (kind == WORKER_SWEEPER)
 		return relaydb_sweeper_run(cfg, &worker_stop) == 0 ? 0 : WORKER_EXIT_SETUP;
 	if (kind == WORKER_LOOKUP)
-		return relaydb_lookupd_run(cfg, listeners_socketmap_fd(ls), &worker_stop) == 0 ? 0 : WORKER_EXIT_SETUP;
+		return relaydb_lookupd_run(cfg, listeners_socketmap_fd(ls), w->login_rd, &worker_stop) == 0
+			? 0 : WORKER_EXIT_SETUP;
 	if (kind == WORKER_DRAC)
-		return exec_drac(cfg, ls, program, report_fd);
+		return exec_drac(cfg, ls, program, report_fd, w->login_wr);
 	return exec_admin(cfg, ls, program, report_fd);
 }
 
@@ -210,6 +218,38 @@ static bool worker_keeps(enum worker_kind kind, const struct listener *l)
 	if (kind == WORKER_LOOKUP)
 		return l->socketmap;
 	return kind == WORKER_ADMIN && l->svc == NULL && l->drac == 0 && !l->socketmap;
+}
+
+/* close_login_ends - in KIND's process: the lookup worker reads the login channel, popgate-dracd writes it. */
+static void close_login_ends(struct workers *w, enum worker_kind kind)
+{
+	if (kind != WORKER_LOOKUP && w->login_rd >= 0) {
+		close(w->login_rd);
+		w->login_rd = -1;
+	}
+	if (kind != WORKER_DRAC && w->login_wr >= 0) {
+		close(w->login_wr);
+		w->login_wr = -1;
+	}
+}
+
+int workers_open(struct workers *w)
+{
+	if (relay_login_channel_open(&w->login_rd, &w->login_wr) < 0) {
+		log_err("start-up: the relay login channel: %s", strerror(errno));
+		w->login_rd = w->login_wr = -1;
+		return -1;
+	}
+	return 0;
+}
+
+void workers_close(struct workers *w)
+{
+	if (w->login_rd >= 0)
+		close(w->login_rd);
+	if (w->login_wr >= 0)
+		close(w->login_wr);
+	w->login_rd = w->login_wr = -1;
 }
 
 /* start_one - fork KIND; the child closes every socket but its own. */
@@ -248,7 +288,8 @@ static void start_one(struct workers *w, enum worker_kind kind, const struct con
 		for (size_t i = 0; i < ls->n; i++)
 			if (!worker_keeps(kind, &ls->v[i]))
 				close(ls->v[i].fd);
-		_exit(worker_body(kind, cfg, ls, program, w->report_fd));
+		close_login_ends(w, kind);
+		_exit(worker_body(kind, cfg, ls, program, w));
 	}
 	w->pid[kind] = pid;
 	w->started[kind] = time(NULL);
@@ -259,13 +300,13 @@ static void start_one(struct workers *w, enum worker_kind kind, const struct con
 static bool wanted(enum worker_kind kind, const struct config *cfg)
 {
 	/*
-	 * The lookup worker answers SMTP relay checks, records POP logins (and puts them into the MTAs'
-	 * map before the +OK) and serves the socketmap; with none of these nobody asks it.
+	 * The lookup worker answers SMTP relay checks, records POP and DRAC logins (and puts them into
+	 * the MTAs' map before the answer) and serves the socketmap; with none of these nobody asks it.
 	 */
 	if (kind == WORKER_LOOKUP)
 		return cfg_listen(cfg, "smtp.listen")->n > 0 || cfg_listen(cfg, "smtp.listen_tls")->n > 0 ||
 		       cfg_listen(cfg, "pop3.listen")->n > 0 || cfg_listen(cfg, "pop3.listen_tls")->n > 0 ||
-		       cfg_str(cfg, "relay.socketmap_listen")[0] != '\0';
+		       cfg_str(cfg, "relay.socketmap_listen")[0] != '\0' || drac_mode_of(cfg) != DRAC_OFF;
 	if (kind == WORKER_DRAC)
 		return drac_mode_of(cfg) != DRAC_OFF;
 	if (kind == WORKER_AUTH)

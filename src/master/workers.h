@@ -26,7 +26,20 @@ struct workers {
 	uint64_t restarts[WORKER_KINDS];   /* starts after it died, since the master started (/metrics) */
 	int report_fd;                     /* the master's report channel: relay database errors */
 	const struct pool *pool;           /* reused sessions' dispatch sockets, closed in every worker */
+	/*
+	 * The login channel (relaydb/login_channel.h), kept by the master for its life so that logins
+	 * sent while the lookup worker restarts wait for the next one: login_rd goes to each lookup
+	 * worker, login_wr to every session monitor and popgate-dracd. -1 before workers_open.
+	 */
+	int login_rd;
+	int login_wr;
 };
+
+/* workers_open - the login channel; call it while still root, to size its buffer. 0, or -1 logged. */
+int workers_open(struct workers *w);
+
+/* workers_close - close the login channel (at the master's end). */
+void workers_close(struct workers *w);
 
 /* workers_start_all - start the workers CFG asks for (admin when admin.listen is set). */
 void workers_start_all(struct workers *w, const struct config *cfg, const struct listener_set *ls,

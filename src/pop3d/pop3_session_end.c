@@ -2,10 +2,10 @@
 /*
  * pop3_session_end.c - the POP-before-SMTP authorization slides from the end of a session too.
  *
- * A login records the client's address from the monitor (server.user). A client that downloads
- * for twenty minutes would keep only ten of its thirty after it finished; so the end of the
- * session records it again. The mailbox process runs as the mailbox owner and may not open the
- * relay database, so the monitor forks it and stays behind as server.user: when the mailbox
+ * A login has the lookup worker record the client's address, on the monitor's word. A client
+ * that downloads for twenty minutes would keep only ten of its thirty after it finished; so the
+ * end of the session records it again. The mailbox process runs as the mailbox owner and holds
+ * no login channel, so the monitor forks it and stays behind as server.user: when the mailbox
  * process ends, however it ends (QUIT, the connection closed or lost, a crash), the monitor records
  * the authorization again and exits, unless an admin has blocked the account by then (issue 18.3:
  * its logins authorize no relaying, also one blocked during its session). The master still tracks
@@ -24,13 +24,14 @@
 #include "common/log.h"
 #include "common/session_conn.h"
 #include "pop3d/pop3_int.h"
+#include "relaydb/login_channel.h"
 #include "relaydb/relaydb.h"
 
 /*
  * A session shorter than this keeps the expiry its login gave it, at most this much short of
- * relay.timeout from its end. Recording opens the relay database, which costs a short session
- * (fetchmail's login, STAT, QUIT) about as much as its login's record did, and slowed sequential
- * sessions by half; expiries are whole seconds, so a second is what a record could change anyway.
+ * relay.timeout from its end. Recording (a round trip to the lookup worker, a transaction and
+ * a map update) costs a short session (fetchmail's login, STAT, QUIT) about as much as its login's
+ * record did; expiries are whole seconds, so a second is what a record could change anyway.
  */
 #define POP3_RELAY_END_MIN_SECS 1
 
@@ -40,7 +41,8 @@ static void record_end(const struct pop3 *p, const struct auth_user *user)
 {
 	if (auth_block_find(p->ctx->cfg, user->name, time(NULL), NULL) != 0)
 		return;
-	(void)relaydb_record_login(p->ctx->cfg, p->ctx->client_ip, user->name, p->proto);
+	(void)relaydb_session_login(p->ctx->cfg, p->ctx->login_fd, p->ctx->client_ip, user->name, p->proto,
+				    RELAY_LOGIN_WAIT_MS);
 }
 
 /* mailbox_child - become the owner, tied to the monitor's life, and serve; the exit status. */
@@ -76,7 +78,7 @@ int pop3_serve_as_owner(struct pop3 *p, const struct auth_user *user, const char
 		 * The mailbox owner reports nothing to the master: without the channel's write end it
 		 * cannot fill it and crowd out other sessions' reports (failed logins, hand-offs).
 		 */
-		session_drop_channels(p->ctx);
+		session_drop_channels(p->ctx); /* nor record logins: that is the monitor's to do */
 		auth_client_forget(); /* nor ask the auth worker: it checks passwords for monitors only */
 		_exit(mailbox_child(p, user, index_dir, monitor, serve));
 	}

@@ -24,6 +24,7 @@
 #include "privsep/privsep.h"
 #include "privsep/privsep_int.h"
 #include "common/report_budget.h"
+#include "relaydb/login_channel.h"
 #include "relaydb/relaydb.h"
 
 /* privileged - whether this process may switch users: root, or a master that kept CAP_SETUID. */
@@ -244,7 +245,7 @@ int privsep_fork(struct session_ctx *ctx, struct privsep **psp)
 		close(sv[0]);
 		ps->fd = sv[1];
 		/* A child that reads the network must not be able to speak to the master for anyone. */
-		session_drop_channels(ctx);
+		session_drop_channels(ctx); /* nor have a login recorded: its monitor's word, after its check */
 		auth_client_forget(); /* nor ask the auth worker to check passwords unthrottled */
 		ctx->report_via = forward_report;
 		ctx->report_arg = ps;
@@ -319,12 +320,12 @@ static bool valid_request(struct privsep_request *req)
 }
 
 /*
- * record_relay - the POP-before-SMTP hook. The monitor runs as server.user here (the master left
- * root before forking sessions), so the database files stay server.user's own.
+ * record_relay - the POP-before-SMTP hook: the lookup worker records it on the monitor's word, over
+ * the login channel its protocol child does not hold; the monitor never opens the database.
  */
 static void record_relay(const struct session_ctx *ctx, const char *user, const char *proto)
 {
-	(void)relaydb_record_login(ctx->cfg, ctx->client_ip, user, proto);
+	(void)relaydb_session_login(ctx->cfg, ctx->login_fd, ctx->client_ip, user, proto, RELAY_LOGIN_WAIT_MS);
 }
 
 /* check_one - answer one request: verify, delay a failure, report, and run the relay hook on success. */

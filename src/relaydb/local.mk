@@ -14,6 +14,7 @@ src_relaydb_librelaydb_a_SOURCES = \
 	src/relaydb/pg_lib.h src/relaydb/pg_lib.c
 src_relaydb_librelaydb_a_SOURCES += src/relaydb/lookup.h src/relaydb/lookup_wire.h \
 	src/relaydb/lookup_client.c src/relaydb/lookup_server.c \
+	src/relaydb/login_channel.h src/relaydb/login_channel.c \
 	src/relaydb/socketmap.h src/relaydb/socketmap.c src/relaydb/socketmap_server.c
 
 check_PROGRAMS += tests/unit/check_relaydb
@@ -39,6 +40,15 @@ tests_unit_check_relaydb_space_SOURCES = tests/unit/check_relaydb_space.c \
 tests_unit_check_relaydb_space_CFLAGS = $(POPGATE_TEST_CFLAGS)
 tests_unit_check_relaydb_space_LDADD = $(POPGATE_TEST_LIBS)
 EXTRA_tests_unit_check_relaydb_space_DEPENDENCIES = $(POPGATE_LIBS)
+
+# The login channel: a login sent, recorded by the worker's side, answered; the worker dying with it, malformed records.
+check_PROGRAMS += tests/unit/check_login_channel
+TESTS += tests/unit/check_login_channel
+tests_unit_check_login_channel_SOURCES = tests/unit/check_login_channel.c \
+	tests/unit/relaydb_fixture.c tests/unit/relaydb_fixture.h
+tests_unit_check_login_channel_CFLAGS = $(POPGATE_TEST_CFLAGS)
+tests_unit_check_login_channel_LDADD = $(POPGATE_TEST_LIBS)
+EXTRA_tests_unit_check_login_channel_DEPENDENCIES = $(POPGATE_LIBS)
 
 # The benchmark is built on request only: make bench/relaydb-bench
 # Makefile.am does not declare EXTRA_PROGRAMS; this is its only user.

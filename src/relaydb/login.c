@@ -1,4 +1,4 @@
-/* login.c - what a successful POP login does to the relay data: through the lookup worker, or directly. */
+/* login.c - what a successful POP login does to the relay data, and how a session asks the worker to do it. */
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 
 #include <string.h>
@@ -6,7 +6,8 @@
 #include <unistd.h>
 
 #include "common/log.h"
-#include "relaydb/lookup.h"
+#include "common/stats_report.h"
+#include "relaydb/login_channel.h"
 #include "relaydb/relaydb_int.h"
 
 int relaydb_login_apply(const struct config *cfg, struct relaydb *db, const char *ip, const char *user,
@@ -24,12 +25,12 @@ int relaydb_login_apply(const struct config *cfg, struct relaydb *db, const char
 }
 
 /*
- * record_directly - the way without the worker. No handle is kept: the environment is opened with
- * DB_REGISTER, so a process that ends holding it (a POP3 session ends with _exit, or is killed)
- * makes the next opener run recovery while other processes are inside it, and those panic. The
- * caller is a session monitor that records one login and then serves a mailbox for minutes.
+ * relaydb_record_login - for tools and tests, which have no worker: open the database, record,
+ * close. No handle is kept: the environment is opened with DB_REGISTER, so a process that ends
+ * holding it makes the next opener run recovery while other processes are inside it, and those
+ * panic. That is why no session calls this (relaydb_session_login).
  */
-static int record_directly(const struct config *cfg, const char *ip, const char *user, const char *proto)
+int relaydb_record_login(const struct config *cfg, const char *ip, const char *user, const char *proto)
 {
 	struct relaydb *db = NULL;
 	char err[PATH_MAX + 128];
@@ -45,9 +46,20 @@ static int record_directly(const struct config *cfg, const char *ip, const char 
 	return rc;
 }
 
-int relaydb_record_login(const struct config *cfg, const char *ip, const char *user, const char *proto)
+int relaydb_session_login(const struct config *cfg, int chan, const char *ip, const char *user, const char *proto,
+			  int wait_ms)
 {
-	int rc = relay_lookup_record_login(cfg, ip, user, proto);
+	int rc = relay_login_send(chan, ip, user, proto, wait_ms);
 
-	return rc == RELAY_LOGIN_NO_WORKER ? record_directly(cfg, ip, user, proto) : rc;
+	if (rc != RELAY_LOGIN_NO_ANSWER)
+		return rc; /* a failure was the worker's, and it logged and counted it */
+	if (chan < 0)
+		log_session(LOG_ERR, "relay", ip, user, "authorization not recorded", "no channel to the lookup worker");
+	else
+		log_session(LOG_ERR, "relay", ip, user, "authorization not recorded",
+			    "the relay lookup worker did not answer within %d s", wait_ms / 1000);
+	stats_note_relaydb_error();
+	/* Its RCPTs get a 4xx, not a 5xx, for relay.timeout: the client's mail waits instead of bouncing. */
+	relaydb_unrecorded_note(cfg_str(cfg, "relay.db_dir"), time(NULL));
+	return -1;
 }

@@ -5,8 +5,10 @@
  * Opening the Berkeley DB environment costs a session process more than everything else it does
  * for a one-message SMTP session (mapping six regions, the registry, the btree's meta page). The
  * relay-lookup worker opens it once and answers "what is IP's entry" over a unix socket in
- * relay.db_dir; a session that cannot reach it opens the database itself, so the worker is a
- * speed-up, never a single point of failure.
+ * relay.db_dir. Look-ups only: an SMTP session that cannot reach it reads the database itself,
+ * so for look-ups the worker is a speed-up, never a single point of failure. Logins are recorded
+ * by this worker alone, and reach it on a channel of their own (login_channel.h): lookup.sock is
+ * open to every server.user process, including the protocol children that read the network.
  */
 #ifndef POPGATE_RELAYDB_LOOKUP_H
 #define POPGATE_RELAYDB_LOOKUP_H
@@ -45,21 +47,12 @@ enum relay_reason relay_lookup_check(struct relay_lookup *lk, const char *ip, ti
  */
 int relay_lookup_path(const struct config *cfg, char *buf, size_t len);
 
-/* relay_lookup_record_login's answer when the worker could not do it: the caller records directly. */
-#define RELAY_LOGIN_NO_WORKER (-2)
-
 /*
- * relay_lookup_record_login - ask the worker to record a POP login of USER from IP over PROTO
- * (relaydb_login_apply) and wait until it has: 0 recorded, -1 it failed (logged by the worker),
- * RELAY_LOGIN_NO_WORKER when there is no worker, it has no database or did not answer in time.
+ * relaydb_lookupd_run - the relay-lookup worker: serve lookups, the logins to record that arrive
+ * on LOGIN_FD (the login channel's receiving end, login_channel.h; -1 for none), and the socketmap
+ * on SOCKETMAP_FD (the inet listener of relay.socketmap_listen the master bound, -1 for none or a
+ * unix: path), until *STOP is set. 0, or 1 on a setup error.
  */
-int relay_lookup_record_login(const struct config *cfg, const char *ip, const char *user, const char *proto);
-
-/*
- * relaydb_lookupd_run - the relay-lookup worker: serve lookups, and the socketmap on SOCKETMAP_FD
- * (the inet listener of relay.socketmap_listen the master bound, -1 for none or a unix: path), until
- * *STOP is set. 0, or 1 on a setup error.
- */
-int relaydb_lookupd_run(const struct config *cfg, int socketmap_fd, volatile sig_atomic_t *stop);
+int relaydb_lookupd_run(const struct config *cfg, int socketmap_fd, int login_fd, volatile sig_atomic_t *stop);
 
 #endif

@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "common/log.h"
+#include "relaydb/login_channel.h"
 #include "relaydb/lookup.h"
 #include "relaydb/lookup_wire.h"
 #include "relaydb/relaydb_int.h"
@@ -26,14 +27,22 @@
 /* How often a database that failed to open is tried again, and the stop flag looked at. */
 #define LOOKUPD_RETRY_MS 1000
 
+/* fds[0] is the listening socket, fds[1] the login channel; lookup.sock's clients follow. */
+#define LOOKUPD_FIRST_CLIENT 2
+
+/* A refused login record on lookup.sock is logged at most this often, with the count since. */
+#define LOOKUPD_REFUSAL_LOG_SECS 60
+
 struct lookupd {
 	const struct config *cfg;
 	struct relaydb *db;
 	time_t retry_at;                 /* next open attempt when db is NULL */
 	bool reported;                   /* the open failure was logged */
-	struct pollfd fds[1 + LOOKUPD_CLIENTS_MAX + 1 + SOCKETMAP_CLIENTS_MAX]; /* [0]: the listening socket */
+	struct pollfd fds[LOOKUPD_FIRST_CLIENT + LOOKUPD_CLIENTS_MAX + 1 + SOCKETMAP_CLIENTS_MAX];
 	nfds_t n;                        /* ours; the socketmap's entries follow them for each poll */
 	struct socketmap *sm;            /* relay.socketmap_listen, or NULL */
+	unsigned long refused;           /* login records refused on lookup.sock since the last note */
+	time_t refusal_logged;
 };
 
 /*
@@ -76,7 +85,7 @@ static void accept_clients(struct lookupd *ld)
 	int fd;
 
 	while ((fd = accept4(ld->fds[0].fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC)) >= 0) {
-		if (ld->n >= 1 + LOOKUPD_CLIENTS_MAX) {
+		if (ld->n >= LOOKUPD_FIRST_CLIENT + LOOKUPD_CLIENTS_MAX) {
 			close(fd); /* that session reads the database itself */
 			continue;
 		}
@@ -109,19 +118,30 @@ static struct relaydb *database(struct lookupd *ld)
 	return ld->db;
 }
 
-/* answer_login - record the login in REQ for client I (relaydb_login_apply), then say so. */
-static bool answer_login(struct lookupd *ld, nfds_t i, struct relay_login_req *req)
+/*
+ * refuse_login - a login record on lookup.sock from client I: every server.user process can
+ * connect there, a protocol child that reads the network too, so a record there is a protocol
+ * violation (sessions record logins on the login channel). Logged with the sender, then at most
+ * once per LOOKUPD_REFUSAL_LOG_SECS with the count; the client is dropped.
+ */
+static void refuse_login(struct lookupd *ld, nfds_t i, const struct relay_login_req *req)
 {
-	struct relay_login_rep rep = { .magic = RELAY_LOGIN_MAGIC };
-	struct relaydb *db;
+	struct ucred who = { 0 };
+	socklen_t len = sizeof(who);
+	time_t now = time(NULL);
+	char ip[sizeof(req->ip)];
 
-	req->ip[sizeof(req->ip) - 1] = '\0';
-	req->user[sizeof(req->user) - 1] = '\0';
-	req->proto[sizeof(req->proto) - 1] = '\0';
-	rep.result = (db = database(ld)) != NULL
-		? relaydb_login_apply(ld->cfg, db, req->ip, req->user, req->proto, time(NULL))
-		: RELAY_LOGIN_NO_WORKER;
-	return send(ld->fds[i].fd, &rep, sizeof(rep), MSG_DONTWAIT | MSG_NOSIGNAL) == (ssize_t)sizeof(rep);
+	ld->refused++;
+	if (ld->refusal_logged != 0 && now - ld->refusal_logged < LOOKUPD_REFUSAL_LOG_SECS)
+		return;
+	(void)getsockopt(ld->fds[i].fd, SOL_SOCKET, SO_PEERCRED, &who, &len);
+	memcpy(ip, req->ip, sizeof(ip));
+	ip[sizeof(ip) - 1] = '\0';
+	log_warn("relaydb: protocol violation on %s: a login record (for %s) from pid %ld uid %ld refused; "
+		 "logins are recorded only on the sessions' login channel (%lu refused since the last note)",
+		 RELAY_LOOKUP_SOCKET, LOG_Q(ip), (long)who.pid, (long)who.uid, ld->refused);
+	ld->refused = 0;
+	ld->refusal_logged = now;
 }
 
 /* database_fn - database() for the socketmap server. */
@@ -143,8 +163,10 @@ static bool answer(struct lookupd *ld, nfds_t i)
 
 	if (n < 0)
 		return errno == EAGAIN || errno == EINTR;
-	if (n == (ssize_t)sizeof(in.login) && in.login.magic == RELAY_LOGIN_MAGIC)
-		return answer_login(ld, i, &in.login);
+	if (n == (ssize_t)sizeof(in.login) && in.login.magic == RELAY_LOGIN_MAGIC) {
+		refuse_login(ld, i, &in.login);
+		return false;
+	}
 	if (n != (ssize_t)sizeof(in.q) || in.q.magic != RELAY_LOOKUP_MAGIC)
 		return false; /* the session ended (0), or it is not one of ours */
 	in.q.ip[sizeof(in.q.ip) - 1] = '\0';
@@ -157,7 +179,7 @@ static bool answer(struct lookupd *ld, nfds_t i)
 static void serve_ready(struct lookupd *ld)
 {
 	/* Backwards, so dropping a client (the last one moves into its slot) skips nobody. */
-	for (nfds_t i = ld->n - 1; i >= 1; i--) {
+	for (nfds_t i = ld->n - 1; i >= LOOKUPD_FIRST_CLIENT; i--) {
 		short ev = ld->fds[i].revents;
 
 		if (ev == 0)
@@ -165,6 +187,8 @@ static void serve_ready(struct lookupd *ld)
 		if ((ev & POLLIN) ? !answer(ld, i) : (ev & (POLLERR | POLLHUP | POLLNVAL)) != 0)
 			drop_client(ld, i);
 	}
+	if (ld->fds[1].revents & POLLIN)
+		relay_login_serve(ld->cfg, ld->fds[1].fd, database(ld));
 	if (ld->fds[0].revents & POLLIN)
 		accept_clients(ld);
 }
@@ -181,7 +205,7 @@ static void poll_once(struct lookupd *ld)
 		serve_ready(ld);
 }
 
-int relaydb_lookupd_run(const struct config *cfg, int socketmap_fd, volatile sig_atomic_t *stop)
+int relaydb_lookupd_run(const struct config *cfg, int socketmap_fd, int login_fd, volatile sig_atomic_t *stop)
 {
 	static struct lookupd ld; /* 12 KiB of pollfds: not on the stack */
 	char path[PATH_MAX];
@@ -190,25 +214,25 @@ int relaydb_lookupd_run(const struct config *cfg, int socketmap_fd, volatile sig
 	memset(&ld, 0, sizeof(ld));
 	ld.cfg = cfg;
 	relaydb_pg_report_outages = true;  /* this worker speaks for the node about the shared store */
-	if (relay_lookup_path(cfg, path, sizeof(path)) < 0) {
-		log_warn("relaydb: no lookup worker: relay.db_dir is unset or too long for a socket path; "
-			 "sessions read the database themselves");
-		while (!*stop)
-			pause();
-		return 0;
-	}
 	/* Every login's map change goes through here: keep the map open between them (map_update.c). */
 	relay_map_keep_open(true);
 	database(&ld); /* the directory exists once the database was opened */
-	if ((fd = listen_socket(path)) < 0) {
+	if (relay_lookup_path(cfg, path, sizeof(path)) < 0) {
+		/* Logins still come on their channel; look-ups read the database in the sessions. */
+		log_warn("relaydb: no lookup socket: relay.db_dir is unset or too long for a socket path; "
+			 "sessions read the database themselves");
+		fd = -1;
+	} else if ((fd = listen_socket(path)) < 0) {
 		log_err("relaydb: the lookup worker cannot listen on %s: %s", path, strerror(errno));
 		relay_map_keep_open(false);
 		relaydb_close(&ld.db);
 		return 1;
+	} else {
+		log_info("relaydb: lookup worker listening on %s", path);
 	}
 	ld.fds[0] = (struct pollfd){ .fd = fd, .events = POLLIN };
-	ld.n = 1;
-	log_info("relaydb: lookup worker listening on %s", path);
+	ld.fds[1] = (struct pollfd){ .fd = login_fd, .events = POLLIN }; /* poll skips a -1 */
+	ld.n = LOOKUPD_FIRST_CLIENT;
 	ld.sm = socketmap_open(cfg, socketmap_fd);
 	while (!*stop) {
 		poll_once(&ld);
@@ -216,9 +240,10 @@ int relaydb_lookupd_run(const struct config *cfg, int socketmap_fd, volatile sig
 		relaydb_tick(ld.db, time(NULL));
 	}
 	socketmap_close(&ld.sm);
-	while (ld.n > 1)
+	while (ld.n > LOOKUPD_FIRST_CLIENT)
 		drop_client(&ld, ld.n - 1);
-	close(fd);
+	if (fd >= 0)
+		close(fd);
 	relay_map_keep_open(false);
 	relaydb_close(&ld.db);
 	return 0;

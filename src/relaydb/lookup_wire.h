@@ -27,8 +27,10 @@ struct relay_lookup_rep {
 };
 
 /*
- * A POP login to record (login.c): the worker authorizes IP, puts it into the export map, and only
- * then answers, so the session's +OK follows both. Told apart from a question by magic and size.
+ * A POP (or DRAC) login to record. Not sent on lookup.sock, which refuses it: it goes on the login
+ * channel (login_channel.c), one datagram carrying, as SCM_RIGHTS, the socket the answer goes to.
+ * The worker authorizes IP, puts it into the export map, and only then answers, so the session's
+ * +OK follows both.
  */
 #define RELAY_LOGIN_MAGIC 0x706c6731u /* "plg1" */
 
@@ -39,7 +41,7 @@ struct relay_login_req {
 	char proto[RELAY_PROTO_MAX];
 };
 
-/* The answer: 0 recorded, -1 failed, RELAY_LOGIN_NO_WORKER the worker has no database. */
+/* The answer, on the socket that came with the request: 0 recorded, -1 failed (the worker logged why). */
 struct relay_login_rep {
 	uint32_t magic;
 	int32_t result;

@@ -129,12 +129,22 @@ bool relay_allowed(enum relay_reason reason);
 const char *relay_reason_text(enum relay_reason reason);
 
 /*
- * relaydb_record_login - the hook every successful POP login calls before its +OK: the relay lookup
- * worker records the authorization and puts it into relay.export_map, and answers once both are
- * done; when the worker cannot be reached the caller does both itself (relaydb_login_apply). A
- * failure is logged once. Never fails the login. 0 or -1.
+ * relaydb_record_login - record a POP login of USER from IP over PROTO by opening the database,
+ * for popgatectl and tests: no popgated process but the lookup worker writes logins. A failure is
+ * logged once. 0 or -1.
  */
 int relaydb_record_login(const struct config *cfg, const char *ip, const char *user, const char *proto);
+
+/*
+ * relaydb_session_login - the hook every successful POP login (and DRAC call) runs before its
+ * answer: ask the lookup worker over CHAN, the login channel (relaydb/login_channel.h), to record
+ * the authorization and put it into relay.export_map, waiting up to WAIT_MS for both. The caller
+ * never opens the database. When the worker does not answer in time, the failure is logged,
+ * counted (SESSION_RELAYDB_ERROR) and noted so that the client's RCPTs get a 4xx for
+ * relay.timeout. 0 recorded, -1 not; the login itself stands either way.
+ */
+int relaydb_session_login(const struct config *cfg, int chan, const char *ip, const char *user, const char *proto,
+			  int wait_ms);
 
 /*
  * relaydb_sweeper_run - the sweeper process: every relay.sweep_interval remove expired entries and

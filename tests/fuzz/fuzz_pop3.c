@@ -124,6 +124,7 @@ static bool run_session(int fd)
 	ctx.fd = fd;
 	ctx.report_fd = -1;
 	ctx.dispatch_fd = -1;
+	ctx.login_fd = -1;
 	ctx.hostname = "pop.fuzz";
 	ctx.proto = "pop3";
 	ctx.client_port = 40000;

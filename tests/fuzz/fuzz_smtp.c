@@ -177,6 +177,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	ctx.fd = c.server_fd;
 	ctx.report_fd = -1;
 	ctx.dispatch_fd = -1;
+	ctx.login_fd = -1;
 	ctx.hostname = "smtp.fuzz";
 	ctx.proto = "smtp";
 	ctx.client_port = 40000;

@@ -19,8 +19,9 @@ With popgated started as root, system users (useradd) and a Debian-style spool (
   user's mailbox or the memory of a process that left root; the mailbox process reaches none of
   server.user's sockets, files or processes; and what a subverted protocol child CAN do as
   server.user, asserted too so that the document and the test change together: signal every
-  popgated process, write the relay database and server.state_dir, have the lookup worker
-  authorize any address (relaying then accepted); it cannot read popgate-admind's memory;
+  popgated process, write the relay database and server.state_dir; it cannot have the lookup
+  worker authorize an address (lookup.sock refuses a login record and logs it: logins come only
+  on the monitors' login channel), nor read popgate-admind's memory;
 - the auth worker (issue 15) is the only process besides them that may check a password: session
   monitors hold its channel; protocol children, the mailbox process and the other workers do not,
   a protocol child cannot take its monitor's, and the worker refuses a request from another uid;
@@ -145,17 +146,21 @@ def connect_unix(path, kind):
 
 
 def forge_login(lookup_sock, ip):
-    """Ask the relay lookup worker to record a POP login from IP (struct relay_login_req,
-    src/relaydb/lookup_wire.h); fails unless it answers that it recorded it."""
+    """Ask the relay lookup worker through lookup.sock to record a POP login from IP (struct
+    relay_login_req, src/relaydb/lookup_wire.h); succeeds only when it answers that it recorded it,
+    fails with ECONNRESET when the worker hangs up instead."""
     def go():
         s = socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET)
         s.settimeout(20)
         try:
             s.connect(lookup_sock)
             s.send(struct.pack("=I46s128s16s2x", RELAY_LOGIN_MAGIC, ip.encode(), b"forged", b"pop3"))
-            magic, result = struct.unpack("=Ii", s.recv(64))
+            answer = s.recv(64)
         finally:
             s.close()
+        if answer == b"":
+            raise OSError(errno.ECONNRESET, "refused: the worker hung up")
+        magic, result = struct.unpack("=Ii", answer)
         if (magic, result) != (RELAY_LOGIN_MAGIC, 0):
             raise OSError(errno.EPROTO, "not recorded: %x %d" % (magic, result))
     return go
@@ -734,7 +739,8 @@ class Privileges(h.TestCase):
 
             # What a subverted protocol child CAN do, as server.user: signal (kill) every popgated
             # process, write the relay database, replace files in server.state_dir (blocks, audit
-            # trail), and have the lookup worker authorize any address to relay.
+            # trail). What it CANNOT: have the lookup worker authorize an address, which it records
+            # only from the login channel the child does not hold (lookup.sock refuses and logs it).
             for target in [master, monitor, admin_pid] + workers:
                 self.assertEqual(attempt(kid, lambda t=target: os.kill(t, 0)), 0, "signal %d" % target)
             self.assertEqual(attempt(kid, write_append(os.path.join(relay_dir, "relay.db"))), 0)
@@ -742,8 +748,11 @@ class Privileges(h.TestCase):
             self.assertEqual(attempt(kid, lambda: os.close(os.open(scratch_file, os.O_CREAT | os.O_WRONLY, 0o600))), 0)
             os.unlink(scratch_file)
             self.assertEqual(relay_answer(d, "127.3.4.4"), 550, "not authorized before")
-            self.assertEqual(attempt(kid, forge_login(lookup_sock, "127.3.4.4")), 0, "lookup.sock took the login")
-            self.assertEqual(relay_answer(d, "127.3.4.4"), 250, "the forged login authorizes relaying")
+            self.assertEqual(attempt(kid, forge_login(lookup_sock, "127.3.4.4")), errno.ECONNRESET,
+                             "lookup.sock took the login")
+            d.wait_for_log(r"relaydb: protocol violation on lookup.sock: a login record \(for 127\.3\.4\.4\) "
+                           r"from pid \d+ uid %d refused" % d.uid)
+            self.assertEqual(relay_answer(d, "127.3.4.4"), 550, "the forged login authorized relaying")
             # control.sock answers it only with a refusal (test_lockouts checks the words).
             self.assertEqual(attempt(kid, control_refused(control_sock)), 0)
             post.cmd("QUIT")
@@ -755,7 +764,7 @@ class Privileges(h.TestCase):
               "the memory of the master, monitors, other sessions, the relay workers or popgate-admind; "
               "the mailbox process reaches none of server.user's sockets or files and holds none of the "
               "master's descriptors; a protocol child CAN signal every popgated process, write the relay "
-              "database and state directory, and authorize any address through lookup.sock"
+              "database and state directory, and CANNOT authorize an address through lookup.sock"
               % (KEPT_CAPS, len(workers)))
 
 

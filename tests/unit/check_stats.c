@@ -168,7 +168,7 @@ static unsigned records(int fd, uint64_t *sum, uint32_t *first_count, uint32_t *
 
 START_TEST(relaydb_errors_reach_the_channel)
 {
-	struct session_ctx ctx = { .report_fd = -1 };
+	struct session_ctx ctx = { .report_fd = -1, .login_fd = -1 };
 	uint32_t first = 0, event = 0;
 	uint64_t sum;
 	int sv[2];

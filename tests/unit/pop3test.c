@@ -204,7 +204,7 @@ void pop3test_start(struct pop3test_session *s, struct config *cfg, const char *
 	ck_assert_int_ge(s->pid, 0);
 	if (s->pid == 0) {
 		struct session_ctx ctx = { .cfg = cfg, .fd = sv[1], .tls = NULL, .client_port = 40000,
-					   .local_port = 110, .hostname = "pop.test", .report_fd = -1, .dispatch_fd = -1,
+					   .local_port = 110, .hostname = "pop.test", .report_fd = -1, .dispatch_fd = -1, .login_fd = -1,
 					   .session_pid = getpid(), .proto = "pop3" };
 		close(sv[0]);
 		signal(SIGPIPE, SIG_IGN);

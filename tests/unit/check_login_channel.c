@@ -1,0 +1,247 @@
+/* check_login_channel.c - unit tests of relaydb/login_channel.c: a login sent, recorded by the worker's side, answered. */
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+
+#include <check.h>
+#include <poll.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "relaydb/login_channel.h"
+#include "relaydb/lookup_wire.h"
+#include "relaydb/relaydb.h"
+#include "relaydb_fixture.h"
+#include "check_run.h"
+
+/* A generous wait: the answers here come as soon as the test's worker side reads them. */
+#define WAIT_MS 30000
+
+static int rd = -1, wr = -1;
+static struct config *cfg;
+static struct relaydb *db;
+
+static void setup(void)
+{
+	char err[512];
+
+	fx_setup();
+	cfg = fx_config(NULL);
+	ck_assert_ptr_nonnull(cfg);
+	ck_assert_msg(relaydb_open(cfg, &db, err, sizeof(err)) == 0, "open: %s", err);
+	ck_assert_int_eq(relay_login_channel_open(&rd, &wr), 0);
+}
+
+static void teardown(void)
+{
+	close(rd);
+	close(wr);
+	relaydb_close(&db);
+	config_free(&cfg);
+	fx_teardown();
+}
+
+/* sender - fork a session's side that sends IP's login and exits 0 recorded, 1 failed, 2 no answer. */
+static pid_t sender(const char *ip)
+{
+	pid_t pid = fork();
+
+	ck_assert_int_ge(pid, 0);
+	if (pid == 0) {
+		int rc = relay_login_send(wr, ip, "alice", "pop3", WAIT_MS);
+
+		_exit(rc == 0 ? 0 : rc == -1 ? 1 : 2);
+	}
+	return pid;
+}
+
+static int exit_status(pid_t pid)
+{
+	int status;
+
+	ck_assert_int_eq(waitpid(pid, &status, 0), pid);
+	ck_assert(WIFEXITED(status));
+	return WEXITSTATUS(status);
+}
+
+/* wait_record - until a record waits on the worker's end. */
+static void wait_record(void)
+{
+	struct pollfd p = { .fd = rd, .events = POLLIN };
+
+	ck_assert_int_eq(poll(&p, 1, WAIT_MS), 1);
+}
+
+static bool recorded(const char *ip)
+{
+	struct relay_entry e;
+
+	return relaydb_get(db, ip, &e) == 1 && strcmp(e.user, "alice") == 0 && strcmp(e.proto, "pop3") == 0;
+}
+
+START_TEST(the_worker_records_and_answers)
+{
+	pid_t pid = sender("192.0.2.7");
+
+	wait_record();
+	relay_login_serve(cfg, rd, db);
+	ck_assert_int_eq(exit_status(pid), 0);
+	ck_assert(recorded("192.0.2.7"));
+}
+END_TEST
+
+START_TEST(a_worker_without_database_answers_failure)
+{
+	pid_t pid = sender("192.0.2.8");
+
+	wait_record();
+	relay_login_serve(cfg, rd, NULL);
+	ck_assert_int_eq(exit_status(pid), 1);
+	ck_assert(!recorded("192.0.2.8"));
+}
+END_TEST
+
+START_TEST(no_worker_no_answer)
+{
+	ck_assert_int_eq(relay_login_send(-1, "192.0.2.9", "alice", "pop3", WAIT_MS), RELAY_LOGIN_NO_ANSWER);
+	/* Nobody reads the channel: the wait runs out, whatever its length. */
+	ck_assert_int_eq(relay_login_send(wr, "192.0.2.9", "alice", "pop3", 50), RELAY_LOGIN_NO_ANSWER);
+	/* The next worker finds the record, sees its sender gone, and records nothing. */
+	relay_login_serve(cfg, rd, db);
+	ck_assert(!recorded("192.0.2.9"));
+}
+END_TEST
+
+START_TEST(a_worker_that_dies_with_the_record_is_asked_again)
+{
+	pid_t pid = sender("192.0.2.10");
+	char buf[sizeof(struct relay_login_req)];
+	union {
+		char b[CMSG_SPACE(sizeof(int)) + CMSG_SPACE(sizeof(struct ucred))];
+		struct cmsghdr align;
+	} ctl;
+	struct iovec iov = { .iov_base = buf, .iov_len = sizeof(buf) };
+	struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = ctl.b, .msg_controllen = sizeof(ctl.b) };
+
+	/* A worker takes the record and dies: its descriptors close, the answer socket among them. */
+	wait_record();
+	ck_assert_int_eq(recvmsg(rd, &msg, 0), (ssize_t)sizeof(buf));
+	for (struct cmsghdr *c = CMSG_FIRSTHDR(&msg); c != NULL; c = CMSG_NXTHDR(&msg, c))
+		if (c->cmsg_type == SCM_RIGHTS) {
+			int fd;
+
+			memcpy(&fd, CMSG_DATA(c), sizeof(fd));
+			close(fd);
+		}
+	/* Its successor gets the record again. */
+	wait_record();
+	relay_login_serve(cfg, rd, db);
+	ck_assert_int_eq(exit_status(pid), 0);
+	ck_assert(recorded("192.0.2.10"));
+}
+END_TEST
+
+/* send_raw - LEN bytes of REQ onto the channel with NFD descriptors attached (the ends of fresh pairs; PEERS gets the others). */
+static void send_raw(const struct relay_login_req *req, size_t len, int nfd, int *peers)
+{
+	union {
+		char b[CMSG_SPACE(2 * sizeof(int))];
+		struct cmsghdr align;
+	} ctl;
+	struct iovec iov = { .iov_base = (void *)req, .iov_len = len };
+	struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1 };
+	int fds[2];
+
+	for (int i = 0; i < nfd; i++) {
+		int sv[2];
+
+		ck_assert_int_eq(socketpair(AF_UNIX, SOCK_SEQPACKET, 0, sv), 0);
+		fds[i] = sv[1];
+		peers[i] = sv[0];
+	}
+	if (nfd > 0) {
+		struct cmsghdr *c;
+
+		memset(&ctl, 0, sizeof(ctl));
+		msg.msg_control = ctl.b;
+		msg.msg_controllen = CMSG_SPACE((size_t)nfd * sizeof(int));
+		c = CMSG_FIRSTHDR(&msg);
+		c->cmsg_level = SOL_SOCKET;
+		c->cmsg_type = SCM_RIGHTS;
+		c->cmsg_len = CMSG_LEN((size_t)nfd * sizeof(int));
+		memcpy(CMSG_DATA(c), fds, (size_t)nfd * sizeof(int));
+	}
+	ck_assert_int_eq(sendmsg(wr, &msg, 0), (ssize_t)len);
+	for (int i = 0; i < nfd; i++)
+		close(fds[i]);
+}
+
+/* hung_up - whether the worker side closed the pair whose other end is FD, without an answer. */
+static bool hung_up(int fd)
+{
+	char b[16];
+
+	return recv(fd, b, sizeof(b), MSG_DONTWAIT) == 0;
+}
+
+START_TEST(malformed_records_are_dropped)
+{
+	struct relay_login_req req = { .magic = RELAY_LOGIN_MAGIC };
+	int peers[2];
+
+	snprintf(req.ip, sizeof(req.ip), "192.0.2.11");
+	snprintf(req.user, sizeof(req.user), "alice");
+	snprintf(req.proto, sizeof(req.proto), "pop3");
+	send_raw(&req, sizeof(req), 0, NULL);          /* no answer socket */
+	send_raw(&req, sizeof(req) - 1, 1, peers);     /* short */
+	relay_login_serve(cfg, rd, db);
+	ck_assert(hung_up(peers[0]));
+	close(peers[0]);
+	send_raw(&req, sizeof(req), 2, peers);         /* two answer sockets: both closed */
+	relay_login_serve(cfg, rd, db);
+	ck_assert(hung_up(peers[0]));
+	ck_assert(hung_up(peers[1]));
+	close(peers[0]);
+	close(peers[1]);
+	req.magic = RELAY_LOOKUP_MAGIC;                /* a question, on the wrong channel */
+	send_raw(&req, sizeof(req), 1, peers);
+	relay_login_serve(cfg, rd, db);
+	ck_assert(hung_up(peers[0]));
+	close(peers[0]);
+	ck_assert(!recorded("192.0.2.11"));
+}
+END_TEST
+
+START_TEST(the_senders_end_reads_nothing)
+{
+	struct pollfd p = { .fd = wr, .events = POLLRDHUP };
+
+	/* bench/login-record-bench tells the master's copy apart by this. */
+	ck_assert_int_eq(poll(&p, 1, 0), 1);
+	ck_assert(p.revents & POLLRDHUP);
+}
+END_TEST
+
+static Suite *login_channel_suite(void)
+{
+	Suite *s = suite_create("login_channel");
+	TCase *tc = tcase_create("channel");
+
+	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_add_test(tc, the_worker_records_and_answers);
+	tcase_add_test(tc, a_worker_without_database_answers_failure);
+	tcase_add_test(tc, no_worker_no_answer);
+	tcase_add_test(tc, a_worker_that_dies_with_the_record_is_asked_again);
+	tcase_add_test(tc, malformed_records_are_dropped);
+	tcase_add_test(tc, the_senders_end_reads_nothing);
+	suite_add_tcase(s, tc);
+	return s;
+}
+
+int main(void)
+{
+	return check_run(login_channel_suite());
+}
