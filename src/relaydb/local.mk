@@ -11,7 +11,8 @@ src_relaydb_librelaydb_a_SOURCES = \
 	src/relaydb/explain.c src/relaydb/explain.h \
 	src/relaydb/bdb_backend.c src/relaydb/pg_int.h src/relaydb/pg_store.h src/relaydb/pg_sql.c \
 	src/relaydb/pg_conn.c src/relaydb/pg_queue.c src/relaydb/pg_backend.c src/relaydb/pg_admin.c \
-	src/relaydb/pg_lib.h src/relaydb/pg_lib.c
+	src/relaydb/pg_lib.h src/relaydb/pg_lib.c \
+	src/relaydb/pg_cache.h src/relaydb/pg_cache.c src/relaydb/pg_cache_sync.c
 src_relaydb_librelaydb_a_SOURCES += src/relaydb/lookup.h src/relaydb/lookup_wire.h \
 	src/relaydb/lookup_client.c src/relaydb/lookup_server.c \
 	src/relaydb/socketmap.h src/relaydb/socketmap.c src/relaydb/socketmap_server.c

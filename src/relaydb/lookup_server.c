@@ -190,6 +190,7 @@ int relaydb_lookupd_run(const struct config *cfg, int socketmap_fd, volatile sig
 	memset(&ld, 0, sizeof(ld));
 	ld.cfg = cfg;
 	relaydb_pg_report_outages = true;  /* this worker speaks for the node about the shared store */
+	relaydb_pg_cache = true;           /* and answers RCPTs from memory, kept fresh by NOTIFY */
 	if (relay_lookup_path(cfg, path, sizeof(path)) < 0) {
 		log_warn("relaydb: no lookup worker: relay.db_dir is unset or too long for a socket path; "
 			 "sessions read the database themselves");

@@ -97,6 +97,13 @@ int relaydb_bdb_open(const struct config *cfg, struct relaydb **db, char *err, s
  */
 extern bool relaydb_pg_report_outages;
 
+/*
+ * relaydb_pg_cache - whether this process (the relay lookup worker) keeps the store's table in
+ * memory, up to relay.store_cache_max rows, and answers lookups from it (pg_cache.c). Set before
+ * relaydb_open.
+ */
+extern bool relaydb_pg_cache;
+
 /* relaydb_pg_open - connect to relay.postgresql (a failed connection is retried later, not an error). 0 or -1. */
 int relaydb_pg_open(const struct config *cfg, struct relaydb **db, char *err, size_t errlen);
 

@@ -1,0 +1,74 @@
+/* pg_cache.h - the relay lookup worker's copy of the PostgreSQL store, kept fresh by LISTEN/NOTIFY. */
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+#ifndef POPGATE_PG_CACHE_H
+#define POPGATE_PG_CACHE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "relaydb/relaydb.h"
+
+struct pg_conn;
+struct pgc_node;
+
+/*
+ * The table: every authorization of the store by canonical address, each either known (its row
+ * as last read) or changed (a notification named it: ask the store). COMPLETE: the whole table
+ * was loaded on connection GEN after its LISTEN, so an address that is not here has no row.
+ */
+struct pgc {
+	struct pgc_node **buckets;
+	size_t nbuckets;          /* a power of two */
+	size_t n;                 /* addresses held, known or changed */
+	size_t max;               /* relay.store_cache_max: past it the table is given up */
+	bool complete;
+	unsigned long gen;        /* pg_conn.gen the table is valid for */
+};
+
+/* pgc_init - an empty table for at most MAX addresses (0: no cache). 0 or -1. */
+int pgc_init(struct pgc *c, size_t max);
+
+/* pgc_clear - forget every address; the table is no longer complete. */
+void pgc_clear(struct pgc *c);
+
+/* pgc_free - release the table's memory. */
+void pgc_free(struct pgc *c);
+
+/* pgc_put - E (E->ip canonical) as its row now reads. 0, or -1 when the table is full (cleared). */
+int pgc_put(struct pgc *c, const struct relay_entry *e);
+
+/* pgc_mark - CANON changed in the store: ask the store at its next lookup. 0, or -1 when full (cleared). */
+int pgc_mark(struct pgc *c, const char *canon);
+
+/* pgc_forget - CANON has no row (the store said so). */
+void pgc_forget(struct pgc *c, const char *canon);
+
+/*
+ * pgc_get - CANON from the table: 1 found (E set, expired or not, as relaydb_get), 0 no row
+ * (only when complete), -1 the store must be asked (changed, or the table is incomplete).
+ */
+int pgc_get(const struct pgc *c, const char *canon, struct relay_entry *e);
+
+/*
+ * pgc_valid - whether the table answers for connection PC: complete, and loaded on the
+ * connection that is still open (a connection lost is notifications lost).
+ */
+bool pgc_valid(const struct pgc *c, const struct pg_conn *pc);
+
+/*
+ * pgc_load - LISTEN on PC, then read the whole table into C (after the LISTEN, so that a change
+ * committed during the load is notified). 0 loaded; 1 not usable (schema older than 2, or more
+ * rows than C->max: ERR says which); -1 the query failed (PC->err; PC closed when lost).
+ */
+int pgc_load(struct pgc *c, struct pg_conn *pc, char *err, size_t errlen);
+
+/*
+ * pgc_poll - read what the server sent without waiting and apply its notifications. 0, or -1
+ * when the connection is gone (PC closed, ERR set): the table is then no longer valid.
+ */
+int pgc_poll(struct pgc *c, struct pg_conn *pc);
+
+/* The channel the relay_auth trigger notifies, each payload one changed address (pg_sql.c). */
+#define PG_NOTIFY_CHANNEL "popgate_relay"
+
+#endif
