@@ -28,6 +28,7 @@ struct pgstore {
 	struct pgq q;
 	struct pgc cache;         /* the lookup worker's copy of the table (relaydb_pg_cache) */
 	long long cache_retry_at; /* monotonic ms of the next load after one that could not be used */
+	long long relay_timeout;  /* relay.timeout, for the expiry rule at lookup time */
 	bool down;                /* the outage was logged */
 	long long retry_at;       /* monotonic ms of the next connection attempt while down */
 	time_t status_at;         /* when pg-status was last written */
@@ -188,7 +189,10 @@ static int row_entry(const PGresult *r, int i, struct relay_entry *e)
 
 /*
  * cached - CANON from the lookup worker's cache, after reading what the server has sent (a
- * notification already here is applied before any answer): 1 or 0 as pg_get, -1 ask the store.
+ * notification already here is applied before any answer): 1 as pg_get, or -1 ask the store.
+ * Only an authorization that counts now (relay_entry_expired) is answered from memory: a
+ * refusal is always the store's, so that a login on another node a moment ago is never refused
+ * here because its notification is still on its way.
  */
 static int cached(struct relaydb *db, const char *canon, struct relay_entry *e)
 {
@@ -200,7 +204,9 @@ static int cached(struct relaydb *db, const char *canon, struct relay_entry *e)
 		went_down(st);
 		return -1;
 	}
-	return pgc_get(&st->cache, canon, e);
+	if (pgc_get(&st->cache, canon, e) != 1 || relay_entry_expired(e, time(NULL), st->relay_timeout))
+		return -1;
+	return 1;
 }
 
 /* remember - the store's answer FOUND (E) for CANON into the cache, when it is valid. */
@@ -492,6 +498,7 @@ int relaydb_pg_open(const struct config *cfg, struct relaydb **dbp, char *err, s
 		snprintf(err, errlen, "relay.backend = postgresql needs relay.postgresql");
 		goto fail;
 	}
+	st->relay_timeout = cfg_duration(cfg, "relay.timeout");
 	if (pgc_init(&st->cache, relaydb_pg_cache ? (size_t)cfg_int(cfg, "relay.store_cache_max") : 0) < 0) {
 		snprintf(err, errlen, "out of memory");
 		goto fail;
