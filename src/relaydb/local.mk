@@ -76,3 +76,11 @@ tests_unit_check_relaydb_pg_SOURCES = tests/unit/check_relaydb_pg.c \
 tests_unit_check_relaydb_pg_CFLAGS = $(POPGATE_TEST_CFLAGS)
 tests_unit_check_relaydb_pg_LDADD = $(POPGATE_TEST_LIBS)
 EXTRA_tests_unit_check_relaydb_pg_DEPENDENCIES = $(POPGATE_LIBS)
+
+# The lookup worker's copy of the PostgreSQL store: answers, changed addresses, growth, the cap.
+check_PROGRAMS += tests/unit/check_relaydb_pg_cache
+TESTS += tests/unit/check_relaydb_pg_cache
+tests_unit_check_relaydb_pg_cache_SOURCES = tests/unit/check_relaydb_pg_cache.c
+tests_unit_check_relaydb_pg_cache_CFLAGS = $(POPGATE_TEST_CFLAGS)
+tests_unit_check_relaydb_pg_cache_LDADD = $(POPGATE_TEST_LIBS)
+EXTRA_tests_unit_check_relaydb_pg_cache_DEPENDENCIES = $(POPGATE_LIBS)

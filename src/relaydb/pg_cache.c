@@ -136,10 +136,11 @@ static struct pgc_node *make(const struct relay_entry *e, bool changed)
 /* store - put E's node in place of CANON's old one. 0, or -1 when the table is full or memory is out (cleared). */
 static int store(struct pgc *c, const struct relay_entry *e, bool changed)
 {
-	struct pgc_node **p = find(c, e->ip), *n;
+	struct pgc_node **p, *n;
 
 	if (c->nbuckets == 0)
 		return -1;
+	p = find(c, e->ip);
 	if (*p == NULL && c->n >= c->max) {
 		pgc_clear(c);  /* a table that misses rows answers wrongly: none at all */
 		return -1;
