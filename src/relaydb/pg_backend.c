@@ -142,12 +142,10 @@ static PGresult *exec(struct relaydb *db, const char *sql, int n, const char *co
  */
 static void cache_changed(struct relaydb *db, const char *canon)
 {
-	struct pgc *c = &db->pg->cache;
-
-	if (canon != NULL && c->complete)
-		(void)pgc_mark(c, canon);
+	if (canon != NULL)
+		pgc_forget(&db->pg->cache, canon);
 	else
-		pgc_clear(c);
+		pgc_clear(&db->pg->cache);
 }
 
 static int pg_authorize(struct relaydb *db, const char *canon, const char *user, const char *proto,
@@ -424,12 +422,13 @@ static void cache_tick(struct relaydb *db)
 
 	if (st->cache.max == 0 || st->conn.c == NULL)
 		return;
-	if (!pgc_valid(&st->cache, &st->conn)) {
-		cache_load(db);
-		return;
-	}
+	/* Read even when the copy is not in use, so that notifications never pile up in libpq. */
 	if (pgc_poll(&st->cache, &st->conn) < 0) {
 		went_down(st);
+		return;
+	}
+	if (!pgc_valid(&st->cache, &st->conn)) {
+		cache_load(db);
 		return;
 	}
 	if (mono_ms() * 1000 - st->conn.ok_at_us >= PG_CACHE_HEARTBEAT_MS * 1000LL &&

@@ -19,7 +19,6 @@
 
 struct pgc_node {
 	struct pgc_node *next;
-	bool changed;             /* a notification named it since its row was read */
 	int64_t first, last, expires;
 	uint32_t logins;
 	char ip[IP_TEXT_MAX];
@@ -109,8 +108,8 @@ static void grow(struct pgc *c)
 	c->nbuckets = nb;
 }
 
-/* make - a node for E (or only its address when E->ip is all that is known). NULL when out of memory. */
-static struct pgc_node *make(const struct relay_entry *e, bool changed)
+/* make - a node for E. NULL when out of memory. */
+static struct pgc_node *make(const struct relay_entry *e)
 {
 	size_t ul = strlen(e->user), pl = strlen(e->proto), nl = strlen(e->node);
 	struct pgc_node *n = malloc(sizeof(*n) + ul + pl + nl + 3);
@@ -118,7 +117,6 @@ static struct pgc_node *make(const struct relay_entry *e, bool changed)
 	if (n == NULL)
 		return NULL;
 	n->next = NULL;
-	n->changed = changed;
 	n->first = e->first;
 	n->last = e->last;
 	n->expires = e->expires;
@@ -134,7 +132,7 @@ static struct pgc_node *make(const struct relay_entry *e, bool changed)
 }
 
 /* store - put E's node in place of CANON's old one. 0, or -1 when the table is full or memory is out (cleared). */
-static int store(struct pgc *c, const struct relay_entry *e, bool changed)
+static int store(struct pgc *c, const struct relay_entry *e)
 {
 	struct pgc_node **p, *n;
 
@@ -145,7 +143,7 @@ static int store(struct pgc *c, const struct relay_entry *e, bool changed)
 		pgc_clear(c);  /* a table that misses rows answers wrongly: none at all */
 		return -1;
 	}
-	if ((n = make(e, changed)) == NULL) {
+	if ((n = make(e)) == NULL) {
 		pgc_clear(c);
 		return -1;
 	}
@@ -162,25 +160,7 @@ static int store(struct pgc *c, const struct relay_entry *e, bool changed)
 
 int pgc_put(struct pgc *c, const struct relay_entry *e)
 {
-	return store(c, e, false);
-}
-
-int pgc_mark(struct pgc *c, const char *canon)
-{
-	struct relay_entry e;
-	struct pgc_node *n;
-
-	if (c->nbuckets == 0)
-		return -1;
-	if ((n = *find(c, canon)) != NULL) {
-		n->changed = true;
-		return 0;
-	}
-	memset(&e, 0, sizeof(e));
-	if (strlen(canon) >= sizeof(e.ip))
-		return 0;   /* no canonical address: never asked for */
-	memcpy(e.ip, canon, strlen(canon) + 1);
-	return store(c, &e, true);
+	return store(c, e);
 }
 
 void pgc_forget(struct pgc *c, const char *canon)
@@ -202,8 +182,6 @@ int pgc_get(const struct pgc *c, const char *canon, struct relay_entry *e)
 		return -1;
 	if ((n = *find(c, canon)) == NULL)
 		return 0;
-	if (n->changed)
-		return -1;
 	memset(e, 0, sizeof(*e));
 	memcpy(e->ip, n->ip, sizeof(e->ip));
 	memcpy(e->user, n->text, (size_t)n->ulen + 1);

@@ -12,14 +12,15 @@ struct pg_conn;
 struct pgc_node;
 
 /*
- * The table: every authorization of the store by canonical address, each either known (its row
- * as last read) or changed (a notification named it: ask the store). COMPLETE: the whole table
- * was loaded on connection GEN after its LISTEN, so an address that is not here has no row.
+ * The table: the store's authorizations by canonical address, each as its row last read. An
+ * address a notification named is taken out (its next lookup asks the store, which is the same
+ * as for an address the table never held). COMPLETE: the whole table was loaded on connection
+ * GEN after its LISTEN, so what is here is what the store holds, but for notifications in flight.
  */
 struct pgc {
 	struct pgc_node **buckets;
 	size_t nbuckets;          /* a power of two */
-	size_t n;                 /* addresses held, known or changed */
+	size_t n;                 /* addresses held */
 	size_t max;               /* relay.store_cache_max: past it the table is given up */
 	bool complete;
 	unsigned long gen;        /* pg_conn.gen the table is valid for */
@@ -37,15 +38,12 @@ void pgc_free(struct pgc *c);
 /* pgc_put - E (E->ip canonical) as its row now reads. 0, or -1 when the table is full (cleared). */
 int pgc_put(struct pgc *c, const struct relay_entry *e);
 
-/* pgc_mark - CANON changed in the store: ask the store at its next lookup. 0, or -1 when full (cleared). */
-int pgc_mark(struct pgc *c, const char *canon);
-
-/* pgc_forget - CANON has no row (the store said so). */
+/* pgc_forget - CANON changed in the store, or has no row: its next lookup asks the store. */
 void pgc_forget(struct pgc *c, const char *canon);
 
 /*
- * pgc_get - CANON from the table: 1 found (E set, expired or not, as relaydb_get), 0 no row
- * (only when complete), -1 the store must be asked (changed, or the table is incomplete).
+ * pgc_get - CANON from the table: 1 found (E set, expired or not, as relaydb_get), 0 not held
+ * (no row, or one changed since it was read), -1 the table is incomplete.
  */
 int pgc_get(const struct pgc *c, const char *canon, struct relay_entry *e);
 

@@ -1,7 +1,7 @@
 /*
  * pg_cache_sync.c - filling the lookup worker's cache (pg_cache.c) from the PostgreSQL store and
  * keeping it fresh: LISTEN, then the whole table read page by page; afterwards each notification
- * the relay_auth trigger sends marks its address changed, so the next lookup of it asks the store.
+ * the relay_auth trigger sends takes its address out, so the next lookup of it asks the store.
  */
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 
@@ -102,7 +102,7 @@ int pgc_load(struct pgc *c, struct pg_conn *pc, char *err, size_t errlen)
 	}
 	c->gen = pc->gen;
 	c->complete = true;
-	/* What changed while the pages were read is marked now, after them. */
+	/* What changed while the pages were read is taken out now, after them. */
 	return pgc_poll(c, pc) == 0 ? 0 : -1;
 failed:
 	snprintf(err, errlen, "%s", pc->err);
@@ -126,7 +126,7 @@ static void apply(struct pgc *c, const PGnotify *n)
 	if (n->extra == NULL || n->extra[0] == '\0')
 		pgc_clear(c);      /* a TRUNCATE: loaded again at the next tick */
 	else
-		(void)pgc_mark(c, n->extra);   /* a full table is cleared, and so answers nothing */
+		pgc_forget(c, n->extra);
 }
 
 int pgc_poll(struct pgc *c, struct pg_conn *pc)

@@ -1,7 +1,8 @@
 /*
  * check_relaydb_pg_cache.c - unit tests of the lookup worker's copy of the PostgreSQL store
- * (pg_cache.c): what it answers and when it sends the lookup to the store instead (a changed
- * address, an incomplete table, a lost connection), names at full length, growth, and the cap.
+ * (pg_cache.c): what it answers and when it sends the lookup to the store instead (an address
+ * a notification named, an incomplete table, a lost connection), names at full length, growth,
+ * and the cap.
  */
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 #include <check.h>
@@ -71,24 +72,21 @@ START_TEST(changed_goes_to_the_store)
 	ck_assert_int_eq(pgc_init(&c, 10), 0);
 	c.complete = true;
 	ck_assert_int_eq(pgc_put(&c, &in), 0);
-	/* A notification names it (a revocation, a login elsewhere): the store is asked. */
-	ck_assert_int_eq(pgc_mark(&c, "2001:db8::1"), 0);
 	ck_assert_uint_eq(c.n, 1);
-	ck_assert_int_eq(pgc_get(&c, "2001:db8::1", &out), -1);
-	/* A notification for an address not held (a new login): held as changed. */
-	ck_assert_int_eq(pgc_mark(&c, "2001:db8::2"), 0);
-	ck_assert_uint_eq(c.n, 2);
-	ck_assert_int_eq(pgc_get(&c, "2001:db8::2", &out), -1);
-	/* The store's answers: a row read again, and a row that is gone. */
+	/* A notification names it (a revocation, a login elsewhere): no longer answered from here. */
+	pgc_forget(&c, "2001:db8::1");
+	ck_assert_uint_eq(c.n, 0);
+	ck_assert_int_eq(pgc_get(&c, "2001:db8::1", &out), 0);
+	pgc_forget(&c, "2001:db8::1");   /* twice, or an address never held: nothing to do */
+	pgc_forget(&c, "2001:db8::2");
+	ck_assert_uint_eq(c.n, 0);
+	/* The store's answer read again replaces what was held. */
+	ck_assert_int_eq(pgc_put(&c, &in), 0);
 	in.logins = 4;
 	ck_assert_int_eq(pgc_put(&c, &in), 0);
+	ck_assert_uint_eq(c.n, 1);
 	ck_assert_int_eq(pgc_get(&c, "2001:db8::1", &out), 1);
 	ck_assert_uint_eq(out.logins, 4);
-	pgc_forget(&c, "2001:db8::2");
-	ck_assert_uint_eq(c.n, 1);
-	ck_assert_int_eq(pgc_get(&c, "2001:db8::2", &out), 0);
-	pgc_forget(&c, "2001:db8::2");   /* twice: nothing to do */
-	ck_assert_uint_eq(c.n, 1);
 	pgc_free(&c);
 }
 END_TEST
@@ -157,8 +155,9 @@ START_TEST(full_table_gives_up)
 	e = entry("192.0.2.2", "b");
 	ck_assert_int_eq(pgc_put(&c, &e), 0);
 	ck_assert_uint_eq(c.n, 2);
-	/* A third address: a table missing rows would answer wrongly, so it answers nothing. */
-	ck_assert_int_eq(pgc_mark(&c, "192.0.2.3"), -1);
+	/* A third address: a table missing rows is no copy of the store, so it answers nothing. */
+	e = entry("192.0.2.3", "c");
+	ck_assert_int_eq(pgc_put(&c, &e), -1);
 	ck_assert_uint_eq(c.n, 0);
 	ck_assert(!c.complete);
 	ck_assert_int_eq(pgc_get(&c, "192.0.2.1", &out), -1);
@@ -168,7 +167,7 @@ START_TEST(full_table_gives_up)
 	ck_assert_int_eq(pgc_init(&c, 0), 0);
 	c.complete = true;
 	ck_assert_int_eq(pgc_put(&c, &e), -1);
-	ck_assert_int_eq(pgc_mark(&c, "192.0.2.3"), -1);
+	pgc_forget(&c, "192.0.2.3");
 	ck_assert_int_eq(pgc_get(&c, "192.0.2.2", &out), -1);
 	pgc_free(&c);
 }
