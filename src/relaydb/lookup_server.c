@@ -173,7 +173,7 @@ static void serve_ready(struct lookupd *ld)
 static void poll_once(struct lookupd *ld)
 {
 	size_t nsm = ld->sm != NULL ? socketmap_pollfds(ld->sm, ld->fds + ld->n, 1 + SOCKETMAP_CLIENTS_MAX) : 0;
-	int ready = poll(ld->fds, ld->n + nsm, LOOKUPD_RETRY_MS);
+	int ready = poll(ld->fds, ld->n + nsm, relaydb_busy(ld->db) ? 0 : LOOKUPD_RETRY_MS);
 
 	if (ld->sm != NULL)
 		socketmap_serve(ld->sm, ld->fds + ld->n, ready > 0 ? nsm : 0, database_fn, ld);

@@ -29,6 +29,7 @@ struct pgstore {
 	struct pgc cache;         /* the lookup worker's copy of the table (relaydb_pg_cache) */
 	long long cache_retry_at; /* monotonic ms of the next load after one that could not be used */
 	long long relay_timeout;  /* relay.timeout, for the expiry rule at lookup time */
+	long long cache_load_ms;  /* time spent reading the table so far */
 	bool down;                /* the outage was logged */
 	long long retry_at;       /* monotonic ms of the next connection attempt while down */
 	time_t status_at;         /* when pg-status was last written */
@@ -385,7 +386,10 @@ static void write_status(struct relaydb *db, time_t now)
 	(void)pg_store_status_write(st->dir, &s);
 }
 
-/* cache_load - read the table into the cache; one that cannot be used is tried again after PG_CACHE_RETRY_MS. */
+/*
+ * cache_load - read pages of the table into the cache for up to PG_CACHE_STEP_MS, so that the
+ * worker answers between them; one that cannot be used is tried again after PG_CACHE_RETRY_MS.
+ */
 static void cache_load(struct relaydb *db)
 {
 	struct pgstore *st = db->pg;
@@ -395,11 +399,18 @@ static void cache_load(struct relaydb *db)
 
 	if (start < st->cache_retry_at)
 		return;
-	rc = pgc_load(&st->cache, &st->conn, err, sizeof(err));
+	if (!st->cache.loading)
+		st->cache_load_ms = 0;
+	while ((rc = pgc_load_step(&st->cache, &st->conn, err, sizeof(err))) == 2 &&
+	       mono_ms() - start < PG_CACHE_STEP_MS)
+		;
+	st->cache_load_ms += mono_ms() - start;
+	if (rc == 2)
+		return;
 	if (rc == 0) {
 		came_back(st);
 		log_info("relaydb: the lookup worker holds the store's %zu authorizations in memory (read in %lld ms)",
-			 st->cache.n, mono_ms() - start);
+			 st->cache.n, st->cache_load_ms);
 		return;
 	}
 	if (st->conn.c == NULL) {
@@ -448,6 +459,12 @@ static void pg_tick(struct relaydb *db, time_t now)
 	write_status(db, now);
 }
 
+/* pg_busy - the lookup worker is reading the table into its cache: come back at once. */
+static bool pg_busy(struct relaydb *db)
+{
+	return db->pg->cache.loading;
+}
+
 static void pg_close(struct relaydb *db)
 {
 	pg_conn_close(&db->pg->conn);
@@ -468,6 +485,7 @@ const struct relaydb_ops relaydb_pg_ops = {
 	.sweep = pg_sweep,
 	.foreach = pg_foreach,
 	.tick = pg_tick,
+	.busy = pg_busy,
 	.close = pg_close,
 };
 

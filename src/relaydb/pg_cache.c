@@ -74,6 +74,7 @@ void pgc_clear(struct pgc *c)
 	}
 	c->n = 0;
 	c->complete = false;
+	c->loading = false;
 }
 
 void pgc_free(struct pgc *c)

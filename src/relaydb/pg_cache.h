@@ -23,13 +23,15 @@ struct pgc {
 	size_t n;                 /* addresses held */
 	size_t max;               /* relay.store_cache_max: past it the table is given up */
 	bool complete;
+	bool loading;             /* LISTENing on connection GEN, pages read up to CURSOR */
+	char cursor[IP_TEXT_MAX];
 	unsigned long gen;        /* pg_conn.gen the table is valid for */
 };
 
 /* pgc_init - an empty table for at most MAX addresses (0: no cache). 0 or -1. */
 int pgc_init(struct pgc *c, size_t max);
 
-/* pgc_clear - forget every address; the table is no longer complete. */
+/* pgc_clear - forget every address; the table is no longer complete (nor being loaded). */
 void pgc_clear(struct pgc *c);
 
 /* pgc_free - release the table's memory. */
@@ -54,11 +56,12 @@ int pgc_get(const struct pgc *c, const char *canon, struct relay_entry *e);
 bool pgc_valid(const struct pgc *c, const struct pg_conn *pc);
 
 /*
- * pgc_load - LISTEN on PC, then read the whole table into C (after the LISTEN, so that a change
- * committed during the load is notified). 0 loaded; 1 not usable (schema older than 2, or more
- * rows than C->max: ERR says which); -1 the query failed (PC->err; PC closed when lost).
+ * pgc_load_step - one step of loading C from PC: the first LISTENs (before any page is read, so
+ * that a change committed meanwhile is notified), each reads one page of PG_PAGE_ROWS rows.
+ * 2 more to read; 0 loaded (complete); 1 not usable (schema older than 2, or more rows than
+ * C->max: ERR says which); -1 a query failed (ERR; PC closed when the connection was lost).
  */
-int pgc_load(struct pgc *c, struct pg_conn *pc, char *err, size_t errlen);
+int pgc_load_step(struct pgc *c, struct pg_conn *pc, char *err, size_t errlen);
 
 /*
  * pgc_poll - read what the server sent without waiting and apply its notifications. 0, or -1

@@ -1,6 +1,7 @@
 /*
  * pg_cache_sync.c - filling the lookup worker's cache (pg_cache.c) from the PostgreSQL store and
- * keeping it fresh: LISTEN, then the whole table read page by page; afterwards each notification
+ * keeping it fresh: LISTEN, then the whole table read page by page (a page per step, so that the
+ * worker answers lookups between them, asking the store until the last page); each notification
  * the relay_auth trigger sends takes its address out, so the next lookup of it asks the store.
  */
 /* SPDX-License-Identifier: GPL-2.0-or-later */
@@ -51,63 +52,78 @@ static int add_page(struct pgc *c, const PGresult *r, char last[IP_TEXT_MAX])
 	return rows == PG_PAGE_ROWS ? 1 : 0;
 }
 
-/* read_all - every row into C, PG_PAGE_ROWS per query. 0, 1 (more than C->max), -1 (query failed). */
-static int read_all(struct pgc *c, struct pg_conn *pc, bool *lost)
+/* read_page - the page after C->cursor into C. 1 more to read, 0 the last, 2 full (more than C->max), -1 failed. */
+static int read_page(struct pgc *c, struct pg_conn *pc, bool *lost)
 {
-	char limit[16], last[IP_TEXT_MAX] = "";
-	const char *params[2] = { limit, last };
+	char limit[16];
+	const char *params[2] = { limit, c->cursor };
+	bool first = c->cursor[0] == '\0';
+	PGresult *r;
 	int more;
 
 	snprintf(limit, sizeof(limit), "%d", PG_PAGE_ROWS);
-	do {
-		PGresult *r = pg_conn_exec(pc, last[0] == '\0' ? pg_sql_page_first : pg_sql_page_next,
-				   last[0] == '\0' ? 1 : 2, params, lost);
-
-		if (r == NULL)
-			return -1;
-		more = add_page(c, r, last);
-		pq.PQclear(r);
-	} while (more == 1);
-	return more < 0 ? 1 : 0;
+	if ((r = pg_conn_exec(pc, first ? pg_sql_page_first : pg_sql_page_next, first ? 1 : 2, params, lost)) == NULL)
+		return -1;
+	more = add_page(c, r, c->cursor);
+	pq.PQclear(r);
+	return more < 0 ? 2 : more;
 }
 
-int pgc_load(struct pgc *c, struct pg_conn *pc, char *err, size_t errlen)
+/* begin - check the schema and LISTEN on PC: 0, 1 not usable (ERR), -1 failed (*LOST). */
+static int begin(struct pgc *c, struct pg_conn *pc, bool *lost, char *err, size_t errlen)
 {
-	bool lost = false;
 	PGresult *r;
-	int v, rc;
+	int v;
 
 	pgc_clear(c);
-	if (c->max == 0 || pc->c == NULL) {
-		snprintf(err, errlen, c->max == 0 ? "relay.store_cache_max is 0" : "not connected");
-		return c->max == 0 ? 1 : -1;
-	}
-	if ((v = schema_version(pc, &lost)) < 0)
-		goto failed;
+	if ((v = schema_version(pc, lost)) < 0)
+		return -1;
 	if (v < 2) {
 		snprintf(err, errlen, "schema version %d sends no notifications: run popgatectl db upgrade", v);
 		return 1;
 	}
-	if ((r = pg_conn_exec(pc, pg_sql_listen, 0, NULL, &lost)) == NULL)
-		goto failed;
+	if ((r = pg_conn_exec(pc, pg_sql_listen, 0, NULL, lost)) == NULL)
+		return -1;
 	pq.PQclear(r);
-	if ((rc = read_all(c, pc, &lost)) < 0)
-		goto failed;
-	if (rc > 0) {
+	c->loading = true;
+	c->gen = pc->gen;
+	c->cursor[0] = '\0';
+	return 0;
+}
+
+int pgc_load_step(struct pgc *c, struct pg_conn *pc, char *err, size_t errlen)
+{
+	bool lost = false;
+	PGresult *r;
+	int rc;
+
+	if (c->max == 0 || pc->c == NULL) {
+		pgc_clear(c);
+		snprintf(err, errlen, c->max == 0 ? "relay.store_cache_max is 0" : "not connected");
+		return c->max == 0 ? 1 : -1;
+	}
+	if ((!c->loading || c->gen != pc->gen) && (rc = begin(c, pc, &lost, err, errlen)) != 0)
+		goto stop;
+	if ((rc = read_page(c, pc, &lost)) == 1)
+		return 2;
+	if (rc == 2) {
 		snprintf(err, errlen, "more than relay.store_cache_max = %zu authorizations", c->max);
 		pgc_clear(c);
 		if ((r = pg_conn_exec(pc, pg_sql_unlisten, 0, NULL, &lost)) != NULL)
 			pq.PQclear(r);
 		return 1;
 	}
-	c->gen = pc->gen;
+	if (rc < 0)
+		goto stop;
+	c->loading = false;
 	c->complete = true;
-	/* What changed while the pages were read is taken out now, after them. */
+	/* What changed while the pages were read, and was not read yet, is taken out now. */
 	return pgc_poll(c, pc) == 0 ? 0 : -1;
-failed:
-	snprintf(err, errlen, "%s", pc->err);
+stop:
+	if (rc < 0)
+		snprintf(err, errlen, "%s", pc->err);
 	pgc_clear(c);
-	return lost ? -1 : 1;
+	return rc < 0 && lost ? -1 : 1;
 }
 
 /* readable - whether the socket of C has input waiting. */
@@ -121,7 +137,8 @@ static bool readable(void *c)
 /* apply - one notification: its address changed (an empty payload: everything did). */
 static void apply(struct pgc *c, const PGnotify *n)
 {
-	if (!c->complete || strcmp(n->relname, PG_NOTIFY_CHANNEL) != 0)
+	/* While loading too: a page read already may hold the row that changed. */
+	if ((!c->complete && !c->loading) || strcmp(n->relname, PG_NOTIFY_CHANNEL) != 0)
 		return;
 	if (n->extra == NULL || n->extra[0] == '\0')
 		pgc_clear(c);      /* a TRUNCATE: loaded again at the next tick */

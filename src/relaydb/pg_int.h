@@ -27,6 +27,12 @@
  */
 #define PG_CACHE_HEARTBEAT_MS 1000
 
+/*
+ * How long one tick of the lookup worker reads pages of the table into its cache before it
+ * answers requests again: what a lookup may wait behind the load (plus one page's query).
+ */
+#define PG_CACHE_STEP_MS 10
+
 /* Rows one sweep statement deletes, so a big sweep never holds many row locks for long. */
 #define PG_SWEEP_BATCH 1000
 

@@ -60,6 +60,7 @@ struct relaydb_ops {
 	long (*sweep)(struct relaydb *db, time_t now, long long timeout);
 	int (*foreach)(struct relaydb *db, int (*fn)(const struct relay_entry *e, void *arg), void *arg);
 	void (*tick)(struct relaydb *db, time_t now);   /* housekeeping between requests; may be NULL */
+	bool (*busy)(struct relaydb *db);                /* tick has more to do at once; may be NULL */
 	void (*close)(struct relaydb *db);               /* release and free DB */
 };
 

@@ -30,7 +30,7 @@ static struct relay_entry entry(const char *ip, const char *user)
 	return e;
 }
 
-/* loaded - C as pgc_load leaves it on connection PC (gen 1). */
+/* loaded - C as pgc_load_step leaves it on connection PC (gen 1). */
 static void loaded(struct pgc *c, struct pg_conn *pc)
 {
 	pc->gen = 1;
@@ -207,11 +207,11 @@ START_TEST(load_needs_a_cap_and_a_connection)
 
 	memset(&pc, 0, sizeof(pc));
 	ck_assert_int_eq(pgc_init(&c, 0), 0);
-	ck_assert_int_eq(pgc_load(&c, &pc, err, sizeof(err)), 1);
+	ck_assert_int_eq(pgc_load_step(&c, &pc, err, sizeof(err)), 1);
 	ck_assert_ptr_nonnull(strstr(err, "store_cache_max"));
 	pgc_free(&c);
 	ck_assert_int_eq(pgc_init(&c, 10), 0);
-	ck_assert_int_eq(pgc_load(&c, &pc, err, sizeof(err)), -1);
+	ck_assert_int_eq(pgc_load_step(&c, &pc, err, sizeof(err)), -1);
 	ck_assert(!c.complete);
 	pgc_free(&c);
 }
