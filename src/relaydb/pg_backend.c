@@ -459,10 +459,10 @@ static void pg_tick(struct relaydb *db, time_t now)
 	write_status(db, now);
 }
 
-/* pg_busy - the lookup worker is reading the table into its cache: come back at once. */
+/* pg_busy - the lookup worker is reading the table into its cache: come back at once (not while disconnected). */
 static bool pg_busy(struct relaydb *db)
 {
-	return db->pg->cache.loading;
+	return db->pg->cache.loading && db->pg->conn.c != NULL;
 }
 
 static void pg_close(struct relaydb *db)
