@@ -12,6 +12,10 @@ const struct cfg_key cfg_keys_relay[] = {
 	CFG_KEY_CHECKED("store_timeout", CFG_STRING, "200ms",
 			"deadline of each PostgreSQL query and connection attempt (ms or s); past it the store "
 			"counts as down and logins are queued locally", cfg_check_store_timeout),
+	CFG_KEY_RANGE("store_cache_max", CFG_INT, "200000",
+		      "relay.backend = postgresql: most authorizations the relay lookup worker keeps in memory "
+		      "(about 150 bytes each) to answer RCPTs without asking the server; with more it asks "
+		      "at every lookup; 0 disables", 0, 100000000),
 	CFG_KEY("db_dir", CFG_PATH, POPGATE_STATEDIR "/relay",
 		"Berkeley DB environment holding the relay authorizations"),
 	CFG_KEY_RANGE("timeout", CFG_DURATION, "30m",

@@ -11,7 +11,8 @@ src_relaydb_librelaydb_a_SOURCES = \
 	src/relaydb/explain.c src/relaydb/explain.h \
 	src/relaydb/bdb_backend.c src/relaydb/pg_int.h src/relaydb/pg_store.h src/relaydb/pg_sql.c \
 	src/relaydb/pg_conn.c src/relaydb/pg_queue.c src/relaydb/pg_backend.c src/relaydb/pg_admin.c \
-	src/relaydb/pg_lib.h src/relaydb/pg_lib.c
+	src/relaydb/pg_lib.h src/relaydb/pg_lib.c \
+	src/relaydb/pg_cache.h src/relaydb/pg_cache.c src/relaydb/pg_cache_sync.c
 src_relaydb_librelaydb_a_SOURCES += src/relaydb/lookup.h src/relaydb/lookup_wire.h \
 	src/relaydb/lookup_client.c src/relaydb/lookup_server.c \
 	src/relaydb/login_channel.h src/relaydb/login_channel.c \
@@ -85,3 +86,11 @@ tests_unit_check_relaydb_pg_SOURCES = tests/unit/check_relaydb_pg.c \
 tests_unit_check_relaydb_pg_CFLAGS = $(POPGATE_TEST_CFLAGS)
 tests_unit_check_relaydb_pg_LDADD = $(POPGATE_TEST_LIBS)
 EXTRA_tests_unit_check_relaydb_pg_DEPENDENCIES = $(POPGATE_LIBS)
+
+# The lookup worker's copy of the PostgreSQL store: answers, changed addresses, growth, the cap.
+check_PROGRAMS += tests/unit/check_relaydb_pg_cache
+TESTS += tests/unit/check_relaydb_pg_cache
+tests_unit_check_relaydb_pg_cache_SOURCES = tests/unit/check_relaydb_pg_cache.c
+tests_unit_check_relaydb_pg_cache_CFLAGS = $(POPGATE_TEST_CFLAGS)
+tests_unit_check_relaydb_pg_cache_LDADD = $(POPGATE_TEST_LIBS)
+EXTRA_tests_unit_check_relaydb_pg_cache_DEPENDENCIES = $(POPGATE_LIBS)

@@ -197,7 +197,7 @@ static void serve_ready(struct lookupd *ld)
 static void poll_once(struct lookupd *ld)
 {
 	size_t nsm = ld->sm != NULL ? socketmap_pollfds(ld->sm, ld->fds + ld->n, 1 + SOCKETMAP_CLIENTS_MAX) : 0;
-	int ready = poll(ld->fds, ld->n + nsm, LOOKUPD_RETRY_MS);
+	int ready = poll(ld->fds, ld->n + nsm, relaydb_busy(ld->db) ? 0 : LOOKUPD_RETRY_MS);
 
 	if (ld->sm != NULL)
 		socketmap_serve(ld->sm, ld->fds + ld->n, ready > 0 ? nsm : 0, database_fn, ld);
@@ -214,6 +214,7 @@ int relaydb_lookupd_run(const struct config *cfg, int socketmap_fd, int login_fd
 	memset(&ld, 0, sizeof(ld));
 	ld.cfg = cfg;
 	relaydb_pg_report_outages = true;  /* this worker speaks for the node about the shared store */
+	relaydb_pg_cache = true;           /* and answers RCPTs from memory, kept fresh by NOTIFY */
 	/* Every login's map change goes through here: keep the map open between them (map_update.c). */
 	relay_map_keep_open(true);
 	database(&ld); /* the directory exists once the database was opened */

@@ -95,16 +95,23 @@ static int version(struct pg_conn *pc, char *err, size_t errlen)
 	return v;
 }
 
-/* create - the version 1 schema in one transaction. 0 or -1. */
-static int create(struct pg_conn *pc, char *err, size_t errlen)
+/* steps - run the NULL-terminated STEPS. 0 or -1 (the connection is closed: the transaction goes with it). */
+static int steps(struct pg_conn *pc, const char *const *sql, char *err, size_t errlen)
+{
+	for (size_t i = 0; sql[i] != NULL; i++)
+		if (run(pc, sql[i], err, errlen) < 0)
+			return -1;
+	return 0;
+}
+
+/* create - the schema from version FROM (0: nothing) to the current one, in one transaction. 0 or -1. */
+static int create(struct pg_conn *pc, int from, char *err, size_t errlen)
 {
 	char set[96];
 
-	if (run(pc, "BEGIN", err, errlen) < 0)
+	if (run(pc, "BEGIN", err, errlen) < 0 || (from < 1 && steps(pc, pg_sql_schema, err, errlen) < 0) ||
+	    (from < 2 && steps(pc, pg_sql_schema_v2, err, errlen) < 0))
 		return -1;
-	for (size_t i = 0; pg_sql_schema[i] != NULL; i++)
-		if (run(pc, pg_sql_schema[i], err, errlen) < 0)
-			return -1;   /* the connection is closed: the transaction goes with it */
 	snprintf(set, sizeof(set), "INSERT INTO popgate_schema (version) VALUES (%d)", PG_SCHEMA_VERSION);
 	if (run(pc, "DELETE FROM popgate_schema", err, errlen) < 0 || run(pc, set, err, errlen) < 0)
 		return -1;
@@ -126,8 +133,8 @@ static int change(struct pg_conn *pc, bool init, int from, char *err, size_t err
 		snprintf(err, errlen, "no popgate schema in this database: use popgatectl db init");
 		return -1;
 	}
-	/* Version 1 is the first; later versions add their steps here, each from the one before. */
-	return from == 0 ? create(pc, err, errlen) : 0;
+	/* Each version's steps run from the one before (create), all in one transaction. */
+	return from < PG_SCHEMA_VERSION ? create(pc, from, err, errlen) : 0;
 }
 
 int pg_store_schema(const struct config *cfg, bool init, int *from, int *to, char *err, size_t errlen)

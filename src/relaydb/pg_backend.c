@@ -14,16 +14,22 @@
 #include <time.h>
 
 #include "common/log.h"
+#include "relaydb/pg_cache.h"
 #include "relaydb/pg_int.h"
 #include "relaydb/pg_lib.h"
 #include "relaydb/pg_store.h"
 #include "relaydb/relaydb_int.h"
 
 bool relaydb_pg_report_outages;
+bool relaydb_pg_cache;
 
 struct pgstore {
 	struct pg_conn conn;
 	struct pgq q;
+	struct pgc cache;         /* the lookup worker's copy of the table (relaydb_pg_cache) */
+	long long cache_retry_at; /* monotonic ms of the next load after one that could not be used */
+	long long relay_timeout;  /* relay.timeout, for the expiry rule at lookup time */
+	long long cache_load_ms;  /* time spent reading the table so far */
 	bool down;                /* the outage was logged */
 	long long retry_at;       /* monotonic ms of the next connection attempt while down */
 	time_t status_at;         /* when pg-status was last written */
@@ -131,6 +137,18 @@ static PGresult *exec(struct relaydb *db, const char *sql, int n, const char *co
 	return run(db->pg, sql, n, params, what);
 }
 
+/*
+ * cache_changed - this process changed CANON (NULL: every row): its cached answer goes now,
+ * before the notification of the change comes back.
+ */
+static void cache_changed(struct relaydb *db, const char *canon)
+{
+	if (canon != NULL)
+		pgc_forget(&db->pg->cache, canon);
+	else
+		pgc_clear(&db->pg->cache);
+}
+
 static int pg_authorize(struct relaydb *db, const char *canon, const char *user, const char *proto,
 			long long ttl, time_t now)
 {
@@ -145,6 +163,7 @@ static int pg_authorize(struct relaydb *db, const char *canon, const char *user,
 	/* Queued logins first, so that the table sees them in order. */
 	if (ready(db) == 0 && drain(db) == 0 && (r = exec(db, pg_sql_upsert, 6, p.values, "authorize")) != NULL) {
 		pq.PQclear(r);
+		cache_changed(db, canon);
 		pgq_remember(&db->pg->q, &it);
 		return 0;
 	}
@@ -167,13 +186,50 @@ static int row_entry(const PGresult *r, int i, struct relay_entry *e)
 	return 0;
 }
 
+/*
+ * cached - CANON from the lookup worker's cache, after reading what the server has sent (a
+ * notification already here is applied before any answer): 1 as pg_get, or -1 ask the store.
+ * Only an authorization that counts now (relay_entry_expired) is answered from memory: a
+ * refusal is always the store's, so that a login on another node a moment ago is never refused
+ * here because its notification is still on its way.
+ */
+static int cached(struct relaydb *db, const char *canon, struct relay_entry *e)
+{
+	struct pgstore *st = db->pg;
+
+	if (!pgc_valid(&st->cache, &st->conn))
+		return -1;
+	if (pgc_poll(&st->cache, &st->conn) < 0) {
+		went_down(st);
+		return -1;
+	}
+	if (pgc_get(&st->cache, canon, e) != 1 || relay_entry_expired(e, time(NULL), st->relay_timeout))
+		return -1;
+	return 1;
+}
+
+/* remember - the store's answer FOUND (E) for CANON into the cache, when it is valid. */
+static void remember(struct relaydb *db, const char *canon, int found, const struct relay_entry *e)
+{
+	struct pgstore *st = db->pg;
+
+	if (!pgc_valid(&st->cache, &st->conn))
+		return;
+	if (found == 1 && strcmp(e->ip, canon) == 0)
+		(void)pgc_put(&st->cache, e);
+	else if (found == 0)
+		pgc_forget(&st->cache, canon);
+}
+
 static int pg_get(struct relaydb *db, const char *canon, struct relay_entry *e)
 {
 	const char *params[1] = { canon };
-	PGresult *r = exec(db, pg_sql_get, 1, params, "get");
+	PGresult *r;
 	int found;
 
-	if (r == NULL) {
+	if ((found = cached(db, canon, e)) >= 0)
+		return found;
+	if ((r = exec(db, pg_sql_get, 1, params, "get")) == NULL) {
 		/* The store is away: this node's own logins are still known here. */
 		if (db->pg->conn.c == NULL && pgq_reload(&db->pg->q) == 0 &&
 		    pgq_find(&db->pg->q, canon, e, db->node) == 1)
@@ -182,6 +238,7 @@ static int pg_get(struct relaydb *db, const char *canon, struct relay_entry *e)
 	}
 	found = pq.PQntuples(r) > 0 ? (row_entry(r, 0, e) == 0 ? 1 : -1) : 0;
 	pq.PQclear(r);
+	remember(db, canon, found, e);
 	return found;
 }
 
@@ -205,6 +262,7 @@ static int pg_del(struct relaydb *db, const char *canon)
 	if (n < 0)
 		return -1;
 	pgq_forget(&db->pg->q, canon);
+	cache_changed(db, canon);
 	return n > 0 ? 1 : 0;
 }
 
@@ -220,6 +278,7 @@ static int pg_put(struct relaydb *db, const struct relay_entry *e)
 	snprintf(t[2], sizeof(t[2]), "%lld", (long long)e->expires);
 	snprintf(logins, sizeof(logins), "%u", e->logins);
 	n = changed(exec(db, pg_sql_put, 8, params, "put"));
+	cache_changed(db, e->ip);
 	return n < 0 ? -1 : n > 0 ? 1 : 0;
 }
 
@@ -229,6 +288,7 @@ static long pg_flush(struct relaydb *db)
 
 	if (n >= 0)
 		pgq_forget(&db->pg->q, NULL);
+	cache_changed(db, NULL);
 	return n;
 }
 
@@ -326,6 +386,67 @@ static void write_status(struct relaydb *db, time_t now)
 	(void)pg_store_status_write(st->dir, &s);
 }
 
+/*
+ * cache_load - read pages of the table into the cache for up to PG_CACHE_STEP_MS, so that the
+ * worker answers between them; one that cannot be used is tried again after PG_CACHE_RETRY_MS.
+ */
+static void cache_load(struct relaydb *db)
+{
+	struct pgstore *st = db->pg;
+	long long start = mono_ms();
+	char err[256];
+	int rc;
+
+	if (start < st->cache_retry_at)
+		return;
+	if (!st->cache.loading)
+		st->cache_load_ms = 0;
+	while ((rc = pgc_load_step(&st->cache, &st->conn, err, sizeof(err))) == 2 &&
+	       mono_ms() - start < PG_CACHE_STEP_MS)
+		;
+	st->cache_load_ms += mono_ms() - start;
+	if (rc == 2)
+		return;
+	if (rc == 0) {
+		came_back(st);
+		log_info("relaydb: the lookup worker holds the store's %zu authorizations in memory (read in %lld ms)",
+			 st->cache.n, st->cache_load_ms);
+		return;
+	}
+	if (st->conn.c == NULL) {
+		went_down(st);
+		return;
+	}
+	st->cache_retry_at = mono_ms() + PG_CACHE_RETRY_MS;
+	log_warn("relaydb: the lookup worker asks the PostgreSQL store at every lookup: %s", err);
+}
+
+/*
+ * cache_tick - keep the lookup worker's cache in step between requests: apply notifications,
+ * prove a quiet connection alive (PG_CACHE_HEARTBEAT_MS), or load the table when the cache is
+ * not valid (first connection, a connection lost, a TRUNCATE, more rows than it may hold).
+ */
+static void cache_tick(struct relaydb *db)
+{
+	struct pgstore *st = db->pg;
+	PGresult *r;
+
+	if (st->cache.max == 0 || st->conn.c == NULL)
+		return;
+	/* Read even when the copy is not in use, so that notifications never pile up in libpq. */
+	if (pgc_poll(&st->cache, &st->conn) < 0) {
+		went_down(st);
+		return;
+	}
+	if (!pgc_valid(&st->cache, &st->conn)) {
+		cache_load(db);
+		return;
+	}
+	if (mono_ms() * 1000 - st->conn.ok_at_us >= PG_CACHE_HEARTBEAT_MS * 1000LL &&
+	    (r = run(st, pg_sql_ping, 0, NULL, "ping")) != NULL)
+		pq.PQclear(r);
+}
+
 static void pg_tick(struct relaydb *db, time_t now)
 {
 	struct pgstore *st = db->pg;
@@ -334,7 +455,14 @@ static void pg_tick(struct relaydb *db, time_t now)
 		(void)ready(db);
 	if (st->conn.c != NULL && st->q.npend > 0)
 		(void)drain(db);
+	cache_tick(db);
 	write_status(db, now);
+}
+
+/* pg_busy - the lookup worker is reading the table into its cache: come back at once (not while disconnected). */
+static bool pg_busy(struct relaydb *db)
+{
+	return db->pg->cache.loading && db->pg->conn.c != NULL;
 }
 
 static void pg_close(struct relaydb *db)
@@ -342,6 +470,7 @@ static void pg_close(struct relaydb *db)
 	pg_conn_close(&db->pg->conn);
 	free(db->pg->conn.conninfo);
 	pgq_free(&db->pg->q);
+	pgc_free(&db->pg->cache);
 	free(db->pg);
 	free(db);
 }
@@ -356,6 +485,7 @@ const struct relaydb_ops relaydb_pg_ops = {
 	.sweep = pg_sweep,
 	.foreach = pg_foreach,
 	.tick = pg_tick,
+	.busy = pg_busy,
 	.close = pg_close,
 };
 
@@ -387,6 +517,11 @@ int relaydb_pg_open(const struct config *cfg, struct relaydb **dbp, char *err, s
 		snprintf(err, errlen, "relay.backend = postgresql needs relay.postgresql");
 		goto fail;
 	}
+	st->relay_timeout = cfg_duration(cfg, "relay.timeout");
+	if (pgc_init(&st->cache, relaydb_pg_cache ? (size_t)cfg_int(cfg, "relay.store_cache_max") : 0) < 0) {
+		snprintf(err, errlen, "out of memory");
+		goto fail;
+	}
 	(void)ready(db);  /* a store that is down now is tried again later */
 	*dbp = db;
 	return 0;
@@ -394,6 +529,7 @@ fail:
 	if (st != NULL) {
 		free(st->conn.conninfo);
 		pgq_free(&st->q);
+		pgc_free(&st->cache);
 	}
 	free(st);
 	free(db);

@@ -107,6 +107,7 @@ int pg_conn_connect(struct pg_conn *pc)
 		fail(pc, "set non-blocking");
 		return -1;
 	}
+	pc->gen++;
 	return server_deadline(pc);
 }
 
@@ -169,7 +170,8 @@ void *pg_conn_exec(struct pg_conn *pc, const char *sql, int n, const char *const
 		fail(pc, now_us() >= deadline ? "query: relay.store_timeout passed" : "query");
 		return NULL;
 	}
-	pc->last_us = now_us() - start;
+	pc->ok_at_us = now_us();
+	pc->last_us = pc->ok_at_us - start;
 	pc->queries++;
 	pc->total_us += (unsigned long long)pc->last_us;
 	st = pq.PQresultStatus(r);

@@ -11,8 +11,27 @@
 
 #include "relaydb/relaydb.h"
 
-/* The schema popgatectl db init creates and db upgrade brings older tables to. */
-#define PG_SCHEMA_VERSION 1
+/*
+ * The schema popgatectl db init creates and db upgrade brings older tables to. Version 2 adds
+ * the trigger that notifies every change (the lookup workers' caches, pg_cache_sync.c).
+ */
+#define PG_SCHEMA_VERSION 2
+
+/* How often a lookup worker whose cache could not be loaded (too many rows, old schema) tries again. */
+#define PG_CACHE_RETRY_MS 60000
+
+/*
+ * How long a lookup worker answers from its cache without hearing from the server: past it, one
+ * cheap query proves the connection (and so the notifications) still alive. A connection that
+ * dies without a word (a network cut) is found within this and relay.store_timeout.
+ */
+#define PG_CACHE_HEARTBEAT_MS 1000
+
+/*
+ * How long one tick of the lookup worker reads pages of the table into its cache before it
+ * answers requests again: what a lookup may wait behind the load (plus one page's query).
+ */
+#define PG_CACHE_STEP_MS 10
 
 /* Rows one sweep statement deletes, so a big sweep never holds many row locks for long. */
 #define PG_SWEEP_BATCH 1000
@@ -56,6 +75,10 @@ extern const char pg_sql_flush[];
 extern const char pg_sql_sweep_lock[];
 extern const char pg_sql_sweep_unlock[];
 extern const char pg_sql_sweep_batch[];
+extern const char *const pg_sql_schema_v2[]; /* NULL-terminated steps from version 1 to 2 */
+extern const char pg_sql_listen[];
+extern const char pg_sql_unlisten[];
+extern const char pg_sql_ping[];
 
 /* One login to write: what relaydb_authorize was given. */
 struct pgq_item {
@@ -93,7 +116,9 @@ struct pg_conn {
 	long long timeout_ms;     /* relay.store_timeout */
 	char err[256];            /* why the last step failed */
 	long long last_us;        /* latency of the last query */
+	long long ok_at_us;       /* monotonic time of the last answer from the server */
 	unsigned long long queries, total_us;
+	unsigned long gen;        /* counts connections made: a LISTEN holds only on its own */
 };
 
 /* pg_conn_connect - connect within the deadline. 0, or -1 with ERR set. */

@@ -34,7 +34,9 @@
 	X(int, PQnfields, (const PGresult *res)) \
 	X(int, PQgetisnull, (const PGresult *res, int tup_num, int field_num)) \
 	X(char *, PQgetvalue, (const PGresult *res, int tup_num, int field_num)) \
-	X(char *, PQcmdTuples, (PGresult *res))
+	X(char *, PQcmdTuples, (PGresult *res)) \
+	X(PGnotify *, PQnotifies, (PGconn *conn)) \
+	X(void, PQfreemem, (void *ptr))
 
 #define PG_LIB_MEMBER(ret, name, args) ret (*name) args;
 struct pg_lib {

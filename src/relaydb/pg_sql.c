@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "relaydb/pg_cache.h"
 #include "relaydb/pg_int.h"
 
 /*
@@ -27,6 +28,32 @@ const char *const pg_sql_schema[] = {
 	"CREATE INDEX IF NOT EXISTS relay_auth_username ON relay_auth (username)",
 	NULL,
 };
+
+/*
+ * Version 2: every change of a row notifies PG_NOTIFY_CHANNEL with its address, whoever makes it
+ * (popgatectl, the admin page, a login on any node, psql), so that each lookup worker's cache
+ * drops it; a TRUNCATE notifies an empty payload (everything changed). Needs PostgreSQL 11.
+ */
+const char *const pg_sql_schema_v2[] = {
+	"CREATE OR REPLACE FUNCTION popgate_relay_notify() RETURNS trigger LANGUAGE plpgsql AS $$"
+	" BEGIN"
+	" IF TG_OP = 'TRUNCATE' THEN PERFORM pg_notify('" PG_NOTIFY_CHANNEL "', ''); RETURN NULL; END IF;"
+	" IF TG_OP <> 'INSERT' THEN PERFORM pg_notify('" PG_NOTIFY_CHANNEL "', OLD.address); END IF;"
+	" IF TG_OP <> 'DELETE' THEN PERFORM pg_notify('" PG_NOTIFY_CHANNEL "', NEW.address); END IF;"
+	" RETURN NULL;"
+	" END $$",
+	"DROP TRIGGER IF EXISTS relay_auth_notify ON relay_auth",
+	"CREATE TRIGGER relay_auth_notify AFTER INSERT OR UPDATE OR DELETE ON relay_auth"
+	" FOR EACH ROW EXECUTE FUNCTION popgate_relay_notify()",
+	"DROP TRIGGER IF EXISTS relay_auth_notify_truncate ON relay_auth",
+	"CREATE TRIGGER relay_auth_notify_truncate AFTER TRUNCATE ON relay_auth"
+	" FOR EACH STATEMENT EXECUTE FUNCTION popgate_relay_notify()",
+	NULL,
+};
+
+const char pg_sql_listen[] = "LISTEN " PG_NOTIFY_CHANNEL;
+const char pg_sql_unlisten[] = "UNLISTEN *";
+const char pg_sql_ping[] = "SELECT 1";
 
 const char pg_sql_version[] = "SELECT max(version) FROM popgate_schema";
 

@@ -113,3 +113,8 @@ void relaydb_tick(struct relaydb *db, time_t now)
 	if (db != NULL && db->ops->tick != NULL)
 		db->ops->tick(db, now);
 }
+
+bool relaydb_busy(struct relaydb *db)
+{
+	return db != NULL && db->ops->busy != NULL && db->ops->busy(db);
+}

@@ -83,6 +83,9 @@ long relaydb_sweep(struct relaydb *db, time_t now, long long timeout);
 /* relaydb_tick - housekeeping between requests (PostgreSQL: reconnect, write queued logins). */
 void relaydb_tick(struct relaydb *db, time_t now);
 
+/* relaydb_busy - whether relaydb_tick has more to do at once (the lookup worker's cache being read); false for NULL. */
+bool relaydb_busy(struct relaydb *db);
+
 /* relaydb_backend_name - "bdb" or "postgresql". */
 const char *relaydb_backend_name(const struct relaydb *db);
 

@@ -60,6 +60,7 @@ struct relaydb_ops {
 	long (*sweep)(struct relaydb *db, time_t now, long long timeout);
 	int (*foreach)(struct relaydb *db, int (*fn)(const struct relay_entry *e, void *arg), void *arg);
 	void (*tick)(struct relaydb *db, time_t now);   /* housekeeping between requests; may be NULL */
+	bool (*busy)(struct relaydb *db);                /* tick has more to do at once; may be NULL */
 	void (*close)(struct relaydb *db);               /* release and free DB */
 };
 
@@ -96,6 +97,13 @@ int relaydb_bdb_open(const struct config *cfg, struct relaydb **db, char *err, s
  * outage is one warning in the log, not one per process.
  */
 extern bool relaydb_pg_report_outages;
+
+/*
+ * relaydb_pg_cache - whether this process (the relay lookup worker) keeps the store's table in
+ * memory, up to relay.store_cache_max rows, and answers lookups from it (pg_cache.c). Set before
+ * relaydb_open.
+ */
+extern bool relaydb_pg_cache;
 
 /* relaydb_pg_open - connect to relay.postgresql (a failed connection is retried later, not an error). 0 or -1. */
 int relaydb_pg_open(const struct config *cfg, struct relaydb **db, char *err, size_t errlen);

@@ -23,6 +23,8 @@ import popgate_harness as h
 import smtp_helpers as sh
 
 OUTSIDE = "friend@elsewhere.net"
+TRIGGERS = "SELECT count(*) FROM pg_trigger WHERE tgrelid = 'relay_auth'::regclass AND NOT tgisinternal"
+CACHED = "relaydb: the lookup worker holds the store's"
 
 
 def rcpt(d, source):
@@ -98,8 +100,15 @@ class RelayPostgresql(h.TestCase):
             r = a.ctl("db", "upgrade", check=False)
             self.assertEqual(r.returncode, 1, r.stderr)
             self.assertIn("db init", r.stderr)
-            self.assertIn("schema version 1 created", a.ctl("db", "init").stdout)
-            self.assertEqual(self.pg.psql("SELECT max(version) FROM popgate_schema"), "1")
+            self.assertIn("schema version 2 created", a.ctl("db", "init").stdout)
+            self.assertEqual(self.pg.psql("SELECT max(version) FROM popgate_schema"), "2")
+            self.assertEqual(self.pg.psql(TRIGGERS), "2")
+            # A version 1 table (no trigger) is brought to version 2 by db upgrade.
+            self.pg.psql("DROP TRIGGER relay_auth_notify ON relay_auth;"
+                         " DROP TRIGGER relay_auth_notify_truncate ON relay_auth;"
+                         " DROP FUNCTION popgate_relay_notify(); UPDATE popgate_schema SET version = 1")
+            self.assertIn("upgraded from version 1 to 2", a.ctl("db", "upgrade").stdout)
+            self.assertEqual(self.pg.psql(TRIGGERS), "2")
             r = a.ctl("db", "init", check=False)
             self.assertEqual(r.returncode, 1)
             self.assertIn("exists already", r.stderr)
@@ -184,8 +193,16 @@ class RelayPostgresql(h.TestCase):
             b.ctl("del", "127.0.0.2")
             self.assertEqual(rcpt(a, "127.0.0.2"), 550)
 
-            # PostgreSQL stopped: the login on A succeeds and A relays for it; B says 451.
+            # B's copy holds A's login of 127.0.0.9 (asked once, then from memory)...
+            sh.wait_until(lambda: CACHED in b.log(), timeout=60, what="B's copy of the table loaded")
+            h.pop_login(a, "127.0.0.9")
+            self.assertEqual(rcpt(b, "127.0.0.9"), 250)
+            self.assertEqual(rcpt(b, "127.0.0.9"), 250)
+
+            # PostgreSQL stopped: the login on A succeeds and A relays for it; B says 451, also
+            # for 127.0.0.9: a lost connection is revocations unheard, and B's copy goes with it.
             self.pg.stop()
+            self.assertEqual(rcpt(b, "127.0.0.9"), 451)
             h.pop_login(a, "127.0.0.3")
             self.assertEqual(rcpt(a, "127.0.0.3"), 250)
             self.assertEqual(rcpt(b, "127.0.0.3"), 451)
@@ -214,6 +231,77 @@ class RelayPostgresql(h.TestCase):
             self.assertIn("the PostgreSQL store is available again", b.log())
             sh.wait_until(lambda: store_metrics(a).get("popgate_relay_store_queued") == 0, timeout=60,
                           what="an empty queue on /metrics")
+
+    def test_cache_across_nodes(self):
+        """B answers from its copy of the table; a revocation on A reaches it by NOTIFY."""
+        # relay.store_timeout stays 10 s (node's default), so a loaded machine never makes a
+        # store that answers look down; the one query meant to outlast it waits for it.
+        a_cm, b_cm = node(self, self.pg, "a.test", admin=True), node(self, self.pg, "b.test")
+        with a_cm as a, b_cm as b:
+            ah.setup_admin(a, {"helen": ("helen-pw-1", "admin")})
+            a.write_config()
+            a.ctl("db", "init")
+            a.start()
+            b.start()
+            sh.wait_until(lambda: CACHED in b.log(), timeout=60, what="B's copy of the table loaded")
+            # A login on A relays on B at once: B's refusals are always asked of the store.
+            self.assertEqual(rcpt(b, "127.0.0.20"), 550)
+            h.pop_login(a, "127.0.0.20")
+            self.assertEqual(rcpt(b, "127.0.0.20"), 250)
+            self.assertEqual(rcpt(b, "127.0.0.20"), 250)
+            # Revoked on A by popgatectl: B refuses once the notification is read (it is read
+            # before every answer; wait for the condition, never sleep).
+            a.ctl("del", "127.0.0.20")
+            sh.wait_until(lambda: rcpt(b, "127.0.0.20") == 550, timeout=30, what="B refusing after del on A")
+            # The same through A's admin API.
+            h.pop_login(a, "127.0.0.22")
+            self.assertEqual(rcpt(b, "127.0.0.22"), 250)
+            self.assertEqual(rcpt(b, "127.0.0.22"), 250)
+            c = ah.AdminClient(a)
+            c.login("helen", "helen-pw-1")
+            self.assertIn(c.delete("/api/relays/127.0.0.22").status, (200, 204))
+            sh.wait_until(lambda: rcpt(b, "127.0.0.22") == 550, timeout=30, what="B refusing after the admin's revoke")
+            # A login after the revocation relays on B at once.
+            h.pop_login(a, "127.0.0.20")
+            self.assertEqual(rcpt(b, "127.0.0.20"), 250)
+
+            # The table locked on the server: B still relays for what it holds, without
+            # asking the server (the old code asked it and said 451 at the deadline). The
+            # notification of A's login above may reach B after B read the row, and take it
+            # out again: then the locked query times out, B drops its copy with the connection,
+            # and the attempt is made again once the copy is back, never by sleeping.
+            def from_memory():
+                self.assertEqual(rcpt(b, "127.0.0.20"), 250)
+                loads = b.log().count(CACHED)
+                if self.locked(lambda: [rcpt(b, "127.0.0.20"), rcpt(b, "127.0.0.20")]) == [250, 250]:
+                    return True
+                sh.wait_until(lambda: b.log().count(CACHED) > loads, timeout=120, what="B's copy loaded again")
+                return False
+
+            sh.wait_until(from_memory, timeout=600, what="B relaying from its copy with the table locked")
+            # An address it does not hold is asked of the store, which does not answer: 451.
+            loads = b.log().count(CACHED)
+            self.assertEqual(self.locked(lambda: rcpt(b, "127.0.0.21")), 451)
+            # That timeout cost B its connection and its copy: loaded again, and right.
+            sh.wait_until(lambda: b.log().count(CACHED) > loads, timeout=120, what="B's copy loaded again")
+            self.assertEqual(rcpt(b, "127.0.0.20"), 250)
+            self.assertEqual(rcpt(b, "127.0.0.22"), 550)
+
+    def locked(self, fn):
+        """FN's result, called while another session holds relay_auth in ACCESS EXCLUSIVE mode."""
+        locker = subprocess.Popen(["psql", "-X", "-q", "-At", "-h", self.pg.sock, "-p", str(self.pg.port),
+                                   "-U", "popgate", "-d", self.pg.dbname], stdin=subprocess.PIPE,
+                                  stdout=subprocess.PIPE, text=True)
+        try:
+            locker.stdin.write("BEGIN; LOCK TABLE relay_auth IN ACCESS EXCLUSIVE MODE; SELECT 'locked';\n")
+            locker.stdin.flush()
+            self.assertEqual(locker.stdout.readline().strip(), "locked")
+            return fn()
+        finally:
+            locker.stdin.write("COMMIT;\n")
+            locker.stdin.close()
+            locker.wait()
+            locker.stdout.close()
 
     def test_slow_store(self):
         """A store that takes connections but never answers (the table locked): as if it were down."""
