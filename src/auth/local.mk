@@ -1,5 +1,5 @@
 # SPDX-License-Identifier: GPL-2.0-or-later
-# src/auth/local.mk - user databases (system, passwd file), password hashes and APOP, with their tests.
+# src/auth/local.mk - user databases (system, passwd file), password hashes and APOP.
 noinst_LIBRARIES += src/auth/libauth.a
 POPGATE_LIBS += src/auth/libauth.a
 src_auth_libauth_a_SOURCES = \
@@ -7,26 +7,3 @@ src_auth_libauth_a_SOURCES = \
 	src/auth/apop.c src/auth/blocks.c src/auth/blocks.h src/auth/blocks_write.c \
 	src/auth/filedb.c src/auth/hash.c src/auth/linefile.c \
 	src/auth/name.c src/auth/sysdb.c
-
-check_PROGRAMS += tests/unit/check_auth
-TESTS += tests/unit/check_auth
-tests_unit_check_auth_SOURCES = tests/unit/check_auth.c tests/unit/authtest.c tests/unit/authtest.h
-tests_unit_check_auth_CFLAGS = $(POPGATE_TEST_CFLAGS)
-tests_unit_check_auth_LDADD = $(POPGATE_TEST_LIBS)
-EXTRA_tests_unit_check_auth_DEPENDENCIES = $(POPGATE_LIBS)
-
-check_PROGRAMS += tests/unit/check_auth_system
-TESTS += tests/unit/check_auth_system
-tests_unit_check_auth_system_SOURCES = tests/unit/check_auth_system.c tests/unit/authtest.c \
-	tests/unit/authtest.h
-tests_unit_check_auth_system_CFLAGS = $(POPGATE_TEST_CFLAGS)
-tests_unit_check_auth_system_LDADD = $(POPGATE_TEST_LIBS)
-EXTRA_tests_unit_check_auth_system_DEPENDENCIES = $(POPGATE_LIBS)
-
-check_PROGRAMS += tests/unit/check_auth_blocks
-TESTS += tests/unit/check_auth_blocks
-tests_unit_check_auth_blocks_SOURCES = tests/unit/check_auth_blocks.c tests/unit/authtest.c \
-	tests/unit/authtest.h
-tests_unit_check_auth_blocks_CFLAGS = $(POPGATE_TEST_CFLAGS)
-tests_unit_check_auth_blocks_LDADD = $(POPGATE_TEST_LIBS)
-EXTRA_tests_unit_check_auth_blocks_DEPENDENCIES = $(POPGATE_LIBS)
