@@ -8,6 +8,7 @@
 
 #include "common/config.h"
 #include "check_run.h"
+#include "testlib.h"
 
 static struct config *load(const char *text, struct cfg_error *err)
 {
@@ -282,23 +283,12 @@ END_TEST
 static char *slurp(const char *rel)
 {
 	const char *src = getenv("POPGATE_SRCDIR");
-	char path[4096];
-	char *buf = NULL;
-	size_t len = 0;
-	FILE *in, *out;
+	char *text = tl_read(tl_path(src != NULL ? src : ".", rel), NULL);
 
-	snprintf(path, sizeof(path), "%s/%s", src != NULL ? src : ".", rel);
-	in = fopen(path, "r");
-	ck_assert_msg(in != NULL, "cannot open %s", path);
-	out = open_memstream(&buf, &len);
-	for (int c; (c = fgetc(in)) != EOF;)
-		fputc(c, out);
-	fclose(in);
-	fclose(out);
-	return buf;
+	ck_assert_msg(text != NULL, "cannot open %s", rel);
+	return text;
 }
 
-/* documented_in - whether SECTION's KEY appears in TEXT under its [section] heading. */
 static bool documented_in(const char *text, const char *section, const char *key, bool man)
 {
 	char head[64], line[128];

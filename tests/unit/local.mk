@@ -8,7 +8,7 @@
 # The helpers: scratch directories, files, configs from a string, log capture (testlib), and the
 # fixtures of some areas. A program links only the members it uses.
 check_LIBRARIES = tests/unit/libunittest.a
-tests_unit_libunittest_a_SOURCES = tests/unit/check_run.h \
+tests_unit_libunittest_a_SOURCES = tests/unit/check_run.h tests/unit/testlib.c tests/unit/testlib.h \
 	tests/unit/authtest.c tests/unit/authtest.h \
 	tests/unit/mailbox_testutil.c tests/unit/mailbox_testutil.h \
 	tests/unit/mbox_fixture.c tests/unit/mbox_fixture.h \
