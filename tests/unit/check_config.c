@@ -107,7 +107,7 @@ static const struct {
 	{ "[relay]\ndeny = example.com\n", "test.conf:2: relay.deny: 'example.com': not an IPv4 or IPv6 address" },
 	{ "[relay]\ntimeout = 1m\ntimeout = 2m\n", "test.conf:3: relay.timeout: set twice (first on line 2)" },
 	{ "[server]\nthis line has no equals sign\n", "test.conf:2: syntax error" },
-	/* Values that parse but broke every session (issue 13, item 5). */
+	/* Values that parse but would break every session. */
 	{ "[smtp]\nrelay_domains = net\n", "test.conf:2: smtp.relay_domains: 'net': not a domain of two labels" },
 	{ "[smtp]\nrelay_domains = example.org, net\n", "test.conf:2: smtp.relay_domains: 'net': not a domain" },
 	{ "[smtp]\nrelay_domains = *\n", "test.conf:2: smtp.relay_domains: '*': only letters, digits" },
@@ -177,7 +177,7 @@ static void write_temp(const char *text, size_t len, char *path, size_t cap)
 	fclose(f);
 }
 
-/* A NUL byte used to cut the line there: "mail.example.net\0junk" read as mail.example.net. */
+/* A NUL byte must not cut the line there: "mail.example.net\0junk" is not mail.example.net. */
 START_TEST(nul_byte_in_the_file_is_refused_with_its_line)
 {
 	static const char text[] = "[server]\n; identity\nhostname = mail.example.net\0junk\n";
@@ -194,8 +194,8 @@ START_TEST(nul_byte_in_the_file_is_refused_with_its_line)
 }
 END_TEST
 
-/* The file reader still reads long lines, final lines without a newline and CRLF as before. */
-START_TEST(file_reader_reads_lines_as_before)
+/* The file reader takes CRLF line ends and a last line without a newline. */
+START_TEST(file_reader_takes_crlf_and_an_unterminated_line)
 {
 	static const char text[] = "[server]\r\nhostname = mail.example.net\r\n[relay]\ntimeout = 2h";
 	struct cfg_error err = { "" };
@@ -357,7 +357,7 @@ static Suite *config_suite(void)
 	tcase_add_loop_test(tc, bad_input_names_file_and_line, 0, (int)(sizeof(bad) / sizeof(bad[0])));
 	tcase_add_test(tc, checked_values_accept_what_works);
 	tcase_add_test(tc, nul_byte_in_the_file_is_refused_with_its_line);
-	tcase_add_test(tc, file_reader_reads_lines_as_before);
+	tcase_add_test(tc, file_reader_takes_crlf_and_an_unterminated_line);
 	tcase_add_test(tc, missing_file_is_reported);
 	tcase_add_test(tc, semantic_errors_point_at_the_key);
 	tcase_add_test(tc, dump_reloads_to_the_same_settings);

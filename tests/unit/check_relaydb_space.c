@@ -145,7 +145,7 @@ START_TEST(regions_are_allocated_whole)
 	       RELAYDB_REGION_BYTES);
 	relaydb_close(&db);
 
-	/* An environment left sparse (as before this check existed) is allocated by its next opener. */
+	/* An environment left sparse (made by a popgate without this check) is allocated by its next opener. */
 	for (int i = 1; i < 16; i++) {
 		char path[300];
 		struct stat st;
