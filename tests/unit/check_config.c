@@ -162,19 +162,16 @@ START_TEST(checked_values_accept_what_works)
 }
 END_TEST
 
-/* write_temp - TEXT (LEN bytes, NULs included) into a new temporary file; its path in PATH. */
-static void write_temp(const char *text, size_t len, char *path, size_t cap)
-{
-	FILE *f;
-	int fd;
+static char scratch[TL_PATH_MAX];
 
-	snprintf(path, cap, "/tmp/check_config.XXXXXX");
-	fd = mkstemp(path);
-	ck_assert_int_ge(fd, 0);
-	f = fdopen(fd, "w");
-	ck_assert_ptr_nonnull(f);
-	ck_assert_uint_eq(fwrite(text, 1, len, f), len);
-	fclose(f);
+/* write_temp - TEXT (LEN bytes, NULs included) as popgate.conf in a new scratch directory; its path. */
+static const char *write_temp(const char *text, size_t len)
+{
+	static char path[TL_PATH_MAX];
+
+	tl_scratch(scratch, sizeof(scratch), "check_config");
+	tl_write(tl_pathbuf(path, sizeof(path), scratch, "popgate.conf"), text, len);
+	return path;
 }
 
 /* A NUL byte must not cut the line there: "mail.example.net\0junk" is not mail.example.net. */
@@ -182,12 +179,12 @@ START_TEST(nul_byte_in_the_file_is_refused_with_its_line)
 {
 	static const char text[] = "[server]\n; identity\nhostname = mail.example.net\0junk\n";
 	struct cfg_error err = { "" };
-	char path[64], want[128];
+	const char *path = write_temp(text, sizeof(text) - 1);
+	char want[TL_PATH_MAX + 64];
 	struct config *cfg;
 
-	write_temp(text, sizeof(text) - 1, path, sizeof(path));
 	cfg = config_load(path, &err);
-	unlink(path);
+	tl_rm_rf(scratch);
 	ck_assert_ptr_null(cfg);
 	snprintf(want, sizeof(want), "%s:3: NUL byte in the line", path);
 	ck_assert_msg(strncmp(err.msg, want, strlen(want)) == 0, "got \"%s\", want \"%s\"", err.msg, want);
@@ -199,12 +196,11 @@ START_TEST(file_reader_takes_crlf_and_an_unterminated_line)
 {
 	static const char text[] = "[server]\r\nhostname = mail.example.net\r\n[relay]\ntimeout = 2h";
 	struct cfg_error err = { "" };
-	char path[64];
+	const char *path = write_temp(text, sizeof(text) - 1);
 	struct config *cfg;
 
-	write_temp(text, sizeof(text) - 1, path, sizeof(path));
 	cfg = config_load(path, &err);
-	unlink(path);
+	tl_rm_rf(scratch);
 	ck_assert_msg(cfg != NULL, "%s", err.msg);
 	ck_assert_str_eq(cfg_str(cfg, "server.hostname"), "mail.example.net");
 	ck_assert_int_eq(cfg_duration(cfg, "relay.timeout"), 7200);
