@@ -3,7 +3,7 @@
 TESTS += tests/integration/test_master.py tests/integration/test_install.py \
 	tests/integration/test_debian_package.py
 EXTRA_DIST += tests/integration/test_master.py tests/integration/test_install.py \
-	tests/integration/test_debian_package.py tests/lib/popgate_harness.py tests/unit/check_run.h
+	tests/integration/test_debian_package.py tests/lib/popgate_harness.py
 
 # The browser test installs playwright-core into the build tree and keeps its screenshots there.
 clean-local: clean-test-artifacts

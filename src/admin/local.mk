@@ -1,5 +1,5 @@
 # SPDX-License-Identifier: GPL-2.0-or-later
-# src/admin/local.mk - the helpdesk's HTTP admin page (libmicrohttpd) and its tests.
+# src/admin/local.mk - the helpdesk's HTTP admin page (libmicrohttpd) and its integration tests.
 noinst_LIBRARIES += src/admin/libadmin.a
 POPGATE_LIBS += src/admin/libadmin.a
 src_admin_libadmin_a_SOURCES = \
@@ -21,31 +21,6 @@ pkglibexec_PROGRAMS += src/popgate-admind
 src_popgate_admind_SOURCES = src/admin/admind_main.c
 src_popgate_admind_LDADD = $(POPGATE_LINK)
 EXTRA_src_popgate_admind_DEPENDENCIES = $(POPGATE_LIBS)
-
-ADMIN_UNIT_TESTS = tests/unit/check_admin_json tests/unit/check_admin_session \
-	tests/unit/check_admin_users tests/unit/check_admin_http
-check_PROGRAMS += $(ADMIN_UNIT_TESTS)
-TESTS += $(ADMIN_UNIT_TESTS)
-
-tests_unit_check_admin_json_SOURCES = tests/unit/check_admin_json.c
-tests_unit_check_admin_json_CFLAGS = $(POPGATE_TEST_CFLAGS)
-tests_unit_check_admin_json_LDADD = $(POPGATE_TEST_LIBS)
-EXTRA_tests_unit_check_admin_json_DEPENDENCIES = $(POPGATE_LIBS)
-
-tests_unit_check_admin_session_SOURCES = tests/unit/check_admin_session.c
-tests_unit_check_admin_session_CFLAGS = $(POPGATE_TEST_CFLAGS)
-tests_unit_check_admin_session_LDADD = $(POPGATE_TEST_LIBS)
-EXTRA_tests_unit_check_admin_session_DEPENDENCIES = $(POPGATE_LIBS)
-
-tests_unit_check_admin_users_SOURCES = tests/unit/check_admin_users.c
-tests_unit_check_admin_users_CFLAGS = $(POPGATE_TEST_CFLAGS)
-tests_unit_check_admin_users_LDADD = $(POPGATE_TEST_LIBS)
-EXTRA_tests_unit_check_admin_users_DEPENDENCIES = $(POPGATE_LIBS)
-
-tests_unit_check_admin_http_SOURCES = tests/unit/check_admin_http.c
-tests_unit_check_admin_http_CFLAGS = $(POPGATE_TEST_CFLAGS)
-tests_unit_check_admin_http_LDADD = $(POPGATE_TEST_LIBS)
-EXTRA_tests_unit_check_admin_http_DEPENDENCIES = $(POPGATE_LIBS)
 
 # Integration tests over HTTP against the real popgated, and the browser tests (tests/e2e).
 TESTS += tests/integration/test_admin_api.py tests/integration/test_blocks.py tests/integration/test_check.py tests/integration/test_audit.py tests/integration/test_lockouts.py tests/integration/test_metrics.py tests/e2e/test_admin_browser.py tests/e2e/test_admin_helpdesk.py

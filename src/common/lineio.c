@@ -355,20 +355,6 @@ int lio_write(struct lio *lio, const void *buf, size_t len)
 	return 0;
 }
 
-int lio_printf(struct lio *lio, const char *fmt, ...)
-{
-	char buf[4096];
-	va_list ap;
-	int n;
-
-	va_start(ap, fmt);
-	n = vsnprintf(buf, sizeof(buf), fmt, ap);
-	va_end(ap);
-	if (n < 0 || (size_t)n >= sizeof(buf))
-		return -1;
-	return lio_write(lio, buf, (size_t)n);
-}
-
 /*
  * handshake - drive SSL_accept or SSL_connect to completion within the timeouts. 0, or -1 with
  * errno ETIMEDOUT when time ran out and EPROTO for any other failure (counted apart in /metrics).

@@ -65,9 +65,6 @@ void lio_discard_input(struct lio *lio);
 /* lio_write - queue LEN bytes; flushes when the buffer fills. 0 or -1. */
 int lio_write(struct lio *lio, const void *buf, size_t len);
 
-/* lio_printf - queue formatted text (bounded to LIO_OUTBUF per call). 0 or -1. */
-int lio_printf(struct lio *lio, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-
 /* lio_flush - send everything queued, within the timeout. 0 or -1. */
 int lio_flush(struct lio *lio);
 

@@ -35,11 +35,6 @@ void log_open(const char *ident, int facility, bool to_stderr)
 		openlog(logstate.ident, LOG_PID | LOG_NDELAY, facility);
 }
 
-bool log_to_journal(void)
-{
-	return logstate.journal;
-}
-
 void log_set_session(const char *id)
 {
 	snprintf(logstate.session, sizeof(logstate.session), "%s", id != NULL ? id : "");

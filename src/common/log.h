@@ -14,9 +14,6 @@
  */
 void log_open(const char *ident, int facility, bool to_stderr);
 
-/* log_to_journal - whether lines go to systemd's journal (popgated -F under systemd). */
-bool log_to_journal(void);
-
 /* Room for a session id with its NUL (session_make_id writes 12 hex digits). */
 #define LOG_SESSION_ID_MAX 16
 

@@ -23,11 +23,6 @@ int mailbox_spec_split(const char *spec, enum mailbox_format *format, const char
 	return -1;
 }
 
-const char *mailbox_format_name(enum mailbox_format format)
-{
-	return (size_t)format < sizeof(format_names) / sizeof(format_names[0]) ? format_names[format] : "unknown";
-}
-
 const char *mailbox_spec_check(const char *spec)
 {
 	enum mailbox_format format;

@@ -14,9 +14,6 @@ enum mailbox_format { MAILBOX_FORMAT_MBOX, MAILBOX_FORMAT_MAILDIR };
  */
 int mailbox_spec_split(const char *spec, enum mailbox_format *format, const char **path);
 
-/* mailbox_format_name - "mbox" or "maildir", as the prefix spells it. */
-const char *mailbox_format_name(enum mailbox_format format);
-
 /* mailbox_spec_check - NULL when SPEC names a format and an absolute, clean path; else why not. */
 const char *mailbox_spec_check(const char *spec);
 

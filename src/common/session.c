@@ -34,19 +34,6 @@ void session_report(const struct session_ctx *ctx, enum session_event event, con
 		;
 }
 
-unsigned session_auth_delay(const struct session_ctx *ctx)
-{
-	long long base = cfg_duration(ctx->cfg, "auth.fail_delay");
-	long long max = cfg_duration(ctx->cfg, "auth.fail_delay_max");
-	long long d = base;
-
-	for (unsigned i = 0; i < ctx->recent_auth_failures && d < max; i++)
-		d *= 2;
-	if (d > max)
-		d = max;
-	return (unsigned)d;
-}
-
 void session_make_id(char id[LOG_SESSION_ID_MAX])
 {
 	static uint64_t base, count;

@@ -98,7 +98,4 @@ int session_reap(pid_t child, int sig);
  */
 void session_make_id(char id[LOG_SESSION_ID_MAX]);
 
-/* session_auth_delay - seconds to wait before answering a failed login (grows with recent failures). */
-unsigned session_auth_delay(const struct session_ctx *ctx);
-
 #endif

@@ -10,26 +10,6 @@ src_pop3d_libpop3d_a_SOURCES = \
 	src/pop3d/pop3_privs.c src/pop3d/pop3_sasl.c \
 	src/pop3d/pop3_session.c src/pop3d/pop3_session_end.c
 
-# Unit tests of the POP3 engine: parsers and policy; dialogues through the real session entry.
-check_PROGRAMS += tests/unit/check_pop3_parse tests/unit/check_pop3_session \
-	tests/unit/check_pop3_transaction
-TESTS += tests/unit/check_pop3_parse tests/unit/check_pop3_session \
-	tests/unit/check_pop3_transaction
-tests_unit_check_pop3_parse_SOURCES = tests/unit/check_pop3_parse.c
-tests_unit_check_pop3_parse_CFLAGS = $(POPGATE_TEST_CFLAGS)
-tests_unit_check_pop3_parse_LDADD = $(POPGATE_TEST_LIBS)
-EXTRA_tests_unit_check_pop3_parse_DEPENDENCIES = $(POPGATE_LIBS)
-tests_unit_check_pop3_session_SOURCES = tests/unit/check_pop3_session.c tests/unit/pop3test.c \
-	tests/unit/pop3test.h
-tests_unit_check_pop3_session_CFLAGS = $(POPGATE_TEST_CFLAGS)
-tests_unit_check_pop3_session_LDADD = $(POPGATE_TEST_LIBS)
-EXTRA_tests_unit_check_pop3_session_DEPENDENCIES = $(POPGATE_LIBS)
-tests_unit_check_pop3_transaction_SOURCES = tests/unit/check_pop3_transaction.c tests/unit/pop3test.c \
-	tests/unit/pop3test.h
-tests_unit_check_pop3_transaction_CFLAGS = $(POPGATE_TEST_CFLAGS)
-tests_unit_check_pop3_transaction_LDADD = $(POPGATE_TEST_LIBS)
-EXTRA_tests_unit_check_pop3_transaction_DEPENDENCIES = $(POPGATE_LIBS)
-
 # Integration tests of the POP3 engine against the real popgated.
 TESTS += tests/integration/test_pop3_protocol.py tests/integration/test_pop3_tls.py \
 	tests/integration/test_pop3_fetchmail.py tests/integration/test_pop3_crash.py \

@@ -281,22 +281,6 @@ void relaydb_backoff(int attempt)
 	nanosleep(&ts, NULL);
 }
 
-int relaydb_change_mark(struct relaydb *rdb, uint64_t *mark)
-{
-	DB_LOG_STAT *st = NULL;
-	int ret;
-
-	if (relaydb_ready(rdb) < 0)
-		return -1;
-	if ((ret = rdb->env->log_stat(rdb->env, &st, 0)) != 0) {
-		relaydb_failed(rdb, ret, "log_stat", NULL);
-		return -1;
-	}
-	*mark = (uint64_t)st->st_cur_file << 32 | st->st_cur_offset;
-	free(st);
-	return 0;
-}
-
 int relaydb_checkpoint(struct relaydb *rdb)
 {
 	int ret;

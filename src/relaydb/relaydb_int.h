@@ -137,9 +137,6 @@ bool relaydb_retryable(int ret);
 /* relaydb_backoff - sleep a little before retry ATTEMPT (1, 2, ...) so conflicting writers drift apart. */
 void relaydb_backoff(int attempt);
 
-/* relaydb_change_mark - a number that changes whenever any process commits a write. 0 or -1. */
-int relaydb_change_mark(struct relaydb *db, uint64_t *mark);
-
 /* relaydb_failchk - clean up after processes that died inside the environment, reopening if needed. 0 or -1. */
 int relaydb_failchk(struct relaydb *db);
 

@@ -15,45 +15,9 @@ src_smtpd_libsmtpd_a_SOURCES = \
 	src/smtpd/smtp_client.c src/smtpd/smtp_client.h \
 	src/smtpd/smtp_clientinfo.c src/smtpd/smtp_clientinfo.h
 
-# Unit tests: one Check program per area of the SMTP listener.
-check_PROGRAMS += tests/unit/check_smtp_addr
-TESTS += tests/unit/check_smtp_addr
-tests_unit_check_smtp_addr_SOURCES = tests/unit/check_smtp_addr.c
-tests_unit_check_smtp_addr_CFLAGS = $(POPGATE_TEST_CFLAGS)
-tests_unit_check_smtp_addr_LDADD = $(POPGATE_TEST_LIBS)
-EXTRA_tests_unit_check_smtp_addr_DEPENDENCIES = $(POPGATE_LIBS)
-
-check_PROGRAMS += tests/unit/check_smtp_policy
-TESTS += tests/unit/check_smtp_policy
-tests_unit_check_smtp_policy_SOURCES = tests/unit/check_smtp_policy.c
-tests_unit_check_smtp_policy_CFLAGS = $(POPGATE_TEST_CFLAGS)
-tests_unit_check_smtp_policy_LDADD = $(POPGATE_TEST_LIBS)
-EXTRA_tests_unit_check_smtp_policy_DEPENDENCIES = $(POPGATE_LIBS)
-
-check_PROGRAMS += tests/unit/check_smtp_data
-TESTS += tests/unit/check_smtp_data
-tests_unit_check_smtp_data_SOURCES = tests/unit/check_smtp_data.c
-tests_unit_check_smtp_data_CFLAGS = $(POPGATE_TEST_CFLAGS)
-tests_unit_check_smtp_data_LDADD = $(POPGATE_TEST_LIBS)
-EXTRA_tests_unit_check_smtp_data_DEPENDENCIES = $(POPGATE_LIBS)
-
-check_PROGRAMS += tests/unit/check_smtp_forward
-TESTS += tests/unit/check_smtp_forward
-tests_unit_check_smtp_forward_SOURCES = tests/unit/check_smtp_forward.c
-tests_unit_check_smtp_forward_CFLAGS = $(POPGATE_TEST_CFLAGS)
-tests_unit_check_smtp_forward_LDADD = $(POPGATE_TEST_LIBS)
-EXTRA_tests_unit_check_smtp_forward_DEPENDENCIES = $(POPGATE_LIBS)
-
 # Integration tests: the real daemon on 127.0.0.1 with a sendmail stand-in and real smarthosts.
 TESTS += tests/integration/test_smtp_protocol.py tests/integration/test_smtp_relay.py \
 	tests/integration/test_smtp_forward.py tests/integration/test_smtp_tls.py
 EXTRA_DIST += tests/integration/test_smtp_protocol.py tests/integration/test_smtp_relay.py \
 	tests/integration/test_smtp_forward.py tests/integration/test_smtp_tls.py \
 	tests/lib/smtp_helpers.py tests/lib/fake_sendmail.py tests/lib/smarthost.py
-
-check_PROGRAMS += tests/unit/check_smtp_clientinfo
-TESTS += tests/unit/check_smtp_clientinfo
-tests_unit_check_smtp_clientinfo_SOURCES = tests/unit/check_smtp_clientinfo.c
-tests_unit_check_smtp_clientinfo_CFLAGS = $(POPGATE_TEST_CFLAGS)
-tests_unit_check_smtp_clientinfo_LDADD = $(POPGATE_TEST_LIBS)
-EXTRA_tests_unit_check_smtp_clientinfo_DEPENDENCIES = $(POPGATE_LIBS)

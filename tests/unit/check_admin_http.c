@@ -23,8 +23,9 @@
 #include "common/stats.h"
 #include "relaydb/relaydb.h"
 #include "check_run.h"
+#include "testlib.h"
 
-static char dir[64], users_path[128];
+static char dir[TL_PATH_MAX], users_path[TL_PATH_MAX];
 static struct config *cfg;
 static struct stats_writer *stats;
 static const struct stats_shared *stats_view; /* the admin worker's read-only view */
@@ -42,15 +43,6 @@ struct resp {
 	size_t len;
 };
 
-static void write_text(const char *path, const char *text)
-{
-	FILE *f = fopen(path, "w");
-
-	ck_assert_ptr_nonnull(f);
-	fputs(text, f);
-	ck_assert_int_eq(fclose(f), 0);
-}
-
 static void write_users(void)
 {
 	char a[256], v[256], text[1024];
@@ -58,7 +50,7 @@ static void write_users(void)
 	ck_assert_int_eq(auth_hash_password("admin-secret", a, sizeof(a)), 0);
 	ck_assert_int_eq(auth_hash_password("viewer-secret", v, sizeof(v)), 0);
 	snprintf(text, sizeof(text), "# test accounts\nhelen:%s:admin\nvic:%s:viewer\n", a, v);
-	write_text(users_path, text);
+	tl_write_text(users_path, text);
 	chmod(users_path, 0600);
 }
 
@@ -70,32 +62,24 @@ static void *run_worker(void *arg)
 
 static void setup(void)
 {
-	char path[160], conf[1024];
-	struct cfg_error err;
+	char err[512];
 	struct sockaddr_in sa = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
 	socklen_t sl = sizeof(sa);
 	struct relaydb *db;
 	struct stats_counters *c;
 
-	snprintf(dir, sizeof(dir), "/tmp/check_admin_http.XXXXXX");
-	ck_assert_ptr_nonnull(mkdtemp(dir));
-	snprintf(users_path, sizeof(users_path), "%s/users", dir);
-	snprintf(path, sizeof(path), "%s/www", dir);
-	ck_assert_int_eq(mkdir(path, 0755), 0);
-	snprintf(path, sizeof(path), "%s/www/index.html", dir);
-	write_text(path, "<!doctype html><title>t</title>\n");
-	snprintf(path, sizeof(path), "%s/www/app.js", dir);
-	write_text(path, "'use strict';\n");
+	tl_scratch(dir, sizeof(dir), "check_admin_http");
+	tl_pathbuf(users_path, sizeof(users_path), dir, "users");
+	ck_assert_int_eq(mkdir(tl_path(dir, "www"), 0755), 0);
+	tl_write_text(tl_path(dir, "www/index.html"), "<!doctype html><title>t</title>\n");
+	tl_write_text(tl_path(dir, "www/app.js"), "'use strict';\n");
 	write_users();
-	snprintf(conf, sizeof(conf),
-		 "[server]\nstate_dir = %s\n"
-		 "[admin]\nusers_file = %s\nwww_dir = %s/www\nsession_timeout = 5m\n"
-		 "[relay]\ndb_dir = %s/relay\nallow =\ndeny = 192.0.2.0/24\ntimeout = 30m\n",
-		 dir, users_path, dir, dir);
-	cfg = config_load_string("test.conf", conf, &err);
-	ck_assert_msg(cfg != NULL, "%s", err.msg);
+	cfg = tl_configf("[server]\nstate_dir = %s\n"
+			 "[admin]\nusers_file = %s\nwww_dir = %s/www\nsession_timeout = 5m\n"
+			 "[relay]\ndb_dir = %s/relay\nallow =\ndeny = 192.0.2.0/24\ntimeout = 30m\n",
+			 dir, users_path, dir, dir);
 	/* One authorization exists before the worker starts, as a POP3 login would leave it. */
-	ck_assert_int_eq(relaydb_open(cfg, &db, err.msg, sizeof(err.msg)), 0);
+	ck_assert_int_eq(relaydb_open(cfg, &db, err, sizeof(err)), 0);
 	ck_assert_int_eq(relaydb_authorize(db, "198.51.100.7", "alice", "pop3", 1800, time(NULL)), 0);
 	relaydb_close(&db);
 	stats_free(&stats);
@@ -132,14 +116,11 @@ static void setup(void)
 
 static void teardown(void)
 {
-	char cmd[128];
-
 	stop_flag = 1;
 	if (!joined)
 		pthread_join(worker, NULL);
 	config_free(&cfg);
-	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
-	ck_assert_int_eq(system(cmd), 0);
+	tl_rm_rf(dir);
 }
 
 /* http - one request on a new connection; the whole reply is read until the server closes. */
@@ -434,7 +415,7 @@ START_TEST(logout_and_account_removal)
 	expect(&a, false, "GET", "/api/session", NULL, 401, NULL);
 	/* An account removed from the file loses its session at the next request. */
 	expect(&b, false, "GET", "/api/session", NULL, 200, NULL);
-	write_text(users_path, "helen:$6$x$y:admin\n");
+	tl_write_text(users_path, "helen:$6$x$y:admin\n");
 	expect(&b, false, "GET", "/api/session", NULL, 401, "no longer exists");
 	expect(&b, false, "GET", "/api/session", NULL, 401, NULL);
 }
@@ -448,7 +429,7 @@ START_TEST(role_change_applies_at_once)
 	ck_assert_int_eq(login("helen", "admin-secret", &a), 200);
 	ck_assert_int_eq(auth_hash_password("admin-secret", h, sizeof(h)), 0);
 	snprintf(text, sizeof(text), "helen:%s:viewer\n", h);
-	write_text(users_path, text);
+	tl_write_text(users_path, text);
 	expect(&a, true, "DELETE", "/api/relays/198.51.100.7", NULL, 403, "admin role");
 	expect(&a, false, "GET", "/api/session", NULL, 200, "\"role\":\"viewer\"");
 }

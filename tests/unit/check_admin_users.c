@@ -13,6 +13,7 @@
 #include "admin/admin_users.h"
 #include "common/log.h"
 #include "check_run.h"
+#include "testlib.h"
 
 #define YES "$y$j9T$abcdefghijklmnopqrstu.$0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdef1"
 
@@ -60,30 +61,25 @@ START_TEST(parse_lines)
 }
 END_TEST
 
-static char dir[64];
-static char path[128];
+static char dir[TL_PATH_MAX];
+static char path[TL_PATH_MAX];
 
 static void setup(void)
 {
-	snprintf(dir, sizeof(dir), "/tmp/check_admin_users.XXXXXX");
-	ck_assert_ptr_nonnull(mkdtemp(dir));
-	snprintf(path, sizeof(path), "%s/users", dir);
+	tl_scratch(dir, sizeof(dir), "check_admin_users");
+	tl_pathbuf(path, sizeof(path), dir, "users");
 }
 
 static void teardown(void)
 {
-	unlink(path);
-	rmdir(dir);
+	tl_rm_rf(dir);
 }
 
 static void write_file(const char *text, long mtime)
 {
-	FILE *f = fopen(path, "w");
 	struct timespec ts[2] = { { mtime, 0 }, { mtime, 0 } };
 
-	ck_assert_ptr_nonnull(f);
-	fputs(text, f);
-	fclose(f);
+	tl_write_text(path, text);
 	chmod(path, 0640);
 	ck_assert_int_eq(utimensat(AT_FDCWD, path, ts, 0), 0);
 }
@@ -183,7 +179,7 @@ START_TEST(static_read)
 	char link[160], sub[160];
 	FILE *f;
 
-	snprintf(sub, sizeof(sub), "%s/app.js", dir);
+	tl_pathbuf(sub, sizeof(sub), dir, "app.js");
 	f = fopen(sub, "w");
 	ck_assert_ptr_nonnull(f);
 	fputs("x=1;\n", f);
@@ -195,7 +191,7 @@ START_TEST(static_read)
 	ck_assert_int_eq(admin_static_read(dir, "missing.js", &data, &len), -1);
 	ck_assert_int_eq(admin_static_read(dir, "../users", &data, &len), -1);
 	/* A symbolic link is not followed, even to an allowed name. */
-	snprintf(link, sizeof(link), "%s/link.js", dir);
+	tl_pathbuf(link, sizeof(link), dir, "link.js");
 	ck_assert_int_eq(symlink(sub, link), 0);
 	ck_assert_int_eq(admin_static_read(dir, "link.js", &data, &len), -1);
 	ck_assert_ptr_null(data);

@@ -120,7 +120,7 @@ END_TEST
 /* A bad name fails without opening anything: the missing files would otherwise give TEMPFAIL. */
 START_TEST(test_bad_names_touch_nothing)
 {
-	struct config *cfg = authtest_config("[auth]\nbackend = file\npasswd_file = /nonexistent/passwd\n"
+	struct config *cfg = tl_config("[auth]\nbackend = file\npasswd_file = /nonexistent/passwd\n"
 				  "apop_secrets_file = /nonexistent/secrets\n");
 	struct auth_user u;
 
@@ -139,12 +139,8 @@ END_TEST
 /* file_cfg - a config for the file backend reading PASSWD (and SECRETS if not NULL), server.user nobody. */
 static struct config *file_cfg(const char *passwd, const char *secrets)
 {
-	char text[1024];
-
-	snprintf(text, sizeof(text),
-		 "[server]\nuser = nobody\n[auth]\nbackend = file\npasswd_file = %s\n%s%s\n", passwd,
-		 secrets != NULL ? "apop_secrets_file = " : "", secrets != NULL ? secrets : "");
-	return authtest_config(text);
+	return tl_configf("[server]\nuser = nobody\n[auth]\nbackend = file\npasswd_file = %s\n%s%s\n", passwd,
+			  secrets != NULL ? "apop_secrets_file = " : "", secrets != NULL ? secrets : "");
 }
 
 /* users_file - the sample passwd file: see the line numbers the tests expect in the log. */
@@ -173,7 +169,7 @@ static void users_file(const char *path, const char *ha, const char *hb, const c
 		 "zed:%s:maildir:/srv/z/:3000:3000\r\n"                /* 16 */
 		 "ivan:%s:mbox:/x:4294967295:1\n",                     /* 17 */
 		 ha, hb, hb, hb, hb, hb, hb, hb, hb, hb, longline, hz, hb);
-	authtest_write(path, text);
+	tl_write_text(path, text);
 }
 
 START_TEST(test_file_backend)
@@ -192,9 +188,9 @@ START_TEST(test_file_backend)
 	ck_assert_int_eq(auth_hash_password("alice pw", ha, sizeof(ha)), 0);
 	authtest_hash("$6$", "bob pw", hb, sizeof(hb));
 	authtest_hash("$2b$", "zed pw", hz, sizeof(hz));
-	users_file(authtest_path("passwd", pw, sizeof(pw)), ha, hb, hz);
+	users_file(tl_pathbuf(pw, sizeof(pw), authtest_dir, "passwd"), ha, hb, hz);
 	cfg = file_cfg(pw, NULL);
-	authtest_capture();
+	tl_capture();
 
 	ck_assert_int_eq(auth_password(cfg, "alice", "alice pw", &u), AUTH_OK);
 	ck_assert_str_eq(u.name, "alice");
@@ -219,7 +215,7 @@ START_TEST(test_file_backend)
 							    "hank", "locked", "ivan", NULL }; *n; n++)
 		ck_assert_msg(auth_password(cfg, *n, "bob pw", &u) == AUTH_FAIL, "%s", *n);
 
-	log = authtest_captured();
+	log = tl_captured();
 	ck_assert_msg(strstr(log, "passwd:5: mailbox path must be absolute") != NULL, "%s", log);
 	ck_assert(strstr(log, "passwd:6: expected name:HASH") != NULL);
 	ck_assert(strstr(log, "passwd:7: mailbox must start with mbox: or maildir:") != NULL);
@@ -232,10 +228,10 @@ START_TEST(test_file_backend)
 	ck_assert(strstr(log, "passwd:14: line longer than 4096 bytes") != NULL);
 	ck_assert(strstr(log, "virtual user locked refused: account locked") != NULL);
 	/* Many lookups, one report per bad line; none for good lines or comments. */
-	ck_assert_int_eq(authtest_count(log, "passwd:5:"), 1);
-	ck_assert_int_eq(authtest_count(log, "passwd:14:"), 1);
-	ck_assert_int_eq(authtest_count(log, "passwd:1:") + authtest_count(log, "passwd:3:") +
-			 authtest_count(log, "passwd:15:") + authtest_count(log, "passwd:16:"), 0);
+	ck_assert_int_eq(tl_count(log, "passwd:5:"), 1);
+	ck_assert_int_eq(tl_count(log, "passwd:14:"), 1);
+	ck_assert_int_eq(tl_count(log, "passwd:1:") + tl_count(log, "passwd:3:") +
+			 tl_count(log, "passwd:15:") + tl_count(log, "passwd:16:"), 0);
 	config_free(&cfg);
 }
 END_TEST
@@ -249,21 +245,21 @@ START_TEST(test_file_reread)
 
 	authtest_hash("$1$", "first", h1, sizeof(h1));
 	authtest_hash("$1$", "second", h2, sizeof(h2));
-	authtest_path("passwd", pw, sizeof(pw));
+	tl_pathbuf(pw, sizeof(pw), authtest_dir, "passwd");
 	snprintf(text, sizeof(text), "bad line\nann:%s:mbox:/m/ann:5000:5000\n", h1);
-	authtest_write(pw, text);
+	tl_write_text(pw, text);
 	cfg = file_cfg(pw, NULL);
-	authtest_capture();
+	tl_capture();
 	ck_assert_int_eq(auth_password(cfg, "ann", "first", &u), AUTH_OK);
 	ck_assert_int_eq(auth_password(cfg, "ann", "first", &u), AUTH_OK);
-	ck_assert_int_eq(authtest_count(authtest_captured(), "passwd:1: expected"), 1);
+	ck_assert_int_eq(tl_count(tl_captured(), "passwd:1: expected"), 1);
 
 	snprintf(text, sizeof(text), "\nbad line again\nann:%s:maildir:/m/ann2:5000:5000\n", h2);
-	authtest_write(pw, text);
+	tl_write_text(pw, text);
 	ck_assert_int_eq(auth_password(cfg, "ann", "first", &u), AUTH_FAIL);
 	ck_assert_int_eq(auth_password(cfg, "ann", "second", &u), AUTH_OK);
 	ck_assert_str_eq(u.mailbox, "maildir:/m/ann2");
-	ck_assert_int_eq(authtest_count(authtest_captured(), "passwd:2: expected"), 1);
+	ck_assert_int_eq(tl_count(tl_captured(), "passwd:2: expected"), 1);
 	config_free(&cfg);
 }
 END_TEST
@@ -271,17 +267,17 @@ END_TEST
 START_TEST(test_file_missing)
 {
 	char pw[128];
-	struct config *cfg = file_cfg(authtest_path("no-such-file", pw, sizeof(pw)), NULL);
+	struct config *cfg = file_cfg(tl_pathbuf(pw, sizeof(pw), authtest_dir, "no-such-file"), NULL);
 	struct auth_user u;
 
-	authtest_capture();
+	tl_capture();
 	ck_assert_int_eq(auth_password(cfg, "ann", "x", &u), AUTH_TEMPFAIL);
-	ck_assert(strstr(authtest_captured(), "no-such-file: No such file or directory") != NULL);
+	ck_assert(strstr(tl_captured(), "no-such-file: No such file or directory") != NULL);
 	config_free(&cfg);
 
-	cfg = authtest_config("[auth]\nbackend = file\n");
+	cfg = tl_config("[auth]\nbackend = file\n");
 	ck_assert_int_eq(auth_password(cfg, "ann", "x", &u), AUTH_TEMPFAIL);
-	ck_assert(strstr(authtest_captured(), "auth.passwd_file is not set") != NULL);
+	ck_assert(strstr(tl_captured(), "auth.passwd_file is not set") != NULL);
 	config_free(&cfg);
 }
 END_TEST
@@ -295,10 +291,10 @@ START_TEST(test_file_server_user_missing)
 
 	authtest_hash("$1$", "pw", h, sizeof(h));
 	snprintf(text, sizeof(text), "ann:%s:mbox:/m/ann\n", h);
-	authtest_write(authtest_path("passwd", pw, sizeof(pw)), text);
+	tl_write_text(tl_pathbuf(pw, sizeof(pw), authtest_dir, "passwd"), text);
 	snprintf(text, sizeof(text), "[server]\nuser = no-such-user-pg\n[auth]\nbackend = file\n"
 		 "passwd_file = %s\n", pw);
-	cfg = authtest_config(text);
+	cfg = tl_config(text);
 	ck_assert_int_eq(auth_password(cfg, "ann", "pw", &u), AUTH_TEMPFAIL);
 	config_free(&cfg);
 }
@@ -348,11 +344,11 @@ START_TEST(test_apop)
 	authtest_hash("$1$", "pw", h, sizeof(h));
 	snprintf(text, sizeof(text), "mrose:%s:maildir:/m/mrose:4000:4001\nplain:%s:mbox:/m/p:1:1\n",
 		 h, h);
-	authtest_write(authtest_path("passwd", pw, sizeof(pw)), text);
-	authtest_write(authtest_path("secrets", sec, sizeof(sec)),
+	tl_write_text(tl_pathbuf(pw, sizeof(pw), authtest_dir, "passwd"), text);
+	tl_write_text(tl_pathbuf(sec, sizeof(sec), authtest_dir, "secrets"),
 		   "# APOP\nmrose:tanstaaf\nghost:tanstaaf\nno colon here\n");
 	cfg = file_cfg(pw, sec);
-	authtest_capture();
+	tl_capture();
 	ck_assert(auth_apop_available(cfg));
 	ck_assert_int_eq(auth_apop(cfg, "mrose", rfc_challenge, rfc_digest, &u), AUTH_OK);
 	ck_assert_str_eq(u.mailbox, "maildir:/m/mrose");
@@ -373,9 +369,9 @@ START_TEST(test_apop)
 	/* A real user without a secret: even the stand-in secret's digest must not let them in. */
 	ck_assert_int_eq(auth_apop_digest(rfc_challenge, AUTH_APOP_DUMMY_SECRET, dummy), 0);
 	ck_assert_int_eq(auth_apop(cfg, "plain", rfc_challenge, dummy, &u), AUTH_FAIL);
-	ck_assert(strstr(authtest_captured(), "secrets:4: expected name:secret") != NULL);
-	ck_assert(strstr(authtest_captured(), "ghost is not a usable file user") != NULL);
-	ck_assert_int_eq(authtest_count(authtest_captured(), "secrets:4:"), 1);
+	ck_assert(strstr(tl_captured(), "secrets:4: expected name:secret") != NULL);
+	ck_assert(strstr(tl_captured(), "ghost is not a usable file user") != NULL);
+	ck_assert_int_eq(tl_count(tl_captured(), "secrets:4:"), 1);
 	config_free(&cfg);
 }
 END_TEST
@@ -386,18 +382,18 @@ START_TEST(test_apop_unavailable)
 	struct config *cfg;
 	struct auth_user u;
 
-	authtest_write(authtest_path("passwd", pw, sizeof(pw)), "");
+	tl_write_text(tl_pathbuf(pw, sizeof(pw), authtest_dir, "passwd"), "");
 	cfg = file_cfg(pw, NULL);
 	ck_assert(!auth_apop_available(cfg));
 	ck_assert_int_eq(auth_apop(cfg, "mrose", rfc_challenge, rfc_digest, &u), AUTH_FAIL);
 	config_free(&cfg);
 
-	authtest_write(authtest_path("secrets", sec, sizeof(sec)), "# nobody yet\n\n");
+	tl_write_text(tl_pathbuf(sec, sizeof(sec), authtest_dir, "secrets"), "# nobody yet\n\n");
 	cfg = file_cfg(pw, sec);
 	ck_assert(!auth_apop_available(cfg));
 	config_free(&cfg);
 
-	cfg = file_cfg(pw, authtest_path("no-secrets", sec, sizeof(sec)));
+	cfg = file_cfg(pw, tl_pathbuf(sec, sizeof(sec), authtest_dir, "no-secrets"));
 	ck_assert(!auth_apop_available(cfg));
 	ck_assert_int_eq(auth_apop(cfg, "mrose", rfc_challenge, rfc_digest, &u), AUTH_TEMPFAIL);
 	config_free(&cfg);
@@ -442,7 +438,7 @@ START_TEST(test_unknown_same_as_wrong)
 
 	ck_assert_int_eq(auth_hash_password("right", h, sizeof(h)), 0);
 	snprintf(text, sizeof(text), "ann:%s:mbox:/m/ann:5000:5000\n", h);
-	authtest_write(authtest_path("passwd", pw, sizeof(pw)), text);
+	tl_write_text(tl_pathbuf(pw, sizeof(pw), authtest_dir, "passwd"), text);
 	cfg = file_cfg(pw, NULL);
 	wrong = median_ms(cfg, "ann", "wrong");
 	unknown = median_ms(cfg, "nosuchuser", "wrong");
@@ -506,7 +502,7 @@ START_TEST(test_ctl_passwd)
 		printf("check_auth: skipped: %s not built\n", ctl);
 		return;
 	}
-	authtest_write(authtest_path("empty.conf", conf, sizeof(conf)), "# defaults\n");
+	tl_write_text(tl_pathbuf(conf, sizeof(conf), authtest_dir, "empty.conf"), "# defaults\n");
 	ck_assert_int_eq(ctl_passwd_output(ctl, conf, NULL, "ctl pass word\n", out, sizeof(out)), 0);
 	ck_assert_msg(strncmp(out, "$y$", 3) == 0, "output: %s", out);
 	ck_assert_ptr_eq(strchr(out, '\n'), out + strlen(out) - 1); /* the hash alone, one line */

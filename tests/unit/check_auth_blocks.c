@@ -13,10 +13,7 @@ static struct config *cfg;
 
 static void setup(void)
 {
-	char text[256];
-
-	snprintf(text, sizeof(text), "[server]\nstate_dir = %s\n", authtest_dir);
-	cfg = authtest_config(text);
+	cfg = tl_configf("[server]\nstate_dir = %s\n", authtest_dir);
 }
 
 static void teardown(void)
@@ -24,7 +21,7 @@ static void teardown(void)
 	char path[128];
 
 	config_free(&cfg);
-	remove(authtest_path(AUTH_BLOCKS_FILE, path, sizeof(path)));
+	remove(tl_pathbuf(path, sizeof(path), authtest_dir, AUTH_BLOCKS_FILE));
 }
 
 static struct auth_block block(const char *user, int64_t since, int64_t until, bool pop, const char *note)
@@ -112,21 +109,21 @@ START_TEST(test_bad_lines_skipped_and_logged_once)
 	char path[128];
 	struct auth_blocks all;
 
-	authtest_write(authtest_path(AUTH_BLOCKS_FILE, path, sizeof(path)),
+	tl_write_text(tl_pathbuf(path, sizeof(path), authtest_dir, AUTH_BLOCKS_FILE),
 		       "# comment\n"
 		       "alice\t10\t0\t0\thelen\tok\n"
 		       "bob\tten\t0\t0\thelen\tbad since\n"
 		       "carol\t10\t0\t2\thelen\tbad pop\n"
 		       "dave\t10\t0\t0\thelen\n"
 		       "erin\t10\t0\t1\thelen\tnote\textra\n");
-	authtest_capture();
+	tl_capture();
 	ck_assert_int_eq(auth_blocks_load(cfg, &all, 20), 0);
 	ck_assert_uint_eq(all.n, 1);
 	ck_assert_str_eq(all.v[0].user, "alice");
 	auth_blocks_free(&all);
 	ck_assert_int_eq(auth_blocks_load(cfg, &all, 20), 0);
 	auth_blocks_free(&all);
-	ck_assert_int_eq(authtest_count(authtest_captured(), "entry skipped"), 4);
+	ck_assert_int_eq(tl_count(tl_captured(), "entry skipped"), 4);
 }
 END_TEST
 

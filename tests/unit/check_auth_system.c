@@ -83,12 +83,9 @@ static void system_teardown(void)
 /* sys_cfg - the system backend with first_valid_uid FIRST and mailbox template MAILBOX. */
 static struct config *sys_cfg(unsigned long first, const char *mailbox, const char *secrets)
 {
-	char text[1024];
-
-	snprintf(text, sizeof(text), "[auth]\nbackend = system\nfirst_valid_uid = %lu\n%s%s\n%s%s\n",
-		 first, mailbox ? "system_mailbox = " : "", mailbox ? mailbox : "",
-		 secrets ? "apop_secrets_file = " : "", secrets ? secrets : "");
-	return authtest_config(text);
+	return tl_configf("[auth]\nbackend = system\nfirst_valid_uid = %lu\n%s%s\n%s%s\n",
+			  first, mailbox ? "system_mailbox = " : "", mailbox ? mailbox : "",
+			  secrets ? "apop_secrets_file = " : "", secrets ? secrets : "");
 }
 
 /* skip_unless_root - print why the test does nothing when no real user could be made. */
@@ -146,9 +143,9 @@ static void expect_refused(const struct config *cfg, const char *user, const cha
 {
 	struct auth_user u;
 
-	authtest_capture();
+	tl_capture();
 	ck_assert_int_eq(auth_password(cfg, user, pass, &u), AUTH_FAIL);
-	ck_assert_msg(strstr(authtest_captured(), why) != NULL, "log lacks \"%s\": %s", why, authtest_captured());
+	ck_assert_msg(strstr(tl_captured(), why) != NULL, "log lacks \"%s\": %s", why, tl_captured());
 }
 
 START_TEST(test_system_policy)
@@ -194,11 +191,11 @@ START_TEST(test_system_unprivileged)
 		return;
 	}
 	cfg = sys_cfg(sys_uid, NULL, NULL);
-	authtest_capture(); /* opened while still root: the scratch directory is 0700 */
+	tl_capture(); /* opened while still root: read back through its descriptor */
 	ck_assert_int_eq(setgid(nobody->pw_gid), 0);
 	ck_assert_int_eq(setuid(nobody->pw_uid), 0);
 	ck_assert_int_eq(auth_password(cfg, sys_user, sys_pass, &u), AUTH_TEMPFAIL);
-	ck_assert(strstr(authtest_captured(), "can this process read /etc/shadow?") != NULL);
+	ck_assert(strstr(tl_captured(), "can this process read /etc/shadow?") != NULL);
 	config_free(&cfg);
 }
 END_TEST
@@ -212,7 +209,7 @@ START_TEST(test_system_apop)
 	if (skip_unless_root())
 		return;
 	snprintf(text, sizeof(text), "%s:apop secret\n", sys_user);
-	authtest_write(authtest_path("secrets", sec, sizeof(sec)), text);
+	tl_write_text(tl_pathbuf(sec, sizeof(sec), authtest_dir, "secrets"), text);
 	cfg = sys_cfg(sys_uid, NULL, sec);
 	ck_assert_int_eq(auth_apop_digest("<7.8@host>", "apop secret", digest), 0);
 	ck_assert_int_eq(auth_apop(cfg, sys_user, "<7.8@host>", digest, &u), AUTH_OK);

@@ -8,6 +8,7 @@
 
 #include "common/config.h"
 #include "check_run.h"
+#include "testlib.h"
 
 static struct config *load(const char *text, struct cfg_error *err)
 {
@@ -106,7 +107,7 @@ static const struct {
 	{ "[relay]\ndeny = example.com\n", "test.conf:2: relay.deny: 'example.com': not an IPv4 or IPv6 address" },
 	{ "[relay]\ntimeout = 1m\ntimeout = 2m\n", "test.conf:3: relay.timeout: set twice (first on line 2)" },
 	{ "[server]\nthis line has no equals sign\n", "test.conf:2: syntax error" },
-	/* Values that parse but broke every session (issue 13, item 5). */
+	/* Values that parse but would break every session. */
 	{ "[smtp]\nrelay_domains = net\n", "test.conf:2: smtp.relay_domains: 'net': not a domain of two labels" },
 	{ "[smtp]\nrelay_domains = example.org, net\n", "test.conf:2: smtp.relay_domains: 'net': not a domain" },
 	{ "[smtp]\nrelay_domains = *\n", "test.conf:2: smtp.relay_domains: '*': only letters, digits" },
@@ -161,49 +162,45 @@ START_TEST(checked_values_accept_what_works)
 }
 END_TEST
 
-/* write_temp - TEXT (LEN bytes, NULs included) into a new temporary file; its path in PATH. */
-static void write_temp(const char *text, size_t len, char *path, size_t cap)
-{
-	FILE *f;
-	int fd;
+static char scratch[TL_PATH_MAX];
 
-	snprintf(path, cap, "/tmp/check_config.XXXXXX");
-	fd = mkstemp(path);
-	ck_assert_int_ge(fd, 0);
-	f = fdopen(fd, "w");
-	ck_assert_ptr_nonnull(f);
-	ck_assert_uint_eq(fwrite(text, 1, len, f), len);
-	fclose(f);
+/* write_temp - TEXT (LEN bytes, NULs included) as popgate.conf in a new scratch directory; its path. */
+static const char *write_temp(const char *text, size_t len)
+{
+	static char path[TL_PATH_MAX];
+
+	tl_scratch(scratch, sizeof(scratch), "check_config");
+	tl_write(tl_pathbuf(path, sizeof(path), scratch, "popgate.conf"), text, len);
+	return path;
 }
 
-/* A NUL byte used to cut the line there: "mail.example.net\0junk" read as mail.example.net. */
+/* A NUL byte must not cut the line there: "mail.example.net\0junk" is not mail.example.net. */
 START_TEST(nul_byte_in_the_file_is_refused_with_its_line)
 {
 	static const char text[] = "[server]\n; identity\nhostname = mail.example.net\0junk\n";
 	struct cfg_error err = { "" };
-	char path[64], want[128];
+	const char *path = write_temp(text, sizeof(text) - 1);
+	char want[TL_PATH_MAX + 64];
 	struct config *cfg;
 
-	write_temp(text, sizeof(text) - 1, path, sizeof(path));
 	cfg = config_load(path, &err);
-	unlink(path);
+	tl_rm_rf(scratch);
 	ck_assert_ptr_null(cfg);
 	snprintf(want, sizeof(want), "%s:3: NUL byte in the line", path);
 	ck_assert_msg(strncmp(err.msg, want, strlen(want)) == 0, "got \"%s\", want \"%s\"", err.msg, want);
 }
 END_TEST
 
-/* The file reader still reads long lines, final lines without a newline and CRLF as before. */
-START_TEST(file_reader_reads_lines_as_before)
+/* The file reader takes CRLF line ends and a last line without a newline. */
+START_TEST(file_reader_takes_crlf_and_an_unterminated_line)
 {
 	static const char text[] = "[server]\r\nhostname = mail.example.net\r\n[relay]\ntimeout = 2h";
 	struct cfg_error err = { "" };
-	char path[64];
+	const char *path = write_temp(text, sizeof(text) - 1);
 	struct config *cfg;
 
-	write_temp(text, sizeof(text) - 1, path, sizeof(path));
 	cfg = config_load(path, &err);
-	unlink(path);
+	tl_rm_rf(scratch);
 	ck_assert_msg(cfg != NULL, "%s", err.msg);
 	ck_assert_str_eq(cfg_str(cfg, "server.hostname"), "mail.example.net");
 	ck_assert_int_eq(cfg_duration(cfg, "relay.timeout"), 7200);
@@ -282,23 +279,12 @@ END_TEST
 static char *slurp(const char *rel)
 {
 	const char *src = getenv("POPGATE_SRCDIR");
-	char path[4096];
-	char *buf = NULL;
-	size_t len = 0;
-	FILE *in, *out;
+	char *text = tl_read(tl_path(src != NULL ? src : ".", rel), NULL);
 
-	snprintf(path, sizeof(path), "%s/%s", src != NULL ? src : ".", rel);
-	in = fopen(path, "r");
-	ck_assert_msg(in != NULL, "cannot open %s", path);
-	out = open_memstream(&buf, &len);
-	for (int c; (c = fgetc(in)) != EOF;)
-		fputc(c, out);
-	fclose(in);
-	fclose(out);
-	return buf;
+	ck_assert_msg(text != NULL, "cannot open %s", rel);
+	return text;
 }
 
-/* documented_in - whether SECTION's KEY appears in TEXT under its [section] heading. */
 static bool documented_in(const char *text, const char *section, const char *key, bool man)
 {
 	char head[64], line[128];
@@ -367,7 +353,7 @@ static Suite *config_suite(void)
 	tcase_add_loop_test(tc, bad_input_names_file_and_line, 0, (int)(sizeof(bad) / sizeof(bad[0])));
 	tcase_add_test(tc, checked_values_accept_what_works);
 	tcase_add_test(tc, nul_byte_in_the_file_is_refused_with_its_line);
-	tcase_add_test(tc, file_reader_reads_lines_as_before);
+	tcase_add_test(tc, file_reader_takes_crlf_and_an_unterminated_line);
 	tcase_add_test(tc, missing_file_is_reported);
 	tcase_add_test(tc, semantic_errors_point_at_the_key);
 	tcase_add_test(tc, dump_reloads_to_the_same_settings);

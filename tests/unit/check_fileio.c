@@ -12,6 +12,7 @@
 
 #include "common/fileio.h"
 #include "check_run.h"
+#include "testlib.h"
 
 /* A socket pair whose buffers are small, so that a large write is split into many short ones. */
 static void small_pair(int sv[2])
@@ -82,11 +83,13 @@ END_TEST
 
 START_TEST(small_files_are_bounded)
 {
-	char path[] = "/tmp/check_fileio.XXXXXX";
-	int fd = mkstemp(path);
+	char dir[TL_PATH_MAX], path[TL_PATH_MAX];
 	size_t len = 0;
 	char *text;
+	int fd;
 
+	tl_scratch(dir, sizeof(dir), "check_fileio");
+	fd = open(tl_pathbuf(path, sizeof(path), dir, "small"), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
 	ck_assert_int_ge(fd, 0);
 	ck_assert_int_eq(fileio_write_all(fd, "hello\n", 6), 0);
 	close(fd);
@@ -98,7 +101,7 @@ START_TEST(small_files_are_bounded)
 	errno = 0;
 	ck_assert_ptr_null(fileio_read_small(path, 5, true, &len));
 	ck_assert_int_eq(errno, EFBIG);
-	unlink(path);
+	tl_rm_rf(dir);
 }
 END_TEST
 

@@ -13,29 +13,28 @@
 #include "mailbox/mailbox.h"
 #include "check_run.h"
 
-static char *dir;
+static char dir[TL_PATH_MAX];
 static char md[4200];
 static char spec[4400];
 static char idx[4200];
 
 static void setup(void)
 {
-	dir = tu_tmpdir();
-	snprintf(md, sizeof(md), "%s/Maildir", dir);
+	tl_scratch(dir, sizeof(dir), "popgate-mbx");
+	tl_pathbuf(md, sizeof(md), dir, "Maildir");
 	snprintf(spec, sizeof(spec), "maildir:%s/", md); /* a trailing slash is fine */
-	snprintf(idx, sizeof(idx), "%s/state", dir);
+	tl_pathbuf(idx, sizeof(idx), dir, "state");
 	ck_assert_int_eq(mkdir(md, 0700), 0);
-	ck_assert_int_eq(mkdir(tu_path(md, "new"), 0700), 0);
-	ck_assert_int_eq(mkdir(tu_path(md, "cur"), 0700), 0);
-	ck_assert_int_eq(mkdir(tu_path(md, "tmp"), 0700), 0);
+	ck_assert_int_eq(mkdir(tl_path(md, "new"), 0700), 0);
+	ck_assert_int_eq(mkdir(tl_path(md, "cur"), 0700), 0);
+	ck_assert_int_eq(mkdir(tl_path(md, "tmp"), 0700), 0);
 	ck_assert_int_eq(mkdir(idx, 0700), 0);
 	mailbox_set_lock_timeout(1);
 }
 
 static void teardown(void)
 {
-	tu_rm_rf(dir);
-	free(dir);
+	tl_rm_rf(dir);
 }
 
 static struct mailbox *open_ok(void)
@@ -52,7 +51,7 @@ static void put(const char *sub, const char *name, const char *content)
 	char rel[4200];
 
 	snprintf(rel, sizeof(rel), "%s/%s", sub, name);
-	tu_write_file(tu_path(md, rel), content, strlen(content));
+	tl_write(tl_path(md, rel), content, strlen(content));
 }
 
 /* exists - whether SUB/NAME exists in the maildir. */
@@ -61,13 +60,13 @@ static bool exists(const char *sub, const char *name)
 	char rel[4200];
 
 	snprintf(rel, sizeof(rel), "%s/%s", sub, name);
-	return access(tu_path(md, rel), F_OK) == 0;
+	return access(tl_path(md, rel), F_OK) == 0;
 }
 
 /* entries - the number of non-dot entries in SUB. */
 static int entries(const char *sub)
 {
-	DIR *d = opendir(tu_path(md, sub));
+	DIR *d = opendir(tl_path(md, sub));
 	struct dirent *de;
 	int n = 0;
 
@@ -189,8 +188,8 @@ START_TEST(test_other_client_meanwhile)
 	put("cur", "3.c.host:2,", "C\n");
 	mb = open_ok();
 	/* An IMAP client flags one, deletes another, and new mail arrives. */
-	ck_assert_int_eq(rename(tu_path(md, "cur/1.a.host:2,"), tu_path(md, "cur/1.a.host:2,F")), 0);
-	ck_assert_int_eq(unlink(tu_path(md, "cur/2.b.host:2,")), 0);
+	ck_assert_int_eq(rename(tl_path(md, "cur/1.a.host:2,"), tl_path(md, "cur/1.a.host:2,F")), 0);
+	ck_assert_int_eq(unlink(tl_path(md, "cur/2.b.host:2,")), 0);
 	put("new", "4.d.host", "D\n");
 	got = tu_send(mb, 0, -1, &len);
 	ck_assert_str_eq(got, "A\r\n");
@@ -232,7 +231,7 @@ START_TEST(test_duplicate_uidls)
 	/* The same unique part in new/ and cur/ (a broken delivery): nothing is overwritten. */
 	put("cur", "1.a.host:2,", "A1\n");
 	put("new", "1.a.host", "A2\n");
-	ck_assert_int_eq(mkdir(tu_path(md, "cur/0.dir"), 0700), 0); /* not a file: skipped */
+	ck_assert_int_eq(mkdir(tl_path(md, "cur/0.dir"), 0700), 0); /* not a file: skipped */
 	mb = open_ok();
 	ck_assert_uint_eq(mailbox_count(mb), 2);
 	ck_assert_str_ne(mailbox_uidl(mb, 0), mailbox_uidl(mb, 1));
@@ -248,15 +247,7 @@ END_TEST
 /* sizes_file - the path of the size cache in idx into BUF. */
 static void sizes_file(char *buf, size_t cap)
 {
-	char cmd[4400];
-	FILE *p;
-
-	snprintf(cmd, sizeof(cmd), "ls %s/*.sizes", idx);
-	p = popen(cmd, "r");
-	ck_assert_ptr_nonnull(p);
-	ck_assert_ptr_nonnull(fgets(buf, (int)cap, p));
-	pclose(p);
-	buf[strcspn(buf, "\n")] = '\0';
+	tl_first_match(idx, ".sizes", buf, cap);
 }
 
 START_TEST(test_size_cache)
@@ -273,21 +264,21 @@ START_TEST(test_size_cache)
 	sizes_file(path, sizeof(path));
 	{
 		size_t len;
-		char *text = tu_read_file(path, &len);
+		char *text = tl_read(path, &len);
 
 		ck_assert_str_eq(text, "6 4 1.a.host\n");
 		free(text);
 	}
 	/* The cache is used while the file length matches... */
 	snprintf(line, sizeof(line), "garbage line\n9 4 1.a.host\n5 3 no-such.host\n");
-	tu_write_file(path, line, strlen(line));
+	tl_write(path, line, strlen(line));
 	mb = open_ok();
 	ck_assert_uint_eq(mailbox_size(mb, 0), 9);
 	mailbox_close(&mb);
 	/* ...and the stale entry made the session rewrite it. */
 	{
 		size_t len;
-		char *text = tu_read_file(path, &len);
+		char *text = tl_read(path, &len);
 
 		ck_assert_str_eq(text, "9 4 1.a.host\n");
 		free(text);

@@ -69,7 +69,7 @@ START_TEST(test_odd_files)
 	mailbox_close(&mb);
 
 	/* NUL bytes are data. */
-	tu_write_file(mbox, nul, sizeof(nul) - 1);
+	tl_write(mbox, nul, sizeof(nul) - 1);
 	mb = open_ok(NULL);
 	ck_assert_uint_eq(mailbox_count(mb), 1);
 	ck_assert_uint_eq(mailbox_size(mb, 0), strlen("X: y\n\nnul") + 1 + strlen("byte\n") + 3);
@@ -94,12 +94,12 @@ START_TEST(test_not_an_mbox)
 	ck_assert_ptr_null(mb);
 	ck_assert_int_eq(mailbox_open("mbox:relative/path", NULL, &mb), MAILBOX_PERM);
 	ck_assert_int_eq(mailbox_open("imap:/x", NULL, &mb), MAILBOX_PERM);
-	ck_assert_int_eq(mkdir(tu_path(dir, "adir"), 0700), 0);
-	snprintf(spec, sizeof(spec), "mbox:%s", tu_path(dir, "adir"));
+	ck_assert_int_eq(mkdir(tl_path(dir, "adir"), 0700), 0);
+	snprintf(spec, sizeof(spec), "mbox:%s", tl_path(dir, "adir"));
 	ck_assert_int_eq(mailbox_open(spec, NULL, &mb), MAILBOX_PERM);
 	/* A symlinked mailbox would be replaced by a file at commit: refused. */
-	ck_assert_int_eq(symlink(mbox, tu_path(dir, "link")), 0);
-	snprintf(spec, sizeof(spec), "mbox:%s", tu_path(dir, "link"));
+	ck_assert_int_eq(symlink(mbox, tl_path(dir, "link")), 0);
+	snprintf(spec, sizeof(spec), "mbox:%s", tl_path(dir, "link"));
 	ck_assert_int_eq(mailbox_open(spec, NULL, &mb), MAILBOX_PERM);
 }
 END_TEST
@@ -180,7 +180,7 @@ START_TEST(test_in_use)
 	}
 	/* The session lock does not keep an MDA out: appending works while a session is open. */
 	one = open_ok(idx);
-	tu_append_file(mbox, "From d\n\nnew\n\n", 13);
+	tl_append_locked(mbox, "From d\n\nnew\n\n", 13);
 	ck_assert_uint_eq(mailbox_count(one), 3);
 	mailbox_close(&one);
 	one = open_ok(idx);
@@ -200,17 +200,17 @@ START_TEST(test_dotlock_interop)
 	snprintf(lock, sizeof(lock), "%s.lock", mbox);
 	/* Held by a live process (our parent): we wait, then report IN_USE. */
 	snprintf(pid, sizeof(pid), "%ld\n", (long)getppid());
-	tu_write_file(lock, pid, strlen(pid));
+	tl_write(lock, pid, strlen(pid));
 	ck_assert_int_eq(mailbox_open(spec, idx, &mb), MAILBOX_IN_USE);
 	/* An empty lock (Postfix writes none) that is old is stale and removed. */
-	tu_write_file(lock, "", 0);
+	tl_write(lock, "", 0);
 	ck_assert_int_eq(utimensat(AT_FDCWD, lock, old, 0), 0);
 	mb = open_ok(idx);
 	ck_assert_int_eq(access(lock, F_OK), -1);
 	mailbox_close(&mb);
 	/* A lock naming a dead process is stale at once. */
 	snprintf(pid, sizeof(pid), "%d\n", 999999999);
-	tu_write_file(lock, pid, strlen(pid));
+	tl_write(lock, pid, strlen(pid));
 	mb = open_ok(idx);
 	/* We release the dotlock after reading: the MDA is not held up by the session. */
 	ck_assert_int_eq(access(lock, F_OK), -1);
@@ -265,7 +265,7 @@ START_TEST(test_fcntl_interop)
 	mailbox_close(&mb);
 	{
 		size_t len;
-		char *now = tu_read_file(mbox, &len);
+		char *now = tl_read(mbox, &len);
 
 		ck_assert_uint_eq(len, strlen(three));
 		ck_assert(memcmp(now, three, len) == 0);
@@ -295,7 +295,7 @@ START_TEST(test_commit)
 	ck_assert(mailbox_is_deleted(mb, 1));
 	mailbox_set_deleted(mb, 0, true);
 	mailbox_set_deleted(mb, 0, false); /* RSET-like */
-	tu_append_file(mbox, appended, strlen(appended));
+	tl_append_locked(mbox, appended, strlen(appended));
 	ck_assert_int_eq(stat(mbox, &before), 0);
 	ck_assert_int_eq(mailbox_commit(mb), MAILBOX_OK);
 	mailbox_close(&mb);
@@ -304,7 +304,7 @@ START_TEST(test_commit)
 	ck_assert_uint_eq(after.st_gid, 8);
 	ck_assert_uint_eq(after.st_mode & 07777, 0660);
 	ck_assert_int_eq(after.st_mtim.tv_sec, before.st_mtim.tv_sec);
-	now = tu_read_file(mbox, &len);
+	now = tl_read(mbox, &len);
 	{
 		char want[2048];
 
@@ -325,14 +325,14 @@ START_TEST(test_commit)
 	mailbox_close(&mb);
 	ck_assert_int_eq(stat(mbox, &after), 0);
 	ck_assert_int_eq(after.st_size, 0);
-	ck_assert_int_eq(access(tu_path(dir, ".alice.popgate-new"), F_OK), -1);
+	ck_assert_int_eq(access(tl_path(dir, ".alice.popgate-new"), F_OK), -1);
 }
 END_TEST
 
 START_TEST(test_foreign_rewrite)
 {
 	struct mailbox *mb;
-	struct tu_buf b = { 0 };
+	struct tl_buf b = { 0 };
 
 	put(three);
 	mb = open_ok(idx);
@@ -346,10 +346,10 @@ START_TEST(test_foreign_rewrite)
 		ck_assert_int_eq(write(fd, other, strlen(other)), (ssize_t)strlen(other));
 		close(fd);
 	}
-	ck_assert_int_eq(mailbox_send(mb, 1, -1, tu_buf_write, &b), -1);
+	ck_assert_int_eq(mailbox_send(mb, 1, -1, tl_buf_write, &b), -1);
 	ck_assert_int_eq(mailbox_commit(mb), MAILBOX_TEMP);
 	mailbox_close(&mb);
-	tu_buf_free(&b);
+	tl_buf_free(&b);
 	mb = open_ok(idx);
 	ck_assert_uint_eq(mailbox_count(mb), 2);
 	mailbox_close(&mb);
@@ -385,7 +385,7 @@ START_TEST(test_commit_without_dir_write)
 		ck_assert(WIFEXITED(status));
 		ck_assert_int_eq(WEXITSTATUS(status), 0);
 	}
-	now = tu_read_file(mbox, &len);
+	now = tl_read(mbox, &len);
 	ck_assert_str_eq(now, three);
 	free(now);
 }

@@ -32,20 +32,20 @@
 #define HOOK_ROUNDS 200
 #define TIMED_ROUNDS 150
 
-static char *dir;
+static char dir[TL_PATH_MAX];
 static char idx[4200];
 static char mbox[4200];
 static char spec[4400];
 
 /* The generated mailbox: whole file, and each message's span and raw content. */
-static struct tu_buf orig;
+static struct tl_buf orig;
 static size_t span_off[NMSG + 1];
 static size_t body_off[NMSG];
 static size_t body_len[NMSG];
 static const char late[] = "From late@example.org Tue Jan  2 00:00:00 2024\nSubject: late\n\narrived during the session\n\n";
 
 /* gen_line - one random body line, sometimes a trap for parsers and formatters. */
-static void gen_line(struct tu_buf *b, unsigned *seed)
+static void gen_line(struct tl_buf *b, unsigned *seed)
 {
 	static const char *const traps[] = { ".", "..two dots", "From not after a blank line",
 					     ">From quoted", "line with CRLF\r", "" };
@@ -58,13 +58,13 @@ static void gen_line(struct tu_buf *b, unsigned *seed)
 
 		if (after_blank && strncmp(t, "From ", 5) == 0)
 			t = ">From after a blank line must be quoted";
-		tu_buf_write(b, t, strlen(t));
+		tl_buf_write(b, t, strlen(t));
 	} else {
 		for (int i = 0; i < n; i++)
 			line[i] = (char)(' ' + rand_r(seed) % 94);
-		tu_buf_write(b, line, (size_t)n);
+		tl_buf_write(b, line, (size_t)n);
 	}
-	tu_buf_write(b, "\n", 1);
+	tl_buf_write(b, "\n", 1);
 }
 
 /* gen_mbox - the test mailbox: NMSG messages of random length. */
@@ -72,33 +72,33 @@ static void gen_mbox(void)
 {
 	unsigned seed = 4242;
 
-	tu_buf_free(&orig);
+	tl_buf_free(&orig);
 	for (int i = 0; i < NMSG; i++) {
 		char hdr[256];
 		int lines = 1 + rand_r(&seed) % 40;
 
 		span_off[i] = orig.len;
 		snprintf(hdr, sizeof(hdr), "From sender%d@example.org Mon Jan  1 00:%02d:%02d 2024\n", i, i / 60, i % 60);
-		tu_buf_write(&orig, hdr, strlen(hdr));
+		tl_buf_write(&orig, hdr, strlen(hdr));
 		body_off[i] = orig.len;
 		snprintf(hdr, sizeof(hdr), "Subject: message %d\nMessage-ID: <%d@test>\n\nbody\n", i, i);
-		tu_buf_write(&orig, hdr, strlen(hdr));
+		tl_buf_write(&orig, hdr, strlen(hdr));
 		for (int l = 0; l < lines; l++)
 			gen_line(&orig, &seed);
 		if (rand_r(&seed) % 4 == 0)
-			tu_buf_write(&orig, "text before a separator\n", 24); /* ends without a blank line inside */
+			tl_buf_write(&orig, "text before a separator\n", 24); /* ends without a blank line inside */
 		body_len[i] = orig.len - body_off[i];
-		tu_buf_write(&orig, "\n", 1);
+		tl_buf_write(&orig, "\n", 1);
 	}
 	span_off[NMSG] = orig.len;
 }
 
 static void setup(void)
 {
-	dir = tu_tmpdir();
-	snprintf(mbox, sizeof(mbox), "%s/bob", dir);
+	tl_scratch(dir, sizeof(dir), "popgate-mbx");
+	tl_pathbuf(mbox, sizeof(mbox), dir, "bob");
 	snprintf(spec, sizeof(spec), "mbox:%s", mbox);
-	snprintf(idx, sizeof(idx), "%s/state", dir);
+	tl_pathbuf(idx, sizeof(idx), dir, "state");
 	ck_assert_int_eq(mkdir(idx, 0700), 0);
 	mailbox_set_lock_timeout(5);
 	gen_mbox();
@@ -106,16 +106,15 @@ static void setup(void)
 
 static void teardown(void)
 {
-	tu_rm_rf(dir);
-	free(dir);
-	tu_buf_free(&orig);
+	tl_rm_rf(dir);
+	tl_buf_free(&orig);
 }
 
 /* restore - put the original mailbox back as a new file, plus the late message if LATE_TOO. */
 static void restore(void)
 {
 	unlink(mbox);
-	tu_write_file(mbox, orig.data, orig.len);
+	tl_write(mbox, orig.data, orig.len);
 }
 
 static long kill_at;
@@ -169,14 +168,14 @@ static void session_child(const bool *del, bool with_late, int ready_fd)
 }
 
 /* expected_new - the file a finished commit must leave: kept spans, then the late mail. */
-static void expected_new(const bool *del, bool with_late, struct tu_buf *out)
+static void expected_new(const bool *del, bool with_late, struct tl_buf *out)
 {
 	for (int i = 0; i < NMSG; i++)
 		if (!del[i])
-			tu_buf_write(out, orig.data + span_off[i], span_off[i + 1] - span_off[i]);
+			tl_buf_write(out, orig.data + span_off[i], span_off[i + 1] - span_off[i]);
 	if (with_late)
-		tu_buf_write(out, late, sizeof(late) - 1);
-	tu_buf_write(out, "", 0);
+		tl_buf_write(out, late, sizeof(late) - 1);
+	tl_buf_write(out, "", 0);
 }
 
 /* check_session - a fresh session sees exactly the messages of the state the file is in. */
@@ -204,8 +203,8 @@ static void check_session(const bool *del, bool committed, bool with_late, int r
 	}
 	ck_assert_uint_eq(mailbox_count(mb), n + with_late);
 	mailbox_close(&mb);
-	ck_assert_msg(access(tu_path(dir, ".bob.popgate-new"), F_OK) < 0, "round %d: temp file left", round);
-	ck_assert_msg(access(tu_path(dir, "bob.lock"), F_OK) < 0, "round %d: dotlock left", round);
+	ck_assert_msg(access(tl_path(dir, ".bob.popgate-new"), F_OK) < 0, "round %d: temp file left", round);
+	ck_assert_msg(access(tl_path(dir, "bob.lock"), F_OK) < 0, "round %d: dotlock left", round);
 }
 
 /* one_round - run a session killed per MODE, then check that nothing was lost. Returns 1 if it committed. */
@@ -213,8 +212,8 @@ static int one_round(int round, unsigned *seed, bool timed)
 {
 	bool del[NMSG];
 	bool with_late = rand_r(seed) % 3 == 0;
-	struct tu_buf want_new = { 0 };
-	struct tu_buf want_old = { 0 };
+	struct tl_buf want_new = { 0 };
+	struct tl_buf want_old = { 0 };
 	int ready[2];
 	int status;
 	size_t len;
@@ -250,17 +249,17 @@ static int one_round(int round, unsigned *seed, bool timed)
 	ck_assert_msg(WIFSIGNALED(status) || (WIFEXITED(status) && WEXITSTATUS(status) == 0),
 		      "round %d: session failed with %d", round, WEXITSTATUS(status));
 	expected_new(del, with_late, &want_new);
-	tu_buf_write(&want_old, orig.data, orig.len);
+	tl_buf_write(&want_old, orig.data, orig.len);
 	if (with_late)
-		tu_buf_write(&want_old, late, sizeof(late) - 1);
-	now = tu_read_file(mbox, &len);
+		tl_buf_write(&want_old, late, sizeof(late) - 1);
+	now = tl_read(mbox, &len);
 	ck_assert_ptr_nonnull(now);
 	committed = len == want_new.len && memcmp(now, want_new.data, len) == 0;
 	ck_assert_msg(committed || (len == want_old.len && memcmp(now, want_old.data, len) == 0),
 		      "round %d: the mbox is neither the old nor the new one (%zu bytes)", round, len);
 	free(now);
-	tu_buf_free(&want_new);
-	tu_buf_free(&want_old);
+	tl_buf_free(&want_new);
+	tl_buf_free(&want_old);
 	check_session(del, committed, with_late, round);
 	return committed;
 }
@@ -348,11 +347,11 @@ START_TEST(test_disk_full)
 	ck_assert_int_eq(waitpid(pid, &status, 0), pid);
 	ck_assert(WIFEXITED(status));
 	ck_assert_int_eq(WEXITSTATUS(status), 20 + MAILBOX_TEMP);
-	now = tu_read_file(mbox, &len);
+	now = tl_read(mbox, &len);
 	ck_assert_uint_eq(len, orig.len);
 	ck_assert(memcmp(now, orig.data, len) == 0);
 	free(now);
-	ck_assert_int_lt(access(tu_path(dir, ".bob.popgate-new"), F_OK), 0);
+	ck_assert_int_lt(access(tl_path(dir, ".bob.popgate-new"), F_OK), 0);
 	check_session(del, false, false, 0);
 }
 END_TEST
@@ -387,7 +386,7 @@ START_TEST(test_concurrent_delivery)
 {
 	/* Sessions delete the first message over and over while an MDA delivers: none go missing. */
 	enum { DELIVERIES = 60 };
-	struct tu_buf deleted = { 0 };
+	struct tl_buf deleted = { 0 };
 	int status;
 	size_t len;
 	char *now;
@@ -407,7 +406,7 @@ START_TEST(test_concurrent_delivery)
 		ck_assert_int_eq(mailbox_open(spec, idx, &mb), MAILBOX_OK);
 		ck_assert_uint_gt(mailbox_count(mb), 0);
 		got = tu_send(mb, 0, -1, &glen);
-		tu_buf_write(&deleted, got, glen);
+		tl_buf_write(&deleted, got, glen);
 		free(got);
 		mailbox_set_deleted(mb, 0, true);
 		ck_assert_int_eq(mailbox_commit(mb), MAILBOX_OK);
@@ -416,7 +415,7 @@ START_TEST(test_concurrent_delivery)
 	}
 	ck_assert_int_eq(waitpid(mda, &status, 0), mda);
 	ck_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0);
-	now = tu_read_file(mbox, &len);
+	now = tl_read(mbox, &len);
 	for (int i = 0; i < DELIVERIES; i++) {
 		char needle[64];
 
@@ -425,7 +424,7 @@ START_TEST(test_concurrent_delivery)
 			      "delivery %d lost", i);
 	}
 	free(now);
-	tu_buf_free(&deleted);
+	tl_buf_free(&deleted);
 }
 END_TEST
 

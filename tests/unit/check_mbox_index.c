@@ -65,7 +65,7 @@ START_TEST(test_index_is_used_and_checked)
 	index_file(ipath, sizeof(ipath));
 
 	/* Same size, same mtime, different bytes deep inside a message: the index is trusted. */
-	copy = tu_read_file(mbox, &len);
+	copy = tl_read(mbox, &len);
 	ck_assert_int_eq(stat(mbox, &st), 0);
 	*strstr(copy, "a paragraph") = '\n'; /* one more LF: a parse would see size + 1 */
 	{
@@ -95,10 +95,10 @@ START_TEST(test_index_is_used_and_checked)
 	/* A damaged index is ignored. */
 	{
 		size_t ilen;
-		char *ib = tu_read_file(ipath, &ilen);
+		char *ib = tl_read(ipath, &ilen);
 
 		ib[ilen / 2] ^= 0x55;
-		tu_write_file(ipath, ib, ilen);
+		tl_write(ipath, ib, ilen);
 		free(ib);
 	}
 	mb = open_ok(idx);
@@ -127,7 +127,7 @@ START_TEST(test_index_tail)
 	mb = open_ok(idx);
 	mailbox_close(&mb);
 	/* Appended mail: the index is reused and only the tail parsed; results equal a full parse. */
-	tu_append_file(mbox, more, strlen(more));
+	tl_append_locked(mbox, more, strlen(more));
 	with = uidls(idx);
 	without = uidls(NULL);
 	ck_assert_str_eq(with, without);
@@ -142,7 +142,7 @@ START_TEST(test_index_tail)
 	put("From a\n\nx");
 	mb = open_ok(idx);
 	mailbox_close(&mb);
-	tu_append_file(mbox, "\nFrom b\n\ny\n", 11);
+	tl_append_locked(mbox, "\nFrom b\n\ny\n", 11);
 	mb = open_ok(idx);
 	ck_assert_uint_eq(mailbox_count(mb), 1);
 	expect_msg(mb, 0, "\nx\nFrom b\n\ny\n");
@@ -159,28 +159,28 @@ START_TEST(test_random_files)
 	unsigned seed = 99;
 
 	for (int round = 0; round < 300; round++) {
-		struct tu_buf f = { 0 };
+		struct tl_buf f = { 0 };
 		struct mailbox *a;
 		struct mailbox *b;
 		int n = rand_r(&seed) % 60;
 
-		tu_buf_write(&f, "From ", 5);
+		tl_buf_write(&f, "From ", 5);
 		for (int k = 0; k < n; k++) {
 			const char *p = pieces[rand_r(&seed) % 10];
 
-			tu_buf_write(&f, p, p[0] == '\0' ? 1 : strlen(p));
+			tl_buf_write(&f, p, p[0] == '\0' ? 1 : strlen(p));
 		}
 		if (round % 3 == 1) {
 			/* Index the first part, then let it grow. */
 			size_t half = 5 + (f.len - 5) / 2;
 
-			tu_write_file(mbox, f.data, half);
+			tl_write(mbox, f.data, half);
 			a = open_ok(idx);
 			mailbox_close(&a);
-			tu_append_file(mbox, f.data + half, f.len - half);
+			tl_append_locked(mbox, f.data + half, f.len - half);
 		} else {
 			unlink(mbox);
-			tu_write_file(mbox, f.data, f.len);
+			tl_write(mbox, f.data, f.len);
 		}
 		a = open_ok(idx);
 		b = open_ok(NULL);
@@ -206,7 +206,7 @@ START_TEST(test_random_files)
 		}
 		mailbox_close(&a);
 		mailbox_close(&b);
-		tu_buf_free(&f);
+		tl_buf_free(&f);
 	}
 }
 END_TEST

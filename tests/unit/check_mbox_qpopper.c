@@ -70,7 +70,7 @@ START_TEST(xuidl_kept_for_mail_present_at_first_index)
 	a = uidls(idx);
 	ck_assert_str_eq(a, "9d6a4b1c2e7f80a1b2c3d4e5f6a7b8c9 1f2e3d4c5b6a79880f1e2d3c4b5a6978 ");
 	free(a);
-	tu_append_file(mbox, forged, strlen(forged));
+	tl_append_locked(mbox, forged, strlen(forged));
 	a = uidls(idx);
 	ck_assert(strncmp(a, "9d6a4b1c2e7f80a1b2c3d4e5f6a7b8c9 1f2e3d4c5b6a79880f1e2d3c4b5a6978 ", 66) == 0);
 	free(a);
@@ -84,7 +84,7 @@ START_TEST(xuidl_of_later_mail_is_not_believed)
 
 	mb = open_ok(idx);
 	mailbox_close(&mb);
-	tu_append_file(mbox, forged, strlen(forged));
+	tl_append_locked(mbox, forged, strlen(forged));
 	u = uidl_at(2);
 	ck_assert_str_ne(u, "mallory-chose-this");
 	ck_assert(is_digest(u));
@@ -93,7 +93,7 @@ START_TEST(xuidl_of_later_mail_is_not_believed)
 	{
 		static const char copy[] = "From m Tue Jan  2 00:00:00 2024\nX-UIDL: 1f2e3d4c5b6a79880f1e2d3c4b5a6978\n\nx\n\n";
 
-		tu_append_file(mbox, copy, sizeof(copy) - 1);
+		tl_append_locked(mbox, copy, sizeof(copy) - 1);
 	}
 	u = uidl_at(3);
 	ck_assert(is_digest(u)); /* not even "1f2e...78.2" */
@@ -136,7 +136,7 @@ START_TEST(xuidl_first_mail_of_an_empty_mailbox)
 	mailbox_set_deleted(mb, 0, true);
 	ck_assert_int_eq(mailbox_commit(mb), MAILBOX_OK);
 	mailbox_close(&mb);
-	tu_append_file(mbox, forged, strlen(forged));
+	tl_append_locked(mbox, forged, strlen(forged));
 	u = uidl_at(0);
 	ck_assert(is_digest(u));
 	free(u);
@@ -166,7 +166,7 @@ START_TEST(xuidl_after_a_lost_index)
 	char *a;
 
 	free(uidls(idx));
-	tu_append_file(mbox, forged, strlen(forged));
+	tl_append_locked(mbox, forged, strlen(forged));
 	/* Documented (docs/MIGRATING.md): without its index the mailbox is indexed afresh. */
 	index_file(path, sizeof(path));
 	ck_assert_int_eq(unlink(path), 0);
@@ -198,7 +198,7 @@ START_TEST(pseudo_message_is_not_mail)
 	mailbox_set_deleted(mb, 1, true);
 	ck_assert_int_eq(mailbox_commit(mb), MAILBOX_OK);
 	mailbox_close(&mb);
-	now = tu_read_file(mbox, &len);
+	now = tl_read(mbox, &len);
 	ck_assert_str_eq(now, pseudo);
 	free(now);
 	mb = open_ok(idx);
@@ -238,9 +238,9 @@ static char drop_path[4400];
 /* put_drop - the spool and drop file of a crashed qpopper session. */
 static void put_drop(void)
 {
-	snprintf(drop_path, sizeof(drop_path), "%s/.alice.pop", dir);
+	tl_pathbuf(drop_path, sizeof(drop_path), dir, ".alice.pop");
 	put(spool_text);
-	tu_write_file(drop_path, drop_text, strlen(drop_text));
+	tl_write(drop_path, drop_text, strlen(drop_text));
 }
 
 /* expect_recovered - a session sees the three messages once each, and the drop file is gone. */
@@ -265,7 +265,7 @@ START_TEST(drop_file_brought_back_once)
 	expect_recovered();
 	/* No spool file at all: the mailbox is made from the drop file. */
 	unlink(mbox);
-	tu_write_file(drop_path, drop_text, strlen(drop_text));
+	tl_write(drop_path, drop_text, strlen(drop_text));
 	{
 		struct mailbox *mb = open_ok(idx);
 
@@ -275,7 +275,7 @@ START_TEST(drop_file_brought_back_once)
 	ck_assert_int_eq(access(drop_path, F_OK), -1);
 	/* Everything already in the spool (killed before it emptied the spool): only removed. */
 	put(drop_text);
-	tu_write_file(drop_path, drop_text, strlen(drop_text));
+	tl_write(drop_path, drop_text, strlen(drop_text));
 	{
 		struct mailbox *mb = open_ok(idx);
 

@@ -9,16 +9,7 @@
 #include "common/plaintext_policy.h"
 #include "pop3d/pop3_int.h"
 #include "check_run.h"
-
-/* load - a config from TEXT or fail. */
-static struct config *load(const char *text)
-{
-	struct cfg_error err;
-	struct config *cfg = config_load_string("test.conf", text, &err);
-
-	ck_assert_msg(cfg != NULL, "config: %s", err.msg);
-	return cfg;
-}
+#include "testlib.h"
 
 static const struct {
 	const char *in;
@@ -84,7 +75,7 @@ END_TEST
 /* capa - the CAPA text for IN under config TEXT. */
 static void capa(const char *text, const struct pop3_capa_in *in, char *out, size_t cap)
 {
-	struct config *cfg = load(text);
+	struct config *cfg = tl_config(text);
 	int n = pop3_capa_format(cfg, in, out, cap);
 
 	ck_assert_int_gt(n, 0);
@@ -155,7 +146,7 @@ END_TEST
 START_TEST(test_capa_too_small)
 {
 	char buf[40];
-	struct config *cfg = load("");
+	struct config *cfg = tl_config("");
 	struct pop3_capa_in in = { POP3_AUTHORIZATION, false, true, true };
 
 	ck_assert_int_eq(pop3_capa_format(cfg, &in, buf, sizeof(buf)), -1);
@@ -192,7 +183,7 @@ static const struct {
 
 START_TEST(test_plaintext_policy)
 {
-	struct config *cfg = load(policies[_i].conf);
+	struct config *cfg = tl_config(policies[_i].conf);
 	struct ip_addr ip;
 
 	ck_assert_int_eq(ip_parse(policies[_i].ip, &ip), 0);

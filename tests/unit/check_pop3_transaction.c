@@ -225,7 +225,7 @@ START_TEST(test_session_deadline)
 	struct config *cfg = open_session(_i, "session_timeout = 2s\n");
 	char line[256];
 
-	/* A busy client is still cut off at the deadline. */
+	/* A busy client is still cut off at the deadline, and not before it. */
 	for (;;) {
 		if (send(sess.fd, "NOOP\r\n", 6, MSG_NOSIGNAL) != 6 || pop3test_line(&sess, line, sizeof(line)) == NULL)
 			break;
@@ -233,7 +233,7 @@ START_TEST(test_session_deadline)
 		ck_assert(time(NULL) - t0 <= 6);
 		usleep(200 * 1000);
 	}
-	ck_assert(time(NULL) - t0 >= 1);
+	ck_assert(time(NULL) - start >= 1);
 	ck_assert_int_eq(pop3test_finish(&sess), 0);
 	config_free(&cfg);
 }

@@ -18,15 +18,6 @@
 
 #define T0 1700000000  /* the injected clock's start */
 
-static struct relaydb *open_db(const struct config *cfg)
-{
-	struct relaydb *db = NULL;
-	char err[512];
-
-	ck_assert_msg(relaydb_open(cfg, &db, err, sizeof(err)) == 0, "open: %s", err);
-	return db;
-}
-
 START_TEST(record_roundtrip_and_corruption)
 {
 	struct relay_entry e = { .first = T0, .last = T0 + 5, .expires = T0 + 65, .logins = 70000 }, d;
@@ -60,7 +51,7 @@ END_TEST
 START_TEST(keys_are_canonical)
 {
 	struct config *cfg = fx_config(NULL);
-	struct relaydb *db = open_db(cfg);
+	struct relaydb *db = fx_open_db(cfg);
 	struct relay_entry e;
 
 	ck_assert_int_eq(relaydb_authorize(db, "::ffff:192.0.2.1", "alice", "pop3", 60, T0), 0);
@@ -103,7 +94,7 @@ END_TEST
 START_TEST(sliding_expiry_with_injected_clock)
 {
 	struct config *cfg = fx_config("timeout = 60s\nallow =\n");
-	struct relaydb *db = open_db(cfg);
+	struct relaydb *db = fx_open_db(cfg);
 	struct relay_entry e;
 
 	ck_assert_int_eq(relaydb_authorize(db, "192.0.2.7", "alice", "pop3", 60, T0), 0);
@@ -145,7 +136,7 @@ START_TEST(lists_and_deny_wins)
 {
 	struct config *cfg = fx_config("allow = 10.0.0.0/8, 2001:db8:1::/48, 192.0.2.0/24\n"
 				       "deny = 10.1.0.0/16, 2001:db8:1:2::/64, 192.0.2.66\n");
-	struct relaydb *db = open_db(cfg);
+	struct relaydb *db = fx_open_db(cfg);
 	struct relay_entry e;
 
 	ck_assert_int_eq(relay_check_ip(cfg, db, "10.2.3.4", T0, &e), RELAY_ALLOW_LIST);
@@ -185,7 +176,7 @@ static int count_entry(const struct relay_entry *e, void *arg)
 START_TEST(sweep_flush_del_foreach)
 {
 	struct config *cfg = fx_config(NULL);
-	struct relaydb *db = open_db(cfg);
+	struct relaydb *db = fx_open_db(cfg);
 	char ip[IP_TEXT_MAX];
 	long n = 0;
 
@@ -215,7 +206,7 @@ END_TEST
 START_TEST(sweep_follows_the_timeout_rule)
 {
 	struct config *cfg = fx_config(NULL);
-	struct relaydb *db = open_db(cfg);
+	struct relaydb *db = fx_open_db(cfg);
 	struct relay_entry e;
 
 	/* Logged in at T0 for a day, but relay.timeout is now 10 minutes; a manual entry keeps its ttl. */
@@ -239,19 +230,19 @@ START_TEST(rogue_db_config_is_ignored)
 	FILE *f;
 	struct stat st;
 
-	snprintf(path, sizeof(path), "%s/relay", fx_dir);
+	tl_pathbuf(path, sizeof(path), fx_dir, "relay");
 	ck_assert_int_eq(mkdir(path, 0750), 0);
-	snprintf(path, sizeof(path), "%s/relay/DB_CONFIG", fx_dir);
+	tl_pathbuf(path, sizeof(path), fx_dir, "relay/DB_CONFIG");
 	ck_assert_ptr_nonnull(f = fopen(path, "w"));
 	fprintf(f, "set_data_dir /nonexistent/rogue\nset_lg_dir /nonexistent/rogue\nset_flags DB_TXN_NOSYNC\n");
 	fclose(f);
-	db = open_db(cfg);
+	db = fx_open_db(cfg);
 	ck_assert_int_eq(relaydb_authorize(db, "192.0.2.1", "a", "pop3", 60, T0), 0);
 	ck_assert_int_eq(relaydb_get(db, "192.0.2.1", &e), 1);
 	ck_assert_int_eq(stat(path, &st), -1);
-	snprintf(path, sizeof(path), "%s/relay/DB_CONFIG.ignored", fx_dir);
+	tl_pathbuf(path, sizeof(path), fx_dir, "relay/DB_CONFIG.ignored");
 	ck_assert_int_eq(stat(path, &st), 0);
-	snprintf(path, sizeof(path), "%s/relay/" RELAYDB_FILE, fx_dir);
+	tl_pathbuf(path, sizeof(path), fx_dir, "relay/" RELAYDB_FILE);
 	ck_assert_int_eq(stat(path, &st), 0);
 	relaydb_close(&db);
 	config_free(&cfg);
@@ -265,9 +256,9 @@ START_TEST(corrupt_database_fails_closed)
 	char path[256], err[512];
 	FILE *f;
 
-	snprintf(path, sizeof(path), "%s/relay", fx_dir);
+	tl_pathbuf(path, sizeof(path), fx_dir, "relay");
 	ck_assert_int_eq(mkdir(path, 0750), 0);
-	snprintf(path, sizeof(path), "%s/relay/" RELAYDB_FILE, fx_dir);
+	tl_pathbuf(path, sizeof(path), fx_dir, "relay/" RELAYDB_FILE);
 	ck_assert_ptr_nonnull(f = fopen(path, "w"));
 	for (int i = 0; i < 2000; i++)
 		fputs("this is not a Berkeley DB btree ", f);
@@ -284,7 +275,7 @@ END_TEST
 START_TEST(forked_child_reopens_its_own_handle)
 {
 	struct config *cfg = fx_config(NULL);
-	struct relaydb *db = open_db(cfg);
+	struct relaydb *db = fx_open_db(cfg);
 	struct relay_entry e;
 	pid_t pid;
 	int status;
@@ -318,7 +309,7 @@ START_TEST(record_login_uses_the_timeout)
 
 	ck_assert_int_eq(relaydb_record_login(cfg, "2001:db8::7", "carol", "pop3s"), 0);
 	ck_assert_int_eq(relaydb_record_login(cfg, "2001:db8::7", "carol", "pop3s"), 0);
-	db = open_db(cfg);
+	db = fx_open_db(cfg);
 	ck_assert_int_eq(relaydb_get(db, "2001:db8::7", &e), 1);
 	ck_assert_str_eq(e.user, "carol");
 	ck_assert_str_eq(e.proto, "pop3s");
@@ -354,16 +345,17 @@ START_TEST(export_map_holds_live_entries_only)
 	int64_t next = 0;
 	struct stat st;
 
-	snprintf(extra, sizeof(extra), "export_map = %s/dracd\ndeny = 198.51.100.0/24\ntimeout = 1h\n", fx_dir);
+	ck_assert_int_lt(snprintf(extra, sizeof(extra), "export_map = %s/dracd\ndeny = 198.51.100.0/24\ntimeout = 1h\n", fx_dir),
+			 (int)sizeof(extra));
 	cfg = fx_config(extra);
-	db = open_db(cfg);
+	db = fx_open_db(cfg);
 	ck_assert_int_eq(relaydb_authorize(db, "192.0.2.1", "a", "pop3", 600, T0), 0);
 	ck_assert_int_eq(relaydb_authorize(db, "2001:db8::1", "b", "pop3", 300, T0), 0);
 	ck_assert_int_eq(relaydb_authorize(db, "192.0.2.2", "c", "pop3", 10, T0 - 100), 0);    /* expired */
 	ck_assert_int_eq(relaydb_authorize(db, "198.51.100.5", "d", "pop3", 600, T0), 0);  /* denied */
 	ck_assert_int_eq(relaydb_export(cfg, db, T0, &next), 0);
 	ck_assert_int_eq(next, T0 + 300);
-	snprintf(path, sizeof(path), "%s/dracd.db", fx_dir);
+	tl_pathbuf(path, sizeof(path), fx_dir, "dracd.db");
 	ck_assert_int_eq(stat(path, &st), 0);
 	ck_assert_int_eq(st.st_mode & 0777, 0644);
 	map_get(path, "192.0.2.1", val, sizeof(val));
@@ -410,14 +402,14 @@ static void note_skip(void *arg, const char *key, enum drac_skip why, const char
 START_TEST(import_drac_takes_unexpired_entries)
 {
 	struct config *cfg = fx_config(NULL);
-	struct relaydb *db = open_db(cfg);
+	struct relaydb *db = fx_open_db(cfg);
 	struct relay_entry e;
 	struct drac_report rep;
 	char path[256], future[32], past[32], soon[32];
 	time_t now = time(NULL);
 	DB *m;
 
-	snprintf(path, sizeof(path), "%s/dracd.db", fx_dir);
+	tl_pathbuf(path, sizeof(path), fx_dir, "dracd.db");
 	snprintf(future, sizeof(future), "%lld", (long long)now + 900);
 	snprintf(past, sizeof(past), "%lld", (long long)now - 5); /* expired, not yet swept by rpc.dracd */
 	snprintf(soon, sizeof(soon), "%lld", (long long)now + 60);
@@ -459,7 +451,7 @@ START_TEST(import_drac_takes_unexpired_entries)
 	ck_assert_int_eq(relaydb_import_drac(db, path, now, &rep, NULL, NULL), DRAC_OK);
 	ck_assert_int_eq(rep.imported, 0);
 	ck_assert_int_eq(rep.kept, 7);
-	snprintf(path, sizeof(path), "%s/missing.db", fx_dir);
+	tl_pathbuf(path, sizeof(path), fx_dir, "missing.db");
 	ck_assert_int_eq(relaydb_import_drac(db, path, now, &rep, NULL, NULL), DRAC_BAD_FILE);
 	relaydb_close(&db);
 	config_free(&cfg);
@@ -469,14 +461,14 @@ END_TEST
 START_TEST(import_drac_refuses_db185)
 {
 	struct config *cfg = fx_config(NULL);
-	struct relaydb *db = open_db(cfg);
+	struct relaydb *db = fx_open_db(cfg);
 	struct drac_report rep;
 	char path[256];
 	/* The first words of a DB 1.85 btree (magic, version 3, page size) and hash (magic, version 2). */
 	static const unsigned char btree[16] = { 0x62, 0x31, 0x05, 0x00, 3, 0, 0, 0, 0, 0x10, 0, 0 };
 	static const unsigned char hash[16] = { 0x00, 0x06, 0x15, 0x61, 0, 0, 0, 2 };
 
-	snprintf(path, sizeof(path), "%s/dracd185.db", fx_dir);
+	tl_pathbuf(path, sizeof(path), fx_dir, "dracd185.db");
 	for (int i = 0; i < 2; i++) {
 		FILE *f = fopen(path, "w");
 

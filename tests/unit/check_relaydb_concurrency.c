@@ -179,7 +179,7 @@ static void verify_file(void)
 	char path[256];
 	DB *v;
 
-	snprintf(path, sizeof(path), "%s/relay/" RELAYDB_FILE, fx_dir);
+	tl_pathbuf(path, sizeof(path), fx_dir, "relay/" RELAYDB_FILE);
 	ck_assert_int_eq(db_create(&v, NULL, 0), 0);
 	ck_assert_int_eq(v->verify(v, path, NULL, NULL, 0), 0);
 }
@@ -271,9 +271,10 @@ START_TEST(map_changes_in_place_and_expires_within_a_second)
 	pid_t pid;
 	int status;
 
-	snprintf(extra, sizeof(extra), "export_map = %s/dracd\nsweep_interval = 1s\n", fx_dir);
+	ck_assert_int_lt(snprintf(extra, sizeof(extra), "export_map = %s/dracd\nsweep_interval = 1s\n", fx_dir),
+			 (int)sizeof(extra));
 	cfg = fx_config(extra);
-	snprintf(path, sizeof(path), "%s/dracd.db", fx_dir);
+	tl_pathbuf(path, sizeof(path), fx_dir, "dracd.db");
 	ck_assert_ptr_nonnull(db = open_db(cfg));
 	pid = fork();
 	ck_assert_int_ge(pid, 0);
@@ -308,7 +309,7 @@ END_TEST
 /* The open lock's path in the scratch environment. */
 static void open_lock_path(char *buf, size_t len)
 {
-	snprintf(buf, len, "%s/relay/" RELAYDB_OPEN_LOCK, fx_dir);
+	tl_pathbuf(buf, len, fx_dir, "relay/" RELAYDB_OPEN_LOCK);
 }
 
 /* elapsed_ms - milliseconds since START. */
@@ -403,7 +404,7 @@ START_TEST(openers_and_closers_never_trigger_recovery)
 
 	ck_assert_ptr_nonnull(db);
 	relaydb_close(&db);
-	snprintf(logpath, sizeof(logpath), "%s/churn.log", fx_dir);
+	tl_pathbuf(logpath, sizeof(logpath), fx_dir, "churn.log");
 	clock_gettime(CLOCK_MONOTONIC, &start);
 	for (int i = 0; i < NPROC; i++) {
 		pid_t pid = fork();

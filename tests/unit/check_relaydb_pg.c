@@ -168,7 +168,7 @@ START_TEST(queue_skips_a_cut_last_line)
 	struct pgq q;
 	FILE *f;
 
-	snprintf(path, sizeof(path), "%s/%s", fx_dir, PGQ_FILE);
+	tl_pathbuf(path, sizeof(path), fx_dir, PGQ_FILE);
 	f = fopen(path, "w");
 	ck_assert_ptr_nonnull(f);
 	fputs("192.0.2.1\talice\tpop3\t1000\t60\n192.0.2.2\tbo", f);  /* a crash mid-append */
@@ -191,7 +191,7 @@ START_TEST(queue_files_belong_to_the_directory_owner)
 
 	if (geteuid() != 0)
 		return;   /* only root can give files away */
-	snprintf(dir, sizeof(dir), "%s/relay", fx_dir);
+	tl_pathbuf(dir, sizeof(dir), fx_dir, "relay");
 	ck_assert_int_eq(mkdir(dir, 0750), 0);
 	ck_assert_int_eq(chown(dir, 65534, 65534), 0);
 	ck_assert_int_eq(pgq_init(&q, dir), 0);
@@ -279,7 +279,8 @@ START_TEST(store_away_queues_and_answers_locally)
 	struct relay_entry e;
 	char err[256];
 
-	snprintf(extra, sizeof(extra), "backend = postgresql\npostgresql = host=%s port=9 dbname=x\n", fx_dir);
+	ck_assert_int_lt(snprintf(extra, sizeof(extra), "backend = postgresql\npostgresql = host=%s port=9 dbname=x\n", fx_dir),
+			 (int)sizeof(extra));
 	cfg = fx_config(extra);
 	ck_assert_int_eq(relaydb_open(cfg, &db, err, sizeof(err)), 0);
 	ck_assert_str_eq(relaydb_backend_name(db), "postgresql");

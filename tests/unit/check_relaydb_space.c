@@ -41,7 +41,7 @@ static bool mount_small(const char *size)
 {
 	char opts[64];
 
-	snprintf(mnt, sizeof(mnt), "%s/fs", fx_dir);
+	tl_pathbuf(mnt, sizeof(mnt), fx_dir, "fs");
 	snprintf(opts, sizeof(opts), "size=%s,mode=0755", size);
 	ck_assert_int_eq(mkdir(mnt, 0755), 0);
 	if (geteuid() != 0 || unshare(CLONE_NEWNS) < 0 || mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0 ||
@@ -57,23 +57,7 @@ static bool mount_small(const char *size)
 /* config_in - a config whose relay.db_dir is DIR. */
 static struct config *config_in(const char *dir)
 {
-	char text[512];
-	struct cfg_error err;
-	struct config *cfg;
-
-	snprintf(text, sizeof(text), "[relay]\ndb_dir = %s\nallow = 127.0.0.0/8\n", dir);
-	cfg = config_load_string("test.conf", text, &err);
-	ck_assert_msg(cfg != NULL, "config: %s", err.msg);
-	return cfg;
-}
-
-static struct relaydb *open_db(const struct config *cfg)
-{
-	struct relaydb *db = NULL;
-	char err[512];
-
-	ck_assert_msg(relaydb_open(cfg, &db, err, sizeof(err)) == 0, "open: %s", err);
-	return db;
+	return tl_configf("[relay]\ndb_dir = %s\nallow = 127.0.0.0/8\n", dir);
 }
 
 /* fill - write FILE until the filesystem refuses; the bytes written. */
@@ -147,11 +131,11 @@ static long long check_regions(const char *dir)
 START_TEST(regions_are_allocated_whole)
 {
 	struct config *cfg = fx_config(NULL);
-	struct relaydb *db = open_db(cfg);
+	struct relaydb *db = fx_open_db(cfg);
 	char dir[256];
 	long long total;
 
-	snprintf(dir, sizeof(dir), "%s/relay", fx_dir);
+	tl_pathbuf(dir, sizeof(dir), fx_dir, "relay");
 	ck_assert_int_eq(relaydb_authorize(db, "192.0.2.1", "a", "pop3", 600, T0), 0);
 	total = check_regions(dir);
 	/* The free-space check before creating relies on this figure. */
@@ -161,7 +145,7 @@ START_TEST(regions_are_allocated_whole)
 	       RELAYDB_REGION_BYTES);
 	relaydb_close(&db);
 
-	/* An environment left sparse (as before this check existed) is allocated by its next opener. */
+	/* An environment left sparse (made by a popgate without this check) is allocated by its next opener. */
 	for (int i = 1; i < 16; i++) {
 		char path[300];
 		struct stat st;
@@ -175,7 +159,7 @@ START_TEST(regions_are_allocated_whole)
 					   RELAYDB_REGION_BYTES), 0);
 		close(fd);
 	}
-	db = open_db(cfg);
+	db = fx_open_db(cfg);
 	ck_assert_int_eq(check_regions(dir), total);
 	relaydb_close(&db);
 	config_free(&cfg);
@@ -190,14 +174,14 @@ START_TEST(refuses_to_create_without_space)
 
 	if (!mount_small("8m"))
 		return;
-	snprintf(dir, sizeof(dir), "%s/relay", mnt);
+	tl_pathbuf(dir, sizeof(dir), mnt, "relay");
 	cfg = config_in(dir);
 	ck_assert_int_eq(relaydb_open(cfg, &db, err, sizeof(err)), -1);
 	ck_assert_ptr_null(db);
 	ck_assert_msg(strstr(err, dir) != NULL && strstr(err, "bytes free") != NULL &&
 		      strstr(err, "needed") != NULL, "unclear refusal: %s", err);
 	printf("check_relaydb_space: refused: %s\n", err);
-	snprintf(path, sizeof(path), "%s/__db.001", dir);
+	tl_pathbuf(path, sizeof(path), dir, "__db.001");
 	ck_assert_int_eq(access(path, F_OK), -1);
 	/* The login hook reports it, and the decision fails closed, temporarily. */
 	ck_assert_int_eq(relaydb_record_login(cfg, "192.0.2.1", "alice", "pop3"), -1);
@@ -250,9 +234,9 @@ START_TEST(full_filesystem_gives_errors_not_signals)
 
 	if (!mount_small("32m"))
 		return;
-	snprintf(dir, sizeof(dir), "%s/relay", mnt);
+	tl_pathbuf(dir, sizeof(dir), mnt, "relay");
 	cfg = config_in(dir);
-	db = open_db(cfg);
+	db = fx_open_db(cfg);
 	for (int i = 0; i < 2000; i++) {
 		snprintf(ip, sizeof(ip), "192.0.%d.%d", 2 + i / 250, i % 250 + 1);
 		ck_assert_int_eq(relaydb_authorize(db, ip, "alice", "pop3", 600, now), 0);
@@ -261,8 +245,8 @@ START_TEST(full_filesystem_gives_errors_not_signals)
 	relaydb_close(&db);
 	/* The cache must grow into pages of its region first touched once the disk is full. */
 	remove_regions(dir);
-	db = open_db(cfg);
-	snprintf(filler, sizeof(filler), "%s/filler", mnt);
+	db = fx_open_db(cfg);
+	tl_pathbuf(filler, sizeof(filler), mnt, "filler");
 	filled = fill(filler);
 	/* Reads work (this process died of SIGBUS here before), writes fail with an error. */
 	ck_assert_int_eq(relaydb_foreach(db, count_entry, &n), 0);
@@ -282,7 +266,7 @@ START_TEST(full_filesystem_gives_errors_not_signals)
 
 	/* Space back: every acknowledged write is there and writing works again. */
 	ck_assert_int_eq(unlink(filler), 0);
-	db = open_db(cfg);
+	db = fx_open_db(cfg);
 	ck_assert_int_eq(relaydb_authorize(db, ip, "bob", "pop3", 600, now), 0);
 	ck_assert_int_eq(relay_check_ip(cfg, db, ip, now, NULL), RELAY_AUTHORIZED);
 	for (int i = 0; i < ok; i++) {
@@ -298,10 +282,10 @@ END_TEST
 START_TEST(lost_authorization_gives_a_temporary_failure)
 {
 	struct config *cfg = fx_config("timeout = 10m\n");
-	struct relaydb *db = open_db(cfg);
+	struct relaydb *db = fx_open_db(cfg);
 	char dir[256];
 
-	snprintf(dir, sizeof(dir), "%s/relay", fx_dir);
+	tl_pathbuf(dir, sizeof(dir), fx_dir, "relay");
 	ck_assert_int_eq(relaydb_authorize(db, "192.0.2.1", "a", "pop3", 600, T0), 0);
 	ck_assert_int_eq(relaydb_authorize(db, "192.0.2.2", "b", "pop3", 60, T0 - 600), 0);
 	ck_assert_int_eq(relaydb_unrecorded_last(dir), 0);

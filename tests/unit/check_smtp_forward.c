@@ -8,7 +8,6 @@
 #include <arpa/inet.h>
 #include <check.h>
 #include <fcntl.h>
-#include <ftw.h>
 #include <netinet/in.h>
 #include <signal.h>
 #include <stdio.h>
@@ -23,8 +22,9 @@
 #include "common/lineio.h"
 #include "smtpd/smtp_forward.h"
 #include "check_run.h"
+#include "testlib.h"
 
-static char dir[64];
+static char dir[TL_PATH_MAX];
 static struct smtp_spool *msg;
 static struct smtp_addr from, rcpts[2];
 static struct smtp_envelope env;
@@ -45,8 +45,7 @@ static void setup(void)
 	static const char body[] = "Received: from x ([192.0.2.7])\r\n\tby y; date\r\n"
 				   "Subject: test\r\n\r\n.leading dot\r\n.\r\nlast line\r\n";
 
-	snprintf(dir, sizeof(dir), "/tmp/check_smtp_forward.XXXXXX");
-	ck_assert_ptr_nonnull(mkdtemp(dir));
+	tl_scratch(dir, sizeof(dir), "check_smtp_forward");
 	msg = smtp_spool_new(65536, dir);
 	ck_assert_int_eq(smtp_spool_write(msg, body, sizeof(body) - 1), 0);
 	from = parse("<alice@example.org>");
@@ -61,47 +60,31 @@ static void setup(void)
 	memset(&res, 0, sizeof(res));
 }
 
-static int rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-	(void)st, (void)flag, (void)ftw;
-	return remove(path);
-}
-
 static void teardown(void)
 {
 	smtp_spool_free(&msg);
-	nftw(dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+	tl_rm_rf(dir);
 }
 
-/* slurp - a file of the scratch directory as a string ("" if missing). */
+/* slurp - a file of the scratch directory as a string ("" if missing), valid until the next call. */
 static const char *slurp(const char *name)
 {
-	static char buf[65536];
-	char path[128];
-	FILE *f;
-	size_t n;
+	static char *last;
 
-	snprintf(path, sizeof(path), "%s/%s", dir, name);
-	f = fopen(path, "r");
-	if (f == NULL)
-		return "";
-	n = fread(buf, 1, sizeof(buf) - 1, f);
-	buf[n] = '\0';
-	fclose(f);
-	return buf;
+	free(last);
+	last = tl_read(tl_path(dir, name), NULL);
+	return last != NULL ? last : "";
 }
 
 /* stand_in - a sendmail stand-in script running BODY; fc.path points at it. */
 static void stand_in(const char *body)
 {
-	FILE *f;
+	char script[4096];
 
-	snprintf(fc.path, sizeof(fc.path), "%s/sendmail", dir);
+	tl_pathbuf(fc.path, sizeof(fc.path), dir, "sendmail");
 	fc.kind = SMTP_HOP_SENDMAIL;
-	f = fopen(fc.path, "w");
-	ck_assert_ptr_nonnull(f);
-	fprintf(f, "#!/bin/sh\nd=%s\n%s\n", dir, body);
-	fclose(f);
+	ck_assert_uint_lt((size_t)snprintf(script, sizeof(script), "#!/bin/sh\nd=%s\n%s\n", dir, body), sizeof(script));
+	tl_write_text(fc.path, script);
 	ck_assert_int_eq(chmod(fc.path, 0700), 0);
 }
 
@@ -179,7 +162,7 @@ START_TEST(test_sendmail_failures_are_temporary)
 	ck_assert_int_eq(smtp_forward(&fc, &env, msg, &res), SMTP_FWD_TEMPFAIL);
 	ck_assert_ptr_nonnull(strstr(res.detail, "signal 9"));
 	/* Not there at all. */
-	snprintf(fc.path, sizeof(fc.path), "%s/no-such-sendmail", dir);
+	tl_pathbuf(fc.path, sizeof(fc.path), dir, "no-such-sendmail");
 	ck_assert_int_eq(smtp_forward(&fc, &env, msg, &res), SMTP_FWD_TEMPFAIL);
 	ck_assert_ptr_nonnull(strstr(res.detail, "cannot execute"));
 	/* Unusable settings. */
@@ -260,13 +243,10 @@ static void serve_script(int lfd, const struct step *script)
 {
 	int fd = accept(lfd, NULL, NULL);
 	struct lio *l = lio_new(fd);
-	char line[2048], path[128];
-	FILE *dialog, *body;
+	char line[2048];
+	FILE *dialog = fopen(tl_path(dir, "dialog"), "w");
+	FILE *body = fopen(tl_path(dir, "body"), "w");
 
-	snprintf(path, sizeof(path), "%s/dialog", dir);
-	dialog = fopen(path, "w");
-	snprintf(path, sizeof(path), "%s/body", dir);
-	body = fopen(path, "w");
 	lio_set_timeout(l, 5);
 	for (const struct step *s = script; ; s++) {
 		size_t len;

@@ -5,7 +5,6 @@
  */
 
 #include <check.h>
-#include <ftw.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -13,40 +12,26 @@
 #include "relaydb/relaydb.h"
 #include "smtpd/smtp_policy.h"
 #include "check_run.h"
+#include "testlib.h"
 
-static char dir[64];
+static char dir[TL_PATH_MAX];
 
 static void setup(void)
 {
-	snprintf(dir, sizeof(dir), "/tmp/check_smtp_policy.XXXXXX");
-	ck_assert_ptr_nonnull(mkdtemp(dir));
-}
-
-static int rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-	(void)st, (void)flag, (void)ftw;
-	return remove(path);
+	tl_scratch(dir, sizeof(dir), "check_smtp_policy");
 }
 
 static void teardown(void)
 {
-	nftw(dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+	tl_rm_rf(dir);
 }
 
 /* config - relay lists and domains for a test; the database lives in the scratch directory. */
 static struct config *config(const char *allow, const char *deny)
 {
-	char text[1024];
-	struct cfg_error err;
-	struct config *cfg;
-
-	snprintf(text, sizeof(text),
-		 "[relay]\ndb_dir = %s/relay\ntimeout = 30m\nallow = %s\ndeny = %s\n"
-		 "[smtp]\nrelay_domains = example.org, .backup.example\n",
-		 dir, allow, deny);
-	cfg = config_load_string("test.conf", text, &err);
-	ck_assert_msg(cfg != NULL, "config: %s", err.msg);
-	return cfg;
+	return tl_configf("[relay]\ndb_dir = %s/relay\ntimeout = 30m\nallow = %s\ndeny = %s\n"
+			  "[smtp]\nrelay_domains = example.org, .backup.example\n",
+			  dir, allow, deny);
 }
 
 static struct smtp_addr addr(const char *path)
@@ -176,18 +161,11 @@ START_TEST(test_db_failure_is_temporary)
 	struct config *cfg;
 	struct smtp_policy pol;
 	struct smtp_addr out = addr("<bob@elsewhere.net>"), local = addr("<bob@example.org>");
-	char text[512], path[128];
-	struct cfg_error err;
-	FILE *f;
+	const char *path = tl_path(dir, "not-a-dir");
 
 	/* db_dir names a regular file: the environment cannot be opened. */
-	snprintf(path, sizeof(path), "%s/not-a-dir", dir);
-	f = fopen(path, "w");
-	ck_assert_ptr_nonnull(f);
-	fclose(f);
-	snprintf(text, sizeof(text), "[relay]\ndb_dir = %s/sub\nallow =\n[smtp]\nrelay_domains = example.org\n", path);
-	cfg = config_load_string("test.conf", text, &err);
-	ck_assert_ptr_nonnull(cfg);
+	tl_write_text(path, "");
+	cfg = tl_configf("[relay]\ndb_dir = %s/sub\nallow =\n[smtp]\nrelay_domains = example.org\n", path);
 	smtp_policy_init(&pol, cfg, "203.0.113.5");
 	ck_assert_int_eq(smtp_policy_rcpt(&pol, &out, NULL, 1000, NULL), SMTP_VERDICT_TEMPFAIL);
 	ck_assert(!smtp_verdict_accepts(SMTP_VERDICT_TEMPFAIL));

@@ -11,25 +11,24 @@
 #include "mailbox_testutil.h"
 #include "mbox_fixture.h"
 
-char *dir;     /* per-test scratch directory */
-char *idx;     /* index directory inside it */
+char dir[TL_PATH_MAX];
+char *idx;
 char spec[4400];
 char mbox[4200];
 
 void mf_setup(void)
 {
-	dir = tu_tmpdir();
-	snprintf(mbox, sizeof(mbox), "%s/alice", dir);
+	tl_scratch(dir, sizeof(dir), "popgate-mbx");
+	tl_pathbuf(mbox, sizeof(mbox), dir, "alice");
 	snprintf(spec, sizeof(spec), "mbox:%s", mbox);
-	idx = strdup(tu_path(dir, "state"));
+	idx = strdup(tl_path(dir, "state"));
 	ck_assert_int_eq(mkdir(idx, 0700), 0);
 	mailbox_set_lock_timeout(1);
 }
 
 void mf_teardown(void)
 {
-	tu_rm_rf(dir);
-	free(dir);
+	tl_rm_rf(dir);
 	free(idx);
 }
 
@@ -46,7 +45,7 @@ struct mailbox *open_ok(const char *index)
 /* put - write the mbox from a C string. */
 void put(const char *s)
 {
-	tu_write_file(mbox, s, strlen(s));
+	tl_write(mbox, s, strlen(s));
 }
 
 /* expect_msg - message I is sent as the POP3 form of RAW and its size agrees. */
@@ -87,7 +86,7 @@ const char three[] =
 char *uidls(const char *index)
 {
 	struct mailbox *mb = open_ok(index);
-	struct tu_buf b = { 0 };
+	struct tl_buf b = { 0 };
 
 	for (size_t i = 0; i < mailbox_count(mb); i++) {
 		const char *u = mailbox_uidl(mb, i);
@@ -97,24 +96,16 @@ char *uidls(const char *index)
 		ck_assert_uint_le(n, 70);
 		for (size_t k = 0; k < n; k++)
 			ck_assert(u[k] >= 0x21 && u[k] <= 0x7e);
-		tu_buf_write(&b, u, n);
-		tu_buf_write(&b, " ", 1);
+		tl_buf_write(&b, u, n);
+		tl_buf_write(&b, " ", 1);
 	}
 	mailbox_close(&mb);
-	tu_buf_write(&b, "", 0);
+	tl_buf_write(&b, "", 0);
 	return b.data != NULL ? b.data : strdup("");
 }
 
 /* index_file - the path of the only .idx file in idx into BUF. */
 void index_file(char *buf, size_t cap)
 {
-	char cmd[4400];
-	FILE *p;
-
-	snprintf(cmd, sizeof(cmd), "ls %s/*.idx", idx);
-	p = popen(cmd, "r");
-	ck_assert_ptr_nonnull(p);
-	ck_assert_ptr_nonnull(fgets(buf, (int)cap, p));
-	pclose(p);
-	buf[strcspn(buf, "\n")] = '\0';
+	tl_first_match(idx, ".idx", buf, cap);
 }

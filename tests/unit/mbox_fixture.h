@@ -6,8 +6,9 @@
 #include <stddef.h>
 
 #include "mailbox/mailbox.h"
+#include "testlib.h"
 
-extern char *dir;        /* per-test scratch directory */
+extern char dir[TL_PATH_MAX]; /* per-test scratch directory */
 extern char *idx;        /* the index directory inside it */
 extern char spec[4400];  /* "mbox:" + mbox */
 extern char mbox[4200];  /* the mailbox file, DIR/alice */

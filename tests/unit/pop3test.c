@@ -3,7 +3,6 @@
 #include <check.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <ftw.h>
 #include <poll.h>
 #include <pwd.h>
 #include <signal.h>
@@ -23,7 +22,7 @@
 #include "pop3d/pop3.h"
 #include "pop3test.h"
 
-char pop3test_dir[128];
+char pop3test_dir[TL_PATH_MAX];
 
 const char *const pop3test_msgs[3] = {
 	"From: <a@example.org>\r\nSubject: one\r\n\r\nline one\r\n.starts with a dot\r\n.\r\nlast\r\n",
@@ -42,10 +41,10 @@ static void run_ids(const char **name, uid_t *uid, gid_t *gid)
 	*gid = pw->pw_gid;
 }
 
-const char *pop3test_path(const char *name, char *buf, size_t cap)
+/* scratch - NAME inside the scratch directory, into BUF; returns BUF. */
+static const char *scratch(const char *name, char *buf, size_t cap)
 {
-	snprintf(buf, cap, "%s/%s", pop3test_dir, name);
-	return buf;
+	return tl_pathbuf(buf, cap, pop3test_dir, name);
 }
 
 /* put - create PATH with TEXT (LF line ends as given), owned by the session user. */
@@ -54,11 +53,8 @@ static void put(const char *path, const char *text, mode_t mode)
 	const char *name;
 	uid_t uid;
 	gid_t gid;
-	FILE *f = fopen(path, "w");
 
-	ck_assert_msg(f != NULL, "%s: %s", path, strerror(errno));
-	ck_assert_int_eq(fputs(text, f) >= 0, 1);
-	ck_assert_int_eq(fclose(f), 0);
+	tl_write_text(path, text);
 	run_ids(&name, &uid, &gid);
 	if (geteuid() == 0)
 		ck_assert_int_eq(chown(path, uid, gid), 0);
@@ -100,18 +96,18 @@ static void mailboxes(void)
 		n += (size_t)snprintf(mbox + n, sizeof(mbox) - n, "From sender@example.org Mon Jan  1 00:00:0%d 2024\n%s\n",
 				      i, msg);
 	}
-	dir(pop3test_path("mail", path, sizeof(path)));
-	put(pop3test_path("mail/alice", path, sizeof(path)), mbox, 0600);
-	put(pop3test_path("mail/carol", path, sizeof(path)), "not an mbox: no From_ line\n", 0600);
-	dir(pop3test_path("mail/bob", path, sizeof(path)));
-	dir(pop3test_path("mail/bob/new", path, sizeof(path)));
-	dir(pop3test_path("mail/bob/cur", path, sizeof(path)));
-	dir(pop3test_path("mail/bob/tmp", path, sizeof(path)));
+	dir(scratch("mail", path, sizeof(path)));
+	put(scratch("mail/alice", path, sizeof(path)), mbox, 0600);
+	put(scratch("mail/carol", path, sizeof(path)), "not an mbox: no From_ line\n", 0600);
+	dir(scratch("mail/bob", path, sizeof(path)));
+	dir(scratch("mail/bob/new", path, sizeof(path)));
+	dir(scratch("mail/bob/cur", path, sizeof(path)));
+	dir(scratch("mail/bob/tmp", path, sizeof(path)));
 	for (int i = 0; i < 3; i++) {
 		char name[64];
 		snprintf(name, sizeof(name), "mail/bob/new/%d.M%dP1.test", 1700000000 + i, i);
 		lf(pop3test_msgs[i], msg, sizeof(msg));
-		put(pop3test_path(name, path, sizeof(path)), msg, 0600);
+		put(scratch(name, path, sizeof(path)), msg, 0600);
 	}
 }
 
@@ -119,54 +115,54 @@ void pop3test_setup(void)
 {
 	char path[256], text[2048], h1[256], h2[256];
 
-	snprintf(pop3test_dir, sizeof(pop3test_dir), "/tmp/check_pop3.XXXXXX");
-	ck_assert_ptr_nonnull(mkdtemp(pop3test_dir));
+	tl_scratch(pop3test_dir, sizeof(pop3test_dir), "check_pop3");
 	ck_assert_int_eq(chmod(pop3test_dir, 0755), 0);
 	ck_assert_int_eq(auth_hash_password(PT_ALICE_PASS, h1, sizeof(h1)), 0);
 	ck_assert_int_eq(auth_hash_password(PT_BOB_PASS, h2, sizeof(h2)), 0);
-	snprintf(text, sizeof(text),
-		 "alice:%s:mbox:%s/mail/alice\nbob:%s:maildir:%s/mail/bob\ncarol:%s:mbox:%s/mail/carol\n", h1,
-		 pop3test_dir, h2, pop3test_dir, h1, pop3test_dir);
-	put(pop3test_path("users.passwd", path, sizeof(path)), text, 0644);
-	put(pop3test_path("apop.secrets", path, sizeof(path)), "alice:" PT_ALICE_APOP "\n", 0600);
+	ck_assert_int_lt(snprintf(text, sizeof(text),
+				  "alice:%s:mbox:%s/mail/alice\nbob:%s:maildir:%s/mail/bob\ncarol:%s:mbox:%s/mail/carol\n",
+				  h1, pop3test_dir, h2, pop3test_dir, h1, pop3test_dir),
+			 (int)sizeof(text));
+	put(scratch("users.passwd", path, sizeof(path)), text, 0644);
+	put(scratch("apop.secrets", path, sizeof(path)), "alice:" PT_ALICE_APOP "\n", 0600);
 	if (geteuid() == 0)
 		ck_assert_int_eq(chown(path, 0, 0), 0);
-	dir(pop3test_path("state", path, sizeof(path)));
+	dir(scratch("state", path, sizeof(path)));
 	mailboxes();
-}
-
-static int rm_one(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-	return remove(path) < 0 ? -1 : 0;
 }
 
 void pop3test_teardown(void)
 {
-	if (pop3test_dir[0] != '\0')
-		nftw(pop3test_dir, rm_one, 16, FTW_DEPTH | FTW_PHYS);
+	tl_rm_rf(pop3test_dir);
 	pop3test_dir[0] = '\0';
 }
 
 struct config *pop3test_config(const char *pop3_keys)
 {
-	char text[4096];
 	const char *name;
 	uid_t uid;
 	gid_t gid;
-	struct cfg_error err;
-	struct config *cfg;
 
 	run_ids(&name, &uid, &gid);
-	snprintf(text, sizeof(text),
-		 "[server]\nuser = %s\nstate_dir = %s/state\nhostname = pop.test\n"
-		 "[auth]\nbackend = file\npasswd_file = %s/users.passwd\napop_secrets_file = %s/apop.secrets\n"
-		 "fail_delay = 0\nworkers = 1\n"
-		 "[relay]\ndb_dir = %s/state/relay\n"
-		 "[pop3]\n%s",
-		 name, pop3test_dir, pop3test_dir, pop3test_dir, pop3test_dir, pop3_keys != NULL ? pop3_keys : "");
-	cfg = config_load_string("pop3test.conf", text, &err);
-	ck_assert_msg(cfg != NULL, "config: %s", err.msg);
-	return cfg;
+	return tl_configf("[server]
+user = %s
+state_dir = %s/state
+hostname = pop.test
+"
+			  "[auth]
+backend = file
+passwd_file = %s/users.passwd
+apop_secrets_file = %s/apop.secrets
+"
+			  "fail_delay = 0
+workers = 1
+"
+			  "[relay]
+db_dir = %s/state/relay
+"
+			  "[pop3]
+%s",
+			  name, pop3test_dir, pop3test_dir, pop3test_dir, pop3test_dir, pop3_keys != NULL ? pop3_keys : "");
 }
 
 /*

@@ -8,6 +8,7 @@
 #include <sys/types.h>
 
 #include "common/config.h"
+#include "testlib.h"
 
 /* Users of the scratch passwd file: alice (mbox, also APOP), bob (Maildir), carol (an mbox file that is not one). */
 #define PT_ALICE_PASS "secret"
@@ -18,16 +19,13 @@
 extern const char *const pop3test_msgs[3];
 
 /* The scratch directory of the current test. */
-extern char pop3test_dir[128];
+extern char pop3test_dir[TL_PATH_MAX];
 
 /* pop3test_setup - scratch dir, users, mailboxes (a checked fixture: runs in each test's process). */
 void pop3test_setup(void);
 
 /* pop3test_teardown - remove the scratch directory. */
 void pop3test_teardown(void);
-
-/* pop3test_path - NAME inside the scratch directory, into BUF; returns BUF. */
-const char *pop3test_path(const char *name, char *buf, size_t cap);
 
 /* pop3test_config - the scratch config with POP3_KEYS (lines for the [pop3] section) added. */
 struct config *pop3test_config(const char *pop3_keys);
