@@ -49,8 +49,9 @@ def free_port():
     raise BenchError("no fresh free port on 127.0.0.1")
 
 
-def wait_port(port, timeout=20, proc=None):
-    """Wait until something accepts on 127.0.0.1:PORT."""
+def wait_port(port, timeout=120, proc=None):
+    """Wait until something accepts on 127.0.0.1:PORT (TIMEOUT only catches a server that hangs:
+    on a loaded machine, with make check running other tests beside it, a start took over 20 s)."""
     deadline = time.time() + timeout
     while time.time() < deadline:
         if proc is not None and proc.poll() is not None:

@@ -11,7 +11,7 @@ clean-test-artifacts:
 	rm -rf tests/artifacts
 distclean-local: distclean-e2e
 distclean-e2e:
-	rm -rf tests/e2e/node_modules tests/e2e/.package-lock.json
+	rm -rf tests/e2e/node_modules tests/e2e/.package-lock.json tests/e2e/.npm-install.lock
 	@if test '$(srcdir)' != '.'; then rm -f tests/e2e/package-lock.json; fi
 
 # systemd's side of popgated: sd_notify states (Type=notify), the pid file; the journal's native protocol.

@@ -19,6 +19,7 @@ SMTP clients act on popgated between two clicks, and check the server's answers 
 A handler that raises AssertionError fails the step: the script is told and stops.
 """
 
+import fcntl
 import json
 import os
 import shutil
@@ -49,15 +50,23 @@ def playwright_modules():
     candidates = [os.environ.get("POPGATE_E2E_NODE_MODULES", ""),
                   os.path.join(h.BUILDDIR, "tests", "e2e", "node_modules"),
                   os.path.join(HERE, "node_modules")]
-    for c in candidates:
-        if c and os.path.isfile(os.path.join(c, "playwright-core", "package.json")):
-            return c
+    prefix = os.path.join(h.BUILDDIR, "tests", "e2e")
+    os.makedirs(prefix, exist_ok=True)
+    # Both browser tests may start at once (make -j check): one installs, the other waits for it.
+    with open(os.path.join(prefix, ".npm-install.lock"), "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        for c in candidates:
+            if c and os.path.isfile(os.path.join(c, "playwright-core", "package.json")):
+                return c
+        return npm_install(prefix)
+
+
+def npm_install(prefix):
+    """Install the pinned playwright-core into PREFIX/node_modules with npm."""
     if shutil.which("npm") is None:
         unavailable("npm is not installed, and playwright-core was not found")
     with open(os.path.join(HERE, "package.json")) as f:
         version = json.load(f)["dependencies"]["playwright-core"]
-    prefix = os.path.join(h.BUILDDIR, "tests", "e2e")
-    os.makedirs(prefix, exist_ok=True)
     print("installing playwright-core@%s into %s" % (version, prefix))
     r = subprocess.run(["npm", "install", "--prefix", prefix, "--no-audit", "--no-fund",
                         "--no-package-lock", "--no-save", "playwright-core@" + version],

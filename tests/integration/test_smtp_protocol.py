@@ -94,7 +94,7 @@ class Protocol(h.TestCase):
     def test_relayed_message_reaches_sendmail(self):
         with self.daemon() as d:
             d.start()
-            s = smtplib.SMTP("127.0.0.1", d.port("smtp"), timeout=10)
+            s = smtplib.SMTP("127.0.0.1", d.port("smtp"), timeout=60)
             s.ehlo("client.test")
             body = b"Subject: hello\r\n\r\nfirst line\r\n.leading dot\r\n.\r\nlast\r\n"
             refused = s.sendmail("alice@example.net", ["bob@example.org", "carol@sub.example.org"], body)
@@ -364,7 +364,7 @@ class Protocol(h.TestCase):
     def test_eight_bit_mime(self):
         with self.daemon() as d:
             d.start()
-            s = smtplib.SMTP("127.0.0.1", d.port("smtp"), timeout=10)
+            s = smtplib.SMTP("127.0.0.1", d.port("smtp"), timeout=60)
             s.ehlo("client.test")
             body = "Subject: caf\u00e9\r\n\r\nna\u00efve\r\n".encode("utf-8")
             s.sendmail("a@example.net", ["bob@example.org"], body, mail_options=["BODY=8BITMIME"])

@@ -144,10 +144,14 @@ class Popgated:
     # ---- configuration -------------------------------------------------------------------------
     def _base_config(self):
         state = os.path.join(self.dir, "state")
+        # shutdown_timeout: a session whose client is still connected when a test stops popgated
+        # lasts the whole grace, so a test's stop waits for it. 2 s, not less: the workers must
+        # exit (and LeakSanitizer check them) within it, and one needed over 1 s on a loaded
+        # machine. test_shutdown and test_master set their own to test it.
         cfg = {
             "server": {"hostname": "popgate.test", "user": self.user,
                        "state_dir": state, "pid_file": os.path.join(self.dir, "popgated.pid"),
-                       "log_level": "debug", "shutdown_timeout": "5s"},
+                       "log_level": "debug", "shutdown_timeout": "2s"},
             "auth": {"backend": "file", "passwd_file": self.passwd_path, "fail_delay": "0"},
             "relay": {"db_dir": os.path.join(state, "relay")},
             "smtp": {"forward": "sendmail:/bin/false"},
