@@ -144,24 +144,11 @@ struct config *pop3test_config(const char *pop3_keys)
 	gid_t gid;
 
 	run_ids(&name, &uid, &gid);
-	return tl_configf("[server]
-user = %s
-state_dir = %s/state
-hostname = pop.test
-"
-			  "[auth]
-backend = file
-passwd_file = %s/users.passwd
-apop_secrets_file = %s/apop.secrets
-"
-			  "fail_delay = 0
-workers = 1
-"
-			  "[relay]
-db_dir = %s/state/relay
-"
-			  "[pop3]
-%s",
+	return tl_configf("[server]\nuser = %s\nstate_dir = %s/state\nhostname = pop.test\n"
+			  "[auth]\nbackend = file\npasswd_file = %s/users.passwd\napop_secrets_file = %s/apop.secrets\n"
+			  "fail_delay = 0\nworkers = 1\n"
+			  "[relay]\ndb_dir = %s/state/relay\n"
+			  "[pop3]\n%s",
 			  name, pop3test_dir, pop3test_dir, pop3test_dir, pop3test_dir, pop3_keys != NULL ? pop3_keys : "");
 }
 
