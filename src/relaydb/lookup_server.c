@@ -187,8 +187,11 @@ static void serve_ready(struct lookupd *ld)
 		if ((ev & POLLIN) ? !answer(ld, i) : (ev & (POLLERR | POLLHUP | POLLNVAL)) != 0)
 			drop_client(ld, i);
 	}
-	if (ld->fds[1].revents & POLLIN)
+	if (ld->fds[1].revents & POLLIN) {
+		/* A login is worth trying to open the database now, not at the next retry: the disk may be back. */
+		ld->retry_at = 0;
 		relay_login_serve(ld->cfg, ld->fds[1].fd, database(ld));
+	}
 	if (ld->fds[0].revents & POLLIN)
 		accept_clients(ld);
 }
