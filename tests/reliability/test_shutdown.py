@@ -5,6 +5,7 @@ process blocked for good on a lock a crashed process held would be. Before the f
 waited for such a worker forever."""
 
 import os
+import re
 import signal
 import time
 
@@ -32,7 +33,11 @@ class Shutdown(h.TestCase):
             self.assertEqual(rc, 0)
             self.assertLess(elapsed, 6, "shutdown took %.1fs" % elapsed)
             self.assertGreaterEqual(elapsed, 1.5, "everyone gets the grace time")
-            self.assertRegex(d.log(), r"shutdown: killing 4 workers still running")
+            # The sweeper, the lookup and the auth worker at least (the admin worker too, unless
+            # its SIGSTOP lost a race with its start under a sanitizer's load: seen once).
+            killed = re.search(r"shutdown: killing (\d+) workers still running", d.log())
+            self.assertIsNotNone(killed, "the stuck workers were not killed at the deadline")
+            self.assertGreaterEqual(int(killed.group(1)), 3)
             for p in stuck:
                 r.wait_dead(p)
         print("\nSIGTERM with %d stuck processes: popgated ended in %.1fs (shutdown_timeout=2s)"
