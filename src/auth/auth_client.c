@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "auth/auth_client.h"
+#include "common/fdpass.h"
 #include "common/log.h"
 
 /* The channel's two ends, as the master opened them; a monitor closes the worker's at its first check. */
@@ -94,24 +95,8 @@ static int wait_for(int fd, short events, const struct timespec *deadline)
 /* send_request - REQ with REPLY_FD as SCM_RIGHTS on the channel, before DEADLINE. 0 or -1 (errno set). */
 static int send_request(const struct auth_wire_req *req, int reply_fd, const struct timespec *deadline)
 {
-	struct iovec iov = { .iov_base = (void *)req, .iov_len = sizeof(*req) };
-	union { struct cmsghdr align; char buf[CMSG_SPACE(sizeof(int))]; } cm;
-	struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = cm.buf,
-			      .msg_controllen = sizeof(cm.buf) };
-	struct cmsghdr *c;
-
-	memset(&cm, 0, sizeof(cm));
-	c = CMSG_FIRSTHDR(&msg);
-	c->cmsg_level = SOL_SOCKET;
-	c->cmsg_type = SCM_RIGHTS;
-	c->cmsg_len = CMSG_LEN(sizeof(int));
-	memcpy(CMSG_DATA(c), &reply_fd, sizeof(int));
-	for (;;) {
-		ssize_t n = sendmsg(client_end, &msg, MSG_NOSIGNAL | MSG_DONTWAIT);
-
-		if (n == (ssize_t)sizeof(*req))
-			return 0;
-		if (n >= 0 || (errno != EAGAIN && errno != EINTR))
+	while (fdpass_send(client_end, req, sizeof(*req), reply_fd, MSG_DONTWAIT) < 0) {
+		if (errno != EAGAIN)
 			return -1;
 		/* The worker is behind (or between a death and its restart): wait for room, not forever. */
 		if (wait_for(client_end, POLLOUT, deadline) <= 0) {
@@ -119,6 +104,7 @@ static int send_request(const struct auth_wire_req *req, int reply_fd, const str
 			return -1;
 		}
 	}
+	return 0;
 }
 
 /* recv_reply - the worker's answer on FD before DEADLINE into *REPLY. 0, or -1 with *WHY. */

@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "common/log.h"
+#include "common/fdpass.h"
 #include "relaydb/login_channel.h"
 #include "relaydb/lookup_wire.h"
 #include "relaydb/relaydb_int.h"
@@ -79,32 +80,16 @@ static int wait_for(int fd, short events, const struct timespec *deadline)
 /* send_request - REQ with REPLY_FD attached onto CHAN, waiting for room until DEADLINE; 0 or -1. */
 static int send_request(int chan, const struct relay_login_req *req, int reply_fd, const struct timespec *deadline)
 {
-	union {
-		char buf[CMSG_SPACE(sizeof(int))];
-		struct cmsghdr align;
-	} ctl;
-	struct iovec iov = { .iov_base = (void *)req, .iov_len = sizeof(*req) };
-	struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = ctl.buf,
-			      .msg_controllen = sizeof(ctl.buf) };
-	struct cmsghdr *c;
-
-	memset(&ctl, 0, sizeof(ctl));
-	c = CMSG_FIRSTHDR(&msg);
-	c->cmsg_level = SOL_SOCKET;
-	c->cmsg_type = SCM_RIGHTS;
-	c->cmsg_len = CMSG_LEN(sizeof(int));
-	memcpy(CMSG_DATA(c), &reply_fd, sizeof(int));
-	for (;;) {
-		if (sendmsg(chan, &msg, MSG_DONTWAIT | MSG_NOSIGNAL) == (ssize_t)sizeof(*req))
-			return 0;
-		if (errno != EAGAIN && errno != EINTR)
+	while (fdpass_send(chan, req, sizeof(*req), reply_fd, MSG_DONTWAIT) < 0) {
+		if (errno != EAGAIN)
 			return -1;
 		/* Full: the worker is restarting or busy, and the records before ours go first. */
-		if (errno == EAGAIN && wait_for(chan, POLLOUT, deadline) <= 0) {
+		if (wait_for(chan, POLLOUT, deadline) <= 0) {
 			errno = ETIMEDOUT;
 			return -1;
 		}
 	}
+	return 0;
 }
 
 /*

@@ -25,21 +25,11 @@ import smtplib
 import socket
 import ssl
 import subprocess
-import time
 
 import popgate_harness as h
 import smtp_helpers as sh
 
 OUTSIDE = "friend@elsewhere.net"
-
-
-def gone(pid):
-    """Whether PID has exited (a zombie counts)."""
-    try:
-        with open("/proc/%d/stat" % pid) as f:
-            return f.read().rsplit(")", 1)[1].split()[0] == "Z"
-    except FileNotFoundError:
-        return True
 
 
 def parent_of(pid):
@@ -69,15 +59,6 @@ def unix_peers():
         if len(f) >= 8 and f[5].isdigit() and f[7].isdigit() and f[7] != "0":
             peers[int(f[5])] = int(f[7])
     return peers
-
-
-def wait_until(what, cond, timeout=30):
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        if cond():
-            return
-        time.sleep(0.05)
-    raise AssertionError("never happened: " + what)
 
 
 class Reuse(h.TestCase):
@@ -241,8 +222,8 @@ class Reuse(h.TestCase):
 
     def done_or_exit(self, d, sid, pid):
         """The session's end: the master's "done" line, or (no reuse, or its last) the process's exit."""
-        wait_until("session %s over" % sid, lambda: re.search(r"is done with session=%s" % sid, d.log())
-                   or gone(pid))
+        sh.wait_until(lambda: re.search(r"is done with session=%s" % sid, d.log()) or h.gone(pid),
+                      30, "session %s over" % sid)
 
     def test_a_pair_serves_process_reuse_connections_then_ends(self):
         with self.daemon(server={"process_reuse": "2"}, listeners=("smtp",)) as d:
@@ -252,9 +233,9 @@ class Reuse(h.TestCase):
             self.assertEqual(pids[2], pids[3])
             self.assertNotEqual(pids[1], pids[2])
             self.assertNotEqual(pids[3], pids[4])
-            wait_until("the first pair ended after 2 connections", lambda: gone(pids[0]))
-            wait_until("the second pair ended after 2 connections", lambda: gone(pids[2]))
-            self.assertFalse(gone(pids[4]))
+            sh.wait_until(lambda: h.gone(pids[0]), 30, "the first pair ended after 2 connections")
+            sh.wait_until(lambda: h.gone(pids[2]), 30, "the second pair ended after 2 connections")
+            self.assertFalse(h.gone(pids[4]))
 
     def test_zero_forks_a_pair_per_connection(self):
         with self.daemon(server={"process_reuse": "0"}, listeners=("smtp",)) as d:
@@ -262,7 +243,7 @@ class Reuse(h.TestCase):
             pids = self.sequence(d, 3)
             self.assertEqual(len(set(pids)), 3)
             for pid in pids:
-                wait_until("process %d ended with its connection" % pid, lambda: gone(pid))
+                sh.wait_until(lambda: h.gone(pid), 30, "process %d ended with its connection" % pid)
             self.assertNotIn("is done with session=", d.log())
 
     def test_slots_are_given_back(self):
@@ -280,13 +261,13 @@ class Reuse(h.TestCase):
             mark = len(d.log())
             d.reload()
             d.wait_for_log(r"reloaded ", start=mark)
-            wait_until("the idle pair retired at the reload", lambda: gone(first))
+            sh.wait_until(lambda: h.gone(first), 30, "the idle pair retired at the reload")
             second = self.sequence(d, 1)[0]
             self.assertNotEqual(second, first)
             # Killed while idle (its monitor, the master's child): the next client does not notice.
             monitor = parent_of(second)
             os.kill(monitor, signal.SIGKILL)
-            wait_until("the killed pair reaped", lambda: gone(monitor) and gone(second))
+            sh.wait_until(lambda: h.gone(monitor) and h.gone(second), 30, "the killed pair reaped")
             third = self.sequence(d, 1)[0]
             self.assertNotIn(third, (first, second))
             # A short idle timeout ends an idle pair: set by a reload.
@@ -296,7 +277,7 @@ class Reuse(h.TestCase):
             d.reload()
             d.wait_for_log(r"reloaded ", start=mark)
             fourth = self.sequence(d, 1)[0]
-            wait_until("the pair idle for process_idle_timeout ended", lambda: gone(fourth))
+            sh.wait_until(lambda: h.gone(fourth), 30, "the pair idle for process_idle_timeout ended")
             self.assertNotEqual(self.sequence(d, 1)[0], fourth)
 
     def test_pop3s_and_stls_sessions_reuse_the_pair(self):

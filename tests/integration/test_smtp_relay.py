@@ -51,15 +51,6 @@ def send(port, rcpt, login=None):
         s.quit()
 
 
-def gone(pid):
-    """Whether PID has exited (a zombie counts)."""
-    try:
-        with open("/proc/%d/stat" % pid) as f:
-            return f.read().rsplit(")", 1)[1].split()[0] == "Z"
-    except FileNotFoundError:
-        return True
-
-
 class Relay(h.TestCase):
     def daemon(self, relay=None, smtp=None, pop3=None, listeners=("smtp",)):
         cfg = sh.base_config(relay=relay or {}, smtp=dict({"relay_domains": "example.org, backup.example"},
@@ -204,7 +195,7 @@ class Relay(h.TestCase):
                 os.kill(worker, signal.SIGCONT)
             # A dead worker: sessions read the database at once, and the master starts a new one.
             os.kill(worker, signal.SIGKILL)
-            sh.wait_until(lambda: gone(worker), what="the worker gone")
+            sh.wait_until(lambda: h.gone(worker), what="the worker gone")
             self.assertEqual(try_rcpt(p, OUTSIDE)[0], 250)
             # ...without waiting for an answer: only the stopped worker's question timed out.
             self.assertEqual(d.log().count("did not answer (Connection timed out)"), 1, d.log())

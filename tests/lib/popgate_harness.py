@@ -298,6 +298,15 @@ class Popgated:
         return False
 
 
+def gone(pid):
+    """Whether PID has exited (a zombie counts)."""
+    try:
+        with open("/proc/%d/stat" % pid) as f:
+            return f.read().rsplit(")", 1)[1].split()[0] == "Z"
+    except FileNotFoundError:
+        return True
+
+
 def need(*programs):
     """Skip the whole test program (exit 77) when a client program is not installed."""
     missing = [p for p in programs if shutil.which(p) is None]
