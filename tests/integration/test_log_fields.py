@@ -238,12 +238,18 @@ class LogFields(h.TestCase):
         sid = ids.pop()
         for l in lines:
             self.assertIn(" session=%s ip=%s " % (sid, ip), l)
-        # Every line of the processes that served it carries the id too, free-form ones as well.
+        # Every line the processes that served it wrote while serving it carries the id too,
+        # free-form ones as well. A reused process serves the next client after this one, under
+        # that client's id, so only the span from its first to its last line of IP counts.
+        all_lines = log.splitlines()
+        mine = [i for i, l in enumerate(all_lines) if " ip=%s " % ip in l]
         pids = {re.match(r"\S+\[(\d+)\]:", l).group(1) for l in lines}
-        for l in log.splitlines():
-            m = re.match(r"\S+\[(\d+)\]: \w+: (.*)", l)
-            if m and m.group(1) in pids:
-                self.assertIn("session=%s " % sid, m.group(2), l)
+        for pid in pids:
+            span = [i for i in mine if re.match(r"\S+\[%s\]:" % pid, all_lines[i])]
+            for l in all_lines[span[0]:span[-1] + 1]:
+                m = re.match(r"\S+\[(\d+)\]: \w+: (.*)", l)
+                if m and m.group(1) == pid:
+                    self.assertIn("session=%s " % sid, m.group(2), l)
         return sid, lines
 
     def test_session_ids_and_login_fields(self):
