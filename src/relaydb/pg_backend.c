@@ -65,13 +65,13 @@ static void came_back(struct pgstore *st)
 	log_msg(relaydb_pg_report_outages ? LOG_INFO : LOG_DEBUG, "relaydb: the PostgreSQL store is available again");
 }
 
-/* run - SQL on the open connection: the result, or NULL (an outage noted, an SQL error logged). */
+/* run - SQL (a pg_sql.c constant) on the open connection: the result, or NULL (outage noted, SQL error logged). */
 static PGresult *run(struct pgstore *st, const char *sql, int n, const char *const *params, const char *what)
 {
 	PGresult *r;
 	bool lost;
 
-	if ((r = pg_conn_exec(&st->conn, sql, n, params, &lost)) != NULL) {
+	if ((r = pg_conn_exec_prepared(&st->conn, sql, n, params, &lost)) != NULL) {
 		came_back(st);
 		return r;
 	}

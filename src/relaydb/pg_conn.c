@@ -116,6 +116,7 @@ void pg_conn_close(struct pg_conn *pc)
 	if (pc->c != NULL)
 		pq.PQfinish(pc->c);
 	pc->c = NULL;
+	pc->nprepared = 0; /* prepared statements live and die with their connection */
 }
 
 /* send_all - flush the query out within DEADLINE. 0 or -1. */
@@ -149,32 +150,37 @@ static PGresult *collect(PGconn *c, long long deadline)
 	}
 }
 
-void *pg_conn_exec(struct pg_conn *pc, const char *sql, int n, const char *const *params, bool *lost)
+/* await - flush what was sent and collect its result by DEADLINE: the result, or NULL (connection closed). */
+static PGresult *await(struct pg_conn *pc, long long deadline)
 {
-	long long start = now_us(), deadline = start + pc->timeout_ms * 1000;
 	PGresult *r;
-	ExecStatusType st;
-	const char *state;
 
-	*lost = true;
-	if (pc->c == NULL) {
-		snprintf(pc->err, sizeof(pc->err), "not connected");
-		return NULL;
-	}
 	/*
 	 * A query past its deadline is abandoned with its connection (the server cancels it soon
 	 * after, see server_deadline), and the next request connects again.
 	 */
-	if (pq.PQsendQueryParams(pc->c, sql, n, NULL, params, NULL, NULL, 0) == 0 ||
-	    send_all(pc->c, deadline) < 0 || (r = collect(pc->c, deadline)) == NULL) {
+	if (send_all(pc->c, deadline) < 0 || (r = collect(pc->c, deadline)) == NULL) {
 		fail(pc, now_us() >= deadline ? "query: relay.store_timeout passed" : "query");
 		return NULL;
 	}
+	return r;
+}
+
+/* note_answer - the server answered a query sent at START: its latency for /metrics. */
+static void note_answer(struct pg_conn *pc, long long start)
+{
 	pc->ok_at_us = now_us();
 	pc->last_us = pc->ok_at_us - start;
 	pc->queries++;
 	pc->total_us += (unsigned long long)pc->last_us;
-	st = pq.PQresultStatus(r);
+}
+
+/* outcome - R when it succeeded; else NULL with ERR set, *LOST said, and a lost connection closed. */
+static PGresult *outcome(struct pg_conn *pc, PGresult *r, bool *lost)
+{
+	ExecStatusType st = pq.PQresultStatus(r);
+	const char *state;
+
 	if (st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK) {
 		*lost = false;
 		return r;
@@ -188,4 +194,86 @@ void *pg_conn_exec(struct pg_conn *pc, const char *sql, int n, const char *const
 	if (*lost)
 		pg_conn_close(pc);
 	return NULL;
+}
+
+/* connected - whether PC has a connection to send on; ERR says so when not. */
+static bool connected(struct pg_conn *pc)
+{
+	if (pc->c != NULL)
+		return true;
+	snprintf(pc->err, sizeof(pc->err), "not connected");
+	return false;
+}
+
+void *pg_conn_exec(struct pg_conn *pc, const char *sql, int n, const char *const *params, bool *lost)
+{
+	long long start = now_us(), deadline = start + pc->timeout_ms * 1000;
+	PGresult *r;
+
+	*lost = true;
+	if (!connected(pc))
+		return NULL;
+	if (pq.PQsendQueryParams(pc->c, sql, n, NULL, params, NULL, NULL, 0) == 0) {
+		fail(pc, "query");
+		return NULL;
+	}
+	if ((r = await(pc, deadline)) == NULL)
+		return NULL;
+	note_answer(pc, start);
+	return outcome(pc, r, lost);
+}
+
+/* statement_name - the name SQL is prepared under on this connection; false when it is not yet. */
+static bool statement_name(const struct pg_conn *pc, const char *sql, char *name, size_t size)
+{
+	for (int i = 0; i < pc->nprepared; i++) {
+		if (pc->prepared[i] == sql) {
+			snprintf(name, size, "popgate_%d", i);
+			return true;
+		}
+	}
+	return false;
+}
+
+/* prepare - prepare SQL (N parameters) on this connection by DEADLINE, NAME set. 0, or -1 (ERR, *LOST). */
+static int prepare(struct pg_conn *pc, const char *sql, int n, long long deadline, char *name, size_t size,
+		   bool *lost)
+{
+	PGresult *r;
+
+	snprintf(name, size, "popgate_%d", pc->nprepared);
+	if (pq.PQsendPrepare(pc->c, name, sql, n, NULL) == 0) {
+		fail(pc, "prepare");
+		return -1;
+	}
+	if ((r = await(pc, deadline)) == NULL || (r = outcome(pc, r, lost)) == NULL)
+		return -1;
+	pq.PQclear(r);
+	pc->prepared[pc->nprepared++] = sql;
+	return 0;
+}
+
+void *pg_conn_exec_prepared(struct pg_conn *pc, const char *sql, int n, const char *const *params, bool *lost)
+{
+	long long start = now_us(), deadline = start + pc->timeout_ms * 1000;
+	char name[32];
+	PGresult *r;
+
+	*lost = true;
+	if (!connected(pc))
+		return NULL;
+	if (!statement_name(pc, sql, name, sizeof(name))) {
+		if (pc->nprepared == PG_PREPARED_MAX) /* more statements than the table holds: parse it each time */
+			return pg_conn_exec(pc, sql, n, params, lost);
+		if (prepare(pc, sql, n, deadline, name, sizeof(name), lost) < 0)
+			return NULL;
+	}
+	if (pq.PQsendQueryPrepared(pc->c, name, n, params, NULL, NULL, 0) == 0) {
+		fail(pc, "query");
+		return NULL;
+	}
+	if ((r = await(pc, deadline)) == NULL)
+		return NULL;
+	note_answer(pc, start);
+	return outcome(pc, r, lost);
 }

@@ -110,6 +110,9 @@ enum { PG_COL_ADDRESS, PG_COL_USER, PG_COL_PROTO, PG_COL_NODE, PG_COL_FIRST, PG_
 int pg_entry_from_text(const char *const cols[PG_COLS], time_t now, struct relay_entry *e);
 
 /* A connection whose every step has a deadline. */
+/* The backend's own statements, each prepared once per connection (pg_conn_exec_prepared). */
+#define PG_PREPARED_MAX 24
+
 struct pg_conn {
 	void *c;                  /* PGconn, or NULL when not connected */
 	char *conninfo;
@@ -119,6 +122,8 @@ struct pg_conn {
 	long long ok_at_us;       /* monotonic time of the last answer from the server */
 	unsigned long long queries, total_us;
 	unsigned long gen;        /* counts connections made: a LISTEN holds only on its own */
+	const char *prepared[PG_PREPARED_MAX]; /* statements prepared on this connection, by text */
+	int nprepared;
 };
 
 /* pg_conn_connect - connect within the deadline. 0, or -1 with ERR set. */
@@ -132,6 +137,13 @@ void pg_conn_close(struct pg_conn *pc);
  * or NULL with ERR set; *LOST tells whether the connection went (timeout or broken) and was closed.
  */
 void *pg_conn_exec(struct pg_conn *pc, const char *sql, int n, const char *const *params, bool *lost);
+
+/*
+ * pg_conn_exec_prepared - pg_conn_exec for SQL that is a constant of pg_sql.c: prepared on this
+ * connection at its first use, then only executed, so the server parses and plans it once per
+ * connection instead of once per login (three quarters of an upsert's server time).
+ */
+void *pg_conn_exec_prepared(struct pg_conn *pc, const char *sql, int n, const char *const *params, bool *lost);
 
 /* The local queue: the file mirrors PEND; DONE is the local copy of what was written. */
 struct pgq {

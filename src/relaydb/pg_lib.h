@@ -22,6 +22,11 @@
 	X(int, PQsendQueryParams, (PGconn *conn, const char *command, int nParams, const Oid *paramTypes, \
 				   const char *const *paramValues, const int *paramLengths, \
 				   const int *paramFormats, int resultFormat)) \
+	X(int, PQsendPrepare, (PGconn *conn, const char *stmtName, const char *query, int nParams, \
+			       const Oid *paramTypes)) \
+	X(int, PQsendQueryPrepared, (PGconn *conn, const char *stmtName, int nParams, \
+				     const char *const *paramValues, const int *paramLengths, \
+				     const int *paramFormats, int resultFormat)) \
 	X(int, PQflush, (PGconn *conn)) \
 	X(int, PQisBusy, (PGconn *conn)) \
 	X(int, PQconsumeInput, (PGconn *conn)) \
