@@ -8,7 +8,8 @@ One POP3 or SMTP process pair serves connection after connection. What is checke
   allow-listed address, its POP3 USER name or login, its failed logins, its session id;
 - a pair serves server.process_reuse connections and then ends; 0 forks a pair per connection;
 - a reload retires the idle pairs (they served with the old configuration); one idle for
-  server.process_idle_timeout ends; one killed while idle is replaced without the client noticing;
+  server.process_idle_timeout ends; one killed while idle is replaced without the client noticing,
+  also when the master meets it dead as it sends it a connection, before it has reaped it;
 - a session's slot is given back when it is done (server.max_connections = 1, five clients in turn);
 - after a login over TLS (POP3S, STLS) the child relays the session to its end; then the pair
   serves the next client, who is not logged in.
@@ -279,6 +280,33 @@ class Reuse(h.TestCase):
             fourth = self.sequence(d, 1)[0]
             sh.wait_until(lambda: h.gone(fourth), 30, "the pair idle for process_idle_timeout ended")
             self.assertNotEqual(self.sequence(d, 1)[0], fourth)
+
+    def test_an_idle_pair_found_dead_at_dispatch(self):
+        """The master sends a connection to an idle pair that died before it was reaped: the send
+        fails, the pair is dropped, and a new pair serves the client (who never notices)."""
+        with self.daemon(listeners=("smtp",)) as d:
+            d.start()
+            dead = self.sequence(d, 1)[0]
+            monitor = parent_of(dead)
+            master = d.proc.pid
+            # Held still, the master cannot reap the pair before the client's connection is read:
+            # its loop accepts before it reads SIGCHLD, so the dispatch meets the dead pair.
+            os.kill(master, signal.SIGSTOP)
+            try:
+                os.kill(monitor, signal.SIGKILL)
+                sh.wait_until(lambda: h.gone(monitor) and h.gone(dead), 30, "the idle pair dead")
+                c = socket.create_connection(("127.0.0.1", d.port("smtp")), 20, source_address=("127.0.0.9", 0))
+            finally:
+                os.kill(master, signal.SIGCONT)
+            f = c.makefile("rb")
+            self.assertTrue(f.readline().startswith(b"220 "), "the client is greeted")
+            c.sendall(b"QUIT\r\n")
+            self.assertTrue(f.readline().startswith(b"221 "))
+            f.close()
+            c.close()
+            sid = self.session_of(d, "smtp", "127.0.0.9", 0)
+            self.assertNotEqual(self.served_by(d, "smtp", sid), dead)
+            self.assertNotIn("died of signal", d.log())
 
     def test_pop3s_and_stls_sessions_reuse_the_pair(self):
         """After a login over TLS the child relays the session; when it ends the pair serves again."""
