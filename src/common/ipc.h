@@ -83,7 +83,8 @@ int ipc_wait(int fd, short events, int64_t deadline);
 /*
  * ipc_write_all - all LEN bytes of BUF to FD (a socket, a pipe or a file) by DEADLINE, going on
  * after EINTR, short writes and a full non-blocking socket. Never raises SIGPIPE. 0, or -1 with
- * errno (ETIMEDOUT past the deadline, EPIPE when the peer is gone).
+ * errno (ETIMEDOUT past the deadline, EPIPE when the peer is gone). The deadline bounds the waits
+ * on a socket; a blocking pipe or file is written as write(2) writes it.
  */
 int ipc_write_all(int fd, const void *buf, size_t len, int64_t deadline);
 

@@ -1,7 +1,6 @@
 /* session_conn.c - a connection handed to a reused session process, and its end told to the master. */
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 #include <errno.h>
-#include <poll.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <unistd.h>

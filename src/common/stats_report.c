@@ -1,10 +1,8 @@
 /* stats_report.c - a process's relay database errors, on their way to the master's counters. */
 /* SPDX-License-Identifier: GPL-2.0-or-later */
-#include <errno.h>
 #include <fcntl.h>
 #include <stddef.h>
 #include <string.h>
-#include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
 
