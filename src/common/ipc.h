@@ -111,8 +111,8 @@ int ipc_send(int sock, uint32_t type, const void *buf, size_t len, int fd, int64
  * and IPC_NOW, ETIMEDOUT, EPROTO a frame refused (wrong magic, truncated, a descriptor where none
  * may come or none where one must, credentials missing or another uid's; F->why says which),
  * EMSGSIZE a payload over CAP. A refused frame's descriptors are closed; its sender's credentials,
- * when they came, are still in *F for the log. On a stream socket a refused frame breaks the
- * channel: its caller drops it.
+ * when they came, are still in *F for the log. On a stream socket a refused frame, or one the
+ * deadline cut part way, breaks the channel: its caller drops it.
  */
 int ipc_recv(int sock, void *buf, size_t cap, unsigned flags, int64_t deadline, struct ipc_frame *f);
 
