@@ -2,14 +2,12 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 
 #include <errno.h>
-#include <poll.h>
 #include <string.h>
 #include <sys/socket.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "auth/auth_client.h"
-#include "common/fdpass.h"
+#include "common/ipc.h"
 #include "common/log.h"
 
 /* The channel's two ends, as the master opened them; a monitor closes the worker's at its first check. */
@@ -18,19 +16,13 @@ static int worker_end = -1;
 
 int auth_channel_open(void)
 {
-	int sv[2], on = 1;
+	int sv[2];
 
 	if (client_end >= 0)
 		return 0;
-	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0) {
+	/* SO_PASSCRED on the worker's end before any monitor can send: every request carries its sender. */
+	if (ipc_pair(SOCK_SEQPACKET, sv) < 0) {
 		log_err("auth: creating the auth channel: %s", strerror(errno));
-		return -1;
-	}
-	/* Set before any monitor can send, so that every request carries its sender's credentials. */
-	if (setsockopt(sv[0], SOL_SOCKET, SO_PASSCRED, &on, sizeof(on)) < 0) {
-		log_err("auth: SO_PASSCRED on the auth channel: %s", strerror(errno));
-		close(sv[0]);
-		close(sv[1]);
 		return -1;
 	}
 	worker_end = sv[0];
@@ -67,90 +59,47 @@ void auth_client_forget(void)
 	close_end(&worker_end);
 }
 
-/* ms_left - milliseconds from NOW to DEADLINE (CLOCK_MONOTONIC), at least 0. */
-static int ms_left(const struct timespec *deadline)
-{
-	struct timespec now;
-	long long ms;
-
-	clock_gettime(CLOCK_MONOTONIC, &now);
-	ms = (deadline->tv_sec - now.tv_sec) * 1000LL + (deadline->tv_nsec - now.tv_nsec) / 1000000;
-	return ms < 0 ? 0 : (int)ms;
-}
-
-/* wait_for - poll FD for EVENTS until DEADLINE: 1 ready, 0 timed out, -1 error. */
-static int wait_for(int fd, short events, const struct timespec *deadline)
-{
-	for (;;) {
-		struct pollfd p = { .fd = fd, .events = events };
-		int rc = poll(&p, 1, ms_left(deadline));
-
-		if (rc >= 0)
-			return rc > 0;
-		if (errno != EINTR)
-			return -1;
-	}
-}
-
-/* send_request - REQ with REPLY_FD as SCM_RIGHTS on the channel, before DEADLINE. 0 or -1 (errno set). */
-static int send_request(const struct auth_wire_req *req, int reply_fd, const struct timespec *deadline)
-{
-	while (fdpass_send(client_end, req, sizeof(*req), reply_fd, MSG_DONTWAIT) < 0) {
-		if (errno != EAGAIN)
-			return -1;
-		/* The worker is behind (or between a death and its restart): wait for room, not forever. */
-		if (wait_for(client_end, POLLOUT, deadline) <= 0) {
-			errno = ETIMEDOUT;
-			return -1;
-		}
-	}
-	return 0;
-}
-
 /* recv_reply - the worker's answer on FD before DEADLINE into *REPLY. 0, or -1 with *WHY. */
-static int recv_reply(int fd, const struct timespec *deadline, struct auth_wire_reply *reply, const char **why)
+static int recv_reply(int fd, int64_t deadline, struct auth_wire_reply *reply, const char **why)
 {
-	char buf[sizeof(*reply) + 1]; /* one byte more: a longer reply is seen as the wrong size */
-	ssize_t n;
-	int rc;
+	char buf[sizeof(*reply)];
+	struct ipc_frame f;
+	int rc = ipc_recv(fd, buf, sizeof(buf), 0, deadline, &f);
 
-	if ((rc = wait_for(fd, POLLIN, deadline)) <= 0)
-		return *why = rc == 0 ? "no answer in time" : "waiting for the answer failed", -1;
-	do
-		n = recv(fd, buf, sizeof(buf), MSG_DONTWAIT);
-	while (n < 0 && errno == EINTR);
-	if (n == 0)
-		return *why = "it ended before answering", -1;
-	if (n < 0)
-		return *why = "reading the answer failed", -1;
-	rc = auth_wire_reply_parse(buf, (size_t)n, reply, why);
+	if (rc == 0)
+		*why = "it ended before answering";
+	else if (rc < 0)
+		*why = f.why != NULL ? f.why : errno == ETIMEDOUT ? "no answer in time" : "reading the answer failed";
+	else if (f.type != IPC_AUTH_REPLY)
+		*why = "a record of another channel", rc = -1;
+	else
+		rc = auth_wire_reply_parse(buf, f.len, reply, why) == 0 ? 1 : -1;
 	explicit_bzero(buf, sizeof(buf));
-	return rc;
+	return rc == 1 ? 0 : -1;
 }
 
 /* ask - send REQ and read the answer; TEMPFAIL on any trouble, with the reason logged once. */
 static enum auth_result ask(const struct auth_wire_req *req, struct auth_user *out)
 {
-	struct timespec deadline;
+	int64_t deadline = ipc_deadline(AUTH_CLIENT_TIMEOUT_MS);
 	struct auth_wire_reply reply;
 	enum auth_result res;
 	const char *why = NULL;
 	int sv[2];
 
-	clock_gettime(CLOCK_MONOTONIC, &deadline);
-	deadline.tv_sec += AUTH_CLIENT_TIMEOUT_MS / 1000;
 	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0) {
 		log_err("auth: asking the auth worker about %s: socketpair: %s", LOG_Q(req->user), strerror(errno));
 		return AUTH_TEMPFAIL;
 	}
-	if (send_request(req, sv[1], &deadline) < 0) {
+	/* A full channel: the worker is behind (or between a death and its restart): wait for room, not forever. */
+	if (ipc_send(client_end, IPC_AUTH_REQ, req, sizeof(*req), sv[1], deadline) < 0) {
 		log_err("auth: asking the auth worker about %s: %s", LOG_Q(req->user), strerror(errno));
 		close(sv[0]);
 		close(sv[1]);
 		return AUTH_TEMPFAIL;
 	}
 	close(sv[1]); /* the worker holds the only other copy: its end, or its death, ends the wait */
-	if (recv_reply(sv[0], &deadline, &reply, &why) < 0) {
+	if (recv_reply(sv[0], deadline, &reply, &why) < 0) {
 		log_err("auth: the auth worker gave no answer about %s: %s", LOG_Q(req->user), why);
 		close(sv[0]);
 		return AUTH_TEMPFAIL;

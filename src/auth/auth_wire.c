@@ -1,4 +1,4 @@
-/* auth_wire.c - build and check the auth channel's records (auth_wire.h): sizes, magic, terminated strings. */
+/* auth_wire.c - build and check the auth channel's records (auth_wire.h): sizes, mechanisms, terminated strings. */
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 
 #include <stdio.h>
@@ -14,10 +14,6 @@ int auth_wire_req_parse(const void *buf, size_t len, struct auth_wire_req *out, 
 	if (len != sizeof(*out))
 		return *why = "a request of the wrong size", -1;
 	memcpy(out, buf, sizeof(*out));
-	if (out->magic != AUTH_WIRE_REQ_MAGIC) {
-		explicit_bzero(out, sizeof(*out));
-		return *why = "a request with a bad magic number", -1;
-	}
 	if (out->mech != AUTH_WIRE_PASSWORD && out->mech != AUTH_WIRE_APOP) {
 		explicit_bzero(out, sizeof(*out));
 		return *why = "a request for an unknown mechanism", -1;
@@ -35,8 +31,6 @@ int auth_wire_reply_parse(const void *buf, size_t len, struct auth_wire_reply *o
 	if (len != sizeof(*out))
 		return *why = "a reply of the wrong size", -1;
 	memcpy(out, buf, sizeof(*out));
-	if (out->magic != AUTH_WIRE_REPLY_MAGIC)
-		return *why = "a reply with a bad magic number", -1;
 	if (out->result != AUTH_OK && out->result != AUTH_FAIL && out->result != AUTH_TEMPFAIL)
 		return *why = "a reply with an unknown result", -1;
 	TERMINATE(out->user.name);
@@ -57,7 +51,6 @@ int auth_wire_req_fill(struct auth_wire_req *req, enum auth_wire_mech mech, cons
 		       const char *secret, const char *challenge, const char *service, const char *client_ip)
 {
 	memset(req, 0, sizeof(*req));
-	req->magic = AUTH_WIRE_REQ_MAGIC;
 	req->mech = (uint32_t)mech;
 	if (put(req->user, sizeof(req->user), user) < 0 || put(req->secret, sizeof(req->secret), secret) < 0 ||
 	    put(req->challenge, sizeof(req->challenge), challenge) < 0 ||

@@ -1,10 +1,12 @@
 /* auth_wire.h - the records a session monitor and the auth worker exchange over the auth channel. */
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
- * One request is one SOCK_SEQPACKET message on the channel the master shares with every session
- * monitor, carrying the reply socket as SCM_RIGHTS; the worker answers with one message on that
- * socket and closes it. Both sides check sizes and magic: a monitor is privileged but a reply is
- * still parsed as untrusted, and a request may come from anything that got hold of the channel.
+ * One request is one IPC_AUTH_REQ frame (common/ipc.h), a SOCK_SEQPACKET message on the channel
+ * the master shares with every session monitor, carrying the reply socket as SCM_RIGHTS; the
+ * worker answers with one IPC_AUTH_REPLY frame on that socket and closes it. The frame's checks
+ * come first (magic, type, descriptors, the sender's uid); these are the records': a monitor is
+ * privileged but a reply is still parsed as untrusted, and a request may come from anything that
+ * got hold of the channel.
  */
 #ifndef POPGATE_AUTH_WIRE_H
 #define POPGATE_AUTH_WIRE_H
@@ -14,9 +16,6 @@
 #include <stdint.h>
 
 #include "auth/auth.h"
-
-#define AUTH_WIRE_REQ_MAGIC 0x70617131   /* "paq1" */
-#define AUTH_WIRE_REPLY_MAGIC 0x70617231 /* "par1" */
 
 /* Longest APOP challenge on the wire: the privsep request's own field size. */
 #define AUTH_WIRE_CHALLENGE_MAX 256
@@ -31,7 +30,6 @@ enum auth_wire_mech {
 };
 
 struct auth_wire_req {
-	uint32_t magic;
 	uint32_t mech;                          /* enum auth_wire_mech */
 	char user[AUTH_NAME_MAX];
 	char secret[AUTH_PASS_MAX];
@@ -41,7 +39,6 @@ struct auth_wire_req {
 };
 
 struct auth_wire_reply {
-	uint32_t magic;
 	int32_t result;                         /* enum auth_result: AUTH_OK, AUTH_FAIL or AUTH_TEMPFAIL */
 	struct auth_user user;                  /* AUTH_OK only; zeros otherwise */
 };

@@ -14,13 +14,12 @@
 #include "auth/auth_client.h"
 #include "auth/auth_wire.h"
 #include "auth/auth_worker.h"
+#include "common/ipc.h"
 #include "common/lifeline.h"
 #include "common/log.h"
 
 /* auth.workers' upper bound: more processes than that only queue for the same CPUs. */
 #define AUTH_WORKER_PROCS_MAX 64
-/* Descriptors one request may carry: one is right; room for a few more so that extras are seen and closed. */
-#define AUTH_WORKER_FDS 4
 
 int auth_worker_drop(void)
 {
@@ -51,64 +50,24 @@ out:
 	return rc;
 }
 
-/* A request as received: its bytes, the reply socket, and who the kernel says sent it. */
+/* A request as received: its bytes and the frame they came in (the reply socket, who sent it). */
 struct received {
-	char buf[sizeof(struct auth_wire_req) + 1]; /* one byte more: a longer request is the wrong size */
-	size_t len;
-	int reply_fd;
-	bool have_creds;
-	struct ucred cred;
-	int extra_fds;                               /* descriptors beyond the reply socket (closed) */
+	char buf[sizeof(struct auth_wire_req)];
+	int rc;                                      /* ipc_recv's: 1, or -1 a frame it refused */
+	struct ipc_frame f;
 };
 
-/* take_cmsgs - the reply socket and the sender's credentials out of MSG's control data into *R. */
-static void take_cmsgs(struct msghdr *msg, struct received *r)
+/*
+ * receive - one request from CHAN into *R: 1 got one (or one refused, R->rc -1), 0 none waiting,
+ * -1 error. Only a frame with exactly one reply socket from a process of our own uid passes: the
+ * session monitors run as server.user, as the worker does.
+ */
+static int receive(int chan, struct received *r)
 {
-	for (struct cmsghdr *c = CMSG_FIRSTHDR(msg); c != NULL; c = CMSG_NXTHDR(msg, c)) {
-		if (c->cmsg_level != SOL_SOCKET)
-			continue;
-		if (c->cmsg_type == SCM_CREDENTIALS && c->cmsg_len == CMSG_LEN(sizeof(struct ucred))) {
-			memcpy(&r->cred, CMSG_DATA(c), sizeof(r->cred));
-			r->have_creds = true;
-		} else if (c->cmsg_type == SCM_RIGHTS) {
-			size_t n = (c->cmsg_len - CMSG_LEN(0)) / sizeof(int);
-
-			for (size_t i = 0; i < n; i++) {
-				int fd;
-
-				memcpy(&fd, CMSG_DATA(c) + i * sizeof(int), sizeof(int));
-				if (r->reply_fd < 0) {
-					r->reply_fd = fd;
-				} else {
-					close(fd);
-					r->extra_fds++;
-				}
-			}
-		}
-	}
-}
-
-/* receive - one request from CHAN into *R: 1 got one, 0 none waiting (FLAGS has MSG_DONTWAIT), -1 error. */
-static int receive(int chan, int flags, struct received *r)
-{
-	struct iovec iov = { .iov_base = r->buf, .iov_len = sizeof(r->buf) };
-	union {
-		struct cmsghdr align;
-		char buf[CMSG_SPACE(sizeof(struct ucred)) + CMSG_SPACE(AUTH_WORKER_FDS * sizeof(int))];
-	} cm;
-	struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = cm.buf,
-			      .msg_controllen = sizeof(cm.buf) };
-	ssize_t n;
-
 	memset(r, 0, sizeof(*r));
-	r->reply_fd = -1;
-	do
-		n = recvmsg(chan, &msg, flags | MSG_CMSG_CLOEXEC);
-	while (n < 0 && errno == EINTR);
-	if (n < 0)
-		return errno == EAGAIN || errno == EWOULDBLOCK ? 0 : -1;
-	take_cmsgs(&msg, r);
-	r->len = (msg.msg_flags & MSG_TRUNC) ? sizeof(r->buf) : (size_t)n;
+	r->rc = ipc_recv(chan, r->buf, sizeof(r->buf), IPC_FD_MUST | IPC_SAME_UID, IPC_NOW, &r->f);
+	if (r->rc < 0 && errno != EPROTO && errno != EMSGSIZE)
+		return errno == EAGAIN ? 0 : -1;
 	return 1;
 }
 
@@ -118,7 +77,6 @@ static void check(const struct config *cfg, struct auth_wire_req *req, struct au
 	enum auth_result res;
 
 	memset(reply, 0, sizeof(*reply));
-	reply->magic = AUTH_WIRE_REPLY_MAGIC;
 	if (req->mech == AUTH_WIRE_APOP)
 		res = auth_apop(cfg, req->user, req->challenge, req->secret, &reply->user);
 	else
@@ -135,19 +93,19 @@ static void check(const struct config *cfg, struct auth_wire_req *req, struct au
 		  res == AUTH_OK ? "ok" : res == AUTH_FAIL ? "failed" : "temporary failure");
 }
 
-/* acceptable - whether R may be answered: one reply socket, a sender of our own uid, a well-formed record. */
+/* acceptable - whether R may be answered: a frame ipc_recv took, of the auth channel, a well-formed record. */
 static bool acceptable(struct received *r, struct auth_wire_req *req)
 {
 	const char *why = NULL;
 
-	if (r->reply_fd < 0 || r->extra_fds > 0)
-		why = "a request without exactly one reply socket";
-	else if (!r->have_creds || r->cred.uid != getuid())
-		why = "a request from another user than the session monitors'";
-	else if (auth_wire_req_parse(r->buf, r->len, req, &why) == 0)
+	if (r->rc != 1)
+		why = r->f.why;
+	else if (r->f.type != IPC_AUTH_REQ)
+		why = "a record of another channel";
+	else if (auth_wire_req_parse(r->buf, r->f.len, req, &why) == 0)
 		return true;
-	log_warn("auth worker: refused %s (sender pid %ld uid %ld)", why, r->have_creds ? (long)r->cred.pid : -1L,
-		 r->have_creds ? (long)r->cred.uid : -1L);
+	log_warn("auth worker: refused %s (sender pid %ld uid %ld)", why, r->f.has_cred ? (long)r->f.cred.pid : -1L,
+		 r->f.has_cred ? (long)r->f.cred.uid : -1L);
 	return false;
 }
 
@@ -160,14 +118,14 @@ static void serve_one(const struct config *cfg, struct received *r)
 	if (acceptable(r, &req)) {
 		check(cfg, &req, &reply);
 		/* The monitor waits on a socket of its own: a full or closed one only loses its answer. */
-		if (send(r->reply_fd, &reply, sizeof(reply), MSG_NOSIGNAL | MSG_DONTWAIT) != (ssize_t)sizeof(reply))
+		if (ipc_send(r->f.fd, IPC_AUTH_REPLY, &reply, sizeof(reply), -1, IPC_NOW) < 0)
 			log_warn("auth worker: answering %s: %s", LOG_Q(req.user), strerror(errno));
 		explicit_bzero(&reply, sizeof(reply));
 	}
 	explicit_bzero(&req, sizeof(req));
 	explicit_bzero(r->buf, sizeof(r->buf));
-	if (r->reply_fd >= 0)
-		close(r->reply_fd);
+	if (r->f.fd >= 0)
+		close(r->f.fd);
 }
 
 /* drain - on the way out: answer what monitors already sent, so that a reload fails no login. */
@@ -175,7 +133,7 @@ static void drain(const struct config *cfg, int chan)
 {
 	struct received r;
 
-	while (receive(chan, MSG_DONTWAIT, &r) > 0)
+	while (receive(chan, &r) > 0)
 		serve_one(cfg, &r);
 }
 
@@ -286,7 +244,7 @@ static int serve(const struct config *cfg, int chan, volatile sig_atomic_t *stop
 			log_err("auth worker: the auth channel was closed");
 			return -1;
 		}
-		int rc = receive(chan, MSG_DONTWAIT, &r);
+		int rc = receive(chan, &r);
 		if (rc < 0) {
 			log_err("auth worker: reading the auth channel: %s", strerror(errno));
 			return -1;

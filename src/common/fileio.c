@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "common/fileio.h"
+#include "common/ipc.h"
 
 char *fileio_read_small(const char *path, size_t max, bool nofollow, size_t *len)
 {
@@ -54,49 +55,12 @@ char *fileio_read_small(const char *path, size_t max, bool nofollow, size_t *len
 
 int fileio_write_all(int fd, const void *buf, size_t len)
 {
-	const char *p = buf;
-	bool sock = true;
-
-	while (len > 0) {
-		ssize_t w = sock ? send(fd, p, len, MSG_NOSIGNAL) : write(fd, p, len);
-
-		if (w < 0 && sock && errno == ENOTSOCK) {
-			sock = false;
-			continue;
-		}
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w < 0)
-			return -1;
-		if (w == 0) {
-			errno = EIO;
-			return -1;
-		}
-		p += w;
-		len -= (size_t)w;
-	}
-	return 0;
+	return ipc_write_all(fd, buf, len, IPC_FOREVER);
 }
 
 int fileio_read_full(int fd, void *buf, size_t len)
 {
-	char *p = buf;
-	size_t got = 0;
-
-	while (got < len) {
-		ssize_t n = read(fd, p + got, len - got);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n == 0 && got == 0)
-			return 0;
-		if (n == 0)
-			errno = EIO;
-		if (n <= 0)
-			return -1;
-		got += (size_t)n;
-	}
-	return 1;
+	return ipc_read_full(fd, buf, len, IPC_FOREVER);
 }
 
 int fileio_fd_arg(const char *text)

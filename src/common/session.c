@@ -10,6 +10,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "common/ipc.h"
 #include "common/log.h"
 #include "common/session.h"
 #include "common/session_wire.h"
@@ -25,13 +26,11 @@ void session_report(const struct session_ctx *ctx, enum session_event event, con
 	if (ctx->report_fd < 0)
 		return;
 	memset(&r, 0, sizeof(r));
-	r.magic = SESSION_WIRE_MAGIC;
 	r.event = (uint32_t)event;
 	r.session_pid = ctx->session_pid;
 	snprintf(r.user, sizeof(r.user), "%s", user != NULL ? user : "");
-	/* Records are smaller than PIPE_BUF, so each write is atomic; a full pipe drops the report. */
-	while (write(ctx->report_fd, &r, sizeof(r)) < 0 && errno == EINTR)
-		;
+	/* One datagram a record; a full channel drops the report rather than hold the session. */
+	(void)ipc_send(ctx->report_fd, IPC_SESSION_REPORT, &r, sizeof(r), -1, IPC_NOW);
 }
 
 void session_make_id(char id[LOG_SESSION_ID_MAX])

@@ -1,20 +1,16 @@
 /* session_conn.c - a connection handed to a reused session process, and its end told to the master. */
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 #include <errno.h>
-#include <poll.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include "common/fdpass.h"
+#include "common/ipc.h"
 #include "common/session_conn.h"
 #include "common/session_wire.h"
 
-#define SESSION_CONN_MAGIC 0x70676331u /* "pgc1" */
-
-/* The connection's record; the socket rides along as SCM_RIGHTS. */
+/* The connection's record, an IPC_SESSION_CONN frame; the socket rides along as SCM_RIGHTS. */
 struct session_wire_conn {
-	uint32_t magic;
 	char id[LOG_SESSION_ID_MAX];
 	struct ip_addr client;
 	int32_t client_port;
@@ -30,7 +26,6 @@ int session_conn_send(int sock, const struct session_ctx *ctx, int fd)
 	struct session_wire_conn c;
 
 	memset(&c, 0, sizeof(c));
-	c.magic = SESSION_CONN_MAGIC;
 	memcpy(c.id, ctx->id, sizeof(c.id));
 	c.client = ctx->client;
 	c.client_port = ctx->client_port;
@@ -40,7 +35,7 @@ int session_conn_send(int sock, const struct session_ctx *ctx, int fd)
 	c.npenalties = ctx->npenalties;
 	memcpy(c.penalties, ctx->penalties, sizeof(c.penalties));
 	/* The receiver is idle, its queue empty: never wait on it (the master must not). */
-	return fdpass_send(sock, &c, sizeof(c), fd, MSG_DONTWAIT);
+	return ipc_send(sock, IPC_SESSION_CONN, &c, sizeof(c), fd, IPC_NOW);
 }
 
 /* apply - C into CTX, every string cut at its size. */
@@ -67,19 +62,19 @@ static void apply(struct session_ctx *ctx, struct session_wire_conn *c, int fd)
 int session_conn_recv(int sock, struct session_ctx *ctx)
 {
 	struct session_wire_conn c;
-	int fd, rc;
+	struct ipc_frame f;
+	int rc;
 
 	log_set_session(NULL);
-	rc = fdpass_recv(sock, &c, sizeof(c), &fd);
+	rc = ipc_recv(sock, &c, sizeof(c), IPC_FD_MUST, IPC_FOREVER, &f);
 	if (rc <= 0)
 		return rc;
-	if (c.magic != SESSION_CONN_MAGIC || fd < 0) {
-		if (fd >= 0)
-			close(fd);
+	if (f.type != IPC_SESSION_CONN || f.len != sizeof(c)) {
+		close(f.fd);
 		errno = EPROTO;
 		return -1;
 	}
-	apply(ctx, &c, fd);
+	apply(ctx, &c, f.fd);
 	return 1;
 }
 
@@ -90,21 +85,10 @@ int session_conn_done(const struct session_ctx *ctx)
 	if (ctx->report_fd < 0)
 		return -1;
 	memset(&r, 0, sizeof(r));
-	r.magic = SESSION_WIRE_MAGIC;
 	r.event = SESSION_CONN_DONE;
 	r.session_pid = ctx->session_pid;
-	for (;;) {
-		if (send(ctx->report_fd, &r, sizeof(r), MSG_DONTWAIT | MSG_NOSIGNAL) == (ssize_t)sizeof(r))
-			return 0;
-		if (errno == EINTR)
-			continue;
-		if (errno != EAGAIN && errno != EWOULDBLOCK && errno != ENOBUFS)
-			return -1;
-		/* The master reads the channel in every turn of its loop: room comes. */
-		struct pollfd p = { .fd = ctx->report_fd, .events = POLLOUT };
-		if (poll(&p, 1, 1000) < 0 && errno != EINTR)
-			return -1;
-	}
+	/* The master reads the channel in every turn of its loop: room comes. */
+	return ipc_send(ctx->report_fd, IPC_SESSION_REPORT, &r, sizeof(r), -1, IPC_FOREVER);
 }
 
 void session_drop_channels(struct session_ctx *ctx)

@@ -12,6 +12,7 @@
 #include "common/log.h"
 #include "common/proxy_proto.h"
 #include "common/session.h"
+#include "common/ipc.h"
 #include "common/session_wire.h"
 
 /*
@@ -90,14 +91,13 @@ static int ask_master(const struct session_ctx *ctx)
 	int value = -1;
 
 	memset(&r, 0, sizeof(r));
-	r.magic = SESSION_WIRE_MAGIC;
 	r.event = SESSION_PROXY_CLIENT;
 	r.session_pid = ctx->session_pid;
 	r.client = ctx->client;
 	sigemptyset(&set);
 	sigaddset(&set, SESSION_PROXY_SIGNAL);
 	sigprocmask(SIG_BLOCK, &set, &old); /* before the report: the answer may come at once */
-	if (ctx->report_fd < 0 || send(ctx->report_fd, &r, sizeof(r), MSG_DONTWAIT) != (ssize_t)sizeof(r)) {
+	if (ctx->report_fd < 0 || ipc_send(ctx->report_fd, IPC_SESSION_REPORT, &r, sizeof(r), -1, IPC_NOW) < 0) {
 		log_err("%s ip=%s: cannot ask the master about a proxied client: %s", ctx->proto, ctx->client_ip,
 			ctx->report_fd < 0 ? "no report channel" : strerror(errno));
 		sigprocmask(SIG_SETMASK, &old, NULL);

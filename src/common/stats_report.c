@@ -1,13 +1,12 @@
 /* stats_report.c - a process's relay database errors, on their way to the master's counters. */
 /* SPDX-License-Identifier: GPL-2.0-or-later */
-#include <errno.h>
 #include <fcntl.h>
 #include <stddef.h>
 #include <string.h>
-#include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
 
+#include "common/ipc.h"
 #include "common/session_wire.h"
 #include "common/stats_report.h"
 
@@ -56,18 +55,11 @@ static void worker_send(void)
 	struct session_wire_report r;
 
 	memset(&r, 0, sizeof(r));
-	r.magic = SESSION_WIRE_MAGIC;
 	r.event = SESSION_RELAYDB_ERROR;
 	r.session_pid = worker_ctx.session_pid;
 	r.count = pending;
-	for (;;) {
-		if (send(worker_ctx.report_fd, &r, sizeof(r), MSG_DONTWAIT | MSG_NOSIGNAL) == (ssize_t)sizeof(r)) {
-			pending = 0;
-			return;
-		}
-		if (errno != EINTR)
-			return;
-	}
+	if (ipc_send(worker_ctx.report_fd, IPC_SESSION_REPORT, &r, sizeof(r), -1, IPC_NOW) == 0)
+		pending = 0;
 }
 
 void stats_note_relaydb_error(void)

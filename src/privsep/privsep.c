@@ -16,8 +16,7 @@
 
 #include "auth/auth_client.h"
 #include "auth/blocks.h"
-#include "common/fdpass.h"
-#include "common/fileio.h"
+#include "common/ipc.h"
 #include "common/session_conn.h"
 #include "common/lifeline.h"
 #include "common/log.h"
@@ -177,18 +176,27 @@ static bool must_wait(enum session_event event)
 	return event == SESSION_TXN_BEGIN || event == SESSION_CLIENT_KNOWN || event == SESSION_TXN_HANDOFF;
 }
 
+/* recv_result - child side: the monitor's answer into *R. 0, or -1 when the channel broke. */
+static int recv_result(int chan, struct wire_result *r)
+{
+	struct ipc_frame f;
+
+	if (ipc_recv(chan, r, sizeof(*r), 0, IPC_FOREVER, &f) != 1 || f.type != IPC_PRIVSEP_RESULT ||
+	    f.len != sizeof(*r))
+		return -1;
+	return 0;
+}
+
 /* forward_report - child side: hand EVENT to the monitor, which passes it on to the master. */
 static int forward_report(void *arg, enum session_event event)
 {
 	struct privsep *ps = arg;
-	struct wire_check c = { .type = WIRE_REPORT, .event = (uint32_t)event, .ack = must_wait(event) };
+	struct wire_report c = { .event = (uint32_t)event, .ack = must_wait(event) };
 	struct wire_result r;
 
-	if (fileio_write_all(ps->fd, &c, sizeof(c)) < 0)
+	if (ipc_send(ps->fd, IPC_PRIVSEP_REPORT, &c, sizeof(c), -1, IPC_FOREVER) < 0)
 		return -1;
-	if (c.ack && (fileio_read_full(ps->fd, &r, sizeof(r)) != 1 || r.type != WIRE_RESULT))
-		return -1;
-	return 0;
+	return c.ack ? recv_result(ps->fd, &r) : 0;
 }
 
 /* child_may_report - the events a protocol child can witness; logins are the monitor's to report. */
@@ -294,13 +302,9 @@ int privsep_channel(const struct privsep *ps)
 
 enum auth_result privsep_check(struct privsep *ps, const struct privsep_request *req, struct auth_user *user)
 {
-	struct wire_check c = { .type = WIRE_CHECK, .req = *req };
 	struct wire_result r;
-	int rc;
 
-	rc = fileio_write_all(ps->fd, &c, sizeof(c));
-	explicit_bzero(&c, sizeof(c));
-	if (rc < 0 || fileio_read_full(ps->fd, &r, sizeof(r)) != 1 || r.type != WIRE_RESULT) {
+	if (ipc_send(ps->fd, IPC_PRIVSEP_CHECK, req, sizeof(*req), -1, IPC_FOREVER) < 0 || recv_result(ps->fd, &r) < 0) {
 		log_err("privsep: monitor channel broken");
 		return AUTH_TEMPFAIL;
 	}
@@ -383,13 +387,19 @@ static enum auth_result check_one(struct privsep *ps, struct privsep_request *re
 	return res;
 }
 
-/* valid_wire - a check with a valid request, or a report of an event a child may make. */
-static bool valid_wire(struct wire_check *c)
+/* What a protocol child may send its monitor, as received. */
+union wire_check {
+	struct privsep_request req;
+	struct wire_report report;
+};
+
+/* valid_wire - a check with a valid request, a report of an event a child may make, or a done. */
+static bool valid_wire(const struct ipc_frame *f, union wire_check *c)
 {
-	switch (c->type) {
-	case WIRE_CHECK: return valid_request(&c->req);
-	case WIRE_REPORT: return child_may_report(c->event);
-	case WIRE_DONE: return true;
+	switch (f->type) {
+	case IPC_PRIVSEP_CHECK: return f->len == sizeof(c->req) && valid_request(&c->req);
+	case IPC_PRIVSEP_REPORT: return f->len == sizeof(c->report) && child_may_report(c->report.event);
+	case IPC_PRIVSEP_DONE: return f->len == 0;
 	default: return false;
 	}
 }
@@ -415,33 +425,34 @@ static void pass_report(struct privsep *ps, enum session_event event)
 
 int privsep_serve(struct privsep *ps, bool stop_on_success, struct auth_user *out)
 {
-	struct wire_check c;
+	union wire_check c;
 	struct wire_result r;
+	struct ipc_frame f;
 
 	for (;;) {
-		int rc = fileio_read_full(ps->fd, &c, sizeof(c));
+		int rc = ipc_recv(ps->fd, &c, sizeof(c), 0, IPC_FOREVER, &f);
 		if (rc == 0) {
 			ps->child_gone = true;
 			return 0;
 		}
-		if (rc < 0 || !valid_wire(&c)) {
-			log_err("privsep: malformed request from the protocol child");
+		if (rc < 0 || !valid_wire(&f, &c)) {
+			log_err("privsep: malformed request from the protocol child%s%s", f.why != NULL ? ": " : "",
+				f.why != NULL ? f.why : "");
 			explicit_bzero(&c, sizeof(c));
 			return -1;
 		}
-		if (c.type == WIRE_DONE)
+		if (f.type == IPC_PRIVSEP_DONE)
 			return 0;
 		memset(&r, 0, sizeof(r));
-		r.type = WIRE_RESULT;
-		if (c.type == WIRE_REPORT) {
-			pass_report(ps, (enum session_event)c.event);
-			if (c.ack && fileio_write_all(ps->fd, &r, sizeof(r)) < 0)
+		if (f.type == IPC_PRIVSEP_REPORT) {
+			pass_report(ps, (enum session_event)c.report.event);
+			if (c.report.ack && ipc_send(ps->fd, IPC_PRIVSEP_RESULT, &r, sizeof(r), -1, IPC_FOREVER) < 0)
 				return -1;
 			continue;
 		}
 		r.result = check_one(ps, &c.req, &r.user);
 		explicit_bzero(&c, sizeof(c));
-		if (fileio_write_all(ps->fd, &r, sizeof(r)) < 0)
+		if (ipc_send(ps->fd, IPC_PRIVSEP_RESULT, &r, sizeof(r), -1, IPC_FOREVER) < 0)
 			return -1;
 		if (r.result == AUTH_OK && stop_on_success) {
 			if (out != NULL)
@@ -451,14 +462,13 @@ int privsep_serve(struct privsep *ps, bool stop_on_success, struct auth_user *ou
 	}
 }
 
-/* send_handover - the header and the socket in one record, then the unread input. */
+/* send_handover - the header, the unread input and the socket in one frame. */
 static int send_handover(int chan, int fd, bool tls, const char *pending, size_t len)
 {
-	struct wire_handover h = { .type = WIRE_HANDOVER, .len = (uint32_t)len, .tls = tls };
+	struct wire_handover h = { .tls = tls };
+	struct iovec v[2] = { { &h, sizeof(h) }, { (void *)pending, len } };
 
-	if (fdpass_send(chan, &h, sizeof(h), fd, 0) < 0)
-		return -1;
-	return len > 0 ? fileio_write_all(chan, pending, len) : 0;
+	return ipc_sendv(chan, IPC_PRIVSEP_HANDOVER, v, len > 0 ? 2 : 1, fd, IPC_FOREVER);
 }
 
 /* pending_input - copy the client's unread input out of the lio. */
@@ -495,7 +505,7 @@ static int proxy(int chan, struct lio *client)
 		if (SSL_pending(ssl) > 0 || (p[0].revents & (POLLIN | POLLHUP | POLLERR))) {
 			int n = SSL_read(ssl, buf, sizeof(buf));
 			if (n > 0) {
-				if (fileio_write_all(chan, buf, (size_t)n) < 0)
+				if (ipc_write_all(chan, buf, (size_t)n, IPC_FOREVER) < 0)
 					return 0;
 			} else {
 				int e = SSL_get_error(ssl, n);
@@ -546,38 +556,36 @@ int privsep_handover(struct privsep *ps, struct lio *client)
 	return rc;
 }
 
-/* recv_handover - the header and the passed socket. */
-static int recv_handover(int chan, struct wire_handover *h, int *fd)
-{
-	if (fdpass_recv(chan, h, sizeof(*h), fd) != 1)
-		return -1;
-	if (h->type != WIRE_HANDOVER || h->len > LIO_INBUF || *fd < 0) {
-		if (*fd >= 0)
-			close(*fd);
-		*fd = -1;
-		return -1;
-	}
-	return 0;
-}
+/* A hand-over as received: the header and at most a buffer's worth of unread input. */
+struct handover_in {
+	struct wire_handover h;
+	char pending[LIO_INBUF];
+};
 
 struct lio *privsep_take_connection(struct privsep *ps)
 {
-	struct wire_handover h;
-	char pending[LIO_INBUF];
+	struct handover_in in;
+	struct ipc_frame f;
 	struct lio *lio;
-	int fd;
+	size_t len;
 
-	if (recv_handover(ps->fd, &h, &fd) < 0 || (h.len > 0 && fileio_read_full(ps->fd, pending, h.len) != 1)) {
-		log_err("privsep: no connection handed over");
+	if (ipc_recv(ps->fd, &in, sizeof(in), IPC_FD_MUST, IPC_FOREVER, &f) != 1 || f.type != IPC_PRIVSEP_HANDOVER ||
+	    f.len < sizeof(in.h)) {
+		if (f.fd >= 0)
+			close(f.fd);
+		log_err("privsep: no connection handed over%s%s", f.why != NULL ? ": " : "", f.why != NULL ? f.why : "");
 		return NULL;
 	}
-	ps->tls_proxied = h.tls != 0;
-	lio = lio_new(fd);
+	len = f.len - sizeof(in.h);
+	ps->tls_proxied = in.h.tls != 0;
+	lio = lio_new(f.fd);
 	if (lio == NULL) {
-		close(fd);
+		close(f.fd);
+		explicit_bzero(in.pending, len);
 		return NULL;
 	}
-	if (lio_preload(lio, pending, h.len) < 0)
+	if (lio_preload(lio, in.pending, len) < 0)
 		lio_free(&lio);
+	explicit_bzero(in.pending, len);
 	return lio;
 }

@@ -12,28 +12,24 @@
 #include "common/session.h"
 #include "privsep/privsep.h"
 
-enum wire_type { WIRE_CHECK = 1, WIRE_RESULT, WIRE_HANDOVER, WIRE_REPORT, WIRE_DONE };
-
 /*
- * What the child asks: a credential check, or a report for the master (answered with an empty
- * result); or, in a reused pair, that it is done with its connection (WIRE_DONE, not answered).
+ * The channel's frames (common/ipc.h). What the child asks: a credential check (IPC_PRIVSEP_CHECK,
+ * a struct privsep_request), or a report for the master (IPC_PRIVSEP_REPORT, answered with an
+ * empty result when ack is set); or, in a reused pair, that it is done with its connection
+ * (IPC_PRIVSEP_DONE, empty, not answered). The monitor answers with IPC_PRIVSEP_RESULT.
  */
-struct wire_check {
-	uint32_t type;
-	uint32_t event;       /* WIRE_REPORT: enum session_event */
-	uint32_t ack;         /* WIRE_REPORT: answer once it is passed on */
-	struct privsep_request req;
+struct wire_report {
+	uint32_t event;       /* enum session_event */
+	uint32_t ack;         /* answer once it is passed on */
 };
 
 struct wire_result {
-	uint32_t type;
 	int32_t result;
 	struct auth_user user;
 };
 
+/* IPC_PRIVSEP_HANDOVER: this, then the client's unread input; the connection rides along. */
 struct wire_handover {
-	uint32_t type;
-	uint32_t len;         /* bytes of unread input that follow */
 	uint32_t tls;         /* the socket riding along (SCM_RIGHTS) is the child's TLS proxy, not the client's */
 };
 

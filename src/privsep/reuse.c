@@ -3,7 +3,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "common/fileio.h"
+#include "common/ipc.h"
 #include "common/session_conn.h"
 #include "privsep/privsep.h"
 #include "privsep/privsep_int.h"
@@ -23,11 +23,7 @@ int privsep_next_connection(struct privsep *ps)
 
 int privsep_connection_done(struct privsep *ps)
 {
-	struct wire_check c;
-
-	memset(&c, 0, sizeof(c));
-	c.type = WIRE_DONE;
-	return fileio_write_all(ps->fd, &c, sizeof(c));
+	return ipc_send(ps->fd, IPC_PRIVSEP_DONE, NULL, 0, -1, IPC_FOREVER);
 }
 
 bool privsep_child_gone(const struct privsep *ps)

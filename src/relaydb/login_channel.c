@@ -10,7 +10,7 @@
 #include <unistd.h>
 
 #include "common/log.h"
-#include "common/fdpass.h"
+#include "common/ipc.h"
 #include "relaydb/login_channel.h"
 #include "relaydb/lookup_wire.h"
 #include "relaydb/relaydb_int.h"
@@ -29,18 +29,10 @@
 
 int relay_login_channel_open(int *rd, int *wr)
 {
-	int sv[2], on = 1, size = LOGIN_CHANNEL_BUFFER;
+	int sv[2], size = LOGIN_CHANNEL_BUFFER;
 
-	if (socketpair(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0, sv) < 0)
+	if (ipc_pair(SOCK_DGRAM, sv) < 0)
 		return -1;
-	if (setsockopt(sv[0], SOL_SOCKET, SO_PASSCRED, &on, sizeof(on)) < 0) {
-		int saved = errno;
-
-		close(sv[0]);
-		close(sv[1]);
-		errno = saved;
-		return -1;
-	}
 	/*
 	 * Nobody reads the senders' end (answers come on sockets of their own). Shut, it also tells
 	 * the master's copy apart for a root-run benchmark (bench/login-record-bench): it polls RDHUP.
@@ -54,73 +46,32 @@ int relay_login_channel_open(int *rd, int *wr)
 	return 0;
 }
 
-/* ms_left - milliseconds from now to DEADLINE (CLOCK_MONOTONIC), 0 when it has passed. */
-static int ms_left(const struct timespec *deadline)
-{
-	struct timespec now;
-	long long ms;
-
-	clock_gettime(CLOCK_MONOTONIC, &now);
-	ms = (long long)(deadline->tv_sec - now.tv_sec) * 1000 + (deadline->tv_nsec - now.tv_nsec) / 1000000;
-	return ms <= 0 ? 0 : (int)ms;
-}
-
-/* wait_for - poll FD for EVENTS until DEADLINE: 1 ready, 0 the deadline passed, -1 an error. */
-static int wait_for(int fd, short events, const struct timespec *deadline)
-{
-	struct pollfd p = { .fd = fd, .events = events };
-	int r;
-
-	do
-		r = poll(&p, 1, ms_left(deadline));
-	while (r < 0 && errno == EINTR);
-	return r;
-}
-
-/* send_request - REQ with REPLY_FD attached onto CHAN, waiting for room until DEADLINE; 0 or -1. */
-static int send_request(int chan, const struct relay_login_req *req, int reply_fd, const struct timespec *deadline)
-{
-	while (fdpass_send(chan, req, sizeof(*req), reply_fd, MSG_DONTWAIT) < 0) {
-		if (errno != EAGAIN)
-			return -1;
-		/* Full: the worker is restarting or busy, and the records before ours go first. */
-		if (wait_for(chan, POLLOUT, deadline) <= 0) {
-			errno = ETIMEDOUT;
-			return -1;
-		}
-	}
-	return 0;
-}
-
 /*
  * ask_once - one request on a fresh answer socket: the worker's result (0 or -1), -2 when the
  * answer socket closed unanswered (the worker died with it: ask again), -3 on a timeout or error.
  */
-static int ask_once(int chan, const struct relay_login_req *req, const struct timespec *deadline)
+static int ask_once(int chan, const struct relay_login_req *req, int64_t deadline)
 {
 	struct relay_login_rep rep;
-	int sv[2], rc = -3;
-	ssize_t n;
+	struct ipc_frame f;
+	int sv[2], rc;
 
 	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0)
 		return -3;
-	if (send_request(chan, req, sv[1], deadline) < 0) {
+	/* A full channel: the worker is restarting or busy, and the records before ours go first. */
+	if (ipc_send(chan, IPC_RELAY_LOGIN, req, sizeof(*req), sv[1], deadline) < 0) {
 		close(sv[0]);
 		close(sv[1]);
 		return -3;
 	}
 	close(sv[1]); /* in flight now: the worker holds the only other copy once it takes it */
-	if (wait_for(sv[0], POLLIN, deadline) == 1) {
-		do
-			n = recv(sv[0], &rep, sizeof(rep), MSG_DONTWAIT);
-		while (n < 0 && errno == EINTR);
-		if (n == 0)
-			rc = -2;
-		else if (n == (ssize_t)sizeof(rep) && rep.magic == RELAY_LOGIN_MAGIC && (rep.result == 0 || rep.result == -1))
-			rc = rep.result;
-	}
+	rc = ipc_recv(sv[0], &rep, sizeof(rep), 0, deadline, &f);
 	close(sv[0]);
-	return rc;
+	if (rc == 0)
+		return -2;
+	if (rc == 1 && f.type == IPC_RELAY_LOGIN_REP && f.len == sizeof(rep) && (rep.result == 0 || rep.result == -1))
+		return rep.result;
+	return -3;
 }
 
 /* copy_field - TEXT into the fixed field DST of SIZE bytes, cut to fit (as the database cuts it). */
@@ -136,24 +87,17 @@ static void copy_field(char *dst, size_t size, const char *text)
 int relay_login_send(int chan, const char *ip, const char *user, const char *proto, int wait_ms)
 {
 	struct relay_login_req req;
-	struct timespec deadline;
+	int64_t deadline;
 	int rc;
 
 	if (chan < 0)
 		return RELAY_LOGIN_NO_ANSWER;
 	memset(&req, 0, sizeof(req));
-	req.magic = RELAY_LOGIN_MAGIC;
 	copy_field(req.ip, sizeof(req.ip), ip);
 	copy_field(req.user, sizeof(req.user), user);
 	copy_field(req.proto, sizeof(req.proto), proto);
-	clock_gettime(CLOCK_MONOTONIC, &deadline);
-	deadline.tv_sec += wait_ms / 1000;
-	deadline.tv_nsec += (long)(wait_ms % 1000) * 1000000;
-	if (deadline.tv_nsec >= 1000000000) {
-		deadline.tv_sec++;
-		deadline.tv_nsec -= 1000000000;
-	}
-	while ((rc = ask_once(chan, &req, &deadline)) == -2 && ms_left(&deadline) > 0)
+	deadline = ipc_deadline(wait_ms);
+	while ((rc = ask_once(chan, &req, deadline)) == -2 && ipc_ms_left(deadline) > 0)
 		log_debug("relaydb: the lookup worker ended before recording the login of %s; asking its successor", ip);
 	return rc >= -1 ? rc : RELAY_LOGIN_NO_ANSWER;
 }
@@ -165,64 +109,28 @@ struct login_record {
 	int reply_fd;
 };
 
-/* take_control - the sender's credentials and the one descriptor from MSG; false unless exactly one came. */
-static bool take_control(struct msghdr *msg, struct login_record *rec)
-{
-	bool ok = true;
-
-	for (struct cmsghdr *c = CMSG_FIRSTHDR(msg); c != NULL; c = CMSG_NXTHDR(msg, c)) {
-		if (c->cmsg_level != SOL_SOCKET)
-			continue;
-		if (c->cmsg_type == SCM_CREDENTIALS && c->cmsg_len >= CMSG_LEN(sizeof(struct ucred))) {
-			memcpy(&rec->who, CMSG_DATA(c), sizeof(rec->who));
-		} else if (c->cmsg_type == SCM_RIGHTS) {
-			size_t nfd = (c->cmsg_len - CMSG_LEN(0)) / sizeof(int);
-
-			for (size_t i = 0; i < nfd; i++) {
-				int fd;
-
-				memcpy(&fd, CMSG_DATA(c) + i * sizeof(int), sizeof(int));
-				if (rec->reply_fd < 0)
-					rec->reply_fd = fd;
-				else {
-					close(fd); /* a sender of ours sends one */
-					ok = false;
-				}
-			}
-		}
-	}
-	return ok && rec->reply_fd >= 0 && (msg->msg_flags & MSG_CTRUNC) == 0;
-}
-
 /* receive - the next record on CHAN: 1 taken, 0 none waiting, -1 a malformed one (dropped and logged). */
 static int receive(int chan, struct login_record *rec)
 {
-	union {
-		char buf[CMSG_SPACE(sizeof(struct ucred)) + CMSG_SPACE(4 * sizeof(int))];
-		struct cmsghdr align;
-	} ctl;
-	char data[sizeof(rec->req) + 1];
-	struct iovec iov = { .iov_base = data, .iov_len = sizeof(data) };
-	struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = ctl.buf,
-			      .msg_controllen = sizeof(ctl.buf) };
-	ssize_t n;
+	struct ipc_frame f;
+	int rc;
 
 	memset(rec, 0, sizeof(*rec));
 	rec->reply_fd = -1;
-	do
-		n = recvmsg(chan, &msg, MSG_DONTWAIT | MSG_CMSG_CLOEXEC);
-	while (n < 0 && errno == EINTR);
-	if (n < 0)
+	rc = ipc_recv(chan, &rec->req, sizeof(rec->req), IPC_FD_MUST, IPC_NOW, &f);
+	if (rc < 0 && errno != EPROTO && errno != EMSGSIZE)
 		return 0;
-	if (take_control(&msg, rec) && n == (ssize_t)sizeof(rec->req)) {
-		memcpy(&rec->req, data, sizeof(rec->req));
-		if (rec->req.magic == RELAY_LOGIN_MAGIC)
-			return 1;
+	if (f.has_cred)
+		rec->who = f.cred;
+	if (rc == 1 && f.type == IPC_RELAY_LOGIN && f.len == sizeof(rec->req)) {
+		rec->reply_fd = f.fd;
+		return 1;
 	}
-	log_warn("relaydb: a malformed login record (%zd bytes) from pid %ld uid %ld dropped", n, (long)rec->who.pid,
-		 (long)rec->who.uid);
-	if (rec->reply_fd >= 0)
-		close(rec->reply_fd);
+	log_warn("relaydb: a malformed login record (%s) from pid %ld uid %ld dropped",
+		 f.why != NULL ? f.why : f.type != IPC_RELAY_LOGIN ? "a record of another channel" : "of the wrong size",
+		 (long)rec->who.pid, (long)rec->who.uid);
+	if (f.fd >= 0)
+		close(f.fd);
 	return -1;
 }
 
@@ -237,7 +145,7 @@ static bool still_waiting(int fd)
 /* record_one - record REC into DB (NULL: no database) and answer it. */
 static void record_one(const struct config *cfg, struct relaydb *db, struct login_record *rec)
 {
-	struct relay_login_rep rep = { .magic = RELAY_LOGIN_MAGIC, .result = -1 };
+	struct relay_login_rep rep = { .result = -1 };
 	struct relay_login_req *q = &rec->req;
 
 	q->ip[sizeof(q->ip) - 1] = '\0';
@@ -258,7 +166,7 @@ static void record_one(const struct config *cfg, struct relaydb *db, struct logi
 		if (rep.result == 0)
 			log_debug("relaydb: authorized %s (user %s, %s) for session pid %ld uid %ld", q->ip, q->user,
 				  q->proto, (long)rec->who.pid, (long)rec->who.uid);
-		(void)send(rec->reply_fd, &rep, sizeof(rep), MSG_DONTWAIT | MSG_NOSIGNAL);
+		(void)ipc_send(rec->reply_fd, IPC_RELAY_LOGIN_REP, &rep, sizeof(rep), -1, IPC_NOW);
 	}
 	close(rec->reply_fd);
 }

@@ -2,7 +2,6 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 
 #include <errno.h>
-#include <poll.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -12,6 +11,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "common/ipc.h"
 #include "common/log.h"
 #include "relaydb/lookup.h"
 #include "relaydb/lookup_wire.h"
@@ -78,45 +78,20 @@ static int worker_connect(struct relay_lookup *lk)
 	return 0;
 }
 
-/* wait_record - one record of exactly LEN bytes from FD within RELAY_LOOKUP_TIMEOUT_MS; -1 on timeout, EOF or another size. */
-static int wait_record(int fd, void *buf, size_t len)
+/* wait_answer - the worker's answer to a question by DEADLINE; -1 on timeout, EOF or a bad record. */
+static int wait_answer(int fd, struct relay_lookup_rep *rep, int64_t deadline)
 {
-	struct pollfd p = { .fd = fd, .events = POLLIN };
-	struct timespec t0, t1;
-	int left = RELAY_LOOKUP_TIMEOUT_MS;
-	ssize_t n;
+	struct ipc_frame f;
+	int rc = ipc_recv(fd, rep, sizeof(*rep), 0, deadline, &f);
 
-	clock_gettime(CLOCK_MONOTONIC, &t0);
-	for (;;) {
-		int r = poll(&p, 1, left);
-
-		if (r > 0)
-			break;
-		if (r == 0)
-			errno = ETIMEDOUT;
-		if (r == 0 || errno != EINTR)
-			return -1;
-		clock_gettime(CLOCK_MONOTONIC, &t1);
-		left = RELAY_LOOKUP_TIMEOUT_MS - (int)((t1.tv_sec - t0.tv_sec) * 1000 + (t1.tv_nsec - t0.tv_nsec) / 1000000);
-		if (left <= 0)
-			return -1;
-	}
-	do
-		n = recv(fd, buf, len, 0);
-	while (n < 0 && errno == EINTR);
-	if (n == (ssize_t)len)
-		return 0;
-	if (n >= 0)
-		errno = n == 0 ? ECONNRESET : EPROTO; /* the log says why, not a stale errno */
-	return -1;
-}
-
-/* wait_answer - the worker's answer to a question; -1 on timeout, EOF or a bad record. */
-static int wait_answer(int fd, struct relay_lookup_rep *rep)
-{
-	if (wait_record(fd, rep, sizeof(*rep)) < 0 || rep->magic != RELAY_LOOKUP_MAGIC || rep->found < -1 ||
-	    rep->found > 1)
+	if (rc == 0)
+		errno = ECONNRESET; /* the log says why, not a stale errno */
+	if (rc != 1)
 		return -1;
+	if (f.type != IPC_RELAY_LOOKUP_REP || f.len != sizeof(*rep) || rep->found < -1 || rep->found > 1) {
+		errno = EPROTO;
+		return -1;
+	}
 	rep->entry.ip[sizeof(rep->entry.ip) - 1] = '\0';
 	rep->entry.user[sizeof(rep->entry.user) - 1] = '\0';
 	rep->entry.proto[sizeof(rep->entry.proto) - 1] = '\0';
@@ -126,16 +101,19 @@ static int wait_answer(int fd, struct relay_lookup_rep *rep)
 /* ask_worker - relaydb_get through the worker: 1, 0 or -1 as it answered; -2 when it did not answer. */
 static int ask_worker(struct relay_lookup *lk, const char *canon, struct relay_entry *e)
 {
-	struct relay_lookup_req req = { .magic = RELAY_LOOKUP_MAGIC };
+	struct relay_lookup_req req;
 	struct relay_lookup_rep rep;
 	size_t n = strlen(canon);
+	int64_t deadline = ipc_deadline(RELAY_LOOKUP_TIMEOUT_MS);
 
 	if (lk->worker_failed || n >= sizeof(req.ip))
 		return -2;
 	if (lk->fd < 0 && worker_connect(lk) < 0)
 		goto failed;
+	memset(&req, 0, sizeof(req));
 	memcpy(req.ip, canon, n + 1);
-	if (send(lk->fd, &req, sizeof(req), MSG_NOSIGNAL) != (ssize_t)sizeof(req) || wait_answer(lk->fd, &rep) < 0)
+	if (ipc_send(lk->fd, IPC_RELAY_LOOKUP, &req, sizeof(req), -1, deadline) < 0 ||
+	    wait_answer(lk->fd, &rep, deadline) < 0)
 		goto failed;
 	if (rep.found == 1)
 		*e = rep.entry;

@@ -11,6 +11,7 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include "common/ipc.h"
 #include "common/log.h"
 #include "relaydb/login_channel.h"
 #include "relaydb/lookup.h"
@@ -124,19 +125,20 @@ static struct relaydb *database(struct lookupd *ld)
  * violation (sessions record logins on the login channel). Logged with the sender, then at most
  * once per LOOKUPD_REFUSAL_LOG_SECS with the count; the client is dropped.
  */
-static void refuse_login(struct lookupd *ld, nfds_t i, const struct relay_login_req *req)
+static void refuse_login(struct lookupd *ld, nfds_t i, const struct relay_login_req *req, size_t len)
 {
-	struct ucred who = { 0 };
-	socklen_t len = sizeof(who);
+	struct ucred who;
 	time_t now = time(NULL);
-	char ip[sizeof(req->ip)];
+	char ip[sizeof(req->ip)] = "";
 
 	ld->refused++;
 	if (ld->refusal_logged != 0 && now - ld->refusal_logged < LOOKUPD_REFUSAL_LOG_SECS)
 		return;
-	(void)getsockopt(ld->fds[i].fd, SOL_SOCKET, SO_PEERCRED, &who, &len);
-	memcpy(ip, req->ip, sizeof(ip));
-	ip[sizeof(ip) - 1] = '\0';
+	(void)ipc_peer_cred(ld->fds[i].fd, &who);
+	if (len == sizeof(*req)) {
+		memcpy(ip, req->ip, sizeof(ip));
+		ip[sizeof(ip) - 1] = '\0';
+	}
 	log_warn("relaydb: protocol violation on %s: a login record (for %s) from pid %ld uid %ld refused; "
 		 "logins are recorded only on the sessions' login channel (%lu refused since the last note)",
 		 RELAY_LOOKUP_SOCKET, LOG_Q(ip), (long)who.pid, (long)who.uid, ld->refused);
@@ -159,21 +161,24 @@ static bool answer(struct lookupd *ld, nfds_t i)
 	} in;
 	struct relay_lookup_rep rep;
 	struct relaydb *db;
-	ssize_t n = recv(ld->fds[i].fd, &in, sizeof(in), MSG_DONTWAIT);
+	struct ipc_frame f;
+	/* A descriptor sent along is closed, not a reason to drop the session: the old recv() did the same. */
+	int rc = ipc_recv(ld->fds[i].fd, &in, sizeof(in), IPC_FD_MAY, IPC_NOW, &f);
 
-	if (n < 0)
-		return errno == EAGAIN || errno == EINTR;
-	if (n == (ssize_t)sizeof(in.login) && in.login.magic == RELAY_LOGIN_MAGIC) {
-		refuse_login(ld, i, &in.login);
+	if (f.fd >= 0)
+		close(f.fd);
+	if (rc < 0)
+		return errno == EAGAIN;
+	if (rc == 1 && f.type == IPC_RELAY_LOGIN) {
+		refuse_login(ld, i, &in.login, f.len);
 		return false;
 	}
-	if (n != (ssize_t)sizeof(in.q) || in.q.magic != RELAY_LOOKUP_MAGIC)
+	if (rc == 0 || f.type != IPC_RELAY_LOOKUP || f.len != sizeof(in.q))
 		return false; /* the session ended (0), or it is not one of ours */
 	in.q.ip[sizeof(in.q.ip) - 1] = '\0';
 	memset(&rep, 0, sizeof(rep));
-	rep.magic = RELAY_LOOKUP_MAGIC;
 	rep.found = (db = database(ld)) != NULL ? relaydb_get(db, in.q.ip, &rep.entry) : -1;
-	return send(ld->fds[i].fd, &rep, sizeof(rep), MSG_DONTWAIT | MSG_NOSIGNAL) == (ssize_t)sizeof(rep);
+	return ipc_send(ld->fds[i].fd, IPC_RELAY_LOOKUP_REP, &rep, sizeof(rep), -1, IPC_NOW) == 0;
 }
 
 static void serve_ready(struct lookupd *ld)

@@ -18,7 +18,7 @@ import time
 import popgate_harness as h
 import smtp_helpers as sh
 
-RELAY_LOGIN_MAGIC = 0x706c6731  # src/relaydb/lookup_wire.h
+IPC_MAGIC, IPC_RELAY_LOGIN = 0x70676931, 10  # src/common/ipc.h
 RELAY_LOGIN_WAIT_S = 20         # RELAY_LOGIN_WAIT_MS, src/relaydb/login_channel.h
 WORKER_LISTENING = r"popgated/lookup\[(\d+)\]: \w+: relaydb: lookup worker listening"
 
@@ -79,8 +79,9 @@ class RelayWithDaemon(h.TestCase):
 
 
 def login_record(ip, user=b"forged", proto=b"pop3"):
-    """A struct relay_login_req (src/relaydb/lookup_wire.h)."""
-    return struct.pack("=I46s128s16s2x", RELAY_LOGIN_MAGIC, ip.encode(), user, proto)
+    """A struct relay_login_req (src/relaydb/lookup_wire.h) in its frame (src/common/ipc.h)."""
+    payload = struct.pack("=46s128s16s", ip.encode(), user, proto)
+    return struct.pack("=III", IPC_MAGIC, IPC_RELAY_LOGIN, len(payload)) + payload
 
 
 def rcpt_code(d, source):

@@ -154,15 +154,15 @@ def forge_login(lookup_sock, ip):
         s.settimeout(20)
         try:
             s.connect(lookup_sock)
-            s.send(struct.pack("=I46s128s16s2x", RELAY_LOGIN_MAGIC, ip.encode(), b"forged", b"pop3"))
+            s.send(ipc_frame(IPC_RELAY_LOGIN, struct.pack("=46s128s16s", ip.encode(), b"forged", b"pop3")))
             answer = s.recv(64)
         finally:
             s.close()
         if answer == b"":
             raise OSError(errno.ECONNRESET, "refused: the worker hung up")
-        magic, result = struct.unpack("=Ii", answer)
-        if (magic, result) != (RELAY_LOGIN_MAGIC, 0):
-            raise OSError(errno.EPROTO, "not recorded: %x %d" % (magic, result))
+        magic, kind, _, result = struct.unpack("=IIIi", answer)
+        if (magic, kind, result) != (IPC_MAGIC, IPC_RELAY_LOGIN_REP, 0):
+            raise OSError(errno.EPROTO, "not recorded: %x %d %d" % (magic, kind, result))
     return go
 
 
@@ -245,30 +245,37 @@ def steal_fd(pid, fd):
         os.close(pidfd)
 
 
+# Every channel's frame (src/common/ipc.h): magic, type, payload length, then the payload.
+IPC_MAGIC = 0x70676931
+IPC_PRIVSEP_REPORT, IPC_SESSION_REPORT, IPC_RELAY_LOGIN, IPC_RELAY_LOGIN_REP, IPC_AUTH_REQ = 2, 7, 10, 11, 12
+
+
+def ipc_frame(kind, payload):
+    """PAYLOAD in a frame of type KIND, as every channel carries it."""
+    return struct.pack("=III", IPC_MAGIC, kind, len(payload)) + payload
+
+
 def report(event, session_pid, user=b"alice"):
-    """A session_wire_report record (src/common/session_wire.h)."""
-    return struct.pack("=IIi64s", 0x70677231, event, session_pid, user)
+    """A session_wire_report record (src/common/session_wire.h): event, pid, user, client, count."""
+    return ipc_frame(IPC_SESSION_REPORT, struct.pack("=Ii64si16sI", event, session_pid, user, 0, b"", 0))
 
 
 SESSION_AUTH_FAIL = 2
 SESSION_MSG_RELAYED, SESSION_MSG_DENIED, SESSION_TXN_BEGIN, SESSION_TXN_END, SESSION_TXN_HANDOFF, \
     SESSION_CLIENT_KNOWN = 3, 4, 5, 6, 7, 8
-WIRE_REPORT = 4
-# struct wire_check (src/privsep/privsep.c): type, event, ack, then a struct privsep_request; 1444 bytes.
-WIRE_CHECK_SIZE = 1444
 REPORT_BUDGET_TXNS = 1024  # src/common/report_budget.h
-RELAY_LOGIN_MAGIC = 0x706c6731  # src/relaydb/lookup_wire.h
 
 
 def child_report(event):
-    """A report record as a protocol child sends it to its monitor, asking for no answer."""
-    return struct.pack("=III", WIRE_REPORT, event, 0).ljust(WIRE_CHECK_SIZE, b"\0")
+    """A report as a protocol child sends it to its monitor (struct wire_report, src/privsep/privsep_int.h),
+    asking for no answer."""
+    return ipc_frame(IPC_PRIVSEP_REPORT, struct.pack("=II", event, 0))
 
 
-# struct auth_wire_req (src/auth/auth_wire.h): magic, mech, user[128], secret[1024], challenge[256],
-# service[16], client_ip[64]; the reply starts with its magic and the result (0: AUTH_OK).
-AUTH_WIRE_REQ = struct.Struct("=II128s1024s256s16s64s")
-AUTH_WIRE_REQ_MAGIC, AUTH_WIRE_PASSWORD = 0x70617131, 1
+# struct auth_wire_req (src/auth/auth_wire.h): mech, user[128], secret[1024], challenge[256],
+# service[16], client_ip[64]; the reply's payload starts with the result (0: AUTH_OK).
+AUTH_WIRE_REQ = struct.Struct("=I128s1024s256s16s64s")
+AUTH_WIRE_PASSWORD = 1
 
 
 def unix_peer(inode):
@@ -295,15 +302,15 @@ def ask_auth_worker(chan_fd, user, password):
     def go():
         chan = socket.socket(fileno=os.dup(chan_fd))
         mine, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
-        req = AUTH_WIRE_REQ.pack(AUTH_WIRE_REQ_MAGIC, AUTH_WIRE_PASSWORD, user.encode(), password.encode(),
-                                 b"", b"pop3", b"127.0.0.1")
+        req = ipc_frame(IPC_AUTH_REQ, AUTH_WIRE_REQ.pack(AUTH_WIRE_PASSWORD, user.encode(), password.encode(),
+                                                         b"", b"pop3", b"127.0.0.1"))
         socket.send_fds(chan, [req], [theirs.fileno()])
         theirs.close()
         mine.settimeout(60)
         reply = mine.recv(65536)
         if not reply:
             raise OSError(errno.ECONNREFUSED, "closed unanswered")
-        if struct.unpack_from("=Ii", reply)[1] != 0:
+        if struct.unpack_from("=i", reply, 12)[0] != 0:
             raise OSError(errno.EPERM, "not AUTH_OK")
     return go
 
@@ -844,7 +851,7 @@ class Privileges(h.TestCase):
                 mark = len(d.log())
                 self.assertEqual(attempt(stranger, ask_auth_worker(chan, owner, users.password)), errno.ECONNREFUSED,
                                  "the auth worker answered another uid than the monitors'")
-                d.wait_for_log(r"auth worker: refused a request from another user than the session monitors'",
+                d.wait_for_log(r"auth worker: refused a frame from another user",
                                start=mark)
                 # With server.user's uid and the descriptor, it answers: the descriptor is the gate.
                 self.assertEqual(attempt(creds(children["SMTP"]), ask_auth_worker(chan, owner, users.password)), 0)

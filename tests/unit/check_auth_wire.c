@@ -17,10 +17,12 @@
 #include "auth/auth_worker.h"
 #include "check_run.h"
 #include "common/config.h"
+#include "common/ipc.h"
 
 /* ---- parsing: one table of records, each with the verdict the parser must give ---- */
 
-enum change { NONE, SHORT, LONG, MAGIC, MECH_ZERO, MECH_BIG, UNTERMINATED };
+/* The magic is the frame's (common/ipc.h), checked before the record: check_ipc tests it. */
+enum change { NONE, SHORT, LONG, MECH_ZERO, MECH_BIG, UNTERMINATED };
 
 static const struct req_case {
 	const char *name;
@@ -28,7 +30,7 @@ static const struct req_case {
 	int want;
 } req_cases[] = {
 	{ "well formed", NONE, 0 },          { "one byte short", SHORT, -1 },
-	{ "one byte long", LONG, -1 },       { "bad magic", MAGIC, -1 },
+	{ "one byte long", LONG, -1 },
 	{ "mechanism 0", MECH_ZERO, -1 },    { "unknown mechanism", MECH_BIG, -1 },
 	{ "strings unterminated", UNTERMINATED, 0 },
 };
@@ -43,8 +45,6 @@ START_TEST(test_request_parse)
 
 	ck_assert_int_eq(auth_wire_req_fill(&req, AUTH_WIRE_APOP, "alice", "c4c9334bac560ecc979e58001b3e22fb",
 					    "<1896.697170952@dbc.mtview.ca.us>", "pop3", "127.0.0.1"), 0);
-	if (t->change == MAGIC)
-		req.magic ^= 1;
 	if (t->change == MECH_ZERO)
 		req.mech = 0;
 	if (t->change == MECH_BIG)
@@ -85,7 +85,8 @@ START_TEST(test_request_fill_refuses_to_cut)
 	/* A name cut to fit would be checked as another user: refused whole instead. */
 	ck_assert_int_eq(auth_wire_req_fill(&req, AUTH_WIRE_PASSWORD, long_user, "pw", "", "pop3", "::1"), -1);
 	ck_assert_int_eq(auth_wire_req_fill(&req, AUTH_WIRE_PASSWORD, "alice", "pw", "", "pop3", long_ip), -1);
-	ck_assert_int_eq(req.magic, 0); /* and nothing of the secret is left behind */
+	ck_assert_uint_eq(req.mech, 0); /* and nothing of the secret is left behind */
+	ck_assert_str_eq(req.secret, "");
 	long_user[sizeof(long_user) - 2] = '\0';
 	ck_assert_int_eq(auth_wire_req_fill(&req, AUTH_WIRE_PASSWORD, long_user, "pw", NULL, "pop3", "::1"), 0);
 	ck_assert_str_eq(req.challenge, "");
@@ -98,7 +99,6 @@ START_TEST(test_reply_parse)
 	const char *why = NULL;
 
 	memset(&rep, 0, sizeof(rep));
-	rep.magic = AUTH_WIRE_REPLY_MAGIC;
 	rep.result = AUTH_OK;
 	memset(rep.user.name, 'n', sizeof(rep.user.name));
 	memset(rep.user.mailbox, 'm', sizeof(rep.user.mailbox));
@@ -121,9 +121,7 @@ START_TEST(test_reply_parse)
 	ck_assert_int_eq(auth_wire_reply_parse(&rep, sizeof(rep), &out, &why), -1);
 	rep.result = AUTH_OK;
 	ck_assert_int_eq(auth_wire_reply_parse(&rep, sizeof(rep) - 1, &out, &why), -1);
-	rep.magic = AUTH_WIRE_REQ_MAGIC;
-	ck_assert_int_eq(auth_wire_reply_parse(&rep, sizeof(rep), &out, &why), -1);
-	ck_assert_str_eq(why, "a reply with a bad magic number");
+	ck_assert_str_eq(why, "a reply of the wrong size");
 }
 END_TEST
 
@@ -196,13 +194,18 @@ START_TEST(test_worker_answers)
 }
 END_TEST
 
-/* raw_request - send LEN bytes of BUF with a reply socket; what comes back: 1 an answer, 0 closed unanswered. */
-static int raw_request(const void *buf, size_t len)
+/*
+ * raw_request - send LEN bytes of BUF with a reply socket, in a frame of TYPE (0: bare, no frame);
+ * what comes back: 1 an answer, 0 closed unanswered.
+ */
+static int raw_request(uint32_t type, const void *buf, size_t len)
 {
 	int sv[2], chan = auth_channel_client_fd();
-	char cbuf[CMSG_SPACE(sizeof(int))], rep[sizeof(struct auth_wire_reply)];
-	struct iovec iov = { .iov_base = (void *)buf, .iov_len = len };
-	struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = cbuf, .msg_controllen = sizeof(cbuf) };
+	char cbuf[CMSG_SPACE(sizeof(int))], rep[sizeof(struct ipc_hdr) + sizeof(struct auth_wire_reply)];
+	struct ipc_hdr h = { .magic = IPC_MAGIC, .type = type, .len = (uint32_t)len };
+	struct iovec iov[2] = { { &h, sizeof(h) }, { (void *)buf, len } };
+	struct msghdr msg = { .msg_iov = type != 0 ? iov : iov + 1, .msg_iovlen = type != 0 ? 2 : 1,
+			      .msg_control = cbuf, .msg_controllen = sizeof(cbuf) };
 	struct cmsghdr *c;
 	ssize_t n;
 
@@ -213,7 +216,7 @@ static int raw_request(const void *buf, size_t len)
 	c->cmsg_type = SCM_RIGHTS;
 	c->cmsg_len = CMSG_LEN(sizeof(int));
 	memcpy(CMSG_DATA(c), &sv[1], sizeof(int));
-	ck_assert_int_eq(sendmsg(chan, &msg, 0), (ssize_t)len);
+	ck_assert_int_eq(sendmsg(chan, &msg, 0), (ssize_t)(len + (type != 0 ? sizeof(h) : 0)));
 	close(sv[1]);
 	n = recv(sv[0], rep, sizeof(rep), 0);
 	close(sv[0]);
@@ -226,11 +229,13 @@ START_TEST(test_worker_refuses_malformed_and_goes_on)
 	struct auth_user u;
 
 	ck_assert_int_eq(auth_wire_req_fill(&req, AUTH_WIRE_PASSWORD, "alice", "alice pw", "", "pop3", "::1"), 0);
-	ck_assert_int_eq(raw_request(&req, sizeof(req)), 1);
-	ck_assert_int_eq(raw_request(&req, sizeof(req) - 1), 0);
-	ck_assert_int_eq(raw_request("garbage", 7), 0);
+	ck_assert_int_eq(raw_request(IPC_AUTH_REQ, &req, sizeof(req)), 1);
+	ck_assert_int_eq(raw_request(IPC_AUTH_REQ, &req, sizeof(req) - 1), 0);
+	ck_assert_int_eq(raw_request(0, "garbage", 7), 0);
+	ck_assert_int_eq(raw_request(0, &req, sizeof(req)), 0);               /* the record without its frame */
+	ck_assert_int_eq(raw_request(IPC_RELAY_LOGIN, &req, sizeof(req)), 0); /* another channel's type */
 	req.mech = 9;
-	ck_assert_int_eq(raw_request(&req, sizeof(req)), 0);
+	ck_assert_int_eq(raw_request(IPC_AUTH_REQ, &req, sizeof(req)), 0);
 	/* Still serving. */
 	ck_assert_int_eq(auth_client_check(AUTH_WIRE_PASSWORD, "alice", "alice pw", "", "pop3", "::1", &u), AUTH_OK);
 }

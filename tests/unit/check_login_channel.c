@@ -11,6 +11,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "common/ipc.h"
 #include "relaydb/login_channel.h"
 #include "relaydb/lookup_wire.h"
 #include "relaydb/relaydb.h"
@@ -118,7 +119,7 @@ END_TEST
 START_TEST(a_worker_that_dies_with_the_record_is_asked_again)
 {
 	pid_t pid = sender("192.0.2.10");
-	char buf[sizeof(struct relay_login_req)];
+	char buf[sizeof(struct ipc_hdr) + sizeof(struct relay_login_req)];
 	union {
 		char b[CMSG_SPACE(sizeof(int)) + CMSG_SPACE(sizeof(struct ucred))];
 		struct cmsghdr align;
@@ -144,15 +145,19 @@ START_TEST(a_worker_that_dies_with_the_record_is_asked_again)
 }
 END_TEST
 
-/* send_raw - LEN bytes of REQ onto the channel with NFD descriptors attached (the ends of fresh pairs; PEERS gets the others). */
-static void send_raw(const struct relay_login_req *req, size_t len, int nfd, int *peers)
+/*
+ * send_raw - a frame of TYPE with LEN bytes of REQ onto the channel with NFD descriptors attached
+ * (the ends of fresh pairs; PEERS gets the others).
+ */
+static void send_raw(uint32_t type, const struct relay_login_req *req, size_t len, int nfd, int *peers)
 {
+	struct ipc_hdr h = { .magic = IPC_MAGIC, .type = type, .len = (uint32_t)len };
 	union {
 		char b[CMSG_SPACE(2 * sizeof(int))];
 		struct cmsghdr align;
 	} ctl;
-	struct iovec iov = { .iov_base = (void *)req, .iov_len = len };
-	struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1 };
+	struct iovec iov[2] = { { &h, sizeof(h) }, { (void *)req, len } };
+	struct msghdr msg = { .msg_iov = iov, .msg_iovlen = 2 };
 	int fds[2];
 
 	for (int i = 0; i < nfd; i++) {
@@ -174,7 +179,7 @@ static void send_raw(const struct relay_login_req *req, size_t len, int nfd, int
 		c->cmsg_len = CMSG_LEN((size_t)nfd * sizeof(int));
 		memcpy(CMSG_DATA(c), fds, (size_t)nfd * sizeof(int));
 	}
-	ck_assert_int_eq(sendmsg(wr, &msg, 0), (ssize_t)len);
+	ck_assert_int_eq(sendmsg(wr, &msg, 0), (ssize_t)(sizeof(h) + len));
 	for (int i = 0; i < nfd; i++)
 		close(fds[i]);
 }
@@ -189,25 +194,24 @@ static bool hung_up(int fd)
 
 START_TEST(malformed_records_are_dropped)
 {
-	struct relay_login_req req = { .magic = RELAY_LOGIN_MAGIC };
+	struct relay_login_req req = { .ip = "" };
 	int peers[2];
 
 	snprintf(req.ip, sizeof(req.ip), "192.0.2.11");
 	snprintf(req.user, sizeof(req.user), "alice");
 	snprintf(req.proto, sizeof(req.proto), "pop3");
-	send_raw(&req, sizeof(req), 0, NULL);          /* no answer socket */
-	send_raw(&req, sizeof(req) - 1, 1, peers);     /* short */
+	send_raw(IPC_RELAY_LOGIN, &req, sizeof(req), 0, NULL);      /* no answer socket */
+	send_raw(IPC_RELAY_LOGIN, &req, sizeof(req) - 1, 1, peers); /* short */
 	relay_login_serve(cfg, rd, db);
 	ck_assert(hung_up(peers[0]));
 	close(peers[0]);
-	send_raw(&req, sizeof(req), 2, peers);         /* two answer sockets: both closed */
+	send_raw(IPC_RELAY_LOGIN, &req, sizeof(req), 2, peers);     /* two answer sockets: both closed */
 	relay_login_serve(cfg, rd, db);
 	ck_assert(hung_up(peers[0]));
 	ck_assert(hung_up(peers[1]));
 	close(peers[0]);
 	close(peers[1]);
-	req.magic = RELAY_LOOKUP_MAGIC;                /* a question, on the wrong channel */
-	send_raw(&req, sizeof(req), 1, peers);
+	send_raw(IPC_RELAY_LOOKUP, &req, sizeof(req), 1, peers);    /* a question, on the wrong channel */
 	relay_login_serve(cfg, rd, db);
 	ck_assert(hung_up(peers[0]));
 	close(peers[0]);

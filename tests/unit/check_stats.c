@@ -14,6 +14,7 @@
 
 #include <sys/socket.h>
 
+#include "common/ipc.h"
 #include "common/session_wire.h"
 #include "common/stats.h"
 #include "common/stats_report.h"
@@ -151,11 +152,13 @@ END_TEST
 static unsigned records(int fd, uint64_t *sum, uint32_t *first_count, uint32_t *event)
 {
 	struct session_wire_report r;
+	struct ipc_frame f;
 	unsigned n = 0;
 
 	*sum = 0;
-	while (recv(fd, &r, sizeof(r), MSG_DONTWAIT) == (ssize_t)sizeof(r)) {
-		ck_assert_uint_eq(r.magic, SESSION_WIRE_MAGIC);
+	while (ipc_recv(fd, &r, sizeof(r), 0, IPC_NOW, &f) == 1) {
+		ck_assert_uint_eq(f.type, IPC_SESSION_REPORT);
+		ck_assert_uint_eq(f.len, sizeof(r));
 		ck_assert_int_eq(r.session_pid, getpid());
 		if (n++ == 0) {
 			*first_count = r.count;
@@ -204,7 +207,7 @@ END_TEST
 /* report - a record of EVENT, as the master reads it. */
 static struct session_wire_report report(uint32_t event, uint32_t count)
 {
-	struct session_wire_report r = { .magic = SESSION_WIRE_MAGIC, .event = event, .count = count };
+	struct session_wire_report r = { .event = event, .count = count };
 
 	return r;
 }
