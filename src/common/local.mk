@@ -30,3 +30,7 @@ src_common_libcommon_a_SOURCES = \
 	src/common/stats.c src/common/stats.h \
 	src/common/stats_report.c src/common/stats_report.h \
 	src/common/tls.c src/common/tls.h
+
+# What the one command dispatcher (session_cmd.c) answers over POP3 and SMTP, against the real popgated.
+TESTS += tests/integration/test_cmd_replies.py
+EXTRA_DIST += tests/integration/test_cmd_replies.py
