@@ -3,7 +3,6 @@
 
 #include <stdbool.h>
 #include <string.h>
-#include <strings.h>
 
 #include "common/session_cmd.h"
 
@@ -28,6 +27,15 @@ static enum session_cmd_error verb_end(const struct session_cmd_table *t, const 
 	return SESSION_CMD_OK;
 }
 
+/* same_verb - whether ROW (upper case) is the N letters of VERB in any case; ASCII, whatever the locale. */
+static bool same_verb(const char *row, const char *verb, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (row[i] == '\0' || row[i] != (verb[i] >= 'a' ? verb[i] - 'a' + 'A' : verb[i]))
+			return false;
+	return row[n] == '\0';
+}
+
 /*
  * find - the row for the N-octet VERB: the first valid in STATE, else the first at all (for its
  * texts), NULL when no row has it. *VALID tells whether the row is valid in STATE.
@@ -41,7 +49,7 @@ static const struct session_cmd *find(const struct session_cmd_table *t, const c
 	for (size_t i = 0; i < t->ncmds; i++) {
 		const struct session_cmd *c = &t->cmds[i];
 
-		if (strlen(c->verb) != n || strncasecmp(c->verb, verb, n) != 0)
+		if (!same_verb(c->verb, verb, n))
 			continue;
 		if (c->states & state) {
 			*valid = true;
