@@ -7,7 +7,8 @@
  *
  * The AUTHORIZATION state runs in the unprivileged protocol child (pop3_prelogin.c,
  * pop3_sasl.c); the TRANSACTION state runs in the post-login process as the mailbox owner
- * (pop3_postlogin.c). Both go through the one dispatcher in pop3_cmd.c.
+ * (pop3_postlogin.c). Both go through the table in pop3_cmd.c and the one dispatcher of
+ * common/session_cmd.c, which SMTP uses too.
  */
 #ifndef POPGATE_POP3_INT_H
 #define POPGATE_POP3_INT_H

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
- * smtp_session.c - one SMTP connection: the privilege split, the greeting, and the dispatcher
+ * smtp_session.c - one SMTP connection: the privilege split, the greeting, and the command loop
  * that reads command lines under timeouts, hands them to the command table's dispatcher
  * (common/session_cmd.h), and hangs up after too many errors.
  */
