@@ -1,4 +1,4 @@
-/* session_cmd.c - the one command dispatcher of POP3 and SMTP: verb, state and arguments checked before a handler acts. */
+/* session_cmd.c - the one command dispatcher of POP3 and SMTP: verb, state and arguments checked before any handler. */
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 
 #include <stdbool.h>
