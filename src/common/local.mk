@@ -25,7 +25,12 @@ src_common_libcommon_a_SOURCES = \
 	src/common/report_budget.c src/common/report_budget.h \
 	src/common/sasl.c src/common/sasl.h \
 	src/common/session.c src/common/session.h src/common/session_wire.h \
+	src/common/session_cmd.c src/common/session_cmd.h \
 	src/common/session_proxy.c \
 	src/common/stats.c src/common/stats.h \
 	src/common/stats_report.c src/common/stats_report.h \
 	src/common/tls.c src/common/tls.h
+
+# What the one command dispatcher (session_cmd.c) answers over POP3 and SMTP, against the real popgated.
+TESTS += tests/integration/test_cmd_replies.py
+EXTRA_DIST += tests/integration/test_cmd_replies.py

@@ -67,8 +67,9 @@ int pop3_capa_format(const struct config *cfg, const struct pop3_capa_in *in, ch
 	return ok ? (int)pos : -1;
 }
 
-enum pop3_outcome pop3_cmd_capa(struct pop3 *p, int argc, char **argv)
+int pop3_cmd_capa(void *session, struct session_args *a)
 {
+	struct pop3 *p = session;
 	char buf[1024];
 	struct pop3_capa_in in = {
 		.state = p->state,

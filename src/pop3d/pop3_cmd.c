@@ -1,125 +1,78 @@
-/* pop3_cmd.c - the POP3 command table, the one dispatcher, replies and bad-command counting. */
+/* pop3_cmd.c - the POP3 command table (common/session_cmd.h), the command loop, replies and bad-command counting. */
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
-#include <strings.h>
 
 #include "common/log.h"
 #include "pop3d/pop3_int.h"
 
 #define A POP3_AUTHORIZATION
 #define T POP3_TRANSACTION
+#define NAME POP3_NAME_ARG_MAX
+#define WHOLE POP3_LINE_MAX
+#define VERBATIM SESSION_SPLIT_VERBATIM
 
 /*
- * Every command in every state. Checking (state, argument count and length) is the
- * dispatcher's job; handlers only act. QUIT appears twice: it means different things per state.
+ * Every command in every state; checking (state, argument count and length: RFC 2449's 40
+ * octets, but for user names and AUTH's initial response) is the dispatcher's job, handlers only
+ * act. QUIT appears twice: it means different things per state.
  */
-static const struct pop3_cmd commands[] = {
-	{ "CAPA", A | T, 0, 0, 0, pop3_cmd_capa },
-	{ "USER", A, 1, 1, POP3_F_NAME, pop3_cmd_user },
-	{ "PASS", A, 1, 1, POP3_F_REST, pop3_cmd_pass },
-	{ "APOP", A, 2, 2, POP3_F_NAME, pop3_cmd_apop },
-	{ "AUTH", A, 0, 2, POP3_F_LONG, pop3_cmd_auth },
-	{ "STLS", A, 0, 0, 0, pop3_cmd_stls },
-	{ "QUIT", A, 0, 0, 0, pop3_cmd_quit_auth },
-	{ "STAT", T, 0, 0, 0, pop3_cmd_stat },
-	{ "LIST", T, 0, 1, 0, pop3_cmd_list },
-	{ "RETR", T, 1, 1, 0, pop3_cmd_retr },
-	{ "DELE", T, 1, 1, 0, pop3_cmd_dele },
-	{ "NOOP", T, 0, 0, 0, pop3_cmd_noop },
-	{ "RSET", T, 0, 0, 0, pop3_cmd_rset },
-	{ "TOP", T, 2, 2, 0, pop3_cmd_top },
-	{ "UIDL", T, 0, 1, 0, pop3_cmd_uidl },
-	{ "QUIT", T, 0, 0, 0, pop3_cmd_quit_trans },
+static const struct session_cmd commands[] = {
+	{ .verb = "CAPA", .states = A | T, .fn = pop3_cmd_capa },
+	{ .verb = "USER", .states = A, .min_args = 1, .max_args = 1, .arg_max = { NAME }, .fn = pop3_cmd_user },
+	{ .verb = "PASS", .states = A, .split = VERBATIM, .min_args = 1, .max_args = 1, .arg_max = { WHOLE },
+	  .fn = pop3_cmd_pass },
+	{ .verb = "APOP", .states = A, .min_args = 2, .max_args = 2, .arg_max = { NAME }, .fn = pop3_cmd_apop },
+	{ .verb = "AUTH", .states = A, .max_args = 2, .arg_max = { 0, WHOLE }, .fn = pop3_cmd_auth },
+	{ .verb = "STLS", .states = A, .fn = pop3_cmd_stls },
+	{ .verb = "QUIT", .states = A, .fn = pop3_cmd_quit_auth },
+	{ .verb = "STAT", .states = T, .fn = pop3_cmd_stat },
+	{ .verb = "LIST", .states = T, .max_args = 1, .fn = pop3_cmd_list },
+	{ .verb = "RETR", .states = T, .min_args = 1, .max_args = 1, .fn = pop3_cmd_retr },
+	{ .verb = "DELE", .states = T, .min_args = 1, .max_args = 1, .fn = pop3_cmd_dele },
+	{ .verb = "NOOP", .states = T, .fn = pop3_cmd_noop },
+	{ .verb = "RSET", .states = T, .fn = pop3_cmd_rset },
+	{ .verb = "TOP", .states = T, .min_args = 2, .max_args = 2, .fn = pop3_cmd_top },
+	{ .verb = "UIDL", .states = T, .max_args = 1, .fn = pop3_cmd_uidl },
+	{ .verb = "QUIT", .states = T, .fn = pop3_cmd_quit_trans },
 };
 
 #undef A
 #undef T
+#undef NAME
+#undef WHOLE
+#undef VERBATIM
 
-/* find - the row for NAME valid in STATE; *KNOWN tells whether NAME exists in any state. */
-static const struct pop3_cmd *find(const char *name, enum pop3_state state, bool *known)
+/* refuse - what a refused line is told (RFC 1939: -ERR and a text), counted as a bad command. */
+static int refuse(void *session, enum session_cmd_error e, const struct session_cmd *cmd)
 {
-	*known = false;
-	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++) {
-		if (strcasecmp(commands[i].name, name) != 0)
-			continue;
-		*known = true;
-		if (commands[i].states & state)
-			return &commands[i];
-	}
-	return NULL;
+	static const char *const why[] = {
+		[SESSION_CMD_NUL] = "NUL byte in command",
+		[SESSION_CMD_VERB_SYNTAX] = "Unknown command",
+		[SESSION_CMD_VERB_LONG] = "Unknown command",
+		[SESSION_CMD_UNKNOWN] = "Unknown command",
+		[SESSION_CMD_LINE_LONG] = "Line too long",
+		[SESSION_CMD_STATE] = "Command not valid in this state",
+		[SESSION_CMD_ARGS] = "Wrong number of arguments",
+		[SESSION_CMD_ARG_LONG] = "Argument too long",
+	};
+
+	return pop3_bad(session, (size_t)e < sizeof(why) / sizeof(why[0]) && why[e] != NULL ? why[e] : "Unknown command");
 }
 
-int pop3_split(char *line, const struct pop3_cmd *cmd, char **name, char **argv)
-{
-	char *s = line;
-	int argc = 0;
-	unsigned flags = cmd != NULL ? cmd->flags : 0;
-
-	*name = s;
-	s += strcspn(s, " ");
-	if (*s == '\0')
-		return 0;
-	*s++ = '\0';
-	if (flags & POP3_F_REST) {
-		/* RFC 1939 PASS: spaces may be part of the password, so take the rest verbatim. */
-		if (*s == '\0')
-			return 0;
-		argv[0] = s;
-		return 1;
-	}
-	for (;;) {
-		s += strspn(s, " "); /* lenient: several spaces, or trailing ones, separate nothing */
-		if (*s == '\0')
-			return argc;
-		if (argc == POP3_ARGS_MAX)
-			return -1;
-		argv[argc++] = s;
-		s += strcspn(s, " ");
-		if (*s != '\0')
-			*s++ = '\0';
-	}
-}
-
-/* arg_limit - the longest argument I of CMD may be (RFC 2449: 40, with the exemptions in pop3_limits.h). */
-static size_t arg_limit(const struct pop3_cmd *cmd, int i, int argc)
-{
-	if (cmd->flags & POP3_F_REST)
-		return POP3_LINE_MAX;
-	if (i == 0 && (cmd->flags & POP3_F_NAME))
-		return POP3_NAME_ARG_MAX;
-	if (i > 0 && i == argc - 1 && (cmd->flags & POP3_F_LONG))
-		return POP3_LINE_MAX;
-	return POP3_ARG_MAX;
-}
+const struct session_cmd_table pop3_command_table = {
+	.cmds = commands,
+	.ncmds = sizeof(commands) / sizeof(commands[0]),
+	.verb_max = POP3_VERB_MAX,
+	.arg_max = POP3_ARG_MAX,
+	.refuse = refuse,
+};
 
 enum pop3_outcome pop3_dispatch_line(struct pop3 *p, size_t len)
 {
-	char *name, *argv[POP3_ARGS_MAX] = { NULL };
-	const struct pop3_cmd *cmd;
-	size_t namelen = strcspn(p->line, " ");
-	bool known;
-	int argc;
-
-	if (strlen(p->line) != len)
-		return pop3_bad(p, "NUL byte in command");
-	if (namelen == 0 || namelen > 4)
-		return pop3_bad(p, "Unknown command");
-	char word[5];
-	memcpy(word, p->line, namelen);
-	word[namelen] = '\0';
-	cmd = find(word, p->state, &known);
-	if (cmd == NULL)
-		return pop3_bad(p, known ? "Command not valid in this state" : "Unknown command");
-	argc = pop3_split(p->line, cmd, &name, argv);
-	if (argc < cmd->min_args || argc > cmd->max_args)
-		return pop3_bad(p, "Wrong number of arguments");
-	for (int i = 0; i < argc; i++)
-		if (strlen(argv[i]) > arg_limit(cmd, i, argc))
-			return pop3_bad(p, "Argument too long");
-	return cmd->handler(p, argc, argv);
+	return (enum pop3_outcome)session_cmd_dispatch(&pop3_command_table, p, p->state, p->line, len);
 }
 
 /* log_user - who the session is about, for log lines. */

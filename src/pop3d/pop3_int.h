@@ -7,7 +7,8 @@
  *
  * The AUTHORIZATION state runs in the unprivileged protocol child (pop3_prelogin.c,
  * pop3_sasl.c); the TRANSACTION state runs in the post-login process as the mailbox owner
- * (pop3_postlogin.c). Both go through the one dispatcher in pop3_cmd.c.
+ * (pop3_postlogin.c). Both go through the table in pop3_cmd.c and the one dispatcher of
+ * common/session_cmd.c, which SMTP uses too.
  */
 #ifndef POPGATE_POP3_INT_H
 #define POPGATE_POP3_INT_H
@@ -18,6 +19,7 @@
 
 #include "auth/auth.h"
 #include "common/lineio.h"
+#include "common/session_cmd.h"
 #include "privsep/privsep.h"
 #include "common/session.h"
 #include "mailbox/mailbox.h"
@@ -63,29 +65,10 @@ struct pop3 {
 	char line[POP3_LINE_MAX + 1];
 };
 
-typedef enum pop3_outcome (*pop3_handler_fn)(struct pop3 *p, int argc, char **argv);
+/* pop3_command_table - the POP3 commands and their -ERR replies, for session_cmd_dispatch. */
+extern const struct session_cmd_table pop3_command_table;
 
-/* Command flags: how the dispatcher splits and bounds arguments. */
-#define POP3_F_REST 0x1   /* a single argument that is the rest of the line, spaces included (PASS) */
-#define POP3_F_NAME 0x2   /* the first argument is a user name (POP3_NAME_ARG_MAX) */
-#define POP3_F_LONG 0x4   /* the last argument may fill the line (AUTH initial response) */
-
-/* One row of the command table. */
-struct pop3_cmd {
-	const char *name;
-	unsigned states;          /* enum pop3_state bits */
-	int min_args, max_args;
-	unsigned flags;
-	pop3_handler_fn handler;
-};
-
-/*
- * pop3_split - split LINE in place into the command name and up to POP3_ARGS_MAX arguments
- * following CMD's flags. Returns the argument count, or -1 when there are too many.
- */
-int pop3_split(char *line, const struct pop3_cmd *cmd, char **name, char **argv);
-
-/* pop3_dispatch_line - parse and run one command line already in p->line. */
+/* pop3_dispatch_line - parse and run one command line already in p->line (the table in pop3_cmd.c). */
 enum pop3_outcome pop3_dispatch_line(struct pop3 *p, size_t len);
 
 /*
@@ -117,23 +100,27 @@ struct pop3_capa_in {
 /* pop3_capa_format - the CAPA response (RFC 2449) with its final ".\r\n" into OUT; its length, or -1. */
 int pop3_capa_format(const struct config *cfg, const struct pop3_capa_in *in, char *out, size_t cap);
 
+/*
+ * The handlers, in the one shape of common/session_cmd.h: SESSION is the struct pop3, A the
+ * arguments the table let through, and the value returned an enum pop3_outcome.
+ */
 /* pop3_cmd_capa - CAPA in either state. */
-enum pop3_outcome pop3_cmd_capa(struct pop3 *p, int argc, char **argv);
+int pop3_cmd_capa(void *session, struct session_args *a);
 
 /* AUTHORIZATION handlers (pop3_prelogin.c). */
 /* pop3_cmd_user - USER name: remember it for PASS (refused where plaintext is not allowed). */
-enum pop3_outcome pop3_cmd_user(struct pop3 *p, int argc, char **argv);
+int pop3_cmd_user(void *session, struct session_args *a);
 /* pop3_cmd_pass - PASS string (the rest of the line): check USER's password through the monitor. */
-enum pop3_outcome pop3_cmd_pass(struct pop3 *p, int argc, char **argv);
+int pop3_cmd_pass(void *session, struct session_args *a);
 /* pop3_cmd_apop - APOP name digest: check against the greeting's challenge through the monitor. */
-enum pop3_outcome pop3_cmd_apop(struct pop3 *p, int argc, char **argv);
+int pop3_cmd_apop(void *session, struct session_args *a);
 /* pop3_cmd_stls - STLS (RFC 2595): TLS handshake, dropping pipelined plaintext and USER. */
-enum pop3_outcome pop3_cmd_stls(struct pop3 *p, int argc, char **argv);
+int pop3_cmd_stls(void *session, struct session_args *a);
 /* pop3_cmd_quit_auth - QUIT before login: say goodbye. */
-enum pop3_outcome pop3_cmd_quit_auth(struct pop3 *p, int argc, char **argv);
+int pop3_cmd_quit_auth(void *session, struct session_args *a);
 
 /* pop3_cmd_auth - AUTH [mechanism [initial-response]] (RFC 5034), in pop3_sasl.c. */
-enum pop3_outcome pop3_cmd_auth(struct pop3 *p, int argc, char **argv);
+int pop3_cmd_auth(void *session, struct session_args *a);
 
 /*
  * pop3_try_login - ask the monitor to check USER with SECRET (a password, or an APOP digest).
@@ -147,23 +134,23 @@ enum pop3_outcome pop3_prelogin(struct pop3 *p);
 
 /* TRANSACTION handlers (pop3_postlogin.c); messages marked deleted are "no such message". */
 /* pop3_cmd_stat - STAT: count and octets of the undeleted messages. */
-enum pop3_outcome pop3_cmd_stat(struct pop3 *p, int argc, char **argv);
+int pop3_cmd_stat(void *session, struct session_args *a);
 /* pop3_cmd_list - LIST [msg]: sizes. */
-enum pop3_outcome pop3_cmd_list(struct pop3 *p, int argc, char **argv);
+int pop3_cmd_list(void *session, struct session_args *a);
 /* pop3_cmd_retr - RETR msg: the whole message, dot-stuffed; marks it seen. */
-enum pop3_outcome pop3_cmd_retr(struct pop3 *p, int argc, char **argv);
+int pop3_cmd_retr(void *session, struct session_args *a);
 /* pop3_cmd_top - TOP msg n: the headers and N body lines. */
-enum pop3_outcome pop3_cmd_top(struct pop3 *p, int argc, char **argv);
+int pop3_cmd_top(void *session, struct session_args *a);
 /* pop3_cmd_dele - DELE msg: mark for deletion at QUIT. */
-enum pop3_outcome pop3_cmd_dele(struct pop3 *p, int argc, char **argv);
+int pop3_cmd_dele(void *session, struct session_args *a);
 /* pop3_cmd_noop - NOOP. */
-enum pop3_outcome pop3_cmd_noop(struct pop3 *p, int argc, char **argv);
+int pop3_cmd_noop(void *session, struct session_args *a);
 /* pop3_cmd_rset - RSET: unmark every deletion. */
-enum pop3_outcome pop3_cmd_rset(struct pop3 *p, int argc, char **argv);
+int pop3_cmd_rset(void *session, struct session_args *a);
 /* pop3_cmd_uidl - UIDL [msg]: unique ids (RFC 1939 section 7). */
-enum pop3_outcome pop3_cmd_uidl(struct pop3 *p, int argc, char **argv);
+int pop3_cmd_uidl(void *session, struct session_args *a);
 /* pop3_cmd_quit_trans - QUIT after login: the UPDATE state (mailbox_commit), then goodbye. */
-enum pop3_outcome pop3_cmd_quit_trans(struct pop3 *p, int argc, char **argv);
+int pop3_cmd_quit_trans(void *session, struct session_args *a);
 
 /*
  * pop3_transaction - greet with the maildrop's size and run the TRANSACTION state on MB (owned by

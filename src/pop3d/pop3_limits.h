@@ -21,8 +21,12 @@
  */
 #define POP3_NAME_ARG_MAX (AUTH_NAME_MAX - 1)
 
-/* No POP3 command takes more than two arguments (TOP msg n; AUTH mech initial-response). */
-#define POP3_ARGS_MAX 2
+/*
+ * RFC 1939 section 3: keywords are three or four characters long; a longer word is no command.
+ * No command takes more than two arguments (TOP msg n; AUTH mech initial-response):
+ * SESSION_ARGS_MAX in common/session_cmd.h.
+ */
+#define POP3_VERB_MAX 4
 
 /*
  * RFC 5034 section 4: SASL continuation lines are not bound by the 255-octet rule. A PLAIN

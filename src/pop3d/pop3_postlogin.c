@@ -41,8 +41,9 @@ static enum pop3_outcome message(struct pop3 *p, const char *arg, size_t *i, boo
 	return POP3_CONTINUE;
 }
 
-enum pop3_outcome pop3_cmd_stat(struct pop3 *p, int argc, char **argv)
+int pop3_cmd_stat(void *session, struct session_args *a)
 {
+	struct pop3 *p = session;
 	size_t count;
 	uint64_t octets;
 
@@ -79,14 +80,18 @@ static enum pop3_outcome scan(struct pop3 *p, int argc, char **argv, bool uidl)
 	return o == POP3_CONTINUE ? pop3_reply(p, ".") : o;
 }
 
-enum pop3_outcome pop3_cmd_list(struct pop3 *p, int argc, char **argv)
+int pop3_cmd_list(void *session, struct session_args *a)
 {
-	return scan(p, argc, argv, false);
+	struct pop3 *p = session;
+
+	return scan(p, a->argc, a->argv, false);
 }
 
-enum pop3_outcome pop3_cmd_uidl(struct pop3 *p, int argc, char **argv)
+int pop3_cmd_uidl(void *session, struct session_args *a)
 {
-	return scan(p, argc, argv, true);
+	struct pop3 *p = session;
+
+	return scan(p, a->argc, a->argv, true);
 }
 
 /* write_client - mailbox_send's sink: the session's buffered output. */
@@ -109,13 +114,14 @@ static enum pop3_outcome send_message(struct pop3 *p, size_t i, long lines)
 	return POP3_CONTINUE;
 }
 
-enum pop3_outcome pop3_cmd_retr(struct pop3 *p, int argc, char **argv)
+int pop3_cmd_retr(void *session, struct session_args *a)
 {
+	struct pop3 *p = session;
 	enum pop3_outcome o;
 	size_t i;
 	bool found;
 
-	if ((o = message(p, argv[0], &i, &found)) != POP3_CONTINUE || !found)
+	if ((o = message(p, a->argv[0], &i, &found)) != POP3_CONTINUE || !found)
 		return o;
 	if (pop3_reply(p, "+OK %llu octets", (unsigned long long)mailbox_size(p->mb, i)) != POP3_CONTINUE)
 		return POP3_CLOSE;
@@ -126,41 +132,46 @@ enum pop3_outcome pop3_cmd_retr(struct pop3 *p, int argc, char **argv)
 	return o;
 }
 
-enum pop3_outcome pop3_cmd_top(struct pop3 *p, int argc, char **argv)
+int pop3_cmd_top(void *session, struct session_args *a)
 {
+	struct pop3 *p = session;
 	enum pop3_outcome o;
 	unsigned long lines;
 	size_t i;
 	bool found;
 
-	if ((o = message(p, argv[0], &i, &found)) != POP3_CONTINUE || !found)
+	if ((o = message(p, a->argv[0], &i, &found)) != POP3_CONTINUE || !found)
 		return o;
-	if (pop3_parse_number(argv[1], &lines) < 0)
+	if (pop3_parse_number(a->argv[1], &lines) < 0)
 		return pop3_bad(p, "Invalid line count");
 	if (pop3_reply(p, "+OK top of message follows") != POP3_CONTINUE)
 		return POP3_CLOSE;
 	return send_message(p, i, lines > LONG_MAX ? LONG_MAX : (long)lines);
 }
 
-enum pop3_outcome pop3_cmd_dele(struct pop3 *p, int argc, char **argv)
+int pop3_cmd_dele(void *session, struct session_args *a)
 {
+	struct pop3 *p = session;
 	enum pop3_outcome o;
 	size_t i;
 	bool found;
 
-	if ((o = message(p, argv[0], &i, &found)) != POP3_CONTINUE || !found)
+	if ((o = message(p, a->argv[0], &i, &found)) != POP3_CONTINUE || !found)
 		return o;
 	mailbox_set_deleted(p->mb, i, true);
 	return pop3_reply(p, "+OK message %zu deleted", i + 1);
 }
 
-enum pop3_outcome pop3_cmd_noop(struct pop3 *p, int argc, char **argv)
+int pop3_cmd_noop(void *session, struct session_args *a)
 {
+	struct pop3 *p = session;
+
 	return pop3_reply(p, "+OK");
 }
 
-enum pop3_outcome pop3_cmd_rset(struct pop3 *p, int argc, char **argv)
+int pop3_cmd_rset(void *session, struct session_args *a)
 {
+	struct pop3 *p = session;
 	size_t count;
 	uint64_t octets;
 
@@ -170,8 +181,9 @@ enum pop3_outcome pop3_cmd_rset(struct pop3 *p, int argc, char **argv)
 	return pop3_reply(p, "+OK maildrop has %zu messages (%llu octets)", count, (unsigned long long)octets);
 }
 
-enum pop3_outcome pop3_cmd_quit_trans(struct pop3 *p, int argc, char **argv)
+int pop3_cmd_quit_trans(void *session, struct session_args *a)
 {
+	struct pop3 *p = session;
 	size_t left;
 	uint64_t octets;
 	enum mailbox_status st;

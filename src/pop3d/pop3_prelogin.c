@@ -25,19 +25,22 @@ static void forget_user(struct pop3 *p)
 	explicit_bzero(p->user, sizeof(p->user));
 }
 
-enum pop3_outcome pop3_cmd_user(struct pop3 *p, int argc, char **argv)
+int pop3_cmd_user(void *session, struct session_args *a)
 {
+	struct pop3 *p = session;
+
 	forget_user(p);
 	if (!pop3_plaintext_allowed(p->ctx->cfg, &p->ctx->client, p->tls || p->ctx->proxied_tls))
 		return pop3_reply(p, PLAINTEXT_REFUSED);
-	snprintf(p->user, sizeof(p->user), "%s", argv[0]);
+	snprintf(p->user, sizeof(p->user), "%s", a->argv[0]);
 	p->have_user = true;
 	/* The same answer for every name: USER must not tell which mailboxes exist. */
 	return pop3_reply(p, "+OK Send your password");
 }
 
-enum pop3_outcome pop3_cmd_pass(struct pop3 *p, int argc, char **argv)
+int pop3_cmd_pass(void *session, struct session_args *a)
 {
+	struct pop3 *p = session;
 	char user[AUTH_NAME_MAX];
 	enum pop3_outcome o;
 
@@ -47,21 +50,25 @@ enum pop3_outcome pop3_cmd_pass(struct pop3 *p, int argc, char **argv)
 		return pop3_reply(p, "-ERR No user name given: send USER first");
 	memcpy(user, p->user, sizeof(user));
 	forget_user(p);
-	o = pop3_try_login(p, PRIVSEP_PASSWORD, user, argv[0]);
-	explicit_bzero(argv[0], strlen(argv[0]));
+	o = pop3_try_login(p, PRIVSEP_PASSWORD, user, a->argv[0]);
+	explicit_bzero(a->argv[0], strlen(a->argv[0]));
 	return o;
 }
 
-enum pop3_outcome pop3_cmd_apop(struct pop3 *p, int argc, char **argv)
+int pop3_cmd_apop(void *session, struct session_args *a)
 {
+	struct pop3 *p = session;
+
 	forget_user(p);
 	if (!p->apop)
 		return pop3_reply(p, "-ERR APOP not available");
-	return pop3_try_login(p, PRIVSEP_APOP, argv[0], argv[1]);
+	return pop3_try_login(p, PRIVSEP_APOP, a->argv[0], a->argv[1]);
 }
 
-enum pop3_outcome pop3_cmd_quit_auth(struct pop3 *p, int argc, char **argv)
+int pop3_cmd_quit_auth(void *session, struct session_args *a)
 {
+	struct pop3 *p = session;
+
 	log_session(LOG_INFO, p->proto, p->ctx->client_ip, NULL, "quit", "before login");
 	return pop3_reply(p, "+OK popgate signing off") == POP3_CONTINUE ? POP3_QUIT : POP3_CLOSE;
 }
@@ -82,8 +89,10 @@ static int handshake(struct pop3 *p)
 	return 0;
 }
 
-enum pop3_outcome pop3_cmd_stls(struct pop3 *p, int argc, char **argv)
+int pop3_cmd_stls(void *session, struct session_args *a)
 {
+	struct pop3 *p = session;
+
 	if (p->tls)
 		return pop3_reply(p, "-ERR Already using TLS");
 	if (p->ctx->tls == NULL)

@@ -94,13 +94,14 @@ static enum pop3_outcome auth_login(struct pop3 *p, const char *ir, struct sasl_
 	return o;
 }
 
-enum pop3_outcome pop3_cmd_auth(struct pop3 *p, int argc, char **argv)
+int pop3_cmd_auth(void *session, struct session_args *a)
 {
+	struct pop3 *p = session;
 	bool plain_ok = pop3_plaintext_allowed(p->ctx->cfg, &p->ctx->client, p->tls || p->ctx->proxied_tls);
 	struct sasl_buf sb;
 	enum pop3_outcome o;
 
-	if (argc == 0) {
+	if (a->argc == 0) {
 		/* Not in RFC 5034, but clients (Outlook) probe with a bare AUTH: list the mechanisms. */
 		if (pop3_reply(p, "+OK") != POP3_CONTINUE)
 			return POP3_CLOSE;
@@ -108,15 +109,16 @@ enum pop3_outcome pop3_cmd_auth(struct pop3 *p, int argc, char **argv)
 			return POP3_CLOSE;
 		return pop3_reply(p, ".");
 	}
-	bool plain = strcasecmp(argv[0], "PLAIN") == 0, login = strcasecmp(argv[0], "LOGIN") == 0;
+	bool plain = strcasecmp(a->argv[0], "PLAIN") == 0, login = strcasecmp(a->argv[0], "LOGIN") == 0;
 	if (!plain && !login)
 		return pop3_reply(p, "-ERR Unsupported authentication mechanism");
 	if (!plain_ok)
 		return pop3_reply(p, "-ERR [AUTH] Plaintext authentication disallowed on non-secure connections");
 	memset(&sb, 0, sizeof(sb));
-	o = plain ? auth_plain(p, argc > 1 ? argv[1] : NULL, &sb) : auth_login(p, argc > 1 ? argv[1] : NULL, &sb);
+	const char *ir = a->argc > 1 ? a->argv[1] : NULL;
+	o = plain ? auth_plain(p, ir, &sb) : auth_login(p, ir, &sb);
 	explicit_bzero(&sb, sizeof(sb));
-	if (argc > 1)
-		explicit_bzero(argv[1], strlen(argv[1]));
+	if (a->argc > 1)
+		explicit_bzero(a->argv[1], strlen(a->argv[1]));
 	return o;
 }

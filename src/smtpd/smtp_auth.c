@@ -131,8 +131,10 @@ static enum smtp_outcome check(struct smtp_session *s, const struct creds *c, co
 	return SMTP_DONE;
 }
 
-enum smtp_outcome smtp_cmd_auth(struct smtp_session *s, const char *args)
+int smtp_cmd_auth(void *session, struct session_args *a)
 {
+	struct smtp_session *s = session;
+	const char *args = a->argc > 0 ? a->argv[0] : "";
 	struct creds c;
 	const char *ir;
 	size_t ml = strcspn(args, " ");

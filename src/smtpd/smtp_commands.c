@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
- * smtp_commands.c - the command table and the handlers of the envelope and session commands.
- * Each handler checks its arguments (smtp_parse.c) before it acts, and answers every outcome
+ * smtp_commands.c - the command table (common/session_cmd.h) and the handlers of the envelope and
+ * session commands. The table checks verb, state and argument count; each handler checks what its
+ * arguments say (smtp_parse.c) before it acts, and answers every outcome
  * with one reply carrying an enhanced status code (RFC 3463).
  */
 
@@ -10,6 +11,7 @@
 #include <time.h>
 
 #include "common/log.h"
+#include "smtpd/smtp_limits.h"
 #include "smtpd/smtp_session.h"
 
 /* hello - HELO and EHLO: a new start, which ends any transaction (RFC 5321 4.1.4). */
@@ -39,14 +41,14 @@ static enum smtp_outcome hello(struct smtp_session *s, const char *args, bool es
 	return SMTP_DONE;
 }
 
-static enum smtp_outcome cmd_helo(struct smtp_session *s, const char *args)
+static int cmd_helo(void *session, struct session_args *a)
 {
-	return hello(s, args, false);
+	return hello(session, a->argv[0], false);
 }
 
-static enum smtp_outcome cmd_ehlo(struct smtp_session *s, const char *args)
+static int cmd_ehlo(void *session, struct session_args *a)
 {
-	return hello(s, args, true);
+	return hello(session, a->argv[0], true);
 }
 
 /* address_reply - the reply for a path that did not parse. */
@@ -60,10 +62,11 @@ static void address_reply(struct smtp_session *s, enum smtp_addr_error e, bool s
 		   sender ? "sender" : "recipient", smtp_addr_error_text(e));
 }
 
-static enum smtp_outcome cmd_mail(struct smtp_session *s, const char *args)
+static int cmd_mail(void *session, struct session_args *a)
 {
+	struct smtp_session *s = session;
 	enum smtp_addr_error ae = SMTP_ADDR_OK;
-	enum smtp_arg_error e = smtp_parse_mail(args, s->esmtp, &s->from, &s->params, &ae);
+	enum smtp_arg_error e = smtp_parse_mail(a->argv[0], s->esmtp, &s->from, &s->params, &ae);
 
 	switch (e) {
 	case SMTP_ARG_OK:
@@ -141,13 +144,14 @@ static enum smtp_outcome refuse_rcpt(struct smtp_session *s, const struct smtp_a
 	return SMTP_FAILED;
 }
 
-static enum smtp_outcome cmd_rcpt(struct smtp_session *s, const char *args)
+static int cmd_rcpt(void *session, struct session_args *a)
 {
+	struct smtp_session *s = session;
 	struct smtp_addr to;
 	enum smtp_addr_error ae = SMTP_ADDR_OK;
 	enum smtp_verdict v;
 
-	switch (smtp_parse_rcpt(args, &to, &ae)) {
+	switch (smtp_parse_rcpt(a->argv[0], &to, &ae)) {
 	case SMTP_ARG_OK:
 		break;
 	case SMTP_ARG_ADDRESS:
@@ -189,48 +193,46 @@ static enum smtp_outcome cmd_rcpt(struct smtp_session *s, const char *args)
 	return SMTP_DONE;
 }
 
-static enum smtp_outcome cmd_rset(struct smtp_session *s, const char *args)
+static int cmd_rset(void *session, struct session_args *a)
 {
-	if (args[0] != '\0') {
-		smtp_reply(s, "501 5.5.4 Syntax: RSET");
-		return SMTP_FAILED;
-	}
+	struct smtp_session *s = session;
+
 	smtp_reset_transaction(s);
 	smtp_reply(s, "250 2.0.0 Ok");
 	return SMTP_DONE;
 }
 
-static enum smtp_outcome cmd_noop(struct smtp_session *s, const char *args)
+static int cmd_noop(void *session, struct session_args *a)
 {
-	smtp_reply(s, "250 2.0.0 Ok");
+	smtp_reply(session, "250 2.0.0 Ok");
 	return SMTP_DONE;
 }
 
-static enum smtp_outcome cmd_quit(struct smtp_session *s, const char *args)
+static int cmd_quit(void *session, struct session_args *a)
 {
+	struct smtp_session *s = session;
+
 	smtp_reply(s, "221 2.0.0 %s Bye", s->ctx->hostname);
 	return SMTP_CLOSE;
 }
 
 /* cmd_vrfy - RFC 5321 3.5.3: 252 tells nothing about our users and is not an error. */
-static enum smtp_outcome cmd_vrfy(struct smtp_session *s, const char *args)
+static int cmd_vrfy(void *session, struct session_args *a)
 {
-	if (args[0] == '\0') {
-		smtp_reply(s, "501 5.5.4 Syntax: VRFY address");
-		return SMTP_FAILED;
-	}
-	smtp_reply(s, "252 2.5.2 Cannot VRFY user, but will accept message and attempt delivery");
+	smtp_reply(session, "252 2.5.2 Cannot VRFY user, but will accept message and attempt delivery");
 	return SMTP_DONE;
 }
 
-static enum smtp_outcome cmd_expn(struct smtp_session *s, const char *args)
+static int cmd_expn(void *session, struct session_args *a)
 {
-	smtp_reply(s, "502 5.5.1 EXPN not available");
+	smtp_reply(session, "502 5.5.1 EXPN not available");
 	return SMTP_FAILED;
 }
 
-static enum smtp_outcome cmd_help(struct smtp_session *s, const char *args)
+static int cmd_help(void *session, struct session_args *a)
 {
+	struct smtp_session *s = session;
+
 	smtp_reply(s, "214-2.0.0 Commands: HELO EHLO MAIL RCPT DATA RSET NOOP QUIT VRFY HELP%s%s",
 		   s->ctx->tls != NULL && !smtp_tls_active(s) ? " STARTTLS" : "",
 		   smtp_auth_offered(s) ? " AUTH" : "");
@@ -239,12 +241,10 @@ static enum smtp_outcome cmd_help(struct smtp_session *s, const char *args)
 }
 
 /* cmd_starttls - RFC 3207: after the handshake everything learnt before it is forgotten. */
-static enum smtp_outcome cmd_starttls(struct smtp_session *s, const char *args)
+static int cmd_starttls(void *session, struct session_args *a)
 {
-	if (args[0] != '\0') {
-		smtp_reply(s, "501 5.5.4 Syntax: STARTTLS");
-		return SMTP_FAILED;
-	}
+	struct smtp_session *s = session;
+
 	if (s->ctx->tls == NULL || smtp_tls_active(s)) {
 		smtp_reply(s, "454 4.7.0 TLS not available");
 		return SMTP_FAILED;
@@ -263,28 +263,72 @@ static enum smtp_outcome cmd_starttls(struct smtp_session *s, const char *args)
 	return SMTP_DONE;
 }
 
-static const struct smtp_command commands[] = {
-	{ "HELO", SMTP_S_ANY, SMTP_CMD_LINE_MAX, NULL, cmd_helo },
-	{ "EHLO", SMTP_S_ANY, SMTP_CMD_LINE_MAX, NULL, cmd_ehlo },
-	{ "MAIL", SMTP_S_READY, SMTP_MAIL_LINE_MAX, "Nested MAIL command", cmd_mail },
-	{ "RCPT", SMTP_S_MAIL | SMTP_S_RCPT, SMTP_MAIL_LINE_MAX, "Need MAIL before RCPT", cmd_rcpt },
-	{ "DATA", SMTP_S_MAIL | SMTP_S_RCPT, SMTP_CMD_LINE_MAX, "Need MAIL and RCPT before DATA", smtp_cmd_data },
-	{ "RSET", SMTP_S_ANY, SMTP_CMD_LINE_MAX, NULL, cmd_rset },
-	{ "NOOP", SMTP_S_ANY, SMTP_CMD_LINE_MAX, NULL, cmd_noop },
-	{ "QUIT", SMTP_S_ANY, SMTP_CMD_LINE_MAX, NULL, cmd_quit },
-	{ "VRFY", SMTP_S_ANY, SMTP_CMD_LINE_MAX, NULL, cmd_vrfy },
-	{ "EXPN", SMTP_S_ANY, SMTP_CMD_LINE_MAX, NULL, cmd_expn },
-	{ "HELP", SMTP_S_ANY, SMTP_CMD_LINE_MAX, NULL, cmd_help },
-	{ "STARTTLS", SMTP_S_GREET | SMTP_S_READY, SMTP_CMD_LINE_MAX, "STARTTLS inside a transaction",
+#define TEXT SESSION_SPLIT_TEXT
+#define CMD SMTP_CMD_LINE_MAX
+#define PATH SMTP_MAIL_LINE_MAX
+
+/*
+ * Every command: the states it may be used in, its arguments (one text that the handler's own
+ * parser reads; none, required or allowed), its longest line, the 501 and 503 texts, the handler.
+ * The dispatcher checks all of that, in RFC 5321's order of codes (500, 503, 501), before a handler acts.
+ */
+static const struct session_cmd commands[] = {
+	{ "HELO", SMTP_S_ANY, TEXT, 1, 1, { 0 }, CMD, "HELO hostname", NULL, cmd_helo },
+	{ "EHLO", SMTP_S_ANY, TEXT, 1, 1, { 0 }, CMD, "EHLO hostname", NULL, cmd_ehlo },
+	{ "MAIL", SMTP_S_READY, TEXT, 1, 1, { 0 }, PATH, "MAIL FROM:<address>", "Nested MAIL command", cmd_mail },
+	{ "RCPT", SMTP_S_MAIL | SMTP_S_RCPT, TEXT, 1, 1, { 0 }, PATH, "RCPT TO:<address>", "Need MAIL before RCPT",
+	  cmd_rcpt },
+	{ "DATA", SMTP_S_MAIL | SMTP_S_RCPT, TEXT, 0, 0, { 0 }, CMD, "DATA", "Need MAIL and RCPT before DATA",
+	  smtp_cmd_data },
+	{ "RSET", SMTP_S_ANY, TEXT, 0, 0, { 0 }, CMD, "RSET", NULL, cmd_rset },
+	{ "NOOP", SMTP_S_ANY, TEXT, 0, 1, { 0 }, CMD, NULL, NULL, cmd_noop },
+	{ "QUIT", SMTP_S_ANY, TEXT, 0, 1, { 0 }, CMD, NULL, NULL, cmd_quit },
+	{ "VRFY", SMTP_S_ANY, TEXT, 1, 1, { 0 }, CMD, "VRFY address", NULL, cmd_vrfy },
+	{ "EXPN", SMTP_S_ANY, TEXT, 0, 1, { 0 }, CMD, NULL, NULL, cmd_expn },
+	{ "HELP", SMTP_S_ANY, TEXT, 0, 1, { 0 }, CMD, NULL, NULL, cmd_help },
+	{ "STARTTLS", SMTP_S_GREET | SMTP_S_READY, TEXT, 0, 0, { 0 }, CMD, "STARTTLS", "STARTTLS inside a transaction",
 	  cmd_starttls },
-	{ "AUTH", SMTP_S_READY, SMTP_AUTH_LINE_MAX, "AUTH inside a transaction", smtp_cmd_auth },
-	{ NULL, 0, 0, NULL, NULL },
+	/* AUTH's argument is checked by its handler: "Send EHLO first" comes before a missing mechanism. */
+	{ "AUTH", SMTP_S_READY, TEXT, 0, 1, { 0 }, SMTP_AUTH_LINE_MAX, NULL, "AUTH inside a transaction", smtp_cmd_auth },
 };
 
-const struct smtp_command *smtp_command_find(const char *verb)
+#undef TEXT
+#undef CMD
+#undef PATH
+
+/* refuse - the reply to a line the table refused; every one counts towards smtp.max_errors. */
+static int refuse(void *session, enum session_cmd_error e, const struct session_cmd *cmd)
 {
-	for (const struct smtp_command *c = commands; c->verb != NULL; c++)
-		if (strcmp(c->verb, verb) == 0)
-			return c;
-	return NULL;
+	struct smtp_session *s = session;
+
+	switch (e) {
+	case SESSION_CMD_UNKNOWN:
+		smtp_reply(s, "500 5.5.1 Command unrecognized");
+		break;
+	case SESSION_CMD_LINE_LONG:
+		smtp_reply(s, "500 5.5.2 Line too long");
+		break;
+	case SESSION_CMD_STATE:
+		if (s->state == SMTP_S_GREET)
+			smtp_reply(s, "503 5.5.1 Send HELO or EHLO first");
+		else
+			smtp_reply(s, "503 5.5.1 %s", cmd->misplaced != NULL ? cmd->misplaced : "Bad sequence of commands");
+		break;
+	case SESSION_CMD_ARGS:
+	case SESSION_CMD_ARG_LONG:
+		smtp_reply(s, "501 5.5.4 Syntax: %s", cmd->usage != NULL ? cmd->usage : cmd->verb);
+		break;
+	default: /* a NUL byte, no verb, or one that no command could be */
+		smtp_reply(s, "500 5.5.2 Syntax error");
+		break;
+	}
+	return SMTP_FAILED;
 }
+
+const struct session_cmd_table smtp_command_table = {
+	.cmds = commands,
+	.ncmds = sizeof(commands) / sizeof(commands[0]),
+	.verb_max = SMTP_VERB_MAX,
+	.arg_max = 0, /* the handlers' parsers bound what they read; line_max bounds the rest */
+	.refuse = refuse,
+};

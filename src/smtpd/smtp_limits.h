@@ -6,6 +6,12 @@
 #ifndef POPGATE_SMTP_LIMITS_H
 #define POPGATE_SMTP_LIMITS_H
 
+/*
+ * A verb: RFC 5321's are four letters, extensions' longer (STARTTLS). Up to this many letters an
+ * unknown verb is "500 5.5.1 Command unrecognized"; beyond it, the line is no command (500 5.5.2).
+ */
+#define SMTP_VERB_MAX 15
+
 /* A command line, CRLF included (RFC 5321 4.5.3.1.4). */
 #define SMTP_CMD_LINE_MAX 512
 

@@ -118,17 +118,14 @@ static enum smtp_outcome data_refused(struct smtp_session *s, enum smtp_data_res
 	return SMTP_CLOSE;
 }
 
-enum smtp_outcome smtp_cmd_data(struct smtp_session *s, const char *args)
+int smtp_cmd_data(void *session, struct session_args *a)
 {
+	struct smtp_session *s = session;
 	enum smtp_data_result r;
 	enum smtp_outcome o;
 	uint64_t size = 0;
 	char id[16];
 
-	if (args[0] != '\0') {
-		smtp_reply(s, "501 5.5.4 Syntax: DATA");
-		return SMTP_FAILED;
-	}
 	if (s->nrcpts == 0) {
 		smtp_reply(s, "554 5.5.1 No valid recipients");
 		return SMTP_FAILED;

@@ -11,26 +11,6 @@ static bool ascii_alpha(int c)
 	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
 }
 
-int smtp_split_command(const char *line, char verb[SMTP_VERB_MAX + 1], const char **args)
-{
-	size_t n = 0;
-	const char *p = line;
-
-	while (ascii_alpha((unsigned char)*p)) {
-		if (n == SMTP_VERB_MAX)
-			return -1;
-		verb[n++] = (char)(*p >= 'a' ? *p - 'a' + 'A' : *p);
-		p++;
-	}
-	verb[n] = '\0';
-	if (n == 0 || (*p != '\0' && *p != ' '))
-		return -1;
-	while (*p == ' ')
-		p++;
-	*args = p;
-	return 0;
-}
-
 /* literal_ok - "[...]" holding only address-literal characters; the address itself is not checked. */
 static bool literal_ok(const char *arg, size_t len)
 {

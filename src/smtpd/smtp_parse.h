@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
- * smtp_parse.h - checking SMTP command arguments apart from acting on them: the verb, HELO/EHLO
+ * smtp_parse.h - checking SMTP command arguments apart from acting on them: HELO/EHLO
  * names, MAIL FROM / RCPT TO paths and the ESMTP parameters we offer (SIZE, BODY, AUTH).
  */
 #ifndef POPGATE_SMTP_PARSE_H
@@ -11,14 +11,6 @@
 #include <stdint.h>
 
 #include "smtpd/smtp_addr.h"
-
-#define SMTP_VERB_MAX 15
-
-/*
- * smtp_split_command - the verb of LINE upper-cased into VERB (cap SMTP_VERB_MAX + 1) and its
- * arguments (after one or more spaces) in *ARGS, "" when none. -1 when LINE has no verb.
- */
-int smtp_split_command(const char *line, char verb[SMTP_VERB_MAX + 1], const char **args);
 
 /* smtp_helo_valid - whether ARG is an acceptable HELO/EHLO name: a domain or an address literal. */
 bool smtp_helo_valid(const char *arg);

@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
- * smtp_session.c - one SMTP connection: the privilege split, the greeting, and the dispatcher
- * that reads command lines under timeouts, checks them against the command table and the
- * session state, and hangs up after too many errors.
+ * smtp_session.c - one SMTP connection: the privilege split, the greeting, and the command loop
+ * that reads command lines under timeouts, hands them to the command table's dispatcher
+ * (common/session_cmd.h), and hangs up after too many errors.
  */
 
 #include <errno.h>
@@ -83,31 +83,10 @@ const char *smtp_log_user(const struct smtp_session *s)
 	return s->auth_user[0] != '\0' ? s->auth_user : NULL;
 }
 
-/* dispatch - check one command line and run it. */
-static enum smtp_outcome dispatch(struct smtp_session *s, const char *line, size_t len)
+/* dispatch - check one command line against the table (smtp_commands.c) and run it. */
+static enum smtp_outcome dispatch(struct smtp_session *s, char *line, size_t len)
 {
-	char verb[SMTP_VERB_MAX + 1];
-	const char *args;
-	const struct smtp_command *cmd;
-
-	if (strlen(line) != len || smtp_split_command(line, verb, &args) < 0) {
-		smtp_reply(s, "500 5.5.2 Syntax error");
-		return SMTP_FAILED;
-	}
-	cmd = smtp_command_find(verb);
-	if (cmd == NULL) {
-		smtp_reply(s, "500 5.5.1 Command unrecognized");
-		return SMTP_FAILED;
-	}
-	if (len + 2 > cmd->max_line) {
-		smtp_reply(s, "500 5.5.2 Line too long");
-		return SMTP_FAILED;
-	}
-	if (!(cmd->states & s->state)) {
-		smtp_reply(s, "503 5.5.1 %s", s->state == SMTP_S_GREET ? "Send HELO or EHLO first" : cmd->out_of_sequence);
-		return SMTP_FAILED;
-	}
-	return cmd->run(s, args);
+	return (enum smtp_outcome)session_cmd_dispatch(&smtp_command_table, s, s->state, line, len);
 }
 
 /*

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * smtp_session.h - the protocol child's view of one SMTP session: its state, its transaction,
- * and the command table the dispatcher walks. Private to src/smtpd.
+ * and the command table the dispatcher walks (common/session_cmd.h). Private to src/smtpd.
  */
 #ifndef POPGATE_SMTP_SESSION_H
 #define POPGATE_SMTP_SESSION_H
@@ -12,6 +12,7 @@
 
 #include "auth/auth.h"
 #include "common/lineio.h"
+#include "common/session_cmd.h"
 #include "privsep/privsep.h"
 #include "common/session.h"
 #include "smtpd/smtp_forward.h"
@@ -64,17 +65,8 @@ struct smtp_session {
 	unsigned max_errors;
 };
 
-/* One command: where it may be used, how long its line may be, and what runs it. */
-struct smtp_command {
-	const char *verb;
-	unsigned states;
-	size_t max_line;                  /* CRLF included */
-	const char *out_of_sequence;      /* the 503 text when used in another state */
-	enum smtp_outcome (*run)(struct smtp_session *s, const char *args);
-};
-
-/* smtp_command_find - the table entry for VERB (upper case), or NULL. */
-const struct smtp_command *smtp_command_find(const char *verb);
+/* smtp_command_table - the SMTP commands and their 500/501/503 replies, for session_cmd_dispatch. */
+extern const struct session_cmd_table smtp_command_table;
 
 /* smtp_reply - queue one reply line (CRLF added); it is sent when the client's input runs dry. */
 void smtp_reply(struct smtp_session *s, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -97,10 +89,14 @@ bool smtp_auth_offered(const struct smtp_session *s);
 /* smtp_log_user - the authenticated user for log_session, or NULL. */
 const char *smtp_log_user(const struct smtp_session *s);
 
+/*
+ * The handlers outside smtp_commands.c, in the one shape of common/session_cmd.h: SESSION is the
+ * struct smtp_session, A the arguments the table let through, the value an enum smtp_outcome.
+ */
 /* smtp_cmd_auth - AUTH PLAIN / LOGIN (smtp_auth.c): decode here, let the monitor check. */
-enum smtp_outcome smtp_cmd_auth(struct smtp_session *s, const char *args);
+int smtp_cmd_auth(void *session, struct session_args *a);
 
 /* smtp_cmd_data - DATA (smtp_message.c): read, stamp, hand off, answer with the next hop's verdict. */
-enum smtp_outcome smtp_cmd_data(struct smtp_session *s, const char *args);
+int smtp_cmd_data(void *session, struct session_args *a);
 
 #endif

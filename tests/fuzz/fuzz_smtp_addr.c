@@ -1,4 +1,4 @@
-/* fuzz_smtp_addr.c - libFuzzer harness: SMTP paths, MAIL/RCPT arguments, HELO, verbs, base64, relay decision. */
+/* fuzz_smtp_addr.c - libFuzzer harness: SMTP paths, MAIL/RCPT arguments, HELO, command lines, base64, relay decision. */
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 
 /*
@@ -18,8 +18,11 @@
 
 #include "fuzz_util.h"
 #include "common/sasl.h"
+#include "common/session_cmd.h"
+#include "smtpd/smtp_limits.h"
 #include "smtpd/smtp_parse.h"
 #include "smtpd/smtp_policy.h"
+#include "smtpd/smtp_session.h"
 
 /* The clients the relay decision is asked about, and what the lists and database say of each. */
 static const struct {
@@ -181,11 +184,43 @@ static void check_mail_rcpt(const char *in, const char *end)
 	}
 }
 
-/* check_words - HELO names, command verbs and SASL base64. */
+/* check_verb - a command line through the dispatcher with SMTP's table: what it accepts is what the row says. */
+static void check_verb(const char *in, size_t n)
+{
+	char *line = strdup(in);
+	const struct session_cmd *cmd;
+	struct session_args a;
+	size_t vl = strspn(in, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz");
+	enum session_cmd_error e;
+
+	if (line == NULL)
+		return;
+	e = session_cmd_parse(&smtp_command_table, SMTP_S_READY, line, n, &cmd, &a);
+	if (e == SESSION_CMD_VERB_LONG)
+		FUZZ_CHECK(vl > SMTP_VERB_MAX, "verb of %zu letters too long: \"%.40s\"", vl, in);
+	if (e < SESSION_CMD_UNKNOWN) {
+		free(line);
+		return;
+	}
+	FUZZ_CHECK(vl >= 1 && vl <= SMTP_VERB_MAX && (in[vl] == '\0' || in[vl] == ' '), "verb in \"%.40s\"", in);
+	FUZZ_CHECK((cmd == NULL) == (e == SESSION_CMD_UNKNOWN), "a row for error %d", (int)e);
+	if (cmd != NULL)
+		FUZZ_CHECK(strlen(cmd->verb) == vl && strncasecmp(cmd->verb, in, vl) == 0, "row %s for \"%.40s\"",
+			   cmd->verb, in);
+	if (e == SESSION_CMD_OK) {
+		FUZZ_CHECK((cmd->states & SMTP_S_READY) && n + 2 <= cmd->line_max, "%s accepted", cmd->verb);
+		FUZZ_CHECK(a.argc >= cmd->min_args && a.argc <= cmd->max_args, "%s with %d arguments", cmd->verb, a.argc);
+		if (a.argc == 1)
+			FUZZ_CHECK(a.argv[0] > line + vl && a.argv[0] < line + n && a.argv[0][0] != ' ' &&
+					   strcmp(a.argv[0], in + (a.argv[0] - line)) == 0,
+				   "argument at offset %td", a.argv[0] - line);
+	}
+	free(line);
+}
+
+/* check_words - HELO names and SASL base64. */
 static void check_words(const char *in, size_t n)
 {
-	char verb[SMTP_VERB_MAX + 1];
-	const char *args;
 	unsigned char dec[2048];
 	char enc[2048 * 4 / 3 + 8];
 	size_t d;
@@ -193,12 +228,6 @@ static void check_words(const char *in, size_t n)
 	if (smtp_helo_valid(in))
 		FUZZ_CHECK(n > 0 && n <= SMTP_HELO_MAX && strpbrk(in, " \t\r\n<>()\"\\") == NULL && printable_text(in),
 			   "HELO name accepted: \"%.60s\"", in);
-	if (smtp_split_command(in, verb, &args) == 0) {
-		size_t vl = strlen(verb);
-		FUZZ_CHECK(vl >= 1 && vl <= SMTP_VERB_MAX && strspn(verb, "ABCDEFGHIJKLMNOPQRSTUVWXYZ") == vl &&
-				   strncasecmp(in, verb, vl) == 0, "verb \"%s\" from \"%.40s\"", verb, in);
-		FUZZ_CHECK(args >= in + vl && args <= in + n && *args != ' ', "arguments at offset %td", args - in);
-	}
 	if (sasl_b64_decode(in, n, dec, sizeof(dec), &d) == 0) {
 		/* Only the canonical encoding is accepted, so encoding the result gives the input back. */
 		FUZZ_CHECK(sasl_b64_encode(dec, d, enc, sizeof(enc)) == (long)n && strcmp(enc, in) == 0,
@@ -220,6 +249,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	}
 	check_mail_rcpt(in, in + n);
 	check_words(in, n);
+	check_verb(in, n);
 	free(in);
 	return 0;
 }

@@ -1,4 +1,4 @@
-/* check_pop3_parse.c - unit tests of the POP3 parsers: numbers, command splitting, CAPA (base64 and SASL PLAIN: check_sasl). */
+/* check_pop3_parse.c - unit tests of the POP3 parsers: numbers, CAPA (command splitting: check_session_cmd; base64 and SASL PLAIN: check_sasl). */
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 #include <check.h>
 #include <stdio.h>
@@ -33,42 +33,6 @@ START_TEST(test_number)
 		ck_assert_uint_eq(v, numbers[_i].v);
 	else
 		ck_assert_uint_eq(v, 12345); /* untouched on failure */
-}
-END_TEST
-
-static const struct pop3_cmd pass_cmd = { "PASS", POP3_AUTHORIZATION, 1, 1, POP3_F_REST, NULL };
-static const struct pop3_cmd top_cmd = { "TOP", POP3_TRANSACTION, 2, 2, 0, NULL };
-
-static const struct {
-	const char *line;
-	const struct pop3_cmd *cmd;
-	int argc;
-	const char *name, *a0, *a1;
-} splits[] = {
-	{ "STAT", &top_cmd, 0, "STAT", NULL, NULL },
-	{ "TOP 1 10", &top_cmd, 2, "TOP", "1", "10" },
-	{ "top  1   10  ", &top_cmd, 2, "top", "1", "10" },
-	{ "TOP 1 2 3", &top_cmd, -1, "TOP", NULL, NULL },
-	{ "LIST ", &top_cmd, 0, "LIST", NULL, NULL },
-	{ "PASS my secret  pass ", &pass_cmd, 1, "PASS", "my secret  pass ", NULL },
-	{ "PASS  lead", &pass_cmd, 1, "PASS", " lead", NULL },
-	{ "PASS", &pass_cmd, 0, "PASS", NULL, NULL },
-	{ "PASS ", &pass_cmd, 0, "PASS", NULL, NULL },
-};
-
-START_TEST(test_split)
-{
-	char line[128], *name, *argv[POP3_ARGS_MAX] = { NULL };
-	int argc;
-
-	snprintf(line, sizeof(line), "%s", splits[_i].line);
-	argc = pop3_split(line, splits[_i].cmd, &name, argv);
-	ck_assert_int_eq(argc, splits[_i].argc);
-	ck_assert_str_eq(name, splits[_i].name);
-	if (argc >= 1)
-		ck_assert_str_eq(argv[0], splits[_i].a0);
-	if (argc >= 2)
-		ck_assert_str_eq(argv[1], splits[_i].a1);
 }
 END_TEST
 
@@ -209,7 +173,6 @@ static Suite *pop3_parse_suite(void)
 	TCase *tc = tcase_create("parse");
 
 	tcase_add_loop_test(tc, test_number, 0, N(numbers));
-	tcase_add_loop_test(tc, test_split, 0, N(splits));
 	suite_add_tcase(s, tc);
 	tc = tcase_create("policy");
 	tcase_add_test(tc, test_capa_plaintext_ok);

@@ -1,4 +1,4 @@
-/* check_smtp_addr.c - the SMTP path parser, its relay-trick flags, command and parameter syntax. */
+/* check_smtp_addr.c - the SMTP path parser, its relay-trick flags, HELO and parameter syntax (the verb: check_session_cmd). */
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 
 #include <check.h>
@@ -139,25 +139,6 @@ START_TEST(test_domain_in)
 	ck_assert(!smtp_domain_in("example.org.evil.com", "example.org"));
 	ck_assert(!smtp_domain_in("org", "example.org"));
 	ck_assert(!smtp_domain_in("example.org", ""));
-}
-END_TEST
-
-START_TEST(test_split_command)
-{
-	char verb[SMTP_VERB_MAX + 1];
-	const char *args;
-
-	ck_assert_int_eq(smtp_split_command("mail FROM:<a@b.c>", verb, &args), 0);
-	ck_assert_str_eq(verb, "MAIL");
-	ck_assert_str_eq(args, "FROM:<a@b.c>");
-	ck_assert_int_eq(smtp_split_command("QUIT", verb, &args), 0);
-	ck_assert_str_eq(args, "");
-	ck_assert_int_eq(smtp_split_command("StartTLS", verb, &args), 0);
-	ck_assert_str_eq(verb, "STARTTLS");
-	ck_assert_int_eq(smtp_split_command("", verb, &args), -1);
-	ck_assert_int_eq(smtp_split_command(" NOOP", verb, &args), -1);
-	ck_assert_int_eq(smtp_split_command("NO0P", verb, &args), -1);
-	ck_assert_int_eq(smtp_split_command("ABCDEFGHIJKLMNOPQRSTUVWXYZ", verb, &args), -1);
 }
 END_TEST
 
@@ -308,7 +289,6 @@ static Suite *suite(void)
 	tcase_add_test(tc, test_mutations);
 	suite_add_tcase(s, tc);
 	tc = tcase_create("commands");
-	tcase_add_test(tc, test_split_command);
 	tcase_add_test(tc, test_helo);
 	tcase_add_test(tc, test_mail_params);
 	tcase_add_test(tc, test_rcpt);
