@@ -50,6 +50,8 @@ static int copy(struct relaydb *dst, const struct gathered *g)
 	for (size_t i = 0; i < g->n; i++) {
 		int r = relaydb_put(dst, &g->v[i]);
 
+		ctl_relay_progress();
+
 		if (r < 0)
 			failed++;
 		else if (r > 0)

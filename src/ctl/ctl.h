@@ -22,6 +22,10 @@ struct ctl_command {
 #define CTL_EX_USAGE 64
 #define CTL_EX_TEMPFAIL 75
 
+/* How long a command may wait for the relay database (popgatectl -w; 0: no bound). */
+#define CTL_DB_WAIT_DEFAULT_S 60
+extern unsigned ctl_db_wait_s;
+
 /* Implemented in src/ctl/cmd_*.c and listed in the table in src/ctl/main.c. */
 int ctl_passwd(const struct config *cfg, int argc, char **argv);
 

@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <grp.h>
+#include <signal.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/prctl.h>
@@ -33,12 +34,53 @@ static int become_db_owner(const char *dir)
 	return 0;
 }
 
+unsigned ctl_db_wait_s = CTL_DB_WAIT_DEFAULT_S;
+
+/* db_stuck - SIGALRM: the relay database gave no answer within popgatectl -w. */
+static void db_stuck(int sig)
+{
+	static const char msg[] =
+		"popgatectl: the relay database did not answer within the time -w allows; a process that "
+		"died inside it may hold it locked: popgated recovers it when it starts, then try again\n";
+
+	(void)sig;
+	if (write(STDERR_FILENO, msg, sizeof(msg) - 1) < 0) {
+		/* nothing more to say it with */
+	}
+	_exit(CTL_EX_TEMPFAIL);
+}
+
+/*
+ * arm_watchdog - Berkeley DB 5.3 waits without end on a region mutex that a killed process held
+ * (DB_ENV->failchk frees it only for a process not already waiting), so a popgatectl run while
+ * popgated was killed would hang for good. Bound it instead: 75, as for any unavailable database.
+ */
+static void arm_watchdog(void)
+{
+	struct sigaction sa;
+
+	if (ctl_db_wait_s == 0)
+		return;
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = db_stuck;
+	sigemptyset(&sa.sa_mask);
+	if (sigaction(SIGALRM, &sa, NULL) == 0)
+		alarm(ctl_db_wait_s);
+}
+
+void ctl_relay_progress(void)
+{
+	if (ctl_db_wait_s > 0)
+		alarm(ctl_db_wait_s);
+}
+
 int ctl_relay_open(const struct config *cfg, struct relaydb **db)
 {
 	char err[1024];
 
 	if (become_db_owner(cfg_str(cfg, "relay.db_dir")) < 0)
 		return CTL_EX_TEMPFAIL;
+	arm_watchdog();
 	if (relaydb_open(cfg, db, err, sizeof(err)) < 0) {
 		fprintf(stderr, "popgatectl: relay database: %s\n", err);
 		return CTL_EX_TEMPFAIL;

@@ -12,6 +12,9 @@
  */
 int ctl_relay_open(const struct config *cfg, struct relaydb **db);
 
+/* ctl_relay_progress - a long command (an import) made progress: its wait bound starts again. */
+void ctl_relay_progress(void);
+
 /* ctl_relay_changed - after a bulk change, rebuild relay.export_map at once (when configured). 0 or -1. */
 int ctl_relay_changed(const struct config *cfg, struct relaydb *db);
 

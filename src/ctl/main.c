@@ -1,6 +1,7 @@
 /* main.c - popgatectl: administer a popgate installation from the command line. */
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 
+#include <errno.h>
 #include <pwd.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -65,10 +66,11 @@ void ctl_audit(const struct config *cfg, const char *action, const char *fmt, ..
 
 static void usage(FILE *out)
 {
-	fprintf(out, "usage: popgatectl [-f CONFIG] COMMAND [ARGS]\n\n"
+	fprintf(out, "usage: popgatectl [-f CONFIG] [-w SECONDS] COMMAND [ARGS]\n\n"
 		"  -f CONFIG  configuration file (default %s)\n"
+		"  -w SECONDS longest wait for the relay database, then exit 75 (default %d; 0: no bound)\n"
 		"  -h, --help show this help\n\ncommands:\n",
-		POPGATE_SYSCONFDIR "/popgate.conf");
+		POPGATE_SYSCONFDIR "/popgate.conf", CTL_DB_WAIT_DEFAULT_S);
 	for (const struct ctl_command *c = commands; c->name != NULL; c++)
 		fprintf(out, "  %-18s %-26s %s\n", c->name, c->usage, c->help);
 	fprintf(out, "\nexit status: 0 done (check: may relay), 1 failed or not found (check: may not relay),\n"
@@ -101,6 +103,22 @@ static int help(int argc, char **argv)
 	return 0;
 }
 
+/* parse_wait - popgatectl -w SECONDS into ctl_db_wait_s. 0, or -1 (said). */
+static int parse_wait(const char *arg)
+{
+	char *end;
+	unsigned long v;
+
+	errno = 0;
+	v = strtoul(arg, &end, 10);
+	if (errno != 0 || end == arg || *end != '\0' || arg[0] == '-' || v > 86400) {
+		fprintf(stderr, "popgatectl: -w %s: expected seconds, 0 to 86400\n", arg);
+		return -1;
+	}
+	ctl_db_wait_s = (unsigned)v;
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	const char *path = POPGATE_SYSCONFDIR "/popgate.conf";
@@ -117,11 +135,15 @@ int main(int argc, char **argv)
 		return 0;
 	}
 	/* "+": stop at the command, whose own options follow it. */
-	while ((opt = getopt(argc, argv, "+f:h")) != -1) {
+	while ((opt = getopt(argc, argv, "+f:hw:")) != -1) {
 		switch (opt) {
 		case 'f':
 			path = optarg;
 			explicit_path = true;
+			break;
+		case 'w':
+			if (parse_wait(optarg) < 0)
+				return CTL_EX_USAGE;
 			break;
 		case 'h':
 			usage(stdout);

@@ -1,6 +1,7 @@
 # SPDX-License-Identifier: GPL-2.0-or-later
 """test_relaydb_ctl - popgatectl's relay commands on a real relay database, from many processes."""
 
+import fcntl
 import json
 import os
 import shutil
@@ -122,6 +123,22 @@ class RelayCtl(unittest.TestCase):
         p = subprocess.run([CTL, "-f", bad, "list"], capture_output=True, text=True, timeout=30)
         self.assertEqual(p.returncode, 78)
         self.assertTrue(p.stderr.startswith(bad + ":3:"), p.stderr)
+
+    def test_a_stuck_database_is_waited_for_within_w(self):
+        """popgatectl waits at most -w seconds for a database held by another process (Berkeley
+        DB waits without end on a lock a killed process held), then says so and exits 75."""
+        self.ctl("list")  # the environment exists
+        with open(os.path.join(self.dir, "relay", "relaydb.open.lock"), "a") as held:
+            fcntl.flock(held, fcntl.LOCK_EX)   # every opener waits here while we hold it
+            p = subprocess.run([CTL, "-f", self.conf, "-w", "1", "add", "198.51.100.7"],
+                               capture_output=True, text=True, timeout=60)
+            self.assertEqual(p.returncode, 75, p.stderr)
+            self.assertIn("did not answer within the time -w allows", p.stderr)
+        self.ctl("add", "198.51.100.7")   # released: served at once
+        self.assertIn("198.51.100.7", self.entries())
+        for bad in ("-1", "x", "86401", ""):
+            p = subprocess.run([CTL, "-f", self.conf, "-w", bad, "list"], capture_output=True, text=True, timeout=30)
+            self.assertEqual(p.returncode, 64, bad)
 
     def test_many_processes_at_once(self):
         procs = [subprocess.Popen([CTL, "-f", self.conf, "add", "198.51.100.%d" % (i % 10),
