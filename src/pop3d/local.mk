@@ -20,3 +20,6 @@ EXTRA_DIST += tests/integration/test_pop3_protocol.py tests/integration/test_pop
 # The relay authorization slides from the session's end (pop3_session_end.c).
 TESTS += tests/integration/test_pop3_session_end.py
 EXTRA_DIST += tests/integration/test_pop3_session_end.py
+# The mailbox process a reused pair keeps for the next login (pop3_owner.c).
+TESTS += tests/integration/test_pop3_mailbox_reuse.py
+EXTRA_DIST += tests/integration/test_pop3_mailbox_reuse.py
