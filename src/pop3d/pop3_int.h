@@ -205,7 +205,7 @@ void pop3_owner_release(void);
 /* pop3_owner_kept - whether a mailbox process is kept. */
 bool pop3_owner_kept(void);
 
-/* pop3_owner_idle_ms - member_service.monitor_idle_ms: how long an idle pair keeps its mailbox process; -1 without one. */
+/* pop3_owner_idle_ms - member_service.monitor_idle_ms: pop3.mailbox_process_idle in ms while one is kept; else -1. */
 int pop3_owner_idle_ms(void);
 
 /* pop3_mail_gid - the "mail" group when USER's mbox lives in a directory only that group may write to; else -1. */

@@ -36,11 +36,4 @@
 /* RFC 1939 APOP timestamp "<pid.clock@hostname>": the host name is at most 253 octets. */
 #define POP3_CHALLENGE_MAX 256
 
-/*
- * How long an idle reused pair keeps its mailbox process for the next login with the same
- * credentials. Reuse pays off under load, when logins come milliseconds apart; a mail client's
- * next check comes minutes later, so a longer wait would only keep an idle process of that uid.
- */
-#define POP3_OWNER_IDLE_MS 2000
-
 #endif

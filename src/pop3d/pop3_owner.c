@@ -6,7 +6,7 @@
  * process running as the mailbox owner. Forking one per login cost a fork, its page faults and an
  * exit per session (most of the CPU a session spent outside sha512-crypt). In a reused pair the
  * monitor keeps the mailbox process after the session and passes it the next login whose uid, gid
- * and groups are the same; any other login, or POP3_OWNER_IDLE_MS without one, ends it first.
+ * and groups are the same; any other login, or pop3.mailbox_process_idle without one, ends it.
  *
  * What a kept process may see: only later sessions of its own uid, whose mailboxes and index it
  * can already read and write; never a password (checked by the protocol child, the monitor and the
@@ -31,7 +31,6 @@
 #include "common/log.h"
 #include "common/session_conn.h"
 #include "pop3d/pop3_int.h"
-#include "pop3d/pop3_limits.h"
 
 #define OWNER_SESSION_MAGIC 0x504f5331u /* "POS1" */
 #define OWNER_DONE_MAGIC 0x504f4431u    /* "POD1" */
@@ -61,6 +60,7 @@ static struct {
 	uid_t uid;
 	gid_t gid;
 	long mail_gid;           /* pop3_mail_gid's group, or -1 */
+	const struct config *cfg;
 } kept = { .pid = -1, .chan = -1 };
 
 /* ---- the mailbox process ---------------------------------------------------------------------- */
@@ -232,6 +232,7 @@ static int spawn(struct pop3 *p, const struct auth_user *user, pop3_serve_fn ser
 	kept.uid = user->uid;
 	kept.gid = user->gid;
 	kept.mail_gid = pop3_mail_gid(user);
+	kept.cfg = p->ctx->cfg;
 	return 0;
 }
 
@@ -301,7 +302,7 @@ bool pop3_owner_kept(void)
 
 int pop3_owner_idle_ms(void)
 {
-	return kept.pid > 0 ? POP3_OWNER_IDLE_MS : -1;
+	return kept.pid > 0 ? (int)cfg_duration(kept.cfg, "pop3.mailbox_process_idle") * 1000 : -1;
 }
 
 void pop3_owner_release(void)

@@ -9,9 +9,9 @@ What is checked, against the real popgated with poplib:
   its client address or session id; pipelined input after PASS still reaches the kept process;
 - the mailbox process, idle or serving, shares no socket with the protocol child (whose channel
   carries later clients' passwords) nor with the master;
-- an idle mailbox process ends on its own (the pair keeps it only for a short time);
+- an idle mailbox process ends after pop3.mailbox_process_idle, and the pair stays;
 - as root: a login with another uid ends the kept process and is served by a new one as that uid;
-- server.process_reuse = 0: a mailbox process per session, ended with it.
+- server.process_reuse = 0 or pop3.mailbox_process_idle = 0: a mailbox process per session, ended with it.
 Each next client waits for the master's "done with session=" line of the previous one, so which
 pair serves it does not depend on timing.
 """
@@ -53,8 +53,9 @@ def uid_of(pid):
 
 
 class MailboxReuse(h.TestCase):
-    def daemon(self, **server):
-        cfg = sh.base_config(server=server, pop3={"plaintext_auth": "always"})
+    def daemon(self, idle="1h", **server):
+        """Mailbox processes kept for IDLE (pop3.mailbox_process_idle): which process serves does not hang on timing."""
+        cfg = sh.base_config(server=server, pop3={"plaintext_auth": "always", "mailbox_process_idle": idle})
         d = h.Popgated(self, config=cfg, listeners=("pop3",))
         d.add_user("alice", "secret", messages=[h.mbox_message(i, body=b"alice %d\n" % i) for i in (1, 2, 3)])
         d.add_user("bob", "hunter2", messages=[h.mbox_message(1, body=b"for bob\n")])
@@ -152,7 +153,7 @@ class MailboxReuse(h.TestCase):
                 self.assertEqual(reach(mbx, master), set())
 
     def test_an_idle_mailbox_process_ends(self):
-        with self.daemon(process_idle_timeout="1h") as d:
+        with self.daemon(idle="1s", process_idle_timeout="1h") as d:
             d.start()
             a, sid, mbx, monitor = self.login(d, "127.0.0.2", "alice", "secret")
             a.quit()
@@ -191,14 +192,18 @@ class MailboxReuse(h.TestCase):
             c.quit()
 
     def test_zero_reuse_ends_the_mailbox_process_with_its_session(self):
-        with self.daemon(process_reuse="0") as d:
-            d.start()
-            a, sid, mbx, monitor = self.login(d, "127.0.0.2", "alice", "secret")
-            a.quit()
-            sh.wait_until(lambda: h.gone(mbx), 30, "the mailbox process ended with its session")
-            b, sid_b, mbx_b, _ = self.login(d, "127.0.0.3", "alice", "secret")
-            self.assertNotEqual(mbx_b, mbx)
-            b.quit()
+        for what in ({"process_reuse": "0"}, {"idle": "0"}):
+            with self.subTest(**what), self.daemon(**what) as d:
+                self.one_process_per_login(d)
+
+    def one_process_per_login(self, d):
+        d.start()
+        a, sid, mbx, monitor = self.login(d, "127.0.0.2", "alice", "secret")
+        a.quit()
+        sh.wait_until(lambda: h.gone(mbx), 30, "the mailbox process ended with its session")
+        b, sid_b, mbx_b, _ = self.login(d, "127.0.0.3", "alice", "secret")
+        self.assertNotEqual(mbx_b, mbx)
+        b.quit()
 
 
 if __name__ == "__main__":
