@@ -202,9 +202,6 @@ int pop3_owner_serve(struct pop3 *p, const struct auth_user *user, const char *i
 /* pop3_owner_release - end the kept mailbox process, if any (a login of other credentials, idle, the pair's end). */
 void pop3_owner_release(void);
 
-/* pop3_owner_kept - whether a mailbox process is kept. */
-bool pop3_owner_kept(void);
-
 /* pop3_owner_idle_ms - member_service.monitor_idle_ms: pop3.mailbox_process_idle in ms while one is kept; else -1. */
 int pop3_owner_idle_ms(void);
 

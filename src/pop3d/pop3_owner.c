@@ -17,9 +17,11 @@
  *   monitor <--owner_done (exit status of the session)-- mailbox process, once the client is closed
  */
 #include <errno.h>
+#include <limits.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <string.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
@@ -293,11 +295,6 @@ int pop3_owner_serve(struct pop3 *p, const struct auth_user *user, const char *i
 	/* The client is the mailbox process's alone: its end must close the connection. */
 	lio_free(&p->lio);
 	return wait_done();
-}
-
-bool pop3_owner_kept(void)
-{
-	return kept.pid > 0;
 }
 
 int pop3_owner_idle_ms(void)
