@@ -25,6 +25,7 @@
 #include <string.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include "auth/auth_client.h"
@@ -33,6 +34,7 @@
 #include "common/log.h"
 #include "common/session_conn.h"
 #include "pop3d/pop3_int.h"
+#include "pop3d/pop3_limits.h"
 
 #define OWNER_SESSION_MAGIC 0x504f5331u /* "POS1" */
 #define OWNER_DONE_MAGIC 0x504f4431u    /* "POD1" */
@@ -262,13 +264,30 @@ static int pass(struct pop3 *p, const struct auth_user *user, const char *index_
 	return rc;
 }
 
+/* end_kept - close the channel and reap the kept process; KILL it at once when it lied or broke. */
+static void end_kept(bool kill_first)
+{
+	int pfd = kill_first ? -1 : (int)syscall(SYS_pidfd_open, kept.pid, 0);
+	struct pollfd pp = { .fd = pfd, .events = POLLIN };
+
+	close(kept.chan);
+	/* A well-behaved process exits at the channel's end; one that does not is not waited for long. */
+	if (pfd < 0 || poll(&pp, 1, POP3_OWNER_EXIT_MS) != 1)
+		(void)kill(kept.pid, SIGKILL);
+	if (pfd >= 0)
+		close(pfd);
+	(void)session_reap(kept.pid, 0);
+	kept.pid = -1;
+	kept.chan = -1;
+}
+
 /* wait_done - the session's end as the kept process tells it; a process that lies or dies is let go. */
 static int wait_done(void)
 {
 	struct owner_done done;
 
 	if (fileio_read_full(kept.chan, &done, sizeof(done)) != 1 || done.magic != OWNER_DONE_MAGIC) {
-		pop3_owner_release();
+		end_kept(true);
 		return 1;
 	}
 	if (done.status != 0)
@@ -289,7 +308,7 @@ int pop3_owner_serve(struct pop3 *p, const struct auth_user *user, const char *i
 	if (pass(p, user, index_dir) < 0) {
 		log_session(LOG_ERR, p->proto, p->ctx->client_ip, p->username, "mailbox process gone", "%s",
 			    strerror(errno));
-		pop3_owner_release();
+		end_kept(true);
 		return 1;
 	}
 	/* The client is the mailbox process's alone: its end must close the connection. */
@@ -304,11 +323,6 @@ int pop3_owner_idle_ms(void)
 
 void pop3_owner_release(void)
 {
-	if (kept.pid <= 0)
-		return;
-	close(kept.chan);
-	/* An idle process has no session to lose; one that lied or broke must not linger either. */
-	(void)session_reap(kept.pid, SIGKILL);
-	kept.pid = -1;
-	kept.chan = -1;
+	if (kept.pid > 0)
+		end_kept(false);
 }

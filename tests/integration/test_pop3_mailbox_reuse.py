@@ -10,7 +10,8 @@ What is checked, against the real popgated with poplib:
 - the mailbox process, idle or serving, shares no socket with the protocol child (whose channel
   carries later clients' passwords) nor with the master;
 - an idle mailbox process ends after pop3.mailbox_process_idle, and the pair stays;
-- as root: a login with another uid ends the kept process and is served by a new one as that uid;
+- as root: a login with another uid ends the kept process (killed when it does not exit, here
+  stopped) and is served by a new one as that uid;
 - server.process_reuse = 0 or pop3.mailbox_process_idle = 0: a mailbox process per session, ended with it.
 Each next client waits for the master's "done with session=" line of the previous one, so which
 pair serves it does not depend on timing.
@@ -18,6 +19,7 @@ pair serves it does not depend on timing.
 
 import os
 import re
+import signal
 import socket
 import subprocess
 
@@ -183,6 +185,9 @@ class MailboxReuse(h.TestCase):
             a, sid, mbx, monitor = self.login(d, "127.0.0.2", "alice", "secret")
             a.quit()
             self.done(d, sid)
+            # Stopped, it cannot exit when its channel closes (as a subverted one might not): the
+            # monitor must not wait for it for ever.
+            os.kill(mbx, signal.SIGSTOP)
             c, sid_c, mbx_c, monitor_c = self.login(d, "127.0.0.3", "carol", "tiger")
             self.assertEqual(monitor_c, monitor)
             self.assertNotEqual(mbx_c, mbx, "carol's session in alice's mailbox process")
