@@ -44,6 +44,8 @@ enum ipc_type {
 	IPC_RELAY_LOGIN_REP,    /* login channel: the answer, on that socket */
 	IPC_AUTH_REQ,           /* auth channel: a password or APOP check (with the reply socket) */
 	IPC_AUTH_REPLY,         /* auth channel: the answer, on that socket */
+	IPC_OWNER_SESSION,      /* owner channel: a session for a kept mailbox process (with the client) */
+	IPC_OWNER_DONE,         /* owner channel: that session is over and its client closed */
 };
 
 struct ipc_hdr {

@@ -17,6 +17,9 @@ const struct cfg_key cfg_keys_pop3[] = {
 	CFG_KEY_RANGE("idle_timeout", CFG_DURATION, "10m",
 		      "close a session idle this long (RFC 1939 asks for at least 10 minutes)", 1, 86400),
 	CFG_KEY_RANGE("session_timeout", CFG_DURATION, "2h", "longest a session may last", 1, 604800),
+	CFG_KEY_RANGE("mailbox_process_idle", CFG_DURATION, "2s",
+		      "how long a reused session pair keeps its mailbox process for the next login of the same uid; "
+		      "0 forks one per login", 0, 3600),
 	CFG_KEY_RANGE("max_bad_commands", CFG_INT, "10",
 		      "unknown or malformed commands before the session is closed", 1, 1000),
 	CFG_KEY("apop", CFG_BOOL, "yes", "offer APOP (only users in auth.apop_secrets_file can use it)"),

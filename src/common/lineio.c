@@ -301,6 +301,17 @@ void lio_discard_input(struct lio *lio)
 	lio->in_pos = lio->in_len = 0;
 }
 
+size_t lio_take_input(struct lio *lio, void *buf, size_t cap)
+{
+	size_t n = lio->in_len - lio->in_pos;
+
+	if (n > cap)
+		n = cap;
+	memcpy(buf, lio->in + lio->in_pos, n);
+	lio->in_pos += n;
+	return n;
+}
+
 /* send_raw - write all of BUF to the socket or TLS within the timeouts. 0 or -1. */
 static int send_raw(struct lio *lio, const char *buf, size_t len)
 {

@@ -62,6 +62,12 @@ int lio_preload(struct lio *lio, const void *buf, size_t len);
 /* lio_discard_input - drop buffered unread input (after STLS/STARTTLS, RFC 2595/3207). */
 void lio_discard_input(struct lio *lio);
 
+/*
+ * lio_take_input - move up to CAP bytes of buffered unread input into BUF without reading the
+ * socket (to hand the connection to another process); the number of bytes.
+ */
+size_t lio_take_input(struct lio *lio, void *buf, size_t cap);
+
 /* lio_write - queue LEN bytes; flushes when the buffer fills. 0 or -1. */
 int lio_write(struct lio *lio, const void *buf, size_t len);
 

@@ -6,7 +6,7 @@ POPGATE_LIBS += src/pop3d/libpop3d.a
 src_pop3d_libpop3d_a_SOURCES = \
 	src/pop3d/pop3.h src/pop3d/pop3_int.h src/pop3d/pop3_limits.h \
 	src/pop3d/pop3_capa.c src/pop3d/pop3_cmd.c \
-	src/pop3d/pop3_postlogin.c src/pop3d/pop3_prelogin.c \
+	src/pop3d/pop3_owner.c src/pop3d/pop3_postlogin.c src/pop3d/pop3_prelogin.c \
 	src/pop3d/pop3_privs.c src/pop3d/pop3_sasl.c \
 	src/pop3d/pop3_session.c src/pop3d/pop3_session_end.c
 
@@ -20,3 +20,6 @@ EXTRA_DIST += tests/integration/test_pop3_protocol.py tests/integration/test_pop
 # The relay authorization slides from the session's end (pop3_session_end.c).
 TESTS += tests/integration/test_pop3_session_end.py
 EXTRA_DIST += tests/integration/test_pop3_session_end.py
+# The mailbox process a reused pair keeps for the next login (pop3_owner.c).
+TESTS += tests/integration/test_pop3_mailbox_reuse.py
+EXTRA_DIST += tests/integration/test_pop3_mailbox_reuse.py

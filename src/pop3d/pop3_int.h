@@ -171,11 +171,29 @@ int pop3_index_dir(const struct config *cfg, uid_t uid, gid_t gid, char *out, si
 typedef int (*pop3_serve_fn)(struct pop3 *p, const struct auth_user *user, const char *index_dir);
 
 /*
- * pop3_serve_as_owner - fork the mailbox process, which becomes USER and runs SERVE; this process
- * (the monitor, server.user) gives up the connection, waits for it to end, and records the relay
- * authorization again, so that it slides from the session's end. Returns the mailbox process's status.
+ * pop3_serve_as_owner - have the mailbox process, as USER, run SERVE on P's client; this process
+ * (the monitor, server.user) gives up the connection, waits for the session to end, and records
+ * the relay authorization again, so that it slides from the session's end. In a reused pair the
+ * mailbox process is kept for the next login with USER's credentials (pop3_owner.c); otherwise
+ * it ends with the session. Returns the session's exit status.
  */
 int pop3_serve_as_owner(struct pop3 *p, const struct auth_user *user, const char *index_dir, pop3_serve_fn serve);
+
+/*
+ * pop3_owner_serve - the kept mailbox process serves P's login when it runs with USER's uid, gid
+ * and groups; otherwise it is ended and one forked (it becomes USER). Gives up P's connection and
+ * waits for the session's end. The session's exit status.
+ */
+int pop3_owner_serve(struct pop3 *p, const struct auth_user *user, const char *index_dir, pop3_serve_fn serve);
+
+/* pop3_owner_release - end the kept mailbox process, if any (a login of other credentials, idle, the pair's end). */
+void pop3_owner_release(void);
+
+/* pop3_owner_idle_ms - member_service.monitor_idle_ms: pop3.mailbox_process_idle in ms while one is kept; else -1. */
+int pop3_owner_idle_ms(void);
+
+/* pop3_mail_gid - the "mail" group when USER's mbox lives in a directory only that group may write to; else -1. */
+long pop3_mail_gid(const struct auth_user *user);
 
 /*
  * pop3_become_user - drop to USER's uid and gid for good, with no capability left, keeping group

@@ -40,4 +40,10 @@
 /* RFC 1939 APOP timestamp "<pid.clock@hostname>": the host name is at most 253 octets. */
 #define POP3_CHALLENGE_MAX 256
 
+/*
+ * How long a monitor waits for the mailbox process it lets go of to exit (it exits as soon as its
+ * channel closes) before it kills it: a subverted one must not hold its pair.
+ */
+#define POP3_OWNER_EXIT_MS 1000
+
 #endif

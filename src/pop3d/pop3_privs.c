@@ -78,8 +78,7 @@ int pop3_index_dir(const struct config *cfg, uid_t uid, gid_t gid, char *out, si
 	return rc;
 }
 
-/* mail_gid - the "mail" group when USER's mbox lives in a directory only that group may write to; else -1. */
-static long mail_gid(const struct auth_user *user)
+long pop3_mail_gid(const struct auth_user *user)
 {
 	char path[AUTH_MAILBOX_MAX];
 	struct group *gr;
@@ -160,7 +159,7 @@ int pop3_become_user(const struct auth_user *user)
 		log_err("pop3: refusing to run a session as root for %s", user->name);
 		return -1;
 	}
-	n = user_groups(user->uid, user->gid, mail_gid(user), groups, POP3_GROUPS_MAX);
+	n = user_groups(user->uid, user->gid, pop3_mail_gid(user), groups, POP3_GROUPS_MAX);
 	if (setgroups((size_t)n, groups) < 0 || setresgid(user->gid, user->gid, user->gid) < 0 ||
 	    setresuid(user->uid, user->uid, user->uid) < 0) {
 		log_err("pop3: switching to %s (uid %lu gid %lu): %s", user->name, (unsigned long)user->uid,

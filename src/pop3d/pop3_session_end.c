@@ -5,24 +5,16 @@
  * A login has the lookup worker record the client's address, on the monitor's word. A client
  * that downloads for twenty minutes would keep only ten of its thirty after it finished; so the
  * end of the session records it again. The mailbox process runs as the mailbox owner and holds
- * no login channel, so the monitor forks it and stays behind as server.user: when the mailbox
- * process ends, however it ends (QUIT, the connection closed or lost, a crash), the monitor records
- * the authorization again and exits, unless an admin has blocked the account by then (issue 18.3:
- * its logins authorize no relaying, also one blocked during its session). The master still tracks
- * the monitor's pid as the session.
+ * no login channel, so the monitor hands it the client (pop3_owner.c) and stays behind as
+ * server.user: when the session ends, however it ends (QUIT, the connection closed or lost, a
+ * crash of the mailbox process), the monitor records the authorization again, unless an admin has
+ * blocked the account by then (issue 18.3: its logins authorize no relaying, also one blocked
+ * during its session). The master still tracks the monitor's pid as the session.
  */
-#include <errno.h>
-#include <signal.h>
-#include <string.h>
-#include <sys/prctl.h>
-#include <sys/wait.h>
 #include <time.h>
-#include <unistd.h>
 
-#include "auth/auth_client.h"
 #include "auth/blocks.h"
 #include "common/log.h"
-#include "common/session_conn.h"
 #include "pop3d/pop3_int.h"
 #include "relaydb/login_channel.h"
 #include "relaydb/relaydb.h"
@@ -45,46 +37,14 @@ static void record_end(const struct pop3 *p, const struct auth_user *user)
 				    RELAY_LOGIN_WAIT_MS);
 }
 
-/* mailbox_child - become the owner, tied to the monitor's life, and serve; the exit status. */
-static int mailbox_child(struct pop3 *p, const struct auth_user *user, const char *index_dir, pid_t monitor,
-			 pop3_serve_fn serve)
-{
-	if (pop3_become_user(user) < 0) {
-		log_session(LOG_ERR, p->proto, p->ctx->client_ip, p->username, "setuid failed", NULL);
-		if (pop3_reply(p, "%s", "-ERR [SYS/TEMP] Cannot switch to the mailbox owner") == POP3_CONTINUE)
-			(void)lio_flush(p->lio);
-		return 1;
-	}
-	/* After the uid change, which clears it: a monitor killed at shutdown takes the session along. */
-	if (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0 || getppid() != monitor)
-		return 1;
-	return serve(p, user, index_dir);
-}
-
 int pop3_serve_as_owner(struct pop3 *p, const struct auth_user *user, const char *index_dir, pop3_serve_fn serve)
 {
-	pid_t monitor = getpid(), pid;
 	time_t logged_in = time(NULL);
-	int status = 0;
+	int status = pop3_owner_serve(p, user, index_dir, serve);
 
-	if ((pid = fork()) < 0) {
-		log_session(LOG_ERR, p->proto, p->ctx->client_ip, p->username, "fork failed", "%s", strerror(errno));
-		if (pop3_reply(p, "%s", "-ERR [SYS/TEMP] Cannot start the session, try again later") == POP3_CONTINUE)
-			(void)lio_flush(p->lio);
-		return 1;
-	}
-	if (pid == 0) {
-		/*
-		 * The mailbox owner reports nothing to the master: without the channel's write end it
-		 * cannot fill it and crowd out other sessions' reports (failed logins, hand-offs).
-		 */
-		session_drop_channels(p->ctx); /* nor record logins: that is the monitor's to do */
-		auth_client_forget(); /* nor ask the auth worker: it checks passwords for monitors only */
-		_exit(mailbox_child(p, user, index_dir, monitor, serve));
-	}
-	/* The client is the mailbox process's alone: its end must close the connection. */
-	lio_free(&p->lio);
-	status = session_reap(pid, 0);
+	/* A pair that serves no other connection has no later login to keep the process for. */
+	if (p->ctx->dispatch_fd < 0 || cfg_duration(p->ctx->cfg, "pop3.mailbox_process_idle") == 0)
+		pop3_owner_release();
 	if (time(NULL) - logged_in >= POP3_RELAY_END_MIN_SECS)
 		record_end(p, user);
 	return status;

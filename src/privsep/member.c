@@ -1,6 +1,7 @@
 /* member.c - a reused session process: one monitor and one protocol child serving connection after connection. */
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 #include <errno.h>
+#include <poll.h>
 #include <signal.h>
 #include <string.h>
 #include <unistd.h>
@@ -39,6 +40,21 @@ static enum member_next serve_one(struct session_ctx *ctx, struct privsep *ps, c
 	return svc->monitor_serve(ctx, ps);
 }
 
+/* wait_idle - before waiting for the next connection for good, the service's idle moment when it asks for one. */
+static void wait_idle(const struct session_ctx *ctx, const struct member_service *svc)
+{
+	struct pollfd pfd = { .fd = ctx->dispatch_fd, .events = POLLIN };
+	int ms = svc->monitor_idle_ms != NULL ? svc->monitor_idle_ms() : -1;
+	int n;
+
+	if (ms < 0)
+		return;
+	while ((n = poll(&pfd, 1, ms)) < 0 && errno == EINTR)
+		;
+	if (n == 0)
+		svc->monitor_idle();
+}
+
 /* monitor_loop - take connections from the master until it closes the dispatch socket. */
 static int monitor_loop(struct session_ctx *ctx, struct privsep *ps, const struct member_service *svc)
 {
@@ -48,7 +64,7 @@ static int monitor_loop(struct session_ctx *ctx, struct privsep *ps, const struc
 
 	if (svc->monitor_forget != NULL)
 		svc->monitor_forget();
-	while (next == MEMBER_AGAIN && (got = session_conn_recv(ctx->dispatch_fd, ctx)) == 1) {
+	while (next == MEMBER_AGAIN && (wait_idle(ctx, svc), got = session_conn_recv(ctx->dispatch_fd, ctx)) == 1) {
 		next = serve_one(ctx, ps, svc);
 		log_set_session(NULL);
 		if (next == MEMBER_AGAIN && privsep_child_gone(ps))
@@ -60,6 +76,8 @@ static int monitor_loop(struct session_ctx *ctx, struct privsep *ps, const struc
 	}
 	if (next == MEMBER_AGAIN && got < 0)
 		log_err("reused session: a malformed connection record from the master");
+	if (svc->monitor_idle != NULL)
+		svc->monitor_idle();
 	/* An idle child waits for its next connection: the channel's end is its signal to go. */
 	privsep_free(&ps);
 	return session_reap(child, next == MEMBER_BROKEN ? SIGKILL : 0) != 0 || next == MEMBER_BROKEN;
