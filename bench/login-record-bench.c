@@ -50,7 +50,7 @@ static int is_login_end(int fd)
 /* login_channel - a copy of the login channel's sending end of CFG's running master; -1 logged. */
 static int login_channel(const struct config *cfg)
 {
-	const char *pidfile = cfg_str(cfg, "server.pid_file");
+	const char *pidfile = conf(cfg)->server.pid_file;
 	FILE *f = fopen(pidfile, "r");
 	long pid = 0;
 	int pidfd, found = -1;

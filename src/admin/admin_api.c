@@ -26,14 +26,14 @@ int admin_ctx_init(struct admin_ctx *ctx, const struct config *cfg, const struct
 	memset(ctx, 0, sizeof(*ctx));
 	ctx->cfg = cfg;
 	ctx->stats = stats;
-	ctx->tls = cfg_bool(cfg, "admin.tls");
-	if (snprintf(ctx->www_dir, sizeof(ctx->www_dir), "%s", cfg_str(cfg, "admin.www_dir")) >=
+	ctx->tls = conf(cfg)->admin.tls;
+	if (snprintf(ctx->www_dir, sizeof(ctx->www_dir), "%s", conf(cfg)->admin.www_dir) >=
 	    (int)sizeof(ctx->www_dir))
 		return -1;
-	admin_users_init(&ctx->users, cfg_str(cfg, "admin.users_file"));
-	admin_sessions_init(&ctx->sessions, cfg_duration(cfg, "admin.session_timeout"));
+	admin_users_init(&ctx->users, conf(cfg)->admin.users_file);
+	admin_sessions_init(&ctx->sessions, conf(cfg)->admin.session_timeout);
 	if (snprintf(ctx->sessions_file, sizeof(ctx->sessions_file), "%s/admin-sessions",
-		     cfg_str(cfg, "server.state_dir")) >= (int)sizeof(ctx->sessions_file))
+		     conf(cfg)->server.state_dir) >= (int)sizeof(ctx->sessions_file))
 		return -1;
 	/* The worker a reload restarts takes over the sessions the old one saved as it stopped. */
 	(void)admin_sessions_load(&ctx->sessions, ctx->sessions_file, time(NULL));
@@ -131,7 +131,7 @@ static void session_json(struct admin_ctx *ctx, const struct admin_session *s, e
 	jw_kstr(&w, "csrf", s->csrf);
 	jw_kint(&w, "expires_in", admin_session_expires_in(&ctx->sessions, s, now));
 	jw_kint(&w, "idle_timeout", ctx->sessions.idle);
-	jw_kint(&w, "default_ttl", cfg_duration(ctx->cfg, "relay.timeout"));
+	jw_kint(&w, "default_ttl", conf(ctx->cfg)->relay.timeout);
 	jw_obj_end(&w);
 	admin_reply_json(r, status, &w);
 }
@@ -278,7 +278,7 @@ void admin_api_relays(struct admin_ctx *ctx, struct admin_call *call, struct adm
 	struct relaydb *db = admin_ctx_db(ctx, call->now);
 	struct jw w;
 	struct list_state st = { .w = &w, .now = call->now,
-				 .timeout = cfg_duration(ctx->cfg, "relay.timeout") };
+				 .timeout = conf(ctx->cfg)->relay.timeout };
 
 	if (call->query && call->query[0] != '\0') {
 		if (strlen(call->query) > 128)
@@ -351,7 +351,7 @@ void admin_api_relay_add(struct admin_ctx *ctx, struct admin_call *call, struct 
 	userf = json_get(&in, "user");
 	if (!ipf || ipf->type != JSON_T_STRING || ip_canonical(ipf->val, ip) < 0)
 		return admin_reply_error(r, 400, "ip must be an IPv4 or IPv6 address");
-	if (parse_ttl(json_get(&in, "ttl"), cfg_duration(ctx->cfg, "relay.timeout"), &ttl) < 0)
+	if (parse_ttl(json_get(&in, "ttl"), conf(ctx->cfg)->relay.timeout, &ttl) < 0)
 		return admin_reply_error(r, 400, "ttl must be seconds or a duration like 30m, up to 31d");
 	if (userf && !user_ok(userf))
 		return admin_reply_error(r, 400, "user must be text of at most 127 bytes");
@@ -371,7 +371,7 @@ void admin_api_relay_add(struct admin_ctx *ctx, struct admin_call *call, struct 
 	jw_init(&w, 8192);
 	jw_obj_begin(&w);
 	jw_key(&w, "relay");
-	relay_json(&w, &e, call->now, cfg_duration(ctx->cfg, "relay.timeout"));
+	relay_json(&w, &e, call->now, conf(ctx->cfg)->relay.timeout);
 	jw_kstr(&w, "decision",
 		relay_reason_text(relay_check_ip(ctx->cfg, db, ip, call->now, &check)));
 	jw_obj_end(&w);
@@ -426,9 +426,9 @@ void admin_api_lists(struct admin_ctx *ctx, struct admin_call *call, struct admi
 
 	jw_init(&w, ADMIN_JSON_MAX);
 	jw_obj_begin(&w);
-	cidrs_json(&w, "allow", cfg_cidrs(ctx->cfg, "relay.allow"));
-	cidrs_json(&w, "deny", cfg_cidrs(ctx->cfg, "relay.deny"));
-	jw_kint(&w, "default_ttl", cfg_duration(ctx->cfg, "relay.timeout"));
+	cidrs_json(&w, "allow", &conf(ctx->cfg)->relay.allow);
+	cidrs_json(&w, "deny", &conf(ctx->cfg)->relay.deny);
+	jw_kint(&w, "default_ttl", conf(ctx->cfg)->relay.timeout);
 	jw_obj_end(&w);
 	admin_reply_json(r, 200, &w);
 }

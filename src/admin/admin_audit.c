@@ -29,7 +29,7 @@ static void clean(char *dst, size_t cap, const char *src)
 
 static int audit_path(const struct config *cfg, const char *suffix, char *out, size_t cap)
 {
-	int n = snprintf(out, cap, "%s/%s%s", cfg_str(cfg, "server.state_dir"), ADMIN_AUDIT_FILE, suffix);
+	int n = snprintf(out, cap, "%s/%s%s", conf(cfg)->server.state_dir, ADMIN_AUDIT_FILE, suffix);
 
 	return n < 0 || (size_t)n >= cap ? -1 : 0;
 }
@@ -46,7 +46,7 @@ static int open_trail(const struct config *cfg, const char *path)
 	/* As root (popgatectl), hand a new file to the state directory's owner: the page appends too. */
 	if (geteuid() == 0 && st.st_uid == 0) {
 		struct stat dir;
-		if (stat(cfg_str(cfg, "server.state_dir"), &dir) == 0 && fchown(fd, dir.st_uid, dir.st_gid) < 0)
+		if (stat(conf(cfg)->server.state_dir, &dir) == 0 && fchown(fd, dir.st_uid, dir.st_gid) < 0)
 			log_warn("audit: cannot give %s to the state directory's owner: %s", path, strerror(errno));
 	}
 	if (st.st_size >= (off_t)ADMIN_AUDIT_ROTATE_BYTES && audit_path(cfg, ".1", old, sizeof(old)) == 0 &&

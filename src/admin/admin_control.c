@@ -22,7 +22,7 @@ int control_request(const struct config *cfg, const char *req, char *reply, size
 	ssize_t n;
 	int fd, w;
 
-	w = snprintf(sun.sun_path, sizeof(sun.sun_path), "%s/%s", cfg_str(cfg, "server.state_dir"), CONTROL_SOCKET);
+	w = snprintf(sun.sun_path, sizeof(sun.sun_path), "%s/%s", conf(cfg)->server.state_dir, CONTROL_SOCKET);
 	if (w < 0 || (size_t)w >= sizeof(sun.sun_path) || strlen(req) > CONTROL_REQUEST_MAX || cap == 0) {
 		snprintf(err, errlen, "request or socket path too long");
 		return -1;

@@ -42,7 +42,7 @@ void admin_api_lockouts(struct admin_ctx *ctx, struct admin_call *call, struct a
 	jw_init(&w, 256 * 1024);
 	jw_obj_begin(&w);
 	jw_kint(&w, "now", call->now);
-	jw_kint(&w, "max_failures", cfg_int(ctx->cfg, "auth.max_failures"));
+	jw_kint(&w, "max_failures", conf(ctx->cfg)->auth.max_failures);
 	jw_key(&w, "lockouts");
 	jw_arr_begin(&w);
 	line = strtok_r(reply, "\n", &save);   /* "ok N" */

@@ -156,7 +156,7 @@ static bool relay_counts(struct admin_ctx *ctx, time_t now, struct count_state *
 
 	memset(st, 0, sizeof(*st));
 	st->now = now;
-	st->timeout = cfg_duration(ctx->cfg, "relay.timeout");
+	st->timeout = conf(ctx->cfg)->relay.timeout;
 	if (!db)
 		return false;
 	if (relaydb_foreach(db, count_one, st) < 0) {
@@ -245,7 +245,7 @@ static void trouble_metrics(struct text *t, const struct stats_counters *c)
  */
 static void export_map_metrics(struct admin_ctx *ctx, struct text *t, time_t now)
 {
-	const char *map = cfg_str(ctx->cfg, "relay.export_map");
+	const char *map = conf(ctx->cfg)->relay.export_map;
 	char path[PATH_MAX];
 	struct stat st;
 	long long age = -1;

@@ -109,13 +109,13 @@ static int load_tls(const struct config *cfg, struct pem *pem, const char **prio
 
 	memset(pem, 0, sizeof(*pem));
 	/* GnuTLS priority strings for tls.min_protocol; tls.ciphers is OpenSSL syntax and not used. */
-	*priorities = strcmp(cfg_str(cfg, "tls.min_protocol"), "TLSv1.3") == 0
+	*priorities = strcmp(conf(cfg)->tls.min_protocol, "TLSv1.3") == 0
 		? "NORMAL:-VERS-ALL:+VERS-TLS1.3"
 		: "NORMAL:-VERS-ALL:+VERS-TLS1.3:+VERS-TLS1.2";
-	if (!cfg_bool(cfg, "admin.tls"))
+	if (!conf(cfg)->admin.tls)
 		return 0;
-	pem->cert = read_pem("cert_file", cfg_str(cfg, "tls.cert_file"), &len);
-	pem->key = read_pem("key_file", cfg_str(cfg, "tls.key_file"), &pem->key_len);
+	pem->cert = read_pem("cert_file", conf(cfg)->tls.cert_file, &len);
+	pem->key = read_pem("key_file", conf(cfg)->tls.key_file, &pem->key_len);
 	if (!pem->cert || !pem->key) {
 		pem_free(pem);
 		return -1;

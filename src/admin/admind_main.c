@@ -84,8 +84,8 @@ int main(int argc, char **argv)
 		fprintf(stderr, "popgate-admind: %s\n", err.msg);
 		return CFG_EXIT;
 	}
-	log_open("popgated/admin", log_facility_from_name(cfg_str(cfg, "server.log_facility")), foreground);
-	log_set_level(log_level_from_name(cfg_str(cfg, "server.log_level")));
+	log_open("popgated/admin", log_facility_from_name(conf(cfg)->server.log_facility), foreground);
+	log_set_level(log_level_from_name(conf(cfg)->server.log_level));
 	stats_report_worker(reportfd); /* the master's channel: relay database errors */
 	if (statsfd >= 0 && (stats = stats_attach(statsfd)) == NULL)
 		log_warn("admin: cannot map the master's counters: %s (they read as zero)", strerror(errno));

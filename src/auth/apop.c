@@ -98,7 +98,7 @@ static int scan_secrets(struct auth_linefile *lf, const char *name, char *secret
 /* find_secret - NAME's secret from auth.apop_secrets_file: 1 found, 0 not (or APOP off), -1 error. */
 static int find_secret(const struct config *cfg, const char *name, char *secret, size_t *count)
 {
-	const char *path = cfg_str(cfg, "auth.apop_secrets_file");
+	const char *path = conf(cfg)->auth.apop_secrets_file;
 	struct auth_linefile *lf;
 	int r;
 

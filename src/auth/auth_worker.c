@@ -194,7 +194,7 @@ static void stop_helpers(struct helpers *h)
 /* procs_wanted - auth.workers, or one per CPU when it is 0. */
 static int procs_wanted(const struct config *cfg)
 {
-	long n = cfg_int(cfg, "auth.workers");
+	long n = conf(cfg)->auth.workers;
 
 	if (n <= 0)
 		n = sysconf(_SC_NPROCESSORS_ONLN);

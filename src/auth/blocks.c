@@ -44,7 +44,7 @@ bool auth_block_note_ok(const char *note)
 /* blocks_path - server.state_dir/NAME into OUT. 0 or -1. */
 static int blocks_path(const struct config *cfg, const char *name, char *out, size_t cap)
 {
-	int n = snprintf(out, cap, "%s/%s", cfg_str(cfg, "server.state_dir"), name);
+	int n = snprintf(out, cap, "%s/%s", conf(cfg)->server.state_dir, name);
 
 	return n < 0 || (size_t)n >= cap ? -1 : 0;
 }

@@ -23,7 +23,7 @@ struct blocks_paths {
 
 static int fill_paths(const struct config *cfg, struct blocks_paths *p)
 {
-	const char *dir = cfg_str(cfg, "server.state_dir");
+	const char *dir = conf(cfg)->server.state_dir;
 	int a = snprintf(p->dir, sizeof(p->dir), "%s", dir);
 	int b = snprintf(p->file, sizeof(p->file), "%s/%s", dir, AUTH_BLOCKS_FILE);
 	int c = snprintf(p->lock, sizeof(p->lock), "%s/%s", dir, AUTH_BLOCKS_LOCK);

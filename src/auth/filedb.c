@@ -170,9 +170,9 @@ static int server_gid(const char *group, gid_t *gid)
 /* lookup_ids - who a virtual user without uid:gid runs as: server.user (and server.group if set). */
 static int lookup_ids(const struct config *cfg, uid_t *uid, gid_t *gid)
 {
-	const char *group = cfg_str(cfg, "server.group");
+	const char *group = conf(cfg)->server.group;
 
-	if (server_uid(cfg_str(cfg, "server.user"), uid, gid) != 0)
+	if (server_uid(conf(cfg)->server.user, uid, gid) != 0)
 		return -1;
 	return group[0] == '\0' ? 0 : server_gid(group, gid);
 }
@@ -180,7 +180,7 @@ static int lookup_ids(const struct config *cfg, uid_t *uid, gid_t *gid)
 /* open_passwd - open auth.passwd_file; -1 logged when it is unset or unreadable. */
 static int open_passwd(const struct config *cfg, struct auth_linefile *lf)
 {
-	const char *path = cfg_str(cfg, "auth.passwd_file");
+	const char *path = conf(cfg)->auth.passwd_file;
 
 	if (path[0] == '\0') {
 		log_err("auth: auth.backend is file but auth.passwd_file is not set");

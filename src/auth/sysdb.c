@@ -134,7 +134,7 @@ out:
 static enum auth_result fill_user(const struct config *cfg, const struct passwd *pw,
 				  struct auth_entry *e)
 {
-	const char *tmpl = cfg_str(cfg, "auth.system_mailbox"), *why = NULL;
+	const char *tmpl = conf(cfg)->auth.system_mailbox, *why = NULL;
 	struct auth_user *u = &e->user;
 
 	if (strlen(pw->pw_dir) >= sizeof(u->home)) {
@@ -157,7 +157,7 @@ static const char *refused_uid(const struct config *cfg, const struct passwd *pw
 {
 	if (pw->pw_uid == 0)
 		return "root may not log in";
-	if ((long long)pw->pw_uid < cfg_int(cfg, "auth.first_valid_uid"))
+	if ((long long)pw->pw_uid < conf(cfg)->auth.first_valid_uid)
 		return "uid below auth.first_valid_uid";
 	return NULL;
 }

@@ -1,4 +1,4 @@
-/* config.c - load popgate.conf with libinih into the typed key registry, with FILE:LINE errors. */
+/* config.c - load popgate.conf with libinih into the registry and its typed struct, with FILE:LINE errors. */
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 
 #include <ctype.h>
@@ -13,6 +13,7 @@
 #include "common/config_int.h"
 
 struct config {
+	struct popgate_conf conf; /* the typed values; the slots own what they point to */
 	char *path;
 	size_t nslots;
 	struct cfg_slot *slots;
@@ -121,6 +122,8 @@ static int set_value(struct load_state *st, struct cfg_slot *s, const char *valu
 	}
 	free(s->text);
 	s->text = text;
+	if (slot_is_text(s))
+		*(const char **)s->field = s->text;
 	if ((why = slot_check(s, &word)) != NULL) {
 		set_error(st, st->line, "%s.%s: '%s': %s", s->section->name, s->key->name, word, why);
 		return 0;
@@ -268,8 +271,11 @@ static struct config *config_new(const char *name, struct cfg_error *err)
 			const char *why = NULL, *word;
 			s->section = sec;
 			s->key = k;
+			s->field = (char *)&cfg->conf + k->offset;
 			if ((s->text = strdup(k->def)) == NULL)
 				goto oom;
+			if (slot_is_text(s))
+				*(const char **)s->field = s->text;
 			if (slot_parse(s, s->text, &why) < 0 || (why = slot_check(s, &word)) != NULL) {
 				snprintf(err->msg, sizeof(err->msg), "built-in default of %s.%s is invalid: %s",
 					 sec->name, k->name, why);
@@ -399,45 +405,49 @@ static const struct cfg_slot *lookup(const struct config *cfg, const char *key, 
 	abort();
 }
 
-const char *cfg_str(const struct config *cfg, const char *key)
+const struct popgate_conf *conf(const struct config *cfg)
 {
-	const struct cfg_slot *s = lookup(cfg, key, TYPE_BIT(CFG_STRING) | TYPE_BIT(CFG_PATH) | TYPE_BIT(CFG_ENUM));
-	return s->text;
+	return &cfg->conf;
 }
 
-bool cfg_bool(const struct config *cfg, const char *key)
+const char *cfg_str_named(const struct config *cfg, const char *key)
 {
-	return lookup(cfg, key, TYPE_BIT(CFG_BOOL))->v.b;
+	return lookup(cfg, key, TYPE_BIT(CFG_STRING) | TYPE_BIT(CFG_PATH) | TYPE_BIT(CFG_ENUM))->text;
 }
 
-long long cfg_int(const struct config *cfg, const char *key)
+bool cfg_bool_named(const struct config *cfg, const char *key)
 {
-	return lookup(cfg, key, TYPE_BIT(CFG_INT))->v.i;
+	return *(const bool *)lookup(cfg, key, TYPE_BIT(CFG_BOOL))->field;
 }
 
-uint64_t cfg_size(const struct config *cfg, const char *key)
+long long cfg_int_named(const struct config *cfg, const char *key)
 {
-	return lookup(cfg, key, TYPE_BIT(CFG_SIZE))->v.size;
+	return *(const long long *)lookup(cfg, key, TYPE_BIT(CFG_INT))->field;
 }
 
-long long cfg_duration(const struct config *cfg, const char *key)
+uint64_t cfg_size_named(const struct config *cfg, const char *key)
 {
-	return lookup(cfg, key, TYPE_BIT(CFG_DURATION))->v.i;
+	return *(const uint64_t *)lookup(cfg, key, TYPE_BIT(CFG_SIZE))->field;
 }
 
-const struct listen_list *cfg_listen(const struct config *cfg, const char *key)
+long long cfg_duration_named(const struct config *cfg, const char *key)
 {
-	return &lookup(cfg, key, TYPE_BIT(CFG_LISTEN))->v.listen;
+	return *(const long long *)lookup(cfg, key, TYPE_BIT(CFG_DURATION))->field;
 }
 
-const struct cidr_list *cfg_cidrs(const struct config *cfg, const char *key)
+const struct listen_list *cfg_listen_named(const struct config *cfg, const char *key)
 {
-	return &lookup(cfg, key, TYPE_BIT(CFG_CIDRS))->v.cidrs;
+	return lookup(cfg, key, TYPE_BIT(CFG_LISTEN))->field;
 }
 
-const struct str_list *cfg_list(const struct config *cfg, const char *key)
+const struct cidr_list *cfg_cidrs_named(const struct config *cfg, const char *key)
 {
-	return &lookup(cfg, key, TYPE_BIT(CFG_LIST))->v.list;
+	return lookup(cfg, key, TYPE_BIT(CFG_CIDRS))->field;
+}
+
+const struct str_list *cfg_list_named(const struct config *cfg, const char *key)
+{
+	return lookup(cfg, key, TYPE_BIT(CFG_LIST))->field;
 }
 
 /* slot_any - the slot for KEY whatever its type. */

@@ -34,6 +34,8 @@ struct cfg_key {
 	const char *choices; /* CFG_ENUM: "a|b|c" */
 	/* Why a value that parses is still refused, or NULL; called for each word of a CFG_LIST. */
 	const char *(*check)(const char *value);
+	/* Where the value lands in struct popgate_conf (config_struct.h), and the field's size. */
+	size_t offset, size;
 };
 
 /* One section and its keys, terminated by a key with name == NULL. */
@@ -61,6 +63,7 @@ struct str_list {
 };
 
 struct config;
+struct popgate_conf;
 
 /* Exit status for configuration errors (sysexits.h EX_CONFIG). */
 #define CFG_EXIT 78
@@ -82,15 +85,25 @@ void config_free(struct config **cfg);
 /* config_path - the file the config was read from. */
 const char *config_path(const struct config *cfg);
 
-/* Lookups by "section.key". Asking for an undeclared key or the wrong type is a bug: it aborts. */
-const char *cfg_str(const struct config *cfg, const char *key);
-bool cfg_bool(const struct config *cfg, const char *key);
-long long cfg_int(const struct config *cfg, const char *key);
-uint64_t cfg_size(const struct config *cfg, const char *key);
-long long cfg_duration(const struct config *cfg, const char *key);
-const struct listen_list *cfg_listen(const struct config *cfg, const char *key);
-const struct cidr_list *cfg_cidrs(const struct config *cfg, const char *key);
-const struct str_list *cfg_list(const struct config *cfg, const char *key);
+/*
+ * conf - every setting, typed, filled once when the file is loaded (a reload loads a new config):
+ * conf(cfg)->smtp.max_recipients. Strings and lists belong to CFG and go with config_free.
+ */
+const struct popgate_conf *conf(const struct config *cfg);
+
+/*
+ * Look-ups by a "section.key" computed at run time (a service's listen key), for the few rooms
+ * that must name a key; a literal key reads conf() instead, where a typo does not compile.
+ * An undeclared key or the wrong type is a bug: it aborts.
+ */
+const char *cfg_str_named(const struct config *cfg, const char *key);
+bool cfg_bool_named(const struct config *cfg, const char *key);
+long long cfg_int_named(const struct config *cfg, const char *key);
+uint64_t cfg_size_named(const struct config *cfg, const char *key);
+long long cfg_duration_named(const struct config *cfg, const char *key);
+const struct listen_list *cfg_listen_named(const struct config *cfg, const char *key);
+const struct cidr_list *cfg_cidrs_named(const struct config *cfg, const char *key);
+const struct str_list *cfg_list_named(const struct config *cfg, const char *key);
 
 /* cfg_text - the effective value of KEY as text, whatever its type. */
 const char *cfg_text(const struct config *cfg, const char *key);
@@ -129,5 +142,7 @@ int cfg_parse_listen(const char *text, struct listen_addr *la, const char **why)
  * (letters, digits and inner hyphens, 1-63 each, 253 in all; the last not all digits), or NULL.
  */
 const char *cfg_hostname_check(const char *name, int min_labels);
+
+#include "common/config_struct.h"
 
 #endif

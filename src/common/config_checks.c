@@ -120,6 +120,7 @@ const char *cfg_check_expire(const char *value)
 /* slot_check - the key's own check of S's value (each word of a list); the word refused in *WORD. */
 const char *slot_check(const struct cfg_slot *s, const char **word)
 {
+	const struct str_list *l = s->field;
 	const char *why;
 
 	*word = s->text;
@@ -127,9 +128,9 @@ const char *slot_check(const struct cfg_slot *s, const char **word)
 		return NULL;
 	if (s->key->type != CFG_LIST)
 		return s->key->check(s->text);
-	for (size_t i = 0; i < s->v.list.n; i++)
-		if ((why = s->key->check(s->v.list.v[i])) != NULL) {
-			*word = s->v.list.v[i];
+	for (size_t i = 0; i < l->n; i++)
+		if ((why = s->key->check(l->v[i])) != NULL) {
+			*word = l->v[i];
 			return why;
 		}
 	return NULL;

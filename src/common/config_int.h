@@ -11,15 +11,11 @@ struct cfg_slot {
 	const struct cfg_key *key;
 	char *text;   /* effective text (default or from the file) */
 	int line;     /* line it was set on, 0 for a default */
-	union {
-		bool b;
-		long long i;
-		uint64_t size;
-		struct listen_list listen;
-		struct cidr_list cidrs;
-		struct str_list list;
-	} v;
+	void *field;  /* the typed value: the key's field in the config's struct popgate_conf */
 };
+
+/* slot_is_text - whether S's field is the const char * of its text (strings, paths, enums). */
+bool slot_is_text(const struct cfg_slot *s);
 
 /* slot_parse - turn TEXT into the typed value of slot S, replacing what it held; why on failure. */
 int slot_parse(struct cfg_slot *s, const char *text, const char **why);

@@ -206,24 +206,33 @@ static int add_word(void *list, char *w, const char **why)
 	return 0;
 }
 
+bool slot_is_text(const struct cfg_slot *s)
+{
+	return s->key->type == CFG_STRING || s->key->type == CFG_PATH || s->key->type == CFG_ENUM;
+}
+
 void slot_clear_value(struct cfg_slot *s)
 {
 	switch (s->key->type) {
 	case CFG_LISTEN:
-		free(s->v.listen.v);
+		free(((struct listen_list *)s->field)->v);
 		break;
 	case CFG_CIDRS:
-		free(s->v.cidrs.v);
+		free(((struct cidr_list *)s->field)->v);
 		break;
-	case CFG_LIST:
-		for (size_t i = 0; i < s->v.list.n; i++)
-			free(s->v.list.v[i]);
-		free(s->v.list.v);
+	case CFG_LIST: {
+		struct str_list *l = s->field;
+		for (size_t i = 0; i < l->n; i++)
+			free(l->v[i]);
+		free(l->v);
 		break;
+	}
 	default:
 		break;
 	}
-	memset(&s->v, 0, sizeof(s->v));
+	/* A text field points at the slot's text, which its owner frees. */
+	if (!slot_is_text(s))
+		memset(s->field, 0, s->key->size);
 }
 
 static int check_bounds(const struct cfg_key *k, long long v, const char **why)
@@ -263,6 +272,7 @@ static int text_check(const char *text, const char **why)
 int slot_parse(struct cfg_slot *s, const char *text, const char **why)
 {
 	const struct cfg_key *k = s->key;
+	long long *i = s->field; /* CFG_INT and CFG_DURATION */
 	char *end;
 
 	slot_clear_value(s);
@@ -275,33 +285,32 @@ int slot_parse(struct cfg_slot *s, const char *text, const char **why)
 			return *why = "not an absolute path", -1;
 		return text_check(text, why);
 	case CFG_BOOL:
-		if (cfg_parse_bool(text, &s->v.b) < 0)
+		if (cfg_parse_bool(text, (bool *)s->field) < 0)
 			return *why = "not a boolean", -1;
 		return 0;
 	case CFG_INT:
 		errno = 0;
-		s->v.i = strtoll(text, &end, 10);
+		*i = strtoll(text, &end, 10);
 		if (*text == '\0' || *end != '\0' || errno != 0)
 			return *why = "not an integer", -1;
-		return check_bounds(k, s->v.i, why);
+		return check_bounds(k, *i, why);
 	case CFG_SIZE:
-		if (cfg_parse_size(text, &s->v.size, why) < 0)
+		if (cfg_parse_size(text, (uint64_t *)s->field, why) < 0)
 			return -1;
-		return check_bounds(k, (long long)s->v.size, why);
+		return check_bounds(k, (long long)*(uint64_t *)s->field, why);
 	case CFG_DURATION:
-		if (cfg_parse_duration(text, &s->v.i, why) < 0)
+		if (cfg_parse_duration(text, i, why) < 0)
 			return -1;
-		return check_bounds(k, s->v.i, why);
+		return check_bounds(k, *i, why);
 	case CFG_ENUM:
 		if (!enum_has(k->choices, text))
 			return *why = "not one of the allowed values", -1;
 		return 0;
 	case CFG_LIST:
-		return parse_words(text, add_word, &s->v.list, why);
 	case CFG_LISTEN:
-		return parse_words(text, add_listen, &s->v.listen, why);
 	case CFG_CIDRS:
-		return parse_words(text, add_cidr, &s->v.cidrs, why);
+		return parse_words(text, k->type == CFG_LIST ? add_word : k->type == CFG_LISTEN ? add_listen : add_cidr,
+				   s->field, why);
 	}
 	return *why = "unknown type", -1;
 }

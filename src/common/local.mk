@@ -6,7 +6,7 @@ src_common_libcommon_a_SOURCES = \
 	src/common/cidr.c src/common/cidr.h \
 	src/common/config.c src/common/config.h src/common/config_int.h \
 	src/common/config_values.c src/common/config_checks.c \
-	src/common/config_keys.h src/common/config_sections.c \
+	src/common/config_keys.h src/common/config_struct.h src/common/config_sections.c \
 	src/common/keys_server.c src/common/keys_tls.c src/common/keys_auth.c \
 	src/common/keys_pop3.c src/common/keys_smtp.c src/common/keys_relay.c \
 	src/common/keys_admin.c \

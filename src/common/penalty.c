@@ -39,8 +39,8 @@ void penalty_count(struct session_ctx *ctx, const char *user)
 
 unsigned penalty_delay(const struct config *cfg, unsigned failures)
 {
-	long long max = cfg_duration(cfg, "auth.fail_delay_max");
-	long long d = cfg_duration(cfg, "auth.fail_delay");
+	long long max = conf(cfg)->auth.fail_delay_max;
+	long long d = conf(cfg)->auth.fail_delay;
 
 	for (unsigned i = 0; i < failures && d < max; i++)
 		d *= 2;

@@ -11,11 +11,11 @@ bool plaintext_allowed(const struct config *cfg, const char *service, const stru
 	char key[64];
 
 	snprintf(key, sizeof(key), "%s.plaintext_auth", service);
-	if (tls || strcmp(cfg_str(cfg, key), "always") == 0)
+	if (tls || strcmp(cfg_str_named(cfg, key), "always") == 0)
 		return true;
 	snprintf(key, sizeof(key), "%s.trusted_networks", service);
 	/* Before smtp.trusted_networks existed, SMTP AUTH followed POP3's list; an unset key still does. */
 	if (!cfg_is_set(cfg, key))
 		snprintf(key, sizeof(key), "pop3.trusted_networks");
-	return cidr_list_match(cfg_cidrs(cfg, key), client) != NULL;
+	return cidr_list_match(cfg_cidrs_named(cfg, key), client) != NULL;
 }

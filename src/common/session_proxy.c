@@ -125,7 +125,7 @@ static void send_reply(int fd, const char *reply)
 
 int session_proxy_start(struct session_ctx *ctx, const char *locked_reply)
 {
-	long long deadline = now_ms() + cfg_duration(ctx->cfg, "server.proxy_timeout") * 1000;
+	long long deadline = now_ms() + conf(ctx->cfg)->server.proxy_timeout * 1000;
 	char balancer[IP_TEXT_MAX];
 	struct proxy_info info;
 	const char *why = NULL;

@@ -6,7 +6,7 @@
 
 int session_tls_handshake(const struct session_ctx *ctx, struct lio *lio, time_t deadline, int idle_timeout)
 {
-	long long limit = cfg_duration(ctx->cfg, "tls.handshake_timeout");
+	long long limit = conf(ctx->cfg)->tls.handshake_timeout;
 	time_t end = lio_now() + limit;
 	int rc;
 

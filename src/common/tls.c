@@ -22,7 +22,7 @@ const char *tls_error_string(char *buf, size_t cap)
 
 bool tls_configured(const struct config *cfg)
 {
-	return *cfg_str(cfg, "tls.cert_file") != '\0' && *cfg_str(cfg, "tls.key_file") != '\0';
+	return *conf(cfg)->tls.cert_file != '\0' && *conf(cfg)->tls.key_file != '\0';
 }
 
 /* harden - settings every popgate context shares: no compression, no renegotiation, modern floor. */
@@ -36,8 +36,8 @@ static void harden(SSL_CTX *ctx, int min_version)
 
 SSL_CTX *tls_server_ctx(const struct config *cfg, struct cfg_error *err)
 {
-	const char *cert = cfg_str(cfg, "tls.cert_file"), *key = cfg_str(cfg, "tls.key_file");
-	const char *ciphers = cfg_str(cfg, "tls.ciphers");
+	const char *cert = conf(cfg)->tls.cert_file, *key = conf(cfg)->tls.key_file;
+	const char *ciphers = conf(cfg)->tls.ciphers;
 	char why[256];
 	SSL_CTX *ctx;
 
@@ -51,7 +51,7 @@ SSL_CTX *tls_server_ctx(const struct config *cfg, struct cfg_error *err)
 		snprintf(err->msg, sizeof(err->msg), "TLS: %s", tls_error_string(why, sizeof(why)));
 		return NULL;
 	}
-	harden(ctx, strcmp(cfg_str(cfg, "tls.min_protocol"), "TLSv1.3") == 0 ? TLS1_3_VERSION : TLS1_2_VERSION);
+	harden(ctx, strcmp(conf(cfg)->tls.min_protocol, "TLSv1.3") == 0 ? TLS1_3_VERSION : TLS1_2_VERSION);
 	/* One process per session: a session cache would never be hit again. */
 	SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_OFF);
 	SSL_CTX_set_num_tickets(ctx, 0);

@@ -66,7 +66,7 @@ static int copy(struct relaydb *dst, const struct gathered *g)
 
 int ctl_import_relay(const struct config *cfg, int argc, char **argv)
 {
-	struct gathered g = { .now = time(NULL), .timeout = cfg_duration(cfg, "relay.timeout") };
+	struct gathered g = { .now = time(NULL), .timeout = conf(cfg)->relay.timeout };
 	struct relaydb *src = NULL, *dst = NULL;
 	char err[1024];
 	int rc;
@@ -75,7 +75,7 @@ int ctl_import_relay(const struct config *cfg, int argc, char **argv)
 		fprintf(stderr, "usage: popgatectl import-relay bdb|postgresql\n");
 		return CTL_EX_USAGE;
 	}
-	if (strcmp(argv[0], cfg_str(cfg, "relay.backend")) == 0) {
+	if (strcmp(argv[0], conf(cfg)->relay.backend) == 0) {
 		fprintf(stderr, "popgatectl import-relay: %s is relay.backend already; name the other one\n", argv[0]);
 		return CTL_EX_USAGE;
 	}

@@ -150,9 +150,9 @@ int ctl_list(const struct config *cfg, int argc, char **argv)
 		fprintf(stderr, "popgatectl list: cannot read the relay database\n");
 		rc = CTL_EX_TEMPFAIL;
 	} else if (json) {
-		print_json(stdout, &es, time(NULL), cfg_duration(cfg, "relay.timeout"));
+		print_json(stdout, &es, time(NULL), conf(cfg)->relay.timeout);
 	} else {
-		print_table(stdout, &es, time(NULL), cfg_duration(cfg, "relay.timeout"));
+		print_table(stdout, &es, time(NULL), conf(cfg)->relay.timeout);
 	}
 	free(es.v);
 	relaydb_close(&db);

@@ -219,7 +219,7 @@ static int merge_into(const char *path, const struct secrets *s, long *replaced)
 
 int ctl_import_popauth(const struct config *cfg, int argc, char **argv)
 {
-	const char *path = cfg_str(cfg, "auth.apop_secrets_file");
+	const char *path = conf(cfg)->auth.apop_secrets_file;
 	struct secrets s = { 0 };
 	long skipped = 0, replaced = 0;
 	int rc = 0;

@@ -32,7 +32,7 @@ static int add_args(const struct config *cfg, int argc, char **argv, char ip[IP_
 	const char *ipa = NULL;
 
 	*user = "";
-	*ttl = cfg_duration(cfg, "relay.timeout");
+	*ttl = conf(cfg)->relay.timeout;
 	for (int i = 0; i < argc; i++) {
 		if (strcmp(argv[i], "--user") == 0 && i + 1 < argc) {
 			*user = argv[++i];
@@ -119,7 +119,7 @@ static int purge_cmd(const struct config *cfg, int argc, const char *cmd, bool a
 	}
 	if ((rc = ctl_relay_open(cfg, &db)) != 0)
 		return rc;
-	n = all ? relaydb_flush(db) : relaydb_sweep(db, time(NULL), cfg_duration(cfg, "relay.timeout"));
+	n = all ? relaydb_flush(db) : relaydb_sweep(db, time(NULL), conf(cfg)->relay.timeout);
 	if (n < 0) {
 		fprintf(stderr, "popgatectl %s: database error\n", cmd);
 		rc = CTL_EX_TEMPFAIL;

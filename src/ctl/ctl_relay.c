@@ -78,7 +78,7 @@ int ctl_relay_open(const struct config *cfg, struct relaydb **db)
 {
 	char err[1024];
 
-	if (become_db_owner(cfg_str(cfg, "relay.db_dir")) < 0)
+	if (become_db_owner(conf(cfg)->relay.db_dir) < 0)
 		return CTL_EX_TEMPFAIL;
 	arm_watchdog();
 	if (relaydb_open(cfg, db, err, sizeof(err)) < 0) {
@@ -92,7 +92,7 @@ int ctl_relay_changed(const struct config *cfg, struct relaydb *db)
 {
 	if (relaydb_export(cfg, db, time(NULL), NULL) < 0) {
 		fprintf(stderr, "popgatectl: could not rewrite %s (the daemon's sweeper will retry)\n",
-			cfg_str(cfg, "relay.export_map"));
+			conf(cfg)->relay.export_map);
 		return -1;
 	}
 	return 0;
@@ -102,7 +102,7 @@ int ctl_relay_changed_ip(const struct config *cfg, struct relaydb *db, const cha
 {
 	if (relaydb_map_update(cfg, db, ip, time(NULL)) < 0) {
 		fprintf(stderr, "popgatectl: could not update %s (the daemon's sweeper will rebuild it)\n",
-			cfg_str(cfg, "relay.export_map"));
+			conf(cfg)->relay.export_map);
 		return -1;
 	}
 	return 0;

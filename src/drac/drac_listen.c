@@ -70,7 +70,7 @@ enum drac_mode drac_mode_of(const struct config *cfg)
 	enum drac_mode mode;
 	const char *why;
 
-	if (drac_listen_parse(cfg_str(cfg, "relay.drac_listen"), &mode, &la, &why) < 0)
+	if (drac_listen_parse(conf(cfg)->relay.drac_listen, &mode, &la, &why) < 0)
 		return DRAC_OFF;
 	return mode;
 }

@@ -116,7 +116,7 @@ static int add(struct dracd_state *st, unsigned long vers, const uint8_t *raw, c
 {
 	char ip[IP_TEXT_MAX];
 
-	if (cidr_list_match(cfg_cidrs(st->cfg, "relay.drac_clients"), caller) == NULL) {
+	if (cidr_list_match(&conf(st->cfg)->relay.drac_clients, caller) == NULL) {
 		note_refusal(st, caller_text);
 		return DRAC_ADD_PERM;
 	}

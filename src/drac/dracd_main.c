@@ -81,8 +81,8 @@ int main(int argc, char **argv)
 		fprintf(stderr, "popgate-dracd: %s\n", err.msg);
 		return CFG_EXIT;
 	}
-	log_open("popgated/drac", log_facility_from_name(cfg_str(cfg, "server.log_facility")), foreground);
-	log_set_level(log_level_from_name(cfg_str(cfg, "server.log_level")));
+	log_open("popgated/drac", log_facility_from_name(conf(cfg)->server.log_facility), foreground);
+	log_set_level(log_level_from_name(conf(cfg)->server.log_level));
 	stats_report_worker(reportfd); /* the master's channel: relay database errors */
 	if (geteuid() == 0 || getuid() == 0) {
 		log_err("drac: refusing to serve RPC as root; popgated starts this as server.user");

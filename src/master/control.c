@@ -21,7 +21,7 @@ static int socket_path(const struct config *cfg, struct sockaddr_un *sun)
 
 	memset(sun, 0, sizeof(*sun));
 	sun->sun_family = AF_UNIX;
-	n = snprintf(sun->sun_path, sizeof(sun->sun_path), "%s/%s", cfg_str(cfg, "server.state_dir"), CONTROL_SOCKET);
+	n = snprintf(sun->sun_path, sizeof(sun->sun_path), "%s/%s", conf(cfg)->server.state_dir, CONTROL_SOCKET);
 	return n < 0 || (size_t)n >= sizeof(sun->sun_path) ? -1 : 0;
 }
 
@@ -73,8 +73,8 @@ static bool sender(struct msghdr *msg, struct ucred *out)
 static size_t list(const struct config *cfg, struct throttle *t, time_t now, char *out, size_t cap)
 {
 	static struct throttle_row rows[CONTROL_ROWS_MAX];
-	long long window = cfg_duration(cfg, "auth.lockout");
-	unsigned max = (unsigned)cfg_int(cfg, "auth.max_failures");
+	long long window = conf(cfg)->auth.lockout;
+	unsigned max = (unsigned)conf(cfg)->auth.max_failures;
 	size_t n = throttle_list(t, now, window, rows, CONTROL_ROWS_MAX);
 	size_t len = (size_t)snprintf(out, cap, "ok %zu\n", n);
 

@@ -87,7 +87,7 @@ static int add_one(const struct config *cfg, const char *key, const struct servi
 static int add_all(const struct config *cfg, const char *key, const struct service *svc,
 		   struct listener_set *old, struct listener_set *out, struct cfg_error *err)
 {
-	const struct listen_list *ll = cfg_listen(cfg, key);
+	const struct listen_list *ll = cfg_listen_named(cfg, key);
 
 	for (size_t i = 0; i < ll->n; i++)
 		if (add_one(cfg, key, svc, false, &ll->v[i], old, out, err) < 0)
@@ -104,7 +104,7 @@ static int add_socketmap(const struct config *cfg, struct listener_set *old, str
 {
 	const char *key = "relay.socketmap_listen", *why = "";
 	struct socketmap_where w;
-	int rc = socketmap_where_parse(cfg_str(cfg, key), &w, &why);
+	int rc = socketmap_where_parse(cfg_str_named(cfg, key), &w, &why);
 
 	if (rc < 0) {
 		cfg_fail(cfg, key, err, "%s", why);
@@ -125,7 +125,7 @@ static int add_drac(const struct config *cfg, struct listener_set *old, struct l
 	const char *why;
 	char msg[400];
 
-	if (drac_listen_parse(cfg_str(cfg, "relay.drac_listen"), &mode, &la, &why) < 0) {
+	if (drac_listen_parse(conf(cfg)->relay.drac_listen, &mode, &la, &why) < 0) {
 		cfg_fail(cfg, "relay.drac_listen", err, "%s", why);
 		return -1;
 	}
@@ -160,10 +160,10 @@ static void give_back(struct listener_set *old, struct listener_set *out)
 int listeners_bind(const struct config *cfg, struct listener_set *old, struct listener_set *out,
 		   struct cfg_error *err)
 {
-	size_t total = cfg_listen(cfg, "admin.listen")->n + 3; /* + the socketmap, DRAC's UDP and TCP */
+	size_t total = conf(cfg)->admin.listen.n + 3; /* + the socketmap, DRAC's UDP and TCP */
 
 	for (const struct service *s = services; s->name != NULL; s++)
-		total += cfg_listen(cfg, s->listen_key)->n;
+		total += cfg_listen_named(cfg, s->listen_key)->n;
 	out->n = 0;
 	out->v = calloc(total + 1, sizeof(*out->v));
 	if (out->v == NULL) {

@@ -75,6 +75,6 @@ int main(int argc, char **argv)
 	}
 	if (test)
 		return check_only(cfg, changed_only);
-	log_open("popgated", log_facility_from_name(cfg_str(cfg, "server.log_facility")), foreground);
+	log_open("popgated", log_facility_from_name(conf(cfg)->server.log_facility), foreground);
 	return master_run(cfg, foreground);
 }

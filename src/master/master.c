@@ -64,7 +64,7 @@ struct master {
 
 static void set_hostname(struct master *m)
 {
-	const char *h = cfg_str(m->cfg, "server.hostname");
+	const char *h = conf(m->cfg)->server.hostname;
 
 	if (*h != '\0')
 		snprintf(m->hostname, sizeof(m->hostname), "%s", h);
@@ -75,7 +75,7 @@ static void set_hostname(struct master *m)
 
 static void apply_logging(const struct config *cfg)
 {
-	log_set_level(log_level_from_name(cfg_str(cfg, "server.log_level")));
+	log_set_level(log_level_from_name(conf(cfg)->server.log_level));
 }
 
 /* The reason admit() gives for an address locked out; refuse() tells such a client why. */
@@ -154,7 +154,7 @@ static void session_child(struct master *m, const struct listener *l, struct ses
 static bool reused(const struct master *m, const struct listener *l)
 {
 	/* Behind a balancer the session reads the PROXY header with the master's capabilities: one each. */
-	return l->svc->reused != NULL && !l->svc->proxy && cfg_int(m->cfg, "server.process_reuse") > 0;
+	return l->svc->reused != NULL && !l->svc->proxy && conf(m->cfg)->server.process_reuse > 0;
 }
 
 /* spawn_member - fork a reused session process for L's service, with CTX's connection FD its first. */
@@ -243,10 +243,10 @@ static bool make_room(struct master *m)
  */
 static bool per_ip_exempt(const struct config *cfg, const struct ip_addr *ip)
 {
-	if (cidr_list_match(cfg_cidrs(cfg, "server.connection_limit_exceptions"), ip) != NULL)
+	if (cidr_list_match(&conf(cfg)->server.connection_limit_exceptions, ip) != NULL)
 		return true;
-	return cfg_bool(cfg, "server.connection_limit_exempts_relay_allow") &&
-	       cidr_list_match(cfg_cidrs(cfg, "relay.allow"), ip) != NULL;
+	return conf(cfg)->server.connection_limit_exempts_relay_allow &&
+	       cidr_list_match(&conf(cfg)->relay.allow, ip) != NULL;
 }
 
 /*
@@ -257,10 +257,10 @@ static const char *per_address(struct master *m, const struct ip_addr *ip, size_
 {
 	const struct config *cfg = m->cfg;
 
-	if (others >= (size_t)cfg_int(cfg, "server.max_connections_per_ip") && !per_ip_exempt(cfg, ip))
+	if (others >= (size_t)conf(cfg)->server.max_connections_per_ip && !per_ip_exempt(cfg, ip))
 		return "limit: server.max_connections_per_ip";
-	*failures = throttle_failures(m->fails, ip, time(NULL), cfg_duration(cfg, "auth.lockout"));
-	if (*failures >= (unsigned)cfg_int(cfg, "auth.max_failures"))
+	*failures = throttle_failures(m->fails, ip, time(NULL), conf(cfg)->auth.lockout);
+	if (*failures >= (unsigned)conf(cfg)->auth.max_failures)
 		return why_locked_out;
 	return NULL;
 }
@@ -280,9 +280,9 @@ static const char *admit(struct master *m, const struct listener *l, const struc
 	 */
 	if (!l->svc->proxy && (why = per_address(m, ip, children_count_ip(m->kids, ip), failures)) != NULL)
 		return why;
-	size_t max = (size_t)cfg_int(cfg, "server.max_connections");
+	size_t max = (size_t)conf(cfg)->server.max_connections;
 	if (children_serving(m->kids) >= max) {
-		stress_enter(&m->stress, m->kids, max, cfg_duration(cfg, "smtp.stress_timeout"));
+		stress_enter(&m->stress, m->kids, max, conf(cfg)->smtp.stress_timeout);
 		if (!make_room(m)) {
 			stress_note_refused(&m->stress);
 			return "limit: server.max_connections";
@@ -312,7 +312,7 @@ static void start_session(struct master *m, const struct listener *l, int fd, co
 		ip_format(&lip, ctx.local_ip);
 	ctx.local_port = ntohs(((const struct sockaddr_in *)local)->sin_port);
 	session_make_id(ctx.id);
-	if (l->svc->proxy && cidr_list_match(cfg_cidrs(m->cfg, "server.proxy_networks"), &ctx.client) == NULL) {
+	if (l->svc->proxy && cidr_list_match(&conf(m->cfg)->server.proxy_networks, &ctx.client) == NULL) {
 		/* A PROXY header from anyone else would let them name any client: an open relay. */
 		log_set_session(ctx.id);
 		log_session(LOG_WARNING, l->svc->name, ctx.client_ip, NULL, "dropped",
@@ -326,7 +326,7 @@ static void start_session(struct master *m, const struct listener *l, int fd, co
 		refuse(m, fd, l->svc, &ctx, why);
 		return;
 	}
-	ctx.npenalties = throttle_penalties(m->fails, &ctx.client, time(NULL), cfg_duration(m->cfg, "auth.lockout"),
+	ctx.npenalties = throttle_penalties(m->fails, &ctx.client, time(NULL), conf(m->cfg)->auth.lockout,
 					    ctx.penalties, SESSION_PENALTY_USERS);
 	pid_t pid = reused(m, l) ? dispatch(m, l, fd, &ctx) : fork();
 	if (pid < 0) {
@@ -467,7 +467,7 @@ static void conn_done(struct master *m, pid_t pid)
 {
 	struct child ch = { .sid = "-" };
 
-	if (!pool_done(&m->pool, pid, (unsigned)cfg_int(m->cfg, "server.process_reuse"), stress_now_ms()))
+	if (!pool_done(&m->pool, pid, (unsigned)conf(m->cfg)->server.process_reuse, stress_now_ms()))
 		return; /* only a reused process can be done and live on */
 	if (children_remove(m->kids, pid, &ch))
 		session_ended(m, &ch);
@@ -538,7 +538,7 @@ static void reload(struct master *m)
 	struct config *cfg = config_load(config_path(m->cfg), &err);
 
 	/* Growing the session table first: once bound, carried-over sockets live only in LS. */
-	if (cfg != NULL && children_reserve(m->kids, (size_t)cfg_int(cfg, "server.max_connections") + 16) < 0)
+	if (cfg != NULL && children_reserve(m->kids, (size_t)conf(cfg)->server.max_connections + 16) < 0)
 		snprintf(err.msg, sizeof(err.msg), "out of memory for the session table");
 	if (cfg == NULL || err.msg[0] != '\0' || master_validate(cfg, &tls, &err) < 0 ||
 	    listeners_bind(cfg, &m->ls, &ls, &err) < 0) {
@@ -571,7 +571,7 @@ static void begin_shutdown(struct master *m)
 		return;
 	(void)sdnotify_stopping();
 	m->stopping = true;
-	m->stop_deadline_ms = stress_now_ms() + cfg_duration(m->cfg, "server.shutdown_timeout") * 1000;
+	m->stop_deadline_ms = stress_now_ms() + conf(m->cfg)->server.shutdown_timeout * 1000;
 	for (size_t i = 0; i < m->ls.n; i++) {
 		close(m->ls.v[i].fd);
 		m->ls.v[i].fd = -1;
@@ -579,7 +579,7 @@ static void begin_shutdown(struct master *m)
 	workers_stop(&m->workers);
 	pool_retire_all(&m->pool);
 	log_info("shutting down: %zu sessions may run for up to %llds", children_count(m->kids),
-		 cfg_duration(m->cfg, "server.shutdown_timeout"));
+		 conf(m->cfg)->server.shutdown_timeout);
 }
 
 static void on_signals(struct master *m)
@@ -606,7 +606,7 @@ static int poll_timeout(struct master *m, int restart_in)
 {
 	long ms = restart_in >= 0 ? restart_in * 1000L + 10 : -1;
 	long calm = stress_wake_in(&m->stress);
-	long idle = pool_trim(&m->pool, stress_now_ms(), cfg_duration(m->cfg, "server.process_idle_timeout") * 1000);
+	long idle = pool_trim(&m->pool, stress_now_ms(), conf(m->cfg)->server.process_idle_timeout * 1000);
 
 	if (calm >= 0 && (ms < 0 || calm < ms))
 		ms = calm + 10;
@@ -666,7 +666,7 @@ static void loop(struct master *m)
 			control_serve(m->control, m->cfg, m->fails, m->workers.pid[WORKER_ADMIN], time(NULL));
 		if (pfd[0].revents & POLLIN)
 			on_signals(m);
-		stress_settle(&m->stress, m->kids, (size_t)cfg_int(m->cfg, "server.max_connections"));
+		stress_settle(&m->stress, m->kids, (size_t)conf(m->cfg)->server.max_connections);
 		tally_state(m->stats, &m->stress, &m->workers);
 		if (m->stopping && stress_now_ms() >= m->stop_deadline_ms &&
 		    (children_count(m->kids) > 0 || workers_running(&m->workers) > 0)) {
@@ -726,7 +726,7 @@ static int startup(struct master *m, bool foreground)
 {
 	struct cfg_error err;
 	char what[1024];
-	const char *pidpath = cfg_str(m->cfg, "server.pid_file");
+	const char *pidpath = conf(m->cfg)->server.pid_file;
 
 	if (master_validate(m->cfg, &m->tls, &err) < 0)
 		goto config_error;
@@ -752,7 +752,7 @@ static int startup(struct master *m, bool foreground)
 	if (master_drop_privileges(m->cfg) < 0)
 		return 1;
 	m->pid = getpid(); /* after daemonize's fork */
-	m->kids = children_new((size_t)cfg_int(m->cfg, "server.max_connections") + 16);
+	m->kids = children_new((size_t)conf(m->cfg)->server.max_connections + 16);
 	m->fails = throttle_new(THROTTLE_SLOTS);
 	m->control = control_open(m->cfg);   /* without it, lockouts cannot be lifted early: logged, not fatal */
 	m->stats = stats_create();
@@ -789,7 +789,7 @@ int master_run(struct config *cfg, bool foreground)
 		loop(&m);
 		log_info("popgated stopped");
 	}
-	pidfile_release(cfg_str(m.cfg, "server.pid_file"), m.pidfd);
+	pidfile_release(conf(m.cfg)->server.pid_file, m.pidfd);
 	listeners_close(&m.ls);
 	children_free(&m.kids);
 	pool_free(&m.pool);

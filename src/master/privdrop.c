@@ -19,7 +19,7 @@ static const cap_value_t kept_caps[] = {
 
 static int lookup_ids(const struct config *cfg, uid_t *uid, gid_t *gid, struct cfg_error *err)
 {
-	const char *user = cfg_str(cfg, "server.user"), *group = cfg_str(cfg, "server.group");
+	const char *user = conf(cfg)->server.user, *group = conf(cfg)->server.group;
 	struct passwd *pw = getpwnam(user);
 
 	if (pw == NULL) {
@@ -66,10 +66,10 @@ int master_drop_privileges(const struct config *cfg)
 		log_err("%s", err.msg);
 		return -1;
 	}
-	warm_nss(cfg_str(cfg, "server.user"), gid);
+	warm_nss(conf(cfg)->server.user, gid);
 	if (prctl(PR_SET_KEEPCAPS, 1) < 0 || setgroups(1, &gid) < 0 || setresgid(gid, gid, gid) < 0 ||
 	    setresuid(uid, uid, uid) < 0) {
-		log_err("switching the master to %s: %s", cfg_str(cfg, "server.user"), strerror(errno));
+		log_err("switching the master to %s: %s", conf(cfg)->server.user, strerror(errno));
 		return -1;
 	}
 	cap_t caps = cap_init();
@@ -92,7 +92,7 @@ int master_drop_privileges(const struct config *cfg)
 static int make_dir(const struct config *cfg, const char *key, uid_t uid, gid_t gid, mode_t mode,
 		    struct cfg_error *err)
 {
-	const char *path = cfg_str(cfg, key);
+	const char *path = cfg_str_named(cfg, key);
 	struct stat st;
 
 	if (path[0] != '/') {

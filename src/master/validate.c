@@ -20,7 +20,7 @@
 /* check_readable - KEY names a file this process can read (when set, or when REQUIRED). */
 static int check_readable(const struct config *cfg, const char *key, bool required, struct cfg_error *err)
 {
-	const char *path = cfg_str(cfg, key);
+	const char *path = cfg_str_named(cfg, key);
 
 	if (*path == '\0') {
 		if (required)
@@ -50,7 +50,7 @@ static int check_forward_auth(const struct config *cfg, struct cfg_error *err)
 	smtp_forward_cfg_load(cfg, "", fc);
 	if (!fc->usable) {
 		cfg_fail(cfg, "smtp.forward_auth_file", err, "%s: no usable user:password line",
-			 cfg_str(cfg, "smtp.forward_auth_file"));
+			 conf(cfg)->smtp.forward_auth_file);
 		rc = -1;
 	}
 	smtp_forward_cfg_wipe(fc);
@@ -65,7 +65,7 @@ static int check_forward_auth(const struct config *cfg, struct cfg_error *err)
  */
 static int check_forward(const struct config *cfg, struct cfg_error *err)
 {
-	const char *f = cfg_str(cfg, "smtp.forward"), *why;
+	const char *f = conf(cfg)->smtp.forward, *why;
 	struct smtp_forward_cfg fc;
 	unsigned char addr[sizeof(struct in6_addr)];
 	struct stat st;
@@ -90,7 +90,7 @@ static int check_forward(const struct config *cfg, struct cfg_error *err)
 		cfg_fail(cfg, "smtp.forward", err, "smarthost '%s': %s", fc.host, why);
 		return -1;
 	}
-	return *cfg_str(cfg, "smtp.forward_auth_file") != '\0' ? check_forward_auth(cfg, err) : 0;
+	return *conf(cfg)->smtp.forward_auth_file != '\0' ? check_forward_auth(cfg, err) : 0;
 }
 
 /* check_dir - PATH (from KEY) is a directory. */
@@ -112,7 +112,7 @@ static int check_dir(const struct config *cfg, const char *key, const char *path
 /* check_export_dir - the directory relay.export_map is written into (else every sweep fails). */
 static int check_export_dir(const struct config *cfg, struct cfg_error *err)
 {
-	const char *map = cfg_str(cfg, "relay.export_map"), *slash = strrchr(map, '/');
+	const char *map = conf(cfg)->relay.export_map, *slash = strrchr(map, '/');
 	char dir[PATH_MAX];
 
 	if (slash == NULL) /* unset: paths are absolute (config_values.c) */
@@ -123,7 +123,7 @@ static int check_export_dir(const struct config *cfg, struct cfg_error *err)
 	}
 	snprintf(dir, sizeof(dir), "%.*s", slash == map ? 1 : (int)(slash - map), map);
 	/* popgated makes these two at start, after this check. */
-	if (strcmp(dir, cfg_str(cfg, "server.state_dir")) == 0 || strcmp(dir, cfg_str(cfg, "relay.db_dir")) == 0)
+	if (strcmp(dir, conf(cfg)->server.state_dir) == 0 || strcmp(dir, conf(cfg)->relay.db_dir) == 0)
 		return 0;
 	return check_dir(cfg, "relay.export_map", dir, err);
 }
@@ -134,7 +134,7 @@ static int check_socketmap(const struct config *cfg, struct cfg_error *err)
 	struct socketmap_where w;
 	const char *why = "";
 
-	if (socketmap_where_parse(cfg_str(cfg, "relay.socketmap_listen"), &w, &why) < 0) {
+	if (socketmap_where_parse(conf(cfg)->relay.socketmap_listen, &w, &why) < 0) {
 		cfg_fail(cfg, "relay.socketmap_listen", err, "%s", why);
 		return -1;
 	}
@@ -148,7 +148,7 @@ static int check_drac_listen(const struct config *cfg, struct cfg_error *err)
 	enum drac_mode mode;
 	const char *why;
 
-	if (drac_listen_parse(cfg_str(cfg, "relay.drac_listen"), &mode, &la, &why) < 0) {
+	if (drac_listen_parse(conf(cfg)->relay.drac_listen, &mode, &la, &why) < 0) {
 		cfg_fail(cfg, "relay.drac_listen", err, "%s", why);
 		return -1;
 	}
@@ -161,7 +161,7 @@ static int check_drac_listen(const struct config *cfg, struct cfg_error *err)
  */
 static int check_relay_backend(const struct config *cfg, struct cfg_error *err)
 {
-	if (strcmp(cfg_str(cfg, "relay.backend"), "postgresql") == 0 && *cfg_str(cfg, "relay.postgresql") == '\0') {
+	if (strcmp(conf(cfg)->relay.backend, "postgresql") == 0 && *conf(cfg)->relay.postgresql == '\0') {
 		cfg_fail(cfg, "relay.postgresql", err, "must be set when relay.backend = postgresql");
 		return -1;
 	}
@@ -171,15 +171,15 @@ static int check_relay_backend(const struct config *cfg, struct cfg_error *err)
 /* needs_tls - which key first asks for a certificate, or NULL. */
 static const char *needs_tls(const struct config *cfg)
 {
-	if (cfg_listen(cfg, "pop3.listen_tls")->n > 0)
+	if (conf(cfg)->pop3.listen_tls.n > 0)
 		return "pop3.listen_tls";
-	if (cfg_listen(cfg, "smtp.listen_tls")->n > 0)
+	if (conf(cfg)->smtp.listen_tls.n > 0)
 		return "smtp.listen_tls";
-	if (cfg_listen(cfg, "pop3.listen_tls_proxy")->n > 0)
+	if (conf(cfg)->pop3.listen_tls_proxy.n > 0)
 		return "pop3.listen_tls_proxy";
-	if (cfg_listen(cfg, "smtp.listen_tls_proxy")->n > 0)
+	if (conf(cfg)->smtp.listen_tls_proxy.n > 0)
 		return "smtp.listen_tls_proxy";
-	if (cfg_bool(cfg, "admin.tls") && cfg_listen(cfg, "admin.listen")->n > 0)
+	if (conf(cfg)->admin.tls && conf(cfg)->admin.listen.n > 0)
 		return "admin.tls";
 	return NULL;
 }
@@ -189,15 +189,15 @@ int master_validate(const struct config *cfg, SSL_CTX **tls, struct cfg_error *e
 	const char *why_tls = needs_tls(cfg);
 
 	*tls = NULL;
-	if (getpwnam(cfg_str(cfg, "server.user")) == NULL) {
-		cfg_fail(cfg, "server.user", err, "no such user '%s'", cfg_str(cfg, "server.user"));
+	if (getpwnam(conf(cfg)->server.user) == NULL) {
+		cfg_fail(cfg, "server.user", err, "no such user '%s'", conf(cfg)->server.user);
 		return -1;
 	}
-	if (*cfg_str(cfg, "server.group") != '\0' && getgrnam(cfg_str(cfg, "server.group")) == NULL) {
-		cfg_fail(cfg, "server.group", err, "no such group '%s'", cfg_str(cfg, "server.group"));
+	if (*conf(cfg)->server.group != '\0' && getgrnam(conf(cfg)->server.group) == NULL) {
+		cfg_fail(cfg, "server.group", err, "no such group '%s'", conf(cfg)->server.group);
 		return -1;
 	}
-	if (check_readable(cfg, "auth.passwd_file", strcmp(cfg_str(cfg, "auth.backend"), "file") == 0, err) < 0 ||
+	if (check_readable(cfg, "auth.passwd_file", strcmp(conf(cfg)->auth.backend, "file") == 0, err) < 0 ||
 	    check_readable(cfg, "auth.apop_secrets_file", false, err) < 0 ||
 	    check_readable(cfg, "admin.users_file", false, err) < 0 ||
 	    check_readable(cfg, "smtp.forward_auth_file", false, err) < 0)

@@ -161,8 +161,8 @@ static int exec_drac(const struct config *cfg, const struct listener_set *ls, co
 /* auth_wanted - whether anyone may ask the auth worker: sessions exist only with POP3 or SMTP listeners. */
 static bool auth_wanted(const struct config *cfg)
 {
-	return cfg_listen(cfg, "smtp.listen")->n > 0 || cfg_listen(cfg, "smtp.listen_tls")->n > 0 ||
-	       cfg_listen(cfg, "pop3.listen")->n > 0 || cfg_listen(cfg, "pop3.listen_tls")->n > 0;
+	return conf(cfg)->smtp.listen.n > 0 || conf(cfg)->smtp.listen_tls.n > 0 ||
+	       conf(cfg)->pop3.listen.n > 0 || conf(cfg)->pop3.listen_tls.n > 0;
 }
 
 /* auth_body - the auth worker's side: CAP_DAC_READ_SEARCH alone, no report channel, then its loop. */
@@ -304,14 +304,14 @@ static bool wanted(enum worker_kind kind, const struct config *cfg)
 	 * the MTAs' map before the answer) and serves the socketmap; with none of these nobody asks it.
 	 */
 	if (kind == WORKER_LOOKUP)
-		return cfg_listen(cfg, "smtp.listen")->n > 0 || cfg_listen(cfg, "smtp.listen_tls")->n > 0 ||
-		       cfg_listen(cfg, "pop3.listen")->n > 0 || cfg_listen(cfg, "pop3.listen_tls")->n > 0 ||
-		       cfg_str(cfg, "relay.socketmap_listen")[0] != '\0' || drac_mode_of(cfg) != DRAC_OFF;
+		return conf(cfg)->smtp.listen.n > 0 || conf(cfg)->smtp.listen_tls.n > 0 ||
+		       conf(cfg)->pop3.listen.n > 0 || conf(cfg)->pop3.listen_tls.n > 0 ||
+		       conf(cfg)->relay.socketmap_listen[0] != '\0' || drac_mode_of(cfg) != DRAC_OFF;
 	if (kind == WORKER_DRAC)
 		return drac_mode_of(cfg) != DRAC_OFF;
 	if (kind == WORKER_AUTH)
 		return auth_wanted(cfg);
-	return kind == WORKER_SWEEPER || cfg_listen(cfg, "admin.listen")->n > 0;
+	return kind == WORKER_SWEEPER || conf(cfg)->admin.listen.n > 0;
 }
 
 void workers_start_all(struct workers *w, const struct config *cfg, const struct listener_set *ls,

@@ -44,8 +44,8 @@ static bool printable(const char *s)
 int pop3_capa_format(const struct config *cfg, const struct pop3_capa_in *in, char *out, size_t cap)
 {
 	bool pre = in->state == POP3_AUTHORIZATION;
-	const char *expire = cfg_str(cfg, "pop3.expire");
-	long long delay = cfg_duration(cfg, "pop3.login_delay");
+	const char *expire = conf(cfg)->pop3.expire;
+	long long delay = conf(cfg)->pop3.login_delay;
 	size_t pos = 0;
 	bool ok = add(out, cap, &pos, "+OK Capability list follows") &&
 		  add(out, cap, &pos, "TOP") && add(out, cap, &pos, "UIDL");

@@ -148,7 +148,7 @@ enum pop3_outcome pop3_reply(struct pop3 *p, const char *fmt, ...)
 
 enum pop3_outcome pop3_bad(struct pop3 *p, const char *why)
 {
-	long long max = cfg_int(p->ctx->cfg, "pop3.max_bad_commands");
+	long long max = conf(p->ctx->cfg)->pop3.max_bad_commands;
 
 	p->bad++;
 	if ((long long)p->bad >= max) {

@@ -78,7 +78,7 @@ static int handshake(struct pop3 *p)
 {
 	char info[128];
 
-	if (session_tls_handshake(p->ctx, p->lio, p->deadline, (int)cfg_duration(p->ctx->cfg, "pop3.idle_timeout")) < 0) {
+	if (session_tls_handshake(p->ctx, p->lio, p->deadline, (int)conf(p->ctx->cfg)->pop3.idle_timeout) < 0) {
 		log_session(LOG_NOTICE, p->proto, p->ctx->client_ip, NULL, "tls handshake failed", NULL);
 		return -1;
 	}
@@ -159,7 +159,7 @@ enum pop3_outcome pop3_prelogin(struct pop3 *p)
 	struct session_ctx *ctx = p->ctx;
 
 	p->state = POP3_AUTHORIZATION;
-	lio_set_timeout(p->lio, (int)cfg_duration(ctx->cfg, "pop3.idle_timeout"));
+	lio_set_timeout(p->lio, (int)conf(ctx->cfg)->pop3.idle_timeout);
 	lio_set_deadline(p->lio, p->deadline);
 	log_session(LOG_INFO, p->proto, ctx->client_ip, NULL, "connect", "port=%d tls=%s", ctx->client_port,
 		    ctx->implicit_tls ? "implicit" : "no");

@@ -49,7 +49,7 @@ static int own_dir(int fd, uid_t uid, gid_t gid)
 
 int pop3_index_dir(const struct config *cfg, uid_t uid, gid_t gid, char *out, size_t cap)
 {
-	const char *state = cfg_str(cfg, "server.state_dir");
+	const char *state = conf(cfg)->server.state_dir;
 	char name[32];
 	int sfd = -1, ifd = -1, ufd = -1, rc = -1;
 	const char *step = "opening";

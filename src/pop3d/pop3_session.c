@@ -80,7 +80,7 @@ static int fail(struct pop3 *p, const char *reply, const char *event)
 /* take_connection - the client as handed over by the child, bounded in time (the child is not trusted). */
 static struct lio *take_connection(struct pop3 *p)
 {
-	struct timeval tv = { .tv_sec = cfg_duration(p->ctx->cfg, "pop3.idle_timeout") };
+	struct timeval tv = { .tv_sec = conf(p->ctx->cfg)->pop3.idle_timeout };
 	struct lio *lio;
 
 	(void)setsockopt(privsep_channel(p->ps), SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
@@ -92,7 +92,7 @@ static struct lio *take_connection(struct pop3 *p)
 		p->tls = true;
 		p->proto = "pop3s";
 	}
-	lio_set_timeout(lio, (int)cfg_duration(p->ctx->cfg, "pop3.idle_timeout"));
+	lio_set_timeout(lio, (int)conf(p->ctx->cfg)->pop3.idle_timeout);
 	lio_set_deadline(lio, p->deadline);
 	return lio;
 }
@@ -172,14 +172,14 @@ static void start(struct pop3 *p, struct session_ctx *ctx, struct privsep *ps, b
 	p->ctx = ctx;
 	p->ps = ps;
 	p->proto = ctx->implicit_tls ? "pop3s" : "pop3";
-	p->deadline = lio_now() + cfg_duration(ctx->cfg, "pop3.session_timeout");
+	p->deadline = lio_now() + conf(ctx->cfg)->pop3.session_timeout;
 	p->apop = apop;
 }
 
 /* apop_available - whether to offer APOP; the secrets file is readable only before the split. */
 static bool apop_available(const struct session_ctx *ctx)
 {
-	return cfg_bool(ctx->cfg, "pop3.apop") && auth_apop_available(ctx->cfg);
+	return conf(ctx->cfg)->pop3.apop && auth_apop_available(ctx->cfg);
 }
 
 int pop3_session_main(struct session_ctx *ctx)

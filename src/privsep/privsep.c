@@ -109,7 +109,7 @@ static struct {
 /* server_ids - server.user's uid and gid (server.group overrides the group). 0 or -1. */
 static int server_ids(const struct config *cfg, uid_t *uid, gid_t *gid)
 {
-	const char *user = cfg_str(cfg, "server.user"), *group = cfg_str(cfg, "server.group");
+	const char *user = conf(cfg)->server.user, *group = conf(cfg)->server.group;
 	struct passwd *pw;
 
 	if (server_cache.cfg == cfg) {
@@ -158,7 +158,7 @@ static int drop_to_server_user(const struct config *cfg, bool all_groups)
 		return 0; /* started unprivileged: everything already runs as the invoking user */
 	if (server_ids(cfg, &uid, &gid) < 0)
 		return -1;
-	return drop_ids(uid, gid, cfg_str(cfg, "server.user"), all_groups);
+	return drop_ids(uid, gid, conf(cfg)->server.user, all_groups);
 }
 
 int privsep_drop_to_server_user(const struct config *cfg)
@@ -235,7 +235,7 @@ int privsep_fork(struct session_ctx *ctx, struct privsep **psp)
 	pid_t monitor = getpid();
 
 	ps->ctx = ctx;
-	report_budget_init(&ps->budget, (unsigned)cfg_int(ctx->cfg, "smtp.max_errors"));
+	report_budget_init(&ps->budget, (unsigned)conf(ctx->cfg)->smtp.max_errors);
 	ps->child = fork();
 	if (ps->child < 0) {
 		int err = errno;
@@ -344,7 +344,7 @@ static enum auth_result check_one(struct privsep *ps, struct privsep_request *re
 	 * The master refuses new connections from an address past auth.max_failures; a session it
 	 * opened earlier must not go on guessing either: no more checks, and the reply says why.
 	 */
-	if (ctx->recent_auth_failures >= (unsigned)cfg_int(ctx->cfg, "auth.max_failures")) {
+	if (ctx->recent_auth_failures >= (unsigned)conf(ctx->cfg)->auth.max_failures) {
 		explicit_bzero(req->secret, sizeof(req->secret));
 		log_session(LOG_NOTICE, req->proto, ctx->client_ip, req->user, "login refused",
 			    "locked out: too many failed logins");

@@ -11,7 +11,7 @@
 int privsep_pass_connection(struct privsep *ps, int fd)
 {
 	/* Nothing the last client did may count against this one, nor its login speak for it. */
-	report_budget_init(&ps->budget, (unsigned)cfg_int(ps->ctx->cfg, "smtp.max_errors"));
+	report_budget_init(&ps->budget, (unsigned)conf(ps->ctx->cfg)->smtp.max_errors);
 	memset(ps->user, 0, sizeof(ps->user));
 	return session_conn_send(ps->fd, ps->ctx, fd);
 }

@@ -14,7 +14,7 @@ static struct relaydb *open_handles;
 
 int relaydb_bdb_open(const struct config *cfg, struct relaydb **dbp, char *err, size_t errlen)
 {
-	const char *dir = cfg_str(cfg, "relay.db_dir");
+	const char *dir = conf(cfg)->relay.db_dir;
 	struct relaydb *db;
 
 	*dbp = NULL;

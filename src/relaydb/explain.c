@@ -53,7 +53,7 @@ void relay_format_when(int64_t t, time_t now, char *buf, size_t len)
 /* list_net - the network of list KEY holding ADDR into OUT, "" when none. */
 static void list_net(const struct config *cfg, const char *key, const struct ip_addr *addr, char *out)
 {
-	const struct cidr *c = cidr_list_match(cfg_cidrs(cfg, key), addr);
+	const struct cidr *c = cidr_list_match(cfg_cidrs_named(cfg, key), addr);
 
 	out[0] = '\0';
 	if (c != NULL)
@@ -94,7 +94,7 @@ int relay_explain(const struct config *cfg, struct relaydb *db, const char *ip, 
 		  struct relay_explain *x)
 {
 	memset(x, 0, sizeof(*x));
-	x->timeout = cfg_duration(cfg, "relay.timeout");
+	x->timeout = conf(cfg)->relay.timeout;
 	if ((ip == NULL || ip[0] == '\0') && (user == NULL || user[0] == '\0'))
 		return -1;
 	if (ip != NULL && ip[0] != '\0' && explain_ip(cfg, db, ip, now, x) < 0)

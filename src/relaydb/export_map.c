@@ -49,12 +49,12 @@ int relay_map_keys(const char *canon, char keys[RELAY_MAP_KEYS][RELAY_MAP_KEY_MA
 
 int64_t relay_map_until(const struct config *cfg, const struct relay_entry *e, time_t now)
 {
-	long long timeout = cfg_duration(cfg, "relay.timeout");
+	long long timeout = conf(cfg)->relay.timeout;
 	struct ip_addr ip;
 
 	if (relay_entry_expired(e, now, timeout) || ip_parse(e->ip, &ip) < 0)
 		return 0;
-	if (cidr_list_match(cfg_cidrs(cfg, "relay.deny"), &ip) != NULL)
+	if (cidr_list_match(&conf(cfg)->relay.deny, &ip) != NULL)
 		return 0;
 	/* Export the moment it really stops counting (relay_entry_until's rule). */
 	return relay_entry_until(e, timeout);
@@ -150,7 +150,7 @@ static int sync_path(const char *path, bool dir)
 int relay_map_paths(const struct config *cfg, struct relay_map_paths *p)
 {
 	/* Like makemap and postmap, the map named PATH lives in the file PATH.db. */
-	const char *map = cfg_str(cfg, "relay.export_map");
+	const char *map = conf(cfg)->relay.export_map;
 	const char *slash = strrchr(map, '/');
 
 	memset(p, 0, sizeof(*p));

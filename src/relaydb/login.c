@@ -13,7 +13,7 @@
 int relaydb_login_apply(const struct config *cfg, struct relaydb *db, const char *ip, const char *user,
 			const char *proto, time_t now)
 {
-	if (relaydb_authorize(db, ip, user, proto, cfg_duration(cfg, "relay.timeout"), now) < 0) {
+	if (relaydb_authorize(db, ip, user, proto, conf(cfg)->relay.timeout, now) < 0) {
 		log_session(LOG_ERR, "relay", ip, user, "authorization not recorded", "database error");
 		relaydb_unrecorded_note(db->home, now);
 		return -1;
@@ -38,7 +38,7 @@ int relaydb_record_login(const struct config *cfg, const char *ip, const char *u
 
 	if (relaydb_open(cfg, &db, err, sizeof(err)) < 0) {
 		log_session(LOG_ERR, "relay", ip, user, "authorization not recorded", "%s", err);
-		relaydb_unrecorded_note(cfg_str(cfg, "relay.db_dir"), time(NULL));
+		relaydb_unrecorded_note(conf(cfg)->relay.db_dir, time(NULL));
 		return -1;
 	}
 	rc = relaydb_login_apply(cfg, db, ip, user, proto, time(NULL));
@@ -60,6 +60,6 @@ int relaydb_session_login(const struct config *cfg, int chan, const char *ip, co
 			    "the relay lookup worker did not answer within %d s", wait_ms / 1000);
 	stats_note_relaydb_error();
 	/* Its RCPTs get a 4xx, not a 5xx, for relay.timeout: the client's mail waits instead of bouncing. */
-	relaydb_unrecorded_note(cfg_str(cfg, "relay.db_dir"), time(NULL));
+	relaydb_unrecorded_note(conf(cfg)->relay.db_dir, time(NULL));
 	return -1;
 }

@@ -159,7 +159,7 @@ static void record_one(const struct config *cfg, struct relaydb *db, struct logi
 		if (db == NULL) {
 			log_session(LOG_ERR, "relay", q->ip, q->user, "authorization not recorded",
 				    "the lookup worker cannot open the relay database");
-			relaydb_unrecorded_note(cfg_str(cfg, "relay.db_dir"), time(NULL));
+			relaydb_unrecorded_note(conf(cfg)->relay.db_dir, time(NULL));
 		} else {
 			rep.result = relaydb_login_apply(cfg, db, q->ip, q->user, q->proto, time(NULL)) < 0 ? -1 : 0;
 		}

@@ -26,7 +26,7 @@ struct relay_lookup {
 int relay_lookup_path(const struct config *cfg, char *buf, size_t len)
 {
 	struct sockaddr_un sa;
-	const char *dir = cfg_str(cfg, "relay.db_dir");
+	const char *dir = conf(cfg)->relay.db_dir;
 	int n;
 
 	if (dir[0] == '\0')

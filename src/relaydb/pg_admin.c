@@ -50,8 +50,8 @@ int pg_store_status_read(const struct config *cfg, struct pg_store_status *s)
 	int n;
 
 	memset(s, 0, sizeof(*s));
-	if (strcmp(cfg_str(cfg, "relay.backend"), "postgresql") != 0 ||
-	    status_path(cfg_str(cfg, "relay.db_dir"), path, sizeof(path)) < 0 || (f = fopen(path, "re")) == NULL)
+	if (strcmp(conf(cfg)->relay.backend, "postgresql") != 0 ||
+	    status_path(conf(cfg)->relay.db_dir, path, sizeof(path)) < 0 || (f = fopen(path, "re")) == NULL)
 		return -1;
 	n = fscanf(f, "%d %lu %lld %llu %llu", &up, &s->queued, &s->last_us, &s->queries, &s->total_us);
 	fclose(f);
@@ -143,11 +143,11 @@ int pg_store_schema(const struct config *cfg, bool init, int *from, int *to, cha
 	int rc = -1;
 
 	*from = *to = 0;
-	if (strcmp(cfg_str(cfg, "relay.backend"), "postgresql") != 0) {
+	if (strcmp(conf(cfg)->relay.backend, "postgresql") != 0) {
 		snprintf(err, errlen, "relay.backend is not postgresql");
 		return -1;
 	}
-	if ((pc.conninfo = strdup(cfg_str(cfg, "relay.postgresql"))) == NULL) {
+	if ((pc.conninfo = strdup(conf(cfg)->relay.postgresql)) == NULL) {
 		snprintf(err, errlen, "out of memory");
 		return -1;
 	}

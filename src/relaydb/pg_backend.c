@@ -491,21 +491,21 @@ const struct relaydb_ops relaydb_pg_ops = {
 
 int relaydb_pg_open(const struct config *cfg, struct relaydb **dbp, char *err, size_t errlen)
 {
-	const char *dir = cfg_str(cfg, "relay.db_dir");
+	const char *dir = conf(cfg)->relay.db_dir;
 	struct relaydb *db = calloc(1, sizeof(*db));
 	struct pgstore *st = calloc(1, sizeof(*st));
 
 	*dbp = NULL;
 	if (st != NULL)
 		st->q.lockfd = -1;
-	if (db == NULL || st == NULL || (st->conn.conninfo = strdup(cfg_str(cfg, "relay.postgresql"))) == NULL) {
+	if (db == NULL || st == NULL || (st->conn.conninfo = strdup(conf(cfg)->relay.postgresql)) == NULL) {
 		snprintf(err, errlen, "out of memory");
 		goto fail;
 	}
 	db->ops = &relaydb_pg_ops;
 	db->pg = st;
 	relaydb_node_name(cfg, db->node, sizeof(db->node));
-	st->conn.timeout_ms = cfg_parse_millis(cfg_str(cfg, "relay.store_timeout"));
+	st->conn.timeout_ms = cfg_parse_millis(conf(cfg)->relay.store_timeout);
 	/* relay.db_dir still holds the queue, the lookup socket and the note of an unrecorded login. */
 	if (dir[0] == '\0' || snprintf(db->home, sizeof(db->home), "%s", dir) >= (int)sizeof(db->home) ||
 	    snprintf(st->dir, sizeof(st->dir), "%s", dir) >= (int)sizeof(st->dir) ||
@@ -517,8 +517,8 @@ int relaydb_pg_open(const struct config *cfg, struct relaydb **dbp, char *err, s
 		snprintf(err, errlen, "relay.backend = postgresql needs relay.postgresql");
 		goto fail;
 	}
-	st->relay_timeout = cfg_duration(cfg, "relay.timeout");
-	if (pgc_init(&st->cache, relaydb_pg_cache ? (size_t)cfg_int(cfg, "relay.store_cache_max") : 0) < 0) {
+	st->relay_timeout = conf(cfg)->relay.timeout;
+	if (pgc_init(&st->cache, relaydb_pg_cache ? (size_t)conf(cfg)->relay.store_cache_max : 0) < 0) {
 		snprintf(err, errlen, "out of memory");
 		goto fail;
 	}

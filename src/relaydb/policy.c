@@ -29,7 +29,7 @@ int64_t relay_entry_until(const struct relay_entry *e, long long timeout)
 /* lost_lately - whether an authorization could not be written in CFG's database within TIMEOUT of NOW. */
 static bool lost_lately(const struct config *cfg, time_t now, long long timeout)
 {
-	time_t lost = relaydb_unrecorded_last(cfg_str(cfg, "relay.db_dir"));
+	time_t lost = relaydb_unrecorded_last(conf(cfg)->relay.db_dir);
 	long long age = (long long)now - (long long)lost;
 
 	/* A note from the future (a clock set back) counts as recent, but not for ever. */
@@ -44,11 +44,11 @@ bool relay_check_lists(const struct config *cfg, const char *ip, char canon[IP_T
 		*reason = RELAY_UNKNOWN;
 		return true;
 	}
-	if (cidr_list_match(cfg_cidrs(cfg, "relay.deny"), &addr) != NULL) {
+	if (cidr_list_match(&conf(cfg)->relay.deny, &addr) != NULL) {
 		*reason = RELAY_DENY_LIST;
 		return true;
 	}
-	if (cidr_list_match(cfg_cidrs(cfg, "relay.allow"), &addr) != NULL) {
+	if (cidr_list_match(&conf(cfg)->relay.allow, &addr) != NULL) {
 		*reason = RELAY_ALLOW_LIST;
 		return true;
 	}
@@ -58,7 +58,7 @@ bool relay_check_lists(const struct config *cfg, const char *ip, char canon[IP_T
 
 enum relay_reason relay_entry_reason(const struct config *cfg, int found, const struct relay_entry *e, time_t now)
 {
-	long long timeout = cfg_duration(cfg, "relay.timeout");
+	long long timeout = conf(cfg)->relay.timeout;
 
 	if (found < 0)
 		return RELAY_DB_ERROR;

@@ -10,7 +10,7 @@
 
 int relaydb_open(const struct config *cfg, struct relaydb **dbp, char *err, size_t errlen)
 {
-	return relaydb_open_backend(cfg, cfg_str(cfg, "relay.backend"), dbp, err, errlen);
+	return relaydb_open_backend(cfg, conf(cfg)->relay.backend, dbp, err, errlen);
 }
 
 int relaydb_open_backend(const struct config *cfg, const char *backend, struct relaydb **dbp, char *err,
@@ -36,7 +36,7 @@ void relaydb_close(struct relaydb **dbp)
 
 void relaydb_node_name(const struct config *cfg, char *out, size_t size)
 {
-	const char *name = cfg_str(cfg, "server.hostname");
+	const char *name = conf(cfg)->server.hostname;
 
 	if (name[0] != '\0') {
 		snprintf(out, size, "%s", name);

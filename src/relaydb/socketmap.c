@@ -110,14 +110,14 @@ enum socketmap_status socketmap_answer(const struct config *cfg, struct relaydb 
 
 	value[0] = '\0';
 	/* The DRAC map leaves out denied addresses, and so does the socketmap. */
-	if (ip_parse(canon, &ip) == 0 && cidr_list_match(cfg_cidrs(cfg, "relay.deny"), &ip) != NULL)
+	if (ip_parse(canon, &ip) == 0 && cidr_list_match(&conf(cfg)->relay.deny, &ip) != NULL)
 		return SOCKETMAP_NOTFOUND;
 	found = db != NULL ? relaydb_get(db, canon, &e) : -1;
 	if (found < 0)
 		memset(&e, 0, sizeof(e));
 	switch (relay_entry_reason(cfg, found, &e, now)) {
 	case RELAY_AUTHORIZED:
-		snprintf(value, cap, "%" PRId64, relay_entry_until(&e, cfg_duration(cfg, "relay.timeout")));
+		snprintf(value, cap, "%" PRId64, relay_entry_until(&e, conf(cfg)->relay.timeout));
 		return SOCKETMAP_OK;
 	case RELAY_DB_ERROR:
 		snprintf(value, cap, "the relay database cannot be read");

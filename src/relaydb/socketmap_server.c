@@ -63,7 +63,7 @@ struct socketmap *socketmap_open(const struct config *cfg, int listen_fd)
 	const char *why = NULL;
 	struct socketmap *sm;
 
-	if (socketmap_where_parse(cfg_str(cfg, "relay.socketmap_listen"), &w, &why) <= 0) {
+	if (socketmap_where_parse(conf(cfg)->relay.socketmap_listen, &w, &why) <= 0) {
 		if (why != NULL)
 			log_err("relaydb: relay.socketmap_listen: %s", why);
 		return NULL;
@@ -84,8 +84,8 @@ struct socketmap *socketmap_open(const struct config *cfg, int listen_fd)
 	sm->listen_fd = listen_fd;
 	sm->is_unix = w.is_unix;
 	snprintf(sm->path, sizeof(sm->path), "%s", w.path);
-	sm->idle = cfg_duration(cfg, "relay.socketmap_idle_timeout");
-	log_info("relaydb: socketmap listening on %s", cfg_str(cfg, "relay.socketmap_listen"));
+	sm->idle = conf(cfg)->relay.socketmap_idle_timeout;
+	log_info("relaydb: socketmap listening on %s", conf(cfg)->relay.socketmap_listen);
 	return sm;
 }
 
@@ -136,7 +136,7 @@ static bool admitted(struct socketmap *sm, int fd, char peer[IP_TEXT_MAX])
 	if (getpeername(fd, (struct sockaddr *)&ss, &sl) < 0 || ip_from_sockaddr((struct sockaddr *)&ss, &ip) < 0)
 		return false;
 	ip_format(&ip, peer);
-	return cidr_list_match(cfg_cidrs(sm->cfg, "relay.socketmap_clients"), &ip) != NULL;
+	return cidr_list_match(&conf(sm->cfg)->relay.socketmap_clients, &ip) != NULL;
 }
 
 static void accept_all(struct socketmap *sm, time_t now)

@@ -24,12 +24,12 @@ struct sweeper {
 /* sweep_now - remove expired entries and checkpoint so log files can go. */
 static void sweep_now(struct sweeper *sw, time_t now)
 {
-	long n = relaydb_sweep(sw->db, now, cfg_duration(sw->cfg, "relay.timeout"));
+	long n = relaydb_sweep(sw->db, now, conf(sw->cfg)->relay.timeout);
 
 	if (n > 0)
 		log_info("relaydb: swept %ld expired authorization%s", n, n == 1 ? "" : "s");
 	relaydb_checkpoint(sw->db);
-	sw->next_sweep = now + (time_t)cfg_duration(sw->cfg, "relay.sweep_interval");
+	sw->next_sweep = now + (time_t)conf(sw->cfg)->relay.sweep_interval;
 }
 
 /*
@@ -53,7 +53,7 @@ int relaydb_sweeper_run(const struct config *cfg, volatile sig_atomic_t *stop)
 	char err[PATH_MAX + 128];
 	bool reported = false;
 
-	sw.exporting = cfg_str(cfg, "relay.export_map")[0] != '\0';
+	sw.exporting = conf(cfg)->relay.export_map[0] != '\0';
 	while (!*stop) {
 		struct timespec pause = { 0, SWEEPER_POLL_NS };
 		time_t now = time(NULL);

@@ -101,22 +101,22 @@ static int load_auth_file(const char *path, struct smtp_forward_cfg *fc)
 
 void smtp_forward_cfg_load(const struct config *cfg, const char *helo, struct smtp_forward_cfg *fc)
 {
-	const char *tls = cfg_str(cfg, "smtp.forward_tls");
-	const char *auth_file = cfg_str(cfg, "smtp.forward_auth_file");
+	const char *tls = conf(cfg)->smtp.forward_tls;
+	const char *auth_file = conf(cfg)->smtp.forward_auth_file;
 	char err[256];
 
 	memset(fc, 0, sizeof(*fc));
 	fc->helo = helo;
 	fc->tls = strcmp(tls, "require") == 0 ? SMTP_HOP_TLS_REQUIRE
 		: strcmp(tls, "no") == 0 ? SMTP_HOP_TLS_NO : SMTP_HOP_TLS_MAY;
-	fc->tls_verify = cfg_bool(cfg, "smtp.forward_tls_verify");
-	fc->client_info = cfg_bool(cfg, "smtp.forward_client_info");
-	fc->total_timeout = (int)cfg_duration(cfg, "smtp.forward_timeout");
+	fc->tls_verify = conf(cfg)->smtp.forward_tls_verify;
+	fc->client_info = conf(cfg)->smtp.forward_client_info;
+	fc->total_timeout = (int)conf(cfg)->smtp.forward_timeout;
 	/* One exchange may use the whole budget; RFC 5321 4.5.3.2 allows the next hop minutes per step. */
 	fc->step_timeout = fc->total_timeout;
-	if (smtp_next_hop_parse(cfg_str(cfg, "smtp.forward"), fc, err, sizeof(err)) < 0) {
+	if (smtp_next_hop_parse(conf(cfg)->smtp.forward, fc, err, sizeof(err)) < 0) {
 		log_err("smtp: smtp.forward = %s: %s; every message will be refused with 451",
-			cfg_str(cfg, "smtp.forward"), err);
+			conf(cfg)->smtp.forward, err);
 		return;
 	}
 	if (fc->kind == SMTP_HOP_SMTP && auth_file[0] != '\0' && load_auth_file(auth_file, fc) < 0)

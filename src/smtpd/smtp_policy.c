@@ -20,7 +20,7 @@ void smtp_policy_close(struct smtp_policy *pol)
 
 bool smtp_relay_domain(const struct config *cfg, const char *domain)
 {
-	const struct str_list *l = cfg_list(cfg, "smtp.relay_domains");
+	const struct str_list *l = &conf(cfg)->smtp.relay_domains;
 
 	if (domain[0] == '\0' || domain[0] == '[')
 		return false; /* address literals never name one of our domains */

@@ -172,12 +172,12 @@ static int session_init(struct smtp_session *s, struct session_ctx *ctx)
 	s->cfg = cfg;
 	s->proto = ctx->implicit_tls ? "smtps" : "smtp";
 	s->state = SMTP_S_GREET;
-	s->max_size = cfg_size(cfg, "smtp.max_message_size");
-	s->max_rcpts = (size_t)cfg_int(cfg, "smtp.max_recipients");
-	s->command_timeout = (int)cfg_duration(cfg, "smtp.command_timeout");
-	s->data_timeout = (int)cfg_duration(cfg, "smtp.data_timeout");
-	s->stress_timeout = (int)cfg_duration(cfg, "smtp.stress_timeout");
-	s->max_errors = (unsigned)cfg_int(cfg, "smtp.max_errors");
+	s->max_size = conf(cfg)->smtp.max_message_size;
+	s->max_rcpts = (size_t)conf(cfg)->smtp.max_recipients;
+	s->command_timeout = (int)conf(cfg)->smtp.command_timeout;
+	s->data_timeout = (int)conf(cfg)->smtp.data_timeout;
+	s->stress_timeout = (int)conf(cfg)->smtp.stress_timeout;
+	s->max_errors = (unsigned)conf(cfg)->smtp.max_errors;
 	smtp_policy_init(&s->policy, cfg, ctx->client_ip);
 	s->spool = smtp_spool_new(SMTP_SPOOL_MEM_MAX, getenv("TMPDIR"));
 	s->lio = lio_new(ctx->fd);
@@ -186,7 +186,7 @@ static int session_init(struct smtp_session *s, struct session_ctx *ctx)
 		return -1;
 	}
 	ctx->fd = -1; /* the lio owns it now */
-	s->deadline = lio_now() + cfg_duration(cfg, "smtp.session_timeout");
+	s->deadline = lio_now() + conf(cfg)->smtp.session_timeout;
 	lio_set_timeout(s->lio, s->command_timeout);
 	lio_set_deadline(s->lio, s->deadline);
 	return 0;

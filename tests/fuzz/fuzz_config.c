@@ -43,37 +43,37 @@ static void check_key(const struct config *cfg, const char *key, const struct cf
 	switch (k->type) {
 	case CFG_STRING:
 	case CFG_PATH:
-		FUZZ_CHECK(strcmp(cfg_str(cfg, key), text) == 0, "%s: \"%s\" vs \"%s\"", key, cfg_str(cfg, key), text);
+		FUZZ_CHECK(strcmp(cfg_str_named(cfg, key), text) == 0, "%s: \"%s\" vs \"%s\"", key, cfg_str_named(cfg, key), text);
 		break;
 	case CFG_BOOL: {
 		bool b;
-		FUZZ_CHECK(cfg_parse_bool(text, &b) == 0 && b == cfg_bool(cfg, key), "%s = %s", key, text);
+		FUZZ_CHECK(cfg_parse_bool(text, &b) == 0 && b == cfg_bool_named(cfg, key), "%s = %s", key, text);
 		break;
 	}
 	case CFG_INT:
-		v = cfg_int(cfg, key);
+		v = cfg_int_named(cfg, key);
 		break;
 	case CFG_SIZE:
-		FUZZ_CHECK(cfg_size(cfg, key) <= (uint64_t)1 << 62, "%s = %s", key, text);
-		v = (long long)cfg_size(cfg, key);
+		FUZZ_CHECK(cfg_size_named(cfg, key) <= (uint64_t)1 << 62, "%s = %s", key, text);
+		v = (long long)cfg_size_named(cfg, key);
 		break;
 	case CFG_DURATION:
-		v = cfg_duration(cfg, key);
+		v = cfg_duration_named(cfg, key);
 		FUZZ_CHECK(v >= 0, "%s = %lld", key, v);
 		break;
 	case CFG_ENUM:
-		FUZZ_CHECK(enum_has(k->choices, cfg_str(cfg, key)), "%s = \"%s\" is not one of %s", key, text, k->choices);
+		FUZZ_CHECK(enum_has(k->choices, cfg_str_named(cfg, key)), "%s = \"%s\" is not one of %s", key, text, k->choices);
 		break;
 	case CFG_LIST:
-		FUZZ_CHECK(cfg_list(cfg, key) != NULL, "%s: no list", key);
-		for (size_t i = 0; i < cfg_list(cfg, key)->n; i++)
-			FUZZ_CHECK(cfg_list(cfg, key)->v[i][0] != '\0', "%s: an empty word", key);
+		FUZZ_CHECK(cfg_list_named(cfg, key) != NULL, "%s: no list", key);
+		for (size_t i = 0; i < cfg_list_named(cfg, key)->n; i++)
+			FUZZ_CHECK(cfg_list_named(cfg, key)->v[i][0] != '\0', "%s: an empty word", key);
 		break;
 	case CFG_LISTEN:
-		FUZZ_CHECK(cfg_listen(cfg, key) != NULL, "%s: no listen list", key);
+		FUZZ_CHECK(cfg_listen_named(cfg, key) != NULL, "%s: no listen list", key);
 		break;
 	case CFG_CIDRS:
-		FUZZ_CHECK(cfg_cidrs(cfg, key) != NULL, "%s: no network list", key);
+		FUZZ_CHECK(cfg_cidrs_named(cfg, key) != NULL, "%s: no network list", key);
 		break;
 	}
 	if (bounded && (k->type == CFG_INT || k->type == CFG_SIZE || k->type == CFG_DURATION))
@@ -84,7 +84,7 @@ static void check_key(const struct config *cfg, const char *key, const struct cf
 static bool same_value(const struct config *a, const struct config *b, const char *key, const struct cfg_key *k)
 {
 	if (k->type == CFG_LIST) {
-		const struct str_list *x = cfg_list(a, key), *y = cfg_list(b, key);
+		const struct str_list *x = cfg_list_named(a, key), *y = cfg_list_named(b, key);
 		if (x->n != y->n)
 			return false;
 		for (size_t i = 0; i < x->n; i++)
@@ -93,7 +93,7 @@ static bool same_value(const struct config *a, const struct config *b, const cha
 		return true;
 	}
 	if (k->type == CFG_CIDRS) {
-		const struct cidr_list *x = cfg_cidrs(a, key), *y = cfg_cidrs(b, key);
+		const struct cidr_list *x = cfg_cidrs_named(a, key), *y = cfg_cidrs_named(b, key);
 		char p[IP_TEXT_MAX + 4], q[IP_TEXT_MAX + 4];
 		if (x->n != y->n)
 			return false;
@@ -106,7 +106,7 @@ static bool same_value(const struct config *a, const struct config *b, const cha
 		return true;
 	}
 	if (k->type == CFG_LISTEN) {
-		const struct listen_list *x = cfg_listen(a, key), *y = cfg_listen(b, key);
+		const struct listen_list *x = cfg_listen_named(a, key), *y = cfg_listen_named(b, key);
 		if (x->n != y->n)
 			return false;
 		for (size_t i = 0; i < x->n; i++)

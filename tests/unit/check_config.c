@@ -21,13 +21,13 @@ START_TEST(defaults_are_filled_in)
 	struct config *cfg = load("", &err);
 
 	ck_assert_ptr_nonnull(cfg);
-	ck_assert_int_eq(cfg_duration(cfg, "relay.timeout"), 30 * 60);
-	ck_assert_str_eq(cfg_str(cfg, "auth.backend"), "system");
-	ck_assert_int_eq(cfg_listen(cfg, "pop3.listen_tls")->n, 1);
-	ck_assert_str_eq(cfg_listen(cfg, "pop3.listen_tls")->v[0].port, "995");
-	ck_assert_str_eq(cfg_listen(cfg, "pop3.listen_tls")->v[0].host, "");
-	ck_assert_int_eq(cfg_listen(cfg, "smtp.listen")->n, 2);
-	ck_assert_uint_eq(cfg_size(cfg, "smtp.max_message_size"), 25u << 20);
+	ck_assert_int_eq(conf(cfg)->relay.timeout, 30 * 60);
+	ck_assert_str_eq(conf(cfg)->auth.backend, "system");
+	ck_assert_int_eq(conf(cfg)->pop3.listen_tls.n, 1);
+	ck_assert_str_eq(conf(cfg)->pop3.listen_tls.v[0].port, "995");
+	ck_assert_str_eq(conf(cfg)->pop3.listen_tls.v[0].host, "");
+	ck_assert_int_eq(conf(cfg)->smtp.listen.n, 2);
+	ck_assert_uint_eq(conf(cfg)->smtp.max_message_size, 25u << 20);
 	ck_assert_int_eq(cfg_line(cfg, "relay.timeout"), 0);
 	ck_assert(!cfg_is_set(cfg, "relay.timeout"));
 	config_free(&cfg);
@@ -43,20 +43,20 @@ START_TEST(typed_values_parse)
 				  "listen = [::1]:2525, *:25\n[admin]\ntls = On\n[server]\nmax_connections = 7\n", &err);
 
 	ck_assert_msg(cfg != NULL, "%s", err.msg);
-	ck_assert_int_eq(cfg_duration(cfg, "relay.timeout"), 7200);
+	ck_assert_int_eq(conf(cfg)->relay.timeout, 7200);
 	ck_assert_int_eq(cfg_line(cfg, "relay.timeout"), 2);
-	const struct cidr_list *allow = cfg_cidrs(cfg, "relay.allow");
+	const struct cidr_list *allow = &conf(cfg)->relay.allow;
 	ck_assert_int_eq(allow->n, 3);
 	ck_assert_uint_eq(allow->v[1].prefix, 32);
 	ck_assert_uint_eq(allow->v[2].prefix, 32);
-	ck_assert_int_eq(cfg_cidrs(cfg, "relay.deny")->n, 0);
-	ck_assert_uint_eq(cfg_size(cfg, "smtp.max_message_size"), 10u << 20);
-	ck_assert_int_eq(cfg_list(cfg, "smtp.relay_domains")->n, 2);
-	ck_assert_str_eq(cfg_list(cfg, "smtp.relay_domains")->v[1], "example.net");
-	ck_assert_str_eq(cfg_listen(cfg, "smtp.listen")->v[0].host, "::1");
-	ck_assert_str_eq(cfg_listen(cfg, "smtp.listen")->v[0].port, "2525");
-	ck_assert(cfg_bool(cfg, "admin.tls"));
-	ck_assert_int_eq(cfg_int(cfg, "server.max_connections"), 7);
+	ck_assert_int_eq(conf(cfg)->relay.deny.n, 0);
+	ck_assert_uint_eq(conf(cfg)->smtp.max_message_size, 10u << 20);
+	ck_assert_int_eq(conf(cfg)->smtp.relay_domains.n, 2);
+	ck_assert_str_eq(conf(cfg)->smtp.relay_domains.v[1], "example.net");
+	ck_assert_str_eq(conf(cfg)->smtp.listen.v[0].host, "::1");
+	ck_assert_str_eq(conf(cfg)->smtp.listen.v[0].port, "2525");
+	ck_assert(conf(cfg)->admin.tls);
+	ck_assert_int_eq(conf(cfg)->server.max_connections, 7);
 	config_free(&cfg);
 }
 END_TEST
@@ -67,7 +67,7 @@ START_TEST(empty_listen_disables)
 	struct config *cfg = load("[pop3]\nlisten_tls =\n", &err);
 
 	ck_assert_msg(cfg != NULL, "%s", err.msg);
-	ck_assert_int_eq(cfg_listen(cfg, "pop3.listen_tls")->n, 0);
+	ck_assert_int_eq(conf(cfg)->pop3.listen_tls.n, 0);
 	config_free(&cfg);
 }
 END_TEST
@@ -78,7 +78,7 @@ START_TEST(list_continuation_lines_append)
 	struct config *cfg = load("[relay]\nallow = 10.0.0.0/8\n  192.168.0.0/16\n", &err);
 
 	ck_assert_msg(cfg != NULL, "%s", err.msg);
-	ck_assert_int_eq(cfg_cidrs(cfg, "relay.allow")->n, 2);
+	ck_assert_int_eq(conf(cfg)->relay.allow.n, 2);
 	config_free(&cfg);
 }
 END_TEST
@@ -153,7 +153,7 @@ START_TEST(checked_values_accept_what_works)
 				  "[server] ; the server's identity\n", &err);
 
 	ck_assert_msg(cfg != NULL, "%s", err.msg);
-	ck_assert_int_eq(cfg_list(cfg, "smtp.relay_domains")->n, 5);
+	ck_assert_int_eq(conf(cfg)->smtp.relay_domains.n, 5);
 	config_free(&cfg);
 	cfg = load("[auth]\nsystem_mailbox = mbox:/var/spool/mail/%u%%\n[pop3]\nexpire =\n"
 		   "[server]\nhostname =\n", &err);
@@ -202,8 +202,8 @@ START_TEST(file_reader_takes_crlf_and_an_unterminated_line)
 	cfg = config_load(path, &err);
 	tl_rm_rf(scratch);
 	ck_assert_msg(cfg != NULL, "%s", err.msg);
-	ck_assert_str_eq(cfg_str(cfg, "server.hostname"), "mail.example.net");
-	ck_assert_int_eq(cfg_duration(cfg, "relay.timeout"), 7200);
+	ck_assert_str_eq(conf(cfg)->server.hostname, "mail.example.net");
+	ck_assert_int_eq(conf(cfg)->relay.timeout, 7200);
 	ck_assert_int_eq(cfg_line(cfg, "relay.timeout"), 4);
 	config_free(&cfg);
 }
@@ -225,7 +225,7 @@ START_TEST(semantic_errors_point_at_the_key)
 	struct config *cfg = load("[server]\n\nuser = nosuchuser\n", &err);
 
 	ck_assert_ptr_nonnull(cfg);
-	cfg_fail(cfg, "server.user", &err, "no such user '%s'", cfg_str(cfg, "server.user"));
+	cfg_fail(cfg, "server.user", &err, "no such user '%s'", conf(cfg)->server.user);
 	ck_assert_str_eq(err.msg, "test.conf:3: server.user: no such user 'nosuchuser'");
 	cfg_fail(cfg, "tls.cert_file", &err, "needed");
 	ck_assert_str_eq(err.msg, "test.conf: tls.cert_file (default): needed");
@@ -246,9 +246,9 @@ START_TEST(dump_reloads_to_the_same_settings)
 	fclose(f);
 	b = load(text, &err);
 	ck_assert_msg(b != NULL, "dump does not reload: %s\n%s", err.msg, text);
-	ck_assert_int_eq(cfg_duration(b, "relay.timeout"), 45 * 60);
-	ck_assert_int_eq(cfg_cidrs(b, "relay.allow")->n, 1);
-	ck_assert_int_eq(cfg_listen(b, "pop3.listen_tls")->n, 0);
+	ck_assert_int_eq(conf(b)->relay.timeout, 45 * 60);
+	ck_assert_int_eq(conf(b)->relay.allow.n, 1);
+	ck_assert_int_eq(conf(b)->pop3.listen_tls.n, 0);
 	config_free(&a);
 	config_free(&b);
 	free(text);

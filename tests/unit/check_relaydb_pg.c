@@ -286,7 +286,7 @@ START_TEST(store_away_queues_and_answers_locally)
 	ck_assert_str_eq(relaydb_backend_name(db), "postgresql");
 	/* The login is kept (on disk) and this node answers for it; any other address is an error. */
 	ck_assert_int_eq(relaydb_authorize(db, "::ffff:192.0.2.7", "alice", "pop3", 600, time(NULL)), 0);
-	ck_assert_int_eq(file_lines(cfg_str(cfg, "relay.db_dir")), 1);
+	ck_assert_int_eq(file_lines(conf(cfg)->relay.db_dir), 1);
 	ck_assert_int_eq(relaydb_get(db, "192.0.2.7", &e), 1);
 	ck_assert_str_eq(e.user, "alice");
 	ck_assert_int_eq(relaydb_get(db, "192.0.2.8", &e), -1);

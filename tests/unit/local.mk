@@ -16,7 +16,8 @@ tests_unit_libunittest_a_SOURCES = tests/unit/check_run.h tests/unit/testlib.c t
 	tests/unit/relaydb_fixture.c tests/unit/relaydb_fixture.h
 
 UNIT_TESTS = \
-	tests/unit/check_config tests/unit/check_config_lookups tests/unit/check_cidr tests/unit/check_stats \
+	tests/unit/check_config tests/unit/check_config_lookups tests/unit/check_config_struct \
+	tests/unit/check_cidr tests/unit/check_stats \
 	tests/unit/check_report_budget \
 	tests/unit/check_session_cmd \
 	tests/unit/check_sasl tests/unit/check_fileio tests/unit/check_ipc tests/unit/check_log tests/unit/check_proxy_proto \
