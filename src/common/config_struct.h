@@ -61,6 +61,7 @@ struct cfg_pop3 {
 	struct cidr_list trusted_networks;
 	long long idle_timeout; /* seconds */
 	long long session_timeout; /* seconds */
+	long long mailbox_process_idle; /* seconds */
 	long long max_bad_commands;
 	bool apop;
 	const char *expire;

@@ -144,7 +144,7 @@ static int serve_session(struct session_ctx *ctx, const struct owner_session *s,
 		close(fd);
 		return 1;
 	}
-	lio_set_timeout(p.lio, (int)cfg_duration(ctx->cfg, "pop3.idle_timeout"));
+	lio_set_timeout(p.lio, (int)conf(ctx->cfg)->pop3.idle_timeout);
 	lio_set_deadline(p.lio, p.deadline);
 	if (lio_preload(p.lio, pending, s->pending) < 0)
 		rc = 1;
@@ -323,7 +323,7 @@ int pop3_owner_serve(struct pop3 *p, const struct auth_user *user, const char *i
 
 int pop3_owner_idle_ms(void)
 {
-	return kept.pid > 0 ? (int)cfg_duration(kept.cfg, "pop3.mailbox_process_idle") * 1000 : -1;
+	return kept.pid > 0 ? (int)conf(kept.cfg)->pop3.mailbox_process_idle * 1000 : -1;
 }
 
 void pop3_owner_release(void)

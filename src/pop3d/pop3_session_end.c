@@ -43,7 +43,7 @@ int pop3_serve_as_owner(struct pop3 *p, const struct auth_user *user, const char
 	int status = pop3_owner_serve(p, user, index_dir, serve);
 
 	/* A pair that serves no other connection has no later login to keep the process for. */
-	if (p->ctx->dispatch_fd < 0 || cfg_duration(p->ctx->cfg, "pop3.mailbox_process_idle") == 0)
+	if (p->ctx->dispatch_fd < 0 || conf(p->ctx->cfg)->pop3.mailbox_process_idle == 0)
 		pop3_owner_release();
 	if (time(NULL) - logged_in >= POP3_RELAY_END_MIN_SECS)
 		record_end(p, user);
