@@ -740,14 +740,14 @@ class Privileges(h.TestCase):
                 for pid in [child] + children_of(child):
                     uid, capeff = proc_status(pid)
                     self.assertNotEqual(uid, 0, "no worker runs as root")
-            # The protocol child (grandchild) holds no capability at all.
+            # The protocol child (grandchild) holds no capability at all, and runs as server.login_user.
             # Sessions lead process groups of their own; the auth worker, whose helpers are its
             # children, stays in the master's (and keeps CAP_DAC_READ_SEARCH: test_privileges).
             sessions = [c for c in children_of(d.proc.pid) if children_of(c) and os.getpgid(c) != os.getpgid(d.proc.pid)]
             self.assertTrue(sessions)
             for c in sessions:
                 for g in children_of(c):
-                    self.assertEqual(proc_status(g), (d.uid, 0))
+                    self.assertEqual(proc_status(g), (d.login_uid, 0))
             s.close()
 
 
