@@ -82,18 +82,24 @@ static long ms_since(const struct timespec *t0)
 /*
  * worker_connect - connect to the worker's socket. A worker that is starting (the master forks it
  * as it starts serving) or restarting has no socket yet, or a dead one's: tried again every
- * RELAY_LOOKUP_RETRY_MS for up to RELAY_LOOKUP_TIMEOUT_MS. 0, or -1 with errno set.
+ * RELAY_LOOKUP_RETRY_MS for up to RELAY_LOOKUP_TIMEOUT_MS. Not when even the socket's directory
+ * is missing: popgated's master makes it before anything, so no worker will come. 0, or -1 with
+ * errno set.
  */
 static int worker_connect(struct relay_lookup *lk)
 {
 	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	char dir[sizeof(sa.sun_path)];
 	struct timespec t0;
 	int fd, err;
 
-	if (relay_lookup_path(lk->cfg, sa.sun_path, sizeof(sa.sun_path)) < 0) {
+	if (relay_lookup_path(lk->cfg, sa.sun_path, sizeof(sa.sun_path)) < 0 ||
+	    relay_lookup_dir(lk->cfg, dir, sizeof(dir)) < 0) {
 		errno = ENAMETOOLONG;
 		return -1;
 	}
+	if (access(dir, F_OK) < 0)
+		return -1;
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	for (;;) {
 		if ((fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0)) < 0)
