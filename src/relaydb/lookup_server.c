@@ -226,7 +226,11 @@ int relaydb_lookupd_run(const struct config *cfg, int socketmap_fd, int login_fd
 	relaydb_pg_cache = true;           /* and answers RCPTs from memory, kept fresh by NOTIFY */
 	/* Every login's map change goes through here: keep the map open between them (map_update.c). */
 	relay_map_keep_open(true);
-	/* The socket first (its directory is the master's): sessions wait for it, not for the database. */
+	/*
+	 * The socket first (its directory is the master's), so that sessions that come meanwhile wait
+	 * for their answer while the database opens; "listening" is said once it is open, so that
+	 * whoever waits for that line finds the worker out of relaydb_open.
+	 */
 	if (relay_lookup_path(cfg, path, sizeof(path)) < 0) {
 		/* Logins still come on their channel. */
 		log_warn("relaydb: no lookup socket: server.state_dir is unset or too long for a socket path; "
@@ -235,12 +239,11 @@ int relaydb_lookupd_run(const struct config *cfg, int socketmap_fd, int login_fd
 	} else if ((fd = listen_socket(path)) < 0) {
 		log_err("relaydb: the lookup worker cannot listen on %s: %s", path, strerror(errno));
 		relay_map_keep_open(false);
-		relaydb_close(&ld.db);
 		return 1;
-	} else {
-		log_info("relaydb: lookup worker listening on %s", path);
 	}
 	database(&ld);
+	if (fd >= 0)
+		log_info("relaydb: lookup worker listening on %s", path);
 	ld.fds[0] = (struct pollfd){ .fd = fd, .events = POLLIN };
 	ld.fds[1] = (struct pollfd){ .fd = login_fd, .events = POLLIN }; /* poll skips a -1 */
 	ld.n = LOOKUPD_FIRST_CLIENT;
