@@ -21,6 +21,8 @@ def _config(top, port):
         f.write("""; popgate.conf for the DRAC workload of bench/run
 [server]
 user = nobody
+; the protocol children: a base-passwd user with a group of its own, as the tests use
+login_user = irc
 state_dir = %(state)s
 pid_file = %(top)s/popgated.pid
 shutdown_timeout = 5s

@@ -98,6 +98,8 @@ class Popgate:
 [server]
 hostname = popgate.bench.test
 user = nobody
+; the protocol children: a base-passwd user with a group of its own, as the tests use
+login_user = irc
 state_dir = %(state)s
 pid_file = %(dir)s/popgated.pid
 max_connections = %(maxc)d

@@ -13,6 +13,7 @@ struct cfg_server {
 	const char *hostname;
 	const char *user;
 	const char *group;
+	const char *login_user;
 	const char *state_dir; /* an absolute path or "" */
 	const char *pid_file; /* an absolute path or "" */
 	long long max_connections;

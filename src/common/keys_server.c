@@ -13,6 +13,8 @@ const struct cfg_key cfg_keys_server[] = {
 	CFG_KEY(user, CFG_STRING, "popgate",
 		"unprivileged user the master and workers run as after binding"),
 	CFG_KEY(group, CFG_STRING, "", "group for server.user; empty means its primary group"),
+	CFG_KEY(login_user, CFG_STRING, "popgate-login",
+		"user the protocol children (which read the network) run as, with its primary group alone; it must own nothing, and differ from server.user, which owns the relay database"),
 	CFG_KEY(state_dir, CFG_PATH, POPGATE_STATEDIR,
 		"directory for mailbox indexes and other state, owned by server.user"),
 	CFG_KEY(pid_file, CFG_PATH, POPGATE_RUNDIR "/popgate/popgated.pid",

@@ -1,7 +1,9 @@
-/* privdrop.c - the master's switch from root to server.user with a minimal capability set. */
+/* privdrop.c - the master's switch from root to server.user, and the users and directories it prepares. */
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 #include <errno.h>
 #include <grp.h>
+#include <limits.h>
+#include <stdbool.h>
 #include <pwd.h>
 #include <stdio.h>
 #include <string.h>
@@ -12,6 +14,7 @@
 
 #include "common/log.h"
 #include "master/privdrop.h"
+#include "relaydb/lookup.h"
 
 static const cap_value_t kept_caps[] = {
 	CAP_SETUID, CAP_SETGID, CAP_DAC_READ_SEARCH, CAP_CHOWN, CAP_NET_BIND_SERVICE, CAP_KILL,
@@ -36,6 +39,59 @@ static int lookup_ids(const struct config *cfg, uid_t *uid, gid_t *gid, struct c
 		}
 		*gid = gr->gr_gid;
 	}
+	return 0;
+}
+
+/* login_ids - server.login_user's uid and primary group. 0 or -1 (ERR says why). */
+static int login_ids(const struct config *cfg, uid_t *uid, gid_t *gid, struct cfg_error *err)
+{
+	const char *user = conf(cfg)->server.login_user;
+	struct passwd *pw = getpwnam(user);
+
+	if (pw == NULL) {
+		cfg_fail(cfg, "server.login_user", err, "no such user '%s'", user);
+		return -1;
+	}
+	*uid = pw->pw_uid;
+	*gid = pw->pw_gid;
+	return 0;
+}
+
+/* warn_login_user - say at start-up when protocol children would share what server.user owns. */
+static void warn_login_user(const struct config *cfg, uid_t luid, gid_t lgid)
+{
+	struct cfg_error what;
+	uid_t uid;
+	gid_t gid;
+
+	if (geteuid() != 0 || lookup_ids(cfg, &uid, &gid, &what) < 0)
+		return; /* unprivileged, everything runs as one user; a bad server.user is reported elsewhere */
+	if (luid == uid)
+		cfg_fail(cfg, "server.login_user", &what, "'%s' is server.user: the protocol children, which read the "
+			 "network, can write the relay database (authorize any address) and everything server.user owns",
+			 conf(cfg)->server.login_user);
+	else if (lgid == gid)
+		cfg_fail(cfg, "server.login_user", &what, "'%s' has server.user's group (gid %u): the protocol children, "
+			 "which read the network, can write the relay database, whose files that group may write",
+			 conf(cfg)->server.login_user, (unsigned)gid);
+	else
+		return;
+	log_warn("%s", what.msg);
+}
+
+int master_check_login_user(const struct config *cfg, struct cfg_error *err)
+{
+	uid_t luid;
+	gid_t lgid;
+
+	if (login_ids(cfg, &luid, &lgid, err) < 0)
+		return -1;
+	if (luid == 0 || lgid == 0) {
+		cfg_fail(cfg, "server.login_user", err, "'%s' is root's: the protocol children must not be",
+			 conf(cfg)->server.login_user);
+		return -1;
+	}
+	warn_login_user(cfg, luid, lgid);
 	return 0;
 }
 
@@ -88,11 +144,10 @@ int master_drop_privileges(const struct config *cfg)
 	return 0;
 }
 
-/* make_dir - mkdir PATH (parents must exist) and give it to UID:GID with MODE. */
-static int make_dir(const struct config *cfg, const char *key, uid_t uid, gid_t gid, mode_t mode,
-		    struct cfg_error *err)
+/* make_dir - mkdir PATH (parents must exist) for KEY and give it to UID:GID; MODE is enforced if FORCE_MODE. */
+static int make_dir(const struct config *cfg, const char *key, const char *path, uid_t uid, gid_t gid, mode_t mode,
+		    bool force_mode, struct cfg_error *err)
 {
-	const char *path = cfg_str_named(cfg, key);
 	struct stat st;
 
 	if (path[0] != '/') {
@@ -111,7 +166,32 @@ static int make_dir(const struct config *cfg, const char *key, uid_t uid, gid_t 
 		cfg_fail(cfg, key, err, "cannot give %s to server.user: %s", path, strerror(errno));
 		return -1;
 	}
+	/* mkdir's mode passed through the umask, and a directory left by an older version kept its own. */
+	if (force_mode && (st.st_mode & 07777) != mode && chmod(path, mode) < 0) {
+		cfg_fail(cfg, key, err, "cannot set the mode of %s: %s", path, strerror(errno));
+		return -1;
+	}
 	return 0;
+}
+
+/*
+ * make_login_dir - server.state_dir/login, where the sockets the protocol children may reach live
+ * (lookup.sock): server.user's, group server.login_user's, setgid so each socket made in it takes
+ * that group, and closed to everyone else, as Dovecot's login directory is to dovenull.
+ */
+static int make_login_dir(const struct config *cfg, uid_t uid, struct cfg_error *err)
+{
+	char path[PATH_MAX];
+	uid_t luid;
+	gid_t lgid = getgid();
+
+	if (relay_lookup_dir(cfg, path, sizeof(path)) < 0) {
+		cfg_fail(cfg, "server.state_dir", err, "too long for the path of a unix socket in it");
+		return -1;
+	}
+	if (geteuid() == 0 && login_ids(cfg, &luid, &lgid, err) < 0)
+		return -1;
+	return make_dir(cfg, "server.state_dir", path, uid, lgid, 02750, true, err);
 }
 
 int master_prepare_dirs(const struct config *cfg, struct cfg_error *err)
@@ -121,7 +201,8 @@ int master_prepare_dirs(const struct config *cfg, struct cfg_error *err)
 
 	if (geteuid() == 0 && lookup_ids(cfg, &uid, &gid, err) < 0)
 		return -1;
-	if (make_dir(cfg, "server.state_dir", uid, gid, 0755, err) < 0)
+	if (make_dir(cfg, "server.state_dir", conf(cfg)->server.state_dir, uid, gid, 0755, false, err) < 0 ||
+	    make_login_dir(cfg, uid, err) < 0)
 		return -1;
-	return make_dir(cfg, "relay.db_dir", uid, gid, 0750, err);
+	return make_dir(cfg, "relay.db_dir", conf(cfg)->relay.db_dir, uid, gid, 0750, false, err);
 }

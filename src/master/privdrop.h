@@ -13,7 +13,18 @@
  */
 int master_drop_privileges(const struct config *cfg);
 
-/* master_prepare_dirs - create server.state_dir and relay.db_dir owned by server.user. 0 or -1. */
+/*
+ * master_prepare_dirs - create server.state_dir and relay.db_dir owned by server.user, and
+ * server.state_dir/login (lookup.sock's directory) for server.user and server.login_user's group,
+ * mode 2750. 0 or -1.
+ */
 int master_prepare_dirs(const struct config *cfg, struct cfg_error *err);
+
+/*
+ * master_check_login_user - server.login_user must name a user other than root (ERR says why).
+ * Started as root, logs a warning when it is server.user or shares its group: the protocol
+ * children could then write the relay database. 0 or -1.
+ */
+int master_check_login_user(const struct config *cfg, struct cfg_error *err);
 
 #endif

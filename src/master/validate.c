@@ -13,6 +13,7 @@
 
 #include "common/tls.h"
 #include "drac/drac.h"
+#include "master/privdrop.h"
 #include "master/validate.h"
 #include "relaydb/socketmap.h"
 #include "smtpd/smtp_forward.h"
@@ -197,6 +198,8 @@ int master_validate(const struct config *cfg, SSL_CTX **tls, struct cfg_error *e
 		cfg_fail(cfg, "server.group", err, "no such group '%s'", conf(cfg)->server.group);
 		return -1;
 	}
+	if (master_check_login_user(cfg, err) < 0)
+		return -1;
 	if (check_readable(cfg, "auth.passwd_file", strcmp(conf(cfg)->auth.backend, "file") == 0, err) < 0 ||
 	    check_readable(cfg, "auth.apop_secrets_file", false, err) < 0 ||
 	    check_readable(cfg, "admin.users_file", false, err) < 0 ||

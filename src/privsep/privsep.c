@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/capability.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -97,13 +98,13 @@ int privsep_drop_to(uid_t uid, gid_t gid, const char *name)
 }
 
 /*
- * The master resolves server.user once per configuration, so that sessions, forked from it, need
- * no NSS lookup of their own (getpwnam cost 2.5% of an SMTP session's CPU).
+ * The master resolves server.user and server.login_user once per configuration, so that sessions,
+ * forked from it, need no NSS lookup of their own (getpwnam cost 2.5% of an SMTP session's CPU).
  */
 static struct {
 	const struct config *cfg;
-	uid_t uid;
-	gid_t gid;
+	uid_t uid, login_uid;
+	gid_t gid, login_gid;
 } server_cache;
 
 /* server_ids - server.user's uid and gid (server.group overrides the group). 0 or -1. */
@@ -134,22 +135,43 @@ static int server_ids(const struct config *cfg, uid_t *uid, gid_t *gid)
 	return 0;
 }
 
+/* login_ids - server.login_user's uid and primary group; never root's. 0 or -1. */
+static int login_ids(const struct config *cfg, uid_t *uid, gid_t *gid)
+{
+	const char *user = conf(cfg)->server.login_user;
+	struct passwd *pw;
+
+	if (server_cache.cfg == cfg) {
+		*uid = server_cache.login_uid;
+		*gid = server_cache.login_gid;
+		return 0;
+	}
+	if ((pw = getpwnam(user)) == NULL || pw->pw_uid == 0 || pw->pw_gid == 0) {
+		log_err("server.login_user %s: %s", user, pw == NULL ? "no such user" : "root's uid or group");
+		return -1;
+	}
+	*uid = pw->pw_uid;
+	*gid = pw->pw_gid;
+	return 0;
+}
+
 int privsep_resolve_server_user(const struct config *cfg)
 {
-	uid_t uid;
-	gid_t gid;
+	uid_t uid, login_uid;
+	gid_t gid, login_gid;
 
 	server_cache.cfg = NULL;
-	if (server_ids(cfg, &uid, &gid) < 0)
+	if (server_ids(cfg, &uid, &gid) < 0 || login_ids(cfg, &login_uid, &login_gid) < 0)
 		return -1;
 	server_cache.cfg = cfg;
 	server_cache.uid = uid;
 	server_cache.gid = gid;
+	server_cache.login_uid = login_uid;
+	server_cache.login_gid = login_gid;
 	return 0;
 }
 
-/* drop_to_server_user - become server.user, with its supplementary groups if ALL_GROUPS. 0 or -1. */
-static int drop_to_server_user(const struct config *cfg, bool all_groups)
+int privsep_drop_to_server_user(const struct config *cfg)
 {
 	uid_t uid;
 	gid_t gid;
@@ -158,12 +180,31 @@ static int drop_to_server_user(const struct config *cfg, bool all_groups)
 		return 0; /* started unprivileged: everything already runs as the invoking user */
 	if (server_ids(cfg, &uid, &gid) < 0)
 		return -1;
-	return drop_ids(uid, gid, conf(cfg)->server.user, all_groups);
+	return drop_ids(uid, gid, conf(cfg)->server.user, true);
 }
 
-int privsep_drop_to_server_user(const struct config *cfg)
+/*
+ * drop_to_login_user - become server.login_user, its primary group alone, no capability, as
+ * Dovecot's login processes become dovenull: a process that reads the network owns nothing, so
+ * it can neither read nor write the relay database, nor signal another popgated process. The
+ * primary group alone also because initgroups() loaded an NSS module afresh in every session
+ * (~350 us of CPU, a tenth of an SMTP session, in bench/run's profile). 0 or -1.
+ */
+static int drop_to_login_user(const struct config *cfg)
 {
-	return drop_to_server_user(cfg, true);
+	uid_t uid;
+	gid_t gid;
+
+	if (!privileged())
+		return 0;
+	if (login_ids(cfg, &uid, &gid) < 0 || drop_ids(uid, gid, conf(cfg)->server.login_user, false) < 0)
+		return -1;
+	/* The change of uid made it dumpable again (fs.suid_dumpable): no one may read its memory. */
+	if (prctl(PR_SET_DUMPABLE, 0) < 0) {
+		log_err("protocol child: PR_SET_DUMPABLE: %s", strerror(errno));
+		return -1;
+	}
+	return 0;
 }
 
 /*
@@ -257,12 +298,7 @@ int privsep_fork(struct session_ctx *ctx, struct privsep **psp)
 		auth_client_forget(); /* nor ask the auth worker to check passwords unthrottled */
 		ctx->report_via = forward_report;
 		ctx->report_arg = ps;
-		/*
-		 * The primary group alone, as the master has: the child opens nothing a supplementary
-		 * group could be for, and initgroups() loaded an NSS module afresh in every session
-		 * (~350 us of CPU, a tenth of an SMTP session, in bench/run's profile).
-		 */
-		if (drop_to_server_user(ctx->cfg, false) < 0)
+		if (drop_to_login_user(ctx->cfg) < 0)
 			_exit(1);
 		*psp = ps;
 		return 0;

@@ -99,12 +99,13 @@ bool privsep_child_gone(const struct privsep *ps);
 int privsep_drop_to(uid_t uid, gid_t gid, const char *name);
 
 /*
- * privsep_resolve_server_user - look server.user (and server.group) up now and remember the ids
+ * privsep_resolve_server_user - look server.user (and server.group) and server.login_user (the
+ * protocol children's user) up now and remember the ids
  * for CFG, so processes forked afterwards switch without an NSS lookup. 0 or -1.
  */
 int privsep_resolve_server_user(const struct config *cfg);
 
-/* privsep_drop_to_server_user - become server.user (no-op with a debug note when not root). 0 or -1. */
+/* privsep_drop_to_server_user - become server.user with its groups (no-op when not root). 0 or -1. */
 int privsep_drop_to_server_user(const struct config *cfg);
 
 #endif

@@ -5,10 +5,11 @@
  * Opening the Berkeley DB environment costs a session process more than everything else it does
  * for a one-message SMTP session (mapping six regions, the registry, the btree's meta page). The
  * relay-lookup worker opens it once and answers "what is IP's entry" over a unix socket in
- * relay.db_dir. Look-ups only: an SMTP session that cannot reach it reads the database itself,
- * so for look-ups the worker is a speed-up, never a single point of failure. Logins are recorded
- * by this worker alone, and reach it on a channel of their own (login_channel.h): lookup.sock is
- * open to every server.user process, including the protocol children that read the network.
+ * server.state_dir/login, the one directory a protocol child (server.login_user) may enter. The
+ * protocol child never opens the database itself: when the worker does not answer, its RCPT gets
+ * a temporary failure, as an MTA's does when its policy service is down. Logins are recorded by
+ * this worker alone, and reach it on a channel of their own (login_channel.h): lookup.sock is open
+ * to the protocol children that read the network.
  */
 #ifndef POPGATE_RELAYDB_LOOKUP_H
 #define POPGATE_RELAYDB_LOOKUP_H
@@ -20,13 +21,19 @@
 #include "common/config.h"
 #include "relaydb/relaydb.h"
 
-/* The socket's name in relay.db_dir. */
+/* The socket's name, in RELAY_LOOKUP_DIR under server.state_dir. */
 #define RELAY_LOOKUP_SOCKET "lookup.sock"
+/* The directory of the sockets a protocol child may reach: server.user's, server.login_user's group, 2750. */
+#define RELAY_LOOKUP_DIR "login"
 
-/* How long a session waits for an answer before it reads the database itself. */
+/*
+ * How long a session waits for the worker's socket (one starting or restarting has none yet), and
+ * then for its answer, before its RCPT gets a temporary failure; and how often it tries the socket.
+ */
 #define RELAY_LOOKUP_TIMEOUT_MS 3000
+#define RELAY_LOOKUP_RETRY_MS 20
 
-/* A session's way to the relay decision: the lookup worker, else its own database handle. */
+/* A session's way to the relay decision: the lookup worker, asked over lookup.sock. */
 struct relay_lookup;
 
 /* relay_lookup_new - a lookup for CFG; connects and opens nothing yet. NULL when out of memory. */
@@ -36,16 +43,20 @@ struct relay_lookup *relay_lookup_new(const struct config *cfg);
 void relay_lookup_free(struct relay_lookup **lk);
 
 /*
- * relay_lookup_check - relay_check_ip for IP at NOW, the database read through the worker when it
- * answers. E (may be NULL) gets the entry. A database that cannot be read is RELAY_DB_ERROR.
+ * relay_lookup_check - relay_check_ip for IP at NOW, the database read by the worker. E (may be
+ * NULL) gets the entry. A database the worker cannot read, or a worker that does not answer within
+ * RELAY_LOOKUP_TIMEOUT_MS (logged once per LK; later checks on LK fail at once), is RELAY_DB_ERROR.
  */
 enum relay_reason relay_lookup_check(struct relay_lookup *lk, const char *ip, time_t now, struct relay_entry *e);
 
 /*
- * relay_lookup_path - the socket's path for CFG into BUF; -1 when relay.db_dir is unset or the path
- * does not fit a unix socket address (then there is no worker and sessions read the database).
+ * relay_lookup_path - the socket's path for CFG into BUF; -1 when server.state_dir is unset or the
+ * path does not fit a unix socket address (then there is no worker and every relay look-up fails).
  */
 int relay_lookup_path(const struct config *cfg, char *buf, size_t len);
+
+/* relay_lookup_dir - the socket's directory for CFG into BUF; -1 as relay_lookup_path. */
+int relay_lookup_dir(const struct config *cfg, char *buf, size_t len);
 
 /*
  * relaydb_lookupd_run - the relay-lookup worker: serve lookups, the logins to record that arrive

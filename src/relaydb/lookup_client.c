@@ -1,7 +1,8 @@
-/* lookup_client.c - a session's relay checks: ask the relay-lookup worker, else read the database. */
+/* lookup_client.c - a session's relay checks, asked of the relay-lookup worker. */
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 
 #include <errno.h>
+#include <poll.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -19,20 +20,32 @@
 struct relay_lookup {
 	const struct config *cfg;
 	int fd;                 /* connected to the worker, or -1 */
-	bool worker_failed;     /* stop asking it for the rest of the session */
-	struct relaydb *db;     /* our own handle, opened only when the worker cannot answer */
+	bool worker_failed;     /* it did not answer: refuse at once for the rest of the session */
 };
 
-int relay_lookup_path(const struct config *cfg, char *buf, size_t len)
+int relay_lookup_dir(const struct config *cfg, char *buf, size_t len)
 {
 	struct sockaddr_un sa;
-	const char *dir = conf(cfg)->relay.db_dir;
+	const char *dir = conf(cfg)->server.state_dir;
 	int n;
 
 	if (dir[0] == '\0')
 		return -1;
-	n = snprintf(buf, len, "%s/%s", dir, RELAY_LOOKUP_SOCKET);
-	if (n < 0 || (size_t)n >= len || (size_t)n >= sizeof(sa.sun_path))
+	n = snprintf(buf, len, "%s/%s", dir, RELAY_LOOKUP_DIR);
+	/* Room for the socket's name after it, in a unix socket address. */
+	if (n < 0 || (size_t)n >= len || (size_t)n + 1 + strlen(RELAY_LOOKUP_SOCKET) >= sizeof(sa.sun_path))
+		return -1;
+	return 0;
+}
+
+int relay_lookup_path(const struct config *cfg, char *buf, size_t len)
+{
+	size_t n;
+
+	if (relay_lookup_dir(cfg, buf, len) < 0)
+		return -1;
+	n = strlen(buf);
+	if (snprintf(buf + n, len - n, "/%s", RELAY_LOOKUP_SOCKET) >= (int)(len - n))
 		return -1;
 	return 0;
 }
@@ -54,28 +67,56 @@ void relay_lookup_free(struct relay_lookup **lk)
 		return;
 	if ((*lk)->fd >= 0)
 		close((*lk)->fd);
-	if ((*lk)->db != NULL)
-		relaydb_close(&(*lk)->db);
 	free(*lk);
 	*lk = NULL;
 }
 
-/* worker_connect - connect to the worker's socket; -1 when it is not there (not an error). */
+/* ms_since - milliseconds from T0 to now (CLOCK_MONOTONIC). */
+static long ms_since(const struct timespec *t0)
+{
+	struct timespec t1;
+
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	return (long)(t1.tv_sec - t0->tv_sec) * 1000 + (t1.tv_nsec - t0->tv_nsec) / 1000000;
+}
+
+/*
+ * worker_connect - connect to the worker's socket. A worker that is starting (the master forks it
+ * as it starts serving) or restarting has no socket yet, or a dead one's: tried again every
+ * RELAY_LOOKUP_RETRY_MS for up to RELAY_LOOKUP_TIMEOUT_MS. Not when even the socket's directory
+ * is missing: popgated's master makes it before anything, so no worker will come. 0, or -1 with
+ * errno set.
+ */
 static int worker_connect(struct relay_lookup *lk)
 {
 	struct sockaddr_un sa = { .sun_family = AF_UNIX };
-	int fd;
+	char dir[sizeof(sa.sun_path)];
+	struct timespec t0;
+	int fd, err;
 
-	if (relay_lookup_path(lk->cfg, sa.sun_path, sizeof(sa.sun_path)) < 0)
-		return -1;
-	if ((fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0)) < 0)
-		return -1;
-	if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
-		close(fd);
+	if (relay_lookup_path(lk->cfg, sa.sun_path, sizeof(sa.sun_path)) < 0 ||
+	    relay_lookup_dir(lk->cfg, dir, sizeof(dir)) < 0) {
+		errno = ENAMETOOLONG;
 		return -1;
 	}
-	lk->fd = fd;
-	return 0;
+	if (access(dir, F_OK) < 0)
+		return -1;
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	for (;;) {
+		if ((fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0)) < 0)
+			return -1;
+		if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0) {
+			lk->fd = fd;
+			return 0;
+		}
+		err = errno;
+		close(fd);
+		if ((err != ENOENT && err != ECONNREFUSED) || ms_since(&t0) >= RELAY_LOOKUP_TIMEOUT_MS) {
+			errno = err;
+			return -1;
+		}
+		(void)poll(NULL, 0, RELAY_LOOKUP_RETRY_MS);
+	}
 }
 
 /* wait_answer - the worker's answer to a question by DEADLINE; -1 on timeout, EOF or a bad record. */
@@ -98,7 +139,7 @@ static int wait_answer(int fd, struct relay_lookup_rep *rep, int64_t deadline)
 	return 0;
 }
 
-/* ask_worker - relaydb_get through the worker: 1, 0 or -1 as it answered; -2 when it did not answer. */
+/* ask_worker - relaydb_get through the worker: 1, 0 or -1 as it answered, -1 too when it did not answer. */
 static int ask_worker(struct relay_lookup *lk, const char *canon, struct relay_entry *e)
 {
 	struct relay_lookup_req req;
@@ -106,8 +147,10 @@ static int ask_worker(struct relay_lookup *lk, const char *canon, struct relay_e
 	size_t n = strlen(canon);
 	int64_t deadline = ipc_deadline(RELAY_LOOKUP_TIMEOUT_MS);
 
-	if (lk->worker_failed || n >= sizeof(req.ip))
-		return -2;
+	if (lk->worker_failed)
+		return -1;
+	if (n >= sizeof(req.ip))
+		return -1; /* relay_check_lists made CANON: never so long */
 	if (lk->fd < 0 && worker_connect(lk) < 0)
 		goto failed;
 	memset(&req, 0, sizeof(req));
@@ -119,27 +162,17 @@ static int ask_worker(struct relay_lookup *lk, const char *canon, struct relay_e
 		*e = rep.entry;
 	return rep.found;
 failed:
-	/* Said at debug level only: the session reads the database itself, and nothing is refused. */
-	log_debug("relaydb: the lookup worker did not answer (%s); reading the database directly",
-		  errno != 0 ? strerror(errno) : "no answer");
+	/*
+	 * Once per session: the protocol child cannot read the database (server.login_user owns none
+	 * of it), so every relay check it makes from here on is a temporary failure.
+	 */
+	log_err("relaydb: the lookup worker did not answer (%s); relaying refused with a temporary failure "
+		"for the rest of this session", errno != 0 ? strerror(errno) : "no answer");
 	if (lk->fd >= 0)
 		close(lk->fd);
 	lk->fd = -1;
 	lk->worker_failed = true;
-	return -2;
-}
-
-/* read_database - relaydb_get with the session's own handle, opened on first use. */
-static int read_database(struct relay_lookup *lk, const char *canon, struct relay_entry *e)
-{
-	char err[256];
-
-	if (lk->db == NULL && relaydb_open(lk->cfg, &lk->db, err, sizeof(err)) < 0) {
-		log_err("relaydb: cannot open the relay database: %s", err);
-		lk->db = NULL;
-		return -1;
-	}
-	return relaydb_get(lk->db, canon, e);
+	return -1;
 }
 
 enum relay_reason relay_lookup_check(struct relay_lookup *lk, const char *ip, time_t now, struct relay_entry *e)
@@ -155,7 +188,7 @@ enum relay_reason relay_lookup_check(struct relay_lookup *lk, const char *ip, ti
 	if (relay_check_lists(lk->cfg, ip, canon, &reason))
 		return reason;
 	errno = 0;
-	if ((found = ask_worker(lk, canon, e)) == -2)
-		found = read_database(lk, canon, e);
-	return relay_entry_reason(lk->cfg, found, e, now);
+	found = ask_worker(lk, canon, e);
+	/* The worker already applied the note of unrecorded logins, which is in relay.db_dir. */
+	return relay_entry_answer(lk->cfg, found, e, now);
 }

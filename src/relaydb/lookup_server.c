@@ -9,6 +9,7 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "common/ipc.h"
@@ -48,7 +49,9 @@ struct lookupd {
 
 /*
  * listen_socket - bind PATH for SOCK_SEQPACKET clients. Bound under a temporary name and renamed
- * over the old one, so a restarting worker never leaves sessions without a socket to try.
+ * over the old one, so a restarting worker never leaves sessions without a socket to try. 0660 in
+ * server.state_dir/login, which is setgid to server.login_user's group (master_prepare_dirs): the
+ * protocol children reach it through that group, and no one else but server.user.
  */
 static int listen_socket(const char *path)
 {
@@ -87,7 +90,7 @@ static void accept_clients(struct lookupd *ld)
 
 	while ((fd = accept4(ld->fds[0].fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC)) >= 0) {
 		if (ld->n >= LOOKUPD_FIRST_CLIENT + LOOKUPD_CLIENTS_MAX) {
-			close(fd); /* that session reads the database itself */
+			close(fd); /* that session's RCPTs get a temporary failure */
 			continue;
 		}
 		ld->fds[ld->n].fd = fd;
@@ -120,8 +123,8 @@ static struct relaydb *database(struct lookupd *ld)
 }
 
 /*
- * refuse_login - a login record on lookup.sock from client I: every server.user process can
- * connect there, a protocol child that reads the network too, so a record there is a protocol
+ * refuse_login - a login record on lookup.sock from client I: the protocol children, which read
+ * the network, connect there (as server.login_user), so a record there is a protocol
  * violation (sessions record logins on the login channel). Logged with the sender, then at most
  * once per LOOKUPD_REFUSAL_LOG_SECS with the count; the client is dropped.
  */
@@ -178,6 +181,9 @@ static bool answer(struct lookupd *ld, nfds_t i)
 	in.q.ip[sizeof(in.q.ip) - 1] = '\0';
 	memset(&rep, 0, sizeof(rep));
 	rep.found = (db = database(ld)) != NULL ? relaydb_get(db, in.q.ip, &rep.entry) : -1;
+	/* The note of unrecorded logins is in relay.db_dir, which the asking protocol child cannot read. */
+	if (rep.found >= 0 && relay_entry_reason(ld->cfg, rep.found, &rep.entry, time(NULL)) == RELAY_DB_ERROR)
+		rep.found = -1;
 	return ipc_send(ld->fds[i].fd, IPC_RELAY_LOOKUP_REP, &rep, sizeof(rep), -1, IPC_NOW) == 0;
 }
 
@@ -225,20 +231,24 @@ int relaydb_lookupd_run(const struct config *cfg, int socketmap_fd, int login_fd
 	relaydb_pg_cache = true;           /* and answers RCPTs from memory, kept fresh by NOTIFY */
 	/* Every login's map change goes through here: keep the map open between them (map_update.c). */
 	relay_map_keep_open(true);
-	database(&ld); /* the directory exists once the database was opened */
+	/*
+	 * The socket first (its directory is the master's), so that sessions that come meanwhile wait
+	 * for their answer while the database opens; "listening" is said once it is open, so that
+	 * whoever waits for that line finds the worker out of relaydb_open.
+	 */
 	if (relay_lookup_path(cfg, path, sizeof(path)) < 0) {
-		/* Logins still come on their channel; look-ups read the database in the sessions. */
-		log_warn("relaydb: no lookup socket: relay.db_dir is unset or too long for a socket path; "
-			 "sessions read the database themselves");
+		/* Logins still come on their channel. */
+		log_warn("relaydb: no lookup socket: server.state_dir is unset or too long for a socket path; "
+			 "every POP-before-SMTP look-up of the sessions fails");
 		fd = -1;
 	} else if ((fd = listen_socket(path)) < 0) {
 		log_err("relaydb: the lookup worker cannot listen on %s: %s", path, strerror(errno));
 		relay_map_keep_open(false);
-		relaydb_close(&ld.db);
 		return 1;
-	} else {
-		log_info("relaydb: lookup worker listening on %s", path);
 	}
+	database(&ld);
+	if (fd >= 0)
+		log_info("relaydb: lookup worker listening on %s", path);
 	ld.fds[0] = (struct pollfd){ .fd = fd, .events = POLLIN };
 	ld.fds[1] = (struct pollfd){ .fd = login_fd, .events = POLLIN }; /* poll skips a -1 */
 	ld.n = LOOKUPD_FIRST_CLIENT;

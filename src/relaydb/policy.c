@@ -56,21 +56,26 @@ bool relay_check_lists(const struct config *cfg, const char *ip, char canon[IP_T
 	return false;
 }
 
-enum relay_reason relay_entry_reason(const struct config *cfg, int found, const struct relay_entry *e, time_t now)
+enum relay_reason relay_entry_answer(const struct config *cfg, int found, const struct relay_entry *e, time_t now)
 {
-	long long timeout = conf(cfg)->relay.timeout;
-
 	if (found < 0)
 		return RELAY_DB_ERROR;
-	if (found > 0 && !relay_entry_expired(e, now, timeout))
+	if (found > 0 && !relay_entry_expired(e, now, conf(cfg)->relay.timeout))
 		return RELAY_AUTHORIZED;
+	return found == 0 ? RELAY_UNKNOWN : RELAY_EXPIRED;
+}
+
+enum relay_reason relay_entry_reason(const struct config *cfg, int found, const struct relay_entry *e, time_t now)
+{
+	enum relay_reason reason = relay_entry_answer(cfg, found, e, now);
+
 	/*
 	 * A login whose authorization could not be written lately may be this client's: a refusal
 	 * would bounce its mail for good, a temporary failure makes it retry (see unrecorded.c).
 	 */
-	if (lost_lately(cfg, now, timeout))
+	if ((reason == RELAY_UNKNOWN || reason == RELAY_EXPIRED) && lost_lately(cfg, now, conf(cfg)->relay.timeout))
 		return RELAY_DB_ERROR;
-	return found == 0 ? RELAY_UNKNOWN : RELAY_EXPIRED;
+	return reason;
 }
 
 enum relay_reason relay_check_ip(const struct config *cfg, struct relaydb *db, const char *ip,

@@ -116,8 +116,17 @@ enum relay_reason relay_check_ip(const struct config *cfg, struct relaydb *db, c
  */
 bool relay_check_lists(const struct config *cfg, const char *ip, char canon[IP_TEXT_MAX], enum relay_reason *reason);
 
-/* relay_entry_reason - the decision from a relaydb_get result FOUND (1, 0 or -1) and its entry E at NOW. */
+/*
+ * relay_entry_reason - the decision from a relaydb_get result FOUND (1, 0 or -1) and its entry E
+ * at NOW; a refusal is RELAY_DB_ERROR while relay.db_dir notes a login lately left unrecorded.
+ */
 enum relay_reason relay_entry_reason(const struct config *cfg, int found, const struct relay_entry *e, time_t now);
+
+/*
+ * relay_entry_answer - relay_entry_reason without reading that note: for a session's look-up,
+ * which the lookup worker answered with the note applied (FOUND -1).
+ */
+enum relay_reason relay_entry_answer(const struct config *cfg, int found, const struct relay_entry *e, time_t now);
 
 /* relay_entry_expired - whether E is no longer honoured at NOW with relay.timeout TIMEOUT (seconds). */
 bool relay_entry_expired(const struct relay_entry *e, time_t now, long long timeout);

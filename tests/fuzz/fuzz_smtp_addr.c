@@ -7,20 +7,27 @@
  * local@domain) and parse again to itself. A parsed recipient goes through smtp_policy_rcpt for
  * a client of each kind (denied, allowed, authorized and expired in a real relay database,
  * unknown), with and without SMTP AUTH, and the verdict must be the one the relay rules give:
- * tricks never relay, relay.deny wins, then postmaster, our domains, AUTH, and the lists.
+ * tricks never relay, relay.deny wins, then postmaster, our domains, AUTH, and the lists. The
+ * database is read by a real relay lookup worker, forked at start, as in popgated: a session
+ * never opens it itself.
  */
+#include <poll.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "fuzz_util.h"
 #include "common/sasl.h"
 #include "common/session_cmd.h"
 #include "smtpd/smtp_limits.h"
 #include "smtpd/smtp_parse.h"
+#include "relaydb/lookup.h"
 #include "smtpd/smtp_policy.h"
 #include "smtpd/smtp_session.h"
 
@@ -40,8 +47,30 @@ static const struct {
 static const char *const our_domains[] = { "example.org", "fuzz.test" };
 
 static struct config *cfg;
-static struct smtp_policy policy;   /* one database handle for the whole run */
+static struct smtp_policy policy;   /* one connection to the lookup worker for the whole run */
 static time_t now;
+
+/* start_worker - the relay lookup worker in a child that ends with us; wait (up to 60 s) for its socket. */
+static void start_worker(void)
+{
+	static volatile sig_atomic_t never;
+	char path[512], dir[512];
+	struct stat st;
+	pid_t pid;
+
+	FUZZ_CHECK(relay_lookup_path(cfg, path, sizeof(path)) == 0 && relay_lookup_dir(cfg, dir, sizeof(dir)) == 0,
+		   "relay_lookup_path");
+	FUZZ_CHECK(mkdir(dir, 0700) == 0, "mkdir %s", dir); /* popgated's master makes it */
+	pid = fork();
+	FUZZ_CHECK(pid >= 0, "fork");
+	if (pid == 0) {
+		prctl(PR_SET_PDEATHSIG, SIGKILL);
+		_exit(relaydb_lookupd_run(cfg, -1, -1, &never));
+	}
+	for (int i = 0; i < 6000 && stat(path, &st) < 0; i++)
+		(void)poll(NULL, 0, 10);
+	FUZZ_CHECK(stat(path, &st) == 0, "the lookup worker never listened on %s", path);
+}
 
 int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
@@ -62,6 +91,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 			   relaydb_authorize(db, "198.51.100.8", "bob", "pop3", 1800, now - 7200) == 0,
 		   "relaydb_authorize");
 	relaydb_close(&db);
+	start_worker();
 	smtp_policy_init(&policy, cfg, clients[0].ip);
 	return 0;
 }

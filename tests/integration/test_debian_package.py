@@ -8,7 +8,7 @@ maintainer scripts (also with checkbashisms when devscripts is installed). The b
 DEB_BUILD_OPTIONS=nocheck: its unit tests are the ones this suite runs anyway. With
 POPGATE_TEST_INSTALL=1 (run-tests sets it only when no popgate package, user, group,
 /etc/popgate or /var/lib/popgate exists) it also installs the package with dpkg -i, checks the
-user, the directories, the enabled unit, popgated -t and popgatectl on the installed files,
+users (popgate and popgate-login), the directories, the enabled unit, popgated -t and popgatectl on the installed files,
 purges it and checks that nothing of popgate is left.
 
 Skipped (77) when not root or when dpkg-buildpackage, lintian, dpkg-deb or git is missing, in a
@@ -222,10 +222,14 @@ class Package(unittest.TestCase):
             users = [line.split() for line in f if line.strip() and not line.startswith("#")]
         self.assertEqual(users[0][:3], ["u", "popgate", "-"])
         self.assertEqual(users[0][-1], "/var/lib/popgate")
+        # The protocol children's user (server.login_user's default), which owns nothing.
+        self.assertEqual(users[1][:3], ["u", "popgate-login", "-"])
+        self.assertEqual(users[1][-1], "/nonexistent")
         with open(Built.root + "/usr/lib/tmpfiles.d/popgate.conf") as f:
             dirs = [line.split() for line in f if line.strip() and not line.startswith("#")]
         self.assertIn(["d", "/var/lib/popgate", "0755", "popgate", "popgate", "-"], dirs)
         self.assertIn(["d", "/var/lib/popgate/relay", "0750", "popgate", "popgate", "-"], dirs)
+        self.assertIn(["d", "/var/lib/popgate/login", "2750", "popgate", "popgate-login", "-"], dirs)
 
     def test_maintainer_scripts(self):
         scripts = {}
@@ -274,16 +278,21 @@ def exists_group(name):
         return False
 
 
-def leftovers(uid, gid):
-    """Every trace of the popgate user and group, and of the unit's enablement, on this machine.
-    Only popgate's own entries: other tests may add and remove users meanwhile."""
+USERS = ("popgate", "popgate-login")  # what the package makes (debian/popgate.sysusers)
+
+
+def leftovers(ids):
+    """Every trace of the popgate users and groups (IDS: their (uid, gid) pairs), and of the unit's
+    enablement, on this machine. Only popgate's own entries: other tests may add and remove users
+    meanwhile."""
     found = []
+    uids, gids = {str(u) for u, _ in ids}, {str(g) for _, g in ids}
     for path in ACCOUNT_FILES:
         with open(path) as f:
             for line in f:
                 fields = line.rstrip("\n").split(":")
-                if fields[0] == "popgate" or (path == "/etc/passwd" and fields[2:3] == [str(uid)]) \
-                        or (path == "/etc/group" and fields[2:3] == [str(gid)]):
+                if fields[0] in USERS or (path == "/etc/passwd" and fields[2] in uids) \
+                        or (path == "/etc/group" and fields[2] in gids):
                     found.append("%s: %s" % (path, line.strip()))
     for top in ("/etc/systemd/system", "/var/lib/systemd"):
         found += [os.path.join(d, n) for d, ds, fs in os.walk(top) for n in ds + fs if "popgated" in n]
@@ -297,10 +306,10 @@ class InstallAndPurge(unittest.TestCase):
         reasons = []
         if pkg_status() not in ("", "not-installed"):
             reasons.append("dpkg knows popgate (%s)" % pkg_status())
-        reasons += ["%s exists" % w for w, e in (("user popgate", exists_user("popgate")),
-                                                   ("group popgate", exists_group("popgate")),
-                                                   ("/etc/popgate", os.path.lexists("/etc/popgate")),
-                                                   ("/var/lib/popgate", os.path.lexists("/var/lib/popgate")))
+        reasons += ["%s exists" % w for w, e in [("user " + u, exists_user(u)) for u in USERS] +
+                    [("group " + u, exists_group(u)) for u in USERS] +
+                    [("/etc/popgate", os.path.lexists("/etc/popgate")),
+                     ("/var/lib/popgate", os.path.lexists("/var/lib/popgate"))]
                     if e]
         reasons += ["not installed: %s" % p for p in ("systemd-sysusers", "systemd-analyze", "openssl")
                     if shutil.which(p, path=SBIN_PATH) is None]
@@ -313,10 +322,11 @@ class InstallAndPurge(unittest.TestCase):
         user and group a broken purge left (setUp saw neither)."""
         if pkg_status() not in ("", "not-installed"):
             run(["dpkg", "--purge", "popgate"], check=False)
-        if exists_user("popgate"):
-            run(["userdel", "popgate"], check=False)
-        if exists_group("popgate"):
-            run(["groupdel", "popgate"], check=False)
+        for u in USERS:
+            if exists_user(u):
+                run(["userdel", u], check=False)
+            if exists_group(u):
+                run(["groupdel", u], check=False)
         shutil.rmtree("/var/lib/popgate", ignore_errors=True)
         shutil.rmtree("/etc/popgate/tls", ignore_errors=True)
         if os.path.isdir("/etc/popgate") and not os.listdir("/etc/popgate"):
@@ -335,10 +345,17 @@ class InstallAndPurge(unittest.TestCase):
         self.assertEqual(user.pw_dir, "/var/lib/popgate")
         self.assertIn(user.pw_shell, ("/usr/sbin/nologin", "/sbin/nologin"))
         self.assertEqual(grp.getgrgid(user.pw_gid).gr_name, "popgate")
-        for path, mode in (("/var/lib/popgate", 0o755), ("/var/lib/popgate/relay", 0o750)):
+        # The protocol children's user: a system user with a group of its own, no home, no shell.
+        login = pwd.getpwnam("popgate-login")
+        self.assertLess(login.pw_uid, 1000)
+        self.assertNotEqual(login.pw_uid, user.pw_uid)
+        self.assertEqual(grp.getgrgid(login.pw_gid).gr_name, "popgate-login")
+        self.assertIn(login.pw_shell, ("/usr/sbin/nologin", "/sbin/nologin"))
+        for path, mode, gid in (("/var/lib/popgate", 0o755, user.pw_gid), ("/var/lib/popgate/relay", 0o750, user.pw_gid),
+                                ("/var/lib/popgate/login", 0o2750, login.pw_gid)):
             st = os.stat(path)
             self.assertEqual((st.st_uid, st.st_gid, stat.S_IMODE(st.st_mode)),
-                             (user.pw_uid, user.pw_gid, mode), path)
+                             (user.pw_uid, gid, mode), path)
         conffiles = run(["dpkg-query", "-W", "-f=${Conffiles}", "popgate"]).stdout
         self.assertIn(CONF, conffiles)
         self.assertEqual(os.path.realpath(WANTS), os.path.realpath(UNIT))  # enabled
@@ -356,6 +373,7 @@ class InstallAndPurge(unittest.TestCase):
         run(["systemd-analyze", "condition", "--unit=popgated.service"])
         p = self.popgated_t()
         self.assertEqual(p.returncode, 0, p.stderr)
+        self.assertNotIn("login_user", p.stderr, "the packaged users need no warning")
         self.assertIn("listen = *:110", p.stdout)
         self.assertIn("listen_tls = *:995", p.stdout)
 
@@ -370,14 +388,15 @@ class InstallAndPurge(unittest.TestCase):
         p = run(["dpkg", "--purge", "popgate"], check=False)
         self.assertEqual(p.returncode, 0, p.stdout + p.stderr)
         self.assertIn(pkg_status(), ("", "not-installed"))
-        self.assertFalse(exists_user("popgate"), "purge left the user popgate")
-        self.assertFalse(exists_group("popgate"), "purge left the group popgate")
+        for u in USERS:
+            self.assertFalse(exists_user(u), "purge left the user " + u)
+            self.assertFalse(exists_group(u), "purge left the group " + u)
         for path in ("/var/lib/popgate", CONF, UNIT, DROPIN, os.path.dirname(DROPIN), WANTS,
                      "/usr/sbin/popgated", "/usr/lib/sysusers.d/popgate.conf"):
             self.assertFalse(os.path.lexists(path), path)
         # The administrator's certificate is not the package's to remove.
         self.assertTrue(os.path.exists("/etc/popgate/tls/cert.pem"))
-        self.assertEqual(leftovers(user.pw_uid, user.pw_gid), [])
+        self.assertEqual(leftovers([(user.pw_uid, user.pw_gid), (login.pw_uid, login.pw_gid)]), [])
 
 
 if __name__ == "__main__":

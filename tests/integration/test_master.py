@@ -143,7 +143,8 @@ class ConfigCheck(h.TestCase):
                     f.write(text)  # first, so the line numbers in WANT hold
                     f.write("[smtp]\nlisten_tls =\n" if "[smtp]" not in text else "")
                     f.write("[pop3]\nlisten_tls =\n" if "[pop3]" not in text else "")
-                    f.write("[server]\nuser = %s\n" % d.user if "[server]" not in text else "")
+                    f.write("[server]\nuser = %s\nlogin_user = %s\n" % (d.user, d.login_user)
+                            if "[server]" not in text else "")
                 r = subprocess.run([h.POPGATED, "-t", "-f", d.conf_path], capture_output=True, text=True)
                 self.assertEqual(r.returncode, 78, (text, r.stdout, r.stderr))
                 self.assertIn(want, r.stderr)
@@ -171,7 +172,8 @@ class ConfigCheck(h.TestCase):
             (b"[smtp]\nforward = smtp:127.0.0.1:25\nforward_auth_file = %(empty)s\n",
              ":3: smtp.forward_auth_file: %(empty)s: no usable user:password line"),
             (b"[pop3]\nexpire = some day\n", ":2: pop3.expire: 'some day': expected NEVER"),
-            (b"[server]\ngroup = no-such-group-here\nuser = %(user)s\n", ":2: server.group: no such group"),
+            (b"[server]\ngroup = no-such-group-here\nuser = %(user)s\nlogin_user = %(login)s\n",
+             ":2: server.group: no such group"),
             (b"[auth]\napop_secrets_file = apop.secrets\n", ":2: auth.apop_secrets_file: 'apop.secrets': not an absolute"),
             (b"[relay]\nexport_map = /nonexistent/drac\n", ":2: relay.export_map: /nonexistent: No such file"),
         ]
@@ -179,12 +181,14 @@ class ConfigCheck(h.TestCase):
             empty = os.path.join(d.dir, "empty-auth")
             open(empty, "w").close()
             for text, want in cases:
-                text = text.replace(b"%(empty)s", empty.encode()).replace(b"%(user)s", d.user.encode())
+                text = text.replace(b"%(empty)s", empty.encode()).replace(b"%(user)s", d.user.encode()).replace(
+                    b"%(login)s", d.login_user.encode())
                 want = want.replace("%(empty)s", empty)
                 with open(d.conf_path, "wb") as f:
                     f.write(text)  # first, so the line numbers in WANT hold; a section may come back
                     f.write(b"[smtp]\nlisten_tls =\n[pop3]\nlisten_tls =\n")
-                    f.write(b"[server]\nuser = %s\n" % d.user.encode() if b"user =" not in text else b"")
+                    f.write(b"[server]\nuser = %s\nlogin_user = %s\n" % (d.user.encode(), d.login_user.encode())
+                            if b"user =" not in text else b"")
                 r = subprocess.run([h.POPGATED, "-t", "-f", d.conf_path], capture_output=True)
                 err = r.stderr.decode(errors="replace")
                 self.assertEqual(r.returncode, 78, (text, r.stdout, err))
@@ -201,10 +205,11 @@ class ConfigCheck(h.TestCase):
             os.mkdir(other)
             _, key = h.make_cert(other)
             with open(d.conf_path, "w") as f:
-                f.write("[server]\nuser = %s\n[tls]\ncert_file = %s\nkey_file = %s\n" % (d.user, cert, key))
+                f.write("[server]\nuser = %s\nlogin_user = %s\n[tls]\ncert_file = %s\nkey_file = %s\n"
+                        % (d.user, d.login_user, cert, key))
             r = subprocess.run([h.POPGATED, "-t", "-f", d.conf_path], capture_output=True, text=True)
             self.assertEqual(r.returncode, 78, r.stdout + r.stderr)
-            self.assertIn(d.conf_path + ":5: tls.key_file: ", r.stderr)
+            self.assertIn(d.conf_path + ":6: tls.key_file: ", r.stderr)
 
     def test_ctl_passwd_needs_no_config(self):
         # The first step of an install: no popgate.conf exists yet at the default path.
@@ -735,14 +740,14 @@ class Privileges(h.TestCase):
                 for pid in [child] + children_of(child):
                     uid, capeff = proc_status(pid)
                     self.assertNotEqual(uid, 0, "no worker runs as root")
-            # The protocol child (grandchild) holds no capability at all.
+            # The protocol child (grandchild) holds no capability at all, and runs as server.login_user.
             # Sessions lead process groups of their own; the auth worker, whose helpers are its
             # children, stays in the master's (and keeps CAP_DAC_READ_SEARCH: test_privileges).
             sessions = [c for c in children_of(d.proc.pid) if children_of(c) and os.getpgid(c) != os.getpgid(d.proc.pid)]
             self.assertTrue(sessions)
             for c in sessions:
                 for g in children_of(c):
-                    self.assertEqual(proc_status(g), (d.uid, 0))
+                    self.assertEqual(proc_status(g), (d.login_uid, 0))
             s.close()
 
 

@@ -335,7 +335,7 @@ class Privileges(Case):
             c = self.raw(d.port("pop3"))
             child = int(d.wait_for_log(r"pop3\[(\d+)\]: \w+: pop3 session=[0-9a-f]{12} ip=\S+ user=- connect").group(1))
             st = proc_status(child)
-            self.assertEqual(st["Uid"], [str(d.uid)] * 4)
+            self.assertEqual(st["Uid"], [str(d.login_uid)] * 4, "the protocol child runs as server.login_user")
             self.assertEqual(int(st["CapPrm"][0], 16), 0, "protocol child keeps capabilities")
             self.assertEqual(int(st["CapEff"][0], 16), 0)
             c.send("USER alice\r\nPASS secret\r\n")

@@ -301,9 +301,19 @@ class RelayPostgresql(h.TestCase):
                 return False
 
             sh.wait_until(from_memory, timeout=600, what="B relaying from its copy with the table locked")
-            # An address it does not hold is asked of the store, which does not answer: 451.
+            # An address it does not hold is asked of the store, which does not answer: 451 (the
+            # session waits 3 s for its lookup worker, and never asks the store itself). The lock
+            # is held until the worker's own query gives up (relay.store_timeout, 10 s).
             loads = b.log().count(CACHED)
-            self.assertEqual(self.locked(lambda: rcpt(b, "127.0.0.21")), 451)
+            mark = len(b.log())
+
+            def refused_while_locked():
+                code = rcpt(b, "127.0.0.21")
+                sh.wait_until(lambda: "the PostgreSQL store is unavailable (query: relay.store_timeout passed"
+                              in b.log()[mark:], timeout=120, what="B's lookup worker giving up its query")
+                return code
+
+            self.assertEqual(self.locked(refused_while_locked), 451)
             # That timeout cost B its connection and its copy: loaded again, and right.
             sh.wait_until(lambda: b.log().count(CACHED) > loads, timeout=120, what="B's copy loaded again")
             self.assertEqual(rcpt(b, "127.0.0.20"), 250)

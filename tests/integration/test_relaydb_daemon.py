@@ -116,7 +116,7 @@ class LoginRecords(h.TestCase):
             s = socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET)
             s.settimeout(30)
             try:
-                s.connect(os.path.join(d.config["relay"]["db_dir"], "lookup.sock"))
+                s.connect(os.path.join(d.config["server"]["state_dir"], "login", "lookup.sock"))
                 s.send(login_record("127.7.0.9"))
                 self.assertEqual(s.recv(64), b"", "lookup.sock answered a login record")
             finally:

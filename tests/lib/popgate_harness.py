@@ -89,6 +89,14 @@ def run_user():
     return "nobody" if IS_ROOT else pwd.getpwuid(os.geteuid()).pw_name
 
 
+def login_user():
+    """server.login_user, what protocol children run as: as root a user of Debian's base-passwd
+    that every fresh Debian 12 machine has, that owns nothing of popgate's and has a group of its
+    own, as popgate-login is (not nobody: server.user; not popgate-login itself, which
+    test_debian_package must see made by the package); else the invoking user, as server.user."""
+    return "irc" if IS_ROOT else pwd.getpwuid(os.geteuid()).pw_name
+
+
 def crypt_hash(password):
     """A sha512-crypt hash made by OpenSSL, independent of the code under test."""
     out = subprocess.run(["openssl", "passwd", "-6", "-stdin"], input=password.encode(),
@@ -126,6 +134,9 @@ class Popgated:
         self.user = run_user()
         pw = pwd.getpwnam(self.user)
         self.uid, self.gid = pw.pw_uid, pw.pw_gid
+        self.login_user = login_user()
+        pw = pwd.getpwnam(self.login_user)
+        self.login_uid, self.login_gid = pw.pw_uid, pw.pw_gid
         self.conf_path = os.path.join(self.dir, "popgate.conf")
         self.log_path = os.path.join(self.dir, "popgated.log")
         self.passwd_path = os.path.join(self.dir, "users.passwd")
@@ -149,7 +160,7 @@ class Popgated:
         # exit (and LeakSanitizer check them) within it, and one needed over 1 s on a loaded
         # machine. test_shutdown and test_master set their own to test it.
         cfg = {
-            "server": {"hostname": "popgate.test", "user": self.user,
+            "server": {"hostname": "popgate.test", "user": self.user, "login_user": self.login_user,
                        "state_dir": state, "pid_file": os.path.join(self.dir, "popgated.pid"),
                        "log_level": "debug", "shutdown_timeout": "2s"},
             "auth": {"backend": "file", "passwd_file": self.passwd_path, "fail_delay": "0"},

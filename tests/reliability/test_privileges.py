@@ -44,6 +44,7 @@ import mmap
 import os
 import re
 import shutil
+import signal
 import socket
 import struct
 import subprocess
@@ -59,6 +60,8 @@ import smtp_helpers as sh
 if not h.IS_ROOT:
     print("SKIP: needs root")
     sys.exit(h.SKIP)
+
+STRACE = shutil.which("strace")
 
 
 # CAP_DAC_OVERRIDE, CAP_FOWNER, CAP_SYS_PTRACE, CAP_SYS_ADMIN: any of them reaches every mailbox.
@@ -228,6 +231,17 @@ def server_side_holder(d, client):
         if "socket:[%s]" % inode in sockets_and_pipes(pid).values():
             return pid
     raise AssertionError("no process holds the server end of %s" % want)
+
+
+def protocol_child(test, d, client):
+    """The protocol child serving CLIENT: the holder of its server end whose parent's parent is the master."""
+    deadline = time.time() + 10
+    while True:  # the master holds the connection too until it has closed its copy after fork
+        child = server_side_holder(d, client)
+        if child != d.proc.pid and r.proc_table()[r.proc_table()[child][0]][0] == d.proc.pid:
+            return child
+        test.assertLess(time.time(), deadline, "no protocol child holds the connection alone")
+        time.sleep(0.02)
 
 
 def steal_fd(pid, fd):
@@ -705,9 +719,12 @@ class Privileges(h.TestCase):
                 want = (CAP_DAC_READ_SEARCH, CAP_DAC_READ_SEARCH) if p == auth_pid else (0, 0)
                 self.assertEqual(table[p][3:], want, "worker %d holds capabilities" % p)
             kid = table[child]
-            self.assertEqual((kid[0], kid[1], kid[2]), ([d.uid] * 4, [d.gid] * 4, [d.gid]),
-                             "the protocol child: server.user with its primary group alone")
-            self.assertEqual(kid[3:], (0, 0))
+            self.assertNotEqual(d.login_uid, d.uid)
+            self.assertNotEqual(d.login_gid, d.gid)
+            for what, c in children.items():
+                self.assertEqual(table[c][:3], ([d.login_uid] * 4, [d.login_gid] * 4, [d.login_gid]),
+                                 "the %s protocol child: server.login_user with its primary group alone" % what)
+                self.assertEqual(table[c][3:], (0, 0))
             mbx = table[mailbox_pid]
 
             # No process that reads the network can read the memory of a process that left root
@@ -728,7 +745,7 @@ class Privileges(h.TestCase):
             self.assertEqual(attempt(kid, read(path)), errno.EACCES, "the protocol child read a mailbox")
 
             # The mailbox owner reaches none of server.user's sockets, files or processes.
-            lookup_sock = os.path.join(relay_dir, "lookup.sock")
+            lookup_sock = os.path.join(state, "login", "lookup.sock")
             control_sock = os.path.join(state, "control.sock")
             for what, action in (("connect to lookup.sock", connect_unix(lookup_sock, socket.SOCK_SEQPACKET)),
                                  ("connect to control.sock", connect_unix(control_sock, socket.SOCK_DGRAM)),
@@ -744,24 +761,40 @@ class Privileges(h.TestCase):
             self.assertTrue(set(sockets_and_pipes(monitor).values()) & master_fds,
                             "the monitor's report channel (what the mailbox process is shown not to hold)")
 
-            # What a subverted protocol child CAN do, as server.user: signal (kill) every popgated
-            # process, write the relay database, replace files in server.state_dir (blocks, audit
-            # trail). What it CANNOT: have the lookup worker authorize an address, which it records
-            # only from the login channel the child does not hold (lookup.sock refuses and logs it).
-            for target in [master, monitor, admin_pid] + workers:
-                self.assertEqual(attempt(kid, lambda t=target: os.kill(t, 0)), 0, "signal %d" % target)
-            self.assertEqual(attempt(kid, write_append(os.path.join(relay_dir, "relay.db"))), 0)
+            # A subverted protocol child, as server.login_user, owns nothing of popgate's. It CANNOT
+            # open the relay database files, for reading or writing (it would authorize any
+            # address: an open relay), or even list their directory; nor create or replace
+            # anything in server.state_dir (blocks, audit trail); nor signal any popgated process
+            # but the other protocol children, which share its uid.
+            db_files = sorted(n for n in os.listdir(relay_dir) if os.path.isfile(os.path.join(relay_dir, n)))
+            self.assertIn("relay.db", db_files)
+            for name in db_files:
+                f = os.path.join(relay_dir, name)
+                self.assertEqual(attempt(kid, read(f)), errno.EACCES, "a protocol child read %s" % f)
+                self.assertEqual(attempt(kid, write_append(f)), errno.EACCES, "a protocol child opened %s for writing" % f)
+            self.assertEqual(attempt(kid, lambda: os.listdir(relay_dir)), errno.EACCES)
+            self.assertEqual(attempt(kid, lambda: os.close(os.open(os.path.join(relay_dir, "relay.db.new"),
+                                                                   os.O_CREAT | os.O_WRONLY, 0o600))), errno.EACCES)
             scratch_file = os.path.join(state, "written-by-a-protocol-child")
-            self.assertEqual(attempt(kid, lambda: os.close(os.open(scratch_file, os.O_CREAT | os.O_WRONLY, 0o600))), 0)
-            os.unlink(scratch_file)
+            self.assertEqual(attempt(kid, lambda: os.close(os.open(scratch_file, os.O_CREAT | os.O_WRONLY, 0o600))),
+                             errno.EACCES)
+            for target in [master, monitor, admin_pid] + workers:
+                self.assertEqual(attempt(kid, lambda t=target: os.kill(t, 0)), errno.EPERM, "signal %d" % target)
+            self.assertEqual(attempt(kid, lambda: os.kill(children["POP3"], 0)), 0, "another protocol child")
+            # It reaches the lookup worker, through server.state_dir/login (server.login_user's
+            # group), to ask whether an address may relay; but the worker will not authorize one
+            # there: it records logins only from the login channel the child does not hold.
+            st = os.stat(os.path.dirname(lookup_sock))
+            self.assertEqual((st.st_uid, st.st_gid, st.st_mode & 0o7777), (d.uid, d.login_gid, 0o2750))
+            self.assertEqual(attempt(kid, connect_unix(lookup_sock, socket.SOCK_SEQPACKET)), 0)
             self.assertEqual(relay_answer(d, "127.3.4.4"), 550, "not authorized before")
             self.assertEqual(attempt(kid, forge_login(lookup_sock, "127.3.4.4")), errno.ECONNRESET,
                              "lookup.sock took the login")
             d.wait_for_log(r"relaydb: protocol violation on lookup.sock: a login record \(for 127\.3\.4\.4\) "
-                           r"from pid \d+ uid %d refused" % d.uid)
+                           r"from pid \d+ uid %d refused" % d.login_uid)
             self.assertEqual(relay_answer(d, "127.3.4.4"), 550, "the forged login authorized relaying")
-            # control.sock answers it only with a refusal (test_lockouts checks the words).
-            self.assertEqual(attempt(kid, control_refused(control_sock)), 0)
+            # control.sock is server.user's alone: the child cannot even connect to it.
+            self.assertEqual(attempt(kid, control_refused(control_sock)), errno.EACCES)
             post.cmd("QUIT")
             for s in (post, pre):
                 s.close()
@@ -770,9 +803,10 @@ class Privileges(h.TestCase):
               "protocol child and mailbox process cannot read /etc/shadow, a mailbox of another user or "
               "the memory of the master, monitors, other sessions, the relay workers or popgate-admind; "
               "the mailbox process reaches none of server.user's sockets or files and holds none of the "
-              "master's descriptors; a protocol child CAN signal every popgated process, write the relay "
-              "database and state directory, and CANNOT authorize an address through lookup.sock"
-              % (KEPT_CAPS, len(workers)))
+              "master's descriptors; a protocol child (server.login_user) CANNOT open the relay database "
+              "files (%s) for reading or writing, write the state directory, signal a popgated process but "
+              "another protocol child, or authorize an address through lookup.sock"
+              % (KEPT_CAPS, len(workers), ", ".join(db_files)))
 
 
     def test_only_session_monitors_reach_the_auth_worker(self):
@@ -853,9 +887,16 @@ class Privileges(h.TestCase):
                                  "the auth worker answered another uid than the monitors'")
                 d.wait_for_log(r"auth worker: refused a frame from another user",
                                start=mark)
+                # Nor a protocol child's (server.login_user), had it the descriptor.
+                mark = len(d.log())
+                self.assertEqual(attempt(creds(children["SMTP"]), ask_auth_worker(chan, owner, users.password)),
+                                 errno.ECONNREFUSED, "the auth worker answered a protocol child's uid")
+                d.wait_for_log(r"auth worker: refused a request from another user than the session monitors'",
+                               start=mark)
                 # With server.user's uid and the descriptor, it answers: the descriptor is the gate.
-                self.assertEqual(attempt(creds(children["SMTP"]), ask_auth_worker(chan, owner, users.password)), 0)
-                self.assertEqual(attempt(creds(children["SMTP"]), ask_auth_worker(chan, owner, "wrong")), errno.EPERM)
+                server_user = ([d.uid] * 3, [d.gid] * 3, [d.gid], 0, 0)
+                self.assertEqual(attempt(server_user, ask_auth_worker(chan, owner, users.password)), 0)
+                self.assertEqual(attempt(server_user, ask_auth_worker(chan, owner, "wrong")), errno.EPERM)
             finally:
                 os.close(chan)
             post.cmd("QUIT")
@@ -935,15 +976,95 @@ class Privileges(h.TestCase):
             c.close()
             with open(os.path.join(runs, "run.json")) as rf:
                 run = json.load(rf)
-        self.assertEqual(run["uid"], [d.uid] * 4, "sendmail runs as server.user")
+        self.assertEqual(run["uid"], [d.login_uid] * 4, "sendmail runs as server.login_user, as the protocol child")
         self.assertEqual((run["capprm"], run["capeff"]), (0, 0), "sendmail holds no capability")
         self.assertEqual(sorted(run["fds"]), ["0", "1", "2"], "only stdin, stdout and stderr: %s" % run["fds"])
         self.assertTrue(run["fds"]["0"].startswith("pipe:"), "stdin: the message, from a pipe")
         self.assertEqual(run["fds"]["1"], run["fds"]["2"], "stdout and stderr: one file the session logs")
         self.assertEqual(run["env"], ["PATH=/usr/sbin:/usr/bin:/sbin:/bin"])
-        print("\npopgate-admind and popgate-dracd: server.user, no capability, not dumpable; sendmail: server.user, "
+        print("\npopgate-admind and popgate-dracd: server.user, no capability, not dumpable; sendmail: server.login_user, "
               "no capability, descriptors %s, environment %s" % (sorted(run["fds"]), run["env"]))
 
+
+    def test_a_stopped_lookup_worker_is_a_temporary_failure(self):
+        # The SMTP protocol child used to open the relay database itself when the lookup worker
+        # did not answer. Now it cannot (server.login_user owns none of it) and does not try: the
+        # RCPT gets a 451, as from an MTA whose policy service is down, and it is said once.
+        # The worker is held still with SIGSTOP, so the session's question waits out its deadline.
+        if STRACE is None:
+            self.skipTest("strace is not installed")
+        with r.Daemon(self, config=sh.base_config(), listeners=("smtp",)) as d:
+            d.start()
+            worker = int(d.wait_for_log(r"popgated/lookup\[(\d+)\]: \w+: relaydb: lookup worker listening").group(1))
+            relay_dir = d.config["relay"]["db_dir"]
+            sh.ctl(d, "add", "127.3.6.1", "--ttl", "1h")  # what the old fallback would have read
+            self.assertEqual(relay_answer(d, "127.3.6.1"), 250, "authorized, through the worker")
+            smtp = r.connect(d.port("smtp"), source="127.3.6.1", timeout=60)
+            f = smtp.makefile("rb")
+            self.assertRegex(f.readline(), rb"^220 ")
+            child = protocol_child(self, d, smtp)
+            self.assertEqual(r.status(child)["Uid"], [str(d.login_uid)] * 4)
+            trace = os.path.join(d.dir, "child.strace")
+            st = subprocess.Popen([STRACE, "-f", "-p", str(child), "-o", trace,
+                                   "-e", "trace=open,openat,openat2,creat,stat,newfstatat,statx,access,connect"],
+                                  stderr=subprocess.PIPE, text=True)
+            os.kill(worker, signal.SIGSTOP)
+            try:
+                # strace says so on stderr once it is attached; nothing before that is traced.
+                self.assertIn("attached", st.stderr.readline())
+                for line in (b"HELO client.test", b"MAIL FROM:<a@example.org>"):
+                    smtp.sendall(line + b"\r\n")
+                    self.assertRegex(f.readline(), rb"^250 ", line)
+                smtp.sendall(b"RCPT TO:<someone@elsewhere.example>\r\n")
+                reply = f.readline()
+                smtp.sendall(b"RCPT TO:<another@elsewhere.example>\r\n")
+                again = f.readline()
+                held = sorted(os.readlink("/proc/%d/fd/%s" % (child, n)) for n in os.listdir("/proc/%d/fd" % child))
+            finally:
+                os.kill(worker, signal.SIGCONT)
+                st.terminate()
+                st.wait(30)
+                st.stderr.close()
+            self.assertEqual(reply, b"451 4.3.0 Temporary failure checking relay permission, try again later\r\n")
+            self.assertEqual(again[:10], b"451 4.3.0 ", "a second RCPT of the session")
+            with open(trace) as tf:
+                calls = tf.read().splitlines()
+            self.assertTrue(any("lookup.sock" in c for c in calls), "the child asked the worker: %s" % calls)
+            self.assertEqual([c for c in calls if relay_dir in c], [], "the child touched the relay database")
+            self.assertEqual([p for p in held if p.startswith(relay_dir)], [], "the child holds %s" % held)
+            self.assertEqual(len(re.findall(r"relaydb: the lookup worker did not answer \(Connection timed out\)",
+                                            d.log())), 1, "said once")
+            smtp.sendall(b"QUIT\r\n")
+            f.close()
+            smtp.close()
+            # The worker, going on, answers the next session.
+            self.assertEqual(relay_answer(d, "127.3.6.1"), 250)
+        print("\nwith the lookup worker stopped, RCPT: %s; the protocol child touched nothing in %s "
+              "(%d calls traced)" % (reply.decode().strip(), relay_dir, len(calls)))
+
+    def test_login_user_checked_at_start(self):
+        # server.login_user must exist and not be root's (file:line, status 78); naming server.user
+        # itself leaves the hole open, and start-up says so.
+        with h.Popgated(self, listeners=("smtp",)) as d:
+            for value, want in (("no-such-login-user", "server.login_user: no such user 'no-such-login-user'"),
+                                ("root", "server.login_user: 'root' is root's")):
+                d.config["server"]["login_user"] = value
+                d.write_config()
+                line = d.config_text().splitlines().index("login_user = %s" % value) + 1
+                res = subprocess.run([h.POPGATED, "-t", "-f", d.conf_path], capture_output=True, text=True)
+                self.assertEqual(res.returncode, 78, res.stdout + res.stderr)
+                self.assertIn("%s:%d: %s" % (d.conf_path, line, want), res.stderr)
+        with r.Daemon(self, config={"server": {"login_user": h.run_user()}}, listeners=("smtp",)) as d:
+            d.start()
+            line = d.config_text().splitlines().index("login_user = %s" % d.user) + 1
+            d.wait_for_log(r"%s:%d: server\.login_user: '%s' is server\.user: the protocol children, which read "
+                           r"the network, can write the relay database" % (re.escape(d.conf_path), line, d.user))
+            smtp = r.connect(d.port("smtp"))
+            smtp.recv(100)
+            child = protocol_child(self, d, smtp)
+            self.assertEqual(r.status(child)["Uid"], [str(d.uid)] * 4, "as configured, with the warning")
+            smtp.close()
+        print("\nserver.login_user: an unknown user and root refused with file:line; server.user itself warned of")
 
     def test_the_unit_lets_the_master_keep_its_capabilities(self):
         # Under systemd the master can keep only what CapabilityBoundingSet= allows: a capability

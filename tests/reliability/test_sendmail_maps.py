@@ -112,7 +112,7 @@ class Sendmail:
             os.chmod(p, 0o755)
 
     def command(self, args):
-        # As root, namespaces of its own; as server.user (popgate's session runs the wrapper), a user
+        # As root, namespaces of its own; as server.login_user (popgate's protocol child runs the wrapper), a user
         # namespace mapping that user to itself gives it the right to set them up.
         return ("if [ \"$(id -u)\" = 0 ]; then u=; else u=\"--user --map-user=$(id -u) --map-group=$(id -g) "
                 "--keep-caps\"; fi; exec unshare $u --uts --mount sh -c 'hostname %s && "
@@ -191,15 +191,16 @@ class SendmailMaps(h.TestCase):
                   "%s after; Local_check_rcpt $# OK" % (CLIENT, found))
 
     def test_forward_client_info_reaches_sendmail(self):
-        # popgate's session runs the wrapper as server.user: it needs an unprivileged user namespace.
-        probe = subprocess.run(["su", h.run_user(), "-s", "/bin/sh", "-c", "unshare --user --map-user=$(id -u) true"],
+        # popgate's protocol child runs the wrapper as server.login_user: it needs an unprivileged
+        # user namespace.
+        probe = subprocess.run(["su", h.login_user(), "-s", "/bin/sh", "-c", "unshare --user --map-user=$(id -u) true"],
                                capture_output=True, text=True)
         if probe.returncode != 0:
             self.skipTest("no unprivileged user namespaces here: %s" % probe.stderr.strip())
         with h.Popgated(self, config={"relay": {"allow": "127.0.0.0/8"}}, listeners=("smtp",)) as d:
-            sm = Sendmail(os.path.join(d.dir, "sendmail"), os.path.join(d.dir, "nomap"), h.free_port(), d.user)
+            sm = Sendmail(os.path.join(d.dir, "sendmail"), os.path.join(d.dir, "nomap"), h.free_port(), d.login_user)
             queue = os.path.join(sm.dir, "queue")
-            os.chown(queue, d.uid, d.gid)   # sendmail runs as server.user, as popgate's session does
+            os.chown(queue, d.login_uid, d.login_gid)   # sendmail runs as server.login_user, as popgate's child does
             d.config["smtp"].update({"forward": "sendmail:" + sm.wrapper, "forward_client_info": "yes"})
             d.start()
             s = smtplib.SMTP("127.0.0.1", d.port("smtp"), local_hostname="client7.example", timeout=60,

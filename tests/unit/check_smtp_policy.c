@@ -1,37 +1,70 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * check_smtp_policy.c - the RCPT relay decision against a real relay database in a scratch
- * directory, with a fake clock: every reason, deny winning, tricks never relaying, expiry.
+ * directory, read by a real relay lookup worker (a session never opens the database itself), with
+ * a fake clock: every reason, deny winning, tricks never relaying, expiry, a temporary failure
+ * when the database cannot be read or no worker answers.
  */
 
 #include <check.h>
+#include <poll.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
 
+#include "relaydb/lookup.h"
 #include "relaydb/relaydb.h"
 #include "smtpd/smtp_policy.h"
 #include "check_run.h"
 #include "testlib.h"
 
 static char dir[TL_PATH_MAX];
+static pid_t worker = -1;
 
 static void setup(void)
 {
 	tl_scratch(dir, sizeof(dir), "check_smtp_policy");
+	ck_assert_int_eq(mkdir(tl_path(dir, RELAY_LOOKUP_DIR), 0750), 0); /* the master's, in popgated */
 }
 
 static void teardown(void)
 {
+	if (worker > 0) {
+		kill(worker, SIGKILL);
+		waitpid(worker, NULL, 0);
+		worker = -1;
+	}
 	tl_rm_rf(dir);
+}
+
+/* start_worker - the relay lookup worker for CFG in a child, and wait (up to 60 s) for its socket. */
+static void start_worker(const struct config *cfg)
+{
+	static volatile sig_atomic_t never;
+	char path[TL_PATH_MAX];
+	struct stat st;
+
+	ck_assert_int_eq(relay_lookup_path(cfg, path, sizeof(path)), 0);
+	worker = fork();
+	ck_assert_int_ge(worker, 0);
+	if (worker == 0)
+		_exit(relaydb_lookupd_run(cfg, -1, -1, &never));
+	for (int i = 0; i < 6000 && stat(path, &st) < 0; i++)
+		(void)poll(NULL, 0, 10);
+	ck_assert_msg(stat(path, &st) == 0, "the lookup worker never listened on %s", path);
 }
 
 /* config - relay lists and domains for a test; the database lives in the scratch directory. */
 static struct config *config(const char *allow, const char *deny)
 {
-	return tl_configf("[relay]\ndb_dir = %s/relay\ntimeout = 30m\nallow = %s\ndeny = %s\n"
+	return tl_configf("[server]\nstate_dir = %s\n[relay]\ndb_dir = %s/relay\ntimeout = 30m\nallow = %s\ndeny = %s\n"
 			  "[smtp]\nrelay_domains = example.org, .backup.example\n",
-			  dir, allow, deny);
+			  dir, dir, allow, deny);
 }
 
 static struct smtp_addr addr(const char *path)
@@ -60,6 +93,7 @@ START_TEST(test_relay_domains)
 	struct smtp_policy pol;
 	struct smtp_addr a;
 
+	start_worker(cfg);
 	smtp_policy_init(&pol, cfg, "192.0.2.7");
 	a = addr("<bob@example.org>");
 	ck_assert_int_eq(smtp_policy_rcpt(&pol, &a, NULL, 1000, NULL), SMTP_VERDICT_RELAY_DOMAIN);
@@ -108,6 +142,7 @@ START_TEST(test_lists_and_auth)
 	struct smtp_policy pol;
 	struct smtp_addr out = addr("<bob@elsewhere.net>"), local = addr("<bob@example.org>");
 
+	start_worker(cfg);
 	smtp_policy_init(&pol, cfg, "192.0.2.7");
 	ck_assert_int_eq(smtp_policy_rcpt(&pol, &out, NULL, 1000, NULL), SMTP_VERDICT_ALLOW_LIST);
 	ck_assert_int_eq(smtp_policy_rcpt(&pol, &out, "alice", 1000, NULL), SMTP_VERDICT_SMTP_AUTH);
@@ -139,6 +174,7 @@ START_TEST(test_pop_before_smtp_expiry)
 	struct relay_entry e;
 	const time_t t0 = 1700000000;
 
+	start_worker(cfg);
 	smtp_policy_init(&pol, cfg, "203.0.113.5");
 	ck_assert_int_eq(smtp_policy_rcpt(&pol, &out, NULL, t0, NULL), SMTP_VERDICT_UNKNOWN);
 	authorize(cfg, "203.0.113.5", t0);
@@ -163,14 +199,32 @@ START_TEST(test_db_failure_is_temporary)
 	struct smtp_addr out = addr("<bob@elsewhere.net>"), local = addr("<bob@example.org>");
 	const char *path = tl_path(dir, "not-a-dir");
 
-	/* db_dir names a regular file: the environment cannot be opened. */
+	/* db_dir names a regular file: the worker cannot open the environment, and answers so. */
 	tl_write_text(path, "");
-	cfg = tl_configf("[relay]\ndb_dir = %s/sub\nallow =\n[smtp]\nrelay_domains = example.org\n", path);
+	cfg = tl_configf("[server]\nstate_dir = %s\n[relay]\ndb_dir = %s/sub\nallow =\n[smtp]\nrelay_domains = example.org\n",
+			 dir, path);
+	start_worker(cfg);
 	smtp_policy_init(&pol, cfg, "203.0.113.5");
 	ck_assert_int_eq(smtp_policy_rcpt(&pol, &out, NULL, 1000, NULL), SMTP_VERDICT_TEMPFAIL);
 	ck_assert(!smtp_verdict_accepts(SMTP_VERDICT_TEMPFAIL));
 	/* Mail for our own domains does not need the database. */
 	ck_assert_int_eq(smtp_policy_rcpt(&pol, &local, NULL, 1000, NULL), SMTP_VERDICT_RELAY_DOMAIN);
+	smtp_policy_close(&pol);
+	config_free(&cfg);
+}
+END_TEST
+
+/* No worker answers (none listens): a temporary failure, even for an authorized address. */
+START_TEST(test_no_worker_is_temporary)
+{
+	struct config *cfg = config("", "");
+	struct smtp_policy pol;
+	struct smtp_addr out = addr("<bob@elsewhere.net>");
+
+	authorize(cfg, "203.0.113.5", 1000);
+	smtp_policy_init(&pol, cfg, "203.0.113.5");
+	ck_assert_int_eq(smtp_policy_rcpt(&pol, &out, NULL, 1001, NULL), SMTP_VERDICT_TEMPFAIL);
+	ck_assert_int_eq(smtp_policy_rcpt(&pol, &out, NULL, 1001, NULL), SMTP_VERDICT_TEMPFAIL);
 	smtp_policy_close(&pol);
 	config_free(&cfg);
 }
@@ -209,6 +263,7 @@ static Suite *suite(void)
 	tcase_add_test(tc, test_lists_and_auth);
 	tcase_add_test(tc, test_pop_before_smtp_expiry);
 	tcase_add_test(tc, test_db_failure_is_temporary);
+	tcase_add_test(tc, test_no_worker_is_temporary);
 	tcase_add_test(tc, test_verdict_text);
 	tcase_add_test(tc, test_verdict_vouches);
 	suite_add_tcase(s, tc);

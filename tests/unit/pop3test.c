@@ -144,12 +144,14 @@ struct config *pop3test_config(const char *pop3_keys)
 	gid_t gid;
 
 	run_ids(&name, &uid, &gid);
-	return tl_configf("[server]\nuser = %s\nstate_dir = %s/state\nhostname = pop.test\n"
+	/* The protocol child's user: under root a base-passwd user with a group of its own, as the harness's. */
+	return tl_configf("[server]\nuser = %s\nlogin_user = %s\nstate_dir = %s/state\nhostname = pop.test\n"
 			  "[auth]\nbackend = file\npasswd_file = %s/users.passwd\napop_secrets_file = %s/apop.secrets\n"
 			  "fail_delay = 0\nworkers = 1\n"
 			  "[relay]\ndb_dir = %s/state/relay\n"
 			  "[pop3]\n%s",
-			  name, pop3test_dir, pop3test_dir, pop3test_dir, pop3test_dir, pop3_keys != NULL ? pop3_keys : "");
+			  name, geteuid() == 0 ? "irc" : name, pop3test_dir, pop3test_dir, pop3test_dir, pop3test_dir,
+			  pop3_keys != NULL ? pop3_keys : "");
 }
 
 /*
