@@ -891,8 +891,8 @@ class Privileges(h.TestCase):
                 mark = len(d.log())
                 self.assertEqual(attempt(creds(children["SMTP"]), ask_auth_worker(chan, owner, users.password)),
                                  errno.ECONNREFUSED, "the auth worker answered a protocol child's uid")
-                d.wait_for_log(r"auth worker: refused a request from another user than the session monitors'",
-                               start=mark)
+                d.wait_for_log(r"auth worker: refused a frame from another user \(sender pid \d+ uid %d\)"
+                               % creds(children["SMTP"])[0][0], start=mark)
                 # With server.user's uid and the descriptor, it answers: the descriptor is the gate.
                 server_user = ([d.uid] * 3, [d.gid] * 3, [d.gid], 0, 0)
                 self.assertEqual(attempt(server_user, ask_auth_worker(chan, owner, users.password)), 0)
