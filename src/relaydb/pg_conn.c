@@ -205,15 +205,12 @@ static bool connected(struct pg_conn *pc)
 	return false;
 }
 
-void *pg_conn_exec(struct pg_conn *pc, const char *sql, int n, const char *const *params, bool *lost)
+/* answer - the result of a query SENT (libpq's 1, or 0 when it could not) at START, by DEADLINE. */
+static void *answer(struct pg_conn *pc, int sent, long long start, long long deadline, bool *lost)
 {
-	long long start = now_us(), deadline = start + pc->timeout_ms * 1000;
 	PGresult *r;
 
-	*lost = true;
-	if (!connected(pc))
-		return NULL;
-	if (pq.PQsendQueryParams(pc->c, sql, n, NULL, params, NULL, NULL, 0) == 0) {
+	if (sent == 0) {
 		fail(pc, "query");
 		return NULL;
 	}
@@ -221,6 +218,16 @@ void *pg_conn_exec(struct pg_conn *pc, const char *sql, int n, const char *const
 		return NULL;
 	note_answer(pc, start);
 	return outcome(pc, r, lost);
+}
+
+void *pg_conn_exec(struct pg_conn *pc, const char *sql, int n, const char *const *params, bool *lost)
+{
+	long long start = now_us(), deadline = start + pc->timeout_ms * 1000;
+
+	*lost = true;
+	if (!connected(pc))
+		return NULL;
+	return answer(pc, pq.PQsendQueryParams(pc->c, sql, n, NULL, params, NULL, NULL, 0), start, deadline, lost);
 }
 
 /* statement_name - the name SQL is prepared under on this connection; false when it is not yet. */
@@ -257,7 +264,6 @@ void *pg_conn_exec_prepared(struct pg_conn *pc, const char *sql, int n, const ch
 {
 	long long start = now_us(), deadline = start + pc->timeout_ms * 1000;
 	char name[32];
-	PGresult *r;
 
 	*lost = true;
 	if (!connected(pc))
@@ -268,12 +274,5 @@ void *pg_conn_exec_prepared(struct pg_conn *pc, const char *sql, int n, const ch
 		if (prepare(pc, sql, n, deadline, name, sizeof(name), lost) < 0)
 			return NULL;
 	}
-	if (pq.PQsendQueryPrepared(pc->c, name, n, params, NULL, NULL, 0) == 0) {
-		fail(pc, "query");
-		return NULL;
-	}
-	if ((r = await(pc, deadline)) == NULL)
-		return NULL;
-	note_answer(pc, start);
-	return outcome(pc, r, lost);
+	return answer(pc, pq.PQsendQueryPrepared(pc->c, name, n, params, NULL, NULL, 0), start, deadline, lost);
 }

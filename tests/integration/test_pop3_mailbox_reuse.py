@@ -21,32 +21,9 @@ import os
 import re
 import signal
 import socket
-import subprocess
 
 import popgate_harness as h
 import smtp_helpers as sh
-
-
-def socket_inodes(pid):
-    out = set()
-    for fd in os.listdir("/proc/%d/fd" % pid):
-        try:
-            link = os.readlink("/proc/%d/fd/%s" % (pid, fd))
-        except OSError:
-            continue
-        if link.startswith("socket:["):
-            out.add(int(link[8:-1]))
-    return out
-
-
-def unix_peers():
-    """{inode: peer inode} of every connected unix socket, from ss."""
-    peers = {}
-    for line in subprocess.run(["ss", "-xaH"], capture_output=True, text=True, check=True).stdout.splitlines():
-        f = line.split()
-        if len(f) >= 8 and f[5].isdigit() and f[7].isdigit() and f[7] != "0":
-            peers[int(f[5])] = int(f[7])
-    return peers
 
 
 def uid_of(pid):
@@ -141,8 +118,8 @@ class MailboxReuse(h.TestCase):
             master = d.proc.pid
 
             def reach(pid, other):
-                peers = unix_peers()
-                return {peers[i] for i in socket_inodes(pid) if i in peers} & socket_inodes(other)
+                peers = h.unix_peers()
+                return {peers[i] for i in h.socket_inodes(pid) if i in peers} & h.socket_inodes(other)
 
             # The protocol child's channel carries every later client's password check.
             self.assertEqual(reach(mbx, child), set(), "the serving mailbox process holds the protocol child's channel")

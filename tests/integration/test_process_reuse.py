@@ -25,7 +25,6 @@ import signal
 import smtplib
 import socket
 import ssl
-import subprocess
 
 import popgate_harness as h
 import smtp_helpers as sh
@@ -36,30 +35,6 @@ OUTSIDE = "friend@elsewhere.net"
 def parent_of(pid):
     with open("/proc/%d/stat" % pid) as f:
         return int(f.read().rsplit(")", 1)[1].split()[1])
-
-
-def socket_inodes(pid):
-    """The inodes of PID's sockets."""
-    out = set()
-    for fd in os.listdir("/proc/%d/fd" % pid):
-        try:
-            link = os.readlink("/proc/%d/fd/%s" % (pid, fd))
-        except OSError:
-            continue
-        if link.startswith("socket:["):
-            out.add(int(link[8:-1]))
-    return out
-
-
-def unix_peers():
-    """{inode: peer inode} of every connected unix socket, from ss."""
-    peers = {}
-    for line in subprocess.run(["ss", "-xaH"], capture_output=True, text=True, check=True).stdout.splitlines():
-        f = line.split()
-        # Netid State Recv-Q Send-Q Local-Address Local-Port Peer-Address Peer-Port
-        if len(f) >= 8 and f[5].isdigit() and f[7].isdigit() and f[7] != "0":
-            peers[int(f[5])] = int(f[7])
-    return peers
 
 
 class Reuse(h.TestCase):
@@ -202,9 +177,9 @@ class Reuse(h.TestCase):
             self.assertEqual(child2, child)
             monitor = parent_of(child)
             master = d.proc.pid
-            peers = unix_peers()
-            mine = socket_inodes(master)
-            reach = lambda pid: {peers[i] for i in socket_inodes(pid) if i in peers} & mine
+            peers = h.unix_peers()
+            mine = h.socket_inodes(master)
+            reach = lambda pid: {peers[i] for i in h.socket_inodes(pid) if i in peers} & mine
             # The monitor reaches the master (its dispatch socket, the report channel, ...): the check sees them.
             self.assertGreaterEqual(len(reach(monitor)), 2, "the monitor's channels to the master")
             self.assertEqual(reach(child), set(), "the protocol child holds a channel to the master")

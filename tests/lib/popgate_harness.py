@@ -318,6 +318,30 @@ def gone(pid):
         return True
 
 
+def socket_inodes(pid):
+    """The inodes of PID's sockets."""
+    out = set()
+    for fd in os.listdir("/proc/%d/fd" % pid):
+        try:
+            link = os.readlink("/proc/%d/fd/%s" % (pid, fd))
+        except OSError:
+            continue
+        if link.startswith("socket:["):
+            out.add(int(link[8:-1]))
+    return out
+
+
+def unix_peers():
+    """{inode: peer inode} of every connected unix socket, from ss."""
+    peers = {}
+    for line in subprocess.run(["ss", "-xaH"], capture_output=True, text=True, check=True).stdout.splitlines():
+        f = line.split()
+        # Netid State Recv-Q Send-Q Local-Address Local-Port Peer-Address Peer-Port
+        if len(f) >= 8 and f[5].isdigit() and f[7].isdigit() and f[7] != "0":
+            peers[int(f[5])] = int(f[7])
+    return peers
+
+
 def need(*programs):
     """Skip the whole test program (exit 77) when a client program is not installed."""
     missing = [p for p in programs if shutil.which(p) is None]
