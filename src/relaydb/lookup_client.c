@@ -71,15 +71,6 @@ void relay_lookup_free(struct relay_lookup **lk)
 	*lk = NULL;
 }
 
-/* ms_since - milliseconds from T0 to now (CLOCK_MONOTONIC). */
-static long ms_since(const struct timespec *t0)
-{
-	struct timespec t1;
-
-	clock_gettime(CLOCK_MONOTONIC, &t1);
-	return (long)(t1.tv_sec - t0->tv_sec) * 1000 + (t1.tv_nsec - t0->tv_nsec) / 1000000;
-}
-
 /*
  * worker_connect - connect to the worker's socket. A worker that is starting (the master forks it
  * as it starts serving) or restarting has no socket yet, or a dead one's: tried again every
@@ -91,7 +82,7 @@ static int worker_connect(struct relay_lookup *lk)
 {
 	struct sockaddr_un sa = { .sun_family = AF_UNIX };
 	char dir[sizeof(sa.sun_path)];
-	struct timespec t0;
+	int64_t deadline;
 	int fd, err;
 
 	if (relay_lookup_path(lk->cfg, sa.sun_path, sizeof(sa.sun_path)) < 0 ||
@@ -101,7 +92,7 @@ static int worker_connect(struct relay_lookup *lk)
 	}
 	if (access(dir, F_OK) < 0)
 		return -1;
-	clock_gettime(CLOCK_MONOTONIC, &t0);
+	deadline = ipc_deadline(RELAY_LOOKUP_TIMEOUT_MS);
 	for (;;) {
 		if ((fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0)) < 0)
 			return -1;
@@ -111,7 +102,7 @@ static int worker_connect(struct relay_lookup *lk)
 		}
 		err = errno;
 		close(fd);
-		if ((err != ENOENT && err != ECONNREFUSED) || ms_since(&t0) >= RELAY_LOOKUP_TIMEOUT_MS) {
+		if ((err != ENOENT && err != ECONNREFUSED) || ipc_ms_left(deadline) == 0) {
 			errno = err;
 			return -1;
 		}
