@@ -18,6 +18,11 @@ bench_login_record_bench_SOURCES = bench/login-record-bench.c
 bench_login_record_bench_LDADD = $(POPGATE_LINK)
 EXTRA_bench_login_record_bench_DEPENDENCIES = $(POPGATE_LIBS)
 
+# The least a request/reply over loopback costs on this machine, with and without one unix-socket
+# hop (bench/run's rcpt workload shows it beside the RCPT round trip).
+check_PROGRAMS += bench/loopback-floor
+bench_loopback_floor_SOURCES = bench/loopback-floor.c
+
 TESTS += bench/run-quick.sh
 EXTRA_DIST += bench/run bench/run-quick.sh bench/benchlib.py bench/peers.py bench/workloads.py \
 	bench/map_latency.py bench/drac_bench.py bench/relay_backends.py
