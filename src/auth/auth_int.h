@@ -63,6 +63,12 @@ struct auth_file_seen {
 	bool valid;
 };
 
+/* auth_file_same_version - whether two stat snapshots describe the same contents as far as we can tell cheaply. */
+bool auth_file_same_version(const struct auth_file_seen *a, const struct auth_file_seen *b);
+
+/* auth_file_loads - how often this process has read auth.passwd_file in full (for tests). */
+unsigned long auth_file_loads(void);
+
 /* A "name:..." file read line by line with bounded lines; problems are logged once per file version. */
 struct auth_linefile {
 	const char *path;

@@ -1,12 +1,15 @@
-/* filedb.c - the file backend: virtual users from auth.passwd_file, re-read on every lookup. */
+/* filedb.c - the file backend: virtual users from auth.passwd_file, read again whenever it changes. */
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 
 #include <errno.h>
 #include <grp.h>
 #include <pwd.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <time.h>
 
 #include "auth/auth_int.h"
 #include "common/log.h"
@@ -92,16 +95,139 @@ static const char *check_fields(const struct fields *f, struct auth_entry *e, bo
 	return NULL;
 }
 
+/* One valid entry of the file, its strings in the same allocation. */
+struct held_user {
+	char *name, *hash, *mailbox;
+	uint32_t uid, gid;
+	bool has_ids;
+	unsigned lineno;
+};
+
 /*
- * scan - read the whole file (every bad line gets reported, and the time spent does not depend on
- * where NAME is), keeping NAME's first valid entry in E. 1 found, 0 not, -1 read error.
+ * A file version that was written this recently may be written again within the same mtime tick
+ * (the kernel stamps with a coarse clock) at the same size: such a version is read again at the
+ * next lookup instead of trusted (git's "racily clean" rule).
  */
-static int scan(struct auth_linefile *lf, const char *name, struct auth_entry *e, bool *has_ids)
+#define HELD_SETTLE_S 2
+
+/* auth.passwd_file's valid entries as last read, sorted by name; trusted while its version holds. */
+static struct held_file {
+	char *path;
+	struct auth_file_seen version;
+	bool settled;                   /* read HELD_SETTLE_S or more after its mtime */
+	struct held_user **users;
+	size_t n;
+	unsigned long loads;
+} held;
+
+unsigned long auth_file_loads(void)
+{
+	return held.loads;
+}
+
+/* held_user_new - a copy of the checked entry E from line LINENO, or NULL. */
+static struct held_user *held_user_new(const struct auth_entry *e, bool has_ids, unsigned lineno)
+{
+	size_t ln = strlen(e->user.name) + 1, lh = strlen(e->hash) + 1, lm = strlen(e->user.mailbox) + 1;
+	struct held_user *u = malloc(sizeof(*u) + ln + lh + lm);
+
+	if (u == NULL)
+		return NULL;
+	u->name = (char *)(u + 1);
+	u->hash = u->name + ln;
+	u->mailbox = u->hash + lh;
+	memcpy(u->name, e->user.name, ln);
+	memcpy(u->hash, e->hash, lh);
+	memcpy(u->mailbox, e->user.mailbox, lm);
+	u->uid = (uint32_t)e->user.uid;
+	u->gid = (uint32_t)e->user.gid;
+	u->has_ids = has_ids;
+	u->lineno = lineno;
+	return u;
+}
+
+/* held_user_free - wipe the hash (a secret) and free U. */
+static void held_user_free(struct held_user *u)
+{
+	explicit_bzero(u->hash, strlen(u->hash));
+	free(u);
+}
+
+/* held_users_free - free N entries and their array. */
+static void held_users_free(struct held_user **users, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		held_user_free(users[i]);
+	free(users);
+}
+
+static void held_drop(void)
+{
+	held_users_free(held.users, held.n);
+	free(held.path);
+	memset(&held, 0, offsetof(struct held_file, loads));
+}
+
+/* by_name_then_line - the sort order: a name's first valid line is the one that counts. */
+static int by_name_then_line(const void *a, const void *b)
+{
+	const struct held_user *x = *(struct held_user *const *)a, *y = *(struct held_user *const *)b;
+	int c = strcmp(x->name, y->name);
+
+	return c != 0 ? c : (x->lineno > y->lineno) - (x->lineno < y->lineno);
+}
+
+/* drop_duplicates - keep each name's first valid line in sorted USERS, reporting the others; the new count. */
+static size_t drop_duplicates(struct auth_linefile *lf, struct held_user **users, size_t n)
+{
+	size_t kept = 0;
+
+	for (size_t i = 0; i < n; i++) {
+		if (kept > 0 && strcmp(users[kept - 1]->name, users[i]->name) == 0) {
+			lf->lineno = users[i]->lineno; /* the report names the duplicate's line */
+			auth_linefile_bad(lf, "duplicate entry for %s (line %u is used)", users[i]->name,
+					  users[kept - 1]->lineno);
+			held_user_free(users[i]);
+			continue;
+		}
+		users[kept++] = users[i];
+	}
+	return kept;
+}
+
+/* add_user - append a copy of E to *USERS (of *N, room *CAP). 0, or -1 out of memory. */
+static int add_user(struct held_user ***users, size_t *n, size_t *cap, const struct auth_entry *e, bool ids,
+		    unsigned lineno)
+{
+	struct held_user *u;
+
+	if (*n == *cap) {
+		size_t c = *cap != 0 ? *cap * 2 : 64;
+		struct held_user **v = reallocarray(*users, c, sizeof(*v));
+
+		if (v == NULL)
+			return -1;
+		*users = v;
+		*cap = c;
+	}
+	if ((u = held_user_new(e, ids, lineno)) == NULL)
+		return -1;
+	(*users)[(*n)++] = u;
+	return 0;
+}
+
+/*
+ * scan - read the whole file, reporting every bad line (once per version), into *USERS (*N of
+ * them, sorted by name, one per name). 0, or -1 on a read error or out of memory (logged).
+ */
+static int scan(struct auth_linefile *lf, struct held_user ***users, size_t *n)
 {
 	struct auth_entry cand;
-	unsigned found_at = 0;
+	size_t cap = 0;
 	int r;
 
+	*users = NULL;
+	*n = 0;
 	while ((r = auth_linefile_next(lf)) == 1) {
 		struct fields f;
 		bool ids = false;
@@ -111,18 +237,23 @@ static int scan(struct auth_linefile *lf, const char *name, struct auth_entry *e
 			why = check_fields(&f, &cand, &ids);
 		if (why != NULL)
 			auth_linefile_bad(lf, "%s", why);
-		else if (strcmp(cand.user.name, name) != 0)
-			continue;
-		else if (found_at != 0)
-			auth_linefile_bad(lf, "duplicate entry for %s (line %u is used)", name, found_at);
-		else {
-			*e = cand;
-			*has_ids = ids;
-			found_at = lf->lineno;
+		else if (add_user(users, n, &cap, &cand, ids, lf->lineno) < 0) {
+			log_err("auth: out of memory reading %s", lf->path);
+			r = -1;
+			break;
 		}
 	}
 	explicit_bzero(&cand, sizeof(cand));
-	return r < 0 ? -1 : found_at != 0;
+	if (r < 0) {
+		held_users_free(*users, *n);
+		*users = NULL;
+		*n = 0;
+		return -1;
+	}
+	if (*n > 0)
+		qsort(*users, *n, sizeof(**users), by_name_then_line);
+	*n = drop_duplicates(lf, *users, *n);
+	return 0;
 }
 
 /* NSS buffers double on ERANGE up to this (a group with thousands of members needs a lot). */
@@ -177,50 +308,116 @@ static int lookup_ids(const struct config *cfg, uid_t *uid, gid_t *gid)
 	return group[0] == '\0' ? 0 : server_gid(group, gid);
 }
 
-/* open_passwd - open auth.passwd_file; -1 logged when it is unset or unreadable. */
-static int open_passwd(const struct config *cfg, struct auth_linefile *lf)
+/* still_held - whether the entries held for PATH are of the version on disk now. */
+static bool still_held(const char *path, const struct stat *st)
+{
+	struct auth_file_seen now = { .dev = st->st_dev, .ino = st->st_ino, .mtime = st->st_mtim,
+				      .size = st->st_size, .valid = true };
+
+	return held.path != NULL && held.settled && strcmp(held.path, path) == 0 &&
+	       auth_file_same_version(&held.version, &now);
+}
+
+/* load - read PATH in full into held. 0, or -1 logged. */
+static int load(const char *path)
+{
+	struct auth_linefile *lf = malloc(sizeof(*lf));
+	struct held_user **users;
+	struct timespec wall;
+	char *copy;
+	size_t n;
+	int rc = -1;
+
+	if (lf == NULL || (copy = strdup(path)) == NULL) {
+		log_err("auth: out of memory reading %s", path);
+		free(lf);
+		return -1;
+	}
+	if (auth_linefile_open(lf, path, &passwd_seen) != 0)
+		log_err("auth: %s: %s", path, strerror(errno));
+	else if (scan(lf, &users, &n) == 0) {
+		held_drop();
+		held = (struct held_file){ .path = copy, .version = lf->now, .users = users, .n = n,
+					   .loads = held.loads + 1 };
+		clock_gettime(CLOCK_REALTIME, &wall);
+		held.settled = wall.tv_sec - lf->now.mtime.tv_sec >= HELD_SETTLE_S;
+		copy = NULL;
+		rc = 0;
+	}
+	auth_linefile_close(lf);
+	free(lf);
+	free(copy);
+	return rc;
+}
+
+/*
+ * held_for - the entries of auth.passwd_file, read again only when it changed: a stat per lookup
+ * instead of reading and checking every line, which for a few thousand users costs more than the
+ * password check. -1 logged when it is unset or cannot be read.
+ */
+static int held_for(const struct config *cfg)
 {
 	const char *path = conf(cfg)->auth.passwd_file;
+	struct stat st;
 
 	if (path[0] == '\0') {
 		log_err("auth: auth.backend is file but auth.passwd_file is not set");
 		return -1;
 	}
-	if (auth_linefile_open(lf, path, &passwd_seen) != 0) {
+	if (stat(path, &st) != 0) {
 		log_err("auth: %s: %s", path, strerror(errno));
+		held_drop(); /* a file that is gone lets nobody in, as before it was held */
 		return -1;
 	}
-	return 0;
+	if (still_held(path, &st))
+		return 0;
+	if (load(path) == 0)
+		return 0;
+	held_drop();
+	return -1;
+}
+
+/* find - NAME's entry among those held, or NULL. */
+static const struct held_user *find(const char *name)
+{
+	size_t lo = 0, hi = held.n;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		int c = strcmp(held.users[mid]->name, name);
+
+		if (c == 0)
+			return held.users[mid];
+		if (c < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return NULL;
 }
 
 enum auth_result auth_file_lookup(const struct config *cfg, const char *name, struct auth_entry *e)
 {
-	struct auth_linefile *lf = malloc(sizeof(*lf));
-	enum auth_result r = AUTH_TEMPFAIL;
-	bool has_ids = false;
-	int found;
+	const struct held_user *u;
 
 	memset(e, 0, sizeof(*e));
-	if (lf == NULL) {
-		log_err("auth: out of memory reading the passwd file");
+	if (held_for(cfg) != 0)
 		return AUTH_TEMPFAIL;
+	if ((u = find(name)) == NULL) {
+		log_debug("auth: no virtual user %s in %s", LOG_Q(name), held.path);
+		return AUTH_FAIL;
 	}
-	if (open_passwd(cfg, lf) != 0) {
-		free(lf);
-		return AUTH_TEMPFAIL;
-	}
-	found = scan(lf, name, e, &has_ids);
-	if (found == 0) {
-		log_debug("auth: no virtual user %s in %s", LOG_Q(name), lf->path);
-		r = AUTH_FAIL;
-	} else if (found > 0 && !auth_hash_usable(e->hash)) {
+	if (!auth_hash_usable(u->hash)) {
 		log_info("auth: virtual user %s refused: account locked", LOG_Q(name));
-		r = AUTH_FAIL;
-	} else if (found > 0)
-		r = has_ids || lookup_ids(cfg, &e->user.uid, &e->user.gid) == 0 ? AUTH_OK : AUTH_TEMPFAIL;
-	auth_linefile_close(lf);
-	free(lf);
-	if (r != AUTH_OK)
-		explicit_bzero(e, sizeof(*e));
-	return r;
+		return AUTH_FAIL;
+	}
+	memcpy(e->user.name, u->name, strlen(u->name) + 1);
+	memcpy(e->hash, u->hash, strlen(u->hash) + 1);
+	memcpy(e->user.mailbox, u->mailbox, strlen(u->mailbox) + 1);
+	e->user.uid = (uid_t)u->uid;
+	e->user.gid = (gid_t)u->gid;
+	if (u->has_ids || lookup_ids(cfg, &e->user.uid, &e->user.gid) == 0)
+		return AUTH_OK;
+	explicit_bzero(e, sizeof(*e));
+	return AUTH_TEMPFAIL;
 }

@@ -11,8 +11,7 @@
 #include "auth/auth_int.h"
 #include "common/log.h"
 
-/* same_version - whether two stat snapshots describe the same contents as far as we can tell cheaply. */
-static bool same_version(const struct auth_file_seen *a, const struct auth_file_seen *b)
+bool auth_file_same_version(const struct auth_file_seen *a, const struct auth_file_seen *b)
 {
 	return a->valid && b->valid && a->dev == b->dev && a->ino == b->ino && a->size == b->size &&
 	       a->mtime.tv_sec == b->mtime.tv_sec && a->mtime.tv_nsec == b->mtime.tv_nsec;
@@ -40,7 +39,7 @@ int auth_linefile_open(struct auth_linefile *lf, const char *path, struct auth_f
 	}
 	lf->now = (struct auth_file_seen){ .dev = st.st_dev, .ino = st.st_ino, .mtime = st.st_mtim,
 					   .size = st.st_size, .valid = true };
-	lf->report = !same_version(seen, &lf->now);
+	lf->report = !auth_file_same_version(seen, &lf->now);
 	return 0;
 }
 

@@ -3,12 +3,14 @@
 
 #include <check.h>
 #include <crypt.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <pwd.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -260,6 +262,65 @@ START_TEST(test_file_reread)
 	ck_assert_int_eq(auth_password(cfg, "ann", "second", &u), AUTH_OK);
 	ck_assert_str_eq(u.mailbox, "maildir:/m/ann2");
 	ck_assert_int_eq(tl_count(tl_captured(), "passwd:2: expected"), 1);
+	config_free(&cfg);
+}
+END_TEST
+
+/* set_mtime - PATH's modification time AGO seconds in the past. */
+static void set_mtime(const char *path, time_t ago)
+{
+	struct timespec ts[2] = { { .tv_sec = time(NULL) - ago }, { .tv_sec = time(NULL) - ago } };
+
+	ck_assert_int_eq(utimensat(AT_FDCWD, path, ts, 0), 0);
+}
+
+/*
+ * The file is held between lookups and read again only when its version (inode, size, mtime)
+ * changes; a version written within the last seconds is not trusted, since an edit in the same
+ * mtime tick at the same size would look the same.
+ */
+START_TEST(test_file_held)
+{
+	char h1[256], h2[256], pw[128], text[1024];
+	struct config *cfg;
+	struct auth_user u;
+	unsigned long loads;
+
+	authtest_hash("$1$", "first", h1, sizeof(h1));
+	authtest_hash("$1$", "other", h2, sizeof(h2));
+	tl_pathbuf(pw, sizeof(pw), authtest_dir, "passwd-held");
+	snprintf(text, sizeof(text), "ann:%s:mbox:/m/ann:5000:5000\nbob:%s:mbox:/m/bob\n", h1, h2);
+	tl_write_text(pw, text);
+	set_mtime(pw, 3600);
+	cfg = file_cfg(pw, NULL);
+	loads = auth_file_loads();
+	for (int i = 0; i < 3; i++) {
+		ck_assert_int_eq(auth_password(cfg, "ann", "first", &u), AUTH_OK);
+		ck_assert_int_eq(auth_password(cfg, "bob", "other", &u), AUTH_OK);
+		ck_assert_int_eq(auth_password(cfg, "nobody-here", "first", &u), AUTH_FAIL);
+	}
+	ck_assert_uint_eq(auth_file_loads(), loads + 1);
+
+	/* Another version: read again at the next lookup, and the edit counts. */
+	snprintf(text, sizeof(text), "ann:%s:mbox:/m/ann:5000:5000\n", h2);
+	tl_write_text(pw, text);
+	set_mtime(pw, 1800);
+	ck_assert_int_eq(auth_password(cfg, "ann", "first", &u), AUTH_FAIL);
+	ck_assert_int_eq(auth_password(cfg, "ann", "other", &u), AUTH_OK);
+	ck_assert_int_eq(auth_password(cfg, "bob", "other", &u), AUTH_FAIL);
+	ck_assert_uint_eq(auth_file_loads(), loads + 2);
+
+	/* Written just now: read at every lookup until it has settled. */
+	tl_write_text(pw, text);
+	ck_assert_int_eq(auth_password(cfg, "ann", "other", &u), AUTH_OK);
+	ck_assert_int_eq(auth_password(cfg, "ann", "other", &u), AUTH_OK);
+	ck_assert_uint_eq(auth_file_loads(), loads + 4);
+
+	/* Gone: nobody gets in, as when it was read at every lookup. */
+	ck_assert_int_eq(unlink(pw), 0);
+	tl_capture();
+	ck_assert_int_eq(auth_password(cfg, "ann", "other", &u), AUTH_TEMPFAIL);
+	ck_assert(strstr(tl_captured(), "passwd-held: No such file or directory") != NULL);
 	config_free(&cfg);
 }
 END_TEST
@@ -537,6 +598,7 @@ static Suite *auth_suite(void)
 	tcase_add_test(tc, test_bad_names_touch_nothing);
 	tcase_add_test(tc, test_file_backend);
 	tcase_add_test(tc, test_file_reread);
+	tcase_add_test(tc, test_file_held);
 	tcase_add_test(tc, test_file_missing);
 	tcase_add_test(tc, test_file_server_user_missing);
 	tcase_add_test(tc, test_mailbox_expand);
