@@ -10,6 +10,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "common/clock.h"
 #include "common/log.h"
 #include "privsep/privsep.h"
 #include "common/stats.h"
@@ -109,7 +110,7 @@ static void begin_shutdown(struct master *m)
 		return;
 	(void)sdnotify_stopping();
 	m->stopping = true;
-	m->stop_deadline_ms = stress_now_ms() + conf(m->cfg)->server.shutdown_timeout * 1000;
+	m->stop_deadline_ms = mono_ms() + conf(m->cfg)->server.shutdown_timeout * 1000;
 	for (size_t i = 0; i < m->ls.n; i++) {
 		close(m->ls.v[i].fd);
 		m->ls.v[i].fd = -1;
@@ -144,7 +145,7 @@ static int poll_timeout(struct master *m, int restart_in)
 {
 	long ms = restart_in >= 0 ? restart_in * 1000L + 10 : -1;
 	long calm = stress_wake_in(&m->stress);
-	long idle = pool_trim(&m->pool, stress_now_ms(), conf(m->cfg)->server.process_idle_timeout * 1000);
+	long idle = pool_trim(&m->pool, mono_ms(), conf(m->cfg)->server.process_idle_timeout * 1000);
 
 	if (calm >= 0 && (ms < 0 || calm < ms))
 		ms = calm + 10;
@@ -152,7 +153,7 @@ static int poll_timeout(struct master *m, int restart_in)
 		ms = idle + 10;
 
 	if (m->stopping) {
-		long left = (long)(m->stop_deadline_ms - stress_now_ms());
+		long left = (long)(m->stop_deadline_ms - mono_ms());
 		if (left < 0)
 			left = 0;
 		if (ms < 0 || left < ms)
@@ -206,7 +207,7 @@ static void loop(struct master *m)
 			on_signals(m);
 		stress_settle(&m->stress, m->kids, (size_t)conf(m->cfg)->server.max_connections);
 		tally_state(m->stats, &m->stress, &m->workers);
-		if (m->stopping && stress_now_ms() >= m->stop_deadline_ms &&
+		if (m->stopping && mono_ms() >= m->stop_deadline_ms &&
 		    (children_count(m->kids) > 0 || workers_running(&m->workers) > 0)) {
 			if (children_count(m->kids) > 0)
 				log_warn("shutdown: killing %zu sessions still running", children_count(m->kids));
@@ -214,7 +215,7 @@ static void loop(struct master *m)
 				log_warn("shutdown: killing %d workers still running", workers_running(&m->workers));
 			children_signal(m->kids, SIGKILL);
 			workers_kill(&m->workers);
-			m->stop_deadline_ms = stress_now_ms() + 5000;
+			m->stop_deadline_ms = mono_ms() + 5000;
 		}
 	}
 }

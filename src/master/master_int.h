@@ -10,6 +10,7 @@
 
 #include <signal.h>
 #include <stdbool.h>
+#include <stdint.h>
 #include <sys/types.h>
 
 #include "common/config.h"
@@ -42,7 +43,7 @@ struct master {
 	int control;                /* control.sock: penalties and lockouts listed and lifted (control.h) */
 	char hostname[256];
 	bool stopping;
-	long long stop_deadline_ms; /* CLOCK_MONOTONIC: the grace is server.shutdown_timeout to the ms */
+	int64_t stop_deadline_ms;   /* CLOCK_MONOTONIC: the grace is server.shutdown_timeout to the ms */
 };
 
 /* admission.c */

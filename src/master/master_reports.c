@@ -3,10 +3,10 @@
 #include <string.h>
 #include <time.h>
 
+#include "common/clock.h"
 #include "common/log.h"
 #include "common/stats.h"
 #include "master/master_int.h"
-#include "master/stress.h"
 #include "master/tally.h"
 
 /*
@@ -30,7 +30,7 @@ static void conn_done(struct master *m, pid_t pid)
 {
 	struct child ch = { .sid = "-" };
 
-	if (!pool_done(&m->pool, pid, (unsigned)conf(m->cfg)->server.process_reuse, stress_now_ms()))
+	if (!pool_done(&m->pool, pid, (unsigned)conf(m->cfg)->server.process_reuse, mono_ms()))
 		return; /* only a reused process can be done and live on */
 	if (children_remove(m->kids, pid, &ch))
 		session_ended(m, &ch);
