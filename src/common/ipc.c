@@ -3,9 +3,9 @@
 #include <errno.h>
 #include <poll.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
+#include "common/clock.h"
 #include "common/ipc.h"
 
 /* Descriptors a receiver makes room for: one is right; a few more so that extras are seen and closed. */
@@ -17,18 +17,10 @@ union ipc_control {
 	char buf[CMSG_SPACE(sizeof(struct ucred)) + CMSG_SPACE(IPC_FDS_SEEN * sizeof(int))];
 };
 
-static int64_t now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 int64_t ipc_deadline(int ms)
 {
 	/* A deadline of exactly 0 would read as IPC_NOW; the clock is far past it anyway. */
-	return ms < 0 ? IPC_FOREVER : now_ms() + ms + 1;
+	return ms < 0 ? IPC_FOREVER : mono_ms() + ms + 1;
 }
 
 int ipc_ms_left(int64_t deadline)
@@ -37,7 +29,7 @@ int ipc_ms_left(int64_t deadline)
 
 	if (deadline == IPC_FOREVER)
 		return -1;
-	left = deadline - now_ms();
+	left = deadline - mono_ms();
 	return left <= 0 ? 0 : left > 24 * 3600 * 1000 ? 24 * 3600 * 1000 : (int)left;
 }
 

@@ -14,6 +14,7 @@
 
 #include <openssl/err.h>
 
+#include "common/clock.h"
 #include "common/lineio.h"
 #include "common/log.h"
 
@@ -31,10 +32,7 @@ struct lio {
 
 time_t lio_now(void)
 {
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec;
+	return (time_t)(mono_ms() / 1000);
 }
 
 struct lio *lio_new(int fd)

@@ -4,6 +4,7 @@ noinst_LIBRARIES += src/common/libcommon.a
 POPGATE_LIBS += src/common/libcommon.a
 src_common_libcommon_a_SOURCES = \
 	src/common/cidr.c src/common/cidr.h \
+	src/common/clock.c src/common/clock.h \
 	src/common/config.c src/common/config.h src/common/config_int.h \
 	src/common/config_values.c src/common/config_checks.c \
 	src/common/config_keys.h src/common/config_struct.h src/common/config_sections.c \

@@ -9,6 +9,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "common/clock.h"
 #include "common/log.h"
 #include "common/proxy_proto.h"
 #include "common/session.h"
@@ -21,20 +22,12 @@
  */
 #define PROXY_VERDICT_TIMEOUT_S 10
 
-static long long now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 /*
  * read_header - the header, read in the pieces proxy_parse asks for and never a byte past its end
  * (the protocol after it belongs to the service, and under implicit TLS to the handshake), all
  * within DEADLINE (CLOCK_MONOTONIC ms). 0, or -1 with WHY set.
  */
-static int read_header(int fd, long long deadline, struct proxy_info *info, const char **why)
+static int read_header(int fd, int64_t deadline, struct proxy_info *info, const char **why)
 {
 	uint8_t buf[PROXY_HEADER_MAX];
 	size_t have = 0, need = 0;
@@ -47,7 +40,7 @@ static int read_header(int fd, long long deadline, struct proxy_info *info, cons
 			*why = "malformed";
 			return -1;
 		}
-		long long left = deadline - now_ms();
+		int64_t left = deadline - mono_ms();
 		struct pollfd pfd = { .fd = fd, .events = POLLIN };
 		int r = left > 0 ? poll(&pfd, 1, (int)left) : 0;
 		if (r < 0 && errno == EINTR)
@@ -87,7 +80,7 @@ static int ask_master(const struct session_ctx *ctx)
 	sigset_t set, old;
 	siginfo_t si;
 	struct timespec wait = { PROXY_VERDICT_TIMEOUT_S, 0 };
-	long long deadline = now_ms() + PROXY_VERDICT_TIMEOUT_S * 1000LL;
+	int64_t deadline = mono_ms() + PROXY_VERDICT_TIMEOUT_S * 1000LL;
 	int value = -1;
 
 	memset(&r, 0, sizeof(r));
@@ -107,7 +100,7 @@ static int ask_master(const struct session_ctx *ctx)
 		if (sigtimedwait(&set, &si, &wait) == SESSION_PROXY_SIGNAL && si.si_code == SI_QUEUE &&
 		    si.si_pid == getppid())
 			value = si.si_value.sival_int;
-		long long left = deadline - now_ms();
+		int64_t left = deadline - mono_ms();
 		wait = (struct timespec){ left > 0 ? left / 1000 : 0, left > 0 ? (left % 1000) * 1000000 : 0 };
 	}
 	sigprocmask(SIG_SETMASK, &old, NULL);
@@ -125,7 +118,7 @@ static void send_reply(int fd, const char *reply)
 
 int session_proxy_start(struct session_ctx *ctx, const char *locked_reply)
 {
-	long long deadline = now_ms() + conf(ctx->cfg)->server.proxy_timeout * 1000;
+	int64_t deadline = mono_ms() + conf(ctx->cfg)->server.proxy_timeout * 1000;
 	char balancer[IP_TEXT_MAX];
 	struct proxy_info info;
 	const char *why = NULL;

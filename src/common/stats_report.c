@@ -3,9 +3,9 @@
 #include <fcntl.h>
 #include <stddef.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
+#include "common/clock.h"
 #include "common/ipc.h"
 #include "common/session_wire.h"
 #include "common/stats_report.h"
@@ -22,7 +22,7 @@
 static const struct session_ctx *bound;
 static struct session_ctx worker_ctx;
 static uint32_t pending;       /* a worker's errors not reported yet */
-static long long last_sent_ms; /* when it last sent one, CLOCK_MONOTONIC; 0: never */
+static int64_t last_sent_ms;   /* when it last sent one, CLOCK_MONOTONIC; 0: never */
 
 void stats_report_session(const struct session_ctx *ctx)
 {
@@ -41,14 +41,6 @@ void stats_report_worker(int fd)
 	last_sent_ms = 0;
 }
 
-static long long now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 /* worker_send - one record standing for the pending errors; a full channel keeps them pending. */
 static void worker_send(void)
 {
@@ -64,7 +56,7 @@ static void worker_send(void)
 
 void stats_note_relaydb_error(void)
 {
-	long long now;
+	int64_t now;
 
 	if (bound == NULL)
 		return;
@@ -74,7 +66,7 @@ void stats_note_relaydb_error(void)
 	}
 	if (pending < UINT32_MAX)
 		pending++;
-	now = now_ms();
+	now = mono_ms();
 	if (last_sent_ms != 0 && now - last_sent_ms < WORKER_REPORT_INTERVAL_MS)
 		return;
 	last_sent_ms = now;

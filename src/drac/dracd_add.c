@@ -8,6 +8,7 @@
 #include <time.h>
 
 #include "common/cidr.h"
+#include "common/clock.h"
 #include "common/log.h"
 #include "drac/dracd.h"
 #include "drac/dracd_int.h"
@@ -59,12 +60,10 @@ static bool_t xdr_v6_arg(XDR *x, void *arg)
 /* take_token - the token bucket: true when one more add fits in DRACD_RATE per second. */
 static bool take_token(struct dracd_state *st)
 {
-	struct timespec now;
-	double elapsed;
+	int64_t now = mono_us();
+	double elapsed = (double)(now - st->last_us) / 1e6;
 
-	clock_gettime(CLOCK_MONOTONIC, &now);
-	elapsed = (double)(now.tv_sec - st->last.tv_sec) + (double)(now.tv_nsec - st->last.tv_nsec) / 1e9;
-	st->last = now;
+	st->last_us = now;
 	st->tokens += elapsed * DRACD_RATE;
 	if (st->tokens > DRACD_BURST)
 		st->tokens = DRACD_BURST;

@@ -4,6 +4,7 @@
 #define POPGATE_DRACD_INT_H
 
 #include <rpc/rpc.h>
+#include <stdint.h>
 #include <sys/types.h>
 #include <time.h>
 
@@ -12,7 +13,7 @@
 struct dracd_state {
 	const struct config *cfg;
 	double tokens;                /* the token bucket: adds that may go now */
-	struct timespec last;         /* when tokens was last topped up (CLOCK_MONOTONIC) */
+	int64_t last_us;              /* when tokens was last topped up (mono_us) */
 	unsigned long added, throttled, refused;
 	time_t refusal_logged;
 	int udp_fd;                   /* the UDP socket, whose datagrams ... */

@@ -16,6 +16,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "common/clock.h"
 #include "common/log.h"
 #include "drac/drac.h"
 #include "drac/dracd.h"
@@ -216,7 +217,7 @@ int dracd_run(const struct config *cfg, const struct dracd_socks *socks, volatil
 	s.udp = s.tcp = -1;
 	st->cfg = cfg;
 	st->tokens = DRACD_BURST;
-	clock_gettime(CLOCK_MONOTONIC, &st->last);
+	st->last_us = mono_us();
 	if (rpcbind ? free_ports(&s) < 0 : (s.udp = socks->udp, s.tcp = socks->tcp, 0) < 0)
 		goto out;
 	st->udp_fd = s.udp;

@@ -7,9 +7,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
-#include <time.h>
 #include <unistd.h>
 
+#include "common/clock.h"
 #include "common/log.h"
 #include "common/mailbox_spec.h"
 #include "mailbox/mailbox_impl.h"
@@ -22,17 +22,9 @@ void mailbox_set_lock_timeout(unsigned seconds)
 	lock_timeout = seconds;
 }
 
-int64_t mailbox_now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 int64_t mailbox_lock_deadline(void)
 {
-	return mailbox_now_ms() + (int64_t)lock_timeout * 1000;
+	return mono_ms() + (int64_t)lock_timeout * 1000;
 }
 
 const char *mailbox_status_name(enum mailbox_status st)

@@ -84,9 +84,6 @@ int mailbox_state_path(const struct mailbox *mb, const char *suffix, char *buf, 
 /* mailbox_lock_deadline - CLOCK_MONOTONIC milliseconds by which a lock wait must give up. */
 int64_t mailbox_lock_deadline(void);
 
-/* mailbox_now_ms - CLOCK_MONOTONIC milliseconds. */
-int64_t mailbox_now_ms(void);
-
 /* uidl_hash - a 32-hex-digit digest of BUF into OUT (room for 33); -1 if the digest failed (logged). */
 int uidl_hash(const void *buf, size_t len, char *out);
 

@@ -20,6 +20,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "common/clock.h"
 #include "common/log.h"
 #include "mailbox/mailbox_impl.h"
 #include "mailbox/mbox_lock.h"
@@ -135,7 +136,7 @@ enum mailbox_status mbox_dotlock(struct mbox_lock *l)
 
 		if (r > 0) {
 			l->dotlocked = true;
-			l->touched_ms = mailbox_now_ms();
+			l->touched_ms = mono_ms();
 			return MAILBOX_OK;
 		}
 		if (r < 0 && (errno == EACCES || errno == EPERM || errno == EROFS)) {
@@ -159,7 +160,7 @@ enum mailbox_status mbox_dotlock(struct mbox_lock *l)
 			}
 			continue;
 		}
-		if (mailbox_now_ms() >= deadline) {
+		if (mono_ms() >= deadline) {
 			log_info("mailbox %s: dotlock %s held by another program", l->mbox, l->path);
 			return MAILBOX_IN_USE;
 		}
@@ -186,7 +187,7 @@ enum mailbox_status mbox_fcntl_lock(struct mbox_lock *l, int fd, short type)
 			log_err("mailbox %s: fcntl lock: %s", l->mbox, strerror(errno));
 			return MAILBOX_TEMP;
 		}
-		if (mailbox_now_ms() >= deadline) {
+		if (mono_ms() >= deadline) {
 			log_info("mailbox %s: fcntl-locked by another program", l->mbox);
 			return MAILBOX_IN_USE;
 		}
@@ -196,7 +197,7 @@ enum mailbox_status mbox_fcntl_lock(struct mbox_lock *l, int fd, short type)
 
 void mbox_lock_touch(struct mbox_lock *l)
 {
-	int64_t now = mailbox_now_ms();
+	int64_t now = mono_ms();
 
 	if (!l->dotlocked || now - l->touched_ms < 30000)
 		return;

@@ -5,8 +5,8 @@
 #include <stdlib.h>
 #include <stdio.h>
 #include <string.h>
-#include <time.h>
 
+#include "common/clock.h"
 #include "master/children.h"
 
 struct children {
@@ -62,14 +62,6 @@ int children_reserve(struct children *c, size_t cap)
  */
 #define CHILD_NEWCOMER_GRACE_MS 2000
 
-static int64_t now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 int children_add(struct children *c, pid_t pid, const struct ip_addr *ip, const char *ip_text,
 		 const char *sid, const struct service *svc)
 {
@@ -83,7 +75,7 @@ int children_add(struct children *c, pid_t pid, const struct ip_addr *ip, const 
 	snprintf(ch->sid, sizeof(ch->sid), "%s", sid);
 	ch->svc = svc;
 	ch->seq = ++c->started;
-	ch->born_ms = now_ms();
+	ch->born_ms = mono_ms();
 	ch->proven = false;
 	ch->txn = CHILD_TXN_NONE;
 	ch->evicted = false;
@@ -194,7 +186,7 @@ bool children_evict(struct children *c, struct child *out)
 	struct child *stranger = oldest_in(c, CHILD_TXN_OPEN);
 
 	if (victim == NULL || (stranger != NULL && stranger->seq < victim->seq &&
-			       now_ms() - victim->born_ms < CHILD_NEWCOMER_GRACE_MS))
+			       mono_ms() - victim->born_ms < CHILD_NEWCOMER_GRACE_MS))
 		victim = stranger;
 	if (victim == NULL)
 		return false;

@@ -8,9 +8,9 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/un.h>
-#include <time.h>
 #include <unistd.h>
 
+#include "common/clock.h"
 #include "master/sdnotify.h"
 
 /*
@@ -54,13 +54,10 @@ int sdnotify_ready(const char *status)
 
 int sdnotify_reloading(void)
 {
-	struct timespec ts;
 	char msg[96];
 
 	/* systemd 253's Type=notify-reload wants the time with RELOADING=1; older ones ignore it. */
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	snprintf(msg, sizeof(msg), "RELOADING=1\nMONOTONIC_USEC=%lld\n",
-		 (long long)ts.tv_sec * 1000000 + ts.tv_nsec / 1000);
+	snprintf(msg, sizeof(msg), "RELOADING=1\nMONOTONIC_USEC=%lld\n", (long long)mono_us());
 	return send_state(msg);
 }
 

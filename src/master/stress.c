@@ -4,9 +4,9 @@
 #include <fcntl.h>
 #include <string.h>
 #include <sys/mman.h>
-#include <time.h>
 #include <unistd.h>
 
+#include "common/clock.h"
 #include "common/log.h"
 #include "master/stress.h"
 
@@ -16,14 +16,6 @@
  * would flap and log a pair of lines each time.
  */
 #define STRESS_LINGER_MS 10000
-
-long long stress_now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 /*
  * The word lives in a sealed memory file: the master maps it writable first, then seals it against
@@ -86,7 +78,7 @@ void stress_enter(struct stress *st, const struct children *kids, size_t max, lo
 		return;
 	st->on = true;
 	st->episodes++;
-	st->since_ms = stress_now_ms();
+	st->since_ms = mono_ms();
 	st->calm_ms = 0;
 	st->evicted_pop3 = st->evicted_smtp = st->refused = st->started = 0;
 	st->peak = children_serving(kids);
@@ -105,7 +97,7 @@ void stress_enter(struct stress *st, const struct children *kids, size_t max, lo
 void stress_settle(struct stress *st, const struct children *kids, size_t max)
 {
 	size_t serving = children_serving(kids);
-	long long now = stress_now_ms();
+	int64_t now = mono_ms();
 
 	if (!st->on)
 		return;
@@ -130,7 +122,7 @@ long stress_wake_in(const struct stress *st)
 {
 	if (!st->on || st->calm_ms == 0)
 		return -1;
-	long long left = st->calm_ms + STRESS_LINGER_MS - stress_now_ms();
+	int64_t left = st->calm_ms + STRESS_LINGER_MS - mono_ms();
 	return left > 0 ? (long)left : 0;
 }
 

@@ -17,8 +17,8 @@ struct stress {
 	int *flag;              /* the master's writable view of the shared word */
 	const int *view;        /* the sessions' view: mapped after sealing, so it cannot be made writable */
 	bool on;
-	long long since_ms;     /* CLOCK_MONOTONIC, when the episode began */
-	long long calm_ms;      /* since when the load has been below three quarters; 0 while it is not */
+	int64_t since_ms;       /* CLOCK_MONOTONIC, when the episode began */
+	int64_t calm_ms;        /* since when the load has been below three quarters; 0 while it is not */
 	size_t evicted_pop3, evicted_smtp, refused, started, peak;
 	uint64_t episodes;      /* begun since the master started (/metrics) */
 };
@@ -55,8 +55,5 @@ void stress_note_refused(struct stress *st);
 
 /* stress_note_started - count a session started; tracks the episode's peak of SERVING sessions. */
 void stress_note_started(struct stress *st, size_t serving);
-
-/* stress_now_ms - CLOCK_MONOTONIC in milliseconds. */
-long long stress_now_ms(void);
 
 #endif

@@ -13,6 +13,7 @@
 #include <sys/stat.h>
 #include <time.h>
 
+#include "common/clock.h"
 #include "common/log.h"
 #include "relaydb/pg_cache.h"
 #include "relaydb/pg_int.h"
@@ -35,14 +36,6 @@ struct pgstore {
 	time_t status_at;         /* when pg-status was last written */
 	char dir[PATH_MAX];
 };
-
-static long long mono_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 /* went_down - the store failed: log once per outage, and wait PG_RETRY_MS before trying again. */
 static void went_down(struct pgstore *st)

@@ -5,19 +5,10 @@
 #include <poll.h>
 #include <stdio.h>
 #include <string.h>
-#include <time.h>
 
+#include "common/clock.h"
 #include "relaydb/pg_int.h"
 #include "relaydb/pg_lib.h"
-
-/* now_us - a monotonic clock in microseconds. */
-static long long now_us(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long long)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
-}
 
 /* wait_fd - wait until C's socket is readable (or writable when WRITE) or DEADLINE passes. 0, or -1 (timeout). */
 static int wait_fd(PGconn *c, bool write, long long deadline)
@@ -25,7 +16,7 @@ static int wait_fd(PGconn *c, bool write, long long deadline)
 	struct pollfd p = { .fd = pq.PQsocket(c), .events = write ? POLLOUT : POLLIN };
 
 	for (;;) {
-		long long left = deadline - now_us();
+		long long left = deadline - mono_us();
 		int rc;
 
 		if (left <= 0 || p.fd < 0)
@@ -77,7 +68,7 @@ static int server_deadline(struct pg_conn *pc)
 
 int pg_conn_connect(struct pg_conn *pc)
 {
-	long long deadline = now_us() + pc->timeout_ms * 1000;
+	long long deadline = mono_us() + pc->timeout_ms * 1000;
 	PostgresPollingStatusType st = PGRES_POLLING_WRITING;
 
 	pg_conn_close(pc);
@@ -160,7 +151,7 @@ static PGresult *await(struct pg_conn *pc, long long deadline)
 	 * after, see server_deadline), and the next request connects again.
 	 */
 	if (send_all(pc->c, deadline) < 0 || (r = collect(pc->c, deadline)) == NULL) {
-		fail(pc, now_us() >= deadline ? "query: relay.store_timeout passed" : "query");
+		fail(pc, mono_us() >= deadline ? "query: relay.store_timeout passed" : "query");
 		return NULL;
 	}
 	return r;
@@ -169,7 +160,7 @@ static PGresult *await(struct pg_conn *pc, long long deadline)
 /* note_answer - the server answered a query sent at START: its latency for /metrics. */
 static void note_answer(struct pg_conn *pc, long long start)
 {
-	pc->ok_at_us = now_us();
+	pc->ok_at_us = mono_us();
 	pc->last_us = pc->ok_at_us - start;
 	pc->queries++;
 	pc->total_us += (unsigned long long)pc->last_us;
@@ -222,7 +213,7 @@ static void *answer(struct pg_conn *pc, int sent, long long start, long long dea
 
 void *pg_conn_exec(struct pg_conn *pc, const char *sql, int n, const char *const *params, bool *lost)
 {
-	long long start = now_us(), deadline = start + pc->timeout_ms * 1000;
+	long long start = mono_us(), deadline = start + pc->timeout_ms * 1000;
 
 	*lost = true;
 	if (!connected(pc))
@@ -262,7 +253,7 @@ static int prepare(struct pg_conn *pc, const char *sql, int n, long long deadlin
 
 void *pg_conn_exec_prepared(struct pg_conn *pc, const char *sql, int n, const char *const *params, bool *lost)
 {
-	long long start = now_us(), deadline = start + pc->timeout_ms * 1000;
+	long long start = mono_us(), deadline = start + pc->timeout_ms * 1000;
 	char name[32];
 
 	*lost = true;

@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "common/lifeline.h"
+#include "common/lineio.h"
 #include "common/log.h"
 #include "smtpd/smtp_forward.h"
 #include "smtpd/smtp_limits.h"
@@ -42,14 +43,6 @@ enum smtp_forward_status smtp_sendmail_status(int ws)
 	default:
 		return SMTP_FWD_TEMPFAIL; /* EX_TEMPFAIL and anything unclear: the client keeps it */
 	}
-}
-
-static time_t mono_now(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec;
 }
 
 /*
@@ -127,7 +120,7 @@ static int out_flush(struct pipe_out *o)
 			continue;
 		if (n < 0 && errno == EAGAIN) {
 			struct pollfd pfd = { o->fd, POLLOUT, 0 };
-			time_t left = o->deadline - mono_now();
+			time_t left = o->deadline - lio_now();
 
 			if (left <= 0 || poll(&pfd, 1, (int)(left * 1000)) == 0)
 				return o->failure = "timed out writing the message", -1;
@@ -181,7 +174,7 @@ static int wait_child(pid_t pid, time_t deadline, int *ws)
 			log_err("smtp: waitpid(sendmail): %s", strerror(errno));
 			return -1;
 		}
-		if (mono_now() >= deadline) {
+		if (lio_now() >= deadline) {
 			kill(pid, SIGKILL);
 			while (waitpid(pid, ws, 0) < 0 && errno == EINTR)
 				;
@@ -247,7 +240,7 @@ static enum smtp_forward_status run(const struct smtp_forward_cfg *fc, char **ar
 	}
 	close(in[0]);
 	o->fd = in[1];
-	o->deadline = mono_now() + fc->total_timeout;
+	o->deadline = lio_now() + fc->total_timeout;
 	fcntl(o->fd, F_SETFL, O_NONBLOCK);
 	write_message(o, msg);
 	close(o->fd);
