@@ -167,7 +167,7 @@ static void start_session(struct master *m, const struct listener *l, int fd, co
 	}
 	ctx.npenalties = throttle_penalties(m->fails, &ctx.client, time(NULL), conf(m->cfg)->auth.lockout,
 					    ctx.penalties, SESSION_PENALTY_USERS);
-	pid_t pid = reused(m, l) ? dispatch(m, l, fd, &ctx) : fork();
+	pid_t pid = master_reuses(m, l) ? master_dispatch(m, l, fd, &ctx) : fork();
 	if (pid < 0) {
 		log_err("fork for %s: %s", ctx.client_ip, strerror(errno));
 		refuse(m, fd, l->svc, &ctx, "fork failed");

@@ -59,11 +59,11 @@ void proxied_client(struct master *m, const struct child *ch, const struct sessi
 
 /* sessions.c */
 
-/* reused - whether L's connections go to reused processes (server.process_reuse), not one fork each. */
-bool reused(const struct master *m, const struct listener *l);
+/* master_reuses - whether L's connections go to reused processes (server.process_reuse), not one fork each. */
+bool master_reuses(const struct master *m, const struct listener *l);
 
-/* dispatch - CTX's connection FD to an idle reused process of L's service, or to a new one. Its pid, or -1. */
-pid_t dispatch(struct master *m, const struct listener *l, int fd, struct session_ctx *ctx);
+/* master_dispatch - CTX's connection FD to an idle reused process of L's service, or to a new one. Its pid, or -1. */
+pid_t master_dispatch(struct master *m, const struct listener *l, int fd, struct session_ctx *ctx);
 
 /* session_child - in the child of a fork: serve CTX's one connection, then exit. Never returns. */
 void session_child(struct master *m, const struct listener *l, struct session_ctx *ctx);

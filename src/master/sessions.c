@@ -52,8 +52,8 @@ void session_child(struct master *m, const struct listener *l, struct session_ct
 	_exit(l->svc->main(ctx));
 }
 
-/* reused - whether L's connections go to reused processes (server.process_reuse), not one fork each. */
-bool reused(const struct master *m, const struct listener *l)
+/* master_reuses - whether L's connections go to reused processes (server.process_reuse), not one fork each. */
+bool master_reuses(const struct master *m, const struct listener *l)
 {
 	/* Behind a balancer the session reads the PROXY header with the master's capabilities: one each. */
 	return l->svc->reused != NULL && !l->svc->proxy && conf(m->cfg)->server.process_reuse > 0;
@@ -91,8 +91,8 @@ static pid_t spawn_member(struct master *m, const struct listener *l, int fd, st
 	return pid;
 }
 
-/* dispatch - CTX's connection FD to an idle reused process of L's service, or to a new one. Its pid, or -1. */
-pid_t dispatch(struct master *m, const struct listener *l, int fd, struct session_ctx *ctx)
+/* master_dispatch - CTX's connection FD to an idle reused process of L's service, or to a new one. Its pid, or -1. */
+pid_t master_dispatch(struct master *m, const struct listener *l, int fd, struct session_ctx *ctx)
 {
 	struct pool_member *pm;
 
