@@ -14,14 +14,14 @@ bench_pgload_LDADD = $(OPENSSL_LIBS)
 # What a login waits for in the relay lookup worker, with the MTA map and without (bench/run's
 # mapkey workload, through bench/map_latency.py): built for make check too, as pgload is.
 check_PROGRAMS += bench/login-record-bench
-bench_login_record_bench_SOURCES = bench/login-record-bench.c
+bench_login_record_bench_SOURCES = bench/login-record-bench.c bench/bench_time.h
 bench_login_record_bench_LDADD = $(POPGATE_LINK)
 EXTRA_bench_login_record_bench_DEPENDENCIES = $(POPGATE_LIBS)
 
 # The least a request/reply over loopback costs on this machine, with and without one unix-socket
 # hop (bench/run's rcpt workload shows it beside the RCPT round trip).
 check_PROGRAMS += bench/loopback-floor
-bench_loopback_floor_SOURCES = bench/loopback-floor.c
+bench_loopback_floor_SOURCES = bench/loopback-floor.c bench/bench_time.h
 
 TESTS += bench/run-quick.sh
 EXTRA_DIST += bench/run bench/run-quick.sh bench/benchlib.py bench/peers.py bench/workloads.py \

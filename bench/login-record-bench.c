@@ -28,6 +28,7 @@
 
 #include "common/config.h"
 #include "relaydb/login_channel.h"
+#include "bench/bench_time.h"
 
 /* Descriptors of the master looked at for the login channel. */
 #define MAX_MASTER_FDS 4096
@@ -86,21 +87,6 @@ static int login_channel(const struct config *cfg)
 /* Addresses under one /16 prefix: 250 x 250. */
 #define MAX_CALLS 62500
 
-static double mono_us(void)
-{
-	struct timespec t;
-
-	clock_gettime(CLOCK_MONOTONIC, &t);
-	return (double)t.tv_sec * 1e6 + (double)t.tv_nsec / 1e3;
-}
-
-static int cmp_double(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-
-	return x < y ? -1 : x > y;
-}
-
 static double pct(const double *sorted, long n, double p)
 {
 	long i = (long)(p * (double)n);
@@ -116,14 +102,14 @@ static double record(int chan, const char *prefix, int c, long i)
 	int rc;
 
 	snprintf(ip, sizeof(ip), "%s.%ld.%ld", prefix, 1 + c * 125 + i / 250, 1 + i % 250);
-	t0 = mono_us();
+	t0 = bench_now_us();
 	rc = relay_login_send(chan, ip, "bench", "pop3", RELAY_LOGIN_WAIT_MS);
 	if (rc != 0) {
 		fprintf(stderr, "login-record-bench: %s: %s\n", ip,
 			rc == RELAY_LOGIN_NO_ANSWER ? "the lookup worker did not answer" : "not recorded");
 		return -1;
 	}
-	return mono_us() - t0;
+	return bench_now_us() - t0;
 }
 
 int main(int argc, char **argv)
@@ -165,7 +151,7 @@ int main(int argc, char **argv)
 			if ((lat[c][i] = record(chan[c], prefix, c, i)) < 0)
 				return 1;
 	for (int c = 0; c < nc; c++) {
-		qsort(lat[c], (size_t)n, sizeof(double), cmp_double);
+		qsort(lat[c], (size_t)n, sizeof(double), bench_cmp_double);
 		printf("config=%d calls=%ld p50_us=%.1f p90_us=%.1f p99_us=%.1f max_us=%.1f\n", c, n,
 		       pct(lat[c], n, 0.5), pct(lat[c], n, 0.9), pct(lat[c], n, 0.99), lat[c][n - 1]);
 		free(lat[c]);

@@ -25,23 +25,10 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "bench/bench_time.h"
+
 static const char request[] = "RCPT TO:<someone@relay.example.net>\r\n";
 static const char reply[] = "250 2.1.5 Ok\r\n";
-
-static double now_us(void)
-{
-	struct timespec t;
-
-	clock_gettime(CLOCK_MONOTONIC, &t);
-	return (double)t.tv_sec * 1e6 + (double)t.tv_nsec / 1e3;
-}
-
-static int cmp_double(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-
-	return x < y ? -1 : x > y;
-}
 
 static void die(const char *what)
 {
@@ -143,16 +130,16 @@ int main(int argc, char **argv)
 		die("connecting");
 	nodelay(c);
 	for (long i = 0; i < count; i++) {
-		double t = now_us();
+		double t = bench_now_us();
 
 		if (write(c, request, sizeof(request) - 1) < 0 || read(c, buf, sizeof(buf)) <= 0)
 			die("the round trip");
-		lat[i] = now_us() - t;
+		lat[i] = bench_now_us() - t;
 	}
 	close(c);
 	while (wait(NULL) > 0)
 		;
-	qsort(lat, (size_t)count, sizeof(*lat), cmp_double);
+	qsort(lat, (size_t)count, sizeof(*lat), bench_cmp_double);
 	printf("hops=%ld samples=%ld p50_us=%.1f p99_us=%.1f\n", hops, count, lat[count / 2], lat[count * 99 / 100]);
 	free(lat);
 	return 0;
