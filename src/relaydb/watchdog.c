@@ -1,0 +1,113 @@
+/* watchdog.c - a relay worker stuck inside Berkeley DB exits, so that its restart recovers the database. */
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+
+#include <pthread.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <stdint.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "common/log.h"
+#include "relaydb/relaydb_int.h"
+
+/*
+ * Why a thread and not alarm(): a process blocked on a Berkeley DB mutex is in a futex wait that
+ * a signal handler cannot end except by exiting, and a handler may not log (syslog is not
+ * async-signal-safe). The thread is the only other thread of the worker; it touches nothing of
+ * Berkeley DB, only the clock, the atomic below and the log, so the environment's handles, which
+ * are not opened DB_THREAD, stay the main thread's alone.
+ *
+ * Why exit and not DB_ENV->failchk: failchk frees the locks of a process that died outside the
+ * library, and the sweeper runs it five times a second, so a worker rarely waits on those. A
+ * process killed inside the library (holding a page latch or a region mutex) makes failchk
+ * answer DB_RUNRECOVERY, and a process already waiting on that latch never wakes: only a new
+ * process can go on, and its open (DB_REGISTER | DB_RECOVER) runs recovery.
+ */
+
+/* Granularity of the watch: the bound is checked once a second. */
+#define WATCHDOG_TICK_S 1
+
+static struct {
+	const char *who;              /* "lookup worker", "sweeper": what the log line calls us */
+	atomic_llong since_ms;        /* armed: the monotonic time of the last progress; 0 disarmed */
+	bool started;
+} wd;
+
+/* now_ms - the monotonic clock in milliseconds, never 0 (0 means disarmed). */
+static long long now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
+	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000 + 1;
+}
+
+/* stuck - say once why the worker goes, and go: the master restarts it and the new one recovers. */
+static void stuck(long long waited_ms)
+{
+	log_err("relaydb: the %s made no progress inside the relay database for %lld s: a process that died in the "
+		"middle of a database operation, or one stopped there, holds a lock or latch this process cannot get "
+		"past; exiting (status %d) so that popgated starts a new %s, whose open recovers the database",
+		wd.who, waited_ms / 1000, RELAYDB_EXIT_STUCK, wd.who);
+	_exit(RELAYDB_EXIT_STUCK);
+}
+
+/* watch - the thread: look at the last progress once a tick, for the life of the process. */
+static void *watch(void *arg)
+{
+	(void)arg;
+	for (;;) {
+		struct timespec tick = { WATCHDOG_TICK_S, 0 };
+		long long since;
+
+		nanosleep(&tick, NULL);
+		since = atomic_load_explicit(&wd.since_ms, memory_order_relaxed);
+		if (since != 0 && now_ms() - since >= (long long)RELAYDB_STUCK_S * 1000)
+			stuck(now_ms() - since);
+	}
+	return NULL;
+}
+
+int relaydb_watchdog_start(const char *who)
+{
+	sigset_t all, old;
+	pthread_t t;
+	int rc;
+
+	if (wd.started)
+		return 0;
+	wd.who = who;
+	atomic_store(&wd.since_ms, 0);
+	/* Signals stay the main thread's: SIGTERM must interrupt its poll, not wake the watch. */
+	sigfillset(&all);
+	pthread_sigmask(SIG_BLOCK, &all, &old);
+	rc = pthread_create(&t, NULL, watch, NULL);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	if (rc != 0) {
+		log_err("relaydb: the %s runs without its watchdog: %s", who, strerror(rc));
+		return -1;
+	}
+	pthread_detach(t);
+	wd.started = true;
+	return 0;
+}
+
+void relaydb_watchdog_arm(void)
+{
+	if (wd.started)
+		atomic_store_explicit(&wd.since_ms, now_ms(), memory_order_relaxed);
+}
+
+void relaydb_watchdog_progress(void)
+{
+	if (wd.started && atomic_load_explicit(&wd.since_ms, memory_order_relaxed) != 0)
+		atomic_store_explicit(&wd.since_ms, now_ms(), memory_order_relaxed);
+}
+
+void relaydb_watchdog_disarm(void)
+{
+	if (wd.started)
+		atomic_store_explicit(&wd.since_ms, 0, memory_order_relaxed);
+}

@@ -1,0 +1,135 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
+"""test_relaydb_stuck - a process killed -9 in the middle of a relay database write leaves its
+record's page locked (and latched) for good; the lookup worker, caught waiting on it, must not stay
+stuck: it notices, says so once, exits, and the worker the master starts recovers the environment
+(DB_REGISTER), so RCPT relays again and POP logins are recorded again.
+
+The dying writer is tests/integration/relaydb_holder, held still inside DB->put until it is killed.
+The sweeper, whose failchk and lock_detect could otherwise free or recover things behind the
+worker's back at a moment of their own, is held still (SIGSTOP) while the worker is caught, so that
+nothing depends on timing: with the old code the worker then waits for good.
+"""
+
+import os
+import re
+import signal
+import smtplib
+import subprocess
+import time
+
+import popgate_harness as h
+import smtp_helpers as sh
+
+HOLDER = os.path.join(h.BUILDDIR, "tests", "integration", "relaydb_holder")
+WORKER_LISTENING = r"popgated/lookup\[(\d+)\]: \w+: relaydb: lookup worker listening"
+STUCK_S = 15          # RELAYDB_STUCK_S, src/relaydb/relaydb_int.h
+DEADLINE_S = 180      # generous: a loaded 2-core machine, an ASan build
+
+
+def rcpt_code(d, source):
+    """The reply code to RCPT for an outside address in an SMTP session from SOURCE."""
+    s = smtplib.SMTP(timeout=60, source_address=(source, 0))
+    try:
+        s.connect("127.0.0.1", d.port("smtp"))
+        s.ehlo("client.test")
+        s.mail("a@example.org")
+        return s.rcpt("someone@elsewhere.example")[0]
+    finally:
+        s.close()
+
+
+def sweeper_pid(d, worker):
+    """The sweeper: the master's child other than the lookup worker with the environment mapped."""
+    region = os.path.join(d.config["relay"]["db_dir"], "__db.001")
+    for pid in subprocess.run(["pgrep", "-P", str(d.proc.pid)], capture_output=True,
+                              text=True).stdout.split():
+        try:
+            with open("/proc/%s/maps" % pid) as f:
+                if int(pid) != worker and region in f.read():
+                    return int(pid)
+        except (FileNotFoundError, ProcessLookupError):
+            pass
+    return None
+
+
+def wait_stopped(pid):
+    """Wait until PID is in the stopped state (SIGSTOP is delivered asynchronously)."""
+    end = time.time() + DEADLINE_S
+    while time.time() < end:
+        with open("/proc/%d/stat" % pid) as f:
+            if f.read().rsplit(")", 1)[1].split()[0] == "T":
+                return
+        time.sleep(0.05)
+    raise AssertionError("pid %d never stopped" % pid)
+
+
+def wait_until(pred, what):
+    end = time.time() + DEADLINE_S
+    while time.time() < end:
+        if pred():
+            return
+        time.sleep(0.2)
+    raise AssertionError("never: %s" % what)
+
+
+class StuckLookupWorker(h.TestCase):
+    def test_a_writer_killed_inside_the_database_does_not_stop_lookups_for_good(self):
+        cfg = sh.base_config(pop3={"plaintext_auth": "always"}, relay={"sweep_interval": "1s"})
+        with h.Popgated(self, config=cfg, listeners=("pop3", "smtp")) as d:
+            d.add_user("alice", "secret")
+            d.start()
+            worker = int(d.wait_for_log(WORKER_LISTENING).group(1))
+            h.pop_login(d, "127.7.0.1")
+            self.assertEqual(rcpt_code(d, "127.7.0.1"), 250)
+            sweeper = sweeper_pid(d, worker)
+            self.assertIsNotNone(sweeper, "no sweeper process")
+
+            os.kill(sweeper, signal.SIGSTOP)
+            holder = None
+            try:
+                wait_stopped(sweeper)
+                # A writer stops inside DB->put of 127.7.0.1's record, and is killed there.
+                holder = subprocess.Popen([HOLDER, d.config["relay"]["db_dir"], "127.7.0.1"],
+                                          stdout=subprocess.PIPE, user=d.uid, group=d.gid)
+                self.assertEqual(holder.stdout.readline(), b"held\n")
+                holder.kill()
+                holder.wait()
+                holder.stdout.close()
+                # The worker, asked about that record, waits on the dead writer's lock: the
+                # session gives up on it (its 3 s) and defers the mail.
+                self.assertEqual(rcpt_code(d, "127.7.0.1"), 451)
+                mark = len(d.log())
+                # (a) the authorized address relays again, without anybody restarting popgated:
+                # the worker noticed by itself and exited, and the one the master started
+                # recovered the environment with its open.
+                wait_until(lambda: rcpt_code(d, "127.7.0.1") == 250, "RCPT from 127.7.0.1 got 250 again")
+                successor = int(d.wait_for_log(WORKER_LISTENING, start=mark).group(1))
+                self.assertNotEqual(successor, worker)
+                # (b) a POP login is recorded again, by the new worker, and counts.
+                h.pop_login(d, "127.7.0.2")
+                d.wait_for_log(r"popgated/lookup\[%d\]: \w+: relaydb: authorized 127\.7\.0\.2 \(user alice, pop3\)"
+                               % successor, timeout=DEADLINE_S)
+                self.assertEqual(rcpt_code(d, "127.7.0.2"), 250)
+                # (c) the log says why, in the worker's words, and the master's.
+                stuck = d.wait_for_log(r"popgated/lookup\[%d\]: \w+: relaydb: the lookup worker made no progress "
+                                       r"inside the relay database for (\d+) s: a process that died in the middle of a "
+                                       r"database operation" % worker, start=mark)
+                self.assertGreaterEqual(int(stuck.group(1)), STUCK_S)
+                d.wait_for_log(r"the relay-lookup worker exited with status 75; restarting it", start=mark)
+            finally:
+                if holder is not None and holder.poll() is None:
+                    holder.kill()
+                    holder.wait()
+                os.kill(sweeper, signal.SIGCONT)
+
+            # The sweeper, back in an environment recovered under it, reopens and goes on sweeping.
+            d.ctl("add", "198.51.100.6", "--ttl", "1s")
+            wait_until(lambda: "198.51.100.6" not in d.ctl("list").stdout, "the sweeper swept an expired entry")
+            self.assertEqual(rcpt_code(d, "127.7.0.1"), 250)
+            # Said once: one line, however many RCPTs waited meanwhile.
+            self.assertEqual(len(re.findall(r"made no progress inside the relay database", d.log())), 1, d.log())
+            self.assertNotIn("authorization not recorded", d.log())
+
+
+if __name__ == "__main__":
+    h.main()
