@@ -39,7 +39,8 @@
 /*
  * Longest a long-lived worker (lookup worker, sweeper) may go without progress inside Berkeley DB
  * before it takes itself for stuck on what a dead process held, and exits (watchdog.c). A healthy
- * operation waits at most RELAYDB_RETRIES + 1 lock timeouts (about 6 s with the back-off).
+ * operation waits at most RELAYDB_RETRIES + 1 lock timeouts (about 6 s with the back-off). Time
+ * the process spends stopped (SIGSTOP) does not count.
  */
 #define RELAYDB_STUCK_S 15
 

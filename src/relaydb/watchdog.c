@@ -4,7 +4,7 @@
 #include <pthread.h>
 #include <signal.h>
 #include <stdatomic.h>
-#include <stdint.h>
+#include <stdbool.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
@@ -16,7 +16,7 @@
  * Why a thread and not alarm(): a process blocked on a Berkeley DB mutex is in a futex wait that
  * a signal handler cannot end except by exiting, and a handler may not log (syslog is not
  * async-signal-safe). The thread is the only other thread of the worker; it touches nothing of
- * Berkeley DB, only the clock, the atomic below and the log, so the environment's handles, which
+ * Berkeley DB, only the atomics below and the log, so the environment's handles, which
  * are not opened DB_THREAD, stay the main thread's alone.
  *
  * Why exit and not DB_ENV->failchk: failchk frees the locks of a process that died outside the
@@ -26,46 +26,48 @@
  * process can go on, and its open (DB_REGISTER | DB_RECOVER) runs recovery.
  */
 
-/* Granularity of the watch: the bound is checked once a second. */
+/* The watch looks once a second; the bound is counted in its looks. */
 #define WATCHDOG_TICK_S 1
 
 static struct {
 	const char *who;              /* "lookup worker", "sweeper": what the log line calls us */
-	atomic_llong since_ms;        /* armed: the monotonic time of the last progress; 0 disarmed */
+	atomic_bool armed;            /* the worker is at its database work */
+	atomic_ulong progress;        /* moved on by every arm and every operation */
 	bool started;
 } wd;
 
-/* now_ms - the monotonic clock in milliseconds, never 0 (0 means disarmed). */
-static long long now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
-	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000 + 1;
-}
-
 /* stuck - say once why the worker goes, and go: the master restarts it and the new one recovers. */
-static void stuck(long long waited_ms)
+static void stuck(unsigned quiet_s)
 {
-	log_err("relaydb: the %s made no progress inside the relay database for %lld s: a process that died in the "
+	log_err("relaydb: the %s made no progress inside the relay database for %u s: a process that died in the "
 		"middle of a database operation, or one stopped there, holds a lock or latch this process cannot get "
 		"past; exiting (status %d) so that popgated starts a new %s, whose open recovers the database",
-		wd.who, waited_ms / 1000, RELAYDB_EXIT_STUCK, wd.who);
+		wd.who, quiet_s, RELAYDB_EXIT_STUCK, wd.who);
 	_exit(RELAYDB_EXIT_STUCK);
 }
 
-/* watch - the thread: look at the last progress once a tick, for the life of the process. */
+/*
+ * watch - the thread: count its own looks at an armed worker without progress, so that time the
+ * process spent stopped (SIGSTOP, a debugger) counts as one look, not as a stuck worker.
+ */
 static void *watch(void *arg)
 {
+	unsigned long last = 0;
+	unsigned quiet = 0;
+
 	(void)arg;
 	for (;;) {
 		struct timespec tick = { WATCHDOG_TICK_S, 0 };
-		long long since;
+		unsigned long now;
 
 		nanosleep(&tick, NULL);
-		since = atomic_load_explicit(&wd.since_ms, memory_order_relaxed);
-		if (since != 0 && now_ms() - since >= (long long)RELAYDB_STUCK_S * 1000)
-			stuck(now_ms() - since);
+		now = atomic_load_explicit(&wd.progress, memory_order_relaxed);
+		if (!atomic_load_explicit(&wd.armed, memory_order_relaxed) || now != last) {
+			last = now;
+			quiet = 0;
+		} else if (++quiet * WATCHDOG_TICK_S >= RELAYDB_STUCK_S) {
+			stuck(quiet * WATCHDOG_TICK_S);
+		}
 	}
 	return NULL;
 }
@@ -79,7 +81,6 @@ int relaydb_watchdog_start(const char *who)
 	if (wd.started)
 		return 0;
 	wd.who = who;
-	atomic_store(&wd.since_ms, 0);
 	/* Signals stay the main thread's: SIGTERM must interrupt its poll, not wake the watch. */
 	sigfillset(&all);
 	pthread_sigmask(SIG_BLOCK, &all, &old);
@@ -96,18 +97,20 @@ int relaydb_watchdog_start(const char *who)
 
 void relaydb_watchdog_arm(void)
 {
-	if (wd.started)
-		atomic_store_explicit(&wd.since_ms, now_ms(), memory_order_relaxed);
+	if (!wd.started)
+		return;
+	atomic_fetch_add_explicit(&wd.progress, 1, memory_order_relaxed);
+	atomic_store_explicit(&wd.armed, true, memory_order_relaxed);
 }
 
 void relaydb_watchdog_progress(void)
 {
-	if (wd.started && atomic_load_explicit(&wd.since_ms, memory_order_relaxed) != 0)
-		atomic_store_explicit(&wd.since_ms, now_ms(), memory_order_relaxed);
+	if (wd.started)
+		atomic_fetch_add_explicit(&wd.progress, 1, memory_order_relaxed);
 }
 
 void relaydb_watchdog_disarm(void)
 {
 	if (wd.started)
-		atomic_store_explicit(&wd.since_ms, 0, memory_order_relaxed);
+		atomic_store_explicit(&wd.armed, false, memory_order_relaxed);
 }
