@@ -142,17 +142,20 @@ static int db_open_file(struct relaydb *rdb)
 static int open_lock(const char *home)
 {
 	char path[PATH_MAX + 32];
-	int fd;
+	bool armed;
+	int fd, rc;
 
 	if (snprintf(path, sizeof(path), "%s/%s", home, RELAYDB_OPEN_LOCK) >= (int)sizeof(path))
 		return -1;
 	if ((fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0660)) < 0)
 		return -1;
-	while (flock(fd, LOCK_EX) < 0) {
-		if (errno != EINTR) {
-			close(fd);
-			return -1;
-		}
+	armed = relaydb_watchdog_suspend();
+	while ((rc = flock(fd, LOCK_EX)) < 0 && errno == EINTR)
+		continue;
+	relaydb_watchdog_resume(armed);
+	if (rc < 0) {
+		close(fd);
+		return -1;
 	}
 	return fd;
 }

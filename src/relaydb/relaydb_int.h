@@ -167,6 +167,14 @@ void relaydb_watchdog_progress(void);
 /* relaydb_watchdog_disarm - the worker waits for work, outside the database. */
 void relaydb_watchdog_disarm(void);
 
+/*
+ * relaydb_watchdog_suspend, _resume - around a wait on another process's file lock (the open
+ * lock, the export map's): not counted, since a new worker would wait on it too; each process
+ * that can hold one is bounded itself. Suspend says whether it was armed; resume takes that.
+ */
+bool relaydb_watchdog_suspend(void);
+void relaydb_watchdog_resume(bool was_armed);
+
 /* relaydb_expire_locks - fail lock requests that waited past their timeout; how many, or -1. */
 int relaydb_expire_locks(struct relaydb *db);
 

@@ -63,7 +63,6 @@ int relaydb_sweeper_run(const struct config *cfg, volatile sig_atomic_t *stop)
 		time_t now = time(NULL);
 
 		relaydb_watchdog_arm();
-
 		if (sw.db == NULL && relaydb_open(cfg, &sw.db, err, sizeof(err)) < 0) {
 			if (!reported)
 				log_err("relaydb: sweeper cannot open the database: %s", err);

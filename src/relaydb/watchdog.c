@@ -114,3 +114,14 @@ void relaydb_watchdog_disarm(void)
 	if (wd.started)
 		atomic_store_explicit(&wd.armed, false, memory_order_relaxed);
 }
+
+bool relaydb_watchdog_suspend(void)
+{
+	return wd.started && atomic_exchange_explicit(&wd.armed, false, memory_order_relaxed);
+}
+
+void relaydb_watchdog_resume(bool was_armed)
+{
+	if (was_armed)
+		relaydb_watchdog_arm();
+}
