@@ -169,8 +169,8 @@ void relaydb_watchdog_disarm(void);
 
 /*
  * relaydb_watchdog_suspend, _resume - around a wait on another process's file lock (the open
- * lock, the export map's): not counted, since a new worker would wait on it too; each process
- * that can hold one is bounded itself. Suspend says whether it was armed; resume takes that.
+ * lock, the export map's, held across a map rebuild): not counted, since exiting would not end
+ * it (a new worker would wait on it too). Suspend says whether it was armed; resume takes that.
  */
 bool relaydb_watchdog_suspend(void);
 void relaydb_watchdog_resume(bool was_armed);
