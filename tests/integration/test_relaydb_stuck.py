@@ -83,6 +83,13 @@ class StuckLookupWorker(h.TestCase):
             self.assertEqual(rcpt_code(d, "127.7.0.1"), 250)
             sweeper = sweeper_pid(d, worker)
             self.assertIsNotNone(sweeper, "no sweeper process")
+            # A session that asked the worker before, and asks again only after its successor came.
+            early = smtplib.SMTP(timeout=60, source_address=("127.7.0.1", 0))
+            self.addCleanup(early.close)
+            early.connect("127.0.0.1", d.port("smtp"))
+            early.ehlo("client.test")
+            early.mail("a@example.org")
+            self.assertEqual(early.rcpt("first@elsewhere.example")[0], 250)
 
             os.kill(sweeper, signal.SIGSTOP)
             holder = None
@@ -110,6 +117,9 @@ class StuckLookupWorker(h.TestCase):
                 d.wait_for_log(r"popgated/lookup\[%d\]: \w+: relaydb: authorized 127\.7\.0\.2 \(user alice, pop3\)"
                                % successor, timeout=DEADLINE_S)
                 self.assertEqual(rcpt_code(d, "127.7.0.2"), 250)
+                # The early session's connection went with the old worker: it asks the new one.
+                self.assertEqual(early.rcpt("second@elsewhere.example")[0], 250)
+                early.quit()
                 # (c) the log says why, in the worker's words, and the master's.
                 stuck = d.wait_for_log(r"popgated/lookup\[%d\]: \w+: relaydb: the lookup worker made no progress "
                                        r"inside the relay database for (\d+) s: a process that died in the middle of a "
