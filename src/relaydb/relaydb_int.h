@@ -36,17 +36,6 @@
 /* How often an operation is retried after a deadlock or lock timeout before it gives up. */
 #define RELAYDB_RETRIES 4
 
-/*
- * Longest a long-lived worker (lookup worker, sweeper) may go without progress inside Berkeley DB
- * before it takes itself for stuck on what a dead process held, and exits (watchdog.c). A healthy
- * operation waits at most RELAYDB_RETRIES + 1 lock timeouts (about 6 s with the back-off). Time
- * the process spends stopped (SIGSTOP) does not count.
- */
-#define RELAYDB_STUCK_S 15
-
-/* The exit status of a worker the watchdog ended (EX_TEMPFAIL, as popgatectl's for a stuck database). */
-#define RELAYDB_EXIT_STUCK 75
-
 /* Processes that may have the environment open at once (Berkeley DB's thread table). */
 #define RELAYDB_MAX_PROCESSES 2048
 
@@ -150,16 +139,6 @@ void relaydb_backoff(int attempt);
 
 /* relaydb_failchk - clean up after processes that died inside the environment, reopening if needed. 0 or -1. */
 int relaydb_failchk(struct relaydb *db);
-
-/*
- * relaydb_watchdog_start - in a long-lived worker with the Berkeley DB backend: start the thread
- * that ends the process (logged, status RELAYDB_EXIT_STUCK) when it stays armed RELAYDB_STUCK_S
- * without progress. WHO names the worker in the log. Without it the calls below do nothing. 0 or -1.
- */
-int relaydb_watchdog_start(const char *who);
-
-/* relaydb_watchdog_arm - the worker begins its database work (a request, a loop's turn). */
-void relaydb_watchdog_arm(void);
 
 /* relaydb_watchdog_progress - an operation begins or a walk moves on: the bound counts anew (if armed). */
 void relaydb_watchdog_progress(void);

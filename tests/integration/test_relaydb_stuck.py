@@ -17,11 +17,14 @@ import smtplib
 import subprocess
 import time
 
+import admin_helpers as ah
 import popgate_harness as h
 import smtp_helpers as sh
 
 HOLDER = os.path.join(h.BUILDDIR, "tests", "integration", "relaydb_holder")
 WORKER_LISTENING = r"popgated/lookup\[(\d+)\]: \w+: relaydb: lookup worker listening"
+ADMIN_SERVING = r"popgated/admin\[(\d+)\]: \w+: admin: serving the admin page"
+ADMINS = {"helen": ("helen-pw-1", "admin")}
 STUCK_S = 15          # RELAYDB_STUCK_S, src/relaydb/relaydb_int.h
 DEADLINE_S = 180      # generous: a loaded 2-core machine, an ASan build
 
@@ -38,14 +41,14 @@ def rcpt_code(d, source):
         s.close()
 
 
-def sweeper_pid(d, worker):
-    """The sweeper: the master's child other than the lookup worker with the environment mapped."""
+def sweeper_pid(d, others):
+    """The sweeper: the master's child with the environment mapped that is none of OTHERS."""
     region = os.path.join(d.config["relay"]["db_dir"], "__db.001")
     for pid in subprocess.run(["pgrep", "-P", str(d.proc.pid)], capture_output=True,
                               text=True).stdout.split():
         try:
             with open("/proc/%s/maps" % pid) as f:
-                if int(pid) != worker and region in f.read():
+                if int(pid) not in others and region in f.read():
                     return int(pid)
         except (FileNotFoundError, ProcessLookupError):
             pass
@@ -72,7 +75,21 @@ def wait_until(pred, what):
     raise AssertionError("never: %s" % what)
 
 
-class StuckLookupWorker(h.TestCase):
+def kill_writer_inside(d, ip):
+    """Run relaydb_holder on IP's record until it holds it inside DB->put, then kill -9 it there."""
+    holder = subprocess.Popen([HOLDER, d.config["relay"]["db_dir"], ip], stdout=subprocess.PIPE,
+                              user=d.uid, group=d.gid)
+    try:
+        line = holder.stdout.readline()
+    finally:
+        holder.kill()
+        holder.wait()
+        holder.stdout.close()
+    if line != b"held\n":
+        raise AssertionError("relaydb_holder did not hold %s: %r" % (ip, line))
+
+
+class StuckWorkers(h.TestCase):
     def test_a_writer_killed_inside_the_database_does_not_stop_lookups_for_good(self):
         cfg = sh.base_config(pop3={"plaintext_auth": "always"}, relay={"sweep_interval": "1s"})
         with h.Popgated(self, config=cfg, listeners=("pop3", "smtp")) as d:
@@ -81,7 +98,7 @@ class StuckLookupWorker(h.TestCase):
             worker = int(d.wait_for_log(WORKER_LISTENING).group(1))
             h.pop_login(d, "127.7.0.1")
             self.assertEqual(rcpt_code(d, "127.7.0.1"), 250)
-            sweeper = sweeper_pid(d, worker)
+            sweeper = sweeper_pid(d, {worker})
             self.assertIsNotNone(sweeper, "no sweeper process")
             # A session that asked the worker before, and asks again only after its successor came.
             early = smtplib.SMTP(timeout=60, source_address=("127.7.0.1", 0))
@@ -92,16 +109,10 @@ class StuckLookupWorker(h.TestCase):
             self.assertEqual(early.rcpt("first@elsewhere.example")[0], 250)
 
             os.kill(sweeper, signal.SIGSTOP)
-            holder = None
             try:
                 wait_stopped(sweeper)
                 # A writer stops inside DB->put of 127.7.0.1's record, and is killed there.
-                holder = subprocess.Popen([HOLDER, d.config["relay"]["db_dir"], "127.7.0.1"],
-                                          stdout=subprocess.PIPE, user=d.uid, group=d.gid)
-                self.assertEqual(holder.stdout.readline(), b"held\n")
-                holder.kill()
-                holder.wait()
-                holder.stdout.close()
+                kill_writer_inside(d, "127.7.0.1")
                 # The worker, asked about that record, waits on the dead writer's lock: the
                 # session gives up on it (its 3 s) and defers the mail.
                 self.assertEqual(rcpt_code(d, "127.7.0.1"), 451)
@@ -127,9 +138,6 @@ class StuckLookupWorker(h.TestCase):
                 self.assertGreaterEqual(int(stuck.group(1)), STUCK_S)
                 d.wait_for_log(r"the relay-lookup worker exited with status 75; restarting it", start=mark)
             finally:
-                if holder is not None and holder.poll() is None:
-                    holder.kill()
-                    holder.wait()
                 os.kill(sweeper, signal.SIGCONT)
 
             # The sweeper, back in an environment recovered under it, reopens and goes on sweeping.
@@ -137,8 +145,52 @@ class StuckLookupWorker(h.TestCase):
             wait_until(lambda: "198.51.100.6" not in d.ctl("list").stdout, "the sweeper swept an expired entry")
             self.assertEqual(rcpt_code(d, "127.7.0.1"), 250)
             # Said once: one line, however many RCPTs waited meanwhile.
-            self.assertEqual(len(re.findall(r"made no progress inside the relay database", d.log())), 1, d.log())
+            self.assertEqual(len(re.findall(r"lookup worker made no progress inside the relay database", d.log())), 1,
+                             d.log())
             self.assertNotIn("authorization not recorded", d.log())
+
+    def test_the_admin_page_comes_back_too(self):
+        with h.Popgated(self, listeners=("admin",)) as d:
+            ah.setup_admin(d, ADMINS)
+            d.start()
+            admind = int(d.wait_for_log(ADMIN_SERVING).group(1))
+            d.ctl("add", "127.7.0.1")
+            sweeper = sweeper_pid(d, {admind})
+            self.assertIsNotNone(sweeper, "no sweeper process")
+            c = ah.AdminClient(d)
+            c.login("helen", "helen-pw-1")
+            self.assertIn("127.7.0.1", c.get("/api/relays").text)
+
+            os.kill(sweeper, signal.SIGSTOP)
+            try:
+                wait_stopped(sweeper)
+                kill_writer_inside(d, "127.7.0.1")
+                mark = len(d.log())
+                # The page's list waits on the dead writer's lock: no answer.
+                with self.assertRaises(OSError):
+                    c.get("/api/relays")
+                # The admin worker notices by itself and exits; the one the master starts recovers
+                # the environment, and the page lists the relays again (after a new login: the
+                # sessions of a worker that did not end cleanly are not saved).
+                def listed():
+                    fresh = ah.AdminClient(d)
+                    try:
+                        if fresh.post("/api/login", {"user": "helen", "password": "helen-pw-1"}).status != 200:
+                            return False
+                        r = fresh.get("/api/relays")
+                    except OSError:
+                        return False  # the stuck worker, or none listening while it restarts
+                    return r.status == 200 and "127.7.0.1" in r.text
+                wait_until(listed, "the admin page listed 127.7.0.1 again")
+                # It said why, and the master said it restarted it.
+                d.wait_for_log(r"popgated/admin\[%d\]: \w+: relaydb: the admin worker made no progress inside the "
+                               r"relay database for \d+ s" % admind, start=mark)
+                d.wait_for_log(r"the admin worker exited with status 75; restarting it", start=mark)
+                successor = int(d.wait_for_log(ADMIN_SERVING, start=mark).group(1))
+                self.assertNotEqual(successor, admind)
+            finally:
+                os.kill(sweeper, signal.SIGCONT)
+            self.assertEqual(len(re.findall(r"made no progress inside the relay database", d.log())), 1, d.log())
 
 
 if __name__ == "__main__":
