@@ -30,7 +30,7 @@
 #define WATCHDOG_TICK_S 1
 
 static struct {
-	const char *who;              /* "lookup worker", "sweeper": what the log line calls us */
+	const char *who;              /* "lookup worker", "sweeper", "admin worker": what the log calls us */
 	atomic_bool armed;            /* the worker is at its database work */
 	atomic_ulong progress;        /* moved on by every arm and every operation */
 	bool started;
