@@ -15,6 +15,7 @@
 #include "admin/admin_server.h"
 #include "common/fileio.h"
 #include "common/log.h"
+#include "relaydb/relaydb.h"
 
 #define ADMIN_LISTENERS_MAX 16
 #define ADMIN_CONN_MAX 64            /* connections at once per listener: a browser opens ~6 */
@@ -145,8 +146,10 @@ static void run_loop(struct MHD_Daemon **d, size_t n, volatile sig_atomic_t *sto
 			break;
 		}
 		/* MHD_run also handles timeouts, so every server runs on every wake-up. */
+		relaydb_watchdog_arm(); /* its requests read and write the relay database */
 		for (size_t i = 0; i < n && !*stop; i++)
 			MHD_run(d[i]);
+		relaydb_watchdog_disarm();
 	}
 }
 
@@ -180,6 +183,9 @@ int admin_worker_main(const struct config *cfg, const int *listen_fds, size_t nf
 	}
 	log_info("admin: serving the admin page over HTTP%s on %zu listener%s", pem.cert ? "S" : "", n,
 		 n == 1 ? "" : "s");
+	/* A process killed inside the relay database must not leave the page waiting for good. */
+	if (strcmp(conf(cfg)->relay.backend, "bdb") == 0)
+		relaydb_watchdog_start("admin worker");
 	run_loop(d, n, stop);
 	rc = 0;
 out:

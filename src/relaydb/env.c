@@ -40,6 +40,17 @@ static void bdb_errcall(const DB_ENV *env, const char *pfx, const char *msg)
 	log_err("relaydb: %s", msg);
 }
 
+/*
+ * Closing an environment that recovery replaced under us lists every file handle it still has,
+ * one error line each, after the DB_RUNRECOVERY that already said what happened: debug only.
+ */
+static void bdb_errcall_closing(const DB_ENV *env, const char *pfx, const char *msg)
+{
+	(void)env;
+	(void)pfx;
+	log_debug("relaydb: closing a broken environment: %s", msg);
+}
+
 int relaydb_mkdir_p(const char *path, mode_t mode)
 {
 	char buf[PATH_MAX];
@@ -131,17 +142,20 @@ static int db_open_file(struct relaydb *rdb)
 static int open_lock(const char *home)
 {
 	char path[PATH_MAX + 32];
-	int fd;
+	bool armed;
+	int fd, rc;
 
 	if (snprintf(path, sizeof(path), "%s/%s", home, RELAYDB_OPEN_LOCK) >= (int)sizeof(path))
 		return -1;
 	if ((fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0660)) < 0)
 		return -1;
-	while (flock(fd, LOCK_EX) < 0) {
-		if (errno != EINTR) {
-			close(fd);
-			return -1;
-		}
+	armed = relaydb_watchdog_suspend();
+	while ((rc = flock(fd, LOCK_EX)) < 0 && errno == EINTR)
+		continue;
+	relaydb_watchdog_resume(armed);
+	if (rc < 0) {
+		close(fd);
+		return -1;
 	}
 	return fd;
 }
@@ -230,6 +244,9 @@ void relaydb_env_close(struct relaydb *rdb)
 		 */
 		int lockfd = open_lock(rdb->home);
 
+		if (rdb->broken && rdb->env != NULL)
+			rdb->env->set_errcall(rdb->env, bdb_errcall_closing);
+
 		/* NOSYNC: the log already holds every commit, and a sync could wait on a dead process's page. */
 		if (rdb->db != NULL)
 			rdb->db->close(rdb->db, DB_NOSYNC);
@@ -246,6 +263,7 @@ int relaydb_ready(struct relaydb *rdb)
 {
 	char err[PATH_MAX + 128];
 
+	relaydb_watchdog_progress(); /* every operation, attempt and batch starts here */
 	if (rdb->env != NULL && rdb->db != NULL && !rdb->broken && rdb->pid == getpid())
 		return 0;
 	relaydb_env_close(rdb);

@@ -169,13 +169,18 @@ int relay_map_paths(const struct config *cfg, struct relay_map_paths *p)
 
 int relay_map_lock(const struct relay_map_paths *p)
 {
-	int fd;
+	bool armed;
+	int fd, rc;
 
 	if ((fd = open(p->lock, O_RDWR | O_CREAT | O_CLOEXEC, 0600)) < 0) {
 		log_err("relaydb: %s: %s", p->lock, strerror(errno));
 		return -1;
 	}
-	if (flock(fd, LOCK_EX) < 0) {
+	/* Behind a rebuild that may take a while: a wait the watchdog does not count. */
+	armed = relaydb_watchdog_suspend();
+	rc = flock(fd, LOCK_EX);
+	relaydb_watchdog_resume(armed);
+	if (rc < 0) {
 		log_err("relaydb: %s: lock: %s", p->lock, strerror(errno));
 		close(fd);
 		return -1;

@@ -7,7 +7,7 @@ src_relaydb_librelaydb_a_SOURCES = \
 	src/relaydb/env.c src/relaydb/record.c src/relaydb/relaydb.c src/relaydb/scan.c \
 	src/relaydb/policy.c src/relaydb/login.c src/relaydb/export_map.c src/relaydb/map_update.c \
 	src/relaydb/sweeper.c src/relaydb/drac_import.c src/relaydb/drac_import.h \
-	src/relaydb/space.c src/relaydb/unrecorded.c src/relaydb/revoke.c \
+	src/relaydb/space.c src/relaydb/unrecorded.c src/relaydb/revoke.c src/relaydb/watchdog.c \
 	src/relaydb/explain.c src/relaydb/explain.h \
 	src/relaydb/bdb_backend.c src/relaydb/pg_int.h src/relaydb/pg_store.h src/relaydb/pg_sql.c \
 	src/relaydb/pg_conn.c src/relaydb/pg_queue.c src/relaydb/pg_backend.c src/relaydb/pg_admin.c \
@@ -31,6 +31,13 @@ TESTS += tests/integration/test_relaydb_ctl.py tests/integration/test_relaydb_ex
 	tests/integration/test_relaydb_daemon.py tests/integration/test_socketmap.py
 EXTRA_DIST += tests/integration/test_relaydb_ctl.py tests/integration/test_relaydb_export.py \
 	tests/integration/test_relaydb_daemon.py tests/integration/test_socketmap.py
+
+# A process killed -9 while it holds a record locked (tests/integration/relaydb_holder.c holds
+# it still): the lookup worker does not wait for good, and lookups come back.
+check_PROGRAMS += tests/integration/relaydb_holder
+tests_integration_relaydb_holder_LDADD = $(POPGATE_LINK)
+TESTS += tests/integration/test_relaydb_stuck.py
+EXTRA_DIST += tests/integration/test_relaydb_stuck.py
 
 # relay.backend = postgresql against a real PostgreSQL cluster the test starts (tests/lib/pg_cluster.py).
 TESTS += tests/integration/test_relay_postgresql.py

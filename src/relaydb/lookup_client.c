@@ -130,25 +130,44 @@ static int wait_answer(int fd, struct relay_lookup_rep *rep, int64_t deadline)
 	return 0;
 }
 
+/* ask_once - one question on LK's connection (made if needed) by DEADLINE: 0, or -1 with errno set. */
+static int ask_once(struct relay_lookup *lk, const struct relay_lookup_req *req, struct relay_lookup_rep *rep,
+		    int64_t deadline)
+{
+	if (lk->fd < 0 && worker_connect(lk) < 0)
+		return -1;
+	if (ipc_send(lk->fd, IPC_RELAY_LOOKUP, req, sizeof(*req), -1, deadline) < 0 ||
+	    wait_answer(lk->fd, rep, deadline) < 0)
+		return -1;
+	return 0;
+}
+
 /* ask_worker - relaydb_get through the worker: 1, 0 or -1 as it answered, -1 too when it did not answer. */
 static int ask_worker(struct relay_lookup *lk, const char *canon, struct relay_entry *e)
 {
 	struct relay_lookup_req req;
 	struct relay_lookup_rep rep;
 	size_t n = strlen(canon);
-	int64_t deadline = ipc_deadline(RELAY_LOOKUP_TIMEOUT_MS);
+	bool reused = lk->fd >= 0;
 
 	if (lk->worker_failed)
 		return -1;
 	if (n >= sizeof(req.ip))
 		return -1; /* relay_check_lists made CANON: never so long */
-	if (lk->fd < 0 && worker_connect(lk) < 0)
-		goto failed;
 	memset(&req, 0, sizeof(req));
 	memcpy(req.ip, canon, n + 1);
-	if (ipc_send(lk->fd, IPC_RELAY_LOOKUP, &req, sizeof(req), -1, deadline) < 0 ||
-	    wait_answer(lk->fd, &rep, deadline) < 0)
-		goto failed;
+	if (ask_once(lk, &req, &rep, ipc_deadline(RELAY_LOOKUP_TIMEOUT_MS)) < 0) {
+		/*
+		 * A connection made for an earlier question whose worker has ended since (it was
+		 * restarted: killed, or gone for being stuck in the database): ask its successor.
+		 */
+		if (!reused || (errno != EPIPE && errno != ECONNRESET))
+			goto failed;
+		close(lk->fd);
+		lk->fd = -1;
+		if (ask_once(lk, &req, &rep, ipc_deadline(RELAY_LOOKUP_TIMEOUT_MS)) < 0)
+			goto failed;
+	}
 	if (rep.found == 1)
 		*e = rep.entry;
 	return rep.found;

@@ -213,6 +213,7 @@ static void poll_once(struct lookupd *ld)
 	size_t nsm = ld->sm != NULL ? socketmap_pollfds(ld->sm, ld->fds + ld->n, 1 + SOCKETMAP_CLIENTS_MAX) : 0;
 	int ready = poll(ld->fds, ld->n + nsm, relaydb_busy(ld->db) ? 0 : LOOKUPD_RETRY_MS);
 
+	relaydb_watchdog_arm(); /* until the loop waits again: see watchdog.c */
 	if (ld->sm != NULL)
 		socketmap_serve(ld->sm, ld->fds + ld->n, ready > 0 ? nsm : 0, database_fn, ld);
 	if (ready > 0)
@@ -246,7 +247,12 @@ int relaydb_lookupd_run(const struct config *cfg, int socketmap_fd, int login_fd
 		relay_map_keep_open(false);
 		return 1;
 	}
+	/* A process killed inside the database must not leave this one waiting for good. */
+	if (strcmp(conf(cfg)->relay.backend, "bdb") == 0)
+		relaydb_watchdog_start("lookup worker");
+	relaydb_watchdog_arm();
 	database(&ld);
+	relaydb_watchdog_disarm();
 	if (fd >= 0)
 		log_info("relaydb: lookup worker listening on %s", path);
 	ld.fds[0] = (struct pollfd){ .fd = fd, .events = POLLIN };
@@ -257,6 +263,7 @@ int relaydb_lookupd_run(const struct config *cfg, int socketmap_fd, int login_fd
 		poll_once(&ld);
 		/* A shared store that was down: connect again and write the logins queued meanwhile. */
 		relaydb_tick(ld.db, time(NULL));
+		relaydb_watchdog_disarm();
 	}
 	socketmap_close(&ld.sm);
 	while (ld.n > LOOKUPD_FIRST_CLIENT)

@@ -92,6 +92,30 @@ const char *relaydb_backend_name(const struct relaydb *db);
 /* relaydb_foreach - call FN for each entry in key order until it returns non-zero (FN must not write). 0 or -1. */
 int relaydb_foreach(struct relaydb *db, int (*fn)(const struct relay_entry *e, void *arg), void *arg);
 
+/*
+ * Longest a long-lived worker (lookup worker, sweeper, admin worker) may go without progress inside
+ * Berkeley DB before it takes itself for stuck on what a dead process held, and exits
+ * (watchdog.c). A healthy operation waits at most RELAYDB_RETRIES + 1 lock timeouts (about 6 s
+ * with the back-off). Time the process spends stopped (SIGSTOP) does not count.
+ */
+#define RELAYDB_STUCK_S 15
+
+/* The exit status of a worker the watchdog ended (EX_TEMPFAIL, as popgatectl's for a stuck database). */
+#define RELAYDB_EXIT_STUCK 75
+
+/*
+ * relaydb_watchdog_start - in a long-lived worker with the Berkeley DB backend: start the thread
+ * that ends the process (logged, status RELAYDB_EXIT_STUCK) when it stays armed RELAYDB_STUCK_S
+ * without progress. WHO names the worker in the log. Without it the calls below do nothing. 0 or -1.
+ */
+int relaydb_watchdog_start(const char *who);
+
+/* relaydb_watchdog_arm - the worker begins its database work (a request, a loop's turn). */
+void relaydb_watchdog_arm(void);
+
+/* relaydb_watchdog_disarm - the worker waits for work, outside the database. */
+void relaydb_watchdog_disarm(void);
+
 /* Why relaying is or is not allowed for a client address. */
 enum relay_reason {
 	RELAY_DENY_LIST,     /* in relay.deny: refused whatever else holds */

@@ -140,6 +140,20 @@ void relaydb_backoff(int attempt);
 /* relaydb_failchk - clean up after processes that died inside the environment, reopening if needed. 0 or -1. */
 int relaydb_failchk(struct relaydb *db);
 
+/* relaydb_watchdog_progress - an operation begins or a walk moves on: the bound counts anew (if armed). */
+void relaydb_watchdog_progress(void);
+
+/* relaydb_watchdog_disarm - the worker waits for work, outside the database. */
+void relaydb_watchdog_disarm(void);
+
+/*
+ * relaydb_watchdog_suspend, _resume - around a wait on another process's file lock (the open
+ * lock, the export map's, held across a map rebuild): not counted, since exiting would not end
+ * it (a new worker would wait on it too). Suspend says whether it was armed; resume takes that.
+ */
+bool relaydb_watchdog_suspend(void);
+void relaydb_watchdog_resume(bool was_armed);
+
 /* relaydb_expire_locks - fail lock requests that waited past their timeout; how many, or -1. */
 int relaydb_expire_locks(struct relaydb *db);
 

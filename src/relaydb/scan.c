@@ -145,6 +145,7 @@ int bdb_foreach(struct relaydb *db, int (*fn)(const struct relay_entry *e, void 
 	memset(&key, 0, sizeof(key));
 	memset(&val, 0, sizeof(val));
 	while ((ret = cur->get(cur, &key, &val, DB_NEXT)) == 0) {
+		relaydb_watchdog_progress(); /* a long walk (a map rebuild) is not a stuck one */
 		if (relay_record_decode(val.data, val.size, key.data, key.size, &e) < 0) {
 			log_warn("relaydb: skipping a corrupt record (%u bytes)", val.size);
 			continue;

@@ -1,6 +1,7 @@
 /* sweeper.c - the sweeper process: expire entries, checkpoint, build the export map and expire its keys. */
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 
+#include <string.h>
 #include <time.h>
 
 #include "common/log.h"
@@ -54,10 +55,14 @@ int relaydb_sweeper_run(const struct config *cfg, volatile sig_atomic_t *stop)
 	bool reported = false;
 
 	sw.exporting = conf(cfg)->relay.export_map[0] != '\0';
+	/* Its failchk frees what dead processes held, unless it waits on that itself: see watchdog.c. */
+	if (strcmp(conf(cfg)->relay.backend, "bdb") == 0)
+		relaydb_watchdog_start("sweeper");
 	while (!*stop) {
 		struct timespec pause = { 0, SWEEPER_POLL_NS };
 		time_t now = time(NULL);
 
+		relaydb_watchdog_arm();
 		if (sw.db == NULL && relaydb_open(cfg, &sw.db, err, sizeof(err)) < 0) {
 			if (!reported)
 				log_err("relaydb: sweeper cannot open the database: %s", err);
@@ -74,6 +79,7 @@ int relaydb_sweeper_run(const struct config *cfg, volatile sig_atomic_t *stop)
 			if (sw.exporting)
 				keep_map(&sw, now);
 		}
+		relaydb_watchdog_disarm();
 		nanosleep(&pause, NULL);
 	}
 	relaydb_close(&sw.db);
