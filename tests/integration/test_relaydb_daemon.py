@@ -9,7 +9,6 @@ import json
 import os
 import re
 import signal
-import smtplib
 import socket
 import struct
 import subprocess
@@ -84,18 +83,6 @@ def login_record(ip, user=b"forged", proto=b"pop3"):
     return struct.pack("=III", IPC_MAGIC, IPC_RELAY_LOGIN, len(payload)) + payload
 
 
-def rcpt_code(d, source):
-    """The reply code to RCPT for an outside address in an SMTP session from SOURCE."""
-    s = smtplib.SMTP(timeout=30, source_address=(source, 0))
-    try:
-        s.connect("127.0.0.1", d.port("smtp"))
-        s.ehlo("client.test")
-        s.mail("a@example.org")
-        return s.rcpt("someone@elsewhere.example")[0]
-    finally:
-        s.close()
-
-
 def monitor_of_login(d, ip):
     """The pid of the session monitor that logged the login from IP."""
     return int(d.wait_for_log(r"pop3\[(\d+)\]: \w+: pop3 session=\w+ ip=%s user=alice login ok"
@@ -124,7 +111,7 @@ class LoginRecords(h.TestCase):
             d.wait_for_log(r"popgated/lookup\[%d\]: \w+: relaydb: protocol violation on lookup.sock: a login "
                            r"record \(for 127\.7\.0\.9\) from pid %d uid 0 refused" % (worker, os.getpid()))
             self.assertNotIn("127.7.0.9", entries(d))
-            self.assertEqual(rcpt_code(d, "127.7.0.9"), 550)
+            self.assertEqual(sh.rcpt_code(d, "127.7.0.9"), 550)
 
             # A real login is recorded by the worker, on the monitor's word (the kernel stamped
             # its pid), and the worker goes on answering look-ups.
@@ -133,7 +120,7 @@ class LoginRecords(h.TestCase):
             d.wait_for_log(r"popgated/lookup\[%d\]: \w+: relaydb: authorized 127\.7\.0\.1 \(user alice, pop3\) "
                            r"for session pid %d uid %d" % (worker, monitor, d.uid))
             self.assertEqual(entries(d)["127.7.0.1"]["user"], "alice")
-            self.assertEqual(rcpt_code(d, "127.7.0.1"), 250)
+            self.assertEqual(sh.rcpt_code(d, "127.7.0.1"), 250)
 
     def test_a_login_waits_for_the_restarted_worker(self):
         with self.daemon() as d:
@@ -153,7 +140,7 @@ class LoginRecords(h.TestCase):
             self.assertNotEqual(int(m.group(1)), worker)
             self.assertNotIn("authorization not recorded", d.log())
             self.assertIn("127.7.0.2", entries(d))
-            self.assertEqual(rcpt_code(d, "127.7.0.2"), 250)
+            self.assertEqual(sh.rcpt_code(d, "127.7.0.2"), 250)
 
     def test_a_worker_that_does_not_answer_fails_the_authorization_not_the_login(self):
         with self.daemon() as d:
@@ -171,7 +158,7 @@ class LoginRecords(h.TestCase):
                 d.wait_for_log(r"relay (session=\w+ )?ip=127\.7\.0\.3 user=alice authorization not recorded: "
                                r"the relay lookup worker did not answer within %d s" % RELAY_LOGIN_WAIT_S)
                 # Mail from that client is deferred, not bounced (the unrecorded note).
-                self.assertEqual(rcpt_code(d, "127.7.0.3") // 100, 4)
+                self.assertEqual(sh.rcpt_code(d, "127.7.0.3") // 100, 4)
             finally:
                 os.kill(worker, signal.SIGCONT)
             # The worker, back, does not record what its session gave up on.

@@ -29,18 +29,6 @@ STUCK_S = 15          # RELAYDB_STUCK_S, src/relaydb/relaydb_int.h
 DEADLINE_S = 180      # generous: a loaded 2-core machine, an ASan build
 
 
-def rcpt_code(d, source):
-    """The reply code to RCPT for an outside address in an SMTP session from SOURCE."""
-    s = smtplib.SMTP(timeout=60, source_address=(source, 0))
-    try:
-        s.connect("127.0.0.1", d.port("smtp"))
-        s.ehlo("client.test")
-        s.mail("a@example.org")
-        return s.rcpt("someone@elsewhere.example")[0]
-    finally:
-        s.close()
-
-
 def sweeper_pid(d, others):
     """The sweeper: the master's child with the environment mapped that is none of OTHERS."""
     region = os.path.join(d.config["relay"]["db_dir"], "__db.001")
@@ -97,7 +85,7 @@ class StuckWorkers(h.TestCase):
             d.start()
             worker = int(d.wait_for_log(WORKER_LISTENING).group(1))
             h.pop_login(d, "127.7.0.1")
-            self.assertEqual(rcpt_code(d, "127.7.0.1"), 250)
+            self.assertEqual(sh.rcpt_code(d, "127.7.0.1"), 250)
             sweeper = sweeper_pid(d, {worker})
             self.assertIsNotNone(sweeper, "no sweeper process")
             # A session that asked the worker before, and asks again only after its successor came.
@@ -115,19 +103,19 @@ class StuckWorkers(h.TestCase):
                 kill_writer_inside(d, "127.7.0.1")
                 # The worker, asked about that record, waits on the dead writer's lock: the
                 # session gives up on it (its 3 s) and defers the mail.
-                self.assertEqual(rcpt_code(d, "127.7.0.1"), 451)
+                self.assertEqual(sh.rcpt_code(d, "127.7.0.1"), 451)
                 mark = len(d.log())
                 # (a) the authorized address relays again, without anybody restarting popgated:
                 # the worker noticed by itself and exited, and the one the master started
                 # recovered the environment with its open.
-                wait_until(lambda: rcpt_code(d, "127.7.0.1") == 250, "RCPT from 127.7.0.1 got 250 again")
+                wait_until(lambda: sh.rcpt_code(d, "127.7.0.1") == 250, "RCPT from 127.7.0.1 got 250 again")
                 successor = int(d.wait_for_log(WORKER_LISTENING, start=mark).group(1))
                 self.assertNotEqual(successor, worker)
                 # (b) a POP login is recorded again, by the new worker, and counts.
                 h.pop_login(d, "127.7.0.2")
                 d.wait_for_log(r"popgated/lookup\[%d\]: \w+: relaydb: authorized 127\.7\.0\.2 \(user alice, pop3\)"
                                % successor, timeout=DEADLINE_S)
-                self.assertEqual(rcpt_code(d, "127.7.0.2"), 250)
+                self.assertEqual(sh.rcpt_code(d, "127.7.0.2"), 250)
                 # The early session's connection went with the old worker: it asks the new one.
                 self.assertEqual(early.rcpt("second@elsewhere.example")[0], 250)
                 early.quit()
@@ -143,7 +131,7 @@ class StuckWorkers(h.TestCase):
             # The sweeper, back in an environment recovered under it, reopens and goes on sweeping.
             d.ctl("add", "198.51.100.6", "--ttl", "1s")
             wait_until(lambda: "198.51.100.6" not in d.ctl("list").stdout, "the sweeper swept an expired entry")
-            self.assertEqual(rcpt_code(d, "127.7.0.1"), 250)
+            self.assertEqual(sh.rcpt_code(d, "127.7.0.1"), 250)
             # Said once: one line, however many RCPTs waited meanwhile.
             self.assertEqual(len(re.findall(r"lookup worker made no progress inside the relay database", d.log())), 1,
                              d.log())

@@ -261,6 +261,18 @@ def send_message(port, rcpts=("bob@example.org",), body=MESSAGE, sender="alice@e
         s.close()
 
 
+def rcpt_code(d, source, timeout=60):
+    """The reply code to RCPT for an outside address in an SMTP session from SOURCE to daemon D."""
+    s = smtplib.SMTP(timeout=timeout, source_address=(source, 0))
+    try:
+        s.connect("127.0.0.1", d.port("smtp"))
+        s.ehlo("client.test")
+        s.mail("a@example.org")
+        return s.rcpt("someone@elsewhere.example")[0]
+    finally:
+        s.close()
+
+
 def wait_until(predicate, timeout=10, what="condition"):
     deadline = time.time() + timeout
     while time.time() < deadline:
