@@ -13,7 +13,6 @@
 """
 
 import os
-import re
 import signal
 import socket
 import subprocess
@@ -72,15 +71,6 @@ def cap_eff(pid):
         return [l.split()[1] for l in f if l.startswith("CapEff:")][0]
 
 
-def alive(pid):
-    """Whether PID runs (a zombie does not)."""
-    try:
-        with open("/proc/%d/stat" % pid) as f:
-            return f.read().rsplit(")", 1)[1].split()[0] != "Z"
-    except (FileNotFoundError, ProcessLookupError):  # gone before the open, or between open and read
-        return False
-
-
 def recv_queue(inode):
     """The bytes waiting in the receive queue of the unix socket INODE (ss's Recv-Q), or None."""
     out = subprocess.run(["ss", "-x", "-a", "-n"], capture_output=True, text=True).stdout
@@ -89,19 +79,6 @@ def recv_queue(inode):
         if len(f) >= 8 and f[5] == str(inode):
             return int(f[2])
     return None
-
-
-def socket_inodes(pid):
-    inodes = set()
-    for fd in os.listdir("/proc/%d/fd" % pid):
-        try:
-            target = os.readlink("/proc/%d/fd/%s" % (pid, fd))
-        except OSError:
-            continue
-        m = re.match(r"socket:\[(\d+)\]", target)
-        if m:
-            inodes.add(int(m.group(1)))
-    return inodes
 
 
 class AuthWorker(h.TestCase):
@@ -169,7 +146,7 @@ class AuthWorker(h.TestCase):
             d.start()
             worker = auth_worker(d)
             master = d.proc.pid
-            chan = socket_inodes(worker) & socket_inodes(master)
+            chan = h.socket_inodes(worker) & h.socket_inodes(master)
             self.assertEqual(len(chan), 1, "the worker shares one socket, its end of the channel, with the master")
             chan = chan.pop()
             everyone = [worker] + helpers_of(worker)  # every process that serves the channel
@@ -221,7 +198,7 @@ class AuthWorker(h.TestCase):
                 os.kill(worker, signal.SIGCONT)
             os.kill(worker, signal.SIGKILL)
             deadline = time.time() + 30
-            while alive(replacement):
+            while not h.gone(replacement):
                 self.assertLess(time.time(), deadline, "the helper outlived the worker")
                 time.sleep(0.02)
         print("\nwith the worker stopped its helpers answered; a killed helper was replaced; both died with the worker")

@@ -266,7 +266,7 @@ START_TEST(test_file_reread)
 }
 END_TEST
 
-/* set_mtime - PATH's modification time AGO seconds in the past. */
+/* set_mtime - PATH's modification time AGO seconds in the past (negative: in the future). */
 static void set_mtime(const char *path, time_t ago)
 {
 	struct timespec ts[2] = { { .tv_sec = time(NULL) - ago }, { .tv_sec = time(NULL) - ago } };
@@ -310,8 +310,13 @@ START_TEST(test_file_held)
 	ck_assert_int_eq(auth_password(cfg, "bob", "other", &u), AUTH_FAIL);
 	ck_assert_uint_eq(auth_file_loads(), loads + 2);
 
-	/* Written just now: read at every lookup until it has settled. */
+	/*
+	 * Not yet 2 s old: read at every lookup until it has settled. Stamped an hour ahead rather
+	 * than left at "now", so that a slow machine between the write and the lookups cannot let
+	 * it settle.
+	 */
 	tl_write_text(pw, text);
+	set_mtime(pw, -3600);
 	ck_assert_int_eq(auth_password(cfg, "ann", "other", &u), AUTH_OK);
 	ck_assert_int_eq(auth_password(cfg, "ann", "other", &u), AUTH_OK);
 	ck_assert_uint_eq(auth_file_loads(), loads + 4);
