@@ -163,18 +163,30 @@ int pgl_run_rcpt(const struct pgl_opts *o)
 	return errors > 0 ? 1 : 0;
 }
 
-/* open_idle - one session brought to where it idles: logged in (POP3) or after EHLO (SMTP). fd or -1. */
-static int open_idle(const struct pgl_opts *o, struct pgl_conn *c, long i, bool smtp)
+/* open_idle - one session brought to where it idles: logged in (POP3) or after EHLO (SMTP). fd or -1,
+ * with the step that failed in WHY (the first failure is printed, so that a refusing peer says how). */
+static int open_idle(const struct pgl_opts *o, struct pgl_conn *c, long i, bool smtp, const char **why)
 {
-	int ok, fd;
+	int code, fd;
 
-	if (pgl_connect(c, o) < 0)
+	*why = NULL;
+	if (pgl_connect(c, o) < 0) {
+		*why = "connect";
 		return -1;
-	if (smtp)
-		ok = pgl_smtp(c) == 220 && pgl_send(c, "EHLO bench.test") == 0 && pgl_smtp(c) == 250;
-	else
-		ok = pgl_pop3_login(c, o, i) == 0;
-	if (!ok) {
+	}
+	if (smtp) {
+		static char step[32];
+
+		if ((code = pgl_smtp(c)) == 220 && (code = pgl_send(c, "EHLO bench.test")) == 0)
+			code = pgl_smtp(c) == 250 ? 0 : -2;
+		if (code == -2)
+			*why = "EHLO";
+		else if (code != 0 && snprintf(step, sizeof(step), "greeting:%d", code) > 0)
+			*why = step;
+	} else if (pgl_pop3_login(c, o, i) != 0) {
+		*why = "login";
+	}
+	if (*why != NULL) {
 		pgl_close(c);
 		return -1;
 	}
@@ -188,18 +200,21 @@ int pgl_run_idle(const struct pgl_opts *o, bool smtp)
 	static struct pgl_conn c;
 	int *fds = calloc((size_t)o->count, sizeof(*fds));
 	long open_n = 0, failed = 0;
+	const char *why, *first = NULL;
 	char line[64];
 
 	if (fds == NULL)
 		return 1;
 	for (long i = 0; i < o->count; i++) {
-		int fd = open_idle(o, &c, i, smtp);
+		int fd = open_idle(o, &c, i, smtp, &why);
+		if (fd < 0 && first == NULL)
+			first = why;
 		if (fd < 0)
 			failed++;
 		else
 			fds[open_n++] = fd;
 	}
-	printf("ready sessions=%ld failed=%ld\n", open_n, failed);
+	printf("ready sessions=%ld failed=%ld first_failure=%s\n", open_n, failed, first != NULL ? first : "none");
 	fflush(stdout);
 	/* Hold the sessions until the caller has measured: a line on stdin or its end. */
 	(void)!fgets(line, sizeof(line), stdin);

@@ -486,6 +486,17 @@ def idle_hold(ctx, s, proto, n):
     return base, held, ready
 
 
+def log_tail(server, lines=4):
+    """The last warnings or errors in SERVER's own log, for a report of why its sessions failed."""
+    path = getattr(server, "log", None) or os.path.join(getattr(server, "dir", ""), "maillog")
+    try:
+        with open(path, errors="replace") as f:
+            bad = [x.strip() for x in f if re.search(r"warning|fatal|panic|error|refus", x, re.I)]
+    except OSError as e:
+        return "unreadable (%s)" % e
+    return " | ".join(bad[-lines:]) or "nothing logged"
+
+
 def idle_memory(ctx):
     """PSS of each server's process tree with N idle sessions (POP3 logged in; SMTP after EHLO)."""
     rows = []
@@ -494,14 +505,15 @@ def idle_memory(ctx):
         b.say("memory with %d idle %s sessions" % (n, proto))
         res = {}
         for s in servers:
-            # Twice at most: on a loaded machine a freshly restarted peer has once refused every
-            # session (Postfix, never reproduced); a second failure is reported.
-            for attempt in (1, 2):
+            # Three times at most: on a loaded machine a freshly restarted Postfix has refused every
+            # session (seen twice, never reproduced at will); a third failure is reported.
+            for attempt in (1, 2, 3):
                 base, held, ready = idle_hold(ctx, s, proto, n)
                 if ready.get("failed", 1) == 0:
                     break
-                what = "%s: %s of %d idle %s sessions failed" % (s.name, ready.get("failed"), n, proto)
-                if attempt == 1:
+                what = "%s: %s of %d idle %s sessions failed (first at %s; its log: %s)" % (
+                    s.name, ready.get("failed"), n, proto, ready.get("first_failure"), log_tail(s))
+                if attempt < 3:
                     ctx.detail(what + "; measured again after a restart")
                 else:
                     ctx.warn(what)
