@@ -96,7 +96,8 @@ def pop3_sessions(ctx):
                                                         seconds, "-u", prefix, "-U", conc, "-w", b.PASSWORD))
             (res, cpu), counts = b.perf_counts(server.root_pid, load) if counted else (load(), {})
             if res["errors"] > 0:
-                ctx.warn("%s: %d failed sessions (%s, %d clients)" % (server.name, res["errors"], kind, conc))
+                ctx.warn("%s: %d failed sessions (%s, %d clients)" % (server.name, res["errors"], kind, conc),
+                         server)
             res["cpu_ms"] = cpu * 1e3 / max(res["ok"], 1)
             res["perf"] = per_unit(counts, res["ok"])
             return res
@@ -267,7 +268,7 @@ def handshakes(ctx):
         res, cpu = timed(server, lambda: pgload(ctx, "tls", "-S", "-p", server.ports["pop3s"], "-c", conc, "-t",
                                                  ctx.sizes["seconds"]))
         if res["errors"] > 0:
-            ctx.warn("%s: %d failed handshakes" % (server.name, res["errors"]))
+            ctx.warn("%s: %d failed handshakes" % (server.name, res["errors"]), server)
         res["cpu_ms"] = cpu * 1e3 / max(res["ok"], 1)
         return res
     r = in_turn(ctx, ctx.pop3_servers, one)
@@ -303,7 +304,7 @@ def smtp_relay(ctx):
             ((accepted, relayed), cpu), counts = b.perf_counts(server.root_pid, lambda: timed(server, go))
             got = ctx.sink.messages() - start
             if got != count:
-                ctx.warn("%s: the sink got %d of %d messages" % (server.name, got, count))
+                ctx.warn("%s: the sink got %d of %d messages" % (server.name, got, count), server)
             return {"accept_rate": count / accepted, "rate": got / relayed, "cpu_ms": cpu * 1e3 / max(got, 1),
                     "perf": per_unit(counts, got)}
         r = in_turn(ctx, ctx.smtp_servers, one)
@@ -516,7 +517,7 @@ def idle_memory(ctx):
                 if attempt < 3:
                     ctx.detail(what + "; measured again after a restart")
                 else:
-                    ctx.warn(what)
+                    ctx.warn(what, s)
             ok = max(ready.get("sessions", 0), 1)
             res[s.name] = {"per": (held[0] - base[0]) / ok, "total": held[0] / 1024, "procs": held[2] - base[2],
                            "rss_per": (held[1] - base[1]) / ok}
