@@ -15,6 +15,7 @@
 #define POPGATE_RELAYDB_LOOKUP_H
 
 #include <signal.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <time.h>
 
@@ -48,6 +49,9 @@ void relay_lookup_free(struct relay_lookup **lk);
  * RELAY_LOOKUP_TIMEOUT_MS (logged once per LK; later checks on LK fail at once), is RELAY_DB_ERROR.
  */
 enum relay_reason relay_lookup_check(struct relay_lookup *lk, const char *ip, time_t now, struct relay_entry *e);
+
+/* relay_lookup_failed - whether LK's worker did not answer, so that LK refuses every later check. */
+bool relay_lookup_failed(const struct relay_lookup *lk);
 
 /*
  * relay_lookup_path - the socket's path for CFG into BUF; -1 when server.state_dir is unset or the

@@ -20,7 +20,7 @@
 struct relay_lookup {
 	const struct config *cfg;
 	int fd;                 /* connected to the worker, or -1 */
-	bool worker_failed;     /* it did not answer: refuse at once for the rest of the session */
+	bool worker_failed;     /* it did not answer: refuse at once until LK is freed */
 };
 
 int relay_lookup_dir(const struct config *cfg, char *buf, size_t len)
@@ -69,6 +69,11 @@ void relay_lookup_free(struct relay_lookup **lk)
 		close((*lk)->fd);
 	free(*lk);
 	*lk = NULL;
+}
+
+bool relay_lookup_failed(const struct relay_lookup *lk)
+{
+	return lk->worker_failed;
 }
 
 /*
@@ -177,7 +182,7 @@ failed:
 	 * of it), so every relay check it makes from here on is a temporary failure.
 	 */
 	log_err("relaydb: the lookup worker did not answer (%s); relaying refused with a temporary failure "
-		"for the rest of this session", errno != 0 ? strerror(errno) : "no answer");
+		"for the rest of this transaction", errno != 0 ? strerror(errno) : "no answer");
 	if (lk->fd >= 0)
 		close(lk->fd);
 	lk->fd = -1;

@@ -11,11 +11,20 @@ void smtp_policy_init(struct smtp_policy *pol, const struct config *cfg, const c
 	pol->cfg = cfg;
 	pol->client_ip = client_ip;
 	pol->lookup = NULL;
+	pol->authorized = false;
 }
 
 void smtp_policy_close(struct smtp_policy *pol)
 {
 	relay_lookup_free(&pol->lookup);
+	pol->authorized = false;
+}
+
+void smtp_policy_end_transaction(struct smtp_policy *pol)
+{
+	pol->authorized = false;
+	if (pol->lookup != NULL && relay_lookup_failed(pol->lookup))
+		relay_lookup_free(&pol->lookup);
 }
 
 bool smtp_relay_domain(const struct config *cfg, const char *domain)
@@ -30,14 +39,25 @@ bool smtp_relay_domain(const struct config *cfg, const char *domain)
 	return false;
 }
 
-/* from_database - the POP-before-SMTP lookup, through the relay-lookup worker when it answers. */
+/*
+ * from_database - the POP-before-SMTP lookup, through the relay-lookup worker when it answers, or
+ * the transaction's earlier answer while its entry is unexpired.
+ */
 static enum smtp_verdict from_database(struct smtp_policy *pol, time_t now, struct relay_entry *entry)
 {
-	if (pol->lookup == NULL && (pol->lookup = relay_lookup_new(pol->cfg)) == NULL) {
-		log_err("smtp: relay lookup: out of memory");
-		return SMTP_VERDICT_TEMPFAIL;
+	enum relay_reason reason = RELAY_AUTHORIZED;
+
+	if (!pol->authorized || relay_entry_expired(&pol->entry, now, conf(pol->cfg)->relay.timeout)) {
+		if (pol->lookup == NULL && (pol->lookup = relay_lookup_new(pol->cfg)) == NULL) {
+			log_err("smtp: relay lookup: out of memory");
+			return SMTP_VERDICT_TEMPFAIL;
+		}
+		reason = relay_lookup_check(pol->lookup, pol->client_ip, now, &pol->entry);
+		pol->authorized = reason == RELAY_AUTHORIZED;
 	}
-	switch (relay_lookup_check(pol->lookup, pol->client_ip, now, entry)) {
+	if (entry != NULL)
+		*entry = pol->entry;
+	switch (reason) {
 	case RELAY_DENY_LIST: return SMTP_VERDICT_DENY_LIST;
 	case RELAY_ALLOW_LIST: return SMTP_VERDICT_ALLOW_LIST;
 	case RELAY_AUTHORIZED: return SMTP_VERDICT_AUTHORIZED;

@@ -32,11 +32,20 @@ enum smtp_verdict {
 };
 #define SMTP_VERDICT_COUNT (SMTP_VERDICT_TEMPFAIL + 1)
 
-/* Per-session policy state: the client and its way to the relay database. */
+/*
+ * Per-session policy state: the client, its way to the relay database, and the transaction's
+ * POP-before-SMTP authorization. A client's authorization is asked of the relay-lookup worker at
+ * the transaction's first RCPT that needs it; the later RCPTs of the same transaction take that
+ * answer while the entry it returned is unexpired, without the hop. A revocation (popgatectl del,
+ * the admin page) therefore reaches the next transaction, not the recipients still being added to a
+ * message that already has one relayed.
+ */
 struct smtp_policy {
 	const struct config *cfg;
 	const char *client_ip;      /* canonical text, owned by the caller */
 	struct relay_lookup *lookup; /* made at the first lookup that needs the database */
+	bool authorized;            /* the worker said RELAY_AUTHORIZED in this transaction */
+	struct relay_entry entry;   /* the entry it said so with */
 };
 
 /* smtp_policy_init - prepare POL for CLIENT_IP; opens nothing yet. */
@@ -44,6 +53,12 @@ void smtp_policy_init(struct smtp_policy *pol, const struct config *cfg, const c
 
 /* smtp_policy_close - close what the lookups opened. */
 void smtp_policy_close(struct smtp_policy *pol);
+
+/*
+ * smtp_policy_end_transaction - forget the transaction's authorization; keep the connection to the
+ * lookup worker for the next transaction, unless the worker failed, so that the next one asks anew.
+ */
+void smtp_policy_end_transaction(struct smtp_policy *pol);
 
 /*
  * smtp_policy_rcpt - the decision for RCPT at NOW (epoch seconds). AUTH_USER is the SMTP AUTH

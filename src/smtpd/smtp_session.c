@@ -50,11 +50,7 @@ void smtp_reset_transaction(struct smtp_session *s)
 	s->verdicts = 0;
 	if (s->state & (SMTP_S_MAIL | SMTP_S_RCPT))
 		s->state = SMTP_S_READY;
-	/*
-	 * Hold the relay database only within a transaction: the environment uses DB_REGISTER, so a
-	 * session killed while holding it makes the next opener recover under live processes.
-	 */
-	smtp_policy_close(&s->policy);
+	smtp_policy_end_transaction(&s->policy);
 }
 
 int smtp_start_tls(struct smtp_session *s)

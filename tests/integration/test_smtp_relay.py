@@ -172,6 +172,38 @@ class Relay(h.TestCase):
             self.assertEqual(len(self.mta.runs()), 1)
 
 
+    def test_a_transaction_asks_the_worker_once(self):
+        """The first RCPT that needs the database asks the lookup worker; the transaction's later RCPTs
+        take its answer (a stopped worker is not asked), a revocation reaches the next transaction,
+        and the next transaction asks again (the stopped worker makes it a 451)."""
+        with self.daemon() as d:
+            d.start()
+            p = d.port("smtp")
+            worker = int(d.wait_for_log(r"popgated/lookup\[(\d+)\]: \w+: relaydb: lookup worker listening").group(1))
+            sh.ctl(d, "add", "127.0.0.1", "--user", "alice", "--ttl", "1h")
+            s = smtplib.SMTP("127.0.0.1", p, timeout=30)
+            try:
+                s.ehlo("client.test")
+                s.mail("alice@example.org")
+                self.assertEqual(s.rcpt("one@elsewhere.net")[0], 250)
+                sh.ctl(d, "del", "127.0.0.1")
+                self.assertEqual(s.rcpt("two@elsewhere.net")[0], 250)  # the revocation waits for the next one
+                os.kill(worker, signal.SIGSTOP)
+                try:
+                    self.assertEqual(s.rcpt("three@elsewhere.net")[0], 250)
+                    self.assertEqual(s.data(b"Subject: three recipients\r\n\r\nhello\r\n")[0], 250)
+                    s.mail("alice@example.org")
+                    self.assertEqual(s.rcpt("four@elsewhere.net")[0], 451)
+                finally:
+                    os.kill(worker, signal.SIGCONT)
+                s.rset()
+                s.mail("alice@example.org")
+                self.assertEqual(s.rcpt("five@elsewhere.net"), (550, b"5.7.1 Relaying denied"))
+            finally:
+                s.quit()
+            self.assertEqual(len(self.mta.runs()), 1)
+            self.assertEqual(d.log().count("relay ok"), 3, d.log())
+
     def test_lookups_through_the_worker_and_without_it(self):
         """RCPT asks the relay-lookup worker; a stopped or killed worker is a temporary failure,
         never a wrong answer: the protocol child (server.login_user) cannot read the database."""

@@ -2,8 +2,8 @@
 /*
  * check_smtp_policy.c - the RCPT relay decision against a real relay database in a scratch
  * directory, read by a real relay lookup worker (a session never opens the database itself), with
- * a fake clock: every reason, deny winning, tricks never relaying, expiry, a temporary failure
- * when the database cannot be read or no worker answers.
+ * a fake clock: every reason, deny winning, tricks never relaying, expiry, a transaction asking
+ * once, a temporary failure when the database cannot be read or no worker answers.
  */
 
 #include <check.h>
@@ -192,6 +192,77 @@ START_TEST(test_pop_before_smtp_expiry)
 }
 END_TEST
 
+/* revoke_entry - popgatectl del's effect: IP's entry removed from the database behind the worker's back. */
+static void revoke_entry(struct config *cfg, const char *ip)
+{
+	struct relaydb *db = NULL;
+	char err[256];
+
+	ck_assert_msg(relaydb_open(cfg, &db, err, sizeof(err)) == 0, "relaydb_open: %s", err);
+	ck_assert_int_eq(relaydb_del(db, ip), 1);
+	relaydb_close(&db);
+}
+
+/*
+ * A transaction asks the worker once: its later RCPTs take that answer while the entry is
+ * unexpired (a stopped worker, which would make an asking RCPT wait 3 s and fail, is not asked),
+ * a revocation reaches the next transaction, and the entry's expiry ends the answer even within one.
+ */
+START_TEST(test_transaction_asks_once)
+{
+	struct config *cfg = config("", "");
+	struct smtp_policy pol;
+	struct smtp_addr out = addr("<bob@elsewhere.net>");
+	struct relay_entry e;
+	const time_t t0 = 1700000000;
+
+	start_worker(cfg);
+	authorize(cfg, "203.0.113.5", t0);
+	smtp_policy_init(&pol, cfg, "203.0.113.5");
+	ck_assert_int_eq(smtp_policy_rcpt(&pol, &out, NULL, t0 + 1, NULL), SMTP_VERDICT_AUTHORIZED);
+	ck_assert_int_eq(kill(worker, SIGSTOP), 0);
+	ck_assert_int_eq(smtp_policy_rcpt(&pol, &out, NULL, t0 + 2, &e), SMTP_VERDICT_AUTHORIZED);
+	ck_assert_str_eq(e.user, "alice");
+	ck_assert_int_eq(kill(worker, SIGCONT), 0);
+	revoke_entry(cfg, "203.0.113.5");
+	ck_assert_int_eq(smtp_policy_rcpt(&pol, &out, NULL, t0 + 3, NULL), SMTP_VERDICT_AUTHORIZED);
+	/* The next transaction asks again, and hears of the revocation. */
+	smtp_policy_end_transaction(&pol);
+	ck_assert_int_eq(smtp_policy_rcpt(&pol, &out, NULL, t0 + 4, NULL), SMTP_VERDICT_UNKNOWN);
+	/* Within one transaction, the entry's own expiry ends its answer. */
+	smtp_policy_end_transaction(&pol);
+	authorize(cfg, "203.0.113.5", t0 + 5);
+	ck_assert_int_eq(smtp_policy_rcpt(&pol, &out, NULL, t0 + 6, NULL), SMTP_VERDICT_AUTHORIZED);
+	revoke_entry(cfg, "203.0.113.5");
+	ck_assert_int_eq(smtp_policy_rcpt(&pol, &out, NULL, t0 + 5 + 30 * 60 - 1, NULL), SMTP_VERDICT_AUTHORIZED);
+	ck_assert_int_eq(smtp_policy_rcpt(&pol, &out, NULL, t0 + 5 + 30 * 60, NULL), SMTP_VERDICT_UNKNOWN);
+	smtp_policy_close(&pol);
+	config_free(&cfg);
+}
+END_TEST
+
+/* A worker that did not answer fails the rest of its transaction at once, and is asked again by the next. */
+START_TEST(test_failed_worker_is_asked_by_the_next_transaction)
+{
+	struct config *cfg = config("", "");
+	struct smtp_policy pol;
+	struct smtp_addr out = addr("<bob@elsewhere.net>");
+	const time_t t0 = 1700000000;
+
+	start_worker(cfg);
+	authorize(cfg, "203.0.113.5", t0);
+	smtp_policy_init(&pol, cfg, "203.0.113.5");
+	ck_assert_int_eq(kill(worker, SIGSTOP), 0);
+	ck_assert_int_eq(smtp_policy_rcpt(&pol, &out, NULL, t0 + 1, NULL), SMTP_VERDICT_TEMPFAIL);
+	ck_assert_int_eq(kill(worker, SIGCONT), 0);
+	ck_assert_int_eq(smtp_policy_rcpt(&pol, &out, NULL, t0 + 1, NULL), SMTP_VERDICT_TEMPFAIL);
+	smtp_policy_end_transaction(&pol);
+	ck_assert_int_eq(smtp_policy_rcpt(&pol, &out, NULL, t0 + 2, NULL), SMTP_VERDICT_AUTHORIZED);
+	smtp_policy_close(&pol);
+	config_free(&cfg);
+}
+END_TEST
+
 START_TEST(test_db_failure_is_temporary)
 {
 	struct config *cfg;
@@ -262,6 +333,8 @@ static Suite *suite(void)
 	tcase_add_test(tc, test_tricks_never_relay);
 	tcase_add_test(tc, test_lists_and_auth);
 	tcase_add_test(tc, test_pop_before_smtp_expiry);
+	tcase_add_test(tc, test_transaction_asks_once);
+	tcase_add_test(tc, test_failed_worker_is_asked_by_the_next_transaction);
 	tcase_add_test(tc, test_db_failure_is_temporary);
 	tcase_add_test(tc, test_no_worker_is_temporary);
 	tcase_add_test(tc, test_verdict_text);
