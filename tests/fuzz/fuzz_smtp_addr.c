@@ -184,6 +184,8 @@ static void check_relay(const struct smtp_addr *to)
 			const char *auth = a ? "alice" : NULL;
 			enum smtp_verdict v, want = expected(to, c, auth);
 
+			/* Another client is another session: no transaction's answer carries over. */
+			smtp_policy_end_transaction(&policy);
 			policy.client_ip = clients[c].ip;
 			v = smtp_policy_rcpt(&policy, to, auth, now, NULL);
 			FUZZ_CHECK(v == want, "RCPT <%s> from %s%s: %s, expected %s", to->text, clients[c].ip,
