@@ -65,7 +65,7 @@ struct received {
 static int receive(int chan, struct received *r)
 {
 	memset(r, 0, sizeof(*r));
-	r->rc = ipc_recv(chan, r->buf, sizeof(r->buf), IPC_FD_MUST | IPC_SAME_UID, IPC_NOW, &r->f);
+	r->rc = ipc_recv(chan, r->buf, sizeof(r->buf), IPC_FD_MUST | IPC_SAME_UID | IPC_SEQPACKET, IPC_NOW, &r->f);
 	if (r->rc < 0 && errno != EPROTO && errno != EMSGSIZE)
 		return errno == EAGAIN ? 0 : -1;
 	return 1;
