@@ -59,14 +59,14 @@ static void apply(struct session_ctx *ctx, struct session_wire_conn *c, int fd)
 	log_set_session(ctx->id);
 }
 
-int session_conn_recv(int sock, unsigned type, struct session_ctx *ctx)
+int session_conn_recv(int sock, struct session_ctx *ctx)
 {
 	struct session_wire_conn c;
 	struct ipc_frame f;
 	int rc;
 
 	log_set_session(NULL);
-	rc = ipc_recv(sock, &c, sizeof(c), IPC_FD_MUST | type, IPC_FOREVER, &f);
+	rc = ipc_recv(sock, &c, sizeof(c), IPC_FD_MUST | IPC_SEQPACKET, IPC_FOREVER, &f);
 	if (rc <= 0)
 		return rc;
 	if (f.type != IPC_SESSION_CONN || f.len != sizeof(c)) {

@@ -6,7 +6,6 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "common/ipc.h"
 #include "common/log.h"
 #include "common/session_conn.h"
 #include "privsep/member.h"
@@ -65,7 +64,7 @@ static int monitor_loop(struct session_ctx *ctx, struct privsep *ps, const struc
 
 	if (svc->monitor_forget != NULL)
 		svc->monitor_forget();
-	while (next == MEMBER_AGAIN && (wait_idle(ctx, svc), got = session_conn_recv(ctx->dispatch_fd, IPC_SEQPACKET, ctx)) == 1) {
+	while (next == MEMBER_AGAIN && (wait_idle(ctx, svc), got = session_conn_recv(ctx->dispatch_fd, ctx)) == 1) {
 		next = serve_one(ctx, ps, svc);
 		log_set_session(NULL);
 		if (next == MEMBER_AGAIN && privsep_child_gone(ps))
@@ -98,7 +97,7 @@ int member_main(struct session_ctx *ctx, const struct member_service *svc)
 		return monitor_loop(ctx, ps, svc);
 	/* The master sent the first connection with the fork: it gets the temporary failure. */
 	int err = errno;
-	if (session_conn_recv(ctx->dispatch_fd, IPC_SEQPACKET, ctx) == 1) {
+	if (session_conn_recv(ctx->dispatch_fd, ctx) == 1) {
 		errno = err;
 		session_fork_failed(ctx, "protocol child");
 	}

@@ -18,7 +18,7 @@ int privsep_pass_connection(struct privsep *ps, int fd)
 
 int privsep_next_connection(struct privsep *ps)
 {
-	return session_conn_recv(ps->fd, IPC_STREAM, ps->ctx); /* the privsep channel */
+	return session_conn_recv(ps->fd, ps->ctx);
 }
 
 int privsep_connection_done(struct privsep *ps)
