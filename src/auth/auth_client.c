@@ -64,7 +64,7 @@ static int recv_reply(int fd, int64_t deadline, struct auth_wire_reply *reply, c
 {
 	char buf[sizeof(*reply)];
 	struct ipc_frame f;
-	int rc = ipc_recv(fd, buf, sizeof(buf), 0, deadline, &f);
+	int rc = ipc_recv(fd, buf, sizeof(buf), IPC_SEQPACKET, deadline, &f);
 
 	if (rc == 0)
 		*why = "it ended before answering";

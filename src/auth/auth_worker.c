@@ -65,7 +65,7 @@ struct received {
 static int receive(int chan, struct received *r)
 {
 	memset(r, 0, sizeof(*r));
-	r->rc = ipc_recv(chan, r->buf, sizeof(r->buf), IPC_FD_MUST | IPC_SAME_UID, IPC_NOW, &r->f);
+	r->rc = ipc_recv(chan, r->buf, sizeof(r->buf), IPC_FD_MUST | IPC_SAME_UID | IPC_SEQPACKET, IPC_NOW, &r->f);
 	if (r->rc < 0 && errno != EPROTO && errno != EMSGSIZE)
 		return errno == EAGAIN ? 0 : -1;
 	return 1;
@@ -225,6 +225,7 @@ int auth_worker_run(const struct config *cfg, volatile sig_atomic_t *stop)
 static int serve(const struct config *cfg, int chan, volatile sig_atomic_t *stop, struct helpers *h)
 {
 	struct received r;
+	time_t tended = 0;
 
 	while (!*stop) {
 		struct pollfd p = { .fd = chan, .events = POLLIN };
@@ -236,8 +237,11 @@ static int serve(const struct config *cfg, int chan, volatile sig_atomic_t *stop
 			log_err("auth worker: poll: %s", strerror(errno));
 			return -1;
 		}
-		if (h != NULL)
+		/* Once a second, not once a check: a helper is replaced at most once a second anyway. */
+		if (h != NULL && time(NULL) != tended) {
+			tended = time(NULL);
 			tend(cfg, chan, stop, h);
+		}
 		if (!(p.revents & POLLIN)) {
 			if (p.revents == 0)
 				continue;

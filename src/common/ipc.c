@@ -252,19 +252,29 @@ static int judge(struct ipc_frame *f, const struct ipc_hdr *h, unsigned flags, i
 	return 1;
 }
 
-/* recvmsg_now - one recvmsg of MSG on SOCK, waiting for input until DEADLINE. */
-static ssize_t recvmsg_now(int sock, struct msghdr *msg, int64_t deadline)
+/*
+ * recv_msg - one recvmsg of MSG on SOCK, waiting for input until DEADLINE, in as few calls as the
+ * deadline allows: IPC_FOREVER waits in recvmsg itself (a blocking socket), IPC_NOW never waits,
+ * and a finite deadline polls first unless READY says the bytes are most likely there already (the
+ * rest of a frame whose first bytes came): such a caller has just asked and waits for the answer,
+ * so a read before the poll would find nothing.
+ */
+static ssize_t recv_msg(int sock, struct msghdr *msg, int64_t deadline, bool ready)
 {
+	int how = MSG_CMSG_CLOEXEC | (deadline == IPC_FOREVER ? 0 : MSG_DONTWAIT);
+
+	if (!ready && deadline != IPC_FOREVER && deadline != IPC_NOW && ipc_wait(sock, POLLIN, deadline) <= 0)
+		return -1;
 	for (;;) {
-		ssize_t n = recvmsg(sock, msg, MSG_DONTWAIT | MSG_CMSG_CLOEXEC);
+		ssize_t n = recvmsg(sock, msg, how);
 
 		if (n >= 0)
 			return n;
 		if (errno == EINTR)
 			continue;
-		if (errno != EAGAIN && errno != EWOULDBLOCK)
+		if ((errno != EAGAIN && errno != EWOULDBLOCK) || deadline == IPC_NOW)
 			return -1;
-		if (ipc_wait(sock, POLLIN, deadline) <= 0)
+		if (ipc_wait(sock, POLLIN, deadline) <= 0) /* a non-blocking socket, or one with SO_RCVTIMEO */
 			return -1;
 	}
 }
@@ -279,7 +289,7 @@ static int recv_packet(int sock, int stype, void *buf, size_t cap, unsigned flag
 	union ipc_control cm;
 	struct msghdr msg = { .msg_iov = iov, .msg_iovlen = 3, .msg_control = cm.buf, .msg_controllen = sizeof(cm.buf) };
 	int extra = 0;
-	ssize_t n = recvmsg_now(sock, &msg, deadline);
+	ssize_t n = recv_msg(sock, &msg, deadline, false);
 
 	if (n < 0)
 		return -1;
@@ -301,6 +311,23 @@ static int recv_packet(int sock, int stype, void *buf, size_t cap, unsigned flag
 	return 1;
 }
 
+/* recv_rest - the LEN payload bytes of a stream frame whose header came: 1, 0 it ended short, -1 errno. */
+static int recv_rest(int sock, void *buf, size_t len, int64_t deadline)
+{
+	size_t got = 0;
+
+	while (got < len) {
+		struct iovec iov = { (char *)buf + got, len - got };
+		struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1 };
+		ssize_t n = recv_msg(sock, &msg, deadline, true); /* sent with the header: most likely here */
+
+		if (n <= 0)
+			return (int)n;
+		got += (size_t)n;
+	}
+	return 1;
+}
+
 /* recv_stream - a frame on a stream socket: the header (the descriptor comes with it), then the payload. */
 static int recv_stream(int sock, void *buf, size_t cap, unsigned flags, int64_t deadline, struct ipc_frame *f)
 {
@@ -313,7 +340,7 @@ static int recv_stream(int sock, void *buf, size_t cap, unsigned flags, int64_t 
 		union ipc_control cm;
 		struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = cm.buf,
 				      .msg_controllen = sizeof(cm.buf) };
-		ssize_t n = recvmsg_now(sock, &msg, deadline);
+		ssize_t n = recv_msg(sock, &msg, deadline, got > 0);
 
 		if (n < 0) {
 			(void)refuse(f, NULL, errno);
@@ -332,23 +359,34 @@ static int recv_stream(int sock, void *buf, size_t cap, unsigned flags, int64_t 
 		return -1;
 	if (h.len > cap)
 		return refuse(f, "an oversized frame", EMSGSIZE);
-	if (h.len > 0 && (rc = ipc_read_full(sock, buf, h.len, deadline)) != 1) {
-		if (rc == 0 || errno == EIO)
-			return refuse(f, "a truncated frame", EPROTO);
-		return refuse(f, NULL, errno);
-	}
+	if (h.len > 0 && (rc = recv_rest(sock, buf, h.len, deadline)) != 1)
+		return rc == 0 ? refuse(f, "a truncated frame", EPROTO) : refuse(f, NULL, errno);
 	f->len = h.len;
 	return 1;
 }
 
-int ipc_recv(int sock, void *buf, size_t cap, unsigned flags, int64_t deadline, struct ipc_frame *f)
+/* sock_type - SOCK's type as FLAGS name it, else as the kernel says (a caller that did not say). -1 errno. */
+static int sock_type(int sock, unsigned flags)
 {
 	int stype = 0;
 	socklen_t sl = sizeof(stype);
 
+	if (flags & IPC_STREAM)
+		return SOCK_STREAM;
+	if (flags & IPC_SEQPACKET)
+		return SOCK_SEQPACKET;
+	if (flags & IPC_DGRAM)
+		return SOCK_DGRAM;
+	return getsockopt(sock, SOL_SOCKET, SO_TYPE, &stype, &sl) < 0 ? -1 : stype;
+}
+
+int ipc_recv(int sock, void *buf, size_t cap, unsigned flags, int64_t deadline, struct ipc_frame *f)
+{
+	int stype = sock_type(sock, flags);
+
 	memset(f, 0, sizeof(*f));
 	f->fd = -1;
-	if (getsockopt(sock, SOL_SOCKET, SO_TYPE, &stype, &sl) < 0)
+	if (stype < 0)
 		return -1;
 	if (stype == SOCK_STREAM)
 		return recv_stream(sock, buf, cap, flags, deadline, f);

@@ -59,6 +59,13 @@ struct ipc_hdr {
 #define IPC_FD_MUST 0x2u    /* a descriptor must come along */
 #define IPC_CRED 0x4u       /* the kernel's stamp of the sender must be there */
 #define IPC_SAME_UID 0x8u   /* ... and name this process's uid */
+/*
+ * The socket's type, as its owner knows it (at most one); without one ipc_recv asks the kernel
+ * (getsockopt SO_TYPE), one system call more for every frame.
+ */
+#define IPC_STREAM 0x10u
+#define IPC_SEQPACKET 0x20u
+#define IPC_DGRAM 0x40u
 
 /* A frame as received. */
 struct ipc_frame {
@@ -108,7 +115,10 @@ int ipc_send(int sock, uint32_t type, const void *buf, size_t len, int fd, int64
 
 /*
  * ipc_recv - the next frame on SOCK by DEADLINE: its payload into BUF (at most CAP bytes), the
- * rest into *F. FLAGS say what may come besides (IPC_FD_*, IPC_CRED, IPC_SAME_UID). 1, 0 at end
+ * rest into *F. FLAGS say what may come besides (IPC_FD_*, IPC_CRED, IPC_SAME_UID) and the
+ * socket's type (IPC_STREAM, IPC_SEQPACKET, IPC_DGRAM). It waits in recvmsg itself for
+ * IPC_FOREVER (so a blocking socket costs one call), not at all for IPC_NOW, and in poll before
+ * it reads for a finite deadline: the callers that give one wait for an answer. 1, 0 at end
  * of input before any byte (a stream or seqpacket socket), -1 with errno: EAGAIN nothing waiting
  * and IPC_NOW, ETIMEDOUT, EPROTO a frame refused (wrong magic, truncated, a descriptor where none
  * may come or none where one must, credentials missing or another uid's; F->why says which),

@@ -1,6 +1,7 @@
 /* log.c - syslog, journal or stderr logging shared by every popgate process. */
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
@@ -59,6 +60,29 @@ void log_set_ident(const char *ident)
 	}
 }
 
+/* The pid a stderr line shows, asked of the kernel once per process rather than once per line. */
+static pid_t logged_pid;
+
+static void forget_pid(void)
+{
+	logged_pid = 0;
+}
+
+/* own_pid - this process's pid; a fork's child asks again (every process is forked with fork(3)). */
+static long own_pid(void)
+{
+	static bool watching;
+
+	if (!watching) {
+		watching = pthread_atfork(NULL, NULL, forget_pid) == 0;
+		if (!watching)
+			return (long)getpid();
+	}
+	if (logged_pid == 0)
+		logged_pid = getpid();
+	return (long)logged_pid;
+}
+
 static const char *priority_name(int priority)
 {
 	switch (priority) {
@@ -82,7 +106,7 @@ static void emit(int priority, char *line)
 	if (logstate.journal && journal_send(priority, logstate.facility, logstate.ident, line) == 0)
 		return;
 	if (logstate.to_stderr)
-		fprintf(stderr, "%s[%ld]: %s: %s\n", logstate.ident, (long)getpid(),
+		fprintf(stderr, "%s[%ld]: %s: %s\n", logstate.ident, own_pid(),
 			priority_name(priority), line);
 	else
 		syslog(priority, "%s", line);

@@ -66,7 +66,7 @@ int session_conn_recv(int sock, struct session_ctx *ctx)
 	int rc;
 
 	log_set_session(NULL);
-	rc = ipc_recv(sock, &c, sizeof(c), IPC_FD_MUST, IPC_FOREVER, &f);
+	rc = ipc_recv(sock, &c, sizeof(c), IPC_FD_MUST | IPC_SEQPACKET, IPC_FOREVER, &f);
 	if (rc <= 0)
 		return rc;
 	if (f.type != IPC_SESSION_CONN || f.len != sizeof(c)) {

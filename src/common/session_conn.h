@@ -15,8 +15,9 @@ int session_conn_send(int sock, const struct session_ctx *ctx, int fd);
 /*
  * session_conn_recv - wait on SOCK for the next connection and make it CTX's: the socket in
  * ctx->fd, the client, the ports, the id (also the log's), the failed logins. Whatever the last
- * connection left in those fields is overwritten. 1, 0 when SOCK's sender has closed it (no more
- * connections), -1 on a malformed record.
+ * connection left in those fields is overwritten. SOCK is a SOCK_SEQPACKET socket (the master's
+ * pool pair, or the privsep channel). 1, 0 when SOCK's sender has closed it (no more connections),
+ * -1 on a malformed record.
  */
 int session_conn_recv(int sock, struct session_ctx *ctx);
 

@@ -208,7 +208,9 @@ void accept_on(struct master *m, const struct listener *l)
 			return;
 		}
 		/* The session sees its socket without close-on-exec surprises: it never execs with it. */
-		if (getsockname(fd, (struct sockaddr *)&local, &llen) < 0)
+		if (l->local_len > 0)
+			memcpy(&local, &l->local, sizeof(local));
+		else if (getsockname(fd, (struct sockaddr *)&local, &llen) < 0)
 			memset(&local, 0, sizeof(local));
 		start_session(m, l, fd, (struct sockaddr *)&peer, (struct sockaddr *)&local);
 	}

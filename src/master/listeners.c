@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <netinet/in.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
@@ -58,6 +59,21 @@ static int listen_at_start(const struct listen_addr *la, char *why, size_t cap)
 	}
 }
 
+/* pin_local - L's bound address when it is one address, not a wildcard: its connections' local address. */
+static void pin_local(struct listener *l)
+{
+	socklen_t len = sizeof(l->local);
+	const struct sockaddr_in *v4 = (const struct sockaddr_in *)&l->local;
+	const struct sockaddr_in6 *v6 = (const struct sockaddr_in6 *)&l->local;
+
+	l->local_len = 0;
+	if (getsockname(l->fd, (struct sockaddr *)&l->local, &len) < 0 || len > sizeof(l->local))
+		return;
+	if ((l->local.ss_family == AF_INET && v4->sin_addr.s_addr != htonl(INADDR_ANY)) ||
+	    (l->local.ss_family == AF_INET6 && !IN6_IS_ADDR_UNSPECIFIED(&v6->sin6_addr)))
+		l->local_len = len;
+}
+
 /* add_one - bind ADDR (from KEY) for SVC, or the socketmap, into OUT (OLD is NULL at start). */
 static int add_one(const struct config *cfg, const char *key, const struct service *svc, bool socketmap,
 		   const struct listen_addr *addr, struct listener_set *old, struct listener_set *out,
@@ -79,7 +95,8 @@ static int add_one(const struct config *cfg, const char *key, const struct servi
 		cfg_fail(cfg, key, err, "%s", why);
 		return -1;
 	}
-	out->v[out->n++] = (struct listener){ .fd = fd, .svc = svc, .socketmap = socketmap, .addr = *addr };
+	out->v[out->n] = (struct listener){ .fd = fd, .svc = svc, .socketmap = socketmap, .addr = *addr };
+	pin_local(&out->v[out->n++]);
 	return 0;
 }
 

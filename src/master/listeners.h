@@ -5,6 +5,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <sys/socket.h>
 
 #include "common/config.h"
 #include "master/services.h"
@@ -15,6 +16,9 @@ struct listener {
 	bool socketmap;                /* relay.socketmap_listen's, served by the relay lookup worker */
 	struct listen_addr addr;
 	int drac;                      /* relay.drac_listen's: SOCK_DGRAM or SOCK_STREAM; else 0 */
+	/* Bound to one address (not a wildcard): every connection's local address, known without asking. */
+	struct sockaddr_storage local;
+	socklen_t local_len;           /* 0: a wildcard; accept asks the kernel each time */
 };
 
 struct listener_set {

@@ -81,7 +81,7 @@ int reports_next(struct reports *r, struct session_wire_report *out)
 {
 	for (;;) {
 		struct ipc_frame f;
-		int rc = ipc_recv(r->rd, out, sizeof(*out), IPC_CRED, IPC_NOW, &f);
+		int rc = ipc_recv(r->rd, out, sizeof(*out), IPC_CRED | IPC_DGRAM, IPC_NOW, &f);
 
 		if (rc < 0 && errno != EPROTO && errno != EMSGSIZE)
 			return 0; /* none waiting */

@@ -23,3 +23,6 @@ EXTRA_DIST += tests/integration/test_pop3_session_end.py
 # The mailbox process a reused pair keeps for the next login (pop3_owner.c).
 TESTS += tests/integration/test_pop3_mailbox_reuse.py
 EXTRA_DIST += tests/integration/test_pop3_mailbox_reuse.py
+# What a session no longer asks the kernel: SO_TYPE, SO_RCVTIMEO, mkdir, getsockname (strace).
+TESTS += tests/integration/test_pop3_syscalls.py
+EXTRA_DIST += tests/integration/test_pop3_syscalls.py

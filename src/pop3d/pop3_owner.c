@@ -89,7 +89,7 @@ static int recv_session(int chan, struct owner_frame *in, int *fd)
 {
 	struct owner_session *s = &in->s;
 	struct ipc_frame f;
-	int got = ipc_recv(chan, in, sizeof(*in), IPC_FD_MUST, IPC_FOREVER, &f);
+	int got = ipc_recv(chan, in, sizeof(*in), IPC_FD_MUST | IPC_SEQPACKET, IPC_FOREVER, &f);
 
 	*fd = -1;
 	if (got <= 0) {
@@ -224,7 +224,7 @@ static int spawn(struct pop3 *p, const struct auth_user *user, pop3_serve_fn ser
 	pid_t monitor = getpid(), pid;
 	int sv[2];
 
-	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0)
+	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0)
 		return -1;
 	if ((pid = fork()) < 0) {
 		close(sv[0]);
@@ -290,7 +290,7 @@ static int wait_done(void)
 	struct owner_done done;
 	struct ipc_frame f;
 
-	if (ipc_recv(kept.chan, &done, sizeof(done), 0, IPC_FOREVER, &f) != 1 || f.type != IPC_OWNER_DONE ||
+	if (ipc_recv(kept.chan, &done, sizeof(done), IPC_SEQPACKET, IPC_FOREVER, &f) != 1 || f.type != IPC_OWNER_DONE ||
 	    f.len != sizeof(done)) {
 		end_kept(true);
 		return 1;

@@ -24,9 +24,17 @@
 /* Supplementary groups kept for the user: its own plus "mail". */
 #define POP3_GROUPS_MAX 64
 
-/* subdir - mkdir NAME under DIRFD (existing is fine) and open it without following a link; fd or -1. */
+/*
+ * subdir - open NAME under DIRFD without following a link, made first when it is missing; fd or
+ * -1. Opened before any mkdir: after a user's first login it is there, and a mkdir would only
+ * fail with EEXIST.
+ */
 static int subdir(int dirfd, const char *name, mode_t mode)
 {
+	int fd = openat(dirfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+
+	if (fd >= 0 || errno != ENOENT)
+		return fd;
 	if (mkdirat(dirfd, name, mode) < 0 && errno != EEXIST)
 		return -1;
 	return openat(dirfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);

@@ -14,11 +14,10 @@
 #include <limits.h>
 #include <signal.h>
 #include <string.h>
-#include <sys/socket.h>
-#include <sys/time.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "common/ipc.h"
 #include "common/log.h"
 #include "privsep/member.h"
 #include "pop3d/pop3.h"
@@ -80,11 +79,10 @@ static int fail(struct pop3 *p, const char *reply, const char *event)
 /* take_connection - the client as handed over by the child, bounded in time (the child is not trusted). */
 static struct lio *take_connection(struct pop3 *p)
 {
-	struct timeval tv = { .tv_sec = conf(p->ctx->cfg)->pop3.idle_timeout };
 	struct lio *lio;
 
-	(void)setsockopt(privsep_channel(p->ps), SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
-	lio = privsep_take_connection(p->ps);
+	/* idle_timeout is at most a day (keys_pop3.c): its milliseconds fit an int. */
+	lio = privsep_take_connection(p->ps, ipc_deadline((int)(conf(p->ctx->cfg)->pop3.idle_timeout * 1000)));
 	if (lio == NULL)
 		return NULL;
 	/* A TLS session stays with the child, which relays it in clear. */
@@ -231,8 +229,6 @@ static enum member_next reused_monitor_serve(struct session_ctx *ctx, struct pri
 	if (served == 0)
 		return MEMBER_AGAIN;
 	/* The child handed the connection over and, once its TLS relay if any ended, said it was done. */
-	struct timeval none = { 0 };
-	(void)setsockopt(privsep_channel(ps), SOL_SOCKET, SO_RCVTIMEO, &none, sizeof(none));
 	return privsep_serve(ps, false, NULL) == 0 && !privsep_child_gone(ps) ? MEMBER_AGAIN : MEMBER_BROKEN;
 }
 

@@ -222,7 +222,7 @@ static int recv_result(int chan, struct wire_result *r)
 {
 	struct ipc_frame f;
 
-	if (ipc_recv(chan, r, sizeof(*r), 0, IPC_FOREVER, &f) != 1 || f.type != IPC_PRIVSEP_RESULT ||
+	if (ipc_recv(chan, r, sizeof(*r), IPC_SEQPACKET, IPC_FOREVER, &f) != 1 || f.type != IPC_PRIVSEP_RESULT ||
 	    f.len != sizeof(*r))
 		return -1;
 	return 0;
@@ -269,7 +269,7 @@ int privsep_fork(struct session_ctx *ctx, struct privsep **psp)
 	*psp = NULL;
 	if (ps == NULL)
 		return -1;
-	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0) {
+	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0) {
 		free(ps);
 		return -1;
 	}
@@ -466,7 +466,7 @@ int privsep_serve(struct privsep *ps, bool stop_on_success, struct auth_user *ou
 	struct ipc_frame f;
 
 	for (;;) {
-		int rc = ipc_recv(ps->fd, &c, sizeof(c), 0, IPC_FOREVER, &f);
+		int rc = ipc_recv(ps->fd, &c, sizeof(c), IPC_SEQPACKET, IPC_FOREVER, &f);
 		if (rc == 0) {
 			ps->child_gone = true;
 			return 0;
@@ -598,14 +598,14 @@ struct handover_in {
 	char pending[LIO_INBUF];
 };
 
-struct lio *privsep_take_connection(struct privsep *ps)
+struct lio *privsep_take_connection(struct privsep *ps, int64_t deadline)
 {
 	struct handover_in in;
 	struct ipc_frame f;
 	struct lio *lio;
 	size_t len;
 
-	if (ipc_recv(ps->fd, &in, sizeof(in), IPC_FD_MUST, IPC_FOREVER, &f) != 1 || f.type != IPC_PRIVSEP_HANDOVER ||
+	if (ipc_recv(ps->fd, &in, sizeof(in), IPC_FD_MUST | IPC_SEQPACKET, deadline, &f) != 1 || f.type != IPC_PRIVSEP_HANDOVER ||
 	    f.len < sizeof(in.h)) {
 		if (f.fd >= 0)
 			close(f.fd);

@@ -65,9 +65,10 @@ int privsep_handover(struct privsep *ps, struct lio *client);
 
 /*
  * Monitor side, after privsep_serve returned 1 and privileges were dropped to the user: the
- * connection to continue the session on, with the child's unread input already queued.
+ * connection to continue the session on, with the child's unread input already queued. The
+ * child is not trusted to hand it over: NULL when nothing came by DEADLINE (ipc_deadline).
  */
-struct lio *privsep_take_connection(struct privsep *ps);
+struct lio *privsep_take_connection(struct privsep *ps, int64_t deadline);
 
 /* privsep_tls_proxied - monitor side: the connection taken over is the child's relay of a TLS session. */
 bool privsep_tls_proxied(const struct privsep *ps);

@@ -65,7 +65,7 @@ static int ask_once(int chan, const struct relay_login_req *req, int64_t deadlin
 		return -3;
 	}
 	close(sv[1]); /* in flight now: the worker holds the only other copy once it takes it */
-	rc = ipc_recv(sv[0], &rep, sizeof(rep), 0, deadline, &f);
+	rc = ipc_recv(sv[0], &rep, sizeof(rep), IPC_SEQPACKET, deadline, &f);
 	close(sv[0]);
 	if (rc == 0)
 		return -2;
@@ -117,7 +117,7 @@ static int receive(int chan, struct login_record *rec)
 
 	memset(rec, 0, sizeof(*rec));
 	rec->reply_fd = -1;
-	rc = ipc_recv(chan, &rec->req, sizeof(rec->req), IPC_FD_MUST, IPC_NOW, &f);
+	rc = ipc_recv(chan, &rec->req, sizeof(rec->req), IPC_FD_MUST | IPC_DGRAM, IPC_NOW, &f);
 	if (rc < 0 && errno != EPROTO && errno != EMSGSIZE)
 		return 0;
 	if (f.has_cred)

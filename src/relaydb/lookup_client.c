@@ -119,7 +119,7 @@ static int worker_connect(struct relay_lookup *lk)
 static int wait_answer(int fd, struct relay_lookup_rep *rep, int64_t deadline)
 {
 	struct ipc_frame f;
-	int rc = ipc_recv(fd, rep, sizeof(*rep), 0, deadline, &f);
+	int rc = ipc_recv(fd, rep, sizeof(*rep), IPC_SEQPACKET, deadline, &f);
 
 	if (rc == 0)
 		errno = ECONNRESET; /* the log says why, not a stale errno */

@@ -166,7 +166,7 @@ static bool answer(struct lookupd *ld, nfds_t i)
 	struct relaydb *db;
 	struct ipc_frame f;
 	/* A descriptor sent along is closed, not a reason to drop the session: the old recv() did the same. */
-	int rc = ipc_recv(ld->fds[i].fd, &in, sizeof(in), IPC_FD_MAY, IPC_NOW, &f);
+	int rc = ipc_recv(ld->fds[i].fd, &in, sizeof(in), IPC_FD_MAY | IPC_SEQPACKET, IPC_NOW, &f);
 
 	if (f.fd >= 0)
 		close(f.fd);

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "common/journal.h"
@@ -233,6 +234,49 @@ START_TEST(session_id_on_every_line)
 }
 END_TEST
 
+/* The pid a line shows is asked once per process: a fork's child, and its child, still show their own. */
+START_TEST(each_process_shows_its_own_pid)
+{
+	char want[96];
+	pid_t child;
+	int st;
+
+	tl_capture();
+	log_open("check", LOG_MAIL, true);
+	log_msg(LOG_INFO, "parent before");
+	child = fork();
+	ck_assert_int_ge(child, 0);
+	if (child == 0) {
+		pid_t grandchild;
+
+		log_msg(LOG_INFO, "child");
+		if ((grandchild = fork()) == 0) {
+			log_msg(LOG_INFO, "grandchild %ld", (long)getpid());
+			fflush(stderr);
+			_exit(0);
+		}
+		waitpid(grandchild, NULL, 0);
+		fflush(stderr);
+		_exit(0);
+	}
+	ck_assert_int_eq(waitpid(child, &st, 0), child);
+	log_msg(LOG_INFO, "parent after");
+	const char *out = tl_captured();
+	snprintf(want, sizeof(want), "check[%ld]: info: parent before\n", (long)getpid());
+	ck_assert_msg(strstr(out, want) != NULL, "%s", out);
+	snprintf(want, sizeof(want), "check[%ld]: info: parent after\n", (long)getpid());
+	ck_assert_msg(strstr(out, want) != NULL, "%s", out);
+	snprintf(want, sizeof(want), "check[%ld]: info: child\n", (long)child);
+	ck_assert_msg(strstr(out, want) != NULL, "%s", out);
+	const char *g = strstr(out, "info: grandchild ");
+	long gpid = -1;
+	ck_assert_msg(g != NULL && sscanf(g, "info: grandchild %ld", &gpid) == 1, "%s", out);
+	snprintf(want, sizeof(want), "check[%ld]: info: grandchild %ld\n", gpid, gpid);
+	ck_assert_msg(strstr(out, want) != NULL, "%s", out);
+	tl_capture_end();
+}
+END_TEST
+
 /* JOURNAL_STREAM names stderr's device and inode when systemd connected it to the journal. */
 START_TEST(journal_stream_must_be_stderr)
 {
@@ -266,6 +310,7 @@ static Suite *log_suite(void)
 	tcase_add_test(tc, session_line_has_only_the_servers_fields);
 	tcase_add_test(tc, control_bytes_in_server_text);
 	tcase_add_test(tc, session_id_on_every_line);
+	tcase_add_test(tc, each_process_shows_its_own_pid);
 	tcase_add_test(tc, journal_stream_must_be_stderr);
 	suite_add_tcase(s, tc);
 	return s;

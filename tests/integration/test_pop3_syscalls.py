@@ -1,0 +1,96 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: GPL-2.0-or-later
+"""test_pop3_syscalls - what a POP3 session no longer asks the kernel (issue 15's CPU per session).
+
+Every process of a running popgated is traced with strace while POP3 sessions of a user who has
+logged in before are served by its reused pair, and the calls whose answer the process already
+knows must not appear:
+- getsockopt(SO_TYPE): each ipc_recv caller names its socket's type;
+- setsockopt(SO_RCVTIMEO): the monitor bounds its wait for the hand-over with a deadline instead
+  of setting and clearing a receive timeout on the channel each session;
+- mkdirat: the user's index directory is there since the first login, and is opened first;
+- getsockname: the listener is bound to 127.0.0.1, so each connection's local address is known.
+The sessions are counted in the trace (the protocol child's TCP_NODELAY on each client), so a
+trace that missed them cannot pass. Each next client waits for the previous one's "done" line.
+"""
+
+import os
+import re
+import shutil
+import subprocess
+
+import popgate_harness as h
+
+STRACE = shutil.which("strace")
+SESSIONS = 4
+
+
+def tree(root):
+    """ROOT and every process below it."""
+    parent = {}
+    for name in os.listdir("/proc"):
+        if name.isdigit():
+            try:
+                with open("/proc/%s/stat" % name) as f:
+                    parent[int(name)] = int(f.read().rsplit(")", 1)[1].split()[1])
+            except OSError:
+                continue
+    out, todo = [], [root]
+    while todo:
+        pid = todo.pop()
+        out.append(pid)
+        todo.extend(p for p, pp in parent.items() if pp == pid)
+    return out
+
+
+class Pop3Syscalls(h.TestCase):
+    def session(self, d):
+        mark = len(d.log())
+        p = h.SourcePOP3("127.0.0.1", d.port("pop3"), "127.0.0.1")
+        p.user("alice")
+        p.pass_("secret")
+        self.assertEqual(p.stat()[0], 2)
+        p.retr(1)
+        p.quit()
+        sid = d.wait_for_log(r"pop3 session=(\w+) ip=127\.0\.0\.1 user=alice login ok", start=mark).group(1)
+        d.wait_for_log(r"session process \d+ is done with session=%s" % sid, start=mark, timeout=30)
+
+    def test_a_known_answer_is_not_asked_again(self):
+        if STRACE is None:
+            self.skipTest("strace is not installed")
+        cfg = {"pop3": {"plaintext_auth": "always", "mailbox_process_idle": "1h"}}
+        with h.Popgated(self, config=cfg, listeners=("pop3",)) as d:
+            d.add_user("alice", "secret", messages=[h.mbox_message(i) for i in (1, 2)])
+            d.start()
+            self.session(d)  # the index directory, the pair and its mailbox process now exist
+            pids = tree(d.proc.pid)
+            trace = os.path.join(d.dir, "tree.strace")
+            st = subprocess.Popen([STRACE, "-f", "-o", trace, "-e",
+                                   "trace=getsockopt,setsockopt,mkdir,mkdirat,getsockname"]
+                                  + sum((["-p", str(p)] for p in pids), []),
+                                  stderr=subprocess.PIPE, text=True)
+            try:
+                # strace says so on stderr for each process once it is attached.
+                attached = 0
+                while attached < len(pids):
+                    line = st.stderr.readline()
+                    self.assertTrue(line, "strace ended before it attached to every process")
+                    attached += "attached" in line
+                for _ in range(SESSIONS):
+                    self.session(d)
+            finally:
+                st.terminate()
+                st.wait(30)
+                st.stderr.close()
+            with open(trace) as f:
+                calls = f.read().splitlines()
+            named = lambda pattern: [c for c in calls if re.search(pattern, c)]
+            self.assertGreaterEqual(len(named(r"setsockopt\(.*TCP_NODELAY")), SESSIONS, calls)
+            self.assertEqual(named(r"getsockopt\(.*SO_TYPE"), [])
+            self.assertEqual(named(r"setsockopt\(.*SO_RCVTIMEO"), [])
+            self.assertEqual(named(r"\bmkdir(at)?\("), [])
+            self.assertEqual(named(r"getsockname\("), [])
+
+
+if __name__ == "__main__":
+    h.main()
