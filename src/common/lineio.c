@@ -26,6 +26,7 @@ struct lio {
 	size_t in_pos, in_len;
 	size_t out_len;
 	bool eof;
+	bool answered;        /* a reply went out since the last read: the peer's next line comes after it */
 	char in[LIO_INBUF];
 	char out[LIO_OUTBUF];
 };
@@ -162,6 +163,17 @@ static enum lio_status fill(struct lio *lio)
 				return lio->eof ? LIO_EOF : LIO_ERROR;
 			want = (short)t;
 		} else {
+			/*
+			 * Right after a reply the peer is reading it, not yet writing: waiting first saves
+			 * a read that would only say EAGAIN (pipelined input is in[] already, not here).
+			 */
+			if (lio->answered) {
+				int w = wait_fd(lio, POLLIN);
+
+				lio->answered = false;
+				if (w <= 0)
+					return w == 0 ? LIO_TIMEOUT : LIO_ERROR;
+			}
 			n = recv(lio->fd, lio->in + lio->in_len, sizeof(lio->in) - lio->in_len, 0);
 			if (n > 0) {
 				lio->in_len += (size_t)n;
@@ -347,6 +359,7 @@ int lio_flush(struct lio *lio)
 {
 	int rc = send_raw(lio, lio->out, lio->out_len);
 
+	lio->answered = lio->out_len > 0 && rc == 0;
 	lio->out_len = 0;
 	return rc;
 }

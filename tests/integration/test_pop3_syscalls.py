@@ -9,7 +9,9 @@ knows must not appear:
 - setsockopt(SO_RCVTIMEO): the monitor bounds its wait for the hand-over with a deadline instead
   of setting and clearing a receive timeout on the channel each session;
 - mkdirat: the user's index directory is there since the first login, and is opened first;
-- getsockname: the listener is bound to 127.0.0.1, so each connection's local address is known.
+- getsockname: the listener is bound to 127.0.0.1, so each connection's local address is known;
+- a read of the client that says EAGAIN: after a reply the client is reading it, so the session
+  waits for its next line before it reads (a line-buffer read asks for all 16384 bytes of it).
 The sessions are counted in the trace (the protocol child's TCP_NODELAY on each client), so a
 trace that missed them cannot pass. Each next client waits for the previous one's "done" line.
 """
@@ -66,7 +68,7 @@ class Pop3Syscalls(h.TestCase):
             pids = tree(d.proc.pid)
             trace = os.path.join(d.dir, "tree.strace")
             st = subprocess.Popen([STRACE, "-f", "-o", trace, "-e",
-                                   "trace=getsockopt,setsockopt,mkdir,mkdirat,getsockname"]
+                                   "trace=getsockopt,setsockopt,mkdir,mkdirat,getsockname,recvfrom"]
                                   + sum((["-p", str(p)] for p in pids), []),
                                   stderr=subprocess.PIPE, text=True)
             try:
@@ -90,6 +92,8 @@ class Pop3Syscalls(h.TestCase):
             self.assertEqual(named(r"setsockopt\(.*SO_RCVTIMEO"), [])
             self.assertEqual(named(r"\bmkdir(at)?\("), [])
             self.assertEqual(named(r"getsockname\("), [])
+            self.assertGreaterEqual(len(named(r"recvfrom\(.*, 16384, .*= \d+$")), SESSIONS * 4, calls)
+            self.assertEqual(named(r"recvfrom\(.*, 16384, .*EAGAIN"), [])
 
 
 if __name__ == "__main__":
