@@ -199,6 +199,11 @@ int pop3_session_main(struct session_ctx *ctx)
 	return rc == 0 ? protocol_child(&p) : monitor(&p);
 }
 
+void pop3_preload(void)
+{
+	mailbox_preload();
+}
+
 /* A reused pair's parts (server.process_reuse). */
 static struct pop3 reused;
 static bool reused_apop;
