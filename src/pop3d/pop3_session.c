@@ -48,7 +48,6 @@ static int prelogin(struct pop3 *p)
 		if (lio_flush(p->lio) < 0 || privsep_handover(p->ps, p->lio) < 0)
 			rc = 1;
 	}
-	explicit_bzero(&p->login, sizeof(p->login));
 	lio_free(&p->lio);
 	return rc;
 }
