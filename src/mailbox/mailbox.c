@@ -263,23 +263,48 @@ enum mailbox_status mailbox_session_lock(struct mailbox *mb, int fallback_fd)
 	return MAILBOX_OK;
 }
 
+/*
+ * send_buffers - send buffers for a message of LEN bytes: as big as it (at least a page, at most
+ * MAILBOX_SEND_CHUNK), grown by doubling. Small messages never cost the 768 KB a full-size pair
+ * would: a kept mailbox process would hold those pages through every later session. 0 or -1.
+ */
+static int send_buffers(struct mailbox *mb, uint64_t len)
+{
+	size_t want = len < MAILBOX_SEND_CHUNK ? (size_t)len : MAILBOX_SEND_CHUNK;
+
+	if (want < 4096)
+		want = 4096; /* also room for the line end pop3fmt_finish may add to an empty message */
+	if (want <= mb->bufsize)
+		return 0;
+	if (want < 2 * mb->bufsize)
+		want = 2 * mb->bufsize < MAILBOX_SEND_CHUNK ? 2 * mb->bufsize : MAILBOX_SEND_CHUNK;
+	free(mb->inbuf);
+	free(mb->outbuf);
+	mb->inbuf = malloc(want);
+	mb->outbuf = malloc(POP3FMT_OUT_MAX(want));
+	mb->bufsize = want;
+	if (mb->inbuf == NULL || mb->outbuf == NULL) {
+		free(mb->inbuf);
+		free(mb->outbuf);
+		mb->inbuf = mb->outbuf = NULL;
+		mb->bufsize = 0;
+		log_err("mailbox %s: out of memory for send buffers", mb->path);
+		return -1;
+	}
+	return 0;
+}
+
 int mailbox_send_range(struct mailbox *mb, int fd, uint64_t off, uint64_t len, long body_lines,
 		       mailbox_write_fn fn, void *arg)
 {
 	struct pop3fmt f;
 	size_t n;
 
-	if (mb->inbuf == NULL) {
-		mb->inbuf = malloc(MAILBOX_SEND_CHUNK);
-		mb->outbuf = malloc(POP3FMT_OUT_MAX(MAILBOX_SEND_CHUNK));
-		if (mb->inbuf == NULL || mb->outbuf == NULL) {
-			log_err("mailbox %s: out of memory for send buffers", mb->path);
-			return -1;
-		}
-	}
+	if (send_buffers(mb, len) < 0)
+		return -1;
 	pop3fmt_init(&f, body_lines);
 	while (len > 0 && !f.done) {
-		size_t want = len < MAILBOX_SEND_CHUNK ? (size_t)len : MAILBOX_SEND_CHUNK;
+		size_t want = len < mb->bufsize ? (size_t)len : mb->bufsize;
 		ssize_t r = pread(fd, mb->inbuf, want, (off_t)off);
 		size_t used;
 
