@@ -23,3 +23,6 @@ EXTRA_DIST += tests/integration/test_pop3_session_end.py
 # The mailbox process a reused pair keeps for the next login (pop3_owner.c).
 TESTS += tests/integration/test_pop3_mailbox_reuse.py
 EXTRA_DIST += tests/integration/test_pop3_mailbox_reuse.py
+# What an idle session's three processes dirty (lineio.c, pop3_owner.c, mailbox.c).
+TESTS += tests/integration/test_pop3_idle_memory.py
+EXTRA_DIST += tests/integration/test_pop3_idle_memory.py
