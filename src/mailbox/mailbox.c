@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
+#include <sys/mman.h>
 #include <unistd.h>
 
 #include "common/clock.h"
@@ -16,6 +17,8 @@
 #include "mailbox/pop3fmt.h"
 
 static unsigned lock_timeout = MAILBOX_LOCK_TIMEOUT;
+
+static void drop_send_buffers(struct mailbox *mb);
 
 void mailbox_set_lock_timeout(unsigned seconds)
 {
@@ -181,8 +184,7 @@ void mailbox_close(struct mailbox **mbp)
 	free(mb->msgs);
 	free(mb->known);
 	free(mb->known_used);
-	free(mb->inbuf);
-	free(mb->outbuf);
+	drop_send_buffers(mb);
 	free(mb->path);
 	free(mb->index_dir);
 	free(mb);
@@ -264,9 +266,46 @@ enum mailbox_status mailbox_session_lock(struct mailbox *mb, int fallback_fd)
 }
 
 /*
+ * Send buffers from this size up are mapped and unmapped here, not by malloc: glibc raises its
+ * mmap threshold to the size of a mapped chunk freed, so the next big buffers would come from the
+ * heap and stay there, dirty, through every later session of a kept mailbox process. Its own
+ * threshold is left alone: big indexes reloaded by a kept process still reuse its heap.
+ */
+#define SEND_MAP_MIN (128 * 1024)
+
+/* buf_get - N bytes for a send buffer, mapped when big; NULL when out of memory. */
+static char *buf_get(size_t n)
+{
+	void *p;
+
+	if (n < SEND_MAP_MIN)
+		return malloc(n);
+	p = mmap(NULL, n, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	return p == MAP_FAILED ? NULL : p;
+}
+
+/* buf_put - give back *P, N bytes from buf_get (or NULL), and clear it. */
+static void buf_put(char **p, size_t n)
+{
+	if (*p != NULL && n < SEND_MAP_MIN)
+		free(*p);
+	else if (*p != NULL)
+		(void)munmap(*p, n);
+	*p = NULL;
+}
+
+/* drop_send_buffers - give back MB's send buffers. */
+static void drop_send_buffers(struct mailbox *mb)
+{
+	buf_put(&mb->inbuf, mb->bufsize);
+	buf_put(&mb->outbuf, POP3FMT_OUT_MAX(mb->bufsize));
+	mb->bufsize = 0;
+}
+
+/*
  * send_buffers - send buffers for a message of LEN bytes: as big as it (at least a page, at most
  * MAILBOX_SEND_CHUNK), grown by doubling. Small messages never cost the 768 KB a full-size pair
- * would: a kept mailbox process would hold those pages through every later session. 0 or -1.
+ * would. 0 or -1.
  */
 static int send_buffers(struct mailbox *mb, uint64_t len)
 {
@@ -278,16 +317,12 @@ static int send_buffers(struct mailbox *mb, uint64_t len)
 		return 0;
 	if (want < 2 * mb->bufsize)
 		want = 2 * mb->bufsize < MAILBOX_SEND_CHUNK ? 2 * mb->bufsize : MAILBOX_SEND_CHUNK;
-	free(mb->inbuf);
-	free(mb->outbuf);
-	mb->inbuf = malloc(want);
-	mb->outbuf = malloc(POP3FMT_OUT_MAX(want));
+	drop_send_buffers(mb);
+	mb->inbuf = buf_get(want);
+	mb->outbuf = buf_get(POP3FMT_OUT_MAX(want));
 	mb->bufsize = want;
 	if (mb->inbuf == NULL || mb->outbuf == NULL) {
-		free(mb->inbuf);
-		free(mb->outbuf);
-		mb->inbuf = mb->outbuf = NULL;
-		mb->bufsize = 0;
+		drop_send_buffers(mb);
 		log_err("mailbox %s: out of memory for send buffers", mb->path);
 		return -1;
 	}

@@ -46,10 +46,4 @@
  */
 #define POP3_OWNER_EXIT_MS 1000
 
-/*
- * Allocations from this size up are mmap()ed by a mailbox process, and unmapped when freed: glibc's
- * default (128 KB), fixed, so that a big RETR's send buffers go back to the kernel at its session's end.
- */
-#define POP3_OWNER_MMAP_MIN (128 * 1024)
-
 #endif

@@ -18,7 +18,6 @@
  */
 #include <errno.h>
 #include <limits.h>
-#include <malloc.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdint.h>
@@ -201,11 +200,6 @@ static int owner_main(struct pop3 *p, const struct auth_user *user, int chan, pi
 	forget_client(ctx);
 	owner = pop3_become_user(user) == 0;
 	explicit_bzero(p, sizeof(*p));
-	/*
-	 * A fixed threshold: glibc's own would rise past the first big RETR's send buffers once they
-	 * were freed, and the heap then keep their pages dirty through every later session.
-	 */
-	(void)mallopt(M_MMAP_THRESHOLD, POP3_OWNER_MMAP_MIN);
 	/* After the uid change, which clears it: a monitor killed at shutdown takes the process along. */
 	if (owner && (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0 || getppid() != monitor))
 		return 1;
