@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
+#include <sys/mman.h>
 #include <unistd.h>
 
 #include "common/clock.h"
@@ -16,6 +17,8 @@
 #include "mailbox/pop3fmt.h"
 
 static unsigned lock_timeout = MAILBOX_LOCK_TIMEOUT;
+
+static void drop_send_buffers(struct mailbox *mb);
 
 void mailbox_set_lock_timeout(unsigned seconds)
 {
@@ -181,8 +184,7 @@ void mailbox_close(struct mailbox **mbp)
 	free(mb->msgs);
 	free(mb->known);
 	free(mb->known_used);
-	free(mb->inbuf);
-	free(mb->outbuf);
+	drop_send_buffers(mb);
 	free(mb->path);
 	free(mb->index_dir);
 	free(mb);
@@ -263,23 +265,81 @@ enum mailbox_status mailbox_session_lock(struct mailbox *mb, int fallback_fd)
 	return MAILBOX_OK;
 }
 
+/*
+ * Send buffers from this size up are mapped and unmapped here, not by malloc: glibc raises its
+ * mmap threshold to the size of a mapped chunk freed, so the next big buffers would come from the
+ * heap and stay there, dirty, through every later session of a kept mailbox process. Its own
+ * threshold is left alone: big indexes reloaded by a kept process still reuse its heap.
+ */
+#define SEND_MAP_MIN (128 * 1024)
+
+/* buf_get - N bytes for a send buffer, mapped when big; NULL when out of memory. */
+static char *buf_get(size_t n)
+{
+	void *p;
+
+	if (n < SEND_MAP_MIN)
+		return malloc(n);
+	p = mmap(NULL, n, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	return p == MAP_FAILED ? NULL : p;
+}
+
+/* buf_put - give back *P, N bytes from buf_get (or NULL), and clear it. */
+static void buf_put(char **p, size_t n)
+{
+	if (*p != NULL && n < SEND_MAP_MIN)
+		free(*p);
+	else if (*p != NULL)
+		(void)munmap(*p, n);
+	*p = NULL;
+}
+
+/* drop_send_buffers - give back MB's send buffers. */
+static void drop_send_buffers(struct mailbox *mb)
+{
+	buf_put(&mb->inbuf, mb->bufsize);
+	buf_put(&mb->outbuf, POP3FMT_OUT_MAX(mb->bufsize));
+	mb->bufsize = 0;
+}
+
+/*
+ * send_buffers - send buffers for a message of LEN bytes: as big as it (at least a page, at most
+ * MAILBOX_SEND_CHUNK), grown by doubling. Small messages never cost the 768 KB a full-size pair
+ * would. 0 or -1.
+ */
+static int send_buffers(struct mailbox *mb, uint64_t len)
+{
+	size_t want = len < MAILBOX_SEND_CHUNK ? (size_t)len : MAILBOX_SEND_CHUNK;
+
+	if (want < 4096)
+		want = 4096; /* also room for the line end pop3fmt_finish may add to an empty message */
+	if (want <= mb->bufsize)
+		return 0;
+	if (want < 2 * mb->bufsize)
+		want = 2 * mb->bufsize < MAILBOX_SEND_CHUNK ? 2 * mb->bufsize : MAILBOX_SEND_CHUNK;
+	drop_send_buffers(mb);
+	mb->inbuf = buf_get(want);
+	mb->outbuf = buf_get(POP3FMT_OUT_MAX(want));
+	mb->bufsize = want;
+	if (mb->inbuf == NULL || mb->outbuf == NULL) {
+		drop_send_buffers(mb);
+		log_err("mailbox %s: out of memory for send buffers", mb->path);
+		return -1;
+	}
+	return 0;
+}
+
 int mailbox_send_range(struct mailbox *mb, int fd, uint64_t off, uint64_t len, long body_lines,
 		       mailbox_write_fn fn, void *arg)
 {
 	struct pop3fmt f;
 	size_t n;
 
-	if (mb->inbuf == NULL) {
-		mb->inbuf = malloc(MAILBOX_SEND_CHUNK);
-		mb->outbuf = malloc(POP3FMT_OUT_MAX(MAILBOX_SEND_CHUNK));
-		if (mb->inbuf == NULL || mb->outbuf == NULL) {
-			log_err("mailbox %s: out of memory for send buffers", mb->path);
-			return -1;
-		}
-	}
+	if (send_buffers(mb, len) < 0)
+		return -1;
 	pop3fmt_init(&f, body_lines);
 	while (len > 0 && !f.done) {
-		size_t want = len < MAILBOX_SEND_CHUNK ? (size_t)len : MAILBOX_SEND_CHUNK;
+		size_t want = len < mb->bufsize ? (size_t)len : mb->bufsize;
 		ssize_t r = pread(fd, mb->inbuf, want, (off_t)off);
 		size_t used;
 

@@ -103,6 +103,13 @@ void mailbox_close(struct mailbox **mb);
 /* mailbox_set_lock_timeout - change MAILBOX_LOCK_TIMEOUT for this process (tests use 1). */
 void mailbox_set_lock_timeout(unsigned seconds);
 
+/*
+ * mailbox_preload - set up the UIDL digest (OpenSSL's provider and SHA-256) in the master, before
+ * any session forks: every mailbox process then shares those pages instead of building its own
+ * copy (about 130 KB when TLS is not configured, 20 KB when it is). Failure is logged; sessions retry.
+ */
+void mailbox_preload(void);
+
 /* mailbox_status_name - "ok", "in-use", "temporary failure" or "permanent failure", for logs. */
 const char *mailbox_status_name(enum mailbox_status st);
 

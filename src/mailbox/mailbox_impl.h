@@ -54,8 +54,9 @@ struct mailbox {
 	char (*known)[MAILBOX_UIDL_MAX + 1]; /* mbox: sorted UIDLs the index served; X-UIDL only from these */
 	bool *known_used;         /* mbox: known[i] already given to a message of this session */
 	size_t known_count;
-	char *inbuf;              /* send buffers, allocated on first use */
+	char *inbuf;              /* send buffers, allocated on first use, grown to the biggest message sent */
 	char *outbuf;
+	size_t bufsize;           /* inbuf's size, at most MAILBOX_SEND_CHUNK; outbuf's is POP3FMT_OUT_MAX of it */
 	bool committed;
 };
 

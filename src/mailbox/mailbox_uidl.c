@@ -12,7 +12,8 @@
 /*
  * UIDLs must never change for a message that did not change, so the digest is fixed forever:
  * the first 128 bits of SHA-256, in lower-case hex. The algorithm object and context are
- * fetched once per process (a fetch per message would cost more than hashing the headers).
+ * fetched once per process (a fetch per message would cost more than hashing the headers),
+ * and once for all sessions when the master calls mailbox_preload before forking them.
  */
 
 int uidl_hash(const void *buf, size_t len, char *out)
@@ -38,6 +39,14 @@ int uidl_hash(const void *buf, size_t len, char *out)
 	}
 	out[32] = '\0';
 	return 0;
+}
+
+void mailbox_preload(void)
+{
+	char digest[33];
+
+	/* One digest, not just the fetch: the context's SHA-256 state is allocated by the first one. */
+	(void)uidl_hash("", 0, digest);
 }
 
 bool uidl_valid(const char *s, size_t n)

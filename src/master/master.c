@@ -29,6 +29,7 @@
 #include "master/throttle.h"
 #include "master/validate.h"
 #include "master/workers.h"
+#include "pop3d/pop3.h"
 
 /* Addresses whose failed logins are remembered. */
 #define THROTTLE_SLOTS 4096
@@ -319,6 +320,7 @@ int master_run(struct config *cfg, bool foreground)
 	privsep_resolve_server_user(cfg);
 	rc = startup(&m, foreground);
 	if (rc == 0) {
+		pop3_preload(); /* before the first fork, so that every session shares what it sets up */
 		m.workers.report_fd = m.reports.wr;
 		m.workers.pool = &m.pool;
 		workers_start_all(&m.workers, m.cfg, &m.ls, cfds,

@@ -26,3 +26,6 @@ EXTRA_DIST += tests/integration/test_pop3_mailbox_reuse.py
 # What a session no longer asks the kernel: SO_TYPE, SO_RCVTIMEO, mkdir, getsockname (strace).
 TESTS += tests/integration/test_pop3_syscalls.py
 EXTRA_DIST += tests/integration/test_pop3_syscalls.py
+# What an idle session's three processes dirty (lineio.c, pop3_owner.c, mailbox.c).
+TESTS += tests/integration/test_pop3_idle_memory.py
+EXTRA_DIST += tests/integration/test_pop3_idle_memory.py

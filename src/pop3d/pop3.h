@@ -12,6 +12,12 @@
  */
 int pop3_session_main(struct session_ctx *ctx);
 
+/*
+ * pop3_preload - in the master, before it forks any session: set up once what every mailbox process
+ * would otherwise build for itself (the UIDL digest), so that they all share its pages.
+ */
+void pop3_preload(void);
+
 /* The POP3 service as a reused pair runs it (server.process_reuse; privsep/member.h). */
 struct member_service;
 extern const struct member_service pop3_member_service;

@@ -55,7 +55,6 @@ struct pop3 {
 	char challenge[POP3_CHALLENGE_MAX];
 	bool have_user;           /* USER was accepted and PASS may follow */
 	char user[AUTH_NAME_MAX];
-	struct auth_user login;   /* filled by a successful check */
 
 	/* TRANSACTION (post-login process) */
 	struct mailbox *mb;
@@ -124,8 +123,8 @@ int pop3_cmd_auth(void *session, struct session_args *a);
 
 /*
  * pop3_try_login - ask the monitor to check USER with SECRET (a password, or an APOP digest).
- * On success returns POP3_LOGIN with p->login filled; otherwise replies -ERR [AUTH] or
- * [SYS/TEMP]. SECRET is not kept; the caller wipes its own copies.
+ * On success returns POP3_LOGIN (the monitor, not the child, keeps the user found); otherwise
+ * replies -ERR [AUTH] or [SYS/TEMP]. SECRET is not kept; the caller wipes its own copies.
  */
 enum pop3_outcome pop3_try_login(struct pop3 *p, enum privsep_mech mech, const char *user, const char *secret);
 

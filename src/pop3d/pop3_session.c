@@ -47,7 +47,6 @@ static int prelogin(struct pop3 *p)
 		if (lio_flush(p->lio) < 0 || privsep_handover(p->ps, p->lio) < 0)
 			rc = 1;
 	}
-	explicit_bzero(&p->login, sizeof(p->login));
 	lio_free(&p->lio);
 	return rc;
 }
@@ -195,6 +194,11 @@ int pop3_session_main(struct session_ctx *ctx)
 	}
 	start(&p, ctx, ps, apop);
 	return rc == 0 ? protocol_child(&p) : monitor(&p);
+}
+
+void pop3_preload(void)
+{
+	mailbox_preload();
 }
 
 /* A reused pair's parts (server.process_reuse). */

@@ -69,11 +69,13 @@ enum auth_result privsep_check(struct privsep *ps, const struct privsep_request 
 		return AUTH_TEMPFAIL;
 	if (req->mech != PRIVSEP_PASSWORD || strcmp(req->user, "alice") != 0 || strcmp(req->secret, "secret") != 0)
 		return AUTH_FAIL;
-	memset(user, 0, sizeof(*user));
-	snprintf(user->name, sizeof(user->name), "alice");
-	user->uid = getuid();
-	user->gid = getgid();
-	snprintf(user->mailbox, sizeof(user->mailbox), "%s", mbox_spec);
+	if (user != NULL) {
+		memset(user, 0, sizeof(*user));
+		snprintf(user->name, sizeof(user->name), "alice");
+		user->uid = getuid();
+		user->gid = getgid();
+		snprintf(user->mailbox, sizeof(user->mailbox), "%s", mbox_spec);
+	}
 	return AUTH_OK;
 }
 
@@ -144,7 +146,7 @@ static bool run_session(int fd)
 		struct mailbox *mb = open_mbox();
 
 		logged_in = true;
-		sess.username = sess.login.name;
+		sess.username = "alice"; /* the only user privsep_check lets in */
 		(void)pop3_transaction(&sess, mb);
 		mailbox_close(&mb);
 	}

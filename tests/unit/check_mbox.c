@@ -125,6 +125,58 @@ START_TEST(test_top)
 }
 END_TEST
 
+/* big_body - N bytes of body lines, every seventh one starting with a dot; NUL-terminated, caller frees. */
+static char *big_body(size_t n)
+{
+	char *s = malloc(n + 1);
+
+	ck_assert_ptr_nonnull(s);
+	for (size_t i = 0; i < n; i++)
+		s[i] = i % 64 == 63 ? '\n' : i % 448 == 0 ? '.' : (char)('a' + i % 26);
+	s[n - 1] = '\n';
+	s[n] = '\0';
+	return s;
+}
+
+/*
+ * The send buffers grow with the messages sent in one session, past MAILBOX_SEND_CHUNK (mapped by
+ * hand from 128 KB), and serve smaller ones after: every message byte-exact in any order.
+ */
+START_TEST(test_send_sizes)
+{
+	static const size_t sizes[] = { 10, 20000, 700000, 0, 150000, 30 };
+	size_t n = sizeof(sizes) / sizeof(sizes[0]), cap = 64, used = 0;
+	char *raw[sizeof(sizes) / sizeof(sizes[0])], *mbox_text;
+	struct mailbox *mb;
+
+	for (size_t i = 0; i < n; i++) {
+		char *body = sizes[i] > 0 ? big_body(sizes[i]) : strdup("");
+		size_t len = strlen(body) + 32;
+
+		raw[i] = malloc(len);
+		ck_assert_ptr_nonnull(raw[i]);
+		snprintf(raw[i], len, "Subject: %zu\n\n%s", i, body);
+		cap += strlen(raw[i]) + 64;
+		free(body);
+	}
+	mbox_text = malloc(cap);
+	ck_assert_ptr_nonnull(mbox_text);
+	for (size_t i = 0; i < n; i++)
+		used += (size_t)snprintf(mbox_text + used, cap - used, "From a@example.org Mon Jan  1 00:00:00 2024\n%s\n",
+					 raw[i]);
+	put(mbox_text);
+	mb = open_ok(idx);
+	ck_assert_uint_eq(mailbox_count(mb), n);
+	for (size_t i = 0; i < n; i++)
+		expect_msg(mb, i, raw[i]);
+	expect_msg(mb, 0, raw[0]); /* and the first again, with the biggest buffers */
+	mailbox_close(&mb);
+	for (size_t i = 0; i < n; i++)
+		free(raw[i]);
+	free(mbox_text);
+}
+END_TEST
+
 START_TEST(test_uidl)
 {
 	char *a;
@@ -402,6 +454,7 @@ static Suite *mbox_suite(void)
 	tcase_add_test(tc, test_odd_files);
 	tcase_add_test(tc, test_not_an_mbox);
 	tcase_add_test(tc, test_top);
+	tcase_add_test(tc, test_send_sizes);
 	tcase_add_test(tc, test_uidl);
 	tcase_add_test(tc, test_in_use);
 	tcase_add_test(tc, test_dotlock_interop);
