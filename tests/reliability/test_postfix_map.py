@@ -7,6 +7,7 @@ it. Needs root (a private Postfix); skipped otherwise.
 """
 
 import os
+import re
 import poplib
 import smtplib
 import socket
@@ -83,6 +84,7 @@ class PostfixReadsTheMap(h.TestCase):
         outcomes = []
         for src in CLIENTS:
             self.assertEqual(rcpt(pf.port, src), 554, "Postfix relayed for %s before its login" % src)
+            mark = len(d.log())
             c = SourcedPOP3(d.port("pop3"), src)
             c.user("alice")
             self.assertTrue(c.pass_("secret").startswith(b"+OK"))
@@ -90,6 +92,9 @@ class PostfixReadsTheMap(h.TestCase):
             c.quit()
             self.assertEqual(after, 250, "Postfix refused %s right after its +OK:\n%s"
                              % (src, pf.log()[-2000:]))
+            # The session's end records the authorization again: revoke after it, not before.
+            sid = d.wait_for_log(r"pop3 session=(\w+) ip=%s user=alice login ok" % re.escape(src), start=mark).group(1)
+            d.wait_for_log(r"session process \d+ is done with session=%s" % sid, start=mark, timeout=30)
             d.ctl("del", src)
             revoked = rcpt(pf.port, src)
             self.assertEqual(revoked, 554, "Postfix still relays for %s after popgatectl del" % src)
