@@ -41,24 +41,6 @@ def proc_status(pid):
     return int(out["Uid"][0]), int(out["CapEff"][0], 16)
 
 
-def descendants(root):
-    """ROOT and every process below it, from /proc."""
-    kids = {}
-    for p in os.listdir("/proc"):
-        if p.isdigit():
-            try:
-                with open("/proc/%s/stat" % p) as f:
-                    kids.setdefault(int(f.read().rsplit(")", 1)[1].split()[1]), []).append(int(p))
-            except (OSError, IndexError, ValueError):
-                pass
-    out, todo = [], [root]
-    while todo:
-        pid = todo.pop()
-        out.append(pid)
-        todo.extend(kids.get(pid, []))
-    return out
-
-
 def start_time(pid):
     """PID's start time in clock ticks, None once it has exited (gone or a zombie)."""
     try:
@@ -550,7 +532,7 @@ class MasterDeath(h.TestCase):
             held[-1].sendall(b"EHLO a.example\r\nMAIL FROM:<a@a.example>\r\n")
             for line in ("lookup worker listening", "admin: serving"):
                 d.wait_for_log(line)
-            old = {p: start_time(p) for p in descendants(d.proc.pid)}
+            old = {p: start_time(p) for p in h.descendants(d.proc.pid)}
             old = {p: t for p, t in old.items() if t is not None}  # not the ones ended already
             what = {p: describe(p) for p in old}
             # master, 3 workers, the post-login process, and 3 sessions of monitor and protocol child

@@ -27,24 +27,6 @@ STRACE = shutil.which("strace")
 SESSIONS = 4
 
 
-def tree(root):
-    """ROOT and every process below it."""
-    parent = {}
-    for name in os.listdir("/proc"):
-        if name.isdigit():
-            try:
-                with open("/proc/%s/stat" % name) as f:
-                    parent[int(name)] = int(f.read().rsplit(")", 1)[1].split()[1])
-            except OSError:
-                continue
-    out, todo = [], [root]
-    while todo:
-        pid = todo.pop()
-        out.append(pid)
-        todo.extend(p for p, pp in parent.items() if pp == pid)
-    return out
-
-
 class Pop3Syscalls(h.TestCase):
     def session(self, d):
         mark = len(d.log())
@@ -65,7 +47,7 @@ class Pop3Syscalls(h.TestCase):
             d.add_user("alice", "secret", messages=[h.mbox_message(i) for i in (1, 2)])
             d.start()
             self.session(d)  # the index directory, the pair and its mailbox process now exist
-            pids = tree(d.proc.pid)
+            pids = h.descendants(d.proc.pid)
             trace = os.path.join(d.dir, "tree.strace")
             st = subprocess.Popen([STRACE, "-f", "-o", trace, "-e",
                                    "trace=getsockopt,setsockopt,mkdir,mkdirat,getsockname,recvfrom"]
