@@ -51,8 +51,11 @@ struct lio *lio_new(int fd)
 	struct lio *lio;
 	int fl = fcntl(fd, F_GETFL), one = 1;
 
-	/* Non-blocking, so that every wait happens in poll() under the timeout and the deadline. */
-	if (fl < 0 || fcntl(fd, F_SETFL, fl | O_NONBLOCK) < 0)
+	/*
+	 * Non-blocking, so that every wait happens in poll() under the timeout and the deadline. A
+	 * socket handed over by the protocol child is already (the flag is the open file's, shared).
+	 */
+	if (fl < 0 || (!(fl & O_NONBLOCK) && fcntl(fd, F_SETFL, fl | O_NONBLOCK) < 0))
 		return NULL;
 	/*
 	 * Output is assembled in out[] and flushed a reply at a time, so Nagle could only hold back
