@@ -177,12 +177,10 @@ static int open_idle(const struct pgl_opts *o, struct pgl_conn *c, long i, bool 
 	if (smtp) {
 		static char step[32];
 
-		if ((code = pgl_smtp(c)) == 220 && (code = pgl_send(c, "EHLO bench.test")) == 0)
-			code = pgl_smtp(c) == 250 ? 0 : -2;
-		if (code == -2)
+		if ((code = pgl_smtp(c)) != 220 && snprintf(step, sizeof(step), "greeting:%d", code) > 0)
+			*why = step; /* -1: no reply line */
+		else if (code == 220 && (pgl_send(c, "EHLO bench.test") != 0 || pgl_smtp(c) != 250))
 			*why = "EHLO";
-		else if (code != 0 && snprintf(step, sizeof(step), "greeting:%d", code) > 0)
-			*why = step;
 	} else if (pgl_pop3_login(c, o, i) != 0) {
 		*why = "login";
 	}

@@ -328,7 +328,7 @@ void mbox_index_load(struct mailbox *mb, int fd, const struct stat *st, uint64_t
 	for (size_t i = 0; !*exact && i < mb->count; i++)
 		(void)mbox_xuidl_take(mb, mb->msgs[i].uidl); /* kept from the index: taken */
 out:
-	if (*resume == 0 && !*exact)
+	if (*resume == 0)
 		log_debug("mailbox %s: index %s not usable, parsing the whole file", mb->path, path);
 	if (data != NULL)
 		munmap((void *)(uintptr_t)data, len);
