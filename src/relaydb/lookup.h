@@ -50,6 +50,18 @@ void relay_lookup_free(struct relay_lookup **lk);
  */
 enum relay_reason relay_lookup_check(struct relay_lookup *lk, const char *ip, time_t now, struct relay_entry *e);
 
+/*
+ * relay_lookup_prefetch - ask the worker about IP now, without waiting, so that the answer is there
+ * when the transaction's first RCPT needs it (relay_lookup_check). Nothing is asked when the lists
+ * decide alone, when LK's worker failed, when an earlier question is still unanswered, or when the
+ * worker's socket is not there yet. The answer is taken only when it authorizes: any other is asked
+ * again at the check, so a login recorded meanwhile counts.
+ */
+void relay_lookup_prefetch(struct relay_lookup *lk, const char *ip);
+
+/* relay_lookup_end_transaction - the transaction ended: an answer asked ahead for it is not taken. */
+void relay_lookup_end_transaction(struct relay_lookup *lk);
+
 /* relay_lookup_failed - whether LK's worker did not answer, so that LK refuses every later check. */
 bool relay_lookup_failed(const struct relay_lookup *lk);
 

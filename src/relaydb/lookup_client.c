@@ -17,10 +17,19 @@
 #include "relaydb/lookup.h"
 #include "relaydb/lookup_wire.h"
 
+/* The question asked ahead of need (relay_lookup_prefetch) whose answer is not read yet: at most one. */
+enum relay_ahead {
+	AHEAD_NONE,
+	AHEAD_PENDING, /* asked for the current transaction */
+	AHEAD_STALE,   /* asked for a transaction that has ended: its answer is read and dropped */
+};
+
 struct relay_lookup {
 	const struct config *cfg;
 	int fd;                 /* connected to the worker, or -1 */
 	bool worker_failed;     /* it did not answer: refuse at once until LK is freed */
+	enum relay_ahead ahead;
+	char ahead_ip[IP_TEXT_MAX]; /* the canonical address asked ahead */
 };
 
 int relay_lookup_dir(const struct config *cfg, char *buf, size_t len)
@@ -80,14 +89,13 @@ bool relay_lookup_failed(const struct relay_lookup *lk)
  * worker_connect - connect to the worker's socket. A worker that is starting (the master forks it
  * as it starts serving) or restarting has no socket yet, or a dead one's: tried again every
  * RELAY_LOOKUP_RETRY_MS for up to RELAY_LOOKUP_TIMEOUT_MS. Not when even the socket's directory
- * is missing: popgated's master makes it before anything, so no worker will come. 0, or -1 with
- * errno set.
+ * is missing: popgated's master makes it before anything, so no worker will come. Tried until
+ * DEADLINE (once for IPC_NOW). 0, or -1 with errno set.
  */
-static int worker_connect(struct relay_lookup *lk)
+static int worker_connect(struct relay_lookup *lk, int64_t deadline)
 {
 	struct sockaddr_un sa = { .sun_family = AF_UNIX };
 	char dir[sizeof(sa.sun_path)];
-	int64_t deadline;
 	int fd, err;
 
 	if (relay_lookup_path(lk->cfg, sa.sun_path, sizeof(sa.sun_path)) < 0 ||
@@ -97,7 +105,6 @@ static int worker_connect(struct relay_lookup *lk)
 	}
 	if (access(dir, F_OK) < 0)
 		return -1;
-	deadline = ipc_deadline(RELAY_LOOKUP_TIMEOUT_MS);
 	for (;;) {
 		if ((fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0)) < 0)
 			return -1;
@@ -135,15 +142,54 @@ static int wait_answer(int fd, struct relay_lookup_rep *rep, int64_t deadline)
 	return 0;
 }
 
-/* ask_once - one question on LK's connection (made if needed) by DEADLINE: 0, or -1 with errno set. */
+/* send_question - one question on LK's connection (made if needed) by DEADLINE: 0, or -1 with errno set. */
+static int send_question(struct relay_lookup *lk, const struct relay_lookup_req *req, int64_t deadline)
+{
+	if (lk->fd < 0 && worker_connect(lk, deadline) < 0)
+		return -1;
+	return ipc_send(lk->fd, IPC_RELAY_LOOKUP, req, sizeof(*req), -1, deadline);
+}
+
+/* ask_once - one question and its answer by DEADLINE: 0, or -1 with errno set. */
 static int ask_once(struct relay_lookup *lk, const struct relay_lookup_req *req, struct relay_lookup_rep *rep,
 		    int64_t deadline)
 {
-	if (lk->fd < 0 && worker_connect(lk) < 0)
+	if (send_question(lk, req, deadline) < 0 || wait_answer(lk->fd, rep, deadline) < 0)
 		return -1;
-	if (ipc_send(lk->fd, IPC_RELAY_LOOKUP, req, sizeof(*req), -1, deadline) < 0 ||
-	    wait_answer(lk->fd, rep, deadline) < 0)
-		return -1;
+	return 0;
+}
+
+/* disconnect - close LK's connection; an answer still owed on it is forgotten with it. */
+static void disconnect(struct relay_lookup *lk)
+{
+	if (lk->fd >= 0)
+		close(lk->fd);
+	lk->fd = -1;
+	lk->ahead = AHEAD_NONE;
+}
+
+/*
+ * worker_failed - the worker did not answer by the deadline: logged once per LK (the protocol child
+ * cannot read the database, server.login_user owns none of it), and every relay check on LK is a
+ * temporary failure from here on.
+ */
+static void worker_failed(struct relay_lookup *lk)
+{
+	log_err("relaydb: the lookup worker did not answer (%s); relaying refused with a temporary failure "
+		"for the rest of this transaction", errno != 0 ? strerror(errno) : "no answer");
+	disconnect(lk);
+	lk->worker_failed = true;
+}
+
+/* question_for - the question for the canonical address CANON into *REQ; -1 when it cannot be one. */
+static int question_for(const char *canon, struct relay_lookup_req *req)
+{
+	size_t n = strlen(canon);
+
+	if (n >= sizeof(req->ip))
+		return -1; /* relay_check_lists made CANON: never so long */
+	memset(req, 0, sizeof(*req));
+	memcpy(req->ip, canon, n + 1);
 	return 0;
 }
 
@@ -152,42 +198,88 @@ static int ask_worker(struct relay_lookup *lk, const char *canon, struct relay_e
 {
 	struct relay_lookup_req req;
 	struct relay_lookup_rep rep;
-	size_t n = strlen(canon);
 	bool reused = lk->fd >= 0;
 
-	if (lk->worker_failed)
+	if (lk->worker_failed || question_for(canon, &req) < 0)
 		return -1;
-	if (n >= sizeof(req.ip))
-		return -1; /* relay_check_lists made CANON: never so long */
-	memset(&req, 0, sizeof(req));
-	memcpy(req.ip, canon, n + 1);
 	if (ask_once(lk, &req, &rep, ipc_deadline(RELAY_LOOKUP_TIMEOUT_MS)) < 0) {
 		/*
 		 * A connection made for an earlier question whose worker has ended since (it was
 		 * restarted: killed, or gone for being stuck in the database): ask its successor.
 		 */
-		if (!reused || (errno != EPIPE && errno != ECONNRESET))
-			goto failed;
-		close(lk->fd);
-		lk->fd = -1;
-		if (ask_once(lk, &req, &rep, ipc_deadline(RELAY_LOOKUP_TIMEOUT_MS)) < 0)
-			goto failed;
+		if (!reused || (errno != EPIPE && errno != ECONNRESET)) {
+			worker_failed(lk);
+			return -1;
+		}
+		disconnect(lk);
+		if (ask_once(lk, &req, &rep, ipc_deadline(RELAY_LOOKUP_TIMEOUT_MS)) < 0) {
+			worker_failed(lk);
+			return -1;
+		}
 	}
 	if (rep.found == 1)
 		*e = rep.entry;
 	return rep.found;
-failed:
-	/*
-	 * Once per session: the protocol child cannot read the database (server.login_user owns none
-	 * of it), so every relay check it makes from here on is a temporary failure.
-	 */
-	log_err("relaydb: the lookup worker did not answer (%s); relaying refused with a temporary failure "
-		"for the rest of this transaction", errno != 0 ? strerror(errno) : "no answer");
-	if (lk->fd >= 0)
-		close(lk->fd);
-	lk->fd = -1;
-	lk->worker_failed = true;
-	return -1;
+}
+
+/*
+ * take_ahead - read the answer still owed on LK's connection. True when it answers the current
+ * transaction's question for CANON with an entry, which goes to *E. A worker that does not answer
+ * by the deadline has failed; a connection that broke is closed, for ask_worker to make anew.
+ */
+static bool take_ahead(struct relay_lookup *lk, const char *canon, struct relay_entry *e)
+{
+	struct relay_lookup_rep rep;
+	bool ours = lk->ahead == AHEAD_PENDING && strcmp(lk->ahead_ip, canon) == 0;
+
+	if (lk->ahead == AHEAD_NONE)
+		return false;
+	lk->ahead = AHEAD_NONE;
+	errno = 0;
+	if (wait_answer(lk->fd, &rep, ipc_deadline(RELAY_LOOKUP_TIMEOUT_MS)) < 0) {
+		if (errno == ETIMEDOUT)
+			worker_failed(lk);
+		else
+			disconnect(lk);
+		return false;
+	}
+	if (!ours || rep.found != 1)
+		return false;
+	*e = rep.entry;
+	return true;
+}
+
+void relay_lookup_prefetch(struct relay_lookup *lk, const char *ip)
+{
+	struct relay_lookup_req req;
+	struct relay_lookup_rep rep;
+	char canon[IP_TEXT_MAX];
+	enum relay_reason reason;
+
+	if (lk->worker_failed || relay_check_lists(lk->cfg, ip, canon, &reason) || question_for(canon, &req) < 0)
+		return;
+	if (lk->ahead != AHEAD_NONE) {
+		/* One question at a time: the last one's answer, if it is here; if not, none asked ahead now. */
+		if (wait_answer(lk->fd, &rep, IPC_NOW) < 0) {
+			if (errno == EAGAIN)
+				return;
+			disconnect(lk);
+		}
+		lk->ahead = AHEAD_NONE;
+	}
+	/* Not waiting for a worker that is starting: the RCPT that needs the answer will. */
+	if (send_question(lk, &req, IPC_NOW) < 0) {
+		disconnect(lk);
+		return;
+	}
+	lk->ahead = AHEAD_PENDING;
+	memcpy(lk->ahead_ip, canon, sizeof(canon));
+}
+
+void relay_lookup_end_transaction(struct relay_lookup *lk)
+{
+	if (lk->ahead == AHEAD_PENDING)
+		lk->ahead = AHEAD_STALE;
 }
 
 enum relay_reason relay_lookup_check(struct relay_lookup *lk, const char *ip, time_t now, struct relay_entry *e)
@@ -202,6 +294,10 @@ enum relay_reason relay_lookup_check(struct relay_lookup *lk, const char *ip, ti
 	memset(e, 0, sizeof(*e));
 	if (relay_check_lists(lk->cfg, ip, canon, &reason))
 		return reason;
+	/* An answer asked ahead stands when it authorizes; any other is asked again, now. */
+	if (take_ahead(lk, canon, e) && (reason = relay_entry_answer(lk->cfg, 1, e, now)) == RELAY_AUTHORIZED)
+		return reason;
+	memset(e, 0, sizeof(*e));
 	errno = 0;
 	found = ask_worker(lk, canon, e);
 	/* The worker already applied the note of unrecorded logins, which is in relay.db_dir. */

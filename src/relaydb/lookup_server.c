@@ -184,7 +184,12 @@ static bool answer(struct lookupd *ld, nfds_t i)
 	/* The note of unrecorded logins is in relay.db_dir, which the asking protocol child cannot read. */
 	if (rep.found >= 0 && relay_entry_reason(ld->cfg, rep.found, &rep.entry, time(NULL)) == RELAY_DB_ERROR)
 		rep.found = -1;
-	return ipc_send(ld->fds[i].fd, IPC_RELAY_LOOKUP_REP, &rep, sizeof(rep), -1, IPC_NOW) == 0;
+	if (ipc_send(ld->fds[i].fd, IPC_RELAY_LOOKUP_REP, &rep, sizeof(rep), -1, IPC_NOW) < 0)
+		return false;
+	/* After the answer went out: whoever reads this line knows the session has it. */
+	log_debug("relaydb: looked up %s: %s", in.q.ip,
+		  rep.found == 1 ? "entry" : rep.found == 0 ? "no entry" : "database error");
+	return true;
 }
 
 static void serve_ready(struct lookupd *ld)

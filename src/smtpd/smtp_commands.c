@@ -95,6 +95,8 @@ static int cmd_mail(void *session, struct session_args *a)
 	s->rcpts_bytes = 0;
 	s->verdicts = 0;
 	s->state = SMTP_S_MAIL;
+	/* Asked before the reply goes out, so that the worker answers while the client reads it. */
+	smtp_policy_mail(&s->policy, smtp_log_user(s));
 	smtp_reply(s, "250 2.1.0 Ok");
 	return SMTP_DONE;
 }

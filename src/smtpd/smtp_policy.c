@@ -20,11 +20,24 @@ void smtp_policy_close(struct smtp_policy *pol)
 	pol->authorized = false;
 }
 
+void smtp_policy_mail(struct smtp_policy *pol, const char *auth_user)
+{
+	if (auth_user != NULL && auth_user[0] != '\0')
+		return; /* every recipient of an authenticated session passes without the database */
+	if (pol->lookup == NULL && (pol->lookup = relay_lookup_new(pol->cfg)) == NULL)
+		return; /* the RCPT that needs it says so */
+	relay_lookup_prefetch(pol->lookup, pol->client_ip);
+}
+
 void smtp_policy_end_transaction(struct smtp_policy *pol)
 {
 	pol->authorized = false;
-	if (pol->lookup != NULL && relay_lookup_failed(pol->lookup))
+	if (pol->lookup == NULL)
+		return;
+	if (relay_lookup_failed(pol->lookup))
 		relay_lookup_free(&pol->lookup);
+	else
+		relay_lookup_end_transaction(pol->lookup);
 }
 
 bool smtp_relay_domain(const struct config *cfg, const char *domain)
@@ -40,8 +53,8 @@ bool smtp_relay_domain(const struct config *cfg, const char *domain)
 }
 
 /*
- * from_database - the POP-before-SMTP lookup, through the relay-lookup worker when it answers, or
- * the transaction's earlier answer while its entry is unexpired.
+ * from_database - the POP-before-SMTP lookup: the answer the worker gave to the question asked at
+ * MAIL, or asked now, or the transaction's earlier answer while its entry is unexpired.
  */
 static enum smtp_verdict from_database(struct smtp_policy *pol, time_t now, struct relay_entry *entry)
 {

@@ -35,10 +35,11 @@ enum smtp_verdict {
 /*
  * Per-session policy state: the client, its way to the relay database, and the transaction's
  * POP-before-SMTP authorization. A client's authorization is asked of the relay-lookup worker at
- * the transaction's first RCPT that needs it; the later RCPTs of the same transaction take that
- * answer while the entry it returned is unexpired, without the hop. A revocation (popgatectl del,
- * the admin page) therefore reaches the next transaction, not the recipients still being added to a
- * message that already has one relayed.
+ * MAIL, without waiting, so that the worker's hop is off the RCPT's round trip; the transaction's
+ * first RCPT that needs the database takes that answer when it authorizes, and asks again when it
+ * does not (a login recorded between MAIL and RCPT counts). The later RCPTs of the transaction take
+ * the answer while the entry it returned is unexpired, without the hop. A revocation (popgatectl
+ * del, the admin page) therefore reaches the next transaction, not one already begun.
  */
 struct smtp_policy {
 	const struct config *cfg;
@@ -53,6 +54,12 @@ void smtp_policy_init(struct smtp_policy *pol, const struct config *cfg, const c
 
 /* smtp_policy_close - close what the lookups opened. */
 void smtp_policy_close(struct smtp_policy *pol);
+
+/*
+ * smtp_policy_mail - a transaction begins (MAIL accepted) for a session authenticated as AUTH_USER
+ * (NULL or "" when not): ask the worker about the client now, unless nothing will need it.
+ */
+void smtp_policy_mail(struct smtp_policy *pol, const char *auth_user);
 
 /*
  * smtp_policy_end_transaction - forget the transaction's authorization; keep the connection to the

@@ -204,6 +204,38 @@ class Relay(h.TestCase):
             self.assertEqual(len(self.mta.runs()), 1)
             self.assertEqual(d.log().count("relay ok"), 3, d.log())
 
+    def test_mail_asks_the_worker_ahead(self):
+        """MAIL asks the lookup worker before its 250, so the first RCPT finds the answer there (a
+        worker stopped after it answered is not asked again); an answer that does not authorize is
+        asked again at RCPT, so a login recorded between MAIL and RCPT counts."""
+        with self.daemon() as d:
+            d.start()
+            p = d.port("smtp")
+            worker = int(d.wait_for_log(r"popgated/lookup\[(\d+)\]: \w+: relaydb: lookup worker listening").group(1))
+            answered = r"popgated/lookup\[%d\]: \w+: relaydb: looked up 127\.0\.0\.1: %s"
+            sh.ctl(d, "add", "127.0.0.1", "--user", "alice", "--ttl", "1h")
+            s = smtplib.SMTP("127.0.0.1", p, timeout=30)
+            try:
+                s.ehlo("client.test")
+                start = len(d.log())
+                self.assertEqual(s.mail("alice@example.org")[0], 250)
+                d.wait_for_log(answered % (worker, "entry"), start=start)
+                os.kill(worker, signal.SIGSTOP)
+                try:
+                    self.assertEqual(s.rcpt("one@elsewhere.net")[0], 250)
+                finally:
+                    os.kill(worker, signal.SIGCONT)
+                s.rset()
+                sh.ctl(d, "del", "127.0.0.1")
+                start = len(d.log())
+                self.assertEqual(s.mail("alice@example.org")[0], 250)
+                d.wait_for_log(answered % (worker, "no entry"), start=start)
+                sh.ctl(d, "add", "127.0.0.1", "--user", "alice", "--ttl", "1h")
+                self.assertEqual(s.rcpt("two@elsewhere.net")[0], 250)
+            finally:
+                s.quit()
+            self.assertEqual(d.log().count("relay ok"), 2, d.log())
+
     def test_lookups_through_the_worker_and_without_it(self):
         """RCPT asks the relay-lookup worker; a stopped or killed worker is a temporary failure,
         never a wrong answer: the protocol child (server.login_user) cannot read the database."""

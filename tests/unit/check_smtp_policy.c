@@ -241,6 +241,43 @@ START_TEST(test_transaction_asks_once)
 }
 END_TEST
 
+/*
+ * MAIL asks the worker ahead: the first RCPT takes an answer that authorizes and asks again on any
+ * other (a login recorded between MAIL and RCPT counts); an answer asked for a transaction that
+ * ended unasked (RSET, or only local recipients) is never taken by the next one.
+ */
+START_TEST(test_mail_asks_ahead)
+{
+	struct config *cfg = config("", "");
+	struct smtp_policy pol;
+	struct smtp_addr out = addr("<bob@elsewhere.net>");
+	const time_t t0 = 1700000000;
+
+	start_worker(cfg);
+	smtp_policy_init(&pol, cfg, "203.0.113.5");
+	smtp_policy_mail(&pol, NULL);
+	authorize(cfg, "203.0.113.5", t0);
+	ck_assert_int_eq(smtp_policy_rcpt(&pol, &out, NULL, t0 + 1, NULL), SMTP_VERDICT_AUTHORIZED);
+	smtp_policy_end_transaction(&pol);
+	smtp_policy_mail(&pol, NULL);
+	smtp_policy_end_transaction(&pol);
+	revoke_entry(cfg, "203.0.113.5");
+	smtp_policy_mail(&pol, NULL);
+	ck_assert_int_eq(smtp_policy_rcpt(&pol, &out, NULL, t0 + 2, NULL), SMTP_VERDICT_UNKNOWN);
+	smtp_policy_end_transaction(&pol);
+	/* Transactions that never need their answer leave none behind that a later one takes. */
+	for (int i = 0; i < 1000; i++) {
+		smtp_policy_mail(&pol, NULL);
+		smtp_policy_end_transaction(&pol);
+	}
+	authorize(cfg, "203.0.113.5", t0 + 3);
+	smtp_policy_mail(&pol, NULL);
+	ck_assert_int_eq(smtp_policy_rcpt(&pol, &out, NULL, t0 + 4, NULL), SMTP_VERDICT_AUTHORIZED);
+	smtp_policy_close(&pol);
+	config_free(&cfg);
+}
+END_TEST
+
 /* A worker that did not answer fails the rest of its transaction at once, and is asked again by the next. */
 START_TEST(test_failed_worker_is_asked_by_the_next_transaction)
 {
@@ -335,6 +372,7 @@ static Suite *suite(void)
 	tcase_add_test(tc, test_pop_before_smtp_expiry);
 	tcase_add_test(tc, test_transaction_asks_once);
 	tcase_add_test(tc, test_failed_worker_is_asked_by_the_next_transaction);
+	tcase_add_test(tc, test_mail_asks_ahead);
 	tcase_add_test(tc, test_db_failure_is_temporary);
 	tcase_add_test(tc, test_no_worker_is_temporary);
 	tcase_add_test(tc, test_verdict_text);
