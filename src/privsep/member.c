@@ -92,7 +92,7 @@ static int monitor_loop(struct session_ctx *ctx, struct privsep *ps, const struc
 	return session_reap(child, next == MEMBER_BROKEN ? SIGKILL : 0) != 0 || next == MEMBER_BROKEN;
 }
 
-/* split - fork this pair's next protocol child: 0 in it, 1 in the monitor, -1 (logged) when none could be made. */
+/* split - fork this pair's next protocol child: 0 in it, 1 in the monitor, -1 when none could be made. */
 static int split(struct session_ctx *ctx, const struct member_service *svc, struct privsep **ps)
 {
 	int rc;
