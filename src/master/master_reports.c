@@ -5,6 +5,7 @@
 
 #include "common/clock.h"
 #include "common/log.h"
+#include "common/session_conn.h"
 #include "common/stats.h"
 #include "master/master_int.h"
 #include "master/tally.h"
@@ -30,7 +31,9 @@ static void conn_done(struct master *m, pid_t pid)
 {
 	struct child ch = { .sid = "-" };
 
-	if (!pool_done(&m->pool, pid, (unsigned)conf(m->cfg)->server.process_reuse, mono_ms()))
+	unsigned reuse = (unsigned)conf(m->cfg)->server.process_reuse * SESSION_MONITOR_CHILDREN;
+
+	if (!pool_done(&m->pool, pid, reuse, mono_ms()))
 		return; /* only a reused process can be done and live on */
 	if (children_remove(m->kids, pid, &ch))
 		session_ended(m, &ch);

@@ -188,6 +188,12 @@ int pop3_owner_serve(struct pop3 *p, const struct auth_user *user, const char *i
 /* pop3_owner_release - end the kept mailbox process, if any (a login of other credentials, idle, the pair's end). */
 void pop3_owner_release(void);
 
+/*
+ * pop3_owner_forget - member_service.child_forget: in a protocol child forked by a monitor that keeps
+ * a mailbox process, close the copy of its channel (the child must not reach it); the process lives on.
+ */
+void pop3_owner_forget(void);
+
 /* pop3_owner_idle_ms - member_service.monitor_idle_ms: pop3.mailbox_process_idle in ms while one is kept; else -1. */
 int pop3_owner_idle_ms(void);
 

@@ -325,6 +325,14 @@ int pop3_owner_serve(struct pop3 *p, const struct auth_user *user, const char *i
 	return wait_done();
 }
 
+void pop3_owner_forget(void)
+{
+	if (kept.chan >= 0)
+		close(kept.chan);
+	kept.chan = -1;
+	kept.pid = -1;
+}
+
 int pop3_owner_idle_ms(void)
 {
 	return kept.pid > 0 ? (int)conf(kept.cfg)->pop3.mailbox_process_idle * 1000 : -1;

@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <poll.h>
 #include <signal.h>
+#include <stdbool.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -55,16 +56,22 @@ static void wait_idle(const struct session_ctx *ctx, const struct member_service
 		svc->monitor_idle();
 }
 
-/* monitor_loop - take connections from the master until it closes the dispatch socket. */
-static int monitor_loop(struct session_ctx *ctx, struct privsep *ps, const struct member_service *svc)
+/*
+ * monitor_loop - take connections from the master until it closes the dispatch socket, or until
+ * this child has served server.process_reuse of them (*RENEW: the caller forks the next child).
+ */
+static int monitor_loop(struct session_ctx *ctx, struct privsep *ps, const struct member_service *svc, bool *renew)
 {
 	enum member_next next = MEMBER_AGAIN;
 	pid_t child = privsep_child_pid(ps);
+	long left = conf(ctx->cfg)->server.process_reuse;
 	int got = 1;
 
+	*renew = false;
 	if (svc->monitor_forget != NULL)
 		svc->monitor_forget();
-	while (next == MEMBER_AGAIN && (wait_idle(ctx, svc), got = session_conn_recv(ctx->dispatch_fd, ctx)) == 1) {
+	while (next == MEMBER_AGAIN && !*renew &&
+	       (wait_idle(ctx, svc), got = session_conn_recv(ctx->dispatch_fd, ctx)) == 1) {
 		next = serve_one(ctx, ps, svc);
 		log_set_session(NULL);
 		if (next == MEMBER_AGAIN && privsep_child_gone(ps))
@@ -73,30 +80,57 @@ static int monitor_loop(struct session_ctx *ctx, struct privsep *ps, const struc
 			log_err("reused session: cannot tell the master the connection is over: %s", strerror(errno));
 			next = MEMBER_LAST;
 		}
+		*renew = next == MEMBER_AGAIN && --left <= 0;
 	}
 	if (next == MEMBER_AGAIN && got < 0)
 		log_err("reused session: a malformed connection record from the master");
-	if (svc->monitor_idle != NULL)
+	/* What the monitor keeps between connections (the mailbox process) outlives a child, not the pair. */
+	if (!*renew && svc->monitor_idle != NULL)
 		svc->monitor_idle();
 	/* An idle child waits for its next connection: the channel's end is its signal to go. */
 	privsep_free(&ps);
 	return session_reap(child, next == MEMBER_BROKEN ? SIGKILL : 0) != 0 || next == MEMBER_BROKEN;
 }
 
-int member_main(struct session_ctx *ctx, const struct member_service *svc)
+/* split - fork this pair's next protocol child: 0 in it, 1 in the monitor, -1 when none could be made. */
+static int split(struct session_ctx *ctx, const struct member_service *svc, struct privsep **ps)
 {
-	struct privsep *ps = NULL;
 	int rc;
 
 	if (svc->prepare != NULL)
 		svc->prepare(ctx);
-	rc = privsep_fork(ctx, &ps);
+	rc = privsep_fork(ctx, ps);
+	/* A later child is forked by a monitor that has kept things between connections: not the child's. */
+	if (rc == 0 && svc->child_forget != NULL)
+		svc->child_forget();
+	return rc;
+}
+
+int member_main(struct session_ctx *ctx, const struct member_service *svc)
+{
+	struct privsep *ps = NULL;
+	bool renew = true;
+	int rc = 0;
+
+	while (renew) {
+		rc = split(ctx, svc, &ps);
+		if (rc == 0)
+			return child_loop(ctx, ps, svc);
+		if (rc < 0)
+			break;
+		/* Each child serves server.process_reuse connections; the monitor forks the next (see session_conn.h). */
+		if ((rc = monitor_loop(ctx, ps, svc, &renew)) != 0) {
+			if (renew && svc->monitor_idle != NULL)
+				svc->monitor_idle();
+			return rc;
+		}
+	}
 	if (rc == 0)
-		return child_loop(ctx, ps, svc);
-	if (rc == 1)
-		return monitor_loop(ctx, ps, svc);
-	/* The master sent the first connection with the fork: it gets the temporary failure. */
+		return 0;
+	/* The master sent (or will send) the next connection to this pair: it gets the temporary failure. */
 	int err = errno;
+	if (svc->monitor_idle != NULL)
+		svc->monitor_idle();
 	if (session_conn_recv(ctx->dispatch_fd, ctx) == 1) {
 		errno = err;
 		session_fork_failed(ctx, "protocol child");

@@ -29,12 +29,16 @@ struct member_service {
 	int (*monitor_idle_ms)(void);
 	/* in the monitor: let go of what it keeps between connections, after that wait and at the pair's end */
 	void (*monitor_idle)(void);
+	/* in a protocol child the monitor forks after another: close what the monitor keeps (may be NULL) */
+	void (*child_forget)(void);
 };
 
 /*
  * member_main - a reused session process (server.process_reuse): split once into a monitor and a
  * protocol child, then serve the connections the master sends over ctx->dispatch_fd, one at a time,
- * until the master closes it. After each, the master is told (session_conn_done). Exit status.
+ * until the master closes it. After each, the master is told (session_conn_done). After
+ * server.process_reuse connections the child ends and the monitor forks another, up to
+ * SESSION_MONITOR_CHILDREN of them (the master's limit). Exit status.
  */
 int member_main(struct session_ctx *ctx, const struct member_service *svc);
 

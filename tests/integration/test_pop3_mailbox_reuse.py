@@ -12,7 +12,10 @@ What is checked, against the real popgated with poplib:
 - an idle mailbox process ends after pop3.mailbox_process_idle, and the pair stays;
 - as root: a login with another uid ends the kept process (killed when it does not exit, here
   stopped) and is served by a new one as that uid;
-- server.process_reuse = 0 or pop3.mailbox_process_idle = 0: a mailbox process per session, ended with it.
+- server.process_reuse = 0 or pop3.mailbox_process_idle = 0: a mailbox process per session, ended with it;
+- after server.process_reuse connections the protocol child ends and the monitor forks a fresh one,
+  keeping its mailbox process, which shares no socket with the new child either; after ten children
+  (SESSION_MONITOR_CHILDREN) the master retires the pair.
 Each next client waits for the master's "done with session=" line of the previous one, so which
 pair serves it does not depend on timing.
 """
@@ -130,6 +133,36 @@ class MailboxReuse(h.TestCase):
             if not h.gone(mbx):  # kept: idle, it still holds nothing of theirs
                 self.assertEqual(reach(mbx, child), set(), "the idle mailbox process holds the protocol child's channel")
                 self.assertEqual(reach(mbx, master), set())
+
+    def quick_session(self, d, ip):
+        """One login, STAT and QUIT from IP: (session id, protocol child, monitor, mailbox process)."""
+        p, sid, mbx, monitor = self.login(d, ip, "alice", "secret")
+        child = self.protocol_child(d, sid)
+        self.assertEqual(p.stat()[0], 3)
+        p.quit()
+        self.done(d, sid)
+        return sid, child, monitor, mbx
+
+    def test_a_fresh_protocol_child_keeps_the_monitor_and_mailbox_process(self):
+        with self.daemon(process_reuse="2") as d:
+            d.start()
+            seen = [self.quick_session(d, "127.0.0.%d" % (i + 2)) for i in range(3)]
+            (_, c1, m1, x1), (_, c2, m2, x2), (_, c3, m3, x3) = seen
+            self.assertEqual(c1, c2, "a child serves server.process_reuse connections")
+            self.assertNotEqual(c3, c2, "the third connection has a fresh protocol child")
+            self.assertTrue(h.gone(c1), "the child that served its two connections ended")
+            self.assertEqual((m3, x3), (m1, x1), "the monitor and its mailbox process stay for the new child")
+            peers = h.unix_peers()
+            shared = {peers[i] for i in h.socket_inodes(x3) if i in peers} & h.socket_inodes(c3)
+            self.assertEqual(shared, set(), "the new child holds the mailbox process's channel")
+            # Ten children of two connections each: then the master retires the pair.
+            for i in range(3, 20):
+                seen.append(self.quick_session(d, "127.0.1.%d" % (i + 2)))
+            self.assertEqual({s[2] for s in seen}, {m1}, "one monitor for its ten children")
+            self.assertEqual(len({s[1] for s in seen}), 10)
+            sh.wait_until(lambda: h.gone(m1), 30, "the monitor ended after ten children")
+            _, _, m21, _ = self.quick_session(d, "127.0.2.2")
+            self.assertNotEqual(m21, m1)
 
     def test_an_idle_mailbox_process_ends(self):
         with self.daemon(idle="1s", process_idle_timeout="1h") as d:

@@ -6,7 +6,8 @@ One POP3 or SMTP process pair serves connection after connection. What is checke
 - a second client is served by the same protocol process as the first (the log's pid), and nothing
   of the first client reaches it: not its SMTP transaction, its SMTP AUTH login, its TLS, its
   allow-listed address, its POP3 USER name or login, its failed logins, its session id;
-- a pair serves server.process_reuse connections and then ends; 0 forks a pair per connection;
+- a protocol child serves server.process_reuse connections and then ends (its monitor forks the
+  next: test_pop3_mailbox_reuse); 0 forks a pair per connection;
 - a reload retires the idle pairs (they served with the old configuration); one idle for
   server.process_idle_timeout ends; one killed while idle is replaced without the client noticing,
   also when the master meets it dead as it sends it a connection, before it has reaped it;
@@ -209,8 +210,8 @@ class Reuse(h.TestCase):
             self.assertEqual(pids[2], pids[3])
             self.assertNotEqual(pids[1], pids[2])
             self.assertNotEqual(pids[3], pids[4])
-            sh.wait_until(lambda: h.gone(pids[0]), 30, "the first pair ended after 2 connections")
-            sh.wait_until(lambda: h.gone(pids[2]), 30, "the second pair ended after 2 connections")
+            sh.wait_until(lambda: h.gone(pids[0]), 30, "the first child ended after 2 connections")
+            sh.wait_until(lambda: h.gone(pids[2]), 30, "the second child ended after 2 connections")
             self.assertFalse(h.gone(pids[4]))
 
     def test_zero_forks_a_pair_per_connection(self):
