@@ -17,6 +17,7 @@
 
 #include "common/clock.h"
 #include "common/lineio.h"
+#include "common/memtrim.h"
 #include "common/log.h"
 
 struct lio {
@@ -120,7 +121,8 @@ static int wait_fd(struct lio *lio, short events)
 			ms = left;
 	}
 	for (;;) {
-		int n = poll(&pfd, 1, (int)ms);
+		/* Waiting for the client's next line is where a session idles: give memory back then. */
+		int n = events & POLLIN ? mem_idle_poll(&pfd, 1, (int)ms) : poll(&pfd, 1, (int)ms);
 		if (n > 0)
 			return 1;
 		if (n == 0)

@@ -17,6 +17,7 @@ src_common_libcommon_a_SOURCES = \
 	src/common/journal.c src/common/journal.h \
 	src/common/lifeline.c src/common/lifeline.h \
 	src/common/lineio.c src/common/lineio.h \
+	src/common/memtrim.c src/common/memtrim.h \
 	src/common/log.c src/common/log.h \
 	src/common/mailbox_spec.c src/common/mailbox_spec.h \
 	src/common/net.c src/common/net.h \

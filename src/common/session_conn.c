@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include "common/ipc.h"
+#include "common/memtrim.h"
 #include "common/session_conn.h"
 #include "common/session_wire.h"
 
@@ -66,6 +67,7 @@ int session_conn_recv(int sock, struct session_ctx *ctx)
 	int rc;
 
 	log_set_session(NULL);
+	mem_idle_wait(sock); /* a reused process may wait long for its next connection */
 	rc = ipc_recv(sock, &c, sizeof(c), IPC_FD_MUST | IPC_SEQPACKET, IPC_FOREVER, &f);
 	if (rc <= 0)
 		return rc;

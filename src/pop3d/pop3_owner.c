@@ -31,6 +31,7 @@
 #include "auth/auth_client.h"
 #include "common/ipc.h"
 #include "common/log.h"
+#include "common/memtrim.h"
 #include "common/session_conn.h"
 #include "pop3d/pop3_int.h"
 #include "pop3d/pop3_limits.h"
@@ -294,6 +295,7 @@ static int wait_done(void)
 	struct owner_done done;
 	struct ipc_frame f;
 
+	mem_idle_wait(kept.chan); /* the session's client may idle for minutes, and the monitor with it */
 	if (ipc_recv(kept.chan, &done, sizeof(done), IPC_SEQPACKET, IPC_FOREVER, &f) != 1 || f.type != IPC_OWNER_DONE ||
 	    f.len != sizeof(done)) {
 		end_kept(true);

@@ -21,6 +21,7 @@
 #include "common/session_conn.h"
 #include "common/lifeline.h"
 #include "common/log.h"
+#include "common/memtrim.h"
 #include "privsep/privsep.h"
 #include "privsep/privsep_int.h"
 #include "common/report_budget.h"
@@ -533,7 +534,7 @@ static int proxy(int chan, struct lio *client)
 
 	for (;;) {
 		struct pollfd p[2] = { { .fd = lio_fd(client), .events = POLLIN }, { .fd = chan, .events = POLLIN } };
-		if (SSL_pending(ssl) == 0 && poll(p, 2, -1) < 0) {
+		if (SSL_pending(ssl) == 0 && mem_idle_poll(p, 2, -1) < 0) {
 			if (errno == EINTR)
 				continue;
 			return -1;
