@@ -18,7 +18,11 @@
 static bool track_for_make_room(struct master *m, const struct session_wire_report *r)
 {
 	switch (r->event) {
-	case SESSION_TXN_BEGIN: children_set_txn(m->kids, r->session_pid, CHILD_TXN_OPEN); return true;
+	case SESSION_TXN_BEGIN:
+		children_set_txn(m->kids, r->session_pid, CHILD_TXN_OPEN);
+		/* The session did not wait for this (a hop off the RCPT's reply): whoever needs the order waits for the line. */
+		log_debug("session process %ld: a transaction is open", (long)r->session_pid);
+		return true;
 	case SESSION_TXN_HANDOFF: children_set_txn(m->kids, r->session_pid, CHILD_TXN_HANDOFF); return true;
 	case SESSION_TXN_END: children_set_txn(m->kids, r->session_pid, CHILD_TXN_NONE); return true;
 	case SESSION_CLIENT_KNOWN: children_mark_proven(m->kids, r->session_pid); return true;
@@ -30,7 +34,6 @@ static bool track_for_make_room(struct master *m, const struct session_wire_repo
 static void conn_done(struct master *m, pid_t pid)
 {
 	struct child ch = { .sid = "-" };
-
 	unsigned reuse = (unsigned)conf(m->cfg)->server.process_reuse * SESSION_MONITOR_CHILDREN;
 
 	if (!pool_done(&m->pool, pid, reuse, mono_ms()))

@@ -347,6 +347,7 @@ class Lifecycle(h.TestCase):
         """N SMTP sessions that got as far as an accepted RCPT TO:<RCPT>: (socket, file) each."""
         held = []
         for _ in range(n):
+            mark = len(d.log())
             s, _ = greeting(d.port("smtp"))
             f = s.makefile("rb")
             for cmd in (b"EHLO a.example.org", b"MAIL FROM:<>", b"RCPT TO:<%s>" % rcpt):
@@ -356,6 +357,8 @@ class Lifecycle(h.TestCase):
                     if reply[3:4] != b"-":
                         break
                 self.assertTrue(reply.startswith(b"250"), (cmd, reply))
+            # The session does not wait for the master to hear of its transaction: the test does.
+            d.wait_for_log(r"session process \d+: a transaction is open", start=mark)
             held.append((s, f))
         return held
 
