@@ -201,10 +201,11 @@ int pop3_owner_idle_ms(void);
 long pop3_mail_gid(const struct auth_user *user);
 
 /*
- * pop3_become_user - drop to USER's uid and gid for good, with no capability left, keeping group
- * "mail" as a supplementary group when the mbox's directory is group-writable by it (dotlocks in
- * /var/mail). Unprivileged (tests), succeeds only if we already are USER. 0 or -1.
+ * pop3_become_user - drop to USER's uid and gid for good, with no capability left, keeping
+ * MAIL_GID (pop3_mail_gid's answer for USER, the caller's already) as a supplementary group when
+ * it is not -1 (dotlocks in /var/mail). Unprivileged (tests), succeeds only if we already are USER.
+ * 0 or -1.
  */
-int pop3_become_user(const struct auth_user *user);
+int pop3_become_user(const struct auth_user *user, long mail_gid);
 
 #endif
