@@ -139,7 +139,7 @@ static int serve_session(struct session_ctx *ctx, const struct owner_session *s,
 	p.proto = p.tls ? "pop3s" : "pop3";
 	p.deadline = (time_t)s->deadline;
 	p.username = s->user.name;
-	if ((p.lio = lio_new(fd)) == NULL) {
+	if ((p.lio = lio_adopt(fd)) == NULL) {
 		log_err("pop3: cannot set up the connection: %s", strerror(errno));
 		close(fd);
 		return 1;

@@ -614,7 +614,7 @@ struct lio *privsep_take_connection(struct privsep *ps, int64_t deadline)
 	}
 	len = f.len - sizeof(in.h);
 	ps->tls_proxied = in.h.tls != 0;
-	lio = lio_new(f.fd);
+	lio = lio_adopt(f.fd); /* the child made it non-blocking and TCP_NODELAY */
 	if (lio == NULL) {
 		close(f.fd);
 		explicit_bzero(in.pending, len);
