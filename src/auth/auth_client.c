@@ -2,8 +2,10 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 
 #include <errno.h>
+#include <stdbool.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "auth/auth_client.h"
@@ -53,18 +55,67 @@ void auth_channel_close_client(void)
 	close_end(&client_end);
 }
 
-void auth_client_forget(void)
+/*
+ * The monitor's reply pair, kept between requests (a socketpair and two closes a check saved).
+ * REPLY is read by the monitor; SPARE, its peer, goes along with each request, the monitor's own
+ * copy closed meanwhile, and comes back with the answer. So while a check is out the worker holds
+ * the only copy of SPARE: its end, or its death, ends the monitor's wait at once, and only the
+ * process that took the request can answer on it. The pair is kept only after a whole exchange:
+ * one answer, with SPARE itself handed back (checked by its inode). On any trouble (no answer in
+ * time, a refused request, a dead worker, a malformed answer) both ends are closed, so an answer
+ * that comes later, say from a worker stopped past our deadline, finds no reader: it can never
+ * be taken as the answer to a later request, which goes out with a new pair.
+ */
+static struct {
+	int reply;
+	int spare;
+	dev_t dev;                  /* SPARE's identity, to know it when it comes back */
+	ino_t ino;
+} pair = { .reply = -1, .spare = -1 };
+
+/* drop_pair - close the reply pair: the next request makes a new one. */
+static void drop_pair(void)
 {
-	close_end(&client_end);
-	close_end(&worker_end);
+	close_end(&pair.reply);
+	close_end(&pair.spare);
 }
 
-/* recv_reply - the worker's answer on FD before DEADLINE into *REPLY. 0, or -1 with *WHY. */
-static int recv_reply(int fd, int64_t deadline, struct auth_wire_reply *reply, const char **why)
+/* make_pair - the reply pair, unless kept from the last check. 0, or -1 with errno. */
+static int make_pair(void)
+{
+	struct stat st;
+	int sv[2];
+
+	if (pair.reply >= 0 && pair.spare >= 0)
+		return 0;
+	drop_pair();
+	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0)
+		return -1;
+	pair.reply = sv[0];
+	pair.spare = sv[1];
+	if (fstat(pair.spare, &st) < 0) {
+		drop_pair();
+		return -1;
+	}
+	pair.dev = st.st_dev;
+	pair.ino = st.st_ino;
+	return 0;
+}
+
+/* is_spare - whether FD, handed back with an answer, is the spare end we sent. */
+static bool is_spare(int fd)
+{
+	struct stat st;
+
+	return fstat(fd, &st) == 0 && st.st_dev == pair.dev && st.st_ino == pair.ino;
+}
+
+/* recv_reply - the worker's answer on the pair before DEADLINE into *REPLY, the spare back. 0, or -1 with *WHY. */
+static int recv_reply(int64_t deadline, struct auth_wire_reply *reply, const char **why)
 {
 	char buf[sizeof(*reply)];
 	struct ipc_frame f;
-	int rc = ipc_recv(fd, buf, sizeof(buf), IPC_SEQPACKET, deadline, &f);
+	int rc = ipc_recv(pair.reply, buf, sizeof(buf), IPC_FD_MUST | IPC_SEQPACKET, deadline, &f);
 
 	if (rc == 0)
 		*why = "it ended before answering";
@@ -72,9 +123,15 @@ static int recv_reply(int fd, int64_t deadline, struct auth_wire_reply *reply, c
 		*why = f.why != NULL ? f.why : errno == ETIMEDOUT ? "no answer in time" : "reading the answer failed";
 	else if (f.type != IPC_AUTH_REPLY)
 		*why = "a record of another channel", rc = -1;
+	else if (!is_spare(f.fd))
+		*why = "the answer came back with another socket", rc = -1;
 	else
 		rc = auth_wire_reply_parse(buf, f.len, reply, why) == 0 ? 1 : -1;
 	explicit_bzero(buf, sizeof(buf));
+	if (rc == 1)
+		pair.spare = f.fd;
+	else if (f.fd >= 0)
+		close(f.fd);
 	return rc == 1 ? 0 : -1;
 }
 
@@ -85,26 +142,23 @@ static enum auth_result ask(const struct auth_wire_req *req, struct auth_user *o
 	struct auth_wire_reply reply;
 	enum auth_result res;
 	const char *why = NULL;
-	int sv[2];
 
-	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0) {
+	if (make_pair() < 0) {
 		log_err("auth: asking the auth worker about %s: socketpair: %s", LOG_Q(req->user), strerror(errno));
 		return AUTH_TEMPFAIL;
 	}
 	/* A full channel: the worker is behind (or between a death and its restart): wait for room, not forever. */
-	if (ipc_send(client_end, IPC_AUTH_REQ, req, sizeof(*req), sv[1], deadline) < 0) {
+	if (ipc_send(client_end, IPC_AUTH_REQ, req, sizeof(*req), pair.spare, deadline) < 0) {
 		log_err("auth: asking the auth worker about %s: %s", LOG_Q(req->user), strerror(errno));
-		close(sv[0]);
-		close(sv[1]);
+		drop_pair();
 		return AUTH_TEMPFAIL;
 	}
-	close(sv[1]); /* the worker holds the only other copy: its end, or its death, ends the wait */
-	if (recv_reply(sv[0], deadline, &reply, &why) < 0) {
+	close_end(&pair.spare); /* the worker holds the only other copy: its end, or its death, ends the wait */
+	if (recv_reply(deadline, &reply, &why) < 0) {
 		log_err("auth: the auth worker gave no answer about %s: %s", LOG_Q(req->user), why);
-		close(sv[0]);
+		drop_pair();
 		return AUTH_TEMPFAIL;
 	}
-	close(sv[0]);
 	res = (enum auth_result)reply.result;
 	if (res == AUTH_OK)
 		*out = reply.user;
@@ -133,4 +187,11 @@ enum auth_result auth_client_check(enum auth_wire_mech mech, const char *user, c
 	res = ask(&req, out);
 	explicit_bzero(&req, sizeof(req));
 	return res;
+}
+
+void auth_client_forget(void)
+{
+	drop_pair(); /* a forked child must not read the monitor's answers, nor write them */
+	close_end(&client_end);
+	close_end(&worker_end);
 }

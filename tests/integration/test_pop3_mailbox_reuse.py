@@ -16,7 +16,8 @@ What is checked, against the real popgated with poplib:
   again, and the second session's index lands in it;
 - server.process_reuse = 0 or pop3.mailbox_process_idle = 0: a mailbox process per session, ended with it;
 - after server.process_reuse connections the protocol child ends and the monitor forks a fresh one,
-  keeping its mailbox process, which shares no socket with the new child either; after ten children
+  keeping its mailbox process, which shares no socket with the new child either, and neither holds
+  the monitor's reply pair to the auth worker; after ten children
   (SESSION_MONITOR_CHILDREN) the master retires the pair.
 Each next client waits for the master's "done with session=" line of the previous one, so which
 pair serves it does not depend on timing.
@@ -159,6 +160,14 @@ class MailboxReuse(h.TestCase):
             peers = h.unix_peers()
             shared = {peers[i] for i in h.socket_inodes(x3) if i in peers} & h.socket_inodes(c3)
             self.assertEqual(shared, set(), "the new child holds the mailbox process's channel")
+            # The monitor keeps its reply pair to the auth worker (both ends its own between
+            # checks): neither the new child nor the mailbox process may hold an end of it, or
+            # it could read the monitor's answers, or forge one.
+            own = h.socket_inodes(m3)
+            pair = {i for i in own if peers.get(i) in own}
+            self.assertTrue(pair, "the monitor keeps no reply pair")
+            self.assertEqual(pair & h.socket_inodes(c3), set(), "the new child holds the monitor's reply pair")
+            self.assertEqual(pair & h.socket_inodes(x3), set(), "the mailbox process holds the monitor's reply pair")
             # Ten children of two connections each: then the master retires the pair.
             for i in range(3, 20):
                 seen.append(self.quick_session(d, "127.0.1.%d" % (i + 2)))
