@@ -2,14 +2,13 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 
 #include <errno.h>
-#include <stdbool.h>
 #include <string.h>
 #include <sys/socket.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include "auth/auth_client.h"
 #include "common/ipc.h"
+#include "common/ipc_reply.h"
 #include "common/log.h"
 
 /* The channel's two ends, as the master opened them; a monitor closes the worker's at its first check. */
@@ -55,67 +54,15 @@ void auth_channel_close_client(void)
 	close_end(&client_end);
 }
 
-/*
- * The monitor's reply pair, kept between requests (a socketpair and two closes a check saved).
- * REPLY is read by the monitor; SPARE, its peer, goes along with each request, the monitor's own
- * copy closed meanwhile, and comes back with the answer. So while a check is out the worker holds
- * the only copy of SPARE: its end, or its death, ends the monitor's wait at once, and only the
- * process that took the request can answer on it. The pair is kept only after a whole exchange:
- * one answer, with SPARE itself handed back (checked by its inode). On any trouble (no answer in
- * time, a refused request, a dead worker, a malformed answer) both ends are closed, so an answer
- * that comes later, say from a worker stopped past our deadline, finds no reader: it can never
- * be taken as the answer to a later request, which goes out with a new pair.
- */
-static struct {
-	int reply;
-	int spare;
-	dev_t dev;                  /* SPARE's identity, to know it when it comes back */
-	ino_t ino;
-} pair = { .reply = -1, .spare = -1 };
+/* The monitor's reply pair, kept between checks (common/ipc_reply.h says how that stays safe). */
+static struct ipc_reply_pair pair = IPC_REPLY_PAIR_INIT;
 
-/* drop_pair - close the reply pair: the next request makes a new one. */
-static void drop_pair(void)
-{
-	close_end(&pair.reply);
-	close_end(&pair.spare);
-}
-
-/* make_pair - the reply pair, unless kept from the last check. 0, or -1 with errno. */
-static int make_pair(void)
-{
-	struct stat st;
-	int sv[2];
-
-	if (pair.reply >= 0 && pair.spare >= 0)
-		return 0;
-	drop_pair();
-	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0)
-		return -1;
-	pair.reply = sv[0];
-	pair.spare = sv[1];
-	if (fstat(pair.spare, &st) < 0) {
-		drop_pair();
-		return -1;
-	}
-	pair.dev = st.st_dev;
-	pair.ino = st.st_ino;
-	return 0;
-}
-
-/* is_spare - whether FD, handed back with an answer, is the spare end we sent. */
-static bool is_spare(int fd)
-{
-	struct stat st;
-
-	return fstat(fd, &st) == 0 && st.st_dev == pair.dev && st.st_ino == pair.ino;
-}
-
-/* recv_reply - the worker's answer on the pair before DEADLINE into *REPLY, the spare back. 0, or -1 with *WHY. */
+/* recv_reply - the worker's answer on the pair before DEADLINE into *REPLY, the pair kept. 0, or -1 with *WHY. */
 static int recv_reply(int64_t deadline, struct auth_wire_reply *reply, const char **why)
 {
 	char buf[sizeof(*reply)];
 	struct ipc_frame f;
-	int rc = ipc_recv(pair.reply, buf, sizeof(buf), IPC_FD_MUST | IPC_SEQPACKET, deadline, &f);
+	int rc = ipc_reply_recv(&pair, buf, sizeof(buf), deadline, &f);
 
 	if (rc == 0)
 		*why = "it ended before answering";
@@ -123,15 +70,13 @@ static int recv_reply(int64_t deadline, struct auth_wire_reply *reply, const cha
 		*why = f.why != NULL ? f.why : errno == ETIMEDOUT ? "no answer in time" : "reading the answer failed";
 	else if (f.type != IPC_AUTH_REPLY)
 		*why = "a record of another channel", rc = -1;
-	else if (!is_spare(f.fd))
-		*why = "the answer came back with another socket", rc = -1;
 	else
 		rc = auth_wire_reply_parse(buf, f.len, reply, why) == 0 ? 1 : -1;
 	explicit_bzero(buf, sizeof(buf));
 	if (rc == 1)
-		pair.spare = f.fd;
-	else if (f.fd >= 0)
-		close(f.fd);
+		rc = ipc_reply_keep(&pair, &f, why);
+	else
+		ipc_reply_drop(&pair, &f);
 	return rc == 1 ? 0 : -1;
 }
 
@@ -143,20 +88,17 @@ static enum auth_result ask(const struct auth_wire_req *req, struct auth_user *o
 	enum auth_result res;
 	const char *why = NULL;
 
-	if (make_pair() < 0) {
+	if (ipc_reply_ready(&pair) < 0) {
 		log_err("auth: asking the auth worker about %s: socketpair: %s", LOG_Q(req->user), strerror(errno));
 		return AUTH_TEMPFAIL;
 	}
 	/* A full channel: the worker is behind (or between a death and its restart): wait for room, not forever. */
-	if (ipc_send(client_end, IPC_AUTH_REQ, req, sizeof(*req), pair.spare, deadline) < 0) {
+	if (ipc_reply_send(&pair, client_end, IPC_AUTH_REQ, req, sizeof(*req), deadline) < 0) {
 		log_err("auth: asking the auth worker about %s: %s", LOG_Q(req->user), strerror(errno));
-		drop_pair();
 		return AUTH_TEMPFAIL;
 	}
-	close_end(&pair.spare); /* the worker holds the only other copy: its end, or its death, ends the wait */
 	if (recv_reply(deadline, &reply, &why) < 0) {
 		log_err("auth: the auth worker gave no answer about %s: %s", LOG_Q(req->user), why);
-		drop_pair();
 		return AUTH_TEMPFAIL;
 	}
 	res = (enum auth_result)reply.result;
@@ -191,7 +133,7 @@ enum auth_result auth_client_check(enum auth_wire_mech mech, const char *user, c
 
 void auth_client_forget(void)
 {
-	drop_pair(); /* a forked child must not read the monitor's answers, nor write them */
+	ipc_reply_drop(&pair, NULL); /* a forked child must not read the monitor's answers, nor forge them */
 	close_end(&client_end);
 	close_end(&worker_end);
 }

@@ -34,6 +34,7 @@
 #include "common/session_conn.h"
 #include "pop3d/pop3_int.h"
 #include "pop3d/pop3_limits.h"
+#include "relaydb/login_channel.h"
 
 /* One session for the mailbox process; the client's socket rides along, its unread input follows. */
 struct owner_session {
@@ -197,6 +198,7 @@ static int owner_main(struct pop3 *p, const struct auth_user *user, long mail_gi
 	if (p->ps != NULL)
 		close(privsep_channel(p->ps));
 	session_drop_channels(ctx); /* no reports to the master, no login records: the monitor's to do */
+	relay_login_forget();       /* nor the monitor's answer pair for them */
 	auth_client_forget();       /* nor asking the auth worker: it checks passwords for monitors only */
 	forget_client(ctx);
 	owner = pop3_become_user(user, mail_gid) == 0;

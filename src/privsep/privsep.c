@@ -295,6 +295,7 @@ int privsep_fork(struct session_ctx *ctx, struct privsep **psp)
 		ps->fd = sv[1];
 		/* A child that reads the network must not be able to speak to the master for anyone. */
 		session_drop_channels(ctx); /* nor have a login recorded: its monitor's word, after its check */
+		relay_login_forget();       /* nor read or forge the answers to its monitor's records */
 		auth_client_forget(); /* nor ask the auth worker to check passwords unthrottled */
 		ctx->report_via = forward_report;
 		ctx->report_arg = ps;

@@ -12,6 +12,8 @@ knows must not appear:
 - the walk to that directory (opening the state directory, index/ and the user's): one stat of
   its path says it is the user's already;
 - /etc/group: the "mail" group is looked up once per process, not at every login;
+- socketpair: the monitor keeps its reply pairs to the auth worker and the lookup worker (the
+  answers hand the lent end back), so neither a check nor a login record makes one;
 - setsockopt(TCP_NODELAY) by the monitor and the mailbox process: the protocol child set it on the
   client's socket, which they are handed (so each session has exactly one);
 - getsockname: the listener is bound to 127.0.0.1, so each connection's local address is known;
@@ -55,7 +57,7 @@ class Pop3Syscalls(h.TestCase):
             pids = h.descendants(d.proc.pid)
             trace = os.path.join(d.dir, "tree.strace")
             st = subprocess.Popen([STRACE, "-f", "-o", trace, "-e",
-                                   "trace=getsockopt,setsockopt,mkdir,mkdirat,getsockname,recvfrom,open,openat,newfstatat"]
+                                   "trace=getsockopt,setsockopt,mkdir,mkdirat,getsockname,recvfrom,open,openat,newfstatat,socketpair"]
                                   + sum((["-p", str(p)] for p in pids), []),
                                   stderr=subprocess.PIPE, text=True)
             try:
@@ -81,6 +83,7 @@ class Pop3Syscalls(h.TestCase):
             state = os.path.join(d.dir, "state")
             self.assertEqual(named(r'open(at)?\(.*"(%s|index|%d)", ' % (re.escape(state), d.uid)), [])
             self.assertEqual(named(r'"/etc/group"'), [])
+            self.assertEqual(named(r"socketpair\("), [])
             index = os.path.join(state, "index", str(d.uid))
             self.assertEqual(len(named(r'newfstatat\(AT_FDCWD, "%s", .*AT_SYMLINK_NOFOLLOW\) = 0' % re.escape(index))),
                              SESSIONS, calls)
