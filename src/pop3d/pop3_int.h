@@ -162,7 +162,8 @@ const char *pop3_mailbox_error(enum mailbox_status st);
 
 /*
  * pop3_index_dir - create STATE_DIR/index/UID (mode 0700, owned by UID:GID) without following
- * links, into OUT. Run before pop3_become_user (it needs root or CAP_CHOWN). 0, or -1 logged.
+ * links, into OUT; one stat when it is there and UID:GID's already. Run before pop3_become_user
+ * (it needs root or CAP_CHOWN). 0, or -1 logged.
  */
 int pop3_index_dir(const struct config *cfg, uid_t uid, gid_t gid, char *out, size_t cap);
 
