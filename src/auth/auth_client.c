@@ -8,6 +8,7 @@
 
 #include "auth/auth_client.h"
 #include "common/ipc.h"
+#include "common/ipc_reply.h"
 #include "common/log.h"
 
 /* The channel's two ends, as the master opened them; a monitor closes the worker's at its first check. */
@@ -53,18 +54,15 @@ void auth_channel_close_client(void)
 	close_end(&client_end);
 }
 
-void auth_client_forget(void)
-{
-	close_end(&client_end);
-	close_end(&worker_end);
-}
+/* The monitor's reply pair, kept between checks (common/ipc_reply.h says how that stays safe). */
+static struct ipc_reply_pair pair = IPC_REPLY_PAIR_INIT;
 
-/* recv_reply - the worker's answer on FD before DEADLINE into *REPLY. 0, or -1 with *WHY. */
-static int recv_reply(int fd, int64_t deadline, struct auth_wire_reply *reply, const char **why)
+/* recv_reply - the worker's answer on the pair before DEADLINE into *REPLY, the pair kept. 0, or -1 with *WHY. */
+static int recv_reply(int64_t deadline, struct auth_wire_reply *reply, const char **why)
 {
 	char buf[sizeof(*reply)];
 	struct ipc_frame f;
-	int rc = ipc_recv(fd, buf, sizeof(buf), IPC_SEQPACKET, deadline, &f);
+	int rc = ipc_reply_recv(&pair, buf, sizeof(buf), deadline, &f);
 
 	if (rc == 0)
 		*why = "it ended before answering";
@@ -75,6 +73,10 @@ static int recv_reply(int fd, int64_t deadline, struct auth_wire_reply *reply, c
 	else
 		rc = auth_wire_reply_parse(buf, f.len, reply, why) == 0 ? 1 : -1;
 	explicit_bzero(buf, sizeof(buf));
+	if (rc == 1)
+		rc = ipc_reply_keep(&pair, &f, why);
+	else
+		ipc_reply_drop(&pair, &f);
 	return rc == 1 ? 0 : -1;
 }
 
@@ -85,26 +87,20 @@ static enum auth_result ask(const struct auth_wire_req *req, struct auth_user *o
 	struct auth_wire_reply reply;
 	enum auth_result res;
 	const char *why = NULL;
-	int sv[2];
 
-	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0) {
+	if (ipc_reply_ready(&pair) < 0) {
 		log_err("auth: asking the auth worker about %s: socketpair: %s", LOG_Q(req->user), strerror(errno));
 		return AUTH_TEMPFAIL;
 	}
 	/* A full channel: the worker is behind (or between a death and its restart): wait for room, not forever. */
-	if (ipc_send(client_end, IPC_AUTH_REQ, req, sizeof(*req), sv[1], deadline) < 0) {
+	if (ipc_reply_send(&pair, client_end, IPC_AUTH_REQ, req, sizeof(*req), deadline) < 0) {
 		log_err("auth: asking the auth worker about %s: %s", LOG_Q(req->user), strerror(errno));
-		close(sv[0]);
-		close(sv[1]);
 		return AUTH_TEMPFAIL;
 	}
-	close(sv[1]); /* the worker holds the only other copy: its end, or its death, ends the wait */
-	if (recv_reply(sv[0], deadline, &reply, &why) < 0) {
+	if (recv_reply(deadline, &reply, &why) < 0) {
 		log_err("auth: the auth worker gave no answer about %s: %s", LOG_Q(req->user), why);
-		close(sv[0]);
 		return AUTH_TEMPFAIL;
 	}
-	close(sv[0]);
 	res = (enum auth_result)reply.result;
 	if (res == AUTH_OK)
 		*out = reply.user;
@@ -133,4 +129,11 @@ enum auth_result auth_client_check(enum auth_wire_mech mech, const char *user, c
 	res = ask(&req, out);
 	explicit_bzero(&req, sizeof(req));
 	return res;
+}
+
+void auth_client_forget(void)
+{
+	ipc_reply_drop(&pair, NULL); /* a forked child must not read the monitor's answers, nor forge them */
+	close_end(&client_end);
+	close_end(&worker_end);
 }

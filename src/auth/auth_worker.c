@@ -117,8 +117,11 @@ static void serve_one(const struct config *cfg, struct received *r)
 
 	if (acceptable(r, &req)) {
 		check(cfg, &req, &reply);
-		/* The monitor waits on a socket of its own: a full or closed one only loses its answer. */
-		if (ipc_send(r->f.fd, IPC_AUTH_REPLY, &reply, sizeof(reply), -1, IPC_NOW) < 0)
+		/*
+		 * The monitor waits on a socket of its own: a full or closed one only loses its answer.
+		 * The reply socket goes back with the answer, for the monitor's next request.
+		 */
+		if (ipc_send(r->f.fd, IPC_AUTH_REPLY, &reply, sizeof(reply), r->f.fd, IPC_NOW) < 0)
 			log_warn("auth worker: answering %s: %s", LOG_Q(req.user), strerror(errno));
 		explicit_bzero(&reply, sizeof(reply));
 	}

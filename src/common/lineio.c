@@ -47,14 +47,17 @@ time_t lio_now(void)
 	return (time_t)(mono_ms() / 1000);
 }
 
-struct lio *lio_new(int fd)
+/* wrap - the lio of FD, made non-blocking; NODELAY: set TCP_NODELAY too. NULL on failure. */
+static struct lio *wrap(int fd, bool nodelay)
 {
 	struct lio *lio;
 	int fl = fcntl(fd, F_GETFL), one = 1;
 
 	/*
 	 * Non-blocking, so that every wait happens in poll() under the timeout and the deadline. A
-	 * socket handed over by the protocol child is already (the flag is the open file's, shared).
+	 * socket handed over by the protocol child is already (the flag is the open file's, shared),
+	 * but is checked all the same: the sender is not trusted, and a blocking socket would let a
+	 * write outlast every timeout.
 	 */
 	if (fl < 0 || (!(fl & O_NONBLOCK) && fcntl(fd, F_SETFL, fl | O_NONBLOCK) < 0))
 		return NULL;
@@ -63,13 +66,24 @@ struct lio *lio_new(int fd)
 	 * a reply's last small segment (a RETR's ".") until the peer's delayed ACK: 20-40 ms per
 	 * RETR on loopback. Not TCP (the privsep channel): the call fails harmlessly.
 	 */
-	(void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	if (nodelay)
+		(void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 	lio = malloc(sizeof(*lio));
 	if (lio != NULL) {
 		memset(lio, 0, offsetof(struct lio, in));
 		lio->fd = fd;
 	}
 	return lio;
+}
+
+struct lio *lio_new(int fd)
+{
+	return wrap(fd, true);
+}
+
+struct lio *lio_adopt(int fd)
+{
+	return wrap(fd, false);
 }
 
 void lio_free(struct lio **liop)

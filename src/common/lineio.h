@@ -27,8 +27,15 @@ enum lio_status {
 
 struct lio;
 
-/* lio_new - wrap connected socket FD (which the lio then owns). NULL on allocation failure. */
+/* lio_new - wrap connected socket FD (which the lio then owns), non-blocking, TCP_NODELAY. NULL on failure. */
 struct lio *lio_new(int fd);
+
+/*
+ * lio_adopt - lio_new for a client socket handed over by a process that wrapped it with lio_new:
+ * TCP_NODELAY is the socket's, set already (a sender that cleared it slows only its own client),
+ * so a call a session is saved. O_NONBLOCK is still checked. NULL on failure.
+ */
+struct lio *lio_adopt(int fd);
 
 /* lio_free - close the socket (TLS shutdown first) and free; sets *lio to NULL. */
 void lio_free(struct lio **lio);

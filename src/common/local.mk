@@ -12,6 +12,7 @@ src_common_libcommon_a_SOURCES = \
 	src/common/keys_pop3.c src/common/keys_smtp.c src/common/keys_relay.c \
 	src/common/keys_admin.c \
 	src/common/fileio.c src/common/fileio.h src/common/ipc.c src/common/ipc.h \
+	src/common/ipc_reply.c src/common/ipc_reply.h \
 	src/common/session_conn.c src/common/session_conn.h \
 	src/common/session_tls.c src/common/session_tls.h \
 	src/common/journal.c src/common/journal.h \

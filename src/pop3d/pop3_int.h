@@ -162,7 +162,8 @@ const char *pop3_mailbox_error(enum mailbox_status st);
 
 /*
  * pop3_index_dir - create STATE_DIR/index/UID (mode 0700, owned by UID:GID) without following
- * links, into OUT. Run before pop3_become_user (it needs root or CAP_CHOWN). 0, or -1 logged.
+ * links, into OUT; one stat when it is there and UID:GID's already. Run before pop3_become_user
+ * (it needs root or CAP_CHOWN). 0, or -1 logged.
  */
 int pop3_index_dir(const struct config *cfg, uid_t uid, gid_t gid, char *out, size_t cap);
 
@@ -201,10 +202,11 @@ int pop3_owner_idle_ms(void);
 long pop3_mail_gid(const struct auth_user *user);
 
 /*
- * pop3_become_user - drop to USER's uid and gid for good, with no capability left, keeping group
- * "mail" as a supplementary group when the mbox's directory is group-writable by it (dotlocks in
- * /var/mail). Unprivileged (tests), succeeds only if we already are USER. 0 or -1.
+ * pop3_become_user - drop to USER's uid and gid for good, with no capability left, keeping
+ * MAIL_GID (pop3_mail_gid's answer for USER, the caller's already) as a supplementary group when
+ * it is not -1 (dotlocks in /var/mail). Unprivileged (tests), succeeds only if we already are USER.
+ * 0 or -1.
  */
-int pop3_become_user(const struct auth_user *user);
+int pop3_become_user(const struct auth_user *user, long mail_gid);
 
 #endif

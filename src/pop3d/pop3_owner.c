@@ -35,6 +35,7 @@
 #include "common/session_conn.h"
 #include "pop3d/pop3_int.h"
 #include "pop3d/pop3_limits.h"
+#include "relaydb/login_channel.h"
 
 /* One session for the mailbox process; the client's socket rides along, its unread input follows. */
 struct owner_session {
@@ -140,7 +141,7 @@ static int serve_session(struct session_ctx *ctx, const struct owner_session *s,
 	p.proto = p.tls ? "pop3s" : "pop3";
 	p.deadline = (time_t)s->deadline;
 	p.username = s->user.name;
-	if ((p.lio = lio_new(fd)) == NULL) {
+	if ((p.lio = lio_adopt(fd)) == NULL) {
 		log_err("pop3: cannot set up the connection: %s", strerror(errno));
 		close(fd);
 		return 1;
@@ -187,7 +188,8 @@ static int owner_loop(struct session_ctx *ctx, int chan, bool owner, pop3_serve_
  * process must not (the channels to the protocol child, the master and the workers, the monitor's
  * copy of the client), become USER, tied to the monitor's life, and serve; exit status.
  */
-static int owner_main(struct pop3 *p, const struct auth_user *user, int chan, pid_t monitor, pop3_serve_fn serve)
+static int owner_main(struct pop3 *p, const struct auth_user *user, long mail_gid, int chan, pid_t monitor,
+		      pop3_serve_fn serve)
 {
 	struct session_ctx *ctx = p->ctx;
 	bool owner;
@@ -197,9 +199,10 @@ static int owner_main(struct pop3 *p, const struct auth_user *user, int chan, pi
 	if (p->ps != NULL)
 		close(privsep_channel(p->ps));
 	session_drop_channels(ctx); /* no reports to the master, no login records: the monitor's to do */
+	relay_login_forget();       /* nor the monitor's answer pair for them */
 	auth_client_forget();       /* nor asking the auth worker: it checks passwords for monitors only */
 	forget_client(ctx);
-	owner = pop3_become_user(user) == 0;
+	owner = pop3_become_user(user, mail_gid) == 0;
 	explicit_bzero(p, sizeof(*p));
 	/* After the uid change, which clears it: a monitor killed at shutdown takes the process along. */
 	if (owner && (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0 || getppid() != monitor))
@@ -209,10 +212,10 @@ static int owner_main(struct pop3 *p, const struct auth_user *user, int chan, pi
 
 /* ---- the monitor's side -------------------------------------------------------------------------- */
 
-/* same_credentials - whether the kept process runs with the uid, gid and groups USER's session needs. */
-static bool same_credentials(const struct auth_user *user)
+/* same_credentials - whether the kept process runs with the uid, gid and groups (MAIL_GID) USER's session needs. */
+static bool same_credentials(const struct auth_user *user, long mail_gid)
 {
-	return kept.uid == user->uid && kept.gid == user->gid && kept.mail_gid == pop3_mail_gid(user);
+	return kept.uid == user->uid && kept.gid == user->gid && kept.mail_gid == mail_gid;
 }
 
 /* gone_while_idle - an idle mailbox process writes nothing: anything to read, or the end, means it is gone. */
@@ -223,8 +226,8 @@ static bool gone_while_idle(void)
 	return poll(&pfd, 1, 0) != 0;
 }
 
-/* spawn - fork a mailbox process for USER and keep it. 0, or -1 logged. */
-static int spawn(struct pop3 *p, const struct auth_user *user, pop3_serve_fn serve)
+/* spawn - fork a mailbox process for USER, with MAIL_GID among its groups unless -1, and keep it. 0, or -1. */
+static int spawn(struct pop3 *p, const struct auth_user *user, long mail_gid, pop3_serve_fn serve)
 {
 	pid_t monitor = getpid(), pid;
 	int sv[2];
@@ -238,14 +241,14 @@ static int spawn(struct pop3 *p, const struct auth_user *user, pop3_serve_fn ser
 	}
 	if (pid == 0) {
 		close(sv[0]);
-		_exit(owner_main(p, user, sv[1], monitor, serve));
+		_exit(owner_main(p, user, mail_gid, sv[1], monitor, serve));
 	}
 	close(sv[1]);
 	kept.pid = pid;
 	kept.chan = sv[0];
 	kept.uid = user->uid;
 	kept.gid = user->gid;
-	kept.mail_gid = pop3_mail_gid(user);
+	kept.mail_gid = mail_gid;
 	kept.cfg = p->ctx->cfg;
 	return 0;
 }
@@ -308,9 +311,12 @@ static int wait_done(void)
 
 int pop3_owner_serve(struct pop3 *p, const struct auth_user *user, const char *index_dir, pop3_serve_fn serve)
 {
-	if (kept.pid > 0 && (!same_credentials(user) || gone_while_idle()))
+	/* Once a login: the same answer decides the kept process's fitness and a new one's groups. */
+	long mail_gid = pop3_mail_gid(user);
+
+	if (kept.pid > 0 && (!same_credentials(user, mail_gid) || gone_while_idle()))
 		pop3_owner_release();
-	if (kept.pid < 0 && spawn(p, user, serve) < 0) {
+	if (kept.pid < 0 && spawn(p, user, mail_gid, serve) < 0) {
 		log_session(LOG_ERR, p->proto, p->ctx->client_ip, p->username, "fork failed", "%s", strerror(errno));
 		if (pop3_reply(p, "%s", "-ERR [SYS/TEMP] Cannot start the session, try again later") == POP3_CONTINUE)
 			(void)lio_flush(p->lio);

@@ -55,28 +55,33 @@ static int own_dir(int fd, uid_t uid, gid_t gid)
 	return fchown(fd, uid, gid);
 }
 
-int pop3_index_dir(const struct config *cfg, uid_t uid, gid_t gid, char *out, size_t cap)
+/*
+ * ready - whether PATH is already UID:GID's directory, as a login before left it: one stat
+ * instead of the walk's seven calls (opens, fstat, closes). The final name is not followed; the
+ * names above it are the state directory's and index/, which only root or server.user may change.
+ * Nothing is granted on this answer: the mailbox process opens PATH as the user, with the user's
+ * rights. A directory removed or changed meanwhile fails the test and is made again by the walk.
+ */
+static bool ready(const char *path, uid_t uid, gid_t gid)
 {
-	const char *state = conf(cfg)->server.state_dir;
-	char name[32];
+	struct stat st;
+
+	return fstatat(AT_FDCWD, path, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISDIR(st.st_mode) && st.st_uid == uid &&
+	       st.st_gid == gid;
+}
+
+/* make_index_dir - the walk: STATE/index (0711), then NAME in it, made if missing and given to UID:GID. 0 or -1 logged. */
+static int make_index_dir(const char *state, const char *name, uid_t uid, gid_t gid)
+{
 	int sfd = -1, ifd = -1, ufd = -1, rc = -1;
 	const char *step = "opening";
 
-	snprintf(name, sizeof(name), "%lu", (unsigned long)uid);
-	if (state[0] == '\0') {
-		log_err("pop3: server.state_dir is not set");
-		return -1;
-	}
 	/* index/ is 0711: a user can reach only its own directory, and cannot list the others. */
 	if ((sfd = open(state, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) >= 0 && (ifd = subdir(sfd, "index", 0711)) >= 0 &&
 	    (step = "creating", ufd = subdir(ifd, name, 0700)) >= 0 && (step = "taking over", own_dir(ufd, uid, gid)) == 0)
 		rc = 0;
-	if (rc == 0 && snprintf(out, cap, "%s/index/%s", state, name) >= (int)cap) {
-		log_err("pop3: index directory path under %s too long", state);
-		rc = -1;
-	} else if (rc < 0) {
+	else
 		log_err("pop3: %s index directory %s/index/%s: %s", step, state, name, strerror(errno));
-	}
 	if (ufd >= 0)
 		close(ufd);
 	if (ifd >= 0)
@@ -86,20 +91,54 @@ int pop3_index_dir(const struct config *cfg, uid_t uid, gid_t gid, char *out, si
 	return rc;
 }
 
+int pop3_index_dir(const struct config *cfg, uid_t uid, gid_t gid, char *out, size_t cap)
+{
+	const char *state = conf(cfg)->server.state_dir;
+	char name[32];
+
+	snprintf(name, sizeof(name), "%lu", (unsigned long)uid);
+	if (state[0] == '\0') {
+		log_err("pop3: server.state_dir is not set");
+		return -1;
+	}
+	if (snprintf(out, cap, "%s/index/%s", state, name) >= (int)cap) {
+		log_err("pop3: index directory path under %s too long", state);
+		return -1;
+	}
+	return ready(out, uid, gid) ? 0 : make_index_dir(state, name, uid, gid);
+}
+
+/*
+ * mail_group - the "mail" group's gid, or -1. Looked up once per process: NSS (files, then
+ * libnss_systemd) costs about 10 us a call, and the answer cannot go stale in a way that matters
+ * here, since a monitor serves a bounded number of sessions (ten protocol children of
+ * server.process_reuse connections) and its mailbox process no more, so a renumbered group is
+ * seen by the next monitor. A failed look-up is asked again: it may have been a passing NSS error.
+ */
+static long mail_group(void)
+{
+	static long gid = -1;
+	struct group *gr;
+
+	if (gid < 0 && (gr = getgrnam("mail")) != NULL)
+		gid = (long)gr->gr_gid;
+	return gid;
+}
+
 long pop3_mail_gid(const struct auth_user *user)
 {
 	char path[AUTH_MAILBOX_MAX];
-	struct group *gr;
 	struct stat st;
+	long gid;
 
 	if (strncmp(user->mailbox, "mbox:", 5) != 0)
 		return -1;
 	snprintf(path, sizeof(path), "%s", user->mailbox + 5);
-	if ((gr = getgrnam("mail")) == NULL || stat(dirname(path), &st) < 0)
+	/* The directory each time: an admin's chmod of the spool counts from the next login. */
+	if (stat(dirname(path), &st) < 0 || !S_ISDIR(st.st_mode) || !(st.st_mode & S_IWGRP))
 		return -1;
-	if (!S_ISDIR(st.st_mode) || st.st_gid != gr->gr_gid || !(st.st_mode & S_IWGRP))
-		return -1;
-	return (long)gr->gr_gid;
+	gid = mail_group();
+	return gid >= 0 && st.st_gid == (gid_t)gid ? gid : -1;
 }
 
 /*
@@ -152,7 +191,7 @@ static bool no_caps_left(void)
 	return ok && setuid(0) < 0 && seteuid(0) < 0;
 }
 
-int pop3_become_user(const struct auth_user *user)
+int pop3_become_user(const struct auth_user *user, long mail_gid)
 {
 	gid_t groups[POP3_GROUPS_MAX];
 	int n;
@@ -167,7 +206,7 @@ int pop3_become_user(const struct auth_user *user)
 		log_err("pop3: refusing to run a session as root for %s", user->name);
 		return -1;
 	}
-	n = user_groups(user->uid, user->gid, pop3_mail_gid(user), groups, POP3_GROUPS_MAX);
+	n = user_groups(user->uid, user->gid, mail_gid, groups, POP3_GROUPS_MAX);
 	if (setgroups((size_t)n, groups) < 0 || setresgid(user->gid, user->gid, user->gid) < 0 ||
 	    setresuid(user->uid, user->uid, user->uid) < 0) {
 		log_err("pop3: switching to %s (uid %lu gid %lu): %s", user->name, (unsigned long)user->uid,

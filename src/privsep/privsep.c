@@ -300,6 +300,7 @@ int privsep_fork(struct session_ctx *ctx, struct privsep **psp)
 		ps->fd = sv[1];
 		/* A child that reads the network must not be able to speak to the master for anyone. */
 		session_drop_channels(ctx); /* nor have a login recorded: its monitor's word, after its check */
+		relay_login_forget();       /* nor read or forge the answers to its monitor's records */
 		auth_client_forget(); /* nor ask the auth worker to check passwords unthrottled */
 		ctx->report_via = forward_report;
 		ctx->report_arg = ps;
@@ -619,7 +620,7 @@ struct lio *privsep_take_connection(struct privsep *ps, int64_t deadline)
 	}
 	len = f.len - sizeof(in.h);
 	ps->tls_proxied = in.h.tls != 0;
-	lio = lio_new(f.fd);
+	lio = lio_adopt(f.fd); /* the child made it non-blocking and TCP_NODELAY */
 	if (lio == NULL) {
 		close(f.fd);
 		explicit_bzero(in.pending, len);

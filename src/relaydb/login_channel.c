@@ -11,6 +11,7 @@
 
 #include "common/log.h"
 #include "common/ipc.h"
+#include "common/ipc_reply.h"
 #include "relaydb/login_channel.h"
 #include "relaydb/lookup_wire.h"
 #include "relaydb/relaydb_int.h"
@@ -46,32 +47,41 @@ int relay_login_channel_open(int *rd, int *wr)
 	return 0;
 }
 
+/* This process's answer pair, kept between records (common/ipc_reply.h says how that stays safe). */
+static struct ipc_reply_pair pair = IPC_REPLY_PAIR_INIT;
+
 /*
- * ask_once - one request on a fresh answer socket: the worker's result (0 or -1), -2 when the
- * answer socket closed unanswered (the worker died with it: ask again), -3 on a timeout or error.
+ * ask_once - one request, answered on the pair: the worker's result (0 or -1), -2 when the answer
+ * socket closed unanswered (the worker died with it: ask again), -3 on a timeout or error. The
+ * pair is kept only after a well-formed answer that handed its socket back.
  */
 static int ask_once(int chan, const struct relay_login_req *req, int64_t deadline)
 {
 	struct relay_login_rep rep;
 	struct ipc_frame f;
-	int sv[2], rc;
+	const char *why = NULL;
+	int rc;
 
-	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0)
-		return -3;
 	/* A full channel: the worker is restarting or busy, and the records before ours go first. */
-	if (ipc_send(chan, IPC_RELAY_LOGIN, req, sizeof(*req), sv[1], deadline) < 0) {
-		close(sv[0]);
-		close(sv[1]);
+	if (ipc_reply_ready(&pair) < 0 || ipc_reply_send(&pair, chan, IPC_RELAY_LOGIN, req, sizeof(*req), deadline) < 0)
 		return -3;
-	}
-	close(sv[1]); /* in flight now: the worker holds the only other copy once it takes it */
-	rc = ipc_recv(sv[0], &rep, sizeof(rep), IPC_SEQPACKET, deadline, &f);
-	close(sv[0]);
+	rc = ipc_reply_recv(&pair, &rep, sizeof(rep), deadline, &f);
 	if (rc == 0)
 		return -2;
-	if (rc == 1 && f.type == IPC_RELAY_LOGIN_REP && f.len == sizeof(rep) && (rep.result == 0 || rep.result == -1))
-		return rep.result;
-	return -3;
+	if (rc != 1)
+		return -3;
+	if (f.type != IPC_RELAY_LOGIN_REP || f.len != sizeof(rep) || (rep.result != 0 && rep.result != -1)) {
+		ipc_reply_drop(&pair, &f);
+		return -3;
+	}
+	if (!ipc_reply_keep(&pair, &f, &why))
+		log_debug("relaydb: the lookup worker's answer to the login of %s: %s", req->ip, why);
+	return rep.result; /* the record is written whichever socket came back */
+}
+
+void relay_login_forget(void)
+{
+	ipc_reply_drop(&pair, NULL);
 }
 
 /* copy_field - TEXT into the fixed field DST of SIZE bytes, cut to fit (as the database cuts it). */
@@ -166,7 +176,8 @@ static void record_one(const struct config *cfg, struct relaydb *db, struct logi
 		if (rep.result == 0)
 			log_debug("relaydb: authorized %s (user %s, %s) for session pid %ld uid %ld", q->ip, q->user,
 				  q->proto, (long)rec->who.pid, (long)rec->who.uid);
-		(void)ipc_send(rec->reply_fd, IPC_RELAY_LOGIN_REP, &rep, sizeof(rep), -1, IPC_NOW);
+		/* The answer socket goes back with the answer, for the sender's next record. */
+		(void)ipc_send(rec->reply_fd, IPC_RELAY_LOGIN_REP, &rep, sizeof(rep), rec->reply_fd, IPC_NOW);
 	}
 	close(rec->reply_fd);
 }

@@ -37,8 +37,15 @@ int relay_login_channel_open(int *rd, int *wr);
  * relay_login_send - ask the worker behind CHAN to record a login of USER from IP over PROTO and
  * wait up to WAIT_MS for it: 0 recorded, -1 the worker could not (it logged why),
  * RELAY_LOGIN_NO_ANSWER no answer in time. A worker that dies holding the request is asked again.
+ * The answer comes on a pair kept between records (common/ipc_reply.h).
  */
 int relay_login_send(int chan, const char *ip, const char *user, const char *proto, int wait_ms);
+
+/*
+ * relay_login_forget - in a process just forked by one that sends records: close the answer pair
+ * the sender keeps between records (the child must neither read its answers nor forge them).
+ */
+void relay_login_forget(void);
 
 /*
  * relay_login_serve - in the lookup worker: record every login waiting on CHAN into DB (NULL when

@@ -12,9 +12,12 @@ What is checked, against the real popgated with poplib:
 - an idle mailbox process ends after pop3.mailbox_process_idle, and the pair stays;
 - as root: a login with another uid ends the kept process (killed when it does not exit, here
   stopped) and is served by a new one as that uid;
+- a user's index directory removed between two logins served by the same kept process is made
+  again, and the second session's index lands in it;
 - server.process_reuse = 0 or pop3.mailbox_process_idle = 0: a mailbox process per session, ended with it;
 - after server.process_reuse connections the protocol child ends and the monitor forks a fresh one,
-  keeping its mailbox process, which shares no socket with the new child either; after ten children
+  keeping its mailbox process, which shares no socket with the new child either, and neither holds
+  the monitor's reply pair to the auth worker; after ten children
   (SESSION_MONITOR_CHILDREN) the master retires the pair.
 Each next client waits for the master's "done with session=" line of the previous one, so which
 pair serves it does not depend on timing.
@@ -22,8 +25,10 @@ pair serves it does not depend on timing.
 
 import os
 import re
+import shutil
 import signal
 import socket
+import stat
 
 import popgate_harness as h
 import smtp_helpers as sh
@@ -155,6 +160,14 @@ class MailboxReuse(h.TestCase):
             peers = h.unix_peers()
             shared = {peers[i] for i in h.socket_inodes(x3) if i in peers} & h.socket_inodes(c3)
             self.assertEqual(shared, set(), "the new child holds the mailbox process's channel")
+            # The monitor keeps its reply pair to the auth worker (both ends its own between
+            # checks): neither the new child nor the mailbox process may hold an end of it, or
+            # it could read the monitor's answers, or forge one.
+            own = h.socket_inodes(m3)
+            pair = {i for i in own if peers.get(i) in own}
+            self.assertTrue(pair, "the monitor keeps no reply pair")
+            self.assertEqual(pair & h.socket_inodes(c3), set(), "the new child holds the monitor's reply pair")
+            self.assertEqual(pair & h.socket_inodes(x3), set(), "the mailbox process holds the monitor's reply pair")
             # Ten children of two connections each: then the master retires the pair.
             for i in range(3, 20):
                 seen.append(self.quick_session(d, "127.0.1.%d" % (i + 2)))
@@ -163,6 +176,22 @@ class MailboxReuse(h.TestCase):
             sh.wait_until(lambda: h.gone(m1), 30, "the monitor ended after ten children")
             _, _, m21, _ = self.quick_session(d, "127.0.2.2")
             self.assertNotEqual(m21, m1)
+
+    def test_an_index_directory_removed_between_logins_is_made_again(self):
+        with self.daemon() as d:
+            d.start()
+            index = os.path.join(d.dir, "state", "index", str(d.uid))
+            _, _, monitor, mbx = self.quick_session(d, "127.0.0.2")
+            self.assertTrue(os.listdir(index), "the first session left no index")
+            shutil.rmtree(index)
+            # The kept process, whose uid had the directory, serves the next login: the monitor
+            # must see it gone and make it again, and the session must keep its index there.
+            _, _, monitor_b, mbx_b = self.quick_session(d, "127.0.0.3")
+            self.assertEqual((monitor_b, mbx_b), (monitor, mbx), "not the kept mailbox process")
+            st = os.lstat(index)
+            self.assertEqual((stat.S_ISDIR(st.st_mode), st.st_uid, st.st_mode & 0o777), (True, d.uid, 0o700))
+            self.assertTrue(os.listdir(index), "the second session left no index")
+            self.assertNotIn("index directory", d.log(), "the monitor failed to make it again")
 
     def test_an_idle_mailbox_process_ends(self):
         with self.daemon(idle="1s", process_idle_timeout="1h") as d:

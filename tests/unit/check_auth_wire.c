@@ -1,12 +1,14 @@
-/* check_auth_wire.c - unit tests of the auth channel: record parsing, and a real worker answering a monitor. */
+/* check_auth_wire.c - unit tests of the auth channel: record parsing, a real worker answering a monitor, the kept reply pair. */
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 
 #include <check.h>
 #include <signal.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -267,6 +269,106 @@ START_TEST(test_dead_worker_is_a_prompt_tempfail_then_a_new_one_answers)
 }
 END_TEST
 
+/* socket_inodes - the inodes of this process's open sockets into INO (at most CAP); how many. */
+static int socket_inodes(unsigned long *ino, int cap)
+{
+	char path[64], link[64];
+	int n = 0;
+
+	for (int fd = 0; fd < 1024 && n < cap; fd++) {
+		ssize_t len;
+
+		snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
+		if ((len = readlink(path, link, sizeof(link) - 1)) < 0)
+			continue;
+		link[len] = '\0';
+		if (sscanf(link, "socket:[%lu]", &ino[n]) == 1)
+			n++;
+	}
+	return n;
+}
+
+START_TEST(test_the_reply_pair_is_kept_between_checks)
+{
+	unsigned long before[64], first[64], second[64];
+	int nb = socket_inodes(before, 64), n1, n2;
+	struct auth_user u;
+
+	ck_assert_int_eq(auth_client_check(AUTH_WIRE_PASSWORD, "alice", "alice pw", "", "pop3", "::1", &u), AUTH_OK);
+	n1 = socket_inodes(first, 64);
+	ck_assert_int_eq(auth_client_check(AUTH_WIRE_PASSWORD, "alice", "wrong", "", "pop3", "::1", &u), AUTH_FAIL);
+	n2 = socket_inodes(second, 64);
+	/* The first check closed the worker's end of the channel and kept a pair: one socket more. */
+	ck_assert_int_eq(n1, nb + 1);
+	/* The second asked on the same pair, handed back with the first answer: no socket made. */
+	ck_assert_int_eq(n2, n1);
+	ck_assert_mem_eq(second, first, (size_t)n1 * sizeof(first[0]));
+}
+END_TEST
+
+/* fake_answer - what the fake worker sends on FD: RESULT (AUTH_OK: for alice), with the reply socket itself when BACK. */
+static int fake_answer(int fd, uint32_t type, enum auth_result result, bool back)
+{
+	struct auth_wire_reply rep;
+
+	memset(&rep, 0, sizeof(rep));
+	rep.result = (int32_t)result;
+	if (result == AUTH_OK) {
+		snprintf(rep.user.name, sizeof(rep.user.name), "alice");
+		snprintf(rep.user.mailbox, sizeof(rep.user.mailbox), "mbox:/var/mail/alice");
+		rep.user.uid = 2001;
+		rep.user.gid = 2002;
+	}
+	return ipc_send(fd, type, &rep, sizeof(rep), back ? fd : -1, IPC_NOW);
+}
+
+/*
+ * fake_worker - in a child holding the worker's end: answer the first request with a record of
+ * another channel and then, at once, with OK (the late answer a stopped worker could send); answer
+ * the second with FAIL. Exit 0 when each send went as it should, and the second request came with
+ * a new reply socket.
+ */
+static int fake_worker(int chan)
+{
+	struct auth_wire_req req;
+	struct ipc_frame f1, f2;
+	struct stat s1, s2;
+	int bad = 0;
+
+	if (ipc_recv(chan, &req, sizeof(req), IPC_FD_MUST | IPC_SEQPACKET, IPC_FOREVER, &f1) != 1 || fstat(f1.fd, &s1) < 0)
+		return 1;
+	bad |= fake_answer(f1.fd, IPC_RELAY_LOGIN_REP, AUTH_TEMPFAIL, true) < 0;
+	(void)fake_answer(f1.fd, IPC_AUTH_REPLY, AUTH_OK, true); /* queued, or refused once the monitor let go */
+	if (ipc_recv(chan, &req, sizeof(req), IPC_FD_MUST | IPC_SEQPACKET, IPC_FOREVER, &f2) != 1 || fstat(f2.fd, &s2) < 0)
+		return 2;
+	bad |= fake_answer(f2.fd, IPC_AUTH_REPLY, AUTH_FAIL, true) < 0;
+	return bad ? 3 : s2.st_ino == s1.st_ino ? 4 : 0;
+}
+
+START_TEST(test_an_answer_after_a_failed_exchange_is_never_taken_later)
+{
+	struct auth_user u;
+	pid_t fake;
+	int status;
+
+	kill(worker, SIGKILL);
+	waitpid(worker, NULL, 0);
+	worker = -1;
+	fake = fork();
+	ck_assert_int_ge(fake, 0);
+	if (fake == 0)
+		_exit(fake_worker(auth_channel_worker_fd()));
+	/* The first exchange fails: its pair is dropped, with the OK behind the bad record. */
+	ck_assert_int_eq(auth_client_check(AUTH_WIRE_PASSWORD, "alice", "alice pw", "", "pop3", "::1", &u),
+			 AUTH_TEMPFAIL);
+	/* The next check is answered on a new pair: FAIL, not the first request's OK. */
+	ck_assert_int_eq(auth_client_check(AUTH_WIRE_PASSWORD, "alice", "wrong", "", "pop3", "::1", &u), AUTH_FAIL);
+	ck_assert_str_eq(u.name, "");
+	ck_assert_int_eq(waitpid(fake, &status, 0), fake);
+	ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 0, "fake worker status %d", status);
+}
+END_TEST
+
 static Suite *auth_wire_suite(void)
 {
 	Suite *s = suite_create("auth_wire");
@@ -282,6 +384,8 @@ static Suite *auth_wire_suite(void)
 	tcase_add_test(tc, test_worker_answers);
 	tcase_add_test(tc, test_worker_refuses_malformed_and_goes_on);
 	tcase_add_test(tc, test_dead_worker_is_a_prompt_tempfail_then_a_new_one_answers);
+	tcase_add_test(tc, test_the_reply_pair_is_kept_between_checks);
+	tcase_add_test(tc, test_an_answer_after_a_failed_exchange_is_never_taken_later);
 	suite_add_tcase(s, tc);
 	return s;
 }

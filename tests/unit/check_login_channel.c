@@ -1,4 +1,4 @@
-/* check_login_channel.c - unit tests of relaydb/login_channel.c: a login sent, recorded by the worker's side, answered. */
+/* check_login_channel.c - unit tests of relaydb/login_channel.c: a login sent, recorded by the worker's side, answered on a kept pair. */
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 
 #include <check.h>
@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -229,6 +230,97 @@ START_TEST(the_senders_end_reads_nothing)
 }
 END_TEST
 
+/* socket_inodes - the inodes of this process's open sockets into INO (at most CAP); how many. */
+static int socket_inodes(unsigned long *ino, int cap)
+{
+	char path[64], link[64];
+	int n = 0;
+
+	for (int fd = 0; fd < 1024 && n < cap; fd++) {
+		ssize_t len;
+
+		snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
+		if ((len = readlink(path, link, sizeof(link) - 1)) < 0)
+			continue;
+		link[len] = '\0';
+		if (sscanf(link, "socket:[%lu]", &ino[n]) == 1)
+			n++;
+	}
+	return n;
+}
+
+START_TEST(the_answer_pair_is_kept_between_records)
+{
+	unsigned long before[64], first[64], second[64];
+	int nb, n1, n2;
+	pid_t worker = fork();
+
+	ck_assert_int_ge(worker, 0);
+	if (worker == 0) {
+		for (int i = 0; i < 2; i++) {
+			wait_record();
+			relay_login_serve(cfg, rd, NULL); /* no database: a failure, answered all the same */
+		}
+		_exit(0);
+	}
+	nb = socket_inodes(before, 64);
+	ck_assert_int_eq(relay_login_send(wr, "192.0.2.20", "alice", "pop3", WAIT_MS), -1);
+	n1 = socket_inodes(first, 64);
+	ck_assert_int_eq(relay_login_send(wr, "192.0.2.21", "alice", "pop3", WAIT_MS), -1);
+	n2 = socket_inodes(second, 64);
+	ck_assert_int_eq(exit_status(worker), 0);
+	ck_assert_int_eq(n1, nb + 2); /* the pair, kept */
+	ck_assert_int_eq(n2, n1);     /* and asked on again: no socket made */
+	ck_assert_mem_eq(second, first, (size_t)n1 * sizeof(first[0]));
+}
+END_TEST
+
+/* fake_answer - RESULT on FD, in a frame of TYPE, with FD itself handed back. */
+static int fake_answer(int fd, uint32_t type, int32_t result)
+{
+	struct relay_login_rep rep = { .result = result };
+
+	return ipc_send(fd, type, &rep, sizeof(rep), fd, IPC_NOW);
+}
+
+/*
+ * fake_worker - answer the first record with a frame of another channel and at once with
+ * "recorded" (a late answer); the second with "failed". 0 when the sends went as they should and
+ * the second record came with a new answer socket.
+ */
+static int fake_worker(void)
+{
+	struct relay_login_req req;
+	struct ipc_frame f1, f2;
+	struct stat s1, s2;
+
+	if (ipc_recv(rd, &req, sizeof(req), IPC_FD_MUST | IPC_DGRAM, IPC_FOREVER, &f1) != 1 || fstat(f1.fd, &s1) < 0)
+		return 1;
+	if (fake_answer(f1.fd, IPC_AUTH_REPLY, -1) < 0)
+		return 2;
+	(void)fake_answer(f1.fd, IPC_RELAY_LOGIN_REP, 0); /* queued, or refused once the sender let go */
+	if (ipc_recv(rd, &req, sizeof(req), IPC_FD_MUST | IPC_DGRAM, IPC_FOREVER, &f2) != 1 || fstat(f2.fd, &s2) < 0)
+		return 3;
+	if (fake_answer(f2.fd, IPC_RELAY_LOGIN_REP, -1) < 0)
+		return 4;
+	return s2.st_ino == s1.st_ino ? 5 : 0;
+}
+
+START_TEST(an_answer_after_a_failed_exchange_is_never_taken_later)
+{
+	pid_t worker = fork();
+
+	ck_assert_int_ge(worker, 0);
+	if (worker == 0)
+		_exit(fake_worker());
+	/* The first exchange fails: its pair is dropped, with "recorded" behind the bad frame. */
+	ck_assert_int_eq(relay_login_send(wr, "192.0.2.22", "alice", "pop3", WAIT_MS), RELAY_LOGIN_NO_ANSWER);
+	/* The next record is answered on a new pair: "failed", not the first one's "recorded". */
+	ck_assert_int_eq(relay_login_send(wr, "192.0.2.23", "alice", "pop3", WAIT_MS), -1);
+	ck_assert_int_eq(exit_status(worker), 0);
+}
+END_TEST
+
 static Suite *login_channel_suite(void)
 {
 	Suite *s = suite_create("login_channel");
@@ -241,6 +333,8 @@ static Suite *login_channel_suite(void)
 	tcase_add_test(tc, a_worker_that_dies_with_the_record_is_asked_again);
 	tcase_add_test(tc, malformed_records_are_dropped);
 	tcase_add_test(tc, the_senders_end_reads_nothing);
+	tcase_add_test(tc, the_answer_pair_is_kept_between_records);
+	tcase_add_test(tc, an_answer_after_a_failed_exchange_is_never_taken_later);
 	suite_add_tcase(s, tc);
 	return s;
 }
