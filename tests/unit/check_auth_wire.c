@@ -18,6 +18,7 @@
 #include "auth/auth_wire.h"
 #include "auth/auth_worker.h"
 #include "check_run.h"
+#include "testlib.h"
 #include "common/config.h"
 #include "common/ipc.h"
 
@@ -269,35 +270,16 @@ START_TEST(test_dead_worker_is_a_prompt_tempfail_then_a_new_one_answers)
 }
 END_TEST
 
-/* socket_inodes - the inodes of this process's open sockets into INO (at most CAP); how many. */
-static int socket_inodes(unsigned long *ino, int cap)
-{
-	char path[64], link[64];
-	int n = 0;
-
-	for (int fd = 0; fd < 1024 && n < cap; fd++) {
-		ssize_t len;
-
-		snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
-		if ((len = readlink(path, link, sizeof(link) - 1)) < 0)
-			continue;
-		link[len] = '\0';
-		if (sscanf(link, "socket:[%lu]", &ino[n]) == 1)
-			n++;
-	}
-	return n;
-}
-
 START_TEST(test_the_reply_pair_is_kept_between_checks)
 {
 	unsigned long before[64], first[64], second[64];
-	int nb = socket_inodes(before, 64), n1, n2;
+	int nb = tl_socket_inodes(before, 64), n1, n2;
 	struct auth_user u;
 
 	ck_assert_int_eq(auth_client_check(AUTH_WIRE_PASSWORD, "alice", "alice pw", "", "pop3", "::1", &u), AUTH_OK);
-	n1 = socket_inodes(first, 64);
+	n1 = tl_socket_inodes(first, 64);
 	ck_assert_int_eq(auth_client_check(AUTH_WIRE_PASSWORD, "alice", "wrong", "", "pop3", "::1", &u), AUTH_FAIL);
-	n2 = socket_inodes(second, 64);
+	n2 = tl_socket_inodes(second, 64);
 	/* The first check closed the worker's end of the channel and kept a pair: one socket more. */
 	ck_assert_int_eq(n1, nb + 1);
 	/* The second asked on the same pair, handed back with the first answer: no socket made. */

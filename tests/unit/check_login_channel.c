@@ -18,6 +18,7 @@
 #include "relaydb/relaydb.h"
 #include "relaydb_fixture.h"
 #include "check_run.h"
+#include "testlib.h"
 
 /* A generous wait: the answers here come as soon as the test's worker side reads them. */
 #define WAIT_MS 30000
@@ -230,25 +231,6 @@ START_TEST(the_senders_end_reads_nothing)
 }
 END_TEST
 
-/* socket_inodes - the inodes of this process's open sockets into INO (at most CAP); how many. */
-static int socket_inodes(unsigned long *ino, int cap)
-{
-	char path[64], link[64];
-	int n = 0;
-
-	for (int fd = 0; fd < 1024 && n < cap; fd++) {
-		ssize_t len;
-
-		snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
-		if ((len = readlink(path, link, sizeof(link) - 1)) < 0)
-			continue;
-		link[len] = '\0';
-		if (sscanf(link, "socket:[%lu]", &ino[n]) == 1)
-			n++;
-	}
-	return n;
-}
-
 START_TEST(the_answer_pair_is_kept_between_records)
 {
 	unsigned long before[64], first[64], second[64];
@@ -263,11 +245,11 @@ START_TEST(the_answer_pair_is_kept_between_records)
 		}
 		_exit(0);
 	}
-	nb = socket_inodes(before, 64);
+	nb = tl_socket_inodes(before, 64);
 	ck_assert_int_eq(relay_login_send(wr, "192.0.2.20", "alice", "pop3", WAIT_MS), -1);
-	n1 = socket_inodes(first, 64);
+	n1 = tl_socket_inodes(first, 64);
 	ck_assert_int_eq(relay_login_send(wr, "192.0.2.21", "alice", "pop3", WAIT_MS), -1);
-	n2 = socket_inodes(second, 64);
+	n2 = tl_socket_inodes(second, 64);
 	ck_assert_int_eq(exit_status(worker), 0);
 	ck_assert_int_eq(n1, nb + 2); /* the pair, kept */
 	ck_assert_int_eq(n2, n1);     /* and asked on again: no socket made */

@@ -229,3 +229,21 @@ int tl_count(const char *hay, const char *needle)
 		n++;
 	return n;
 }
+
+int tl_socket_inodes(unsigned long *ino, int cap)
+{
+	char path[64], link[64];
+	int n = 0;
+
+	for (int fd = 0; fd < 1024 && n < cap; fd++) {
+		ssize_t len;
+
+		snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
+		if ((len = readlink(path, link, sizeof(link) - 1)) < 0)
+			continue;
+		link[len] = '\0';
+		if (sscanf(link, "socket:[%lu]", &ino[n]) == 1)
+			n++;
+	}
+	return n;
+}

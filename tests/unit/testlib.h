@@ -77,4 +77,7 @@ void tl_capture_end(void);
 /* tl_count - how many times NEEDLE occurs in HAY, without overlaps. */
 int tl_count(const char *hay, const char *needle);
 
+/* tl_socket_inodes - the inodes of this process's open sockets into INO (at most CAP); how many. */
+int tl_socket_inodes(unsigned long *ino, int cap);
+
 #endif
