@@ -79,7 +79,7 @@ class IdleMemory(h.TestCase):
             p, _, monitor, child, mbx = self.login(d, "127.0.0.2")
             for pid in (monitor, child, mbx):
                 d.wait_for_log(r"\[%d\]: debug: (session=\w+ )?idle: the stack below this wait and the heap's free "
-                               r"pages given back" % pid, start=mark)
+                               r"pages given back" % pid, start=mark, timeout=30)
             kib = {name: stack_dirty_kib(pid) for name, pid in
                    (("monitor", monitor), ("protocol child", child), ("mailbox process", mbx))}
             for name, k in kib.items():

@@ -17,6 +17,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "common/log.h"
 #include "relaydb/lookup.h"
 #include "relaydb/relaydb.h"
 #include "smtpd/smtp_policy.h"
@@ -265,16 +266,60 @@ START_TEST(test_mail_asks_ahead)
 	smtp_policy_mail(&pol, NULL);
 	ck_assert_int_eq(smtp_policy_rcpt(&pol, &out, NULL, t0 + 2, NULL), SMTP_VERDICT_UNKNOWN);
 	smtp_policy_end_transaction(&pol);
-	/* Transactions that never need their answer leave none behind that a later one takes. */
+	/*
+	 * Transactions that never need their answer leave none behind that a later one takes: a
+	 * thousand asked while authorized, then a revocation; the next transaction hears of it.
+	 */
+	authorize(cfg, "203.0.113.5", t0 + 3);
 	for (int i = 0; i < 1000; i++) {
 		smtp_policy_mail(&pol, NULL);
 		smtp_policy_end_transaction(&pol);
 	}
-	authorize(cfg, "203.0.113.5", t0 + 3);
+	revoke_entry(cfg, "203.0.113.5");
 	smtp_policy_mail(&pol, NULL);
-	ck_assert_int_eq(smtp_policy_rcpt(&pol, &out, NULL, t0 + 4, NULL), SMTP_VERDICT_AUTHORIZED);
+	ck_assert_int_eq(smtp_policy_rcpt(&pol, &out, NULL, t0 + 4, NULL), SMTP_VERDICT_UNKNOWN);
+	smtp_policy_end_transaction(&pol);
+	authorize(cfg, "203.0.113.5", t0 + 5);
+	smtp_policy_mail(&pol, NULL);
+	ck_assert_int_eq(smtp_policy_rcpt(&pol, &out, NULL, t0 + 6, NULL), SMTP_VERDICT_AUTHORIZED);
 	smtp_policy_close(&pol);
 	config_free(&cfg);
+}
+END_TEST
+
+/* wait_logged - wait (up to 60 s) until the captured log holds NEEDLE N times. */
+static void wait_logged(const char *needle, int n)
+{
+	for (int i = 0; i < 6000 && tl_count(tl_captured(), needle) < n; i++)
+		(void)poll(NULL, 0, 10);
+	ck_assert_int_eq(tl_count(tl_captured(), needle), n);
+}
+
+/*
+ * An answer that arrived for a transaction that ended is never taken, even when it authorizes:
+ * asked while authorized, answered (the worker's log line says so), the transaction ended, the
+ * entry revoked; the next check hears of the revocation. Taking it would say AUTHORIZED.
+ */
+START_TEST(test_an_ended_transactions_answer_is_not_taken)
+{
+	struct config *cfg = config("", "");
+	struct smtp_policy pol;
+	struct smtp_addr out = addr("<bob@elsewhere.net>");
+	const time_t t0 = 1700000000;
+
+	tl_capture();
+	log_set_level(LOG_DEBUG);
+	start_worker(cfg);
+	authorize(cfg, "203.0.113.5", t0);
+	smtp_policy_init(&pol, cfg, "203.0.113.5");
+	smtp_policy_mail(&pol, NULL);
+	wait_logged("relaydb: looked up 203.0.113.5: entry", 1);
+	smtp_policy_end_transaction(&pol);
+	revoke_entry(cfg, "203.0.113.5");
+	ck_assert_int_eq(smtp_policy_rcpt(&pol, &out, NULL, t0 + 1, NULL), SMTP_VERDICT_UNKNOWN);
+	smtp_policy_close(&pol);
+	config_free(&cfg);
+	tl_capture_end();
 }
 END_TEST
 
@@ -373,6 +418,7 @@ static Suite *suite(void)
 	tcase_add_test(tc, test_transaction_asks_once);
 	tcase_add_test(tc, test_failed_worker_is_asked_by_the_next_transaction);
 	tcase_add_test(tc, test_mail_asks_ahead);
+	tcase_add_test(tc, test_an_ended_transactions_answer_is_not_taken);
 	tcase_add_test(tc, test_db_failure_is_temporary);
 	tcase_add_test(tc, test_no_worker_is_temporary);
 	tcase_add_test(tc, test_verdict_text);
