@@ -288,8 +288,8 @@ START_TEST(test_the_reply_pair_is_kept_between_checks)
 }
 END_TEST
 
-/* fake_answer - what the fake worker sends on FD: RESULT (AUTH_OK: for alice), with the reply socket itself when BACK. */
-static int fake_answer(int fd, uint32_t type, enum auth_result result, bool back)
+/* fake_answer - what the fake worker sends on FD: RESULT (AUTH_OK: for alice), with BACK (-1: none) handed back. */
+static int fake_answer(int fd, uint32_t type, enum auth_result result, int back)
 {
 	struct auth_wire_reply rep;
 
@@ -301,7 +301,7 @@ static int fake_answer(int fd, uint32_t type, enum auth_result result, bool back
 		rep.user.uid = 2001;
 		rep.user.gid = 2002;
 	}
-	return ipc_send(fd, type, &rep, sizeof(rep), back ? fd : -1, IPC_NOW);
+	return ipc_send(fd, type, &rep, sizeof(rep), back, IPC_NOW);
 }
 
 /*
@@ -319,11 +319,33 @@ static int fake_worker(int chan)
 
 	if (ipc_recv(chan, &req, sizeof(req), IPC_FD_MUST | IPC_SEQPACKET, IPC_FOREVER, &f1) != 1 || fstat(f1.fd, &s1) < 0)
 		return 1;
-	bad |= fake_answer(f1.fd, IPC_RELAY_LOGIN_REP, AUTH_TEMPFAIL, true) < 0;
-	(void)fake_answer(f1.fd, IPC_AUTH_REPLY, AUTH_OK, true); /* queued, or refused once the monitor let go */
+	bad |= fake_answer(f1.fd, IPC_RELAY_LOGIN_REP, AUTH_TEMPFAIL, f1.fd) < 0;
+	(void)fake_answer(f1.fd, IPC_AUTH_REPLY, AUTH_OK, f1.fd); /* queued, or refused once the monitor let go */
 	if (ipc_recv(chan, &req, sizeof(req), IPC_FD_MUST | IPC_SEQPACKET, IPC_FOREVER, &f2) != 1 || fstat(f2.fd, &s2) < 0)
 		return 2;
-	bad |= fake_answer(f2.fd, IPC_AUTH_REPLY, AUTH_FAIL, true) < 0;
+	bad |= fake_answer(f2.fd, IPC_AUTH_REPLY, AUTH_FAIL, f2.fd) < 0;
+	return bad ? 3 : s2.st_ino == s1.st_ino ? 4 : 0;
+}
+
+/*
+ * swapping_worker - answer the first request OK but hand back another socket than the one lent (a
+ * worker that would keep the asker's end to answer later requests itself), the second FAIL with its
+ * own. Exit 0 when both went out and the second request came with a new reply socket.
+ */
+static int swapping_worker(int chan)
+{
+	struct auth_wire_req req;
+	struct ipc_frame f1, f2;
+	struct stat s1, s2;
+	int sv[2], bad;
+
+	if (ipc_recv(chan, &req, sizeof(req), IPC_FD_MUST | IPC_SEQPACKET, IPC_FOREVER, &f1) != 1 || fstat(f1.fd, &s1) < 0 ||
+	    socketpair(AF_UNIX, SOCK_SEQPACKET, 0, sv) < 0)
+		return 1;
+	bad = fake_answer(f1.fd, IPC_AUTH_REPLY, AUTH_OK, sv[1]) < 0;
+	if (ipc_recv(chan, &req, sizeof(req), IPC_FD_MUST | IPC_SEQPACKET, IPC_FOREVER, &f2) != 1 || fstat(f2.fd, &s2) < 0)
+		return 2;
+	bad |= fake_answer(f2.fd, IPC_AUTH_REPLY, AUTH_FAIL, f2.fd) < 0;
 	return bad ? 3 : s2.st_ino == s1.st_ino ? 4 : 0;
 }
 
@@ -351,6 +373,29 @@ START_TEST(test_an_answer_after_a_failed_exchange_is_never_taken_later)
 }
 END_TEST
 
+/* An answer that hands back another socket than the one lent is refused whole, and its pair dropped. */
+START_TEST(test_an_answer_with_another_socket_is_refused)
+{
+	struct auth_user u;
+	pid_t fake;
+	int status;
+
+	kill(worker, SIGKILL);
+	waitpid(worker, NULL, 0);
+	worker = -1;
+	fake = fork();
+	ck_assert_int_ge(fake, 0);
+	if (fake == 0)
+		_exit(swapping_worker(auth_channel_worker_fd()));
+	ck_assert_int_eq(auth_client_check(AUTH_WIRE_PASSWORD, "alice", "alice pw", "", "pop3", "::1", &u),
+			 AUTH_TEMPFAIL);
+	ck_assert_str_eq(u.name, "");
+	ck_assert_int_eq(auth_client_check(AUTH_WIRE_PASSWORD, "alice", "wrong", "", "pop3", "::1", &u), AUTH_FAIL);
+	ck_assert_int_eq(waitpid(fake, &status, 0), fake);
+	ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 0, "fake worker status %d", status);
+}
+END_TEST
+
 static Suite *auth_wire_suite(void)
 {
 	Suite *s = suite_create("auth_wire");
@@ -368,6 +413,7 @@ static Suite *auth_wire_suite(void)
 	tcase_add_test(tc, test_dead_worker_is_a_prompt_tempfail_then_a_new_one_answers);
 	tcase_add_test(tc, test_the_reply_pair_is_kept_between_checks);
 	tcase_add_test(tc, test_an_answer_after_a_failed_exchange_is_never_taken_later);
+	tcase_add_test(tc, test_an_answer_with_another_socket_is_refused);
 	suite_add_tcase(s, tc);
 	return s;
 }
