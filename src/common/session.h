@@ -31,6 +31,9 @@ enum session_event {
 	SESSION_RELAYDB_ERROR, /* opening, reading or writing the relay database failed (stats_report.h);
 				  the one event a worker may report too */
 	SESSION_CONN_DONE,    /* a reused session process is done with its connection and waits for another */
+	SESSION_CONN_PASSED,  /* ... it is free again, the session lives on in process `other` (its mailbox process) */
+	SESSION_PASSED_DONE,  /* the session it passed to process `other` is over */
+	SESSION_PAIR_CHILD,   /* a reused monitor's protocol child is now process `other` (make_room's to kill) */
 };
 
 /* One accepted connection, as seen by the process that serves it. */
@@ -60,6 +63,7 @@ struct session_ctx {
 	int (*report_via)(void *arg, enum session_event event);
 	void *report_arg;
 	pid_t session_pid;               /* the master's direct child serving this connection */
+	pid_t passed_pid;                /* a reused monitor: the process its connection went on in, else 0 */
 	const char *proto;               /* "pop3", "pop3s", "smtp", "smtps" */
 	const char *busy_reply;          /* the protocol's temporary failure in clear; NULL under implicit TLS */
 	char id[LOG_SESSION_ID_MAX];     /* session_make_id's, in every log line of the connection */

@@ -6,7 +6,6 @@
 #include <unistd.h>
 
 #include "common/ipc.h"
-#include "common/memtrim.h"
 #include "common/session_conn.h"
 #include "common/session_wire.h"
 
@@ -67,7 +66,6 @@ int session_conn_recv(int sock, struct session_ctx *ctx)
 	int rc;
 
 	log_set_session(NULL);
-	mem_idle_wait(sock); /* a reused process may wait long for its next connection */
 	rc = ipc_recv(sock, &c, sizeof(c), IPC_FD_MUST | IPC_SEQPACKET, IPC_FOREVER, &f);
 	if (rc <= 0)
 		return rc;
@@ -80,17 +78,25 @@ int session_conn_recv(int sock, struct session_ctx *ctx)
 	return 1;
 }
 
-int session_conn_done(const struct session_ctx *ctx)
+int session_conn_tell(const struct session_ctx *ctx, enum session_event event, pid_t other)
 {
 	struct session_wire_report r;
 
 	if (ctx->report_fd < 0)
 		return -1;
 	memset(&r, 0, sizeof(r));
-	r.event = SESSION_CONN_DONE;
+	r.event = (uint32_t)event;
 	r.session_pid = ctx->session_pid;
+	r.other = other;
 	/* The master reads the channel in every turn of its loop: room comes. */
 	return ipc_send(ctx->report_fd, IPC_SESSION_REPORT, &r, sizeof(r), -1, IPC_FOREVER);
+}
+
+int session_conn_done(const struct session_ctx *ctx)
+{
+	if (ctx->passed_pid > 0)
+		return session_conn_tell(ctx, SESSION_CONN_PASSED, ctx->passed_pid);
+	return session_conn_tell(ctx, SESSION_CONN_DONE, 0);
 }
 
 void session_drop_channels(struct session_ctx *ctx)

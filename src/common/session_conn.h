@@ -31,12 +31,22 @@ int session_conn_send(int sock, const struct session_ctx *ctx, int fd);
 int session_conn_recv(int sock, struct session_ctx *ctx);
 
 /*
- * session_conn_done - tell the master the connection is over and this process is free. Unlike
+ * session_conn_done - tell the master the connection is over and this process is free; or, when
+ * ctx->passed_pid is set, that the process is free and the session lives on in that process (a
+ * POP3 mailbox process), whose end session_conn_tell(SESSION_PASSED_DONE) reports later. Unlike
  * other reports it waits for room in the channel: a lost one would hold the master's slot forever.
  * Sent after every report of the connection, on the same channel, so none of them can be taken
  * for the next client's. 0 or -1.
  */
 int session_conn_done(const struct session_ctx *ctx);
+
+/*
+ * session_conn_tell - a record about this reused process's sessions that must not be lost, as
+ * session_conn_done's: EVENT naming the process OTHER. A process is named only while it lives
+ * (before its parent reaps it): the master may signal the one named, and the report channel keeps
+ * every sender's records in the order they were sent. 0 or -1.
+ */
+int session_conn_tell(const struct session_ctx *ctx, enum session_event event, pid_t other);
 
 /*
  * session_drop_channels - close what a less trusted process forked from a session must not hold:

@@ -19,6 +19,7 @@ struct session_wire_report {
 	char user[64];
 	struct ip_addr client; /* SESSION_PROXY_CLIENT: the client a PROXY header named */
 	uint32_t count;      /* SESSION_RELAYDB_ERROR from a worker: the errors it stands for (0: one) */
+	pid_t other;         /* SESSION_CONN_PASSED, SESSION_PASSED_DONE, SESSION_PAIR_CHILD: the process named */
 };
 
 /*

@@ -66,6 +66,14 @@ static bool make_room(struct master *m)
 	read_reports(m);
 	if (!children_evict(m->kids, &victim))
 		return false;
+	/*
+	 * A reused pair's session ends with its protocol child: the monitor then ends the pair once the
+	 * sessions it passed on to mailbox processes are over. Any other goes with its process group.
+	 */
+	if (!pool_kill_child(&m->pool, victim.pid)) {
+		kill(-victim.pid, SIGKILL);
+		kill(victim.pid, SIGKILL); /* in case it has not made its own process group yet */
+	}
 	stress_note_evicted(&m->stress, victim.svc->family);
 	log_set_session(victim.sid);
 	log_session(LOG_INFO, victim.svc->name, victim.ip_text, NULL, "evicted", "%s",

@@ -80,6 +80,8 @@ int children_add(struct children *c, pid_t pid, const struct ip_addr *ip, const 
 	ch->txn = CHILD_TXN_NONE;
 	ch->evicted = false;
 	ch->proxy_pending = svc != NULL && svc->proxy;
+	ch->passed = false;
+	ch->group = pid;
 	return 0;
 }
 
@@ -91,18 +93,57 @@ static struct child *find(const struct children *c, pid_t pid)
 	return NULL;
 }
 
+/* take - remove CH from the table, its record into OUT if given. */
+static void take(struct children *c, struct child *ch, struct child *out)
+{
+	if (out != NULL)
+		*out = *ch;
+	if (ch->evicted)
+		c->evicted--;
+	*ch = c->v[--c->n]; /* order does not matter: move the last into the hole */
+}
+
 bool children_remove(struct children *c, pid_t pid, struct child *out)
 {
 	struct child *ch = find(c, pid);
 
 	if (ch == NULL)
 		return false;
-	if (out != NULL)
-		*out = *ch;
-	if (ch->evicted)
-		c->evicted--;
-	*ch = c->v[--c->n]; /* order does not matter: move the last into the hole */
+	take(c, ch, out);
 	return true;
+}
+
+bool children_pass(struct children *c, pid_t pid, pid_t to)
+{
+	struct child *ch = find(c, pid);
+
+	/* TO is alive (its monitor reaps it only after reporting its end), so no other record has its pid. */
+	if (ch == NULL || ch->passed || to <= 0 || find(c, to) != NULL)
+		return false;
+	ch->pid = to;
+	ch->group = pid;
+	ch->passed = true;
+	return true;
+}
+
+bool children_remove_passed(struct children *c, pid_t group, pid_t pid, struct child *out)
+{
+	struct child *ch = find(c, pid);
+
+	if (ch == NULL || !ch->passed || ch->group != group)
+		return false;
+	take(c, ch, out);
+	return true;
+}
+
+bool children_remove_group(struct children *c, pid_t group, struct child *out)
+{
+	for (size_t i = 0; i < c->n; i++)
+		if (c->v[i].passed && c->v[i].group == group) {
+			take(c, &c->v[i], out);
+			return true;
+		}
+	return false;
 }
 
 const struct child *children_find(const struct children *c, pid_t pid)
@@ -168,7 +209,7 @@ static struct child *oldest_in(struct children *c, enum child_txn txn)
 
 	for (size_t i = 0; i < c->n; i++) {
 		struct child *ch = &c->v[i];
-		if (!ch->proven && ch->txn == txn && !ch->evicted && (victim == NULL || ch->seq < victim->seq))
+		if (!ch->proven && !ch->passed && ch->txn == txn && !ch->evicted && (victim == NULL || ch->seq < victim->seq))
 			victim = ch;
 	}
 	return victim;
@@ -190,8 +231,6 @@ bool children_evict(struct children *c, struct child *out)
 		victim = stranger;
 	if (victim == NULL)
 		return false;
-	kill(-victim->pid, SIGKILL);
-	kill(victim->pid, SIGKILL); /* in case it has not made its own process group yet */
 	victim->evicted = true;
 	c->evicted++;
 	*out = *victim;
@@ -219,5 +258,5 @@ void children_tally(const struct children *c, struct children_tally *t)
 void children_signal(const struct children *c, int sig)
 {
 	for (size_t i = 0; i < c->n; i++)
-		kill(-c->v[i].pid, sig); /* each session leads its own process group (monitor + child) */
+		kill(-c->v[i].group, sig); /* each session's monitor leads its process group (monitor + child) */
 }

@@ -35,6 +35,12 @@ struct child {
 	enum child_txn txn;
 	bool evicted;     /* killed to make room; no longer counted against the limits */
 	bool proxy_pending; /* on a *_proxy listener, its PROXY header's client not reported yet */
+	/*
+	 * A POP3 session a reused monitor passed on to its mailbox process: PID is that process, a
+	 * grandchild, and GROUP the monitor, which reports its end, and whose process group signals reach.
+	 */
+	bool passed;
+	pid_t group;
 };
 
 struct children;
@@ -79,9 +85,10 @@ bool children_proxied(struct children *c, pid_t pid, const struct ip_addr *ip, c
 void children_set_txn(struct children *c, pid_t pid, enum child_txn txn);
 
 /*
- * children_evict - SIGKILL the oldest session, of any service, that has not proven itself and is
+ * children_evict - choose the oldest session, of any service, that has not proven itself and is
  * in no mail transaction; failing that, the oldest such session whose transaction has not reached
- * its hand-off. Its record goes to OUT; false when there is none.
+ * its hand-off. It is marked evicted and its record goes to OUT, for the caller to kill; false
+ * when there is none. A passed session is never chosen: it has logged in.
  */
 bool children_evict(struct children *c, struct child *out);
 
@@ -94,6 +101,18 @@ struct children_tally {
 
 /* children_tally - count the serving sessions by family and protection. */
 void children_tally(const struct children *c, struct children_tally *t);
+
+/*
+ * children_pass - the session of reused monitor PID goes on in its process TO: the record is TO's
+ * from now on, and the monitor free for another. False when PID serves no session.
+ */
+bool children_pass(struct children *c, pid_t pid, pid_t to);
+
+/* children_remove_passed - forget the session GROUP passed to process PID, into OUT; false when there is none. */
+bool children_remove_passed(struct children *c, pid_t group, pid_t pid, struct child *out);
+
+/* children_remove_group - forget one session monitor GROUP passed on (it died, and they with it), into OUT. */
+bool children_remove_group(struct children *c, pid_t group, struct child *out);
 
 /* children_signal - send SIG to every session's process group. */
 void children_signal(const struct children *c, int sig);

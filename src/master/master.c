@@ -66,6 +66,9 @@ static void reap(struct master *m)
 		} else if (!member) {
 			(void)workers_reaped(&m->workers, pid, status, m->stopping, time(NULL));
 		}
+		/* The sessions a monitor passed on end with it (its mailbox processes die with their parent). */
+		while (member && children_remove_group(m->kids, pid, &ch))
+			session_ended(m, &ch);
 	}
 }
 

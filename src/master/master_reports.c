@@ -1,5 +1,6 @@
 /* master_reports.c - the master acting on session reports: counters, events, throttle, make_room's view. */
 /* SPDX-License-Identifier: GPL-2.0-or-later */
+#include <stdio.h>
 #include <string.h>
 #include <time.h>
 
@@ -30,35 +31,75 @@ static bool track_for_make_room(struct master *m, const struct session_wire_repo
 	}
 }
 
-/* conn_done - a reused session process is free again: its session is over. */
-static void conn_done(struct master *m, pid_t pid)
+/* conn_done - a reused session process is free again: its session is over, or R->other serves it on. */
+static void conn_done(struct master *m, const struct session_wire_report *r)
 {
 	struct child ch = { .sid = "-" };
+	pid_t pid = r->session_pid;
 	unsigned reuse = (unsigned)conf(m->cfg)->server.process_reuse * SESSION_MONITOR_CHILDREN;
 
 	if (!pool_done(&m->pool, pid, reuse, mono_ms()))
 		return; /* only a reused process can be done and live on */
+	if (r->event == SESSION_CONN_PASSED) {
+		const struct child *c = children_find(m->kids, pid);
+		if (c != NULL)
+			snprintf(ch.sid, sizeof(ch.sid), "%s", c->sid);
+		if (children_pass(m->kids, pid, r->other)) {
+			log_debug("session process %ld passed session=%s to process %ld", (long)pid, ch.sid, (long)r->other);
+			return;
+		}
+		log_warn("session process %ld passed session=%s to process %ld, which cannot be tracked: counted as ended",
+			 (long)pid, ch.sid, (long)r->other);
+	}
 	if (children_remove(m->kids, pid, &ch))
 		session_ended(m, &ch);
 	log_debug("session process %ld is done with session=%s", (long)pid, ch.sid);
 }
 
+/* passed_done - the session a monitor passed on to R->other is over. */
+static void passed_done(struct master *m, const struct session_wire_report *r)
+{
+	struct child ch;
+
+	if (!children_remove_passed(m->kids, r->session_pid, r->other, &ch))
+		return; /* counted as ended already (see conn_done), or reaped with its monitor */
+	session_ended(m, &ch);
+	log_debug("session process %ld is done with session=%s (served on by process %ld)", (long)r->session_pid,
+		  ch.sid, (long)r->other);
+}
+
+/* pair_child - a reused monitor forked its next protocol child: make_room kills only that one. */
+static void pair_child(struct master *m, const struct session_wire_report *r)
+{
+	(void)pool_set_child(&m->pool, r->session_pid, r->other);
+}
+
+/* member_record - a reused monitor's record about its processes, which may come when it serves no session. */
+static bool member_record(struct master *m, const struct session_wire_report *r)
+{
+	switch (r->event) {
+	case SESSION_CONN_DONE: case SESSION_CONN_PASSED: conn_done(m, r); return true;
+	case SESSION_PASSED_DONE: passed_done(m, r); return true;
+	case SESSION_PAIR_CHILD: pair_child(m, r); return true;
+	default: return false;
+	}
+}
+
 /* on_report - one record from a session (or a worker's relay database error): counters, events, throttle. */
 static void on_report(struct master *m, const struct session_wire_report *r)
 {
-	const struct child *ch = children_find(m->kids, r->session_pid);
+	const struct child *ch;
 	char user[sizeof(r->user)];
 	const char *what;
 
+	if (member_record(m, r))
+		return;
+	ch = children_find(m->kids, r->session_pid);
 	if (ch == NULL) {
 		/* reports_next checked the sender; a session reaped meanwhile is ignored */
 		int k = workers_kind_of(&m->workers, r->session_pid);
 		if (k >= 0 && r->event == SESSION_RELAYDB_ERROR)
 			(void)tally_trouble(m->stats, NULL, k, r);
-		return;
-	}
-	if (r->event == SESSION_CONN_DONE) {
-		conn_done(m, r->session_pid);
 		return;
 	}
 	if (tally_trouble(m->stats, ch->svc->name, -1, r))

@@ -1,17 +1,26 @@
 /* pool.c - the master's reused session processes (server.process_reuse): which are idle, which serve. */
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 #include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
+#include "common/log.h"
 #include "master/pool.h"
+
+static void forget_child(struct pool_member *m);
 
 void pool_free(struct pool *p)
 {
-	for (size_t i = 0; i < p->n; i++)
+	for (size_t i = 0; i < p->n; i++) {
 		pool_drop(&p->v[i]);
+		forget_child(&p->v[i]);
+	}
 	free(p->v);
 	memset(p, 0, sizeof(*p));
 }
@@ -32,7 +41,7 @@ int pool_add(struct pool *p, pid_t pid, int fd, const struct service *svc)
 		p->v = v;
 		p->cap = cap;
 	}
-	p->v[p->n++] = (struct pool_member){ .pid = pid, .fd = fd, .svc = svc, .served = 1, .busy = true };
+	p->v[p->n++] = (struct pool_member){ .pid = pid, .fd = fd, .svc = svc, .served = 1, .busy = true, .child_fd = -1 };
 	return 0;
 }
 
@@ -60,7 +69,7 @@ void pool_drop(struct pool_member *m)
 	m->busy = false;
 }
 
-static struct pool_member *find(struct pool *p, pid_t pid)
+struct pool_member *pool_find(struct pool *p, pid_t pid)
 {
 	for (size_t i = 0; i < p->n; i++)
 		if (p->v[i].pid == pid)
@@ -70,7 +79,7 @@ static struct pool_member *find(struct pool *p, pid_t pid)
 
 bool pool_done(struct pool *p, pid_t pid, unsigned reuse, int64_t now_ms)
 {
-	struct pool_member *m = find(p, pid);
+	struct pool_member *m = pool_find(p, pid);
 
 	if (m == NULL || !m->busy)
 		return false;
@@ -81,13 +90,73 @@ bool pool_done(struct pool *p, pid_t pid, unsigned reuse, int64_t now_ms)
 	return true;
 }
 
+/* forget_child - close M's pidfd of its protocol child. */
+static void forget_child(struct pool_member *m)
+{
+	if (m->child_fd >= 0)
+		close(m->child_fd);
+	m->child_fd = -1;
+}
+
+/* parent_of - PID's parent as /proc says, or -1. */
+static pid_t parent_of(pid_t pid)
+{
+	char path[64], buf[512];
+	long ppid;
+	int fd;
+	ssize_t n;
+
+	snprintf(path, sizeof(path), "/proc/%ld/stat", (long)pid);
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
+		return -1;
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0)
+		return -1;
+	buf[n] = '\0';
+	/* "pid (comm) state ppid ...": comm may hold anything, so count from its last ')'. */
+	char *rp = strrchr(buf, ')');
+	if (rp == NULL || sscanf(rp + 1, " %*c %ld", &ppid) != 1)
+		return -1;
+	return (pid_t)ppid;
+}
+
+int pool_set_child(struct pool *p, pid_t pid, pid_t child)
+{
+	struct pool_member *m = pool_find(p, pid);
+	int fd;
+
+	if (m == NULL)
+		return -1;
+	forget_child(m);
+	/* Opened first, checked second: a pid reused between the two leaves a pidfd that reaches nobody. */
+	if ((fd = (int)syscall(SYS_pidfd_open, child, 0)) < 0)
+		return -1;
+	if (parent_of(child) != pid) {
+		close(fd);
+		log_warn("session process %ld named process %ld as its protocol child, which it is not", (long)pid,
+			 (long)child);
+		return -1;
+	}
+	m->child_fd = fd;
+	return 0;
+}
+
+bool pool_kill_child(struct pool *p, pid_t pid)
+{
+	struct pool_member *m = pool_find(p, pid);
+
+	return m != NULL && m->child_fd >= 0 && syscall(SYS_pidfd_send_signal, m->child_fd, SIGKILL, NULL, 0) == 0;
+}
+
 bool pool_reaped(struct pool *p, pid_t pid)
 {
-	struct pool_member *m = find(p, pid);
+	struct pool_member *m = pool_find(p, pid);
 
 	if (m == NULL)
 		return false;
 	pool_drop(m);
+	forget_child(m);
 	*m = p->v[--p->n];
 	return true;
 }
@@ -121,9 +190,12 @@ long pool_trim(struct pool *p, int64_t now_ms, int64_t idle_ms)
 
 void pool_close_inherited(const struct pool *p)
 {
-	for (size_t i = 0; i < p->n; i++)
+	for (size_t i = 0; i < p->n; i++) {
 		if (p->v[i].fd >= 0)
 			close(p->v[i].fd);
+		if (p->v[i].child_fd >= 0)
+			close(p->v[i].child_fd);
+	}
 }
 
 size_t pool_count(const struct pool *p, size_t *idle)

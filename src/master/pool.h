@@ -18,6 +18,7 @@ struct pool_member {
 	bool busy;                /* serving one now: it is in the session table */
 	bool retiring;            /* a reload came: it takes no connection after its current one */
 	int64_t idle_since_ms;    /* CLOCK_MONOTONIC, when it last became idle */
+	int child_fd;             /* pidfd of its protocol child as its monitor reported it (SESSION_PAIR_CHILD), or -1 */
 };
 
 struct pool {
@@ -54,6 +55,19 @@ void pool_retire_all(struct pool *p);
 
 /* pool_trim - let go of members idle since before NOW_MS - IDLE_MS; ms until the next is due, or -1. */
 long pool_trim(struct pool *p, int64_t now_ms, int64_t idle_ms);
+
+/* pool_find - the member PID, or NULL. */
+struct pool_member *pool_find(struct pool *p, pid_t pid);
+
+/*
+ * pool_set_child - member PID's monitor says its protocol child is now process CHILD: kept (as a
+ * pidfd) once /proc shows it is the monitor's child, so that pool_kill_child can end a session on
+ * the pair without its monitor and the sessions it passed on. 0, or -1 when it is not (logged).
+ */
+int pool_set_child(struct pool *p, pid_t pid, pid_t child);
+
+/* pool_kill_child - SIGKILL member PID's protocol child; false when none is known (or it is gone). */
+bool pool_kill_child(struct pool *p, pid_t pid);
 
 /* pool_close_inherited - in a process just forked from the master: close every dispatch socket. */
 void pool_close_inherited(const struct pool *p);

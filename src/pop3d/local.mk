@@ -23,6 +23,9 @@ EXTRA_DIST += tests/integration/test_pop3_session_end.py
 # The mailbox process a reused pair keeps for the next login (pop3_owner.c).
 TESTS += tests/integration/test_pop3_mailbox_reuse.py
 EXTRA_DIST += tests/integration/test_pop3_mailbox_reuse.py
+# A logged-in session goes on without its pair (pop3_owner.c, monitor_watch.c, the master's accounting).
+TESTS += tests/integration/test_pop3_passed_sessions.py
+EXTRA_DIST += tests/integration/test_pop3_passed_sessions.py
 # What a session no longer asks the kernel: SO_TYPE, SO_RCVTIMEO, mkdir, getsockname (strace).
 TESTS += tests/integration/test_pop3_syscalls.py
 EXTRA_DIST += tests/integration/test_pop3_syscalls.py

@@ -16,6 +16,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <time.h>
 
 #include "auth/auth.h"
 #include "common/lineio.h"
@@ -172,31 +173,38 @@ typedef int (*pop3_serve_fn)(struct pop3 *p, const struct auth_user *user, const
 
 /*
  * pop3_serve_as_owner - have the mailbox process, as USER, run SERVE on P's client; this process
- * (the monitor, server.user) gives up the connection, waits for the session to end, and records
- * the relay authorization again, so that it slides from the session's end. In a reused pair the
- * mailbox process is kept for the next login with USER's credentials (pop3_owner.c); otherwise
- * it ends with the session. Returns the session's exit status.
+ * (the monitor, server.user) gives up the connection, and when the session is over records the
+ * relay authorization again, so that it slides from the session's end. In a reused pair the
+ * mailbox process is kept for the next login with USER's credentials, and a plain session goes on
+ * without the monitor (p->ctx->passed_pid set; its end is heard later, pop3_owner.c); otherwise
+ * this waits for the session's end. Returns the session's exit status (0 when passed on).
  */
 int pop3_serve_as_owner(struct pop3 *p, const struct auth_user *user, const char *index_dir, pop3_serve_fn serve);
 
 /*
- * pop3_owner_serve - the kept mailbox process serves P's login when it runs with USER's uid, gid
- * and groups; otherwise it is ended and one forked (it becomes USER). Gives up P's connection and
- * waits for the session's end. The session's exit status.
+ * pop3_record_end - a session of USER from CLIENT_IP over PROTO, logged in at LOGGED_IN, is over:
+ * the authorization slides from now, on the login channel of the monitor's CTX (pop3_session_end.c).
  */
-int pop3_owner_serve(struct pop3 *p, const struct auth_user *user, const char *index_dir, pop3_serve_fn serve);
+void pop3_record_end(const struct session_ctx *ctx, const char *client_ip, const char *user, const char *proto,
+		     time_t logged_in);
 
-/* pop3_owner_release - end the kept mailbox process, if any (a login of other credentials, idle, the pair's end). */
+/*
+ * pop3_owner_serve - a kept mailbox process serves P's login when one runs with USER's uid, gid
+ * and groups; otherwise one is forked (it becomes USER). Gives up P's connection; then lets the
+ * session go on (see pop3_serve_as_owner) or waits for its end. The session's exit status.
+ */
+int pop3_owner_serve(struct pop3 *p, const struct auth_user *user, const char *index_dir, time_t logged_in,
+		     pop3_serve_fn serve);
+
+/* pop3_owner_release - member_service.monitor_idle: end the kept mailbox processes that serve no session. */
 void pop3_owner_release(void);
 
 /*
- * pop3_owner_forget - member_service.child_forget: in a protocol child forked by a monitor that keeps
- * a mailbox process, close the copy of its channel (the child must not reach it); the process lives on.
+ * pop3_owner_forget - member_service.child_forget: in a process forked by a monitor that keeps
+ * mailbox processes (a protocol child, another mailbox process), close the copies of their
+ * channels (it must not reach them); the processes live on.
  */
 void pop3_owner_forget(void);
-
-/* pop3_owner_idle_ms - member_service.monitor_idle_ms: pop3.mailbox_process_idle in ms while one is kept; else -1. */
-int pop3_owner_idle_ms(void);
 
 /* pop3_mail_gid - the "mail" group when USER's mbox lives in a directory only that group may write to; else -1. */
 long pop3_mail_gid(const struct auth_user *user);

@@ -240,7 +240,6 @@ const struct member_service pop3_member_service = {
 	.prepare = reused_prepare,
 	.child_serve = reused_child_serve,
 	.monitor_serve = reused_monitor_serve,
-	.monitor_idle_ms = pop3_owner_idle_ms,
 	.monitor_idle = pop3_owner_release,
 	.child_forget = pop3_owner_forget,
 };

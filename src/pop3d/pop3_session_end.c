@@ -27,25 +27,24 @@
  */
 #define POP3_RELAY_END_MIN_SECS 1
 
-/* record_end - the session's end slides the authorization, unless the account is blocked now (or
- * the blocks cannot be read: the login's record stands, and a block must not be missed). */
-static void record_end(const struct pop3 *p, const struct auth_user *user)
+void pop3_record_end(const struct session_ctx *ctx, const char *client_ip, const char *user, const char *proto,
+		     time_t logged_in)
 {
-	if (auth_block_find(p->ctx->cfg, user->name, time(NULL), NULL) != 0)
+	if (time(NULL) - logged_in < POP3_RELAY_END_MIN_SECS)
 		return;
-	(void)relaydb_session_login(p->ctx->cfg, p->ctx->login_fd, p->ctx->client_ip, user->name, p->proto,
-				    RELAY_LOGIN_WAIT_MS);
+	/* Unless the account is blocked now (or the blocks cannot be read: the login's record stands,
+	 * and a block must not be missed). */
+	if (auth_block_find(ctx->cfg, user, time(NULL), NULL) != 0)
+		return;
+	(void)relaydb_session_login(ctx->cfg, ctx->login_fd, client_ip, user, proto, RELAY_LOGIN_WAIT_MS);
 }
 
 int pop3_serve_as_owner(struct pop3 *p, const struct auth_user *user, const char *index_dir, pop3_serve_fn serve)
 {
 	time_t logged_in = time(NULL);
-	int status = pop3_owner_serve(p, user, index_dir, serve);
+	int status = pop3_owner_serve(p, user, index_dir, logged_in, serve);
 
-	/* A pair that serves no other connection has no later login to keep the process for. */
-	if (p->ctx->dispatch_fd < 0 || conf(p->ctx->cfg)->pop3.mailbox_process_idle == 0)
-		pop3_owner_release();
-	if (time(NULL) - logged_in >= POP3_RELAY_END_MIN_SECS)
-		record_end(p, user);
+	if (p->ctx->passed_pid <= 0)
+		pop3_record_end(p->ctx, p->ctx->client_ip, user->name, p->proto, logged_in);
 	return status;
 }

@@ -1,7 +1,6 @@
 /* member.c - a reused session process: one monitor and one protocol child serving connection after connection. */
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 #include <errno.h>
-#include <poll.h>
 #include <signal.h>
 #include <stdbool.h>
 #include <string.h>
@@ -10,6 +9,7 @@
 #include "common/log.h"
 #include "common/session_conn.h"
 #include "privsep/member.h"
+#include "privsep/monitor_watch.h"
 
 /* child_loop - the protocol child: each connection its monitor passes, until it passes no more. */
 static int child_loop(struct session_ctx *ctx, struct privsep *ps, const struct member_service *svc)
@@ -41,18 +41,17 @@ static enum member_next serve_one(struct session_ctx *ctx, struct privsep *ps, c
 	return svc->monitor_serve(ctx, ps);
 }
 
-/* wait_idle - before waiting for the next connection for good, the service's idle moment when it asks for one. */
-static void wait_idle(const struct session_ctx *ctx, const struct member_service *svc)
+/*
+ * end_pair - the pair takes no more connections: sessions it passed on are served to their end
+ * (its mailbox processes die with it), then what it keeps between connections is let go.
+ */
+static void end_pair(struct session_ctx *ctx, const struct member_service *svc)
 {
-	struct pollfd pfd = { .fd = ctx->dispatch_fd, .events = POLLIN };
-	int ms = svc->monitor_idle_ms != NULL ? svc->monitor_idle_ms() : -1;
-	int n;
-
-	if (ms < 0)
-		return;
-	while ((n = poll(&pfd, 1, ms)) < 0 && errno == EINTR)
-		;
-	if (n == 0)
+	if (ctx->dispatch_fd >= 0)
+		close(ctx->dispatch_fd); /* a connection sent now fails at the master's send, not here */
+	ctx->dispatch_fd = -1;
+	monitor_wait(-1, true);
+	if (svc->monitor_idle != NULL)
 		svc->monitor_idle();
 }
 
@@ -65,13 +64,16 @@ static int monitor_loop(struct session_ctx *ctx, struct privsep *ps, const struc
 	enum member_next next = MEMBER_AGAIN;
 	pid_t child = privsep_child_pid(ps);
 	long left = conf(ctx->cfg)->server.process_reuse;
-	int got = 1;
+	int got = 1, rc;
 
 	*renew = false;
 	if (svc->monitor_forget != NULL)
 		svc->monitor_forget();
+	/* make_room ends a session on this pair by killing its child alone: not the sessions passed on. */
+	(void)session_conn_tell(ctx, SESSION_PAIR_CHILD, child);
 	while (next == MEMBER_AGAIN && !*renew &&
-	       (wait_idle(ctx, svc), got = session_conn_recv(ctx->dispatch_fd, ctx)) == 1) {
+	       (monitor_wait(ctx->dispatch_fd, true), got = session_conn_recv(ctx->dispatch_fd, ctx)) == 1) {
+		ctx->passed_pid = 0;
 		next = serve_one(ctx, ps, svc);
 		log_set_session(NULL);
 		if (next == MEMBER_AGAIN && privsep_child_gone(ps))
@@ -80,16 +82,18 @@ static int monitor_loop(struct session_ctx *ctx, struct privsep *ps, const struc
 			log_err("reused session: cannot tell the master the connection is over: %s", strerror(errno));
 			next = MEMBER_LAST;
 		}
+		ctx->passed_pid = 0;
 		*renew = next == MEMBER_AGAIN && --left <= 0;
 	}
 	if (next == MEMBER_AGAIN && got < 0)
 		log_err("reused session: a malformed connection record from the master");
-	/* What the monitor keeps between connections (the mailbox process) outlives a child, not the pair. */
-	if (!*renew && svc->monitor_idle != NULL)
-		svc->monitor_idle();
 	/* An idle child waits for its next connection: the channel's end is its signal to go. */
 	privsep_free(&ps);
-	return session_reap(child, next == MEMBER_BROKEN ? SIGKILL : 0) != 0 || next == MEMBER_BROKEN;
+	rc = session_reap(child, next == MEMBER_BROKEN ? SIGKILL : 0) != 0 || next == MEMBER_BROKEN;
+	/* What the monitor keeps between connections (the mailbox processes) outlives a child, not the pair. */
+	if (!*renew)
+		end_pair(ctx, svc);
+	return rc;
 }
 
 /* split - fork this pair's next protocol child: 0 in it, 1 in the monitor, -1 when none could be made. */
@@ -119,21 +123,17 @@ int member_main(struct session_ctx *ctx, const struct member_service *svc)
 		if (rc < 0)
 			break;
 		/* Each child serves server.process_reuse connections; the monitor forks the next (see session_conn.h). */
-		if ((rc = monitor_loop(ctx, ps, svc, &renew)) != 0) {
-			if (renew && svc->monitor_idle != NULL)
-				svc->monitor_idle();
+		if ((rc = monitor_loop(ctx, ps, svc, &renew)) != 0)
 			return rc;
-		}
 	}
 	if (rc == 0)
 		return 0;
 	/* The master sent (or will send) the next connection to this pair: it gets the temporary failure. */
 	int err = errno;
-	if (svc->monitor_idle != NULL)
-		svc->monitor_idle();
 	if (session_conn_recv(ctx->dispatch_fd, ctx) == 1) {
 		errno = err;
 		session_fork_failed(ctx, "protocol child");
 	}
+	end_pair(ctx, svc);
 	return 1;
 }

@@ -25,9 +25,7 @@ struct member_service {
 	enum member_next (*child_serve)(struct session_ctx *ctx, struct privsep *ps);
 	/* in the monitor: its side of the connection the child serves */
 	enum member_next (*monitor_serve)(struct session_ctx *ctx, struct privsep *ps);
-	/* in the monitor between connections: ms to wait for one before monitor_idle, -1 for ever (may be NULL) */
-	int (*monitor_idle_ms)(void);
-	/* in the monitor: let go of what it keeps between connections, after that wait and at the pair's end */
+	/* in the monitor at the pair's end: let go of what it keeps between connections (may be NULL) */
 	void (*monitor_idle)(void);
 	/* in a protocol child the monitor forks after another: close what the monitor keeps (may be NULL) */
 	void (*child_forget)(void);

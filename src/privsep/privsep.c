@@ -22,6 +22,7 @@
 #include "common/lifeline.h"
 #include "common/log.h"
 #include "common/memtrim.h"
+#include "privsep/monitor_watch.h"
 #include "privsep/privsep.h"
 #include "privsep/privsep_int.h"
 #include "common/report_budget.h"
@@ -472,6 +473,8 @@ int privsep_serve(struct privsep *ps, bool stop_on_success, struct auth_user *ou
 	struct ipc_frame f;
 
 	for (;;) {
+		if (monitor_watching())
+			monitor_wait(ps->fd, false); /* sessions passed on may end while the child speaks */
 		int rc = ipc_recv(ps->fd, &c, sizeof(c), IPC_SEQPACKET, IPC_FOREVER, &f);
 		if (rc == 0) {
 			ps->child_gone = true;

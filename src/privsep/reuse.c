@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include "common/ipc.h"
+#include "common/memtrim.h"
 #include "common/session_conn.h"
 #include "privsep/privsep.h"
 #include "privsep/privsep_int.h"
@@ -18,6 +19,7 @@ int privsep_pass_connection(struct privsep *ps, int fd)
 
 int privsep_next_connection(struct privsep *ps)
 {
+	mem_idle_wait(ps->fd); /* a reused child may wait long for its next connection */
 	return session_conn_recv(ps->fd, ps->ctx);
 }
 

@@ -2,16 +2,20 @@
 # SPDX-License-Identifier: GPL-2.0-or-later
 """test_pop3_idle_memory - what an idle POP3 session's processes dirty stays small (issue 15).
 
-A logged-in idle POP3 session holds three processes: its monitor, its protocol child and the
-mailbox process. Their private dirty memory (smaps_rollup's Private_Dirty: pages no other process
-shares) is what bench/run's "Memory per idle POP3 session" row grows by per session. Checked against
+A logged-in idle POP3 session holds its mailbox process; in a reused pair the monitor and the
+protocol child that served its login are free for the next connection (test_pop3_passed_sessions),
+and each waits for it, as they did when the session held all three. Their private dirty memory
+(smaps_rollup's Private_Dirty: pages no other process shares) is what bench/run's "Memory per idle
+POP3 session" row grows by. Checked against
 the real popgated with poplib, TLS configured as bench/run has it:
 - a fresh pair and mailbox process: the mailbox process at most MAILBOX_KIB, monitor and protocol
   child together at most PAIR_KIB (at 771b9cf: 280 and 336 KiB; since: about 180 and 252);
 - the kept mailbox process, serving an idle session after two that read a 1 MB message, at most
   KEPT_KIB (at 771b9cf the second's 768 KB send buffers stayed in its heap: 836 KiB; since: about 212).
 - once idle past MEM_IDLE_MS (src/common/memtrim.h: one second), each of the three gives back the
-  stack below its wait: at most STACK_KIB of dirty stack each (24-44 KiB before they did).
+  stack below its wait: at most STACK_KIB of dirty stack each (24-44 KiB before they did); the
+  mailbox process MAILBOX_STACK_KIB: it is forked deep in the monitor's stack, whose pages become
+  its own once the monitor, serving on, writes its copies (20 KiB since sessions are passed on).
 The figures are upper bounds: a process read before it settles has dirtied less, never more.
 An ASan build's shadow memory makes them meaningless: the program is skipped there (exit 77).
 """
@@ -26,6 +30,7 @@ MAILBOX_KIB = 240
 PAIR_KIB = 300
 KEPT_KIB = 320
 STACK_KIB = 16
+MAILBOX_STACK_KIB = 24
 
 
 def private_dirty_kib(pid):
@@ -83,7 +88,7 @@ class IdleMemory(h.TestCase):
             kib = {name: stack_dirty_kib(pid) for name, pid in
                    (("monitor", monitor), ("protocol child", child), ("mailbox process", mbx))}
             for name, k in kib.items():
-                self.assertLessEqual(k, STACK_KIB, kib)
+                self.assertLessEqual(k, MAILBOX_STACK_KIB if name == "mailbox process" else STACK_KIB, kib)
             self.assertEqual(p.stat()[0], 1, "the session goes on after its idle moment")
             p.quit()
 
