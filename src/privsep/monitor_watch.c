@@ -57,10 +57,10 @@ void monitor_wait(int fd, bool idle)
 			trim_due = idle; /* busy again: the quiet starts over */
 			quiet_since = mono_ms();
 		}
-		if (got > 0 && fds[0].revents != 0)
-			return;
 		if (watch != NULL && watch->due_ms() == 0)
 			watch->expire();
+		if (got > 0 && fds[0].revents != 0)
+			return;
 		if (got == 0 && trim_due && mono_ms() - quiet_since >= MEM_IDLE_MS) {
 			mem_trim();
 			trim_due = false;

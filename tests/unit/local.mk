@@ -18,7 +18,7 @@ tests_unit_libunittest_a_SOURCES = tests/unit/check_run.h tests/unit/testlib.c t
 UNIT_TESTS = \
 	tests/unit/check_config tests/unit/check_config_lookups tests/unit/check_config_struct \
 	tests/unit/check_cidr tests/unit/check_stats \
-	tests/unit/check_report_budget \
+	tests/unit/check_report_budget tests/unit/check_passed_sessions \
 	tests/unit/check_session_cmd \
 	tests/unit/check_sasl tests/unit/check_fileio tests/unit/check_ipc tests/unit/check_ipc_calls tests/unit/check_log tests/unit/check_memtrim tests/unit/check_proxy_proto \
 	tests/unit/check_auth tests/unit/check_auth_system tests/unit/check_auth_blocks tests/unit/check_auth_wire \
