@@ -43,13 +43,18 @@ static enum member_next serve_one(struct session_ctx *ctx, struct privsep *ps, c
 
 /*
  * end_pair - the pair takes no more connections: sessions it passed on are served to their end
- * (its mailbox processes die with it), then what it keeps between connections is let go.
+ * (its mailbox processes die with it), then what it keeps between connections is let go. OPEN:
+ * the master still counts the last connection, which is over (or passed on): it is told first, or
+ * the slot would stay taken for as long as the sessions passed on last.
  */
-static void end_pair(struct session_ctx *ctx, const struct member_service *svc)
+static void end_pair(struct session_ctx *ctx, const struct member_service *svc, bool open)
 {
 	if (ctx->dispatch_fd >= 0)
 		close(ctx->dispatch_fd); /* a connection sent now fails at the master's send, not here */
 	ctx->dispatch_fd = -1;
+	if (open)
+		(void)session_conn_done(ctx);
+	ctx->passed_pid = 0;
 	monitor_wait(-1, true);
 	if (svc->monitor_idle != NULL)
 		svc->monitor_idle();
@@ -64,6 +69,7 @@ static int monitor_loop(struct session_ctx *ctx, struct privsep *ps, const struc
 	enum member_next next = MEMBER_AGAIN;
 	pid_t child = privsep_child_pid(ps);
 	long left = conf(ctx->cfg)->server.process_reuse;
+	bool open = false; /* the master counts a connection of ours it has not been told the end of */
 	int got = 1, rc;
 
 	*renew = false;
@@ -73,6 +79,7 @@ static int monitor_loop(struct session_ctx *ctx, struct privsep *ps, const struc
 	(void)session_conn_tell(ctx, SESSION_PAIR_CHILD, child);
 	while (next == MEMBER_AGAIN && !*renew &&
 	       (monitor_wait(ctx->dispatch_fd, true), got = session_conn_recv(ctx->dispatch_fd, ctx)) == 1) {
+		open = true;
 		ctx->passed_pid = 0;
 		next = serve_one(ctx, ps, svc);
 		log_set_session(NULL);
@@ -81,8 +88,10 @@ static int monitor_loop(struct session_ctx *ctx, struct privsep *ps, const struc
 		if (next == MEMBER_AGAIN && session_conn_done(ctx) < 0) {
 			log_err("reused session: cannot tell the master the connection is over: %s", strerror(errno));
 			next = MEMBER_LAST;
+		} else if (next == MEMBER_AGAIN) {
+			open = false;
+			ctx->passed_pid = 0; /* told: its end may be heard now */
 		}
-		ctx->passed_pid = 0;
 		*renew = next == MEMBER_AGAIN && --left <= 0;
 	}
 	if (next == MEMBER_AGAIN && got < 0)
@@ -92,7 +101,7 @@ static int monitor_loop(struct session_ctx *ctx, struct privsep *ps, const struc
 	rc = session_reap(child, next == MEMBER_BROKEN ? SIGKILL : 0) != 0 || next == MEMBER_BROKEN;
 	/* What the monitor keeps between connections (the mailbox processes) outlives a child, not the pair. */
 	if (!*renew)
-		end_pair(ctx, svc);
+		end_pair(ctx, svc, open);
 	return rc;
 }
 
@@ -130,10 +139,11 @@ int member_main(struct session_ctx *ctx, const struct member_service *svc)
 		return 0;
 	/* The master sent (or will send) the next connection to this pair: it gets the temporary failure. */
 	int err = errno;
-	if (session_conn_recv(ctx->dispatch_fd, ctx) == 1) {
+	bool open = (monitor_wait(ctx->dispatch_fd, true), session_conn_recv(ctx->dispatch_fd, ctx)) == 1;
+	if (open) {
 		errno = err;
 		session_fork_failed(ctx, "protocol child");
 	}
-	end_pair(ctx, svc);
+	end_pair(ctx, svc, open);
 	return 1;
 }

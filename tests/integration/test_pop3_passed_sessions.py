@@ -11,6 +11,8 @@ monitor's watch. What is checked, against the real popgated with poplib and its 
   server.max_connections_per_ip counts them;
 - make_room, pushing out a session not logged in on a pair that has passed another on, kills
   only that session: the one passed on is served to its QUIT and its update, then the pair ends;
+  a pair whose protocol child dies under a client gives back that client's slot at once, while it
+  serves the session it passed on to its end;
 - a monitor killed takes its sessions passed on with it, and the master counts them ended;
 - on SIGTERM the master waits for a session passed on, and exits as soon as it ends;
 - a mailbox process holds no end of the monitor's channels to its other mailbox processes.
@@ -128,6 +130,30 @@ class PassedSessions(h.TestCase):
             n.pass_("hunter2")
             self.assertEqual(n.stat()[0], 1)
             n.quit()
+
+    def test_a_pair_whose_child_dies_gives_back_that_slot_at_once(self):
+        with self.daemon() as d:
+            d.start()
+            a, sid_a, monitor, child, mbx_a = self.login(d, "127.0.0.2")
+            mark = len(d.log())
+            s = socket.create_connection(("127.0.0.1", d.port("pop3")), timeout=20, source_address=("127.0.0.3", 0))
+            f = s.makefile("rb")
+            self.assertTrue(f.readline().startswith(b"+OK"))
+            self.assertEqual(int(d.wait_for_log(r"pop3\[(\d+)\]: info: pop3 session=\w+ ip=127\.0\.0\.3 user=- "
+                                                r"connect:", start=mark).group(1)), child)
+            self.wait_active(d, 2)
+            # The child dies with a client on it: the monitor serves alice's session to its end,
+            # but the dead one's slot must not wait for that.
+            os.kill(child, signal.SIGKILL)
+            self.assertEqual(f.read(), b"")
+            s.close()
+            self.wait_active(d, 1)
+            self.assertFalse(h.gone(monitor), "the monitor ended before the session it passed on")
+            self.assertEqual(a.stat()[0], 2)
+            a.quit()
+            self.over(d, sid_a, mbx_a)
+            self.wait_active(d, 0)
+            sh.wait_until(lambda: h.gone(monitor), 30, "the pair ended after its last session")
 
     def test_a_killed_monitor_takes_its_sessions_passed_on(self):
         with self.daemon() as d:
