@@ -41,6 +41,11 @@ void log_set_session(const char *id)
 	snprintf(logstate.session, sizeof(logstate.session), "%s", id != NULL ? id : "");
 }
 
+void log_get_session(char id[LOG_SESSION_ID_MAX])
+{
+	snprintf(id, LOG_SESSION_ID_MAX, "%s", logstate.session);
+}
+
 bool log_to_stderr(void)
 {
 	return logstate.to_stderr;

@@ -24,6 +24,9 @@ void log_open(const char *ident, int facility, bool to_stderr);
  */
 void log_set_session(const char *id);
 
+/* log_get_session - the id log_set_session gave into ID ("" for none), to put it back after another's lines. */
+void log_get_session(char id[LOG_SESSION_ID_MAX]);
+
 /* log_to_stderr - whether lines go to stderr (popgated -F) rather than syslog. */
 bool log_to_stderr(void);
 

@@ -4,7 +4,9 @@
 #include <stdio.h>
 #include <string.h>
 #include <signal.h>
+#include <poll.h>
 #include <sys/random.h>
+#include <sys/syscall.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -69,4 +71,18 @@ int session_reap(pid_t child, int sig)
 			return 1;
 	}
 	return WIFEXITED(ws) ? WEXITSTATUS(ws) : 1;
+}
+
+int session_reap_within(pid_t child, int ms)
+{
+	int pfd = ms > 0 ? (int)syscall(SYS_pidfd_open, child, 0) : -1;
+	struct pollfd pp = { .fd = pfd, .events = POLLIN };
+	int n = 0;
+
+	/* A pidfd reads as ready once the process has exited: no signal handler, no polling loop. */
+	while (pfd >= 0 && (n = poll(&pp, 1, ms)) < 0 && errno == EINTR)
+		;
+	if (pfd >= 0)
+		close(pfd);
+	return session_reap(child, pfd < 0 || n != 1 ? SIGKILL : 0);
 }

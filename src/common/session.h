@@ -97,6 +97,13 @@ void session_fork_failed(struct session_ctx *ctx, const char *what);
 int session_reap(pid_t child, int sig);
 
 /*
+ * session_reap_within - wait at most MS for CHILD to exit, SIGKILL it then (at once when MS is 0),
+ * and reap it: a process told to go (its channel closed) that does not, as a subverted one might
+ * not, must not hold its parent. Its exit status, or 1 if it was killed.
+ */
+int session_reap_within(pid_t child, int ms);
+
+/*
  * session_make_id - a new session id into ID: 12 hex digits, a random start plus a counter, so
  * that ids never repeat within one run of popgated and hardly ever across runs. For the master.
  */

@@ -59,21 +59,40 @@ static void refuse(struct master *m, int fd, const struct service *svc, const st
  * it is written between that read and the kill; then the hand-off is cut at its start, which at
  * worst costs the client a duplicate, never a message.
  */
+/*
+ * spare_pair - whether make_room must pass over session CH: its monitor's process group holds
+ * sessions it passed on, which a group kill would take along, and its protocol child cannot be
+ * killed alone (not known yet: the monitor is forking it; or /proc hides it).
+ */
+static bool spare_pair(void *arg, const struct child *ch)
+{
+	struct master *m = arg;
+
+	return children_has_group(m->kids, ch->pid) && !pool_child_killable(&m->pool, ch->pid);
+}
+
+/*
+ * end_session - kill the session served by PID. A reused pair's ends with its protocol child: the
+ * monitor then tells the master the connection is over and ends the pair once the sessions it
+ * passed on are. Any other goes with its process group, never one holding sessions passed on
+ * (spare_pair; a child that died just now has ended the session anyway).
+ */
+static void end_session(struct master *m, pid_t pid)
+{
+	if (pool_kill_child(&m->pool, pid) || children_has_group(m->kids, pid))
+		return;
+	kill(-pid, SIGKILL);
+	kill(pid, SIGKILL); /* in case it has not made its own process group yet */
+}
+
 static bool make_room(struct master *m)
 {
 	struct child victim;
 
 	read_reports(m);
-	if (!children_evict(m->kids, &victim))
+	if (!children_evict(m->kids, spare_pair, m, &victim))
 		return false;
-	/*
-	 * A reused pair's session ends with its protocol child: the monitor then ends the pair once the
-	 * sessions it passed on to mailbox processes are over. Any other goes with its process group.
-	 */
-	if (!pool_kill_child(&m->pool, victim.pid)) {
-		kill(-victim.pid, SIGKILL);
-		kill(victim.pid, SIGKILL); /* in case it has not made its own process group yet */
-	}
+	end_session(m, victim.pid);
 	stress_note_evicted(&m->stress, victim.svc->family);
 	log_set_session(victim.sid);
 	log_session(LOG_INFO, victim.svc->name, victim.ip_text, NULL, "evicted", "%s",
@@ -187,8 +206,7 @@ static void start_session(struct master *m, const struct listener *l, int fd, co
 	if (children_add(m->kids, pid, &ctx.client, ctx.client_ip, ctx.id, l->svc) < 0) {
 		/* Cannot happen while the table holds max_connections; never serve an untracked session. */
 		log_err("session table full: ending session %ld", (long)pid);
-		kill(-pid, SIGKILL);
-		kill(pid, SIGKILL);
+		end_session(m, pid);
 		return;
 	}
 	stress_note_started(&m->stress, children_serving(m->kids));

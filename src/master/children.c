@@ -85,12 +85,22 @@ int children_add(struct children *c, pid_t pid, const struct ip_addr *ip, const 
 	return 0;
 }
 
-static struct child *find(const struct children *c, pid_t pid)
+/*
+ * find - the session whose process PID serves it, PASSED: one a monitor passed on, or not. Kept
+ * apart, so that a monitor naming a pid that is not its mailbox process's (a subverted one may)
+ * can never have a report or a reap of that pid's own session taken for it.
+ */
+static struct child *find_as(const struct children *c, pid_t pid, bool passed)
 {
 	for (size_t i = 0; i < c->n; i++)
-		if (c->v[i].pid == pid)
+		if (c->v[i].pid == pid && c->v[i].passed == passed)
 			return &c->v[i];
 	return NULL;
+}
+
+static struct child *find(const struct children *c, pid_t pid)
+{
+	return find_as(c, pid, false);
 }
 
 /* take - remove CH from the table, its record into OUT if given. */
@@ -117,8 +127,8 @@ bool children_pass(struct children *c, pid_t pid, pid_t to)
 {
 	struct child *ch = find(c, pid);
 
-	/* TO is alive (its monitor reaps it only after reporting its end), so no other record has its pid. */
-	if (ch == NULL || ch->passed || to <= 0 || find(c, to) != NULL)
+	/* TO is alive (its monitor reaps it only after reporting its end): no other passed record has its pid. */
+	if (ch == NULL || to <= 0 || find_as(c, to, true) != NULL)
 		return false;
 	ch->pid = to;
 	ch->group = pid;
@@ -128,12 +138,20 @@ bool children_pass(struct children *c, pid_t pid, pid_t to)
 
 bool children_remove_passed(struct children *c, pid_t group, pid_t pid, struct child *out)
 {
-	struct child *ch = find(c, pid);
+	struct child *ch = find_as(c, pid, true);
 
-	if (ch == NULL || !ch->passed || ch->group != group)
+	if (ch == NULL || ch->group != group)
 		return false;
 	take(c, ch, out);
 	return true;
+}
+
+bool children_has_group(const struct children *c, pid_t group)
+{
+	for (size_t i = 0; i < c->n; i++)
+		if (c->v[i].passed && c->v[i].group == group)
+			return true;
+	return false;
 }
 
 bool children_remove_group(struct children *c, pid_t group, struct child *out)
@@ -202,20 +220,21 @@ void children_set_txn(struct children *c, pid_t pid, enum child_txn txn)
 		ch->txn = txn;
 }
 
-/* oldest_in - the oldest live, unproven session whose transaction stands at TXN; NULL if none. */
-static struct child *oldest_in(struct children *c, enum child_txn txn)
+/* oldest_in - the oldest live, unproven session whose transaction stands at TXN that SPARE does not keep; NULL if none. */
+static struct child *oldest_in(struct children *c, enum child_txn txn, children_spare_fn spare, void *arg)
 {
 	struct child *victim = NULL;
 
 	for (size_t i = 0; i < c->n; i++) {
 		struct child *ch = &c->v[i];
-		if (!ch->proven && !ch->passed && ch->txn == txn && !ch->evicted && (victim == NULL || ch->seq < victim->seq))
+		if (!ch->proven && !ch->passed && ch->txn == txn && !ch->evicted &&
+		    (victim == NULL || ch->seq < victim->seq) && (spare == NULL || !spare(arg, ch)))
 			victim = ch;
 	}
 	return victim;
 }
 
-bool children_evict(struct children *c, struct child *out)
+bool children_evict(struct children *c, children_spare_fn spare, void *arg, struct child *out)
 {
 	/*
 	 * Strangers' unfinished transactions go last: inbound mail for our domains is worth more than
@@ -223,8 +242,8 @@ bool children_evict(struct children *c, struct child *out)
 	 * <postmaster> and then trickle a byte now and then would hold every slot for the session timeout.
 	 * A newcomer in its grace period is spared while an older such transaction can go instead.
 	 */
-	struct child *victim = oldest_in(c, CHILD_TXN_NONE);
-	struct child *stranger = oldest_in(c, CHILD_TXN_OPEN);
+	struct child *victim = oldest_in(c, CHILD_TXN_NONE, spare, arg);
+	struct child *stranger = oldest_in(c, CHILD_TXN_OPEN, spare, arg);
 
 	if (victim == NULL || (stranger != NULL && stranger->seq < victim->seq &&
 			       mono_ms() - victim->born_ms < CHILD_NEWCOMER_GRACE_MS))

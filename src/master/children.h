@@ -56,7 +56,7 @@ int children_reserve(struct children *c, size_t cap);
 int children_add(struct children *c, pid_t pid, const struct ip_addr *ip, const char *ip_text,
 		 const char *sid, const struct service *svc);
 
-/* children_remove - forget PID, copying its record to OUT if given; false when unknown. */
+/* children_remove - forget PID (not a session passed on to a process of that pid), copying its record to OUT if given; false when unknown. */
 bool children_remove(struct children *c, pid_t pid, struct child *out);
 
 /* children_find - the session PID, or NULL. */
@@ -84,13 +84,17 @@ bool children_proxied(struct children *c, pid_t pid, const struct ip_addr *ip, c
 /* children_set_txn - PID's mail transaction moved to TXN. */
 void children_set_txn(struct children *c, pid_t pid, enum child_txn txn);
 
+/* children_spare_fn - whether make_room must leave session CH alone (it cannot be ended safely now). */
+typedef bool (*children_spare_fn)(void *arg, const struct child *ch);
+
 /*
  * children_evict - choose the oldest session, of any service, that has not proven itself and is
  * in no mail transaction; failing that, the oldest such session whose transaction has not reached
- * its hand-off. It is marked evicted and its record goes to OUT, for the caller to kill; false
- * when there is none. A passed session is never chosen: it has logged in.
+ * its hand-off; none that SPARE (may be NULL) keeps. It is marked evicted and its record goes to
+ * OUT, for the caller to kill; false when there is none. A passed session is never chosen: it has
+ * logged in.
  */
-bool children_evict(struct children *c, struct child *out);
+bool children_evict(struct children *c, children_spare_fn spare, void *arg, struct child *out);
 
 /* What the table holds, for the stress log. */
 struct children_tally {
@@ -110,6 +114,9 @@ bool children_pass(struct children *c, pid_t pid, pid_t to);
 
 /* children_remove_passed - forget the session GROUP passed to process PID, into OUT; false when there is none. */
 bool children_remove_passed(struct children *c, pid_t group, pid_t pid, struct child *out);
+
+/* children_has_group - whether monitor GROUP has passed on a session that is not over. */
+bool children_has_group(const struct children *c, pid_t group);
 
 /* children_remove_group - forget one session monitor GROUP passed on (it died, and they with it), into OUT. */
 bool children_remove_group(struct children *c, pid_t group, struct child *out);

@@ -71,7 +71,7 @@ static void passed_done(struct master *m, const struct session_wire_report *r)
 /* pair_child - a reused monitor forked its next protocol child: make_room kills only that one. */
 static void pair_child(struct master *m, const struct session_wire_report *r)
 {
-	(void)pool_set_child(&m->pool, r->session_pid, r->other);
+	pool_set_child(&m->pool, r->session_pid, r->other);
 }
 
 /* member_record - a reused monitor's record about its processes, which may come when it serves no session. */

@@ -10,17 +10,12 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
-#include "common/log.h"
 #include "master/pool.h"
-
-static void forget_child(struct pool_member *m);
 
 void pool_free(struct pool *p)
 {
-	for (size_t i = 0; i < p->n; i++) {
+	for (size_t i = 0; i < p->n; i++)
 		pool_drop(&p->v[i]);
-		forget_child(&p->v[i]);
-	}
 	free(p->v);
 	memset(p, 0, sizeof(*p));
 }
@@ -41,7 +36,7 @@ int pool_add(struct pool *p, pid_t pid, int fd, const struct service *svc)
 		p->v = v;
 		p->cap = cap;
 	}
-	p->v[p->n++] = (struct pool_member){ .pid = pid, .fd = fd, .svc = svc, .served = 1, .busy = true, .child_fd = -1 };
+	p->v[p->n++] = (struct pool_member){ .pid = pid, .fd = fd, .svc = svc, .served = 1, .busy = true };
 	return 0;
 }
 
@@ -90,15 +85,7 @@ bool pool_done(struct pool *p, pid_t pid, unsigned reuse, int64_t now_ms)
 	return true;
 }
 
-/* forget_child - close M's pidfd of its protocol child. */
-static void forget_child(struct pool_member *m)
-{
-	if (m->child_fd >= 0)
-		close(m->child_fd);
-	m->child_fd = -1;
-}
-
-/* parent_of - PID's parent as /proc says, or -1. */
+/* parent_of - PID's parent as /proc says, or -1 (gone, or hidden: /proc mounted with hidepid). */
 static pid_t parent_of(pid_t pid)
 {
 	char path[64], buf[512];
@@ -121,32 +108,52 @@ static pid_t parent_of(pid_t pid)
 	return (pid_t)ppid;
 }
 
-int pool_set_child(struct pool *p, pid_t pid, pid_t child)
+void pool_set_child(struct pool *p, pid_t pid, pid_t child)
+{
+	struct pool_member *m = pool_find(p, pid);
+
+	if (m != NULL)
+		m->child = child > 0 ? child : 0;
+}
+
+/* child_pidfd - a pidfd of member PID's protocol child, checked to be the monitor's child; -1. */
+static int child_pidfd(struct pool *p, pid_t pid)
 {
 	struct pool_member *m = pool_find(p, pid);
 	int fd;
 
-	if (m == NULL)
+	if (m == NULL || m->child <= 0)
 		return -1;
-	forget_child(m);
-	/* Opened first, checked second: a pid reused between the two leaves a pidfd that reaches nobody. */
-	if ((fd = (int)syscall(SYS_pidfd_open, child, 0)) < 0)
+	/* Opened first, checked second: a pid reused in between leaves a pidfd that reaches nobody. */
+	if ((fd = (int)syscall(SYS_pidfd_open, m->child, 0)) < 0)
 		return -1;
-	if (parent_of(child) != pid) {
+	if (parent_of(m->child) != pid) {
 		close(fd);
-		log_warn("session process %ld named process %ld as its protocol child, which it is not", (long)pid,
-			 (long)child);
 		return -1;
 	}
-	m->child_fd = fd;
-	return 0;
+	return fd;
+}
+
+bool pool_child_killable(struct pool *p, pid_t pid)
+{
+	int fd = child_pidfd(p, pid);
+
+	if (fd < 0)
+		return false;
+	close(fd);
+	return true;
 }
 
 bool pool_kill_child(struct pool *p, pid_t pid)
 {
-	struct pool_member *m = pool_find(p, pid);
+	int fd = child_pidfd(p, pid);
+	bool ok;
 
-	return m != NULL && m->child_fd >= 0 && syscall(SYS_pidfd_send_signal, m->child_fd, SIGKILL, NULL, 0) == 0;
+	if (fd < 0)
+		return false;
+	ok = syscall(SYS_pidfd_send_signal, fd, SIGKILL, NULL, 0) == 0;
+	close(fd);
+	return ok;
 }
 
 bool pool_reaped(struct pool *p, pid_t pid)
@@ -156,7 +163,6 @@ bool pool_reaped(struct pool *p, pid_t pid)
 	if (m == NULL)
 		return false;
 	pool_drop(m);
-	forget_child(m);
 	*m = p->v[--p->n];
 	return true;
 }
@@ -190,12 +196,9 @@ long pool_trim(struct pool *p, int64_t now_ms, int64_t idle_ms)
 
 void pool_close_inherited(const struct pool *p)
 {
-	for (size_t i = 0; i < p->n; i++) {
+	for (size_t i = 0; i < p->n; i++)
 		if (p->v[i].fd >= 0)
 			close(p->v[i].fd);
-		if (p->v[i].child_fd >= 0)
-			close(p->v[i].child_fd);
-	}
 }
 
 size_t pool_count(const struct pool *p, size_t *idle)

@@ -18,7 +18,7 @@ struct pool_member {
 	bool busy;                /* serving one now: it is in the session table */
 	bool retiring;            /* a reload came: it takes no connection after its current one */
 	int64_t idle_since_ms;    /* CLOCK_MONOTONIC, when it last became idle */
-	int child_fd;             /* pidfd of its protocol child as its monitor reported it (SESSION_PAIR_CHILD), or -1 */
+	pid_t child;              /* its protocol child as its monitor reported it (SESSION_PAIR_CHILD), or 0 */
 };
 
 struct pool {
@@ -60,13 +60,18 @@ long pool_trim(struct pool *p, int64_t now_ms, int64_t idle_ms);
 struct pool_member *pool_find(struct pool *p, pid_t pid);
 
 /*
- * pool_set_child - member PID's monitor says its protocol child is now process CHILD: kept (as a
- * pidfd) once /proc shows it is the monitor's child, so that pool_kill_child can end a session on
- * the pair without its monitor and the sessions it passed on. 0, or -1 when it is not (logged).
+ * pool_set_child - member PID's monitor says its protocol child is now process CHILD (0: none, it
+ * is forking the next). Only a pid: no descriptor held for each pair, and checked when used.
  */
-int pool_set_child(struct pool *p, pid_t pid, pid_t child);
+void pool_set_child(struct pool *p, pid_t pid, pid_t child);
 
-/* pool_kill_child - SIGKILL member PID's protocol child; false when none is known (or it is gone). */
+/*
+ * pool_child_killable - whether member PID's protocol child can be killed alone: known, alive,
+ * and the monitor's child in /proc (not when /proc hides other users' processes).
+ */
+bool pool_child_killable(struct pool *p, pid_t pid);
+
+/* pool_kill_child - SIGKILL member PID's protocol child (through a pidfd, checked as above); false when it cannot. */
 bool pool_kill_child(struct pool *p, pid_t pid);
 
 /* pool_close_inherited - in a process just forked from the master: close every dispatch socket. */

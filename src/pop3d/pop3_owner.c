@@ -32,7 +32,6 @@
 #include <string.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
-#include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -257,16 +256,9 @@ static bool gone_while_idle(const struct owner_proc *pr)
 /* end_proc - close PR's channel and reap it; KILL it at once when it lied or broke. The slot is free after. */
 static void end_proc(struct owner_proc *pr, bool kill_first)
 {
-	int pfd = kill_first ? -1 : (int)syscall(SYS_pidfd_open, pr->pid, 0);
-	struct pollfd pp = { .fd = pfd, .events = POLLIN };
-
 	close(pr->chan);
 	/* A well-behaved process exits at the channel's end; one that does not is not waited for long. */
-	if (pfd < 0 || poll(&pp, 1, POP3_OWNER_EXIT_MS) != 1)
-		(void)kill(pr->pid, SIGKILL);
-	if (pfd >= 0)
-		close(pfd);
-	(void)session_reap(pr->pid, 0);
+	(void)session_reap_within(pr->pid, kill_first ? 0 : POP3_OWNER_EXIT_MS);
 	explicit_bzero(pr, sizeof(*pr));
 	pr->chan = -1;
 }
@@ -311,20 +303,21 @@ static int recv_done(struct owner_proc *pr)
 	return done.status != 0;
 }
 
-/* passed_over - the end of a session passed on: record the authorization, tell the master, keep or end PR. */
+/* passed_over - the end of a session passed on: tell the master, record the authorization, keep or end PR. */
 static void passed_over(struct owner_proc *pr)
 {
+	char current[LOG_SESSION_ID_MAX];
 	int status = recv_done(pr);
-	pid_t pid = pr->pid;
 
+	/* Before it may be reaped, the master knows it by its pid; and before the record, which may wait. */
+	if (session_conn_tell(monitor_ctx, SESSION_PASSED_DONE, pr->pid) < 0)
+		log_err("reused session: cannot tell the master a session is over: %s", strerror(errno));
+	log_get_session(current); /* the connection being served now, if any, keeps its id */
 	log_set_session(pr->id);
 	if (status < 0)
 		log_session(LOG_ERR, pr->proto, pr->client_ip, pr->user, "mailbox process gone", NULL);
 	pop3_record_end(monitor_ctx, pr->client_ip, pr->user, pr->proto, pr->logged_in);
-	log_set_session(NULL);
-	/* Before it may be reaped: the master knows it by its pid. */
-	if (session_conn_tell(monitor_ctx, SESSION_PASSED_DONE, pid) < 0)
-		log_err("reused session: cannot tell the master a session is over: %s", strerror(errno));
+	log_set_session(current);
 	if (status < 0)
 		end_proc(pr, true);
 	else

@@ -11,6 +11,9 @@
 #include "privsep/member.h"
 #include "privsep/monitor_watch.h"
 
+/* How long a protocol child told to go (its channel closed) may take before it is killed. */
+#define MEMBER_CHILD_EXIT_MS 1000
+
 /* child_loop - the protocol child: each connection its monitor passes, until it passes no more. */
 static int child_loop(struct session_ctx *ctx, struct privsep *ps, const struct member_service *svc)
 {
@@ -85,21 +88,27 @@ static int monitor_loop(struct session_ctx *ctx, struct privsep *ps, const struc
 		log_set_session(NULL);
 		if (next == MEMBER_AGAIN && privsep_child_gone(ps))
 			next = MEMBER_LAST;
+		*renew = next == MEMBER_AGAIN && --left <= 0;
+		/* Before the pair is free: make_room must not take this child for the next connection's. */
+		if (*renew)
+			(void)session_conn_tell(ctx, SESSION_PAIR_CHILD, 0);
 		if (next == MEMBER_AGAIN && session_conn_done(ctx) < 0) {
 			log_err("reused session: cannot tell the master the connection is over: %s", strerror(errno));
 			next = MEMBER_LAST;
+			*renew = false;
 		} else if (next == MEMBER_AGAIN) {
 			open = false;
 			ctx->passed_pid = 0; /* told: its end may be heard now */
 		}
-		*renew = next == MEMBER_AGAIN && --left <= 0;
 	}
 	if (next == MEMBER_AGAIN && got < 0)
 		log_err("reused session: a malformed connection record from the master");
 	/* An idle child waits for its next connection: the channel's end is its signal to go. */
 	privsep_free(&ps);
-	rc = session_reap(child, next == MEMBER_BROKEN ? SIGKILL : 0) != 0 || next == MEMBER_BROKEN;
+	rc = session_reap_within(child, next == MEMBER_BROKEN ? 0 : MEMBER_CHILD_EXIT_MS) != 0 || next == MEMBER_BROKEN;
 	/* What the monitor keeps between connections (the mailbox processes) outlives a child, not the pair. */
+	if (rc != 0)
+		*renew = false;
 	if (!*renew)
 		end_pair(ctx, svc, open);
 	return rc;

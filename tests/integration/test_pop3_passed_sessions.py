@@ -104,7 +104,14 @@ class PassedSessions(h.TestCase):
             b.quit()
 
     def test_make_room_spares_a_session_passed_on(self):
-        with self.daemon(max_connections="2") as d:
+        # process_reuse 1: the pair forks a new protocol child after every connection, so the
+        # stranger's is one the monitor names after alice's connection was over.
+        for reuse in ("100", "1"):
+            with self.subTest(process_reuse=reuse):
+                self.make_room_spares(reuse)
+
+    def make_room_spares(self, reuse):
+        with self.daemon(max_connections="2", process_reuse=reuse) as d:
             d.start()
             a, sid_a, monitor, child, mbx_a = self.login(d, "127.0.0.2")
             # A stranger who never logs in, on the pair that passed alice's session on.
@@ -112,8 +119,9 @@ class PassedSessions(h.TestCase):
             s = socket.create_connection(("127.0.0.1", d.port("pop3")), timeout=20, source_address=("127.0.0.3", 0))
             f = s.makefile("rb")
             self.assertTrue(f.readline().startswith(b"+OK"))
-            self.assertEqual(int(d.wait_for_log(r"pop3\[(\d+)\]: info: pop3 session=\w+ ip=127\.0\.0\.3 user=- "
-                                                r"connect:", start=mark).group(1)), child)
+            stranger = int(d.wait_for_log(r"pop3\[(\d+)\]: info: pop3 session=\w+ ip=127\.0\.0\.3 user=- "
+                                          r"connect:", start=mark).group(1))
+            self.assertIn(stranger, h.descendants(monitor), "the stranger is not on alice's pair")
             # The third client needs room: the stranger goes, alice's session stays.
             n = h.SourcePOP3("127.0.0.1", d.port("pop3"), "127.0.0.4")
             d.wait_for_log(r"ip=127\.0\.0\.3 user=- evicted: server.max_connections reached", start=mark)
@@ -193,12 +201,12 @@ class PassedSessions(h.TestCase):
             peers = h.unix_peers()
             own = {name: h.socket_inodes(pid) for name, pid in
                    (("monitor", monitor), ("child", child), ("a", mbx_a), ("b", mbx_b))}
-            # What each mailbox process talks to, besides its client: its own channel to the monitor.
-            for me, other in (("a", "b"), ("b", "a")):
-                self.assertEqual(own[me] & own["monitor"], set(), "%s holds an end the monitor holds" % me)
-                self.assertEqual(own[me] & own[other], set(), "%s shares a socket with %s" % (me, other))
-                self.assertEqual({peers[i] for i in own[me] if i in peers} & (own[other] | own["child"]), set(),
-                                 "%s reaches %s or the protocol child" % (me, other))
+            # b was forked while the monitor held its channel to a: what b talks to, besides its
+            # client, is its own channel to the monitor. (a, forked first, could hold none of b's.)
+            self.assertEqual(own["b"] & own["monitor"], set(), "b holds an end the monitor holds")
+            self.assertEqual(own["b"] & own["a"], set(), "b shares a socket with a")
+            self.assertEqual({peers[i] for i in own["b"] if i in peers} & (own["a"] | own["child"]), set(),
+                             "b reaches a or the protocol child")
             a.quit()
             b.quit()
 

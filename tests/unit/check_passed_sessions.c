@@ -38,8 +38,8 @@ START_TEST(a_passed_session_is_known_by_its_process_and_its_monitor)
 	add(c, 100, "192.0.2.1");
 	ck_assert(children_pass(c, 100, 200));
 	ck_assert_ptr_null(children_find(c, 100)); /* the monitor is free for another */
-	ck_assert_ptr_nonnull(children_find(c, 200));
-	ck_assert_int_eq(children_find(c, 200)->group, 100);
+	ck_assert_ptr_null(children_find(c, 200)); /* nor is it the master's own session 200 */
+	ck_assert(children_has_group(c, 100));
 	ck_assert(!children_pass(c, 100, 300)); /* nothing left to pass */
 	/* Still counted: the limits and the address's. */
 	ck_assert_uint_eq(children_serving(c), 1);
@@ -54,15 +54,16 @@ START_TEST(a_passed_session_is_known_by_its_process_and_its_monitor)
 }
 END_TEST
 
-START_TEST(a_pid_already_tracked_cannot_be_passed_to)
+START_TEST(a_pid_already_passed_to_cannot_be_passed_to)
 {
 	struct children *c = children_new(4);
 
 	add(c, 100, "192.0.2.1");
 	add(c, 101, "192.0.2.2");
-	ck_assert(!children_pass(c, 100, 101));
+	ck_assert(children_pass(c, 101, 200));
+	ck_assert(!children_pass(c, 100, 200));
 	ck_assert(!children_pass(c, 100, 0));
-	ck_assert(!children_pass(c, 102, 200)); /* no session there */
+	ck_assert(!children_pass(c, 102, 300)); /* no session there */
 	ck_assert_int_eq(children_find(c, 100)->pid, 100);
 	children_free(&c);
 }
@@ -88,7 +89,8 @@ START_TEST(a_monitors_end_takes_its_passed_sessions_alone)
 	ck_assert_int_eq(n, 2);
 	/* Its current session is its own pid's, reaped as before; another monitor's stays. */
 	ck_assert(children_remove(c, 100, &out));
-	ck_assert_ptr_nonnull(children_find(c, 210));
+	ck_assert(!children_has_group(c, 100));
+	ck_assert(children_has_group(c, 110));
 	ck_assert_uint_eq(children_count(c), 1);
 	children_free(&c);
 }
@@ -102,13 +104,20 @@ START_TEST(make_room_never_chooses_a_passed_session)
 	add(c, 100, "192.0.2.1"); /* older, but logged in and passed on */
 	ck_assert(children_pass(c, 100, 200));
 	add(c, 100, "192.0.2.2");
-	ck_assert(children_evict(c, &out));
+	ck_assert(children_evict(c, NULL, NULL, &out));
 	ck_assert_int_eq(out.pid, 100);
-	ck_assert(!children_evict(c, &out));
+	ck_assert(!children_evict(c, NULL, NULL, &out));
 	ck_assert_uint_eq(children_serving(c), 1);
 	children_free(&c);
 }
 END_TEST
+
+/* spare_100 - a make_room that must leave session 100 alone. */
+static bool spare_100(void *arg, const struct child *ch)
+{
+	(void)arg;
+	return ch->pid == 100;
+}
 
 /* fork_sleeper - a child of this process that waits to be killed. */
 static pid_t fork_sleeper(void)
@@ -126,24 +135,58 @@ static pid_t fork_sleeper(void)
 START_TEST(a_pairs_child_is_killed_only_when_it_is_the_monitors)
 {
 	struct pool p = { 0 };
-	pid_t child = fork_sleeper(), stranger = fork_sleeper();
+	pid_t me = getpid(), child = fork_sleeper();
 	int status;
 
 	/* This test process plays the monitor: the member's pid is ours, its children ours. */
-	ck_assert_int_eq(pool_add(&p, getpid(), -1, &pop3), 0);
-	ck_assert(!pool_kill_child(&p, getpid())); /* none named yet */
-	ck_assert_int_eq(pool_set_child(&p, getpid(), getppid()), -1); /* our parent is not our child */
-	ck_assert(!pool_kill_child(&p, getpid()));
-	ck_assert_int_eq(pool_set_child(&p, getpid(), child), 0);
-	ck_assert(pool_kill_child(&p, getpid()));
+	ck_assert_int_eq(pool_add(&p, me, -1, &pop3), 0);
+	ck_assert(!pool_child_killable(&p, me)); /* none named yet */
+	pool_set_child(&p, me, getppid());        /* a lie: our parent is not our child */
+	ck_assert(!pool_child_killable(&p, me));
+	ck_assert(!pool_kill_child(&p, me));
+	pool_set_child(&p, me, child);
+	ck_assert(pool_child_killable(&p, me));
+	pool_set_child(&p, me, 0); /* forking the next: none */
+	ck_assert(!pool_kill_child(&p, me));
+	pool_set_child(&p, me, child);
+	ck_assert(pool_kill_child(&p, me));
 	ck_assert_int_eq(waitpid(child, &status, 0), child);
 	ck_assert(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL);
-	/* Reaped and its pid free: the pidfd reaches nobody, not a process that took the pid. */
-	ck_assert(!pool_kill_child(&p, getpid()));
-	ck_assert_int_eq(kill(stranger, 0), 0);
-	kill(stranger, SIGKILL);
-	waitpid(stranger, NULL, 0);
+	/* Reaped: whoever takes its pid is not our child, and is not killed. */
+	ck_assert(!pool_child_killable(&p, me));
 	pool_free(&p);
+}
+END_TEST
+
+START_TEST(a_session_make_room_must_spare_is_passed_over)
+{
+	struct children *c = children_new(4);
+	struct child out;
+
+	add(c, 100, "192.0.2.1");
+	add(c, 101, "192.0.2.2");
+	ck_assert(children_evict(c, spare_100, NULL, &out));
+	ck_assert_int_eq(out.pid, 101);
+	ck_assert(!children_evict(c, spare_100, NULL, &out));
+	children_free(&c);
+}
+END_TEST
+
+START_TEST(a_pid_named_falsely_never_stands_for_that_pids_own_session)
+{
+	struct children *c = children_new(4);
+	struct child out;
+
+	add(c, 100, "192.0.2.1");
+	ck_assert(children_pass(c, 100, 300)); /* a monitor names 300, which is not its process */
+	add(c, 300, "192.0.2.2");              /* the master's own session 300 */
+	ck_assert_str_eq(children_find(c, 300)->ip_text, "192.0.2.2");
+	ck_assert(children_remove(c, 300, &out)); /* 300 reaped: its own session goes, not the named one */
+	ck_assert_str_eq(out.ip_text, "192.0.2.2");
+	ck_assert_ptr_null(children_find(c, 300));
+	ck_assert(children_remove_passed(c, 100, 300, &out));
+	ck_assert_str_eq(out.ip_text, "192.0.2.1");
+	children_free(&c);
 }
 END_TEST
 
@@ -243,10 +286,12 @@ static Suite *passed_suite(void)
 	TCase *watch = tcase_create("the monitor's watch");
 
 	tcase_add_test(tables, a_passed_session_is_known_by_its_process_and_its_monitor);
-	tcase_add_test(tables, a_pid_already_tracked_cannot_be_passed_to);
+	tcase_add_test(tables, a_pid_already_passed_to_cannot_be_passed_to);
 	tcase_add_test(tables, a_monitors_end_takes_its_passed_sessions_alone);
 	tcase_add_test(tables, make_room_never_chooses_a_passed_session);
 	tcase_add_test(tables, a_pairs_child_is_killed_only_when_it_is_the_monitors);
+	tcase_add_test(tables, a_session_make_room_must_spare_is_passed_over);
+	tcase_add_test(tables, a_pid_named_falsely_never_stands_for_that_pids_own_session);
 	tcase_add_test(watch, a_wait_hears_the_watch_before_it_returns);
 	tcase_add_test(watch, a_drain_waits_for_the_last_watched_end);
 	suite_add_tcase(s, tables);
