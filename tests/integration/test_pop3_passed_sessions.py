@@ -13,6 +13,8 @@ monitor's watch. What is checked, against the real popgated with poplib and its 
   only that session: the one passed on is served to its QUIT and its update, then the pair ends;
   a pair whose protocol child dies under a client gives back that client's slot at once, while it
   serves the session it passed on to its end;
+- a session passed on that ends while the pair waits for another client's PASS is told to the
+  master then, and that client's login lines keep its own session id;
 - a monitor killed takes its sessions passed on with it, and the master counts them ended;
 - on SIGTERM the master waits for a session passed on, and exits as soon as it ends;
 - a mailbox process holds no end of the monitor's channels to its other mailbox processes.
@@ -162,6 +164,27 @@ class PassedSessions(h.TestCase):
             self.over(d, sid_a, mbx_a)
             self.wait_active(d, 0)
             sh.wait_until(lambda: h.gone(monitor), 30, "the pair ended after its last session")
+
+    def test_a_session_ending_while_the_pair_serves_a_login_is_heard_then(self):
+        with self.daemon() as d:
+            d.start()
+            a, sid_a, monitor, child, mbx_a = self.login(d, "127.0.0.2")
+            # bob's client is half way through its login on the same pair: the monitor waits for
+            # its child's PASS when alice's session ends, and must tell the master at once.
+            mark = len(d.log())
+            b = h.SourcePOP3("127.0.0.1", d.port("pop3"), "127.0.0.3")
+            b.user("bob")
+            sid_b = d.wait_for_log(r"pop3\[%d\]: info: pop3 session=(\w+) ip=127\.0\.0\.3 user=- connect:" % child,
+                                   start=mark).group(1)
+            a.quit()
+            self.over(d, sid_a, mbx_a)
+            self.wait_active(d, 1)
+            b.pass_("hunter2")
+            # The lines of bob's login carry bob's session id, not the one heard ending meanwhile.
+            d.wait_for_log(r"pop3\[%d\]: info: pop3 session=%s ip=127\.0\.0\.3 user=bob login ok" % (monitor, sid_b),
+                           start=mark)
+            self.assertEqual(b.stat()[0], 1)
+            b.quit()
 
     def test_a_killed_monitor_takes_its_sessions_passed_on(self):
         with self.daemon() as d:
