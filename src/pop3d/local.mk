@@ -6,7 +6,7 @@ POPGATE_LIBS += src/pop3d/libpop3d.a
 src_pop3d_libpop3d_a_SOURCES = \
 	src/pop3d/pop3.h src/pop3d/pop3_int.h src/pop3d/pop3_limits.h \
 	src/pop3d/pop3_capa.c src/pop3d/pop3_cmd.c \
-	src/pop3d/pop3_owner.c src/pop3d/pop3_postlogin.c src/pop3d/pop3_prelogin.c \
+	src/pop3d/pop3_owner.c src/pop3d/pop3_owner_wire.h src/pop3d/pop3_mailbox_proc.c src/pop3d/pop3_postlogin.c src/pop3d/pop3_prelogin.c \
 	src/pop3d/pop3_privs.c src/pop3d/pop3_sasl.c \
 	src/pop3d/pop3_session.c src/pop3d/pop3_session_end.c
 

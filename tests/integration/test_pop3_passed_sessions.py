@@ -55,6 +55,16 @@ class PassedSessions(h.TestCase):
                                  start=mark).group(1))
         return p, sid, monitor, child, mbx
 
+    def stranger(self, d, ip):
+        """A client from IP that has its greeting and says nothing: (socket, its reader, the protocol child's pid)."""
+        mark = len(d.log())
+        s = socket.create_connection(("127.0.0.1", d.port("pop3")), timeout=20, source_address=(ip, 0))
+        f = s.makefile("rb")
+        self.assertTrue(f.readline().startswith(b"+OK"))
+        pid = d.wait_for_log(r"pop3\[(\d+)\]: info: pop3 session=\w+ ip=%s user=- connect:" % re.escape(ip),
+                             start=mark).group(1)
+        return s, f, int(pid)
+
     def over(self, d, sid, mbx):
         d.wait_for_log(r"session process \d+ is done with session=%s \(served on by process %d\)" % (sid, mbx),
                        timeout=30)
@@ -118,11 +128,7 @@ class PassedSessions(h.TestCase):
             a, sid_a, monitor, child, mbx_a = self.login(d, "127.0.0.2")
             # A stranger who never logs in, on the pair that passed alice's session on.
             mark = len(d.log())
-            s = socket.create_connection(("127.0.0.1", d.port("pop3")), timeout=20, source_address=("127.0.0.3", 0))
-            f = s.makefile("rb")
-            self.assertTrue(f.readline().startswith(b"+OK"))
-            stranger = int(d.wait_for_log(r"pop3\[(\d+)\]: info: pop3 session=\w+ ip=127\.0\.0\.3 user=- "
-                                          r"connect:", start=mark).group(1))
+            s, f, stranger = self.stranger(d, "127.0.0.3")
             self.assertIn(stranger, h.descendants(monitor), "the stranger is not on alice's pair")
             # The third client needs room: the stranger goes, alice's session stays.
             n = h.SourcePOP3("127.0.0.1", d.port("pop3"), "127.0.0.4")
@@ -145,12 +151,8 @@ class PassedSessions(h.TestCase):
         with self.daemon() as d:
             d.start()
             a, sid_a, monitor, child, mbx_a = self.login(d, "127.0.0.2")
-            mark = len(d.log())
-            s = socket.create_connection(("127.0.0.1", d.port("pop3")), timeout=20, source_address=("127.0.0.3", 0))
-            f = s.makefile("rb")
-            self.assertTrue(f.readline().startswith(b"+OK"))
-            self.assertEqual(int(d.wait_for_log(r"pop3\[(\d+)\]: info: pop3 session=\w+ ip=127\.0\.0\.3 user=- "
-                                                r"connect:", start=mark).group(1)), child)
+            s, f, on = self.stranger(d, "127.0.0.3")
+            self.assertEqual(on, child)
             self.wait_active(d, 2)
             # The child dies with a client on it: the monitor serves alice's session to its end,
             # but the dead one's slot must not wait for that.
