@@ -15,6 +15,8 @@ monitor's watch. What is checked, against the real popgated with poplib and its 
   serves the session it passed on to its end;
 - a session passed on that ends while the pair waits for another client's PASS is told to the
   master then, and that client's login lines keep its own session id;
+- a monitor that has passed 63 sessions on serves the 64th attached, and the next client gets
+  another pair;
 - a monitor killed takes its sessions passed on with it, and the master counts them ended;
 - on SIGTERM the master waits for a session passed on, and exits as soon as it ends;
 - a mailbox process holds no end of the monitor's channels to its other mailbox processes.
@@ -187,6 +189,38 @@ class PassedSessions(h.TestCase):
                            start=mark)
             self.assertEqual(b.stat()[0], 1)
             b.quit()
+
+    def test_a_monitor_past_63_sessions_passed_on_serves_the_next_attached(self):
+        # Tests run as one uid: every login fits every kept process, so nothing but the cap forks.
+        with self.daemon(max_connections="100") as d:
+            users = ["user%d" % i for i in range(64)]
+            for u in users:
+                d.add_user(u, "pw-" + u, messages=[h.mbox_message(1)])
+            d.start()
+            held = [self.login(d, "127.0.1.%d" % (i + 1), users[i], "pw-" + users[i])[0:3] for i in range(63)]
+            monitor = held[0][2]
+            self.assertEqual({m for _, _, m in held}, {monitor}, "one pair served the 63 logins")
+            self.wait_active(d, 63)
+            # The 64th is this monitor's last mailbox process's: served attached, the pair busy.
+            mark = len(d.log())
+            p = h.SourcePOP3("127.0.0.1", d.port("pop3"), "127.0.2.1")
+            p.user("bob")
+            p.pass_("hunter2")
+            m = d.wait_for_log(r"pop3\[(\d+)\]: info: pop3 session=(\w+) ip=127\.0\.2\.1 user=bob login ok",
+                               start=mark)
+            self.assertEqual(int(m.group(1)), monitor)
+            self.assertEqual(p.stat()[0], 1)
+            # So the next client gets another pair, while this one waits for bob's end.
+            q, _, other, _, _ = self.login(d, "127.0.2.2", users[63], "pw-" + users[63])
+            self.assertNotEqual(other, monitor)
+            self.wait_active(d, 65)
+            p.quit()
+            # The monitor's own end of the connection, not one heard from a process it passed it to.
+            d.wait_for_log(r"(?m)session process %d is done with session=%s$" % (monitor, m.group(2)), start=mark)
+            self.assertNotRegex(d.log(), r"passed session=%s " % m.group(2))
+            for c in [c for c, _, _ in held] + [q]:
+                c.quit()
+            self.wait_active(d, 0)
 
     def test_a_killed_monitor_takes_its_sessions_passed_on(self):
         with self.daemon() as d:
