@@ -123,17 +123,17 @@ bool children_remove(struct children *c, pid_t pid, struct child *out)
 	return true;
 }
 
-bool children_pass(struct children *c, pid_t pid, pid_t to)
+const struct child *children_pass(struct children *c, pid_t pid, pid_t to)
 {
 	struct child *ch = find(c, pid);
 
 	/* TO is alive (its monitor reaps it only after reporting its end): no other passed record has its pid. */
 	if (ch == NULL || to <= 0 || find_as(c, to, true) != NULL)
-		return false;
+		return NULL;
 	ch->pid = to;
 	ch->group = pid;
 	ch->passed = true;
-	return true;
+	return ch;
 }
 
 bool children_remove_passed(struct children *c, pid_t group, pid_t pid, struct child *out)

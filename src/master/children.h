@@ -108,9 +108,10 @@ void children_tally(const struct children *c, struct children_tally *t);
 
 /*
  * children_pass - the session of reused monitor PID goes on in its process TO: the record is TO's
- * from now on, and the monitor free for another. False when PID serves no session.
+ * from now on, and the monitor free for another. The record, or NULL when PID serves no session
+ * (or TO stands for one already).
  */
-bool children_pass(struct children *c, pid_t pid, pid_t to);
+const struct child *children_pass(struct children *c, pid_t pid, pid_t to);
 
 /* children_remove_passed - forget the session GROUP passed to process PID, into OUT; false when there is none. */
 bool children_remove_passed(struct children *c, pid_t group, pid_t pid, struct child *out);

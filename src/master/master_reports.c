@@ -1,6 +1,5 @@
 /* master_reports.c - the master acting on session reports: counters, events, throttle, make_room's view. */
 /* SPDX-License-Identifier: GPL-2.0-or-later */
-#include <stdio.h>
 #include <string.h>
 #include <time.h>
 
@@ -41,15 +40,14 @@ static void conn_done(struct master *m, const struct session_wire_report *r)
 	if (!pool_done(&m->pool, pid, reuse, mono_ms()))
 		return; /* only a reused process can be done and live on */
 	if (r->event == SESSION_CONN_PASSED) {
-		const struct child *c = children_find(m->kids, pid);
-		if (c != NULL)
-			snprintf(ch.sid, sizeof(ch.sid), "%s", c->sid);
-		if (children_pass(m->kids, pid, r->other)) {
-			log_debug("session process %ld passed session=%s to process %ld", (long)pid, ch.sid, (long)r->other);
+		const struct child *passed = children_pass(m->kids, pid, r->other);
+		if (passed != NULL) {
+			log_debug("session process %ld passed session=%s to process %ld", (long)pid, passed->sid,
+				  (long)r->other);
 			return;
 		}
-		log_warn("session process %ld passed session=%s to process %ld, which cannot be tracked: counted as ended",
-			 (long)pid, ch.sid, (long)r->other);
+		log_warn("session process %ld passed a session to process %ld, which cannot be tracked: counted as ended",
+			 (long)pid, (long)r->other);
 	}
 	if (children_remove(m->kids, pid, &ch))
 		session_ended(m, &ch);

@@ -349,27 +349,42 @@ static int swapping_worker(int chan)
 	return bad ? 3 : s2.st_ino == s1.st_ino ? 4 : 0;
 }
 
-START_TEST(test_an_answer_after_a_failed_exchange_is_never_taken_later)
+/* scripted_worker - the real worker gone, one running SCRIPT on the channel's worker end; its pid. */
+static pid_t scripted_worker(int (*script)(int chan))
 {
-	struct auth_user u;
-	pid_t fake;
-	int status;
+	pid_t pid;
 
 	kill(worker, SIGKILL);
 	waitpid(worker, NULL, 0);
 	worker = -1;
-	fake = fork();
-	ck_assert_int_ge(fake, 0);
-	if (fake == 0)
-		_exit(fake_worker(auth_channel_worker_fd()));
+	pid = fork();
+	ck_assert_int_ge(pid, 0);
+	if (pid == 0)
+		_exit(script(auth_channel_worker_fd()));
+	return pid;
+}
+
+/* script_ran - the scripted worker PID went through its script: exit status 0. */
+static void script_ran(pid_t pid)
+{
+	int status;
+
+	ck_assert_int_eq(waitpid(pid, &status, 0), pid);
+	ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 0, "fake worker status %d", status);
+}
+
+START_TEST(test_an_answer_after_a_failed_exchange_is_never_taken_later)
+{
+	struct auth_user u;
+	pid_t fake = scripted_worker(fake_worker);
+
 	/* The first exchange fails: its pair is dropped, with the OK behind the bad record. */
 	ck_assert_int_eq(auth_client_check(AUTH_WIRE_PASSWORD, "alice", "alice pw", "", "pop3", "::1", &u),
 			 AUTH_TEMPFAIL);
 	/* The next check is answered on a new pair: FAIL, not the first request's OK. */
 	ck_assert_int_eq(auth_client_check(AUTH_WIRE_PASSWORD, "alice", "wrong", "", "pop3", "::1", &u), AUTH_FAIL);
 	ck_assert_str_eq(u.name, "");
-	ck_assert_int_eq(waitpid(fake, &status, 0), fake);
-	ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 0, "fake worker status %d", status);
+	script_ran(fake);
 }
 END_TEST
 
@@ -377,22 +392,13 @@ END_TEST
 START_TEST(test_an_answer_with_another_socket_is_refused)
 {
 	struct auth_user u;
-	pid_t fake;
-	int status;
+	pid_t fake = scripted_worker(swapping_worker);
 
-	kill(worker, SIGKILL);
-	waitpid(worker, NULL, 0);
-	worker = -1;
-	fake = fork();
-	ck_assert_int_ge(fake, 0);
-	if (fake == 0)
-		_exit(swapping_worker(auth_channel_worker_fd()));
 	ck_assert_int_eq(auth_client_check(AUTH_WIRE_PASSWORD, "alice", "alice pw", "", "pop3", "::1", &u),
 			 AUTH_TEMPFAIL);
 	ck_assert_str_eq(u.name, "");
 	ck_assert_int_eq(auth_client_check(AUTH_WIRE_PASSWORD, "alice", "wrong", "", "pop3", "::1", &u), AUTH_FAIL);
-	ck_assert_int_eq(waitpid(fake, &status, 0), fake);
-	ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 0, "fake worker status %d", status);
+	script_ran(fake);
 }
 END_TEST
 
