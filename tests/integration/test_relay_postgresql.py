@@ -143,7 +143,9 @@ class RelayPostgresql(h.TestCase):
         finally:
             self.pg.psql("ALTER DATABASE %s RESET log_statement" % self.pg.dbname)
         upserts = [l for l in self.pg.log()[start:].splitlines() if " LOG:  " in l and "INSERT INTO relay_auth" in l]
-        self.assertEqual(len(upserts), 3, "\n".join(upserts))
+        # Three logins; a session that ran into the next second also records its end (pop3_session_end.c),
+        # with the same statement: how many do depends on the clock, which statement does not.
+        self.assertTrue(3 <= len(upserts) <= 6, "\n".join(upserts))
         names = {re.search(r"execute (\S+): INSERT", l).group(1) for l in upserts}
         self.assertEqual(len(names), 1, "\n".join(upserts))
         self.assertTrue(names.pop().startswith("popgate_"), "\n".join(upserts))
