@@ -49,19 +49,72 @@ def free_port():
     raise BenchError("no fresh free port on 127.0.0.1")
 
 
+def listen_inodes(port):
+    """The socket inodes listening on TCP port PORT (IPv4 or IPv6), from /proc/net."""
+    out = set()
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        try:
+            with open(table) as f:
+                next(f)
+                for line in f:
+                    fields = line.split()
+                    if fields[3] == "0A" and int(fields[1].rsplit(":", 1)[1], 16) == port:
+                        out.add(fields[9])
+        except (OSError, StopIteration):
+            continue
+    return out
+
+
+def socket_holders(inodes, pids=None):
+    """The pids (of PIDS, or of every process) holding one of the socket INODES."""
+    want = {"socket:[%s]" % i for i in inodes}
+    out = []
+    for pid in pids if pids is not None else [int(d) for d in os.listdir("/proc") if d.isdigit()]:
+        try:
+            fds = os.listdir("/proc/%d/fd" % pid)
+        except OSError:
+            continue
+        for fd in fds:
+            try:
+                if os.readlink("/proc/%d/fd/%s" % (pid, fd)) in want:
+                    out.append(pid)
+                    break
+            except OSError:
+                continue
+    return out
+
+
 def wait_port(port, timeout=120, proc=None):
-    """Wait until something accepts on 127.0.0.1:PORT (TIMEOUT only catches a server that hangs:
-    on a loaded machine, with make check running other tests beside it, a start took over 20 s)."""
+    """Wait until something accepts on 127.0.0.1:PORT; with PROC, until PROC's own tree listens there.
+    A connect alone is not enough after a restart: the old server's children may still hold the old
+    listening socket, whose backlog accepts until they exit, while the new server is still starting
+    (a private Postfix restarted on a loaded machine: every idle session was then refused).
+    TIMEOUT only catches a server that hangs: under make check a start took over 20 s."""
     deadline = time.time() + timeout
     while time.time() < deadline:
         if proc is not None and proc.poll() is not None:
             raise BenchError("process %s exited (%s) before listening on %d" % (proc.args[0], proc.returncode, port))
-        try:
-            with socket.create_connection(("127.0.0.1", port), timeout=1):
+        if proc is not None:
+            if socket_holders(listen_inodes(port), tree(proc.pid)):
                 return
-        except OSError:
-            time.sleep(0.05)
-    raise BenchError("nothing listens on 127.0.0.1:%d after %ss" % (port, timeout))
+        else:
+            try:
+                with socket.create_connection(("127.0.0.1", port), timeout=1):
+                    return
+            except OSError:
+                pass
+        time.sleep(0.05)
+    raise BenchError("nothing of ours listens on 127.0.0.1:%d after %ss" % (port, timeout))
+
+
+def wait_port_closed(port, timeout=60):
+    """Wait until no socket listens on PORT: a stopped server's children may hold it a while."""
+    deadline = time.time() + timeout
+    while listen_inodes(port):
+        if time.time() > deadline:
+            raise BenchError("127.0.0.1:%d still listens %ss after its server stopped (pids %s)"
+                             % (port, timeout, socket_holders(listen_inodes(port))))
+        time.sleep(0.05)
 
 
 def run(args, **kw):

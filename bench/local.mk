@@ -24,5 +24,7 @@ check_PROGRAMS += bench/loopback-floor
 bench_loopback_floor_SOURCES = bench/loopback-floor.c bench/bench_time.h
 
 TESTS += bench/run-quick.sh
-EXTRA_DIST += bench/run bench/run-quick.sh bench/benchlib.py bench/peers.py bench/workloads.py \
+# bench/run's own restart of a peer (the old server gone before the new one counts as started).
+TESTS += bench/test_peers.py
+EXTRA_DIST += bench/run bench/run-quick.sh bench/test_peers.py bench/benchlib.py bench/peers.py bench/workloads.py \
 	bench/map_latency.py bench/drac_bench.py bench/relay_backends.py

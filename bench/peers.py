@@ -11,8 +11,10 @@ Every class has start() and stop(), and root_pid for CPU and memory accounting. 
 benchmark's temporary directory is written (the Debian packages are only installed).
 """
 
+import contextlib
 import os
 import re
+import signal
 import subprocess
 import time
 
@@ -158,6 +160,8 @@ listen =
 
     def stop(self):
         b.stop_process(self.proc)
+        for port in self.ports.values():
+            b.wait_port_closed(port)
 
     @property
     def root_pid(self):
@@ -219,6 +223,8 @@ class Dovecot:
 
     def stop(self):
         b.stop_process(self.proc)
+        for port in self.ports.values():
+            b.wait_port_closed(port)
 
     @property
     def root_pid(self):
@@ -362,13 +368,48 @@ class Postfix:
         return sum(len(f) for _, _, f in os.walk(os.path.join(self.queue, "deferred")))
 
     def stop(self):
-        if self.proc is None or self.proc.poll() is not None:
+        if self.proc is None:
             return
-        try:
-            self._postfix("stop")
-            self.proc.wait(20)
-        except (b.BenchError, subprocess.TimeoutExpired):
-            b.stop_process(self.proc)
+        if self.proc.poll() is None:
+            try:
+                self._postfix("stop")
+                self.proc.wait(20)
+            except (b.BenchError, subprocess.TimeoutExpired):
+                # "postfix stop" refuses while start-fg has not started the master yet; and killing
+                # the script alone would leave a master it starts behind, running on.
+                b.stop_process(self.proc)
+        self._end_instance()
+        for port in self.ports.values():
+            b.wait_port_closed(port)
+
+    def _instance_pids(self):
+        """Every process of this instance: postfix(1) gives each MAIL_CONFIG, and its master passes it on."""
+        mark = ("MAIL_CONFIG=%s" % self.etc).encode()
+        out = []
+        for d in os.listdir("/proc"):
+            if d.isdigit():
+                try:
+                    with open("/proc/%s/environ" % d, "rb") as f:
+                        if mark in f.read().split(b"\0"):
+                            out.append(int(d))
+                except OSError:
+                    continue
+        return out
+
+    def _end_instance(self, grace=10):
+        """SIGTERM, then SIGKILL, whatever of this instance outlived its master's stop."""
+        for sig in (signal.SIGTERM, signal.SIGKILL):
+            deadline = time.time() + grace
+            while time.time() < deadline:
+                left = self._instance_pids()
+                if not left:
+                    return
+                for pid in left:
+                    with contextlib.suppress(ProcessLookupError):
+                        os.kill(pid, sig)
+                        os.kill(pid, signal.SIGCONT)  # a stopped one would hold SIGTERM pending
+                time.sleep(0.1)
+        raise b.BenchError("Postfix processes %s outlived SIGKILL" % self._instance_pids())
 
     @property
     def root_pid(self):

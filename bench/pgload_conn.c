@@ -46,7 +46,7 @@ SSL_CTX *pgl_tls_ctx(void)
 int pgl_connect(struct pgl_conn *c, const struct pgl_opts *o)
 {
 	struct timeval tv = { .tv_sec = PGL_IO_TIMEOUT_S };
-	int one = 1;
+	int one = 1, err;
 
 	c->ssl = NULL;
 	c->pos = c->len = 0;
@@ -64,11 +64,13 @@ int pgl_connect(struct pgl_conn *c, const struct pgl_opts *o)
 		goto fail;
 	return 0;
 fail:
+	err = errno;
 	if (c->ssl != NULL)
 		SSL_free(c->ssl);
 	c->ssl = NULL;
 	close(c->fd);
 	c->fd = -1;
+	errno = err;
 	return -1;
 }
 

@@ -6,6 +6,7 @@
  * that both servers get exactly the same commands. Results go to stdout as one "key=value ..."
  * line that bench/run parses.
  */
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -167,16 +168,17 @@ int pgl_run_rcpt(const struct pgl_opts *o)
  * with the step that failed in WHY (the first failure is printed, so that a refusing peer says how). */
 static int open_idle(const struct pgl_opts *o, struct pgl_conn *c, long i, bool smtp, const char **why)
 {
+	static char step[64];
 	int code, fd;
 
 	*why = NULL;
 	if (pgl_connect(c, o) < 0) {
-		*why = "connect";
+		/* the errno's name: refused (nothing listens) and timed out (a full backlog) differ */
+		(void)snprintf(step, sizeof(step), "connect:%s", strerrorname_np(errno) ? strerrorname_np(errno) : "?");
+		*why = step;
 		return -1;
 	}
 	if (smtp) {
-		static char step[32];
-
 		if ((code = pgl_smtp(c)) != 220 && snprintf(step, sizeof(step), "greeting:%d", code) > 0)
 			*why = step; /* -1: no reply line */
 		else if (code == 220 && (pgl_send(c, "EHLO bench.test") != 0 || pgl_smtp(c) != 250))

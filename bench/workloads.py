@@ -497,14 +497,29 @@ def idle_hold(ctx, s, proto, n):
 
 
 def log_tail(server, lines=4):
-    """The last warnings or errors in SERVER's own log, for a report of why its sessions failed."""
-    path = getattr(server, "log", None) or os.path.join(getattr(server, "dir", ""), "maillog")
-    try:
-        with open(path, errors="replace") as f:
-            bad = [x.strip() for x in f if re.search(r"warning|fatal|panic|error|refus", x, re.I)]
-    except OSError as e:
-        return "unreadable (%s)" % e
+    """The last warnings or errors in SERVER's own logs, for a report of why its sessions failed.
+    Postfix's master writes what it says before postlogd runs (a failed bind) to start-fg.log."""
+    paths = [getattr(server, "log", None)] if getattr(server, "log", None) else \
+        [os.path.join(server.dir, "maillog"), os.path.join(server.dir, "start-fg.log")]
+    bad = []
+    for path in paths:
+        try:
+            with open(path, errors="replace") as f:
+                bad += [x.strip() for x in f if re.search(r"warning|fatal|panic|error|refus", x, re.I)]
+        except FileNotFoundError:
+            pass
+        except OSError as e:
+            bad.append("%s unreadable (%s)" % (path, e))
     return " | ".join(bad[-lines:]) or "nothing logged"
+
+
+def listening(server, proto):
+    """Whether SERVER's tree is still up and what listens on its PROTO port, for the same report."""
+    port = server.ports[proto.lower()]
+    alive = "running" if server.proc is not None and server.proc.poll() is None else "exited"
+    r = subprocess.run(["ss", "-Hltnp", "sport = :%d" % port], capture_output=True, text=True)
+    owners = sorted(set(re.findall(r'"([^"]+)",pid=(\d+)', r.stdout)))
+    return "%s; port %d: %s" % (alive, port, ", ".join("%s %s" % o for o in owners) or "nothing listens")
 
 
 def idle_memory(ctx):
@@ -521,8 +536,9 @@ def idle_memory(ctx):
                 base, held, ready = idle_hold(ctx, s, proto, n)
                 if ready.get("failed", 1) == 0:
                     break
-                what = "%s: %s of %d idle %s sessions failed (first at %s; its log: %s)" % (
-                    s.name, ready.get("failed"), n, proto, ready.get("first_failure"), log_tail(s))
+                what = "%s: %s of %d idle %s sessions failed (first at %s; %s; its log: %s)" % (
+                    s.name, ready.get("failed"), n, proto, ready.get("first_failure"), listening(s, proto),
+                    log_tail(s))
                 if attempt < 3:
                     ctx.detail(what + "; measured again after a restart")
                 else:
