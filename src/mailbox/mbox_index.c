@@ -83,31 +83,57 @@ uint32_t mbox_spot_hash(int fd, uint64_t off, uint64_t end, bool *ok)
 }
 
 /*
- * map_index - the whole index file at PATH, mapped read-only and populated at once (a repeat login
- * on a 100,000-message mbox reads 12 MB of it: mapping the page cache costs no copy and no fault a
- * page, as reading it into fresh memory did); NULL if absent or unreadable. *LEN gets its length.
+ * An index up to this size is read, not mapped: for the usual small mailbox (a few hundred
+ * bytes of index) mmap, MAP_POPULATE's fault and munmap's TLB flush cost more than a read's copy.
+ */
+#define IDX_READ_MAX (64 * 1024)
+
+/*
+ * map_index - the whole index file at PATH: read into memory when small, else mapped read-only
+ * and populated at once (a repeat login on a 100,000-message mbox reads 12 MB of it: mapping the
+ * page cache costs no copy and no fault a page, as reading it into fresh memory did); NULL if
+ * absent or unreadable. *LEN gets its length, *MAPPED whether unmap_index must munmap it.
  * popgate replaces an index by rename, never in place, so the mapped file does not shrink under
  * us; only its owner truncating it by hand could, and that ends only the owner's own session.
  */
-static const char *map_index(const struct mailbox *mb, const char *path, size_t *len)
+static const char *map_index(const struct mailbox *mb, const char *path, size_t *len, bool *mapped)
 {
 	int fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
 	struct stat st;
 	void *map = MAP_FAILED;
+	char *buf = NULL;
 
 	*len = 0;
+	*mapped = false;
 	if (fd < 0) {
 		if (errno != ENOENT)
 			log_warn("mailbox %s: cannot open index %s: %s", mb->path, path, strerror(errno));
 		return NULL;
 	}
-	if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && st.st_size > 0 && (uint64_t)st.st_size <= IDX_MAX_BYTES)
-		map = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_PRIVATE | MAP_POPULATE, fd, 0);
+	if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && st.st_size > 0 && (uint64_t)st.st_size <= IDX_MAX_BYTES) {
+		if (st.st_size > IDX_READ_MAX) {
+			map = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_PRIVATE | MAP_POPULATE, fd, 0);
+		} else if ((buf = malloc((size_t)st.st_size)) != NULL &&
+			   fileio_read_full(fd, buf, (size_t)st.st_size) != 1) {
+			free(buf); /* unreadable, or cut short under us */
+			buf = NULL;
+		}
+	}
 	close(fd);
-	if (map == MAP_FAILED)
+	if (buf == NULL && map == MAP_FAILED)
 		return NULL;
 	*len = (size_t)st.st_size;
-	return map;
+	*mapped = buf == NULL;
+	return buf != NULL ? buf : map;
+}
+
+/* unmap_index - give back what map_index returned. */
+static void unmap_index(const char *data, size_t len, bool mapped)
+{
+	if (data != NULL && mapped)
+		munmap((void *)(uintptr_t)data, len);
+	else
+		free((void *)(uintptr_t)data);
 }
 
 /*
@@ -298,6 +324,7 @@ void mbox_index_load(struct mailbox *mb, int fd, const struct stat *st, uint64_t
 	char path[4096];
 	const char *data, *recs;
 	size_t len = 0;
+	bool mapped = false;
 	struct idx_header h;
 
 	*resume = 0;
@@ -306,7 +333,7 @@ void mbox_index_load(struct mailbox *mb, int fd, const struct stat *st, uint64_t
 	mb->xuidl_any = true;
 	if (mb->index_dir == NULL || mailbox_state_path(mb, "idx", path, sizeof(path)) < 0)
 		return;
-	data = map_index(mb, path, &len);
+	data = map_index(mb, path, &len, &mapped);
 	if (data == NULL || !header_intact(mb, data, len))
 		goto out;
 	memcpy(&h, data, sizeof(h));
@@ -330,8 +357,7 @@ void mbox_index_load(struct mailbox *mb, int fd, const struct stat *st, uint64_t
 out:
 	if (*resume == 0)
 		log_debug("mailbox %s: index %s not usable, parsing the whole file", mb->path, path);
-	if (data != NULL)
-		munmap((void *)(uintptr_t)data, len);
+	unmap_index(data, len, mapped);
 }
 
 /* fill_index - lay out header, path, records and checksum for MSGS into BUF (LEN bytes). */

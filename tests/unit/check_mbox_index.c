@@ -116,6 +116,60 @@ START_TEST(test_index_is_used_and_checked)
 }
 END_TEST
 
+/* keep_size_change_bytes - rewrite the mbox with one more LF inside message 1, size and mtime kept. */
+static void keep_size_change_bytes(void)
+{
+	struct stat st;
+	size_t len;
+	char *copy = tl_read(mbox, &len);
+	char *at = strstr(copy, "line of message 1\n");
+	int fd;
+
+	ck_assert_ptr_nonnull(at);
+	ck_assert_int_eq(stat(mbox, &st), 0);
+	at[0] = '\n';
+	fd = open(mbox, O_WRONLY);
+	ck_assert_int_eq(pwrite(fd, copy, len, 0), (ssize_t)len);
+	close(fd);
+	struct timespec t[2] = { st.st_atim, st.st_mtim };
+	ck_assert_int_eq(utimensat(AT_FDCWD, mbox, t, 0), 0);
+	free(copy);
+}
+
+/* Small indexes are read, big ones mapped (mbox_index.c): a big one is trusted as a small one is. */
+START_TEST(test_big_index_is_used)
+{
+	enum { N = 700 }; /* 700 records of 120 bytes: an index past the 64 KiB read limit */
+	size_t cap = N * 64, used = 0;
+	char *text = malloc(cap);
+	char ipath[4300];
+	struct stat ist;
+	struct mailbox *mb;
+	uint64_t size1;
+
+	for (int i = 0; i < N; i++)
+		used += (size_t)snprintf(text + used, cap - used, "From m%d\nSubject: %d\n\nline of message %d\n\n", i,
+					 i, i);
+	put(text);
+	free(text);
+	mb = open_ok(idx);
+	ck_assert_uint_eq(mailbox_count(mb), N);
+	size1 = mailbox_size(mb, 1);
+	mailbox_close(&mb);
+	index_file(ipath, sizeof(ipath));
+	ck_assert_int_eq(stat(ipath, &ist), 0);
+	ck_assert_int_gt(ist.st_size, 64 * 1024);
+	keep_size_change_bytes();
+	mb = open_ok(idx);
+	ck_assert_uint_eq(mailbox_count(mb), N);
+	ck_assert_uint_eq(mailbox_size(mb, 1), size1); /* from the index, not a parse */
+	mailbox_close(&mb);
+	mb = open_ok(NULL);
+	ck_assert_uint_eq(mailbox_size(mb, 1), size1 + 1);
+	mailbox_close(&mb);
+}
+END_TEST
+
 START_TEST(test_index_tail)
 {
 	struct mailbox *mb;
@@ -219,6 +273,7 @@ static Suite *mbox_index_suite(void)
 	tcase_add_checked_fixture(tc, mf_setup, mf_teardown);
 	tcase_add_test(tc, test_commit_nothing_writes_nothing);
 	tcase_add_test(tc, test_index_is_used_and_checked);
+	tcase_add_test(tc, test_big_index_is_used);
 	tcase_add_test(tc, test_index_tail);
 	tcase_add_test(tc, test_random_files);
 	suite_add_tcase(s, tc);
