@@ -217,10 +217,16 @@ def perf_counts(root, fn):
         return fn(), {}
     fd, path = tempfile.mkstemp(prefix="perf-", suffix=".csv")
     os.close(fd)
-    pids = ",".join(str(p) for p in tree(root))
-    proc = subprocess.Popen([perf, "stat", "-x", ",", "-o", path, "-e", ",".join(PERF_EVENTS), "-p", pids],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    time.sleep(0.3)  # perf attaches to each process before the workload starts; a benchmark, not a test
+    # perf stat gives up when one of the pids is gone before it attaches ("Problems finding threads
+    # of monitor"): a mailbox process ending its idle time between the listing and the attach lost
+    # popgated's counts of a row. It is tried again on a fresh listing.
+    for _ in range(5):
+        pids = ",".join(str(p) for p in tree(root))
+        proc = subprocess.Popen([perf, "stat", "-x", ",", "-o", path, "-e", ",".join(PERF_EVENTS), "-p", pids],
+                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        time.sleep(0.3)  # perf attaches to each process before the workload starts; a benchmark, not a test
+        if proc.poll() is None:
+            break
     try:
         out = fn()
     finally:
