@@ -154,6 +154,12 @@ listen =
             time.sleep(0.05)
         raise b.BenchError("popgated did not get ready: %s" % self.tail_log())
 
+    def auth_worker(self):
+        """The auth worker's pid (its helpers are its children), from its own "ready" line; None if not found."""
+        with open(self.log, errors="replace") as f:
+            found = re.findall(r"/auth\[(\d+)\]: info: auth worker ready", f.read())
+        return int(found[-1]) if found else None
+
     def tail_log(self, n=4000):
         with open(self.log, "rb") as f:
             return f.read()[-n:].decode("utf-8", "replace")
