@@ -85,6 +85,7 @@ class Popgate:
         self.log = os.path.join(self.dir, "popgated.log")
         self.state = os.path.join(self.dir, "state")
         self.proc = None
+        self.log_mark, self.auth_pid = 0, None  # set by start: where its log begins, its auth worker
 
     def configure(self):
         boxes = self.mail.install(os.path.join(self.dir, "mail"))
@@ -143,6 +144,7 @@ listen =
         self.proc = subprocess.Popen([os.path.join(self.builddir, "src", "popgated"), "-F", "-f", self.conf],
                                      stdout=logf, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
         logf.close()
+        self.log_mark, self.auth_pid = mark, None
         deadline = time.time() + 30
         while time.time() < deadline:
             with open(self.log, "rb") as f:
@@ -155,10 +157,14 @@ listen =
         raise b.BenchError("popgated did not get ready: %s" % self.tail_log())
 
     def auth_worker(self):
-        """The auth worker's pid (its helpers are its children), from its own "ready" line; None if not found."""
-        with open(self.log, errors="replace") as f:
-            found = re.findall(r"/auth\[(\d+)\]: info: auth worker ready", f.read())
-        return int(found[-1]) if found else None
+        """The auth worker's pid (its helpers are its children), from its own "ready" line since this
+        start, read once (the log grows by every session's lines); None if not found."""
+        if self.auth_pid is None or not os.path.exists("/proc/%d" % self.auth_pid):
+            with open(self.log, "rb") as f:
+                f.seek(self.log_mark)
+                found = re.findall(rb"/auth\[(\d+)\]: info: auth worker ready", f.read())
+            self.auth_pid = int(found[-1]) if found else None
+        return self.auth_pid
 
     def tail_log(self, n=4000):
         with open(self.log, "rb") as f:

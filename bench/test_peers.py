@@ -23,6 +23,7 @@ import unittest
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import benchlib as b  # noqa: E402
 import peers  # noqa: E402
+import workloads  # noqa: E402
 
 SKIP = 77
 
@@ -122,6 +123,12 @@ class PostfixRestartTest(unittest.TestCase):
         self.assertTrue(set(holders) <= set(b.tree(self.pf.root_pid)), holders)
         for _ in range(3):
             self.assertTrue(smtp_greeting(port).startswith(b"220 "))
+
+    def test_a_failure_report_says_who_listens(self):
+        # What idle_memory reports when a peer's sessions fail: the tree's state and the port's owner.
+        self.assertRegex(workloads.listening(self.pf, "SMTP"), r"^running; port \d+: master \d+$")
+        self.pf.stop()
+        self.assertRegex(workloads.listening(self.pf, "SMTP"), r"^exited; port \d+: nothing listens$")
 
     def test_a_stop_before_the_master_runs_leaves_nothing(self):
         # Stopped while start-fg has not started its master yet: "postfix stop" refuses then, and a

@@ -529,9 +529,14 @@ def listening(server, proto):
     """Whether SERVER's tree is still up and what listens on its PROTO port, for the same report."""
     port = server.ports[proto.lower()]
     alive = "running" if server.proc is not None and server.proc.poll() is None else "exited"
-    r = subprocess.run(["ss", "-Hltnp", "sport = :%d" % port], capture_output=True, text=True)
-    owners = sorted(set(re.findall(r'"([^"]+)",pid=(\d+)', r.stdout)))
-    return "%s; port %d: %s" % (alive, port, ", ".join("%s %s" % o for o in owners) or "nothing listens")
+    owners = []
+    for pid in b.socket_holders(b.listen_inodes(port)):
+        try:
+            with open("/proc/%d/comm" % pid) as f:
+                owners.append("%s %d" % (f.read().strip(), pid))
+        except OSError:
+            continue
+    return "%s; port %d: %s" % (alive, port, ", ".join(owners) or "nothing listens")
 
 
 def idle_memory(ctx):

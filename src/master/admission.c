@@ -47,19 +47,6 @@ static void refuse(struct master *m, int fd, const struct service *svc, const st
 }
 
 /*
- * make_room - at server.max_connections, push out the oldest session that has neither logged in
- * (POP3, SMTP AUTH) nor shown a client we relay for, nor named a recipient, as Dovecot does with
- * its pre-login connections: otherwise slow clients from many addresses, each sending a byte now
- * and then, keep everybody out for as long as the session timeouts. A real client logs in or
- * names a recipient within milliseconds, so it is hardly ever the oldest. Failing such a session,
- * the oldest stranger's transaction that has not reached its final dot goes: nothing is lost, the
- * client still holds the message and will try again. A hand-off is never touched: killed while
- * the next hop takes the message, the client could send it twice. The pending reports are read
- * first, so a session's TXN_HANDOFF, written before it starts the hand-off, is known here unless
- * it is written between that read and the kill; then the hand-off is cut at its start, which at
- * worst costs the client a duplicate, never a message.
- */
-/*
  * spare_pair - whether make_room must pass over session CH: its monitor's process group holds
  * sessions it passed on, which a group kill would take along, and its protocol child cannot be
  * killed alone (not known yet: the monitor is forking it; or /proc hides it).
@@ -85,6 +72,19 @@ static void end_session(struct master *m, pid_t pid)
 	kill(pid, SIGKILL); /* in case it has not made its own process group yet */
 }
 
+/*
+ * make_room - at server.max_connections, push out the oldest session that has neither logged in
+ * (POP3, SMTP AUTH) nor shown a client we relay for, nor named a recipient, as Dovecot does with
+ * its pre-login connections: otherwise slow clients from many addresses, each sending a byte now
+ * and then, keep everybody out for as long as the session timeouts. A real client logs in or
+ * names a recipient within milliseconds, so it is hardly ever the oldest. Failing such a session,
+ * the oldest stranger's transaction that has not reached its final dot goes: nothing is lost, the
+ * client still holds the message and will try again. A hand-off is never touched: killed while
+ * the next hop takes the message, the client could send it twice. The pending reports are read
+ * first, so a session's TXN_HANDOFF, written before it starts the hand-off, is known here unless
+ * it is written between that read and the kill; then the hand-off is cut at its start, which at
+ * worst costs the client a duplicate, never a message.
+ */
 static bool make_room(struct master *m)
 {
 	struct child victim;
