@@ -44,16 +44,20 @@ static void give_to_dir_owner(int fd, const char *dir)
 
 /*
  * take_lock - the writers' exclusive lock. Opened read-only: flock needs no write access. root
- * (popgatectl) hands the file to the state directory's owner and makes it readable by all (it
- * holds nothing), so that a lock file root made first still serves popgate-admind running as
- * server.user, which could not open a 0640 root:root one. The fd, or -1.
+ * (popgatectl) hands the file to the state directory's owner, so that a lock file root made first
+ * still serves popgate-admind running as server.user, which could not open a 0640 root:root one.
+ * Not readable by all: whoever can open it can hold it, and every block would wait for good (a
+ * subverted protocol child, any local user); a file made 0644 before is narrowed by its owner or
+ * root. The fd, or -1.
  */
 static int take_lock(const struct blocks_paths *p, char *err, size_t errlen)
 {
-	int fd = open(p->lock, O_RDONLY | O_CREAT | O_CLOEXEC, 0644);
+	int fd = open(p->lock, O_RDONLY | O_CREAT | O_CLOEXEC, 0640);
 
-	if (fd >= 0)
+	if (fd >= 0) {
 		give_to_dir_owner(fd, p->dir);
+		(void)fchmod(fd, 0640);
+	}
 	if (fd < 0 || flock(fd, LOCK_EX) < 0) {
 		snprintf(err, errlen, "cannot lock %s: %s", p->lock, strerror(errno));
 		if (fd >= 0)

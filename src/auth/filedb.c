@@ -86,6 +86,8 @@ static const char *check_fields(const struct fields *f, struct auth_entry *e, bo
 		return "gid is not a number below 4294967295";
 	if (f->uid != NULL && uid == 0)
 		return "uid 0 (root) is not allowed";
+	if (f->uid != NULL && gid == 0)
+		return "gid 0 (root) is not allowed"; /* a mailbox process could read root's group files */
 	memset(e, 0, sizeof(*e));
 	memcpy(e->user.name, f->name, strlen(f->name) + 1);
 	memcpy(e->hash, f->hash, strlen(f->hash) + 1);

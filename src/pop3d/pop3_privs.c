@@ -191,6 +191,15 @@ static bool no_caps_left(void)
 	return ok && setuid(0) < 0 && seteuid(0) < 0;
 }
 
+/* in_root_group - whether group 0 is among GROUPS: root's group reads files no mailbox owner should. */
+static bool in_root_group(const gid_t *groups, int n)
+{
+	for (int i = 0; i < n; i++)
+		if (groups[i] == 0)
+			return true;
+	return false;
+}
+
 int pop3_become_user(const struct auth_user *user, long mail_gid)
 {
 	gid_t groups[POP3_GROUPS_MAX];
@@ -207,6 +216,10 @@ int pop3_become_user(const struct auth_user *user, long mail_gid)
 		return -1;
 	}
 	n = user_groups(user->uid, user->gid, mail_gid, groups, POP3_GROUPS_MAX);
+	if (in_root_group(groups, n)) {
+		log_err("pop3: refusing to run a session in group root for %s", user->name);
+		return -1;
+	}
 	if (setgroups((size_t)n, groups) < 0 || setresgid(user->gid, user->gid, user->gid) < 0 ||
 	    setresuid(user->uid, user->uid, user->uid) < 0) {
 		log_err("pop3: switching to %s (uid %lu gid %lu): %s", user->name, (unsigned long)user->uid,

@@ -21,7 +21,15 @@ With popgated started as root, system users (useradd) and a Debian-style spool (
   server.user, asserted too so that the document and the test change together: signal every
   popgated process, write the relay database and server.state_dir; it cannot have the lookup
   worker authorize an address (lookup.sock refuses a login record and logs it: logins come only
-  on the monitors' login channel), nor read popgate-admind's memory;
+  on the monitors' login channel), nor read popgate-admind's memory; nor read, write, replace or
+  remove server.state_dir's files (the blocks file, audit.log, the admin page's session file, each
+  made first), nor hold the blocks writers' lock, nor read admin.users_file;
+- the master reads no byte from a client connection: strace on the master while POP3, SMTP and
+  PROXY-protocol clients run sees it accept and close each one, read only its own channels;
+- no session runs as root: auth.passwd_file refuses a line naming uid 0 (file:line), and an auth
+  worker's answer naming it (the test answering on the worker's end) is refused by the mailbox
+  process; strace -f sees no session process become uid 0, and every protocol child check that
+  setuid(0) fails after its drop;
 - the auth worker (issue 15) is the only process besides them that may check a password: session
   monitors hold its channel; protocol children, the mailbox process and the other workers do not,
   a protocol child cannot take its monitor's, and the worker refuses a request from another uid;
@@ -37,6 +45,7 @@ Needs root; skipped otherwise.
 
 import ctypes
 import errno
+import fcntl
 import grp
 import http.client
 import json
@@ -54,6 +63,7 @@ import time
 import relib as r
 from relib import quick_login
 
+import admin_helpers as ah
 import popgate_harness as h
 import smtp_helpers as sh
 
@@ -62,6 +72,8 @@ if not h.IS_ROOT:
     sys.exit(h.SKIP)
 
 STRACE = shutil.which("strace")
+# Every call that takes bytes from a descriptor (splice and the p* ones included, whatever the kind).
+READ_CALLS = ("read", "readv", "recvfrom", "recvmsg", "recvmmsg", "pread64", "preadv", "preadv2", "splice")
 
 
 # CAP_DAC_OVERRIDE, CAP_FOWNER, CAP_SYS_PTRACE, CAP_SYS_ADMIN: any of them reaches every mailbox.
@@ -94,6 +106,27 @@ with open(out + ".tmp", "w") as f:
                "capeff": int(st["CapEff"], 16), "fds": fds, "env": env}, f)
 os.rename(out + ".tmp", out)
 """
+
+
+def strace_calls(path):
+    """[(pid, call, arguments, result)] from strace's output file PATH (pid None without -f); a call
+    split by another process's (<unfinished ...>, then <... resumed>) is put back together."""
+    calls, split = [], {}
+    with open(path) as f:
+        lines = f.read().splitlines()
+    for line in lines:
+        pid, _, rest = line.partition(" ") if line[:1].isdigit() else (None, "", line)
+        rest = rest.strip()
+        if rest.endswith("<unfinished ...>"):
+            split[pid] = rest[:-len("<unfinished ...>")].rstrip()
+            continue
+        m = re.match(r"<\.\.\. \w+ resumed>(.*)$", rest)
+        if m:
+            rest = split.pop(pid, "") + m.group(1)
+        m = re.match(r"(\w+)\((.*)\) += (.*)$", rest)
+        if m:
+            calls.append((int(pid) if pid else None, m.group(1), m.group(2), m.group(3)))
+    return calls
 
 
 def creds(pid):
@@ -135,6 +168,27 @@ def read(path):
     def go():
         with open(path, "rb") as f:
             f.read(1)
+    return go
+
+
+def rename_over(own_dir, target):
+    """Replace TARGET by a file made in OWN_DIR (the acting user's, on TARGET's filesystem), as an
+    atomic update would."""
+    def go():
+        mine = os.path.join(own_dir, "replacement")
+        os.close(os.open(mine, os.O_CREAT | os.O_WRONLY, 0o644))
+        os.rename(mine, target)
+    return go
+
+
+def hold_lock(path):
+    """Take PATH's flock exclusively without waiting, through a read-only descriptor (all flock needs)."""
+    def go():
+        fd = os.open(path, os.O_RDONLY)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        finally:
+            os.close(fd)
     return go
 
 
@@ -261,7 +315,8 @@ def steal_fd(pid, fd):
 
 # Every channel's frame (src/common/ipc.h): magic, type, payload length, then the payload.
 IPC_MAGIC = 0x70676931
-IPC_PRIVSEP_REPORT, IPC_SESSION_REPORT, IPC_RELAY_LOGIN, IPC_RELAY_LOGIN_REP, IPC_AUTH_REQ = 2, 7, 10, 11, 12
+IPC_PRIVSEP_REPORT, IPC_SESSION_REPORT, IPC_RELAY_LOGIN, IPC_RELAY_LOGIN_REP, IPC_AUTH_REQ, IPC_AUTH_REPLY = \
+    2, 7, 10, 11, 12, 13
 
 
 def ipc_frame(kind, payload):
@@ -290,6 +345,9 @@ def child_report(event):
 # service[16], client_ip[64]; the reply's payload starts with the result (0: AUTH_OK).
 AUTH_WIRE_REQ = struct.Struct("=I128s1024s256s16s64s")
 AUTH_WIRE_PASSWORD = 1
+# struct auth_wire_reply: result, then struct auth_user (src/auth/auth.h): name[128], uid, gid,
+# home[PATH_MAX], mailbox[PATH_MAX + 16].
+AUTH_WIRE_REPLY = struct.Struct("=i128sII4096s4112s")
 
 
 def unix_peer(inode):
@@ -671,6 +729,7 @@ class Privileges(h.TestCase):
                 f.write(h.mbox_message(1))
             os.chown(path, users.pw(owner).pw_uid, mail_gid)
             os.chmod(path, 0o600)
+            users_file = ah.setup_admin(d, {"helen": ("helen-pw-1", "admin")})
             d.start()
             master = d.proc.pid
             admin_pid = int(d.wait_for_log(r"popgated/admin\[(\d+)\]: \w+: admin: serving").group(1))
@@ -778,6 +837,39 @@ class Privileges(h.TestCase):
             scratch_file = os.path.join(state, "written-by-a-protocol-child")
             self.assertEqual(attempt(kid, lambda: os.close(os.open(scratch_file, os.O_CREAT | os.O_WRONLY, 0o600))),
                              errno.EACCES)
+            # Nor read, write or replace server.state_dir's own files, one by one. They must exist for
+            # that to mean anything: a block (popgatectl, as root: the file is given to server.user),
+            # a page login (the session file, and audit.log's entry for it).
+            d.ctl("block", "someone-else", "--note", "made by root")
+            ah.AdminClient(d).login("helen", "helen-pw-1")
+            state_files = {n: os.path.join(state, n) for n in os.listdir(state) if os.path.isfile(os.path.join(state, n))}
+            documented = {"blocks": "640", "audit.log": "640", "admin-sessions": "600"}
+            self.assertEqual({n: "%o" % (os.stat(state_files[n]).st_mode & 0o7777) for n in documented if n in state_files},
+                             documented, "the modes docs/ARCHITECTURE.md gives: %s" % sorted(state_files))
+            # Replacing takes a file of its own on the same filesystem, renamed over the target.
+            own_dir = os.path.join(d.dir, "login-user-files")
+            os.mkdir(own_dir, 0o700)
+            os.chown(own_dir, d.login_uid, d.login_gid)
+            self.assertEqual(os.stat(own_dir).st_dev, os.stat(state).st_dev)
+            server_user = ([d.uid] * 3, [d.gid] * 3, [d.gid], 0, 0)
+            for f in sorted(state_files.values()):
+                st = os.stat(f)
+                self.assertEqual(st.st_uid, d.uid, "%s is server.user's" % f)
+                self.assertEqual(attempt(server_user, read(f)), 0, "server.user reads %s" % f)
+                self.assertEqual(attempt(kid, read(f)), 0 if st.st_mode & 0o004 else errno.EACCES,
+                                 "a protocol child read %s (mode %o)" % (f, st.st_mode & 0o7777))
+                self.assertEqual(attempt(kid, write_append(f)), errno.EACCES, "a protocol child opened %s for writing" % f)
+                self.assertEqual(attempt(kid, rename_over(own_dir, f)), errno.EACCES, "a protocol child replaced %s" % f)
+                self.assertEqual(attempt(kid, lambda p=f: os.unlink(p)), errno.EACCES, "a protocol child removed %s" % f)
+                self.assertEqual(os.stat(f).st_ino, st.st_ino)
+            # The blocks writers' lock: whoever can open it can hold it, and every block from the
+            # page or popgatectl then waits for good (the helpdesk's answer to a stolen account).
+            self.assertEqual(attempt(server_user, hold_lock(state_files["blocks.lock"])), 0)
+            self.assertEqual(attempt(kid, hold_lock(state_files["blocks.lock"])), errno.EACCES,
+                             "a protocol child can hold the blocks writers' lock")
+            # The helpdesk's hashes, outside server.state_dir: popgate-admind reads them, the child cannot.
+            self.assertEqual(attempt(server_user, read(users_file)), 0)
+            self.assertEqual(attempt(kid, read(users_file)), errno.EACCES, "a protocol child read admin.users_file")
             for target in [master, monitor, admin_pid] + workers:
                 self.assertEqual(attempt(kid, lambda t=target: os.kill(t, 0)), errno.EPERM, "signal %d" % target)
             self.assertEqual(attempt(kid, lambda: os.kill(children["POP3"], 0)), 0, "another protocol child")
@@ -804,9 +896,9 @@ class Privileges(h.TestCase):
               "the memory of the master, monitors, other sessions, the relay workers or popgate-admind; "
               "the mailbox process reaches none of server.user's sockets or files and holds none of the "
               "master's descriptors; a protocol child (server.login_user) CANNOT open the relay database "
-              "files (%s) for reading or writing, write the state directory, signal a popgated process but "
-              "another protocol child, or authorize an address through lookup.sock"
-              % (KEPT_CAPS, len(workers), ", ".join(db_files)))
+              "files (%s) for reading or writing, read, write or replace server.state_dir's (%s), signal a "
+              "popgated process but another protocol child, or authorize an address through lookup.sock"
+              % (KEPT_CAPS, len(workers), ", ".join(db_files), ", ".join(sorted(state_files))))
 
 
     def test_only_session_monitors_reach_the_auth_worker(self):
@@ -936,6 +1028,195 @@ class Privileges(h.TestCase):
             balancer.close()
         print("\nthe PROXY header is read by the session process before the split, as server.user "
               "with capabilities %x" % KEPT_CAPS)
+
+    def test_the_master_reads_no_byte_from_a_client(self):
+        # The master keeps six capabilities, so no byte a client sends may reach it: it accepts,
+        # takes the peer's address from the kernel and passes the connection on. strace on the
+        # master alone (no -f: not the sessions it forks), every descriptor decoded, while clients
+        # speak POP3, SMTP, and SMTP behind a PROXY header (which the session reads).
+        if STRACE is None:
+            self.skipTest("strace is not installed")
+        proxy_port = h.free_port()
+        cfg = {"server": {"proxy_networks": "127.3.7.0/24", "proxy_timeout": "60s"},
+               "smtp": {"listen_proxy": "127.0.0.1:%d" % proxy_port, "relay_domains": "example.org"}}
+        with r.Daemon(self, config=cfg, listeners=("pop3", "smtp")) as d:
+            d.add_user("alice", "secret", messages=[h.mbox_message(1)])
+            d.start()
+            master = d.proc.pid
+            # strace -p without -f follows one thread: that must be the whole master.
+            self.assertEqual(os.listdir("/proc/%d/task" % master), [str(master)])
+            trace = os.path.join(d.dir, "master.strace")
+            st = subprocess.Popen([STRACE, "-yy", "-p", str(master), "-o", trace,
+                                   "-e", "trace=" + ",".join(READ_CALLS + ("accept", "accept4", "close"))],
+                                  stderr=subprocess.PIPE, text=True)
+            try:
+                self.assertIn("attached", st.stderr.readline())
+                conns = []  # the master's view of each: "->CLIENT:PORT]" ends its descriptor's decoding
+                pop = r.Pop3(d.port("pop3"), source="127.3.8.1")
+                conns.append("->%s:%d]" % pop.sock.getsockname())
+                pop.login("alice", "secret")
+                pop.cmd("STAT")
+                self.assertEqual(pop.retr(1), r.wire(h.mbox_message(1)))
+                pop.cmd("QUIT")
+                pop.close()
+                for port, source, header in ((d.port("smtp"), "127.3.8.2", b""),
+                                             (proxy_port, "127.3.7.1", b"PROXY TCP4 192.0.2.7 127.0.0.1 40000 25\r\n")):
+                    c = r.connect(port, source=source)
+                    conns.append("->%s:%d]" % c.getsockname())
+                    f = c.makefile("rb")
+                    c.sendall(header)
+                    self.assertRegex(f.readline(), rb"^220 ")
+                    for line, code in ((b"HELO client.test", b"250"), (b"MAIL FROM:<a@example.org>", b"250"),
+                                       (b"RCPT TO:<user@example.org>", b"250"), (b"QUIT", b"221")):
+                        c.sendall(line + b"\r\n")
+                        self.assertEqual(f.readline()[:3], code, line)
+                    f.close()
+                    c.close()
+                # Traced until the master has closed its copy of every connection (no later read
+                # of it is possible) and has read its own channels after the first accept.
+                deadline = time.time() + 20
+                while True:
+                    calls = strace_calls(trace)
+                    accepts = [i for i, c in enumerate(calls) if c[1] in ("accept", "accept4") and "<TCP" in c[3]]
+                    own = [c for c in calls[accepts[0]:] if c[1] in READ_CALLS and "<UNIX" in c[2]
+                           and not c[3].startswith("-1")] if accepts else []
+                    closed = [conn for conn in conns if any(c[1] == "close" and conn in c[2] for c in calls)]
+                    if own and closed == conns:
+                        break
+                    self.assertLess(time.time(), deadline, "the master never closed %s: %s" % (conns, calls))
+                    time.sleep(0.05)
+            finally:
+                st.terminate()
+                st.wait(30)
+                st.stderr.close()
+            for conn in conns:
+                self.assertTrue(any(conn in calls[i][3] for i in accepts), "the master accepted %s" % conn)
+            tcp_reads = [c for c in calls if c[1] in READ_CALLS and "<TCP" in c[2]]
+            self.assertEqual(tcp_reads, [], "the master read from a client connection")
+        print("\nthe master accepted and closed %d connections (POP3, SMTP, SMTP behind PROXY) and read "
+              "none of them; %d reads of its own channels traced meanwhile" % (len(conns), len(own)))
+
+    def test_no_session_runs_as_root(self):
+        # Neither uid 0 nor gid 0 ever owns a mailbox. auth.passwd_file refuses a line that names
+        # uid 0 (file:line; check_auth tries gid 0); and should an answer name either anyway (a
+        # subverted auth worker, played here by the test on the worker's end of the channel while
+        # the worker is held still), the mailbox process refuses it before any change of user
+        # (pop3_privs.c). strace -f on the master sees every session process from its fork
+        # (process_reuse = 0: each connection forks its monitor).
+        if STRACE is None:
+            self.skipTest("strace is not installed")
+        cfg = {"server": {"process_reuse": "0"}, "auth": {"workers": "1"}}
+        with r.Daemon(self, config=cfg, listeners=("pop3",)) as d:
+            d.add_user("alice", "secret", messages=[h.mbox_message(1)])
+            root_box = os.path.join(d.dir, "mail", "toor")  # what a session as root would open
+            with open(root_box, "wb") as f:
+                f.write(h.mbox_message(2))
+            os.chmod(root_box, 0o600)
+            with open(d.passwd_path, "a") as f:
+                f.write("toor:%s:mbox:%s:0:0\n" % (h.crypt_hash("toor-pw"), root_box))
+            line = len(d.users) + 1
+            d.start()
+            master = d.proc.pid
+            auth_pid = int(d.wait_for_log(r"popgated/auth\[(\d+)\]: \w+: auth worker ready").group(1))
+            shared = set(sockets_and_pipes(auth_pid).values()) & set(sockets_and_pipes(master).values())
+            self.assertEqual(len(shared), 1, "the auth worker shares exactly its channel end with the master")
+            worker_end = fd_of(master, shared.pop())
+            trace = os.path.join(d.dir, "sessions.strace")
+            st = subprocess.Popen([STRACE, "-f", "-p", str(master), "-o", trace,
+                                   "-e", "trace=setuid,setreuid,setresuid,setfsuid,setgid,setregid,setresgid,execve"],
+                                  stderr=subprocess.PIPE, text=True)
+            stopped = []
+            try:
+                self.assertIn("attached", st.stderr.readline())
+                # An ordinary login, for what the trace shows of a change of user.
+                c = r.Pop3(d.port("pop3"), source="127.3.9.1")
+                c.login("alice", "secret")
+                c.cmd("QUIT")
+                c.close()
+                alice = int(d.wait_for_log(r"pop3\[(\d+)\]: \w+: pop3 session=[0-9a-f]{12} ip=127\.3\.9\.1 "
+                                           r"user=alice mailbox open").group(1))
+                # The right password for the line naming uid 0: that line was never loaded.
+                c = r.Pop3(d.port("pop3"), source="127.3.9.2")
+                c.cmd("USER toor")
+                with self.assertRaisesRegex(r.Pop3Error, r"^PASS: -ERR \[AUTH\] Authentication failed$"):
+                    c.cmd("PASS toor-pw")
+                c.close()
+                d.wait_for_log(r"%s:%d: uid 0 \(root\) is not allowed; entry skipped" % (re.escape(d.passwd_path), line))
+                # The worker stopped, its request waits on the channel for whoever reads that end.
+                for p in r.descendants(auth_pid):
+                    os.kill(p, signal.SIGSTOP)
+                    stopped.append(p)
+
+                def stand_in(source, user, uid, gid):
+                    # The next request on the channel, answered OK for USER with UID and GID.
+                    chan = socket.socket(fileno=steal_fd(master, worker_end))
+                    chan.settimeout(30)
+                    c = r.Pop3(d.port("pop3"), source=source)
+                    c.cmd("USER " + user)
+                    c.sock.sendall(b"PASS any\r\n")
+                    # Room for the kernel's stamp of the sender too: this end has SO_PASSCRED.
+                    req, anc, _, _ = chan.recvmsg(65536, socket.CMSG_SPACE(64))
+                    chan.close()
+                    fds = [fd for level, kind, data in anc if (level, kind) == (socket.SOL_SOCKET, socket.SCM_RIGHTS)
+                           for fd in struct.unpack("=%di" % (len(data) // 4), data)]
+                    self.assertEqual((len(fds), AUTH_WIRE_REQ.unpack_from(req, 12)[1].rstrip(b"\0")),
+                                     (1, user.encode()))
+                    answer = socket.socket(fileno=fds[0])
+                    socket.send_fds(answer, [ipc_frame(IPC_AUTH_REPLY, AUTH_WIRE_REPLY.pack(
+                        0, user.encode(), uid, gid, b"/root", b"mbox:" + root_box.encode()))], [answer.fileno()])
+                    answer.close()
+                    reply = c.line()
+                    c.close()
+                    return reply
+
+                def traced_to_its_end(pid):
+                    deadline = time.time() + 20
+                    while True:
+                        with open(trace) as tf:
+                            if re.search(r"^%d +\+\+\+ exited" % pid, tf.read(), re.M):
+                                return
+                        self.assertLess(time.time(), deadline, "process %d never ended" % pid)
+                        time.sleep(0.05)
+
+                reply = stand_in("127.3.9.3", "toor", 0, 0)
+                refuser = int(d.wait_for_log(r"pop3\[(\d+)\]: \w+: pop3: refusing to run a session as root "
+                                             r"for toor").group(1))
+                d.wait_for_log(r"pop3 session=[0-9a-f]{12} ip=127\.3\.9\.3 user=toor setuid failed")
+                traced_to_its_end(refuser)
+                # Root's group is refused as root is: an answer of server.user's uid with gid 0.
+                group_reply = stand_in("127.3.9.4", "wheel", d.uid, 0)
+                group_refuser = int(d.wait_for_log(r"pop3\[(\d+)\]: \w+: pop3: refusing to run a session in "
+                                                   r"group root for wheel").group(1))
+                d.wait_for_log(r"pop3 session=[0-9a-f]{12} ip=127\.3\.9\.4 user=wheel setuid failed")
+                traced_to_its_end(group_refuser)
+            finally:
+                for p in stopped:
+                    os.kill(p, signal.SIGCONT)
+                st.terminate()
+                st.wait(30)
+                st.stderr.close()
+            self.assertEqual(reply, b"-ERR [SYS/TEMP] Cannot switch to the mailbox owner")
+            self.assertEqual(group_reply, b"-ERR [SYS/TEMP] Cannot switch to the mailbox owner")
+            calls = strace_calls(trace)
+            ids = [c for c in calls if c[1] != "execve"]
+            self.assertEqual([c for c in ids if c[1] != "setfsuid" and c[3] == "0" and "0" in c[2].split(", ")],
+                             [], "a session process became root")
+            self.assertEqual([c for c in ids if c[1] == "setfsuid" and c[2] == "0"], [])
+            self.assertEqual([c for c in calls if c[1] == "execve"], [], "a session process ran a program")
+            self.assertEqual([c for c in ids if c[0] in (refuser, group_refuser)], [], "a refusing process changed ids")
+            # What a change of user looks like in this trace: the mailbox owner (server.user for a
+            # line without uid:gid), then the check that root cannot come back; the same check
+            # follows every protocol child's drop to server.login_user.
+            mine = [c[1:] for c in ids if c[0] == alice and c[1] in ("setresuid", "setuid")]
+            self.assertEqual(mine[:2], [("setresuid", "%d, %d, %d" % ((d.uid,) * 3), "0"),
+                                        ("setuid", "0", "-1 EPERM (Operation not permitted)")])
+            dropped = {c[0] for c in ids if c[1:] == ("setresuid", "%d, %d, %d" % ((d.login_uid,) * 3), "0")}
+            verified = {c[0] for c in ids if c[1:] == ("setuid", "0", "-1 EPERM (Operation not permitted)")}
+            self.assertEqual(len(dropped), 4, "a protocol child a connection")
+            self.assertLessEqual(dropped, verified, "a protocol child did not check that root cannot come back")
+        print("\nuid 0: the passwd file line refused (file:line), the login failed; a worker's answer of uid 0, "
+              "and of gid 0, refused by the mailbox process (%s); no set*id call to 0 succeeded in %d traced, %d "
+              "protocol children's drops checked by setuid(0)" % (reply.decode(), len(ids), len(dropped)))
 
 
     def test_the_exec_d_programs(self):

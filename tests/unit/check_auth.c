@@ -169,8 +169,9 @@ static void users_file(const char *path, const char *ha, const char *hb, const c
 		 "%s\n"                                                /* 14 */
 		 "  # indented comment\n"                              /* 15 */
 		 "zed:%s:maildir:/srv/z/:3000:3000\r\n"                /* 16 */
-		 "ivan:%s:mbox:/x:4294967295:1\n",                     /* 17 */
-		 ha, hb, hb, hb, hb, hb, hb, hb, hb, hb, longline, hz, hb);
+		 "ivan:%s:mbox:/x:4294967295:1\n"                      /* 17 */
+		 "jill:%s:mbox:/x:2005:0\n",                           /* 18 */
+		 ha, hb, hb, hb, hb, hb, hb, hb, hb, hb, longline, hz, hb, hb);
 	tl_write_text(path, text);
 }
 
@@ -214,7 +215,7 @@ START_TEST(test_file_backend)
 	ck_assert_uint_eq(u.uid, 3000);
 
 	for (const char *const *n = (const char *const[]){ "carol", "dave", "eve", "frank", "gina",
-							    "hank", "locked", "ivan", NULL }; *n; n++)
+							    "hank", "locked", "ivan", "jill", NULL }; *n; n++)
 		ck_assert_msg(auth_password(cfg, *n, "bob pw", &u) == AUTH_FAIL, "%s", *n);
 
 	log = tl_captured();
@@ -222,6 +223,7 @@ START_TEST(test_file_backend)
 	ck_assert(strstr(log, "passwd:6: expected name:HASH") != NULL);
 	ck_assert(strstr(log, "passwd:7: mailbox must start with mbox: or maildir:") != NULL);
 	ck_assert(strstr(log, "passwd:8: uid 0") != NULL);
+	ck_assert(strstr(log, "passwd:18: gid 0 (root) is not allowed") != NULL);
 	ck_assert(strstr(log, "passwd:9: uid is not a number") != NULL);
 	ck_assert(strstr(log, "passwd:17: uid is not a number") != NULL);
 	ck_assert(strstr(log, "passwd:10: invalid user name") != NULL);
