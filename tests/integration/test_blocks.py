@@ -213,6 +213,30 @@ class Blocks(h.TestCase):
             self.assertEqual([x["user"] for x in a.get("/api/blocks").json["blocks"]], ["alice"])
             lock = os.stat(os.path.join(d.dir, "state", "blocks.lock"))
             self.assertEqual((lock.st_uid, lock.st_gid), (d.uid, d.gid))
+            # Not world-readable: whoever can open the lock can hold it and stall every block.
+            self.assertEqual(lock.st_mode & 0o777, 0o640)
+
+    def test_a_lock_file_readable_by_all_is_narrowed(self):
+        """A blocks.lock left 0644 by an older popgate is narrowed to 0640 at the next block,
+        whether root's popgatectl or the page (server.user, its owner) takes it."""
+        if not h.IS_ROOT:
+            print("SKIP: needs root (popgatectl as root, the daemon as another user)")
+            return
+        with self.daemon() as d:
+            d.start()
+            path = os.path.join(d.dir, "state", "blocks.lock")
+            for who in ("popgatectl", "page"):
+                with open(path, "a"):
+                    pass
+                os.chown(path, d.uid, d.gid)
+                os.chmod(path, 0o644)
+                if who == "popgatectl":
+                    d.ctl("block", "bob")
+                else:
+                    a = ah.AdminClient(d)
+                    a.login("helen", "helen-pw-1")
+                    self.assertEqual(a.post("/api/blocks", {"user": "alice", "duration": "1h"}).status, 201)
+                self.assertEqual(os.stat(path).st_mode & 0o777, 0o640, who)
 
 
 if __name__ == "__main__":
