@@ -8,14 +8,19 @@
   hang; the session lives on, and the same client logs in once the worker is back;
 - a check sent while the worker is stopped waits in the channel, which the master keeps open,
   and the restarted worker answers it: the client logs in;
+- checks queued while the worker and its helpers are held still, then told to stop (SIGTERM, as
+  a reload does) before they run again, are all answered before they exit: every client logs in;
 - with auth.workers = 2 the worker forks a helper that serves the same channel: with the worker
   itself stopped, the helper answers; a helper killed is replaced, and dies with the worker.
 """
 
 import os
+import poplib
+import re
 import signal
 import socket
 import subprocess
+import threading
 import time
 
 import popgate_harness as h
@@ -79,6 +84,45 @@ def recv_queue(inode):
         if len(f) >= 8 and f[5] == str(inode):
             return int(f[2])
     return None
+
+
+def proc_status(pid, field):
+    """The value of FIELD (e.g. "State") in /proc/PID/status."""
+    with open("/proc/%d/status" % pid) as f:
+        return [l.split(None, 1)[1].strip() for l in f if l.startswith(field + ":")][0]
+
+
+def sigterm_pending(pid):
+    """Whether a SIGTERM sent to PID waits, undelivered (PID is stopped)."""
+    return bool(int(proc_status(pid, "ShdPnd"), 16) & (1 << (signal.SIGTERM - 1)))
+
+
+def hold(test, pids):
+    """SIGSTOP every one of PIDS and wait until each is stopped (the signal is asynchronous)."""
+    deadline = time.time() + 30
+    for p in pids:
+        os.kill(p, signal.SIGSTOP)
+    for p in pids:
+        while not proc_status(p, "State").startswith("T"):
+            test.assertLess(time.time(), deadline, "process %d never stopped" % p)
+            time.sleep(0.01)
+
+
+def answered_by(log):
+    """{user: pid of the auth worker process that checked the user's password} from LOG's debug lines."""
+    return {m.group(2): int(m.group(1)) for m in re.finditer(
+        r"popgated/auth\[(\d+)\]: debug: auth worker: password (\S+) from \S+ for pop3: ", log)}
+
+
+def pop_pass(d, user, results):
+    """A poplib login of USER that waits for its PASS reply, into RESULTS[USER] (a thread's body)."""
+    try:
+        pop = poplib.POP3("127.0.0.1", d.port("pop3"), timeout=60)
+        pop.user(user)
+        results[user] = pop.pass_("secret").decode()
+        pop.quit()
+    except (poplib.error_proto, OSError) as e:
+        results[user] = "%s: %s" % (type(e).__name__, e)
 
 
 class AuthWorker(h.TestCase):
@@ -166,6 +210,67 @@ class AuthWorker(h.TestCase):
             c.cmd("QUIT")
             c.close()
         print("\na check queued while the worker was stopped and then killed: answered by the next one")
+
+    def queue_logins(self, d, chan, users):
+        """A poplib login of each of USERS, one at a time, each on until its check waits in the
+        channel (inode CHAN), whose readers are all stopped: the threads and their results."""
+        results, clients, queued, frame = {}, [], 0, None
+        deadline = time.time() + 30
+        for u in users:
+            t = threading.Thread(target=pop_pass, args=(d, u, results), daemon=True)
+            t.start()
+            clients.append(t)
+            while (recv_queue(chan) or 0) <= queued:
+                self.assertLess(time.time(), deadline, "%s's check never reached the auth channel" % u)
+                time.sleep(0.02)
+            frame = frame or recv_queue(chan)
+            queued += frame
+            self.assertEqual(recv_queue(chan), queued, "%s's login queued more than one check" % u)
+        return clients, results
+
+    def test_checks_queued_at_a_stop_are_answered_before_the_exit(self):
+        users = ["alice", "bob", "carol", "dave"]
+        with h.Popgated(self, listeners=("pop3",), config={"auth": {"workers": "2"}}) as d:
+            for u in users:
+                d.add_user(u, "secret", messages=[h.mbox_message(1)])
+            d.start()
+            worker = auth_worker(d)
+            deadline = time.time() + 30
+            while len(helpers_of(worker)) != 1:
+                self.assertLess(time.time(), deadline, "no helper")
+                time.sleep(0.02)
+            everyone = [worker] + helpers_of(worker)  # every process that serves the channel
+            chan = h.socket_inodes(worker) & h.socket_inodes(d.proc.pid)
+            self.assertEqual(len(chan), 1, "the worker shares one socket, its end of the channel, with the master")
+            hold(self, everyone)
+            try:
+                clients, results = self.queue_logins(d, chan.pop(), users)
+                self.assertEqual(results, {}, "a reply came while every process of the worker was stopped")
+                mark = len(d.log())
+                for p in everyone:  # a reload's SIGTERM, waiting until they run again
+                    os.kill(p, signal.SIGTERM)
+                    self.assertTrue(sigterm_pending(p), "process %d took its SIGTERM while stopped" % p)
+            finally:
+                for p in everyone:
+                    os.kill(p, signal.SIGCONT)
+            for t in clients:
+                t.join(60)
+                self.assertFalse(t.is_alive(), "a login hung at the worker's stop")
+            for u in users:
+                self.assertTrue(results[u].startswith("+OK"), "%s's queued check: %s" % (u, results[u]))
+            d.wait_for_log(r"the auth worker exited with status 0; restarting it in \d+s", start=mark)
+            # Answered by the processes told to stop, not left in the channel for the next worker.
+            by = answered_by(d.log()[mark:])
+            for u in users:
+                self.assertIn(by.get(u), everyone, "%s's check was not answered before the stop" % u)
+            for p in everyone:
+                self.assertTrue(h.gone(p), "process %d of the stopped worker is still there" % p)
+            self.assertNotIn("gave no answer", d.log()[mark:])
+            second = auth_worker(d, start=mark)
+            self.assertNotEqual(second, worker)
+            self.assertTrue(login(d).startswith("+OK"), "no login through the restarted auth worker")
+        print("\n%d checks queued at the stop of worker %d and its helper: all answered; the next worker, %d, answers after it"
+              % (len(users), worker, second))
 
     def test_helpers_serve_side_by_side(self):
         with h.Popgated(self, listeners=("pop3",), config={"auth": {"workers": "2"}}) as d:

@@ -6,6 +6,7 @@ import json
 import os
 import select
 import shutil
+import signal
 import socket
 import struct
 import subprocess
@@ -17,6 +18,7 @@ import popgate_harness as h
 import smtp_helpers as sh
 
 CLIENT = os.path.join(h.BUILDDIR, "tests", "drac", "drac_client")
+DRACD = os.path.join(h.BUILDDIR, "src", "popgate-dracd")
 SBIN_PATH = os.environ.get("PATH", "") + ":/usr/sbin:/sbin"
 RPCINFO = shutil.which("rpcinfo", path=SBIN_PATH)
 RPCBIND = shutil.which("rpcbind", path=SBIN_PATH)
@@ -25,6 +27,8 @@ UNSHARE = shutil.which("unshare", path=SBIN_PATH)
 IP = shutil.which("ip", path=SBIN_PATH)
 PROG = 900101
 INNER = "POPGATE_DRAC_IN_NAMESPACE"
+LOOKUP_LISTENING = r"popgated/lookup\[(\d+)\]: \w+: relaydb: lookup worker listening"
+DRACD_LOGIN_WAIT_S = 3  # DRACD_LOGIN_WAIT_MS, src/drac/dracd_add.c
 
 
 def drac_daemon(test, port, **relay):
@@ -308,6 +312,53 @@ class FixedPort(h.TestCase):
             self.assertTrue(all(got[ip]["proto"] == "drac" for ip in want))
             print("10000 DRAC adds from 4 clients in %.1f s (%.0f/s), none lost" % (took, 10000 / took))
 
+    def test_a_stopped_lookup_worker_is_a_syserr_after_3_s(self):
+        with drac_daemon(self, self.port) as d:
+            d.start()
+            dracd = d.wait_for_log(r"popgated/drac\[(\d+)\]: \w+: drac: serving program 900101").group(1)
+            worker = int(d.wait_for_log(LOOKUP_LISTENING).group(1))
+            not_recorded = (r"popgated/drac\[%s\]: \w+: relay ip=192\.0\.2\.50 user=- authorization not recorded: "
+                            r"the relay lookup worker did not answer within %d s" % (dracd, DRACD_LOGIN_WAIT_S))
+            os.kill(worker, signal.SIGSTOP)
+            try:
+                sh.wait_until(lambda: proc_state(worker) == "T", what="the lookup worker stopped")
+                self.assertFalse(queued(worker))
+                # TCP: over UDP the client would send the call again while the first waits, and the
+                # copy, served after it, could reach the worker once it goes on.
+                started = time.monotonic()
+                with subprocess.Popen([CLIENT, "127.0.0.1:%d" % self.port, "tcp", "1", "192.0.2.50"],
+                                      stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) as add:
+                    # Its login record in the worker's channel: popgate-dracd is waiting for the answer.
+                    sh.wait_until(lambda: queued(worker), what="the login record in the channel")
+                    # A caller meanwhile is served in turn: after the wait, whose end is logged before
+                    # the SYSERR is sent.
+                    with socket.create_connection(("127.0.0.1", self.port), timeout=30) as s:
+                        s.sendall(tcp_record(rpc_call(60, PROG, 1, 0)))
+                        self.assertEqual(reply_of(recv_record(s), 60)[0], 0)
+                        self.assertRegex(d.log(), not_recorded, "a caller was served during the wait")
+                    out, err = add.communicate(timeout=60)
+                took = time.monotonic() - started
+                self.assertEqual((add.returncode, out.split()), (1, ["success", "0", "perm", "0", "syserr", "1",
+                                                                     "failed", "0", "retries", "0"]), out + err)
+                # It waited out its deadline: not a refusal made without asking.
+                self.assertGreaterEqual(took, DRACD_LOGIN_WAIT_S)
+                self.assertNotIn("192.0.2.50", entries(d))
+            finally:
+                os.kill(worker, signal.SIGCONT)
+            # The record waited in the channel meanwhile; the worker takes it now, after its sender
+            # answered SYSERR, and must not make that answer untrue by recording it.
+            d.wait_for_log(r"popgated/lookup\[%d\]: \w+: relay ip=192\.0\.2\.50 user=- authorization not recorded: "
+                           r"the session \(pid %s\) stopped waiting" % (worker, dracd))
+            self.assertNotIn("192.0.2.50", entries(d))
+            # The caller tries again, as DRAC's clients do at the next login, and is recorded.
+            client("127.0.0.1:%d" % self.port, "tcp", 1, "192.0.2.50")
+            e = entries(d)["192.0.2.50"]
+            self.assertEqual((e["proto"], e["logins"]), ("drac", 1), e)
+            self.assertIn("authorized", d.ctl("check", "192.0.2.50").stdout)
+            # Waited, not crashed: the same popgate-dracd and lookup worker throughout.
+            self.assertEqual(d.wait_for_log(r"popgated/drac\[(\d+)\]: ").group(1), dracd)
+            self.assertNotRegex(d.log(), r"the (drac|relay-lookup) worker .*restarting it")
+
     def test_a_bad_address_is_a_config_error(self):
         with drac_daemon(self, self.port) as d:
             d.config["relay"]["drac_listen"] = "127.0.0.1"
@@ -319,6 +370,62 @@ class FixedPort(h.TestCase):
             self.assertEqual(d.proc.wait(30), 78)
             self.assertRegex(d.log(), r"popgate\.conf:\d+: relay\.drac_listen: expected rpcbind, host:port")
             d.proc = None
+
+
+class ByHand(h.TestCase):
+    """popgate-dracd started as popgated's DRAC worker starts it, but by root: it must not serve."""
+
+    def test_root_is_refused_and_nothing_served(self):
+        if not h.IS_ROOT:
+            self.skipTest("needs root")
+        port = h.free_port()
+        with drac_daemon(self, port) as d, \
+                socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as udp, \
+                socket.socket(socket.AF_INET, socket.SOCK_STREAM) as tcp, \
+                socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as caller:
+            d.write_config()
+            # What the master hands it: the DRAC sockets, bound, and the login channel's sending end.
+            udp.bind(("127.0.0.1", port))
+            tcp.bind(("127.0.0.1", port))
+            tcp.listen(8)
+            chan_rd, chan_wr = socket.socketpair(socket.AF_UNIX, socket.SOCK_DGRAM)
+            self.addCleanup(chan_rd.close)
+            self.addCleanup(chan_wr.close)
+            # A call already waiting on each socket: one served would be answered, or reach the channel.
+            caller.sendto(rpc_call(1, PROG, 1, 1, v1_arg("192.0.2.30")), ("127.0.0.1", port))
+            caller_tcp = socket.create_connection(("127.0.0.1", port), timeout=10)
+            self.addCleanup(caller_tcp.close)
+            caller_tcp.sendall(tcp_record(rpc_call(2, PROG, 1, 1, v1_arg("192.0.2.31"))))
+            fds = (udp.fileno(), tcp.fileno(), chan_wr.fileno())
+            argv = [DRACD, "-F", "-f", d.conf_path, "-u", str(fds[0]), "-t", str(fds[1]), "-l", str(fds[2])]
+            # Root outright; and root's real uid under server.user's effective one, a drop left
+            # half done, from which setuid(0) gets root back.
+            for what, become in (("uid 0", None), ("real uid 0, effective %d" % d.uid, lambda: os.seteuid(d.uid))):
+                with self.subTest(what):
+                    p = subprocess.Popen(argv, pass_fds=fds, preexec_fn=become, stdout=subprocess.PIPE,
+                                         stderr=subprocess.PIPE, text=True)
+                    try:
+                        out, err = p.communicate(timeout=10 * h.SLOWDOWN)
+                    except subprocess.TimeoutExpired:
+                        p.kill()
+                        out, err = p.communicate()
+                        self.fail("popgate-dracd as %s still ran after %d s:\n%s"
+                                  % (what, 10 * h.SLOWDOWN, out + err))
+                    self.assertNotEqual(p.returncode, 0, out + err)
+                    self.assertRegex(err, r"popgated/drac\[%d\]: \w+: drac: refusing to serve RPC as root; "
+                                          r"popgated starts this as server\.user" % p.pid)
+                    self.assertNotIn("serving program", out + err)
+                    # (An exec to another effective uid leaves a process undumpable, which a sanitized
+                    # build's LeakSanitizer cannot look into: it says so, and that is no finding.)
+                    self.assertNotRegex(err, r"AddressSanitizer|LeakSanitizer: detected|runtime error:")
+                    # Neither call was taken, answered, or passed on as a login.
+                    self.assertEqual(udp.recv(4096, socket.MSG_PEEK | socket.MSG_DONTWAIT)[:4],
+                                     struct.pack(">I", 1))
+                    self.assertEqual(select.select([tcp], [], [], 0)[0], [tcp],
+                                     "the TCP call's connection was accepted")
+                    self.assertEqual(select.select([caller, caller_tcp], [], [], 0)[0], [], "a call was answered")
+                    with self.assertRaises(BlockingIOError):
+                        chan_rd.recv(4096, socket.MSG_DONTWAIT)
 
 
 class ImportDracdAllow(h.TestCase):
@@ -367,6 +474,23 @@ def recv_closed(s):
                 return b""
     except ConnectionResetError:
         return None
+
+
+def proc_state(pid):
+    """PID's state letter from /proc (T: stopped)."""
+    with open("/proc/%d/stat" % pid) as f:
+        return f.read().rsplit(")", 1)[1].split()[0]
+
+
+def queued(pid):
+    """Whether one of PID's unix sockets has something to read (ss's Recv-Q; a listener's backlog)."""
+    mine = h.socket_inodes(pid)
+    for line in subprocess.run(["ss", "-xaH"], capture_output=True, text=True, check=True).stdout.splitlines():
+        f = line.split()
+        # Netid State Recv-Q Send-Q Local-Address Local-Port ...
+        if len(f) >= 6 and f[5].isdigit() and int(f[5]) in mine and f[2] != "0":
+            return True
+    return False
 
 
 def wait_until(pred, timeout):

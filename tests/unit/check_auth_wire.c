@@ -2,6 +2,8 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 
 #include <check.h>
+#include <errno.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -147,9 +149,23 @@ static void start_worker(void)
 	}
 }
 
+/* worker_cfg - the workers' config on the fixture's passwd file, with MORE lines of [auth] ("" for none). */
+static struct config *worker_cfg(const char *more)
+{
+	char text[1024];
+	struct cfg_error err;
+	struct config *c;
+
+	snprintf(text, sizeof(text), "[server]\nuser = nobody\n[auth]\nbackend = file\npasswd_file = %s\n%s", passwd,
+		 more);
+	c = config_load_string("test.conf", text, &err);
+	ck_assert_msg(c != NULL, "config: %s", err.msg);
+	return c;
+}
+
 static void setup(void)
 {
-	char hash[256], text[1024];
+	char hash[256];
 	FILE *f;
 
 	snprintf(dir, sizeof(dir), "/tmp/check_auth_wire.XXXXXX");
@@ -159,10 +175,7 @@ static void setup(void)
 	ck_assert_ptr_nonnull(f = fopen(passwd, "w"));
 	fprintf(f, "alice:%s:mbox:/var/mail/alice:2001:2002\n", hash);
 	fclose(f);
-	snprintf(text, sizeof(text), "[server]\nuser = nobody\n[auth]\nbackend = file\npasswd_file = %s\n", passwd);
-	struct cfg_error err;
-	cfg = config_load_string("test.conf", text, &err);
-	ck_assert_msg(cfg != NULL, "config: %s", err.msg);
+	cfg = worker_cfg("");
 	start_worker();
 }
 
@@ -173,6 +186,7 @@ static void teardown(void)
 		waitpid(worker, NULL, 0);
 	}
 	auth_client_forget();
+	tl_capture_end();
 	config_free(&cfg);
 	unlink(passwd);
 	rmdir(dir);
@@ -241,6 +255,118 @@ START_TEST(test_worker_refuses_malformed_and_goes_on)
 	ck_assert_int_eq(raw_request(IPC_AUTH_REQ, &req, sizeof(req)), 0);
 	/* Still serving. */
 	ck_assert_int_eq(auth_client_check(AUTH_WIRE_PASSWORD, "alice", "alice pw", "", "pop3", "::1", &u), AUTH_OK);
+}
+END_TEST
+
+/*
+ * lone_logged_worker - the fixture's worker replaced by one without helpers (auth.workers = 1), whose
+ * log tl_captured reads. Alone it takes requests in their order, so an answer to one means every
+ * request sent before it was dealt with: its refusals logged and their descriptors closed.
+ */
+static void lone_logged_worker(void)
+{
+	kill(worker, SIGKILL);
+	waitpid(worker, NULL, 0);
+	worker = -1;
+	config_free(&cfg);
+	cfg = worker_cfg("workers = 1\n");
+	tl_capture();
+	start_worker();
+}
+
+/* send_request - REQ in a well-formed IPC_AUTH_REQ frame carrying the N (0 to 2) descriptors of FDS. */
+static void send_request(const struct auth_wire_req *req, const int *fds, int n)
+{
+	union {
+		struct cmsghdr align;
+		char buf[CMSG_SPACE(2 * sizeof(int))];
+	} cm;
+	struct ipc_hdr h = { .magic = IPC_MAGIC, .type = IPC_AUTH_REQ, .len = sizeof(*req) };
+	struct iovec iov[2] = { { &h, sizeof(h) }, { (void *)req, sizeof(*req) } };
+	struct msghdr msg = { .msg_iov = iov, .msg_iovlen = 2 };
+
+	ck_assert_int_le(n, 2);
+	if (n > 0) {
+		memset(&cm, 0, sizeof(cm));
+		msg.msg_control = cm.buf;
+		msg.msg_controllen = CMSG_SPACE((size_t)n * sizeof(int));
+		struct cmsghdr *c = CMSG_FIRSTHDR(&msg);
+		c->cmsg_level = SOL_SOCKET;
+		c->cmsg_type = SCM_RIGHTS;
+		c->cmsg_len = CMSG_LEN((size_t)n * sizeof(int));
+		memcpy(CMSG_DATA(c), fds, (size_t)n * sizeof(int));
+	}
+	ck_assert_int_eq(sendmsg(auth_channel_client_fd(), &msg, 0), (ssize_t)(sizeof(h) + sizeof(*req)));
+}
+
+/* still_serving - the lone worker goes on answering well-formed requests, each with its own verdict. */
+static void still_serving(void)
+{
+	struct auth_user u;
+
+	ck_assert_int_eq(auth_client_check(AUTH_WIRE_PASSWORD, "alice", "wrong", "", "pop3", "::1", &u), AUTH_FAIL);
+	ck_assert_str_eq(u.name, "");
+	ck_assert_int_eq(auth_client_check(AUTH_WIRE_PASSWORD, "alice", "alice pw", "", "pop3", "::1", &u), AUTH_OK);
+	ck_assert_uint_eq(u.uid, 2001);
+}
+
+/* refused_once - the log holds one refusal, for WHY and naming this process as its sender, and no answer tried. */
+static void refused_once(const char *why)
+{
+	char want[256];
+	const char *log = tl_captured();
+
+	snprintf(want, sizeof(want), "auth worker: refused %s (sender pid %ld uid %ld)", why, (long)getpid(),
+		 (long)getuid());
+	ck_assert_msg(tl_count(log, want) == 1, "wanted once: %s\nlog:\n%s", want, log);
+	ck_assert_msg(tl_count(log, "refused") == 1, "log:\n%s", log);
+	ck_assert_msg(tl_count(log, "answering") == 0, "log:\n%s", log);
+}
+
+/* closed_unanswered - nothing was sent to FD and its peer is closed in every process: end of input at once. */
+static void closed_unanswered(int fd)
+{
+	char rep[sizeof(struct ipc_hdr) + sizeof(struct auth_wire_reply)];
+	/* No wait: the lone worker answered a later request, so it is done with this one. */
+	ssize_t n = recv(fd, rep, sizeof(rep), MSG_DONTWAIT);
+
+	ck_assert_msg(n <= 0, "the refused request was answered");
+	ck_assert_msg(n == 0, "its reply socket is still open somewhere (a leak): %s", strerror(errno));
+	close(fd);
+}
+
+START_TEST(test_worker_refuses_a_request_without_a_reply_socket)
+{
+	struct auth_wire_req req;
+	struct pollfd p = { .fd = auth_channel_client_fd(), .events = POLLIN };
+
+	lone_logged_worker();
+	ck_assert_int_eq(auth_wire_req_fill(&req, AUTH_WIRE_PASSWORD, "alice", "alice pw", "", "pop3", "::1"), 0);
+	send_request(&req, NULL, 0);
+	still_serving();
+	/* Nowhere to answer but the channel itself, which carries requests only. */
+	ck_assert_int_eq(poll(&p, 1, 0), 0);
+	refused_once("a frame without the descriptor it must carry");
+}
+END_TEST
+
+START_TEST(test_worker_refuses_a_request_with_two_reply_sockets)
+{
+	struct auth_wire_req req;
+	int a[2], b[2];
+
+	lone_logged_worker();
+	ck_assert_int_eq(auth_wire_req_fill(&req, AUTH_WIRE_PASSWORD, "alice", "alice pw", "", "pop3", "::1"), 0);
+	ck_assert_int_eq(socketpair(AF_UNIX, SOCK_SEQPACKET, 0, a), 0);
+	ck_assert_int_eq(socketpair(AF_UNIX, SOCK_SEQPACKET, 0, b), 0);
+	send_request(&req, (int[]){ a[1], b[1] }, 2);
+	/* The worker now holds the only copies: their peers end when it has closed both. */
+	close(a[1]);
+	close(b[1]);
+	still_serving();
+	closed_unanswered(a[0]);
+	closed_unanswered(b[0]);
+	refused_once("a frame with more than one descriptor");
 }
 END_TEST
 
@@ -416,6 +542,8 @@ static Suite *auth_wire_suite(void)
 	tcase_set_timeout(tc, 60);
 	tcase_add_test(tc, test_worker_answers);
 	tcase_add_test(tc, test_worker_refuses_malformed_and_goes_on);
+	tcase_add_test(tc, test_worker_refuses_a_request_without_a_reply_socket);
+	tcase_add_test(tc, test_worker_refuses_a_request_with_two_reply_sockets);
 	tcase_add_test(tc, test_dead_worker_is_a_prompt_tempfail_then_a_new_one_answers);
 	tcase_add_test(tc, test_the_reply_pair_is_kept_between_checks);
 	tcase_add_test(tc, test_an_answer_after_a_failed_exchange_is_never_taken_later);
