@@ -8,9 +8,14 @@ The dying writer is tests/integration/relaydb_holder, held still inside DB->put 
 The sweeper, whose failchk and lock_detect could otherwise free or recover things behind the
 worker's back at a moment of their own, is held still (SIGSTOP) while the worker is caught, so that
 nothing depends on timing: with the old code the worker then waits for good.
+
+The sweeper has the same watchdog: caught waiting on the page lock of a writer killed there, while
+nothing else touches the database (another process's lock conflict would run Berkeley DB's
+detector, which expires the sweeper's wait), it exits as the worker does and its successor sweeps.
 """
 
 import os
+import platform
 import re
 import signal
 import smtplib
@@ -27,6 +32,10 @@ ADMIN_SERVING = r"popgated/admin\[(\d+)\]: \w+: admin: serving the admin page"
 ADMINS = {"helen": ("helen-pw-1", "admin")}
 STUCK_S = 15          # RELAYDB_STUCK_S, src/relaydb/relaydb_int.h
 DEADLINE_S = 180      # generous: a loaded 2-core machine, an ASan build
+SWEEPER_STUCK = (r"popgated/sweeper\[%d\]: \w+: relaydb: the sweeper made no progress inside the relay database "
+                 r"for (\d+) s: a process that died in the middle of a database operation")
+# The system calls of a sleep (nanosleep, clock_nanosleep): where the sweeper waits between its turns.
+NANOSLEEP = {"x86_64": (35, 230), "aarch64": (101, 115)}.get(platform.machine())
 
 
 def sweeper_pid(d, others):
@@ -61,6 +70,46 @@ def wait_until(pred, what):
             return
         time.sleep(0.2)
     raise AssertionError("never: %s" % what)
+
+
+def current_syscall(pid):
+    """The system call PID's main thread is in (its number), or None when it is in user space."""
+    with open("/proc/%d/syscall" % pid) as f:
+        first = f.read().split()[0]  # "running", "-1" (blocked outside a call), or the number
+    return int(first) if first.isdigit() else None
+
+
+def stop_between_turns(pid):
+    """SIGSTOP the sweeper PID where it holds nothing of the database: in its sleep between turns
+    (stopped inside a transaction it would hold up the writer the test starts next)."""
+    end = time.time() + DEADLINE_S
+    while time.time() < end:
+        os.kill(pid, signal.SIGSTOP)
+        wait_stopped(pid)
+        if NANOSLEEP is None or current_syscall(pid) in NANOSLEEP:
+            return
+        os.kill(pid, signal.SIGCONT)
+        time.sleep(0.01)
+    raise AssertionError("the sweeper (pid %d) never stopped between its turns" % pid)
+
+
+def waiting_on_a_lock(pid):
+    """Whether PID's main thread waits on a futex: a Berkeley DB lock or latch that is held elsewhere."""
+    with open("/proc/%d/wchan" % pid) as f:
+        return f.read().startswith("futex")
+
+
+def hold_writer(d, ip):
+    """Run relaydb_holder on IP's record until it holds it inside DB->put; the live holder."""
+    holder = subprocess.Popen([HOLDER, d.config["relay"]["db_dir"], ip], stdout=subprocess.PIPE,
+                              user=d.uid, group=d.gid)
+    line = holder.stdout.readline()
+    holder.stdout.close()
+    if line != b"held\n":
+        holder.kill()
+        holder.wait()
+        raise AssertionError("relaydb_holder did not hold %s: %r" % (ip, line))
+    return holder
 
 
 def kill_writer_inside(d, ip):
@@ -136,6 +185,54 @@ class StuckWorkers(h.TestCase):
             self.assertEqual(len(re.findall(r"lookup worker made no progress inside the relay database", d.log())), 1,
                              d.log())
             self.assertNotIn("authorization not recorded", d.log())
+
+    def test_the_sweeper_caught_on_a_dead_writer_comes_back(self):
+        """The sweeper waits inside the database on the page of a writer that is then killed -9
+        there (nothing else touches the database meanwhile, so no lock conflict of someone else's
+        expires its wait): its own watchdog ends it (logged, status 75), the master starts a new
+        one, whose open recovers the environment, and that one sweeps what expired meanwhile. The
+        lookup worker, asked nothing then, is not caught and answers again afterwards."""
+        cfg = sh.base_config(relay={"sweep_interval": "1s"})
+        with h.Popgated(self, config=cfg, listeners=("smtp",)) as d:
+            d.start()
+            worker = int(d.wait_for_log(WORKER_LISTENING).group(1))
+            d.ctl("add", "127.7.0.1", "--ttl", "1h")
+            self.assertEqual(sh.rcpt_code(d, "127.7.0.1"), 250)
+            sweeper = sweeper_pid(d, {worker})
+            self.assertIsNotNone(sweeper, "no sweeper process")
+
+            stop_between_turns(sweeper)
+            try:
+                # Expired by the time the sweeper walks the records: it must not get to it.
+                d.ctl("add", "198.51.100.7", "--ttl", "1s")
+                holder = hold_writer(d, "127.7.0.1")
+                try:
+                    # Let go, the sweeper's next sweep walks into the writer's page and waits there.
+                    os.kill(sweeper, signal.SIGCONT)
+                    wait_until(lambda: waiting_on_a_lock(sweeper), "the sweeper waiting on the writer's page")
+                    mark = len(d.log())
+                finally:
+                    holder.kill()  # -9, inside DB->put: its page stays locked and latched
+                    holder.wait()
+            finally:
+                os.kill(sweeper, signal.SIGCONT)
+
+            stuck = d.wait_for_log(SWEEPER_STUCK % sweeper, start=mark, timeout=DEADLINE_S)
+            self.assertGreaterEqual(int(stuck.group(1)), STUCK_S)
+            d.wait_for_log(r"the relay-sweeper worker exited with status 75; restarting it", start=mark)
+            successor = int(d.wait_for_log(r"popgated/sweeper\[(\d+)\]: \w+: relaydb: swept 1 expired authorization",
+                                           start=mark, timeout=DEADLINE_S).group(1))
+            self.assertNotEqual(successor, sweeper)
+            listed = d.ctl("list").stdout
+            self.assertNotIn("198.51.100.7", listed)
+            self.assertIn("127.7.0.1", listed)  # the dead writer's put rolled back; the record stays
+            # The lookup worker was not caught: the same one answers, from the recovered environment.
+            wait_until(lambda: sh.rcpt_code(d, "127.7.0.1") == 250, "RCPT from 127.7.0.1 got 250 again")
+            self.assertFalse(h.gone(worker), "the lookup worker was restarted")
+            d.wait_for_log(r"popgated/lookup\[%d\]: \w+: relaydb: looked up 127\.7\.0\.1: entry" % worker, start=mark)
+            log = d.log()
+            self.assertEqual(len(re.findall(r"made no progress inside the relay database", log)), 1, log)
+            self.assertEqual(len(re.findall(r"the sweeper made no progress", log)), 1, log)
 
     def test_the_admin_page_comes_back_too(self):
         with h.Popgated(self, listeners=("admin",)) as d:

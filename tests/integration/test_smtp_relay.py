@@ -9,6 +9,7 @@ The client is 127.0.0.1, so these configs empty relay.allow (its default allows 
 
 import os
 import poplib
+import re
 import signal
 import smtplib
 import time
@@ -17,6 +18,17 @@ import popgate_harness as h
 import smtp_helpers as sh
 
 OUTSIDE = "friend@elsewhere.net"
+WORKER_LISTENING = r"popgated/lookup\[(\d+)\]: \w+: relaydb: lookup worker listening"
+TEMPFAIL = b"4.3.0 Temporary failure checking relay permission, try again later"
+LOOKUP_TIMEOUT_S = 3.0  # RELAY_LOOKUP_TIMEOUT_MS, src/relaydb/lookup.h
+
+
+def wait_stopped(pid, timeout=30):
+    """Wait until PID is in the stopped state (SIGSTOP is delivered asynchronously)."""
+    def stopped():
+        with open("/proc/%d/stat" % pid) as f:
+            return f.read().rsplit(")", 1)[1].split()[0] == "T"
+    sh.wait_until(stopped, timeout=timeout, what="pid %d stopped" % pid)
 
 
 def try_rcpt(port, rcpt, login=None, ehlo="client.test"):
@@ -265,6 +277,64 @@ class Relay(h.TestCase):
             self.assertEqual(try_rcpt(p, OUTSIDE)[0], 250)
             sh.ctl(d, "del", "127.0.0.1")
             self.assertEqual(try_rcpt(p, OUTSIDE), (550, "5.7.1 Relaying denied"))
+
+    def test_a_rcpt_while_the_worker_restarts(self):
+        """A RCPT while the lookup worker is gone and no successor can come (the master, which would
+        start it, is held still): the session retries the worker's socket for its 3 s, then answers
+        451 4.3.0 and says so once; the session lives on, and once the master has started the new
+        worker the same session's next transaction, and a new session, relay again."""
+        with self.daemon() as d:
+            d.start()
+            p = d.port("smtp")
+            master = d.proc.pid
+            worker = int(d.wait_for_log(WORKER_LISTENING).group(1))
+            sh.ctl(d, "add", "127.0.0.1", "--user", "alice", "--ttl", "1h")  # the database alone authorizes
+            # The greeting before the master is held: it has handed this connection to a session.
+            s = smtplib.SMTP("127.0.0.1", p, timeout=30)
+            try:
+                s.ehlo("client.test")
+                s.mail("alice@example.org")
+                self.assertEqual(s.rcpt("one@elsewhere.net")[0], 250)
+                self.assertEqual(s.rset()[0], 250)
+                os.kill(master, signal.SIGSTOP)
+                try:
+                    wait_stopped(master)
+                    os.kill(worker, signal.SIGKILL)
+                    sh.wait_until(lambda: h.gone(worker), what="the worker gone")
+                    mark = len(d.log())
+                    self.assertEqual(s.mail("alice@example.org")[0], 250)
+                    t0 = time.monotonic()
+                    self.assertEqual(s.rcpt("two@elsewhere.net"), (451, TEMPFAIL))
+                    # Not at once: it kept trying the socket for the whole wait (no worker could come).
+                    self.assertGreaterEqual(time.monotonic() - t0, LOOKUP_TIMEOUT_S - 0.1)
+                    # The rest of the transaction is a 451 without asking (the line below says it once).
+                    self.assertEqual(s.rcpt("three@elsewhere.net"), (451, TEMPFAIL))
+                    # The session is still usable.
+                    self.assertEqual(s.rset()[0], 250)
+                    self.assertEqual(s.noop()[0], 250)
+                    self.assertIsNone(re.search(WORKER_LISTENING, d.log()[mark:]), "no worker while the master is held")
+                finally:
+                    os.kill(master, signal.SIGCONT)
+                log = d.log()[mark:]
+                self.assertEqual(len(re.findall(r"relaydb: the lookup worker did not answer \(Connection refused\); "
+                                                r"relaying refused with a temporary failure", log)), 1, log)
+                for rcpt in ("two", "three"):
+                    self.assertIn("relay denied: from=<alice@example.org> to=<%s@elsewhere.net> reason=database-error"
+                                  % rcpt, log)
+                # The master reaps the worker and starts another (after its back-off, as it died young).
+                d.wait_for_log(r"the relay-lookup worker was killed by signal 9 \(Killed\); restarting it", start=mark)
+                new_worker = r"popgated/lookup\[(?!%d\])(\d+)\]: \w+: relaydb: lookup worker listening" % worker
+                successor = int(d.wait_for_log(new_worker, start=mark, timeout=30).group(1))
+                self.assertNotEqual(successor, worker)
+                # The same session's next transaction asks the new worker.
+                self.assertEqual(s.mail("alice@example.org")[0], 250)
+                self.assertEqual(s.rcpt("four@elsewhere.net")[0], 250)
+                self.assertEqual(s.data(b"Subject: after the restart\r\n\r\nhello\r\n")[0], 250)
+            finally:
+                s.quit()
+            self.assertEqual(try_rcpt(p, OUTSIDE)[0], 250)
+            self.assertEqual(len(self.mta.runs()), 1)
+            self.assertEqual(d.log().count("did not answer"), 1, d.log())
 
 
 if __name__ == "__main__":
