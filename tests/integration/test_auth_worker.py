@@ -266,11 +266,9 @@ class AuthWorker(h.TestCase):
             for p in everyone:
                 self.assertTrue(h.gone(p), "process %d of the stopped worker is still there" % p)
             self.assertNotIn("gave no answer", d.log()[mark:])
-            second = auth_worker(d, start=mark)
-            self.assertNotEqual(second, worker)
-            self.assertTrue(login(d).startswith("+OK"), "no login through the restarted auth worker")
-        print("\n%d checks queued at the stop of worker %d and its helper: all answered; the next worker, %d, answers after it"
-              % (len(users), worker, second))
+            # Logins through the restarted worker: test_killed_worker_is_restarted_and_logins_go_on
+            # (waiting out the master's back-off once is enough for the suite).
+        print("\n%d checks queued at the stop of worker %d and its helper: all answered by them" % (len(users), worker))
 
     def test_helpers_serve_side_by_side(self):
         with h.Popgated(self, listeners=("pop3",), config={"auth": {"workers": "2"}}) as d:
