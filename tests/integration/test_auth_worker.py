@@ -86,26 +86,9 @@ def recv_queue(inode):
     return None
 
 
-def proc_status(pid, field):
-    """The value of FIELD (e.g. "State") in /proc/PID/status."""
-    with open("/proc/%d/status" % pid) as f:
-        return [l.split(None, 1)[1].strip() for l in f if l.startswith(field + ":")][0]
-
-
 def sigterm_pending(pid):
     """Whether a SIGTERM sent to PID waits, undelivered (PID is stopped)."""
-    return bool(int(proc_status(pid, "ShdPnd"), 16) & (1 << (signal.SIGTERM - 1)))
-
-
-def hold(test, pids):
-    """SIGSTOP every one of PIDS and wait until each is stopped (the signal is asynchronous)."""
-    deadline = time.time() + 30
-    for p in pids:
-        os.kill(p, signal.SIGSTOP)
-    for p in pids:
-        while not proc_status(p, "State").startswith("T"):
-            test.assertLess(time.time(), deadline, "process %d never stopped" % p)
-            time.sleep(0.01)
+    return bool(int(h.proc_status(pid)["ShdPnd"][0], 16) & (1 << (signal.SIGTERM - 1)))
 
 
 def answered_by(log):
@@ -242,8 +225,8 @@ class AuthWorker(h.TestCase):
             everyone = [worker] + helpers_of(worker)  # every process that serves the channel
             chan = h.socket_inodes(worker) & h.socket_inodes(d.proc.pid)
             self.assertEqual(len(chan), 1, "the worker shares one socket, its end of the channel, with the master")
-            hold(self, everyone)
             try:
+                h.hold_still(everyone)
                 clients, results = self.queue_logins(d, chan.pop(), users)
                 self.assertEqual(results, {}, "a reply came while every process of the worker was stopped")
                 mark = len(d.log())

@@ -7,7 +7,6 @@ import re
 import signal
 import smtplib
 import socket
-import ssl
 import subprocess
 import threading
 import time
@@ -33,11 +32,7 @@ def listening(port):
 
 def proc_status(pid):
     """Uid and CapEff of a process, from /proc."""
-    out = {}
-    with open("/proc/%d/status" % pid) as f:
-        for line in f:
-            k, _, v = line.partition(":")
-            out[k] = v.split()
+    out = h.proc_status(pid)
     return int(out["Uid"][0]), int(out["CapEff"][0], 16)
 
 

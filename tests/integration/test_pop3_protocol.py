@@ -318,15 +318,6 @@ class Policy(Case):
             d.wait_for_log(r"user=alice login failed: delay=2s failures=2 address_failures=3")
 
 
-def proc_status(pid):
-    out = {}
-    with open("/proc/%d/status" % pid) as f:
-        for line in f:
-            k, _, v = line.partition(":")
-            out[k] = v.split()
-    return out
-
-
 class Privileges(Case):
     def test_session_processes_hold_nothing(self):
         with h.Popgated(self) as d:
@@ -334,7 +325,7 @@ class Privileges(Case):
             d.start()
             c = self.raw(d.port("pop3"))
             child = int(d.wait_for_log(r"pop3\[(\d+)\]: \w+: pop3 session=[0-9a-f]{12} ip=\S+ user=- connect").group(1))
-            st = proc_status(child)
+            st = h.proc_status(child)
             self.assertEqual(st["Uid"], [str(d.login_uid)] * 4, "the protocol child runs as server.login_user")
             self.assertEqual(int(st["CapPrm"][0], 16), 0, "protocol child keeps capabilities")
             self.assertEqual(int(st["CapEff"][0], 16), 0)
@@ -342,7 +333,7 @@ class Privileges(Case):
             c.expect("+OK")
             c.expect("+OK 3 messages")
             post = int(d.wait_for_log(r"pop3\[(\d+)\]: \w+: pop3 session=[0-9a-f]{12} ip=\S+ user=alice mailbox open").group(1))
-            st = proc_status(post)
+            st = h.proc_status(post)
             self.assertEqual(st["Uid"], [str(d.uid)] * 4)
             self.assertEqual(st["Gid"], [str(d.gid)] * 4)
             self.assertEqual(int(st["CapPrm"][0], 16), 0, "post-login process keeps capabilities")

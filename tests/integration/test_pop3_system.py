@@ -19,15 +19,6 @@ if not h.IS_ROOT:
 h.need("useradd", "userdel", "chpasswd")
 
 
-def proc_status(pid):
-    out = {}
-    with open("/proc/%d/status" % pid) as f:
-        for line in f:
-            k, _, v = line.partition(":")
-            out[k] = v.split()
-    return out
-
-
 class SystemUser(h.TestCase):
     def make_user(self):
         name = "pgt%06d" % random.randrange(10 ** 6)
@@ -56,7 +47,7 @@ class SystemUser(h.TestCase):
             p.user(pw.pw_name)
             self.assertTrue(p.pass_("Sys-pass 1").startswith(b"+OK 3 messages"))
             pid = int(d.wait_for_log(r"pop3\[(\d+)\]: \w+: pop3 session=[0-9a-f]{12} ip=\S+ user=%s mailbox open" % pw.pw_name).group(1))
-            st = proc_status(pid)
+            st = h.proc_status(pid)
             self.assertEqual(st["Uid"], [str(pw.pw_uid)] * 4)
             self.assertEqual(st["Gid"], [str(pw.pw_gid)] * 4)
             self.assertIn(str(mail), st["Groups"])

@@ -52,17 +52,6 @@ def sweeper_pid(d, others):
     return None
 
 
-def wait_stopped(pid):
-    """Wait until PID is in the stopped state (SIGSTOP is delivered asynchronously)."""
-    end = time.time() + DEADLINE_S
-    while time.time() < end:
-        with open("/proc/%d/stat" % pid) as f:
-            if f.read().rsplit(")", 1)[1].split()[0] == "T":
-                return
-        time.sleep(0.05)
-    raise AssertionError("pid %d never stopped" % pid)
-
-
 def wait_until(pred, what):
     end = time.time() + DEADLINE_S
     while time.time() < end:
@@ -84,8 +73,7 @@ def stop_between_turns(pid):
     (stopped inside a transaction it would hold up the writer the test starts next)."""
     end = time.time() + DEADLINE_S
     while time.time() < end:
-        os.kill(pid, signal.SIGSTOP)
-        wait_stopped(pid)
+        h.hold_still([pid])
         if NANOSLEEP is None or current_syscall(pid) in NANOSLEEP:
             return
         os.kill(pid, signal.SIGCONT)
@@ -145,9 +133,8 @@ class StuckWorkers(h.TestCase):
             early.mail("a@example.org")
             self.assertEqual(early.rcpt("first@elsewhere.example")[0], 250)
 
-            os.kill(sweeper, signal.SIGSTOP)
             try:
-                wait_stopped(sweeper)
+                h.hold_still([sweeper])
                 # A writer stops inside DB->put of 127.7.0.1's record, and is killed there.
                 kill_writer_inside(d, "127.7.0.1")
                 # The worker, asked about that record, waits on the dead writer's lock: the
@@ -246,9 +233,8 @@ class StuckWorkers(h.TestCase):
             c.login("helen", "helen-pw-1")
             self.assertIn("127.7.0.1", c.get("/api/relays").text)
 
-            os.kill(sweeper, signal.SIGSTOP)
             try:
-                wait_stopped(sweeper)
+                h.hold_still([sweeper])
                 kill_writer_inside(d, "127.7.0.1")
                 mark = len(d.log())
                 # The page's list waits on the dead writer's lock: no answer.

@@ -23,14 +23,6 @@ TEMPFAIL = b"4.3.0 Temporary failure checking relay permission, try again later"
 LOOKUP_TIMEOUT_S = 3.0  # RELAY_LOOKUP_TIMEOUT_MS, src/relaydb/lookup.h
 
 
-def wait_stopped(pid, timeout=30):
-    """Wait until PID is in the stopped state (SIGSTOP is delivered asynchronously)."""
-    def stopped():
-        with open("/proc/%d/stat" % pid) as f:
-            return f.read().rsplit(")", 1)[1].split()[0] == "T"
-    sh.wait_until(stopped, timeout=timeout, what="pid %d stopped" % pid)
-
-
 def try_rcpt(port, rcpt, login=None, ehlo="client.test"):
     """MAIL and one RCPT in a fresh session; the RCPT reply (code, text)."""
     s = smtplib.SMTP("127.0.0.1", port, timeout=10)
@@ -291,9 +283,8 @@ class Relay(h.TestCase):
                 s.mail("alice@example.org")
                 self.assertEqual(s.rcpt("one@elsewhere.net")[0], 250)
                 self.assertEqual(s.rset()[0], 250)
-                os.kill(master, signal.SIGSTOP)
                 try:
-                    wait_stopped(master)
+                    h.hold_still([master])
                     os.kill(worker, signal.SIGKILL)
                     sh.wait_until(lambda: h.gone(worker), what="the worker gone")
                     mark = len(d.log())

@@ -327,6 +327,35 @@ def descendants(root):
     return out
 
 
+def proc_state(pid):
+    """PID's state letter from /proc/PID/stat (R, S, D, T for stopped, Z for a zombie...)."""
+    with open("/proc/%d/stat" % pid) as f:
+        return f.read().rsplit(")", 1)[1].split()[0]
+
+
+def proc_status(pid):
+    """/proc/PID/status as {field: its words}, e.g. proc_status(p)["Uid"] == ["0", "0", "0", "0"]."""
+    out = {}
+    with open("/proc/%d/status" % pid) as f:
+        for line in f:
+            k, _, v = line.partition(":")
+            out[k] = v.split()
+    return out
+
+
+def hold_still(pids, timeout=30):
+    """SIGSTOP each of PIDS and wait until each is stopped: the signal is delivered asynchronously,
+    and a test that goes on before then races the process it meant to hold."""
+    deadline = time.time() + timeout * SLOWDOWN
+    for p in pids:
+        os.kill(p, signal.SIGSTOP)
+    for p in pids:
+        while proc_state(p) != "T":
+            if time.time() > deadline:
+                raise AssertionError("pid %d never stopped" % p)
+            time.sleep(0.01)
+
+
 def gone(pid):
     """Whether PID has exited (a zombie counts)."""
     try:
