@@ -178,14 +178,7 @@ def descendants(root, table=None):
     return out
 
 
-def status(pid):
-    """/proc/PID/status as {key: [fields]}."""
-    out = {}
-    with open("/proc/%d/status" % pid) as f:
-        for line in f:
-            k, _, v = line.partition(":")
-            out[k] = v.split()
-    return out
+status = h.proc_status  # /proc/PID/status as {key: [fields]}
 
 
 def rss_kib(pid):
