@@ -20,6 +20,7 @@ import time
 # The owner of every test mailbox: Debian's "mail" account stands in for the "vmail" account an
 # ISP's virtual users run as (a uid /etc/passwd knows, as in production).
 MAIL_UID, MAIL_GID = pwd.getpwnam("mail")[2:4]
+OWN_UID_BASE = 20000  # the uids (and gids) of the users with one of their own: no account needed
 PASSWORD = "bench-password"
 
 

@@ -29,6 +29,13 @@ class Mail:
         self.sizes = sizes
         self.hashes = {"sha512-crypt": b.sha512_crypt(b.PASSWORD), "yescrypt": b.yescrypt(b.PASSWORD, popgatectl)}
         self.users = []  # (name, kind "mbox"|"maildir", scheme, source path)
+        # Users with a uid (and group) of their own, as system users have; the others share the mail
+        # user's, as an ISP's virtual users often do. {name: (uid, gid)}
+        self.owners = {}
+
+    def owner(self, name):
+        """The uid and gid NAME's mailbox belongs to and its sessions run as."""
+        return self.owners.get(name, (b.MAIL_UID, b.MAIL_GID))
 
     def build(self):
         """Write the source mailboxes once; the servers copy them."""
@@ -43,6 +50,9 @@ class Mail:
             self.users.append(("m%d" % i, "mbox", "sha512-crypt", one))
             self.users.append(("d%d" % i, "maildir", "sha512-crypt", onedir))
             self.users.append(("y%d" % i, "mbox", "yescrypt", one))
+        for i in range(s.get("own_uid_users", 0)):
+            self.users.append(("u%d" % i, "mbox", "sha512-crypt", one))
+            self.owners["u%d" % i] = (b.OWN_UID_BASE + i, b.OWN_UID_BASE + i)
         for i in range(s["idle"]):
             self.users.append(("i%d" % i, "mbox", "sha512-crypt", one))
         big = os.path.join(src, "retr")
@@ -58,10 +68,19 @@ class Mail:
         """Copies of every mailbox under MAILDIR_ROOT (owned by the mail user); {name: (kind, path)}."""
         os.makedirs(maildir_root)
         os.chown(maildir_root, b.MAIL_UID, b.MAIL_GID)
+        # The users with a uid of their own keep their mboxes in a spool like Debian's /var/mail:
+        # group mail may write it (the dotlocks), each mbox is its owner's alone.
+        spool = os.path.join(maildir_root, "spool")
+        os.makedirs(spool)
+        os.chown(spool, b.MAIL_UID, b.MAIL_GID)
+        os.chmod(spool, 0o2775)
         out = {}
         for name, kind, scheme, src in self.users:
-            dst = os.path.join(maildir_root, name + (".maildir" if kind == "maildir" else ""))
+            where = spool if name in self.owners else maildir_root
+            dst = os.path.join(where, name + (".maildir" if kind == "maildir" else ""))
             b.copy_mailbox(src, dst)
+            if name in self.owners:
+                os.chown(dst, *self.owners[name])
             out[name] = (kind, dst)
         return out
 
@@ -93,7 +112,7 @@ class Popgate:
         with open(passwd, "w") as f:
             for name, kind, scheme, _ in self.mail.users:
                 f.write("%s:%s:%s:%s:%d:%d\n" % (name, self.mail.hashes[scheme], kind, boxes[name][1],
-                                                b.MAIL_UID, b.MAIL_GID))
+                                                *self.mail.owner(name)))
         os.chmod(passwd, 0o644)
         p = self.ports
         with open(self.conf, "w") as f:
@@ -205,14 +224,19 @@ class Dovecot:
             loc = "mbox:%s/home/%s/mail:INBOX=%s:INDEX=%s/index/%s" % (d, name, path, d, name)
         else:
             loc = "maildir:%s:INDEX=%s/index/%s:CONTROL=%s/control/%s" % (path, d, name, d, name)
-        return "%s:{CRYPT}%s:%d:%d::%s/home/%s::userdb_mail=%s\n" % (name, self.mail.hashes[scheme], b.MAIL_UID,
-                                                                     b.MAIL_GID, d, name, loc)
+        return "%s:{CRYPT}%s:%d:%d::%s/home/%s::userdb_mail=%s\n" % (name, self.mail.hashes[scheme],
+                                                                     *self.mail.owner(name), d, name, loc)
 
     def configure(self):
         boxes = self.mail.install(os.path.join(self.dir, "mail"))
         for sub in ("home", "index", "control"):
             os.makedirs(os.path.join(self.dir, sub))
             os.chown(os.path.join(self.dir, sub), b.MAIL_UID, b.MAIL_GID)
+            # A user with a uid of its own cannot make its directory in the mail user's: made for it.
+            for name, owner in self.mail.owners.items():
+                mine = os.path.join(self.dir, sub, name)
+                os.mkdir(mine, 0o700)
+                os.chown(mine, *owner)
         passwd = os.path.join(self.dir, "users.passwd")
         with open(passwd, "w") as f:
             for name, kind, scheme, _ in self.mail.users:

@@ -16,13 +16,21 @@
 
 int pgl_step_pop3(const struct pgl_opts *o, struct pgl_conn *c, int worker, long iteration)
 {
+	long user = worker;
 	int rc = -1;
 
-	(void)iteration;
+	/*
+	 * Each worker has users of its own, as each real client has its own maildrop. With more users
+	 * than workers a worker walks through its share (every conc-th user), so that a server sees
+	 * many different users as an ISP does, and no two workers ever share a mailbox.
+	 */
+	if (o->users > o->conc) {
+		long span = o->users - o->users % o->conc;
+		user = (worker + (long)o->conc * iteration) % span;
+	}
 	if (pgl_connect(c, o) < 0)
 		return -1;
-	/* Each worker has a user of its own, as each real client has its own maildrop. */
-	if (pgl_pop3_login(c, o, worker) == 0 && pgl_send(c, "STAT") == 0 && pgl_ok(c) == 0 &&
+	if (pgl_pop3_login(c, o, user) == 0 && pgl_send(c, "STAT") == 0 && pgl_ok(c) == 0 &&
 	    pgl_send(c, "RETR 1") == 0 && pgl_ok(c) == 0 && pgl_body(c) > 0 && pgl_send(c, "QUIT") == 0 &&
 	    pgl_ok(c) == 0)
 		rc = 0;
