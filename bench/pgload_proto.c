@@ -182,7 +182,9 @@ static int open_idle(const struct pgl_opts *o, struct pgl_conn *c, long i, bool 
 	*why = NULL;
 	if (pgl_connect(c, o) < 0) {
 		/* the errno's name: refused (nothing listens) and timed out (a full backlog) differ */
-		(void)snprintf(step, sizeof(step), "connect:%s", strerrorname_np(errno) ? strerrorname_np(errno) : "?");
+		const char *name = strerrorname_np(errno);
+
+		(void)snprintf(step, sizeof(step), "connect:%s", name != NULL ? name : "?");
 		*why = step;
 		return -1;
 	}

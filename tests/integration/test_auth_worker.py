@@ -177,8 +177,7 @@ class AuthWorker(h.TestCase):
             self.assertEqual(len(chan), 1, "the worker shares one socket, its end of the channel, with the master")
             chan = chan.pop()
             everyone = [worker] + helpers_of(worker)  # every process that serves the channel
-            for p in everyone:
-                os.kill(p, signal.SIGSTOP)
+            h.hold_still(everyone)  # stopped, not only signalled: a running one could take the check
             c = Pop3Line(d.port("pop3"))
             c.cmd("USER alice")
             c.sock.sendall(b"PASS secret\r\n")
@@ -265,8 +264,8 @@ class AuthWorker(h.TestCase):
                 time.sleep(0.02)
             helper = helpers_of(worker)[0]
             self.assertEqual(cap_eff(helper), cap_eff(worker), "the helper's capabilities differ from the worker's")
-            os.kill(worker, signal.SIGSTOP)
             try:
+                h.hold_still([worker])  # stopped before the login: only the helper can answer it
                 self.assertTrue(login(d).startswith("+OK"), "the helper did not answer for the stopped worker")
             finally:
                 os.kill(worker, signal.SIGCONT)
@@ -277,8 +276,8 @@ class AuthWorker(h.TestCase):
                 self.assertLess(time.time(), deadline + 30, "no new helper")
                 time.sleep(0.02)
             replacement = helpers_of(worker)[0]
-            os.kill(worker, signal.SIGSTOP)
             try:
+                h.hold_still([worker])  # stopped before the login: only the helper can answer it
                 self.assertTrue(login(d).startswith("+OK"), "the new helper did not answer")
             finally:
                 os.kill(worker, signal.SIGCONT)

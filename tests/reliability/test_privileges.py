@@ -1142,10 +1142,10 @@ class Privileges(h.TestCase):
                     c.cmd("PASS toor-pw")
                 c.close()
                 d.wait_for_log(r"%s:%d: uid 0 \(root\) is not allowed; entry skipped" % (re.escape(d.passwd_path), line))
-                # The worker stopped, its request waits on the channel for whoever reads that end.
-                for p in r.descendants(auth_pid):
-                    os.kill(p, signal.SIGSTOP)
-                    stopped.append(p)
+                # The worker stopped (not only signalled: a worker not yet stopped could still take
+                # the request), its request waits on the channel for whoever reads that end.
+                stopped = r.descendants(auth_pid)
+                h.hold_still(stopped)
 
                 def stand_in(source, user, uid, gid):
                     # The next request on the channel, answered OK for USER with UID and GID.

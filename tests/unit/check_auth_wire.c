@@ -274,29 +274,11 @@ static void lone_logged_worker(void)
 	start_worker();
 }
 
-/* send_request - REQ in a well-formed IPC_AUTH_REQ frame carrying the N (0 to 2) descriptors of FDS. */
-static void send_request(const struct auth_wire_req *req, const int *fds, int n)
+/* send_request - REQ in a well-formed IPC_AUTH_REQ frame with N (0-2) fresh reply sockets; PEERS gets their peers. */
+static void send_request(const struct auth_wire_req *req, int n, int *peers)
 {
-	union {
-		struct cmsghdr align;
-		char buf[CMSG_SPACE(2 * sizeof(int))];
-	} cm;
-	struct ipc_hdr h = { .magic = IPC_MAGIC, .type = IPC_AUTH_REQ, .len = sizeof(*req) };
-	struct iovec iov[2] = { { &h, sizeof(h) }, { (void *)req, sizeof(*req) } };
-	struct msghdr msg = { .msg_iov = iov, .msg_iovlen = 2 };
-
-	ck_assert_int_le(n, 2);
-	if (n > 0) {
-		memset(&cm, 0, sizeof(cm));
-		msg.msg_control = cm.buf;
-		msg.msg_controllen = CMSG_SPACE((size_t)n * sizeof(int));
-		struct cmsghdr *c = CMSG_FIRSTHDR(&msg);
-		c->cmsg_level = SOL_SOCKET;
-		c->cmsg_type = SCM_RIGHTS;
-		c->cmsg_len = CMSG_LEN((size_t)n * sizeof(int));
-		memcpy(CMSG_DATA(c), fds, (size_t)n * sizeof(int));
-	}
-	ck_assert_int_eq(sendmsg(auth_channel_client_fd(), &msg, 0), (ssize_t)(sizeof(h) + sizeof(*req)));
+	tl_send_frame(auth_channel_client_fd(), IPC_MAGIC, IPC_AUTH_REQ, sizeof(*req), req, sizeof(*req), n,
+		      SOCK_SEQPACKET, peers);
 }
 
 /* still_serving - the lone worker goes on answering well-formed requests, each with its own verdict. */
@@ -342,7 +324,7 @@ START_TEST(test_worker_refuses_a_request_without_a_reply_socket)
 
 	lone_logged_worker();
 	ck_assert_int_eq(auth_wire_req_fill(&req, AUTH_WIRE_PASSWORD, "alice", "alice pw", "", "pop3", "::1"), 0);
-	send_request(&req, NULL, 0);
+	send_request(&req, 0, NULL);
 	still_serving();
 	/* Nowhere to answer but the channel itself, which carries requests only. */
 	ck_assert_int_eq(poll(&p, 1, 0), 0);
@@ -353,19 +335,15 @@ END_TEST
 START_TEST(test_worker_refuses_a_request_with_two_reply_sockets)
 {
 	struct auth_wire_req req;
-	int a[2], b[2];
+	int peers[2];
 
 	lone_logged_worker();
 	ck_assert_int_eq(auth_wire_req_fill(&req, AUTH_WIRE_PASSWORD, "alice", "alice pw", "", "pop3", "::1"), 0);
-	ck_assert_int_eq(socketpair(AF_UNIX, SOCK_SEQPACKET, 0, a), 0);
-	ck_assert_int_eq(socketpair(AF_UNIX, SOCK_SEQPACKET, 0, b), 0);
-	send_request(&req, (int[]){ a[1], b[1] }, 2);
-	/* The worker now holds the only copies: their peers end when it has closed both. */
-	close(a[1]);
-	close(b[1]);
+	/* The worker then holds the only copies of the ends sent: their peers end when it has closed both. */
+	send_request(&req, 2, peers);
 	still_serving();
-	closed_unanswered(a[0]);
-	closed_unanswered(b[0]);
+	closed_unanswered(peers[0]);
+	closed_unanswered(peers[1]);
 	refused_once("a frame with more than one descriptor");
 }
 END_TEST

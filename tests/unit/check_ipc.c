@@ -13,51 +13,12 @@
 
 #include "common/ipc.h"
 #include "check_run.h"
+#include "testlib.h"
 
 /* A waiting test never hangs: Check's timeout is the guard, this only bounds a deadline we set. */
 #define SHORT_MS 50
 
 static const int kinds[] = { SOCK_STREAM, SOCK_SEQPACKET, SOCK_DGRAM };
-
-/* raw - send a frame by hand: header fields as given, LEN payload bytes of PAYLOAD, NFD fresh descriptors. */
-static void raw(int sock, uint32_t magic, uint32_t type, uint32_t hlen, const void *payload, size_t len, int nfd,
-		int *peers)
-{
-	struct ipc_hdr h = { .magic = magic, .type = type, .len = hlen };
-	struct iovec iov[2] = { { &h, sizeof(h) }, { (void *)payload, len } };
-	union { char b[CMSG_SPACE(2 * sizeof(int))]; struct cmsghdr align; } cm;
-	struct msghdr msg = { .msg_iov = iov, .msg_iovlen = len > 0 ? 2 : 1 };
-	int fds[2];
-
-	for (int i = 0; i < nfd; i++) {
-		int sv[2];
-
-		ck_assert_int_eq(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
-		fds[i] = sv[1];
-		peers[i] = sv[0];
-	}
-	if (nfd > 0) {
-		memset(&cm, 0, sizeof(cm));
-		msg.msg_control = cm.b;
-		msg.msg_controllen = CMSG_SPACE((size_t)nfd * sizeof(int));
-		struct cmsghdr *c = CMSG_FIRSTHDR(&msg);
-		c->cmsg_level = SOL_SOCKET;
-		c->cmsg_type = SCM_RIGHTS;
-		c->cmsg_len = CMSG_LEN((size_t)nfd * sizeof(int));
-		memcpy(CMSG_DATA(c), fds, (size_t)nfd * sizeof(int));
-	}
-	ck_assert_int_eq(sendmsg(sock, &msg, MSG_NOSIGNAL), (ssize_t)(sizeof(h) + len));
-	for (int i = 0; i < nfd; i++)
-		close(fds[i]);
-}
-
-/* closed_by_receiver - whether the descriptor whose peer is FD was closed everywhere (its reader sees EOF). */
-static bool closed_by_receiver(int fd)
-{
-	char b;
-
-	return recv(fd, &b, 1, MSG_DONTWAIT) == 0;
-}
 
 START_TEST(a_frame_round_trips_with_its_descriptor_and_sender)
 {
@@ -126,19 +87,19 @@ START_TEST(wrong_magic_truncated_and_oversized_frames_are_refused)
 	char big[64] = { 0 };
 
 	ck_assert_int_eq(ipc_pair(kinds[_i], sv), 0);
-	raw(sv[1], IPC_MAGIC ^ 1, IPC_AUTH_REQ, 4, "abcd", 4, 0, NULL);
+	tl_send_frame(sv[1], IPC_MAGIC ^ 1, IPC_AUTH_REQ, 4, "abcd", 4, 0, SOCK_STREAM, NULL);
 	refused(sv[0], 0, EPROTO, "wrong magic");
 	if (kinds[_i] != SOCK_STREAM) {
 		/* One message each: a refused one takes nothing of the next with it. */
-		raw(sv[1], IPC_MAGIC, IPC_AUTH_REQ, 10, "abcd", 4, 0, NULL);       /* says 10, carries 4 */
+		tl_send_frame(sv[1], IPC_MAGIC, IPC_AUTH_REQ, 10, "abcd", 4, 0, SOCK_STREAM, NULL);       /* says 10, carries 4 */
 		refused(sv[0], 0, EPROTO, "truncated");
-		raw(sv[1], IPC_MAGIC, IPC_AUTH_REQ, 2, "abcd", 4, 0, NULL);        /* says 2, carries 4 */
+		tl_send_frame(sv[1], IPC_MAGIC, IPC_AUTH_REQ, 2, "abcd", 4, 0, SOCK_STREAM, NULL);        /* says 2, carries 4 */
 		refused(sv[0], 0, EPROTO, "longer");
 		ck_assert_int_eq(send(sv[1], "pgi", 3, 0), 3);                     /* not even a header */
 		refused(sv[0], 0, EPROTO, "truncated");
-		raw(sv[1], IPC_MAGIC, IPC_AUTH_REQ, sizeof(big), big, sizeof(big), 0, NULL);
+		tl_send_frame(sv[1], IPC_MAGIC, IPC_AUTH_REQ, sizeof(big), big, sizeof(big), 0, SOCK_STREAM, NULL);
 		refused(sv[0], 0, EMSGSIZE, "oversized");                          /* 64 bytes into 32 */
-		raw(sv[1], IPC_MAGIC, IPC_AUTH_REQ, 4, "abcd", 4, 0, NULL);
+		tl_send_frame(sv[1], IPC_MAGIC, IPC_AUTH_REQ, 4, "abcd", 4, 0, SOCK_STREAM, NULL);
 		char buf[32];
 		struct ipc_frame f;
 		ck_assert_int_eq(ipc_recv(sv[0], buf, sizeof(buf), 0, IPC_NOW, &f), 1);
@@ -148,13 +109,13 @@ START_TEST(wrong_magic_truncated_and_oversized_frames_are_refused)
 		close(sv[1]);
 		/* A stream: a length over the buffer is refused before a byte of payload is read. */
 		ck_assert_int_eq(ipc_pair(SOCK_STREAM, sv), 0);
-		raw(sv[1], IPC_MAGIC, IPC_AUTH_REQ, 1u << 30, NULL, 0, 0, NULL);
+		tl_send_frame(sv[1], IPC_MAGIC, IPC_AUTH_REQ, 1u << 30, NULL, 0, 0, SOCK_STREAM, NULL);
 		refused(sv[0], 0, EMSGSIZE, "oversized");
 		close(sv[0]);
 		close(sv[1]);
 		/* Cut in the payload, then the end. */
 		ck_assert_int_eq(ipc_pair(SOCK_STREAM, sv), 0);
-		raw(sv[1], IPC_MAGIC, IPC_AUTH_REQ, 10, "abcd", 4, 0, NULL);
+		tl_send_frame(sv[1], IPC_MAGIC, IPC_AUTH_REQ, 10, "abcd", 4, 0, SOCK_STREAM, NULL);
 		shutdown(sv[1], SHUT_WR);
 		refused(sv[0], 0, EPROTO, "truncated");
 		close(sv[0]);
@@ -177,26 +138,26 @@ START_TEST(descriptors_where_none_may_come_or_missing_are_refused_and_closed)
 	struct ipc_frame f;
 
 	ck_assert_int_eq(ipc_pair(kinds[_i], sv), 0);
-	raw(sv[1], IPC_MAGIC, IPC_AUTH_REPLY, 4, "abcd", 4, 1, peers);
+	tl_send_frame(sv[1], IPC_MAGIC, IPC_AUTH_REPLY, 4, "abcd", 4, 1, SOCK_STREAM, peers);
 	refused(sv[0], 0, EPROTO, "none may come");
-	ck_assert(closed_by_receiver(peers[0]));
+	ck_assert(tl_peer_closed(peers[0]));
 	close(peers[0]);
 	if (kinds[_i] == SOCK_STREAM) { /* a refused frame breaks a stream: start again */
 		close(sv[0]);
 		close(sv[1]);
 		ck_assert_int_eq(ipc_pair(kinds[_i], sv), 0);
 	}
-	raw(sv[1], IPC_MAGIC, IPC_AUTH_REQ, 4, "abcd", 4, 0, NULL);
+	tl_send_frame(sv[1], IPC_MAGIC, IPC_AUTH_REQ, 4, "abcd", 4, 0, SOCK_STREAM, NULL);
 	refused(sv[0], IPC_FD_MUST, EPROTO, "without the descriptor");
 	if (kinds[_i] == SOCK_STREAM) {
 		close(sv[0]);
 		close(sv[1]);
 		ck_assert_int_eq(ipc_pair(kinds[_i], sv), 0);
 	}
-	raw(sv[1], IPC_MAGIC, IPC_AUTH_REQ, 4, "abcd", 4, 2, peers);
+	tl_send_frame(sv[1], IPC_MAGIC, IPC_AUTH_REQ, 4, "abcd", 4, 2, SOCK_STREAM, peers);
 	refused(sv[0], IPC_FD_MUST, EPROTO, "more than one");
-	ck_assert(closed_by_receiver(peers[0]));
-	ck_assert(closed_by_receiver(peers[1]));
+	ck_assert(tl_peer_closed(peers[0]));
+	ck_assert(tl_peer_closed(peers[1]));
 	close(peers[0]);
 	close(peers[1]);
 	if (kinds[_i] == SOCK_STREAM) {
@@ -205,7 +166,7 @@ START_TEST(descriptors_where_none_may_come_or_missing_are_refused_and_closed)
 		ck_assert_int_eq(ipc_pair(kinds[_i], sv), 0);
 	}
 	/* IPC_FD_MAY: with or without. */
-	raw(sv[1], IPC_MAGIC, IPC_AUTH_REQ, 4, "abcd", 4, 0, NULL);
+	tl_send_frame(sv[1], IPC_MAGIC, IPC_AUTH_REQ, 4, "abcd", 4, 0, SOCK_STREAM, NULL);
 	ck_assert_int_eq(ipc_recv(sv[0], buf, sizeof(buf), IPC_FD_MAY, IPC_NOW, &f), 1);
 	ck_assert_int_eq(f.fd, -1);
 	close(sv[0]);
@@ -269,7 +230,7 @@ START_TEST(deadlines_expire)
 	ck_assert_int_eq(errno, ETIMEDOUT);
 	if (kinds[_i] == SOCK_STREAM) {
 		/* A header whose payload never comes holds the receiver no longer than its deadline. */
-		raw(sv[1], IPC_MAGIC, IPC_AUTH_REQ, 4, "ab", 2, 0, NULL);
+		tl_send_frame(sv[1], IPC_MAGIC, IPC_AUTH_REQ, 4, "ab", 2, 0, SOCK_STREAM, NULL);
 		errno = 0;
 		ck_assert_int_eq(ipc_recv(sv[0], buf, sizeof(buf), 0, ipc_deadline(SHORT_MS), &f), -1);
 		ck_assert_int_eq(errno, ETIMEDOUT);

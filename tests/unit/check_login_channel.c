@@ -153,45 +153,7 @@ END_TEST
  */
 static void send_raw(uint32_t type, const struct relay_login_req *req, size_t len, int nfd, int *peers)
 {
-	struct ipc_hdr h = { .magic = IPC_MAGIC, .type = type, .len = (uint32_t)len };
-	union {
-		char b[CMSG_SPACE(2 * sizeof(int))];
-		struct cmsghdr align;
-	} ctl;
-	struct iovec iov[2] = { { &h, sizeof(h) }, { (void *)req, len } };
-	struct msghdr msg = { .msg_iov = iov, .msg_iovlen = 2 };
-	int fds[2];
-
-	for (int i = 0; i < nfd; i++) {
-		int sv[2];
-
-		ck_assert_int_eq(socketpair(AF_UNIX, SOCK_SEQPACKET, 0, sv), 0);
-		fds[i] = sv[1];
-		peers[i] = sv[0];
-	}
-	if (nfd > 0) {
-		struct cmsghdr *c;
-
-		memset(&ctl, 0, sizeof(ctl));
-		msg.msg_control = ctl.b;
-		msg.msg_controllen = CMSG_SPACE((size_t)nfd * sizeof(int));
-		c = CMSG_FIRSTHDR(&msg);
-		c->cmsg_level = SOL_SOCKET;
-		c->cmsg_type = SCM_RIGHTS;
-		c->cmsg_len = CMSG_LEN((size_t)nfd * sizeof(int));
-		memcpy(CMSG_DATA(c), fds, (size_t)nfd * sizeof(int));
-	}
-	ck_assert_int_eq(sendmsg(wr, &msg, 0), (ssize_t)(sizeof(h) + len));
-	for (int i = 0; i < nfd; i++)
-		close(fds[i]);
-}
-
-/* hung_up - whether the worker side closed the pair whose other end is FD, without an answer. */
-static bool hung_up(int fd)
-{
-	char b[16];
-
-	return recv(fd, b, sizeof(b), MSG_DONTWAIT) == 0;
+	tl_send_frame(wr, IPC_MAGIC, type, (uint32_t)len, req, len, nfd, SOCK_SEQPACKET, peers);
 }
 
 START_TEST(malformed_records_are_dropped)
@@ -205,17 +167,17 @@ START_TEST(malformed_records_are_dropped)
 	send_raw(IPC_RELAY_LOGIN, &req, sizeof(req), 0, NULL);      /* no answer socket */
 	send_raw(IPC_RELAY_LOGIN, &req, sizeof(req) - 1, 1, peers); /* short */
 	relay_login_serve(cfg, rd, db);
-	ck_assert(hung_up(peers[0]));
+	ck_assert(tl_peer_closed(peers[0]));
 	close(peers[0]);
 	send_raw(IPC_RELAY_LOGIN, &req, sizeof(req), 2, peers);     /* two answer sockets: both closed */
 	relay_login_serve(cfg, rd, db);
-	ck_assert(hung_up(peers[0]));
-	ck_assert(hung_up(peers[1]));
+	ck_assert(tl_peer_closed(peers[0]));
+	ck_assert(tl_peer_closed(peers[1]));
 	close(peers[0]);
 	close(peers[1]);
 	send_raw(IPC_RELAY_LOOKUP, &req, sizeof(req), 1, peers);    /* a question, on the wrong channel */
 	relay_login_serve(cfg, rd, db);
-	ck_assert(hung_up(peers[0]));
+	ck_assert(tl_peer_closed(peers[0]));
 	close(peers[0]);
 	ck_assert(!recorded("192.0.2.11"));
 }

@@ -46,13 +46,30 @@ START_TEST(test_commit_nothing_writes_nothing)
 }
 END_TEST
 
+/* keep_size_change_bytes - the mbox rewritten with the first byte of AT_TEXT made a LF, size and mtime kept. */
+static void keep_size_change_bytes(const char *at_text)
+{
+	struct stat st;
+	size_t len;
+	char *copy = tl_read(mbox, &len);
+	char *at = strstr(copy, at_text);
+	int fd;
+
+	ck_assert_ptr_nonnull(at);
+	ck_assert_int_eq(stat(mbox, &st), 0);
+	at[0] = '\n';
+	fd = open(mbox, O_WRONLY);
+	ck_assert_int_eq(pwrite(fd, copy, len, 0), (ssize_t)len);
+	close(fd);
+	struct timespec t[2] = { st.st_atim, st.st_mtim };
+	ck_assert_int_eq(utimensat(AT_FDCWD, mbox, t, 0), 0);
+	free(copy);
+}
+
 START_TEST(test_index_is_used_and_checked)
 {
 	struct mailbox *mb;
-	struct stat st;
 	char ipath[4300];
-	char *copy;
-	size_t len;
 	uint64_t size1;
 	char four[1024];
 
@@ -65,20 +82,7 @@ START_TEST(test_index_is_used_and_checked)
 	index_file(ipath, sizeof(ipath));
 
 	/* Same size, same mtime, different bytes deep inside a message: the index is trusted. */
-	copy = tl_read(mbox, &len);
-	ck_assert_int_eq(stat(mbox, &st), 0);
-	*strstr(copy, "a paragraph") = '\n'; /* one more LF: a parse would see size + 1 */
-	{
-		int fd = open(mbox, O_WRONLY);
-
-		ck_assert_int_eq(pwrite(fd, copy, len, 0), (ssize_t)len);
-		close(fd);
-	}
-	{
-		struct timespec t[2] = { st.st_atim, st.st_mtim };
-
-		ck_assert_int_eq(utimensat(AT_FDCWD, mbox, t, 0), 0);
-	}
+	keep_size_change_bytes("a paragraph"); /* one more LF: a parse would see size + 1 */
 	mb = open_ok(idx);
 	ck_assert_uint_eq(mailbox_size(mb, 1), size1);
 	mailbox_close(&mb);
@@ -112,29 +116,8 @@ START_TEST(test_index_is_used_and_checked)
 	mb = open_ok(idx);
 	ck_assert_uint_eq(mailbox_size(mb, 1), size1);
 	mailbox_close(&mb);
-	free(copy);
 }
 END_TEST
-
-/* keep_size_change_bytes - rewrite the mbox with one more LF inside message 1, size and mtime kept. */
-static void keep_size_change_bytes(void)
-{
-	struct stat st;
-	size_t len;
-	char *copy = tl_read(mbox, &len);
-	char *at = strstr(copy, "line of message 1\n");
-	int fd;
-
-	ck_assert_ptr_nonnull(at);
-	ck_assert_int_eq(stat(mbox, &st), 0);
-	at[0] = '\n';
-	fd = open(mbox, O_WRONLY);
-	ck_assert_int_eq(pwrite(fd, copy, len, 0), (ssize_t)len);
-	close(fd);
-	struct timespec t[2] = { st.st_atim, st.st_mtim };
-	ck_assert_int_eq(utimensat(AT_FDCWD, mbox, t, 0), 0);
-	free(copy);
-}
 
 /* Small indexes are read, big ones mapped (mbox_index.c): a big one is trusted as a small one is. */
 START_TEST(test_big_index_is_used)
@@ -159,7 +142,7 @@ START_TEST(test_big_index_is_used)
 	index_file(ipath, sizeof(ipath));
 	ck_assert_int_eq(stat(ipath, &ist), 0);
 	ck_assert_int_gt(ist.st_size, 64 * 1024);
-	keep_size_change_bytes();
+	keep_size_change_bytes("line of message 1\n");
 	mb = open_ok(idx);
 	ck_assert_uint_eq(mailbox_count(mb), N);
 	ck_assert_uint_eq(mailbox_size(mb, 1), size1); /* from the index, not a parse */

@@ -1,4 +1,4 @@
-/* testlib.c - what every Check program may need: scratch directories, files, configs, log capture. */
+/* testlib.c - what every Check program may need: scratch directories, files, configs, log capture, raw frames. */
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 
 #include <check.h>
@@ -10,8 +10,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
+#include "common/ipc.h"
 #include "testlib.h"
 
 /* tmp_base - $TMPDIR, or /tmp when it is unset or empty. */
@@ -246,4 +248,48 @@ int tl_socket_inodes(unsigned long *ino, int cap)
 			n++;
 	}
 	return n;
+}
+
+void tl_send_frame(int sock, uint32_t magic, uint32_t type, uint32_t hlen, const void *payload, size_t len, int nfd,
+		   int kind, int *peers)
+{
+	struct ipc_hdr h = { .magic = magic, .type = type, .len = hlen };
+	struct iovec iov[2] = { { &h, sizeof(h) }, { (void *)payload, len } };
+	union {
+		char b[CMSG_SPACE(2 * sizeof(int))];
+		struct cmsghdr align;
+	} cm;
+	struct msghdr msg = { .msg_iov = iov, .msg_iovlen = len > 0 ? 2 : 1 };
+	int fds[2];
+
+	ck_assert_int_le(nfd, 2);
+	for (int i = 0; i < nfd; i++) {
+		int sv[2];
+
+		ck_assert_int_eq(socketpair(AF_UNIX, kind, 0, sv), 0);
+		fds[i] = sv[1];
+		peers[i] = sv[0];
+	}
+	if (nfd > 0) {
+		struct cmsghdr *c;
+
+		memset(&cm, 0, sizeof(cm));
+		msg.msg_control = cm.b;
+		msg.msg_controllen = CMSG_SPACE((size_t)nfd * sizeof(int));
+		c = CMSG_FIRSTHDR(&msg);
+		c->cmsg_level = SOL_SOCKET;
+		c->cmsg_type = SCM_RIGHTS;
+		c->cmsg_len = CMSG_LEN((size_t)nfd * sizeof(int));
+		memcpy(CMSG_DATA(c), fds, (size_t)nfd * sizeof(int));
+	}
+	ck_assert_int_eq(sendmsg(sock, &msg, MSG_NOSIGNAL), (ssize_t)(sizeof(h) + len));
+	for (int i = 0; i < nfd; i++)
+		close(fds[i]);
+}
+
+bool tl_peer_closed(int fd)
+{
+	char b;
+
+	return recv(fd, &b, 1, MSG_DONTWAIT) == 0;
 }

@@ -1,9 +1,11 @@
-/* testlib.h - what every Check program may need: scratch directories, files, configs, log capture. */
+/* testlib.h - what every Check program may need: scratch directories, files, configs, log capture, raw frames. */
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 #ifndef POPGATE_TESTLIB_H
 #define POPGATE_TESTLIB_H
 
+#include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "common/config.h"
 
@@ -79,5 +81,17 @@ int tl_count(const char *hay, const char *needle);
 
 /* tl_socket_inodes - the inodes of this process's open sockets into INO (at most CAP); how many. */
 int tl_socket_inodes(unsigned long *ino, int cap);
+
+/*
+ * tl_send_frame - an IPC frame written by hand onto SOCK, to see what a receiver does with one that
+ * ipc_send would never make: header MAGIC, TYPE and length HLEN as given, LEN bytes of PAYLOAD, and
+ * NFD (0 to 2) descriptors, each one end of a fresh socket pair of KIND whose other end goes into
+ * PEERS. The ends sent are closed here, so a peer reads end of input once the receiver closed them.
+ */
+void tl_send_frame(int sock, uint32_t magic, uint32_t type, uint32_t hlen, const void *payload, size_t len, int nfd,
+		   int kind, int *peers);
+
+/* tl_peer_closed - whether FD's peer is closed in every process: FD reads end of input at once. */
+bool tl_peer_closed(int fd);
 
 #endif
