@@ -209,12 +209,27 @@ void pop3_owner_forget(void);
 /* pop3_mail_gid - the "mail" group when USER's mbox lives in a directory only that group may write to; else -1. */
 long pop3_mail_gid(const struct auth_user *user);
 
+/* Supplementary groups kept for a mailbox owner: its own plus "mail". */
+#define POP3_GROUPS_MAX 64
+
+/* The groups a mailbox process runs with, looked up before the fork (pop3_user_groups). */
+struct pop3_groups {
+	gid_t gid[POP3_GROUPS_MAX];
+	int n;
+};
+
 /*
- * pop3_become_user - drop to USER's uid and gid for good, with no capability left, keeping
- * MAIL_GID (pop3_mail_gid's answer for USER, the caller's already) as a supplementary group when
- * it is not -1 (dotlocks in /var/mail). Unprivileged (tests), succeeds only if we already are USER.
- * 0 or -1.
+ * pop3_user_groups - USER's groups for its mailbox process into OUT: those of the account owning
+ * its uid, and MAIL_GID (pop3_mail_gid's answer for USER) when it is not -1 (dotlocks in
+ * /var/mail). The monitor asks before it forks: the new process then runs no NSS code, whose
+ * first run in a fresh process costs it page faults and a symbol look-up.
  */
-int pop3_become_user(const struct auth_user *user, long mail_gid);
+void pop3_user_groups(const struct auth_user *user, long mail_gid, struct pop3_groups *out);
+
+/*
+ * pop3_become_user - drop to USER's uid and gid for good, with GROUPS (pop3_user_groups' answer)
+ * and no capability left. Unprivileged (tests), succeeds only if we already are USER. 0 or -1.
+ */
+int pop3_become_user(const struct auth_user *user, const struct pop3_groups *groups);
 
 #endif

@@ -135,10 +135,10 @@ static int owner_loop(struct session_ctx *ctx, int chan, bool owner, pop3_serve_
 /*
  * pop3_owner_main - the new mailbox process: let go of everything the monitor holds that a less trusted
  * process must not (the channels to the protocol child, the master and the workers, the monitor's
- * copy of the client), become USER, tied to the monitor's life, and serve; exit status.
+ * copy of the client), become USER with GROUPS, tied to the monitor's life, and serve; exit status.
  */
-int pop3_owner_main(struct pop3 *p, const struct auth_user *user, long mail_gid, int chan, pid_t monitor,
-		    pop3_serve_fn serve)
+int pop3_owner_main(struct pop3 *p, const struct auth_user *user, const struct pop3_groups *groups, int chan,
+		    pid_t monitor, pop3_serve_fn serve)
 {
 	struct session_ctx *ctx = p->ctx;
 	bool owner;
@@ -151,7 +151,7 @@ int pop3_owner_main(struct pop3 *p, const struct auth_user *user, long mail_gid,
 	relay_login_forget();       /* nor the monitor's answer pair for them */
 	auth_client_forget();       /* nor asking the auth worker: it checks passwords for monitors only */
 	forget_client(ctx);
-	owner = pop3_become_user(user, mail_gid) == 0;
+	owner = pop3_become_user(user, groups) == 0;
 	explicit_bzero(p, sizeof(*p));
 	/* After the uid change, which clears it: a monitor killed at shutdown takes the process along. */
 	if (owner && (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0 || getppid() != monitor))

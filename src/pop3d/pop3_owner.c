@@ -286,9 +286,11 @@ static void forget_others(void)
 static int spawn(struct owner_proc *pr, struct pop3 *p, const struct auth_user *user, long mail_gid,
 		 pop3_serve_fn serve)
 {
+	struct pop3_groups groups;
 	pid_t monitor = getpid(), pid;
 	int sv[2];
 
+	pop3_user_groups(user, mail_gid, &groups);
 	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0)
 		return -1;
 	if ((pid = fork()) < 0) {
@@ -299,7 +301,7 @@ static int spawn(struct owner_proc *pr, struct pop3 *p, const struct auth_user *
 	if (pid == 0) {
 		close(sv[0]);
 		forget_others(); /* the monitor's other mailbox processes and their sessions are none of its business */
-		_exit(pop3_owner_main(p, user, mail_gid, sv[1], monitor, serve));
+		_exit(pop3_owner_main(p, user, &groups, sv[1], monitor, serve));
 	}
 	close(sv[1]);
 	memset(pr, 0, sizeof(*pr));

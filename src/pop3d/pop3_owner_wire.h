@@ -30,10 +30,10 @@ struct owner_done {
 
 /*
  * pop3_owner_main - in a process the monitor just forked with CHAN, its end of the owner channel:
- * let go of what only the monitor may hold, become USER (with MAIL_GID unless -1), tied to the
- * monitor's life, and serve the sessions the monitor passes until it lets go; exit status.
+ * let go of what only the monitor may hold, become USER with GROUPS (the monitor looked them up),
+ * tied to the monitor's life, and serve the sessions the monitor passes until it lets go; exit status.
  */
-int pop3_owner_main(struct pop3 *p, const struct auth_user *user, long mail_gid, int chan, pid_t monitor,
-		    pop3_serve_fn serve);
+int pop3_owner_main(struct pop3 *p, const struct auth_user *user, const struct pop3_groups *groups, int chan,
+		    pid_t monitor, pop3_serve_fn serve);
 
 #endif

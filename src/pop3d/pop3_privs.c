@@ -21,9 +21,6 @@
 #include "common/log.h"
 #include "pop3d/pop3_int.h"
 
-/* Supplementary groups kept for the user: its own plus "mail". */
-#define POP3_GROUPS_MAX 64
-
 /*
  * subdir - open NAME under DIRFD without following a link, made first when it is missing; fd or
  * -1. Opened before any mkdir: after a user's first login it is there, and a mkdir would only
@@ -142,21 +139,21 @@ long pop3_mail_gid(const struct auth_user *user)
 }
 
 /*
- * user_groups - the supplementary groups of the account owning UID (not of the login name: a
- * virtual user may share its name with an unrelated system account), plus EXTRA if >= 0.
+ * The groups of the account owning the uid (not of the login name: a virtual user may share its
+ * name with an unrelated system account), plus the extra one.
  */
-static int user_groups(uid_t uid, gid_t gid, long extra, gid_t *groups, int cap)
+void pop3_user_groups(const struct auth_user *user, long mail_gid, struct pop3_groups *out)
 {
-	struct passwd *pw = getpwuid(uid);
-	int n = cap - 1;
+	struct passwd *pw = getpwuid(user->uid);
+	int n = POP3_GROUPS_MAX - 1;
 
-	if (pw == NULL || getgrouplist(pw->pw_name, gid, groups, &n) < 0) {
-		groups[0] = gid;
+	if (pw == NULL || getgrouplist(pw->pw_name, user->gid, out->gid, &n) < 0) {
+		out->gid[0] = user->gid;
 		n = 1;
 	}
-	if (extra >= 0)
-		groups[n++] = (gid_t)extra;
-	return n;
+	if (mail_gid >= 0)
+		out->gid[n++] = (gid_t)mail_gid;
+	out->n = n;
 }
 
 /* can_switch - root, or a session of a master that kept CAP_SETUID and CAP_SETGID. */
@@ -200,11 +197,8 @@ static bool in_root_group(const gid_t *groups, int n)
 	return false;
 }
 
-int pop3_become_user(const struct auth_user *user, long mail_gid)
+int pop3_become_user(const struct auth_user *user, const struct pop3_groups *groups)
 {
-	gid_t groups[POP3_GROUPS_MAX];
-	int n;
-
 	if (!can_switch()) {
 		if (getuid() == user->uid && geteuid() == user->uid)
 			return 0; /* started unprivileged (tests): we already are the only possible user */
@@ -215,12 +209,11 @@ int pop3_become_user(const struct auth_user *user, long mail_gid)
 		log_err("pop3: refusing to run a session as root for %s", user->name);
 		return -1;
 	}
-	n = user_groups(user->uid, user->gid, mail_gid, groups, POP3_GROUPS_MAX);
-	if (in_root_group(groups, n)) {
+	if (in_root_group(groups->gid, groups->n)) {
 		log_err("pop3: refusing to run a session in group root for %s", user->name);
 		return -1;
 	}
-	if (setgroups((size_t)n, groups) < 0 || setresgid(user->gid, user->gid, user->gid) < 0 ||
+	if (setgroups((size_t)groups->n, groups->gid) < 0 || setresgid(user->gid, user->gid, user->gid) < 0 ||
 	    setresuid(user->uid, user->uid, user->uid) < 0) {
 		log_err("pop3: switching to %s (uid %lu gid %lu): %s", user->name, (unsigned long)user->uid,
 			(unsigned long)user->gid, strerror(errno));

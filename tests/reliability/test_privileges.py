@@ -615,6 +615,11 @@ class Privileges(h.TestCase):
         users = r.SystemUsers(self, 2)
         a, b = users.names
         mail_gid = grp.getgrnam("mail").gr_gid
+        # A's own supplementary group: the monitor looks it up for the mailbox process it forks.
+        extra = "%sg" % a
+        subprocess.run(["groupadd", "-U", a, extra], check=True, capture_output=True)
+        self.addCleanup(subprocess.run, ["groupdel", extra], capture_output=True)
+        extra_gid = grp.getgrnam(extra).gr_gid
         cfg = sh.base_config(auth={"backend": "system"}, pop3={"trusted_networks": "127.0.0.0/8"})
         with r.Daemon(self, config=cfg, listeners=("pop3", "smtp", "admin")) as d:
             spool = r.spool_dir(d.dir)
@@ -670,13 +675,15 @@ class Privileges(h.TestCase):
                                      ("dotlock", lambda p=path: os.close(os.open(p + ".lock", os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600)))):
                     self.assertEqual(attempt(adm, action), errno.EACCES, "the admin worker could %s %s" % (what, path))
 
-            # The POP3 post-login process: the mailbox owner, group mail, nothing else.
+            # The POP3 post-login process: the mailbox owner, its groups and group mail, nothing else.
             pw = users.pw(a)
             post_creds = table[post_pid]
             self.assertEqual(post_creds[0], [pw.pw_uid] * 4, "post-login runs as the mailbox owner")
             self.assertNotEqual(pw.pw_uid, d.uid)
             self.assertEqual(post_creds[1], [pw.pw_gid] * 4)
             self.assertIn(mail_gid, post_creds[2], "group mail, for the dotlock in the spool")
+            self.assertEqual(sorted(post_creds[2]), sorted({pw.pw_gid, extra_gid, mail_gid}),
+                             "the owner's groups (its own %d among them) and mail, no other" % extra_gid)
             self.assertEqual(post_creds[3:], (0, 0))
             other = os.path.join(spool, b)
             self.assertEqual(attempt(post_creds, write_append(other)), errno.EACCES)
