@@ -1103,6 +1103,39 @@ class Privileges(h.TestCase):
         print("\nthe master accepted and closed %d connections (POP3, SMTP, SMTP behind PROXY) and read "
               "none of them; %d reads of its own channels traced meanwhile" % (len(conns), len(own)))
 
+    def test_a_member_of_group_root_is_refused(self):
+        # Group 0 reached only as a supplementary group: the owner's groups, which the monitor
+        # looks up before it forks the mailbox process, include it, and the process refuses the
+        # session before any change of user. The group is a second name for gid 0 (groupadd -o),
+        # so root's own line in /etc/group is left alone.
+        users = r.SystemUsers(self, 1)
+        (name,) = users.names
+        alias = "%sr" % name
+        subprocess.run(["groupadd", "-o", "-g", "0", "-U", name, alias], check=True, capture_output=True)
+        self.addCleanup(subprocess.run, ["groupdel", alias], capture_output=True)
+        self.assertIn(0, os.getgrouplist(name, users.pw(name).pw_gid))
+        cfg = sh.base_config(auth={"backend": "system"}, pop3={"trusted_networks": "127.0.0.0/8"})
+        with r.Daemon(self, config=cfg, listeners=("pop3",)) as d:
+            spool = r.spool_dir(d.dir)
+            d.config["auth"]["system_mailbox"] = "mbox:%s/%%u" % spool
+            box = os.path.join(spool, name)
+            with open(box, "wb") as f:
+                f.write(h.mbox_message(1))
+            os.chown(box, users.pw(name).pw_uid, grp.getgrnam("mail").gr_gid)
+            os.chmod(box, 0o600)
+            d.start()
+            c = r.Pop3(d.port("pop3"), source="127.3.9.9")
+            c.cmd("USER " + name)
+            with self.assertRaisesRegex(r.Pop3Error, r"^PASS: -ERR \[SYS/TEMP\] Cannot switch to the mailbox owner$"):
+                c.cmd("PASS " + users.password)
+            c.close()
+            d.wait_for_log(r"pop3: refusing to run a session in group root for %s" % name)
+            d.wait_for_log(r"pop3 session=[0-9a-f]{12} ip=127\.3\.9\.9 user=%s setuid failed" % name)
+            with open(box, "rb") as f:
+                self.assertEqual(f.read(), h.mbox_message(1), "the mailbox untouched")
+        print("\n%s, in group root only through a supplementary group, refused before any change of user"
+              % name)
+
     def test_no_session_runs_as_root(self):
         # Neither uid 0 nor gid 0 ever owns a mailbox. auth.passwd_file refuses a line that names
         # uid 0 (file:line; check_auth tries gid 0); and should an answer name either anyway (a
