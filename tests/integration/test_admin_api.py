@@ -8,7 +8,6 @@ the static page and its security headers; /metrics; HTTPS with a Secure cookie; 
 
 import os
 import poplib
-import signal
 import socket
 import time
 

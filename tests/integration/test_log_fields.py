@@ -14,7 +14,6 @@ failure is matched once with the address it came from, nothing else, and no line
 
 import base64
 import collections
-import hashlib
 import os
 import poplib
 import re

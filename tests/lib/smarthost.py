@@ -14,7 +14,6 @@ import argparse
 import json
 import os
 import ssl
-import sys
 import time
 
 from aiosmtpd.controller import Controller

@@ -20,10 +20,8 @@ Needs root (a private Postfix); skipped otherwise.
 import os
 import re
 import smtplib
-import socket
 import subprocess
 import sys
-import time
 
 from postfix_instance import PrivatePostfix
 

@@ -25,7 +25,6 @@ import smtplib
 import subprocess
 import threading
 import time
-import unittest
 
 import relib as r
 

@@ -21,9 +21,7 @@ Needs root (unshare, mount) and the unpacked sendmail; skipped (77) otherwise.
 
 import os
 import re
-import shutil
 import smtplib
-import socket
 import subprocess
 import sys
 import time
