@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/inotify.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -248,6 +249,65 @@ START_TEST(test_random_files)
 }
 END_TEST
 
+/* dotlocks_made - open the mailbox with the index, count the dotlocks the open linked into the spool. */
+static int dotlocks_made(enum mailbox_status want, size_t count)
+{
+	char buf[4096] __attribute__((aligned(__alignof__(struct inotify_event))));
+	struct mailbox *mb = NULL;
+	int made = 0;
+	ssize_t n;
+	int in = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
+
+	ck_assert_int_ge(in, 0);
+	ck_assert_int_ge(inotify_add_watch(in, dir, IN_CREATE | IN_MOVED_TO), 0);
+	ck_assert_int_eq(mailbox_open(spec, idx, &mb), want);
+	if (want == MAILBOX_OK)
+		ck_assert_uint_eq(mailbox_count(mb), count);
+	mailbox_close(&mb);
+	while ((n = read(in, buf, sizeof(buf))) > 0)
+		for (char *p = buf; p < buf + n;) {
+			const struct inotify_event *e = (const struct inotify_event *)p;
+
+			made += e->len > 0 && strcmp(e->name, "alice.lock") == 0;
+			p += sizeof(*e) + e->len;
+		}
+	close(in);
+	return made;
+}
+
+/*
+ * A login that finds nothing to read (the mailbox missing, empty, or as its index left it) takes
+ * no dotlock; one that must read the file does, and anyone's dotlock sends a login that way.
+ */
+START_TEST(test_nothing_to_read_takes_no_dotlock)
+{
+	static const char late[] = "From x Mon Jan  1 00:00:00 2026\nSubject: late\n\nlate\n";
+	struct timespec old[2] = { { 1000, 0 }, { 1000, 0 } };
+	char lock[4300], pid[32];
+
+	ck_assert_int_eq(dotlocks_made(MAILBOX_OK, 0), 0); /* missing */
+	put("");
+	ck_assert_int_eq(dotlocks_made(MAILBOX_OK, 0), 0); /* empty */
+	put(three);
+	ck_assert_int_eq(dotlocks_made(MAILBOX_OK, 3), 1); /* changed: read under the dotlock, indexed */
+	ck_assert_int_eq(dotlocks_made(MAILBOX_OK, 3), 0); /* as the index left it */
+	tl_append_locked(mbox, late, strlen(late));
+	ck_assert_int_eq(dotlocks_made(MAILBOX_OK, 4), 1); /* grown: the new message read under it */
+	ck_assert_int_eq(dotlocks_made(MAILBOX_OK, 4), 0);
+	/* A live holder's dotlock is waited for, as before: IN_USE after the lock timeout. */
+	snprintf(lock, sizeof(lock), "%s.lock", mbox);
+	snprintf(pid, sizeof(pid), "%ld\n", (long)getppid());
+	tl_write(lock, pid, strlen(pid));
+	ck_assert_int_eq(dotlocks_made(MAILBOX_IN_USE, 0), 0);
+	ck_assert_int_eq(access(lock, F_OK), 0);
+	/* A stale one is cleared by the login, which then reads the file under its own. */
+	tl_write(lock, "", 0);
+	ck_assert_int_eq(utimensat(AT_FDCWD, lock, old, 0), 0);
+	ck_assert_int_eq(dotlocks_made(MAILBOX_OK, 4), 1);
+	ck_assert_int_eq(access(lock, F_OK), -1);
+}
+END_TEST
+
 static Suite *mbox_index_suite(void)
 {
 	Suite *s = suite_create("mbox_index");
@@ -259,6 +319,7 @@ static Suite *mbox_index_suite(void)
 	tcase_add_test(tc, test_big_index_is_used);
 	tcase_add_test(tc, test_index_tail);
 	tcase_add_test(tc, test_random_files);
+	tcase_add_test(tc, test_nothing_to_read_takes_no_dotlock);
 	suite_add_tcase(s, tc);
 	return s;
 }
