@@ -101,7 +101,8 @@ static enum mailbox_status parse_file(struct mailbox *mb, const struct stat *st,
  * With INDEX_ONLY, only from an index that matches the file exactly: else nothing is kept and
  * *STALE is set (the file must then be read under the dotlock).
  */
-static enum mailbox_status load_messages(struct mailbox *mb, const struct stat *st, bool index_only, bool *stale)
+static enum mailbox_status load_messages(struct mailbox *mb, const struct stat *st, bool index_only,
+					 bool *stale)
 {
 	uint64_t resume = 0;
 	bool exact = false;
@@ -116,7 +117,7 @@ static enum mailbox_status load_messages(struct mailbox *mb, const struct stat *
 	}
 	mbox_index_load(mb, mb->fd, st, &resume, &exact);
 	if (!exact && index_only) {
-		mb->count = 0;          /* the records kept for a resumed parse: the careful way loads them again */
+		mb->count = 0; /* the records kept for a resumed parse: the careful way loads them again */
 		mbox_forget_known(mb);
 		*stale = true;
 		return MAILBOX_OK;
@@ -193,10 +194,8 @@ static enum mailbox_status mbox_open(struct mailbox *mb)
 	enum mailbox_status s;
 
 	if (mb->index_dir != NULL) {
-		int r;
-
 		s = mailbox_session_lock(mb, -1);
-		if (s != MAILBOX_OK || (r = open_unchanged(mb, &s)) != 0)
+		if (s != MAILBOX_OK || open_unchanged(mb, &s) != 0)
 			return s;
 	}
 	mbox_lock_init(&lk, mb->path);
