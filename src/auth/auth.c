@@ -6,11 +6,24 @@
 #include "auth/auth_int.h"
 #include "common/log.h"
 
+/* file_backend - whether auth.backend is the passwd file rather than the system's users. */
+static bool file_backend(const struct config *cfg)
+{
+	return strcmp(conf(cfg)->auth.backend, "file") == 0;
+}
+
 enum auth_result auth_backend_lookup(const struct config *cfg, const char *name, struct auth_entry *e)
 {
-	if (strcmp(cfg_text(cfg, "auth.backend"), "file") == 0)
+	if (file_backend(cfg))
 		return auth_file_lookup(cfg, name, e);
 	return auth_system_lookup(cfg, name, e);
+}
+
+const char *auth_backend_burn_setting(const struct config *cfg)
+{
+	if (file_backend(cfg))
+		return auth_file_burn_setting(cfg);
+	return auth_system_burn_setting();
 }
 
 enum auth_result auth_password(const struct config *cfg, const char *user, const char *pass,
@@ -24,14 +37,14 @@ enum auth_result auth_password(const struct config *cfg, const char *user, const
 		memset(out, 0, sizeof(*out));
 	/* A bad name never reaches a file, but still costs one hash so all failures look alike. */
 	if (pass == NULL || strnlen(pass, AUTH_PASS_MAX) >= AUTH_PASS_MAX || !auth_name_valid(user)) {
-		auth_burn("");
+		auth_burn(auth_backend_burn_setting(cfg), "");
 		return AUTH_FAIL;
 	}
 	r = auth_backend_lookup(cfg, user, &e);
 	if (r == AUTH_TEMPFAIL)
 		return r;
 	if (r == AUTH_FAIL) {
-		auth_burn(pass);
+		auth_burn(auth_backend_burn_setting(cfg), pass);
 		return AUTH_FAIL;
 	}
 	ok = auth_verify_hash(pass, e.hash);

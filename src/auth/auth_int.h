@@ -42,11 +42,55 @@ enum auth_result auth_file_lookup(const struct config *cfg, const char *name, st
 /* auth_backend_lookup - NAME from whichever backend auth.backend names. */
 enum auth_result auth_backend_lookup(const struct config *cfg, const char *name, struct auth_entry *e);
 
-/* auth_dummy_hash - the fixed yescrypt hash unknown users are checked against. */
+/* auth_dummy_hash - the fixed yescrypt hash a failed login is checked against when the backend has no hash. */
 const char *auth_dummy_hash(void);
 
-/* auth_burn - spend the time of one password check against the dummy hash, so failures look alike. */
-void auth_burn(const char *pass);
+/*
+ * auth_burn - spend the time of one check of PASS against LIKE (a hash or just its setting, as
+ * auth_backend_burn_setting gives), or against the dummy hash when LIKE is NULL, so that a login
+ * refused before any check answers as slowly as a wrong password.
+ */
+void auth_burn(const char *like, const char *pass);
+
+/* Longest scheme-and-cost prefix of a hash ("$6$rounds=999999999$", "$y$j9T$") that is told apart. */
+#define AUTH_COST_KEY_MAX 64
+/* Kinds of hash counted per backend; the one most users have is among the first few anyone sees. */
+#define AUTH_BURN_KINDS 8
+
+/* The kinds of hash a backend's users have, by scheme and cost, with one setting of each. */
+struct auth_burn_tally {
+	struct {
+		char key[AUTH_COST_KEY_MAX];
+		char setting[AUTH_HASH_MAX];  /* the first such hash's setting (no hash, so no secret) */
+		size_t n;
+	} kind[AUTH_BURN_KINDS];
+	size_t kinds, total;
+};
+
+/* auth_burn_tally_reset - forget every kind counted in T. */
+void auth_burn_tally_reset(struct auth_burn_tally *t);
+
+/* auth_burn_tally_add - count HASH (a usable one) under its scheme and cost. */
+void auth_burn_tally_add(struct auth_burn_tally *t, const char *hash);
+
+/* auth_burn_tally_pick - the setting of the kind most hashes in T are (*N of them), or NULL for none. */
+const char *auth_burn_tally_pick(const struct auth_burn_tally *t, size_t *n);
+
+/*
+ * auth_burn_tally_report - log which check a failed login costs, counted over WHERE, unless
+ * BEFORE (the previous count, or NULL) would say the same: a file read again unchanged says nothing.
+ */
+void auth_burn_tally_report(const struct auth_burn_tally *before, const struct auth_burn_tally *t,
+			    const char *where);
+
+/* auth_file_burn_setting - the setting most hashes of auth.passwd_file have, or NULL. */
+const char *auth_file_burn_setting(const struct config *cfg);
+
+/* auth_system_burn_setting - the setting most usable hashes of the shadow database have, or NULL. */
+const char *auth_system_burn_setting(void);
+
+/* auth_backend_burn_setting - the same for whichever backend auth.backend names. */
+const char *auth_backend_burn_setting(const struct config *cfg);
 
 /* auth_hash_usable - whether HASH can ever match: not empty, not locked ('!' or '*'), not too long. */
 bool auth_hash_usable(const char *hash);

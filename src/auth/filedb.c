@@ -119,6 +119,7 @@ static struct held_file {
 	bool settled;                   /* read HELD_SETTLE_S or more after its mtime */
 	struct held_user **users;
 	size_t n;
+	struct auth_burn_tally burn;   /* the kinds of hash the users have */
 	unsigned long loads;
 } held;
 
@@ -338,11 +339,20 @@ static int load(const char *path)
 	if (auth_linefile_open(lf, path, &passwd_seen) != 0)
 		log_err("auth: %s: %s", path, strerror(errno));
 	else if (scan(lf, &users, &n) == 0) {
+		/* What the file held before, if anything: a file read again unchanged is not reported again. */
+		struct auth_burn_tally *before = held.path != NULL ? malloc(sizeof(*before)) : NULL;
+
+		if (before != NULL)
+			*before = held.burn;
 		held_drop();
 		held = (struct held_file){ .path = copy, .version = lf->now, .users = users, .n = n,
 					   .loads = held.loads + 1 };
 		clock_gettime(CLOCK_REALTIME, &wall);
 		held.settled = wall.tv_sec - lf->now.mtime.tv_sec >= HELD_SETTLE_S;
+		for (size_t i = 0; i < n; i++)
+			auth_burn_tally_add(&held.burn, users[i]->hash);
+		auth_burn_tally_report(before, &held.burn, path);
+		free(before);
 		copy = NULL;
 		rc = 0;
 	}
@@ -396,6 +406,13 @@ static const struct held_user *find(const char *name)
 			hi = mid;
 	}
 	return NULL;
+}
+
+const char *auth_file_burn_setting(const struct config *cfg)
+{
+	size_t n;
+
+	return held_for(cfg) == 0 ? auth_burn_tally_pick(&held.burn, &n) : NULL;
 }
 
 enum auth_result auth_file_lookup(const struct config *cfg, const char *name, struct auth_entry *e)

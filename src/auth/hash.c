@@ -67,15 +67,15 @@ static bool check(const char *pass, const char *hash)
 	return ok;
 }
 
-void auth_burn(const char *pass)
+void auth_burn(const char *like, const char *pass)
 {
-	(void)check(pass, dummy_hash);
+	(void)check(pass, like != NULL ? like : dummy_hash);
 }
 
 bool auth_verify_hash(const char *pass, const char *hash)
 {
 	if (pass == NULL || hash == NULL || !auth_hash_usable(hash)) {
-		auth_burn(pass != NULL ? pass : "");
+		auth_burn(NULL, pass != NULL ? pass : "");
 		return false;
 	}
 	/* crypt_rn refuses such phrases at once; spend the usual time so length tells nothing. */

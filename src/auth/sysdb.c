@@ -6,6 +6,7 @@
 #include <shadow.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -193,4 +194,61 @@ enum auth_result auth_system_lookup(const struct config *cfg, const char *name, 
 	if (r != AUTH_OK)
 		explicit_bzero(e, sizeof(*e));
 	return r;
+}
+
+/* The shadow database's kinds of hash, counted again when /etc/shadow changes. */
+static struct {
+	bool counted;
+	struct auth_file_seen seen;
+	struct auth_burn_tally burn;
+} shadow_kinds;
+
+#define SHADOW_PATH "/etc/shadow"
+
+/* Entries counted at most: plenty to know what most users have, without walking a whole directory. */
+#define SHADOW_COUNT_MAX 100000
+
+/* count_shadow - count the kinds of hash of the shadow database's entries into shadow_kinds. */
+static void count_shadow(void)
+{
+	struct spwd sp, *res = NULL;
+	size_t size = 16384, seen = 0;
+	char *buf = malloc(size);
+	struct auth_burn_tally *before = malloc(sizeof(*before));
+
+	if (before != NULL)
+		*before = shadow_kinds.burn;
+	auth_burn_tally_reset(&shadow_kinds.burn);
+	if (buf == NULL) {
+		free(before);
+		log_err("auth: out of memory reading the shadow database");
+		return;
+	}
+	setspent();
+	while (seen++ < SHADOW_COUNT_MAX && getspent_r(&sp, buf, size, &res) == 0 && res != NULL)
+		auth_burn_tally_add(&shadow_kinds.burn, sp.sp_pwdp);
+	endspent();
+	explicit_bzero(buf, size);
+	free(buf);
+	auth_burn_tally_report(shadow_kinds.counted ? before : NULL, &shadow_kinds.burn, "the shadow database");
+	free(before);
+}
+
+const char *auth_system_burn_setting(void)
+{
+	struct stat st;
+	struct auth_file_seen now = { 0 };
+	size_t n;
+
+	if (stat(SHADOW_PATH, &st) == 0)
+		now = (struct auth_file_seen){ .dev = st.st_dev, .ino = st.st_ino, .mtime = st.st_mtim,
+					       .size = st.st_size, .valid = true };
+	/* Without /etc/shadow (the users come from elsewhere through NSS) they are counted once. */
+	if (!shadow_kinds.counted ||
+	    (now.valid ? !auth_file_same_version(&shadow_kinds.seen, &now) : shadow_kinds.seen.valid)) {
+		count_shadow();
+		shadow_kinds.seen = now;
+		shadow_kinds.counted = true;
+	}
+	return auth_burn_tally_pick(&shadow_kinds.burn, &n);
 }

@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -218,6 +219,47 @@ START_TEST(test_system_apop)
 }
 END_TEST
 
+/* shadow_version - /etc/shadow's inode, size and mtime as one comparable string. */
+static void shadow_version(char *out, size_t cap)
+{
+	struct stat st;
+
+	ck_assert_int_eq(stat("/etc/shadow", &st), 0);
+	snprintf(out, cap, "%lu %lld %lld.%09ld", (unsigned long)st.st_ino, (long long)st.st_size,
+		 (long long)st.st_mtim.tv_sec, st.st_mtim.tv_nsec);
+}
+
+/*
+ * A failed login costs a check like the hashes most shadow entries have: they are counted again
+ * when /etc/shadow changes, and not while it stays as it was.
+ */
+START_TEST(test_system_burn_follows_shadow)
+{
+	char hash[256], v1[96], v2[96];
+
+	if (skip_unless_root())
+		return;
+	ck_assert_ptr_nonnull(auth_system_burn_setting()); /* our user's hash at least is usable */
+	shadow_version(v1, sizeof(v1));
+	tl_capture();
+	ck_assert_ptr_nonnull(auth_system_burn_setting());
+	shadow_version(v2, sizeof(v2));
+	/* Other tests add users while this one runs; only an unchanged file proves "not again". */
+	if (strcmp(v1, v2) == 0)
+		ck_assert_msg(strstr(tl_captured(), "shadow database") == NULL, "counted again: %s", tl_captured());
+	tl_capture_end();
+
+	authtest_hash("$6$rounds=1000$", sys_pass, hash, sizeof(hash));
+	ck_assert_int_eq(run_retry((const char *const[]){ "/usr/sbin/usermod", "-p", hash, sys_user, NULL }), 0);
+	tl_capture();
+	ck_assert_ptr_nonnull(auth_system_burn_setting());
+	ck_assert_msg(strstr(tl_captured(), "usable hashes in the shadow database") != NULL, "log: %s", tl_captured());
+	tl_capture_end();
+	ck_assert_int_eq(auth_hash_password(sys_pass, hash, sizeof(hash)), 0);
+	ck_assert_int_eq(run_retry((const char *const[]){ "/usr/sbin/usermod", "-p", hash, sys_user, NULL }), 0);
+}
+END_TEST
+
 static Suite *auth_system_suite(void)
 {
 	Suite *s = suite_create("auth-system");
@@ -228,6 +270,7 @@ static Suite *auth_system_suite(void)
 	tcase_add_test(tc, test_system_login);
 	tcase_add_test(tc, test_system_policy);
 	tcase_add_test(tc, test_system_apop);
+	tcase_add_test(tc, test_system_burn_follows_shadow);
 	tcase_add_test(tc, test_system_unprivileged);
 	suite_add_tcase(s, tc);
 	return s;
