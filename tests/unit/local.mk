@@ -21,7 +21,7 @@ UNIT_TESTS = \
 	tests/unit/check_report_budget tests/unit/check_passed_sessions \
 	tests/unit/check_session_cmd \
 	tests/unit/check_sasl tests/unit/check_fileio tests/unit/check_ipc tests/unit/check_ipc_calls tests/unit/check_log tests/unit/check_memtrim tests/unit/check_proxy_proto \
-	tests/unit/check_auth tests/unit/check_auth_burn tests/unit/check_auth_system tests/unit/check_auth_blocks tests/unit/check_auth_wire \
+	tests/unit/check_auth tests/unit/check_auth_burn tests/unit/check_auth_system tests/unit/check_sha512_crypt tests/unit/check_auth_blocks tests/unit/check_auth_wire \
 	tests/unit/check_relaydb tests/unit/check_relaydb_concurrency tests/unit/check_relaydb_space \
 	tests/unit/check_socketmap tests/unit/check_relaydb_pg tests/unit/check_relaydb_pg_cache \
 	tests/unit/check_login_channel \
