@@ -9,25 +9,10 @@
 
 #include "auth/auth.h"
 #include "auth/sha512_crypt.h"
+#include "authtest.h"
 #include "check_run.h"
 
 static const char b64[] = "./0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
-
-/* xcrypt - libxcrypt's hash of PASS under SETTING into OUT (the reference), or NULL if it refuses. */
-static const char *xcrypt(const char *pass, const char *setting, char *out, size_t cap)
-{
-	struct crypt_data *data = calloc(1, sizeof(*data));
-	const char *h;
-
-	ck_assert_ptr_nonnull(data);
-	h = crypt_rn(pass, setting, data, sizeof(*data));
-	if (h != NULL) {
-		ck_assert_uint_lt(strlen(h), cap);
-		memcpy(out, h, strlen(h) + 1);
-	}
-	free(data);
-	return h != NULL ? out : NULL;
-}
 
 /* ours - sha512_crypt.c's whole hash of PASS under SETTING ("$6$...$" + 86) into OUT. */
 static const char *ours(const char *pass, const char *setting, char *out, size_t cap)
@@ -111,7 +96,7 @@ START_TEST(test_same_as_libxcrypt)
 			salt[i] = b64[next(&state) % 64];
 		salt[slen] = '\0';
 		snprintf(setting, sizeof(setting), "$6$%s%s$", rounds[n % 5], salt);
-		ck_assert_ptr_nonnull(xcrypt(pass, setting, want, sizeof(want)));
+		ck_assert_ptr_nonnull(authtest_crypt(pass, setting, want, sizeof(want)));
 		ck_assert_msg(strcmp(ours(pass, setting, got, sizeof(got)), want) == 0,
 			      "password of %zu bytes, setting %s: %s, libxcrypt %s", plen, setting, got, want);
 	}
@@ -126,7 +111,7 @@ START_TEST(test_default_rounds)
 	char want[256], got[256];
 
 	for (size_t i = 0; i < sizeof(passes) / sizeof(passes[0]); i++) {
-		xcrypt(passes[i], "$6$abcdefgh$", want, sizeof(want));
+		authtest_crypt(passes[i], "$6$abcdefgh$", want, sizeof(want));
 		ck_assert_str_eq(ours(passes[i], "$6$abcdefgh$", got, sizeof(got)), want);
 		/* auth_verify_hash takes this path: right and wrong passwords, and the hash with one character changed. */
 		ck_assert(auth_verify_hash(passes[i], want));
