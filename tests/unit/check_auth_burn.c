@@ -4,7 +4,6 @@
 #include <check.h>
 #include <crypt.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
