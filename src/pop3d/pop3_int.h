@@ -209,22 +209,27 @@ void pop3_owner_forget(void);
 /* pop3_mail_gid - the "mail" group when USER's mbox lives in a directory only that group may write to; else -1. */
 long pop3_mail_gid(const struct auth_user *user);
 
-/* Supplementary groups kept for a mailbox owner: its own plus "mail". */
-#define POP3_GROUPS_MAX 64
+/* Supplementary groups held without an allocation: an owner in more gets them all from the heap. */
+#define POP3_GROUPS_INLINE 64
 
 /* The groups a mailbox process runs with, looked up before the fork (pop3_user_groups). */
 struct pop3_groups {
-	gid_t gid[POP3_GROUPS_MAX];
+	gid_t own[POP3_GROUPS_INLINE];
+	gid_t *gid;                     /* own, or an allocation for an owner in more groups */
 	int n;
 };
 
 /*
- * pop3_user_groups - USER's groups for its mailbox process into OUT: those of the account owning
- * its uid, and MAIL_GID (pop3_mail_gid's answer for USER) when it is not -1 (dotlocks in
+ * pop3_user_groups - USER's groups for its mailbox process into OUT: all those of the account
+ * owning its uid, and MAIL_GID (pop3_mail_gid's answer for USER) when it is not -1 (dotlocks in
  * /var/mail). The monitor asks before it forks: the new process then runs no NSS code, whose
- * first run in a fresh process costs it page faults and a symbol look-up.
+ * first run in a fresh process costs it page faults and a symbol look-up. 0, or -1 logged (out of
+ * memory); either way pop3_groups_free(OUT) after.
  */
-void pop3_user_groups(const struct auth_user *user, long mail_gid, struct pop3_groups *out);
+int pop3_user_groups(const struct auth_user *user, long mail_gid, struct pop3_groups *out);
+
+/* pop3_groups_free - release what pop3_user_groups allocated into G, if anything. */
+void pop3_groups_free(struct pop3_groups *g);
 
 /*
  * pop3_become_user - drop to USER's uid and gid for good, with GROUPS (pop3_user_groups' answer)

@@ -290,12 +290,15 @@ static int spawn(struct owner_proc *pr, struct pop3 *p, const struct auth_user *
 	pid_t monitor = getpid(), pid;
 	int sv[2];
 
-	pop3_user_groups(user, mail_gid, &groups);
-	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0)
+	if (pop3_user_groups(user, mail_gid, &groups) != 0 ||
+	    socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0) {
+		pop3_groups_free(&groups);
 		return -1;
+	}
 	if ((pid = fork()) < 0) {
 		close(sv[0]);
 		close(sv[1]);
+		pop3_groups_free(&groups);
 		return -1;
 	}
 	if (pid == 0) {
@@ -303,6 +306,7 @@ static int spawn(struct owner_proc *pr, struct pop3 *p, const struct auth_user *
 		forget_others(); /* the monitor's other mailbox processes and their sessions are none of its business */
 		_exit(pop3_owner_main(p, user, &groups, sv[1], monitor, serve));
 	}
+	pop3_groups_free(&groups);
 	close(sv[1]);
 	memset(pr, 0, sizeof(*pr));
 	pr->pid = pid;

@@ -13,6 +13,7 @@
 #include <libgen.h>
 #include <pwd.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/capability.h>
 #include <sys/stat.h>
@@ -142,18 +143,41 @@ long pop3_mail_gid(const struct auth_user *user)
  * The groups of the account owning the uid (not of the login name: a virtual user may share its
  * name with an unrelated system account), plus the extra one.
  */
-void pop3_user_groups(const struct auth_user *user, long mail_gid, struct pop3_groups *out)
+int pop3_user_groups(const struct auth_user *user, long mail_gid, struct pop3_groups *out)
 {
 	struct passwd *pw = getpwuid(user->uid);
-	int n = POP3_GROUPS_MAX - 1;
+	int n = POP3_GROUPS_INLINE - 1; /* one left for MAIL_GID */
 
-	if (pw == NULL || getgrouplist(pw->pw_name, user->gid, out->gid, &n) < 0) {
+	out->gid = out->own;
+	out->n = 0;
+	if (pw == NULL) {
 		out->gid[0] = user->gid;
 		n = 1;
+	} else if (getgrouplist(pw->pw_name, user->gid, out->gid, &n) < 0) {
+		/* More than fit: N now says how many, so ask again with room for every one. */
+		int room = n;
+		gid_t *all = calloc((size_t)room + 1, sizeof(*all));
+
+		if (all == NULL || getgrouplist(pw->pw_name, user->gid, all, &n) < 0) {
+			free(all);
+			log_err("pop3: the %d groups of %s (uid %lu): %s", room, user->name, (unsigned long)user->uid,
+				all == NULL ? "out of memory" : "changed while read");
+			return -1;
+		}
+		out->gid = all;
 	}
 	if (mail_gid >= 0)
 		out->gid[n++] = (gid_t)mail_gid;
 	out->n = n;
+	return 0;
+}
+
+void pop3_groups_free(struct pop3_groups *g)
+{
+	if (g->gid != g->own)
+		free(g->gid);
+	g->gid = g->own;
+	g->n = 0;
 }
 
 /* can_switch - root, or a session of a master that kept CAP_SETUID and CAP_SETGID. */

@@ -1136,6 +1136,39 @@ class Privileges(h.TestCase):
         print("\n%s, in group root only through a supplementary group, refused before any change of user"
               % name)
 
+    def test_an_owner_in_many_groups_keeps_them_all(self):
+        # More groups than the monitor holds without an allocation (64): before, getgrouplist's
+        # "too many" left the mailbox process with the primary group and mail only, silently, so a
+        # mailbox shared through a group became unreadable to a user who had joined many.
+        users = r.SystemUsers(self, 1)
+        (name,) = users.names
+        extras = ["%sm%d" % (name, i) for i in range(70)]
+        for g in extras:
+            self.addCleanup(subprocess.run, ["groupdel", g], capture_output=True)
+            subprocess.run(["groupadd", "-U", name, g], check=True, capture_output=True)
+        extra_gids = {grp.getgrnam(g).gr_gid for g in extras}
+        mail_gid = grp.getgrnam("mail").gr_gid
+        cfg = sh.base_config(auth={"backend": "system"}, pop3={"trusted_networks": "127.0.0.0/8"})
+        with r.Daemon(self, config=cfg, listeners=("pop3",)) as d:
+            spool = r.spool_dir(d.dir)
+            d.config["auth"]["system_mailbox"] = "mbox:%s/%%u" % spool
+            box = os.path.join(spool, name)
+            with open(box, "wb") as f:
+                f.write(h.mbox_message(1))
+            os.chown(box, users.pw(name).pw_uid, mail_gid)
+            os.chmod(box, 0o600)
+            d.start()
+            c = r.Pop3(d.port("pop3"), source="127.3.9.10")
+            c.login(name, users.password)
+            pid = int(d.wait_for_log(r"pop3\[(\d+)\]: \w+: pop3 session=[0-9a-f]{12} ip=127\.3\.9\.10 user=%s "
+                                     r"mailbox open" % name).group(1))
+            groups = set(creds(pid)[2])
+            c.cmd("QUIT")
+            c.close()
+        self.assertEqual(groups, extra_gids | {users.pw(name).pw_gid, mail_gid},
+                         "the mailbox process has all %d of the owner's groups and mail" % (len(extras) + 1))
+        print("\n%s, in %d groups, served with all of them and mail (%d groups)" % (name, len(extras) + 1, len(groups)))
+
     def test_no_session_runs_as_root(self):
         # Neither uid 0 nor gid 0 ever owns a mailbox. auth.passwd_file refuses a line that names
         # uid 0 (file:line; check_auth tries gid 0); and should an answer name either anyway (a
