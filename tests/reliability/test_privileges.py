@@ -129,6 +129,19 @@ def strace_calls(path):
     return calls
 
 
+def spool_mailbox(d, users, name, data, mode=0o600):
+    """Serve D's system users from a Debian-style spool, and put NAME's mbox (DATA) there: NAME's,
+    group mail, MODE. Its path."""
+    spool = r.spool_dir(d.dir)
+    d.config["auth"]["system_mailbox"] = "mbox:%s/%%u" % spool
+    path = os.path.join(spool, name)
+    with open(path, "wb") as f:
+        f.write(data)
+    os.chown(path, users.pw(name).pw_uid, grp.getgrnam("mail").gr_gid)
+    os.chmod(path, mode)
+    return path
+
+
 def creds(pid):
     """(uids, gids, groups, CapPrm, CapEff) of PID from /proc."""
     st = r.status(pid)
@@ -622,14 +635,9 @@ class Privileges(h.TestCase):
         extra_gid = grp.getgrnam(extra).gr_gid
         cfg = sh.base_config(auth={"backend": "system"}, pop3={"trusted_networks": "127.0.0.0/8"})
         with r.Daemon(self, config=cfg, listeners=("pop3", "smtp", "admin")) as d:
-            spool = r.spool_dir(d.dir)
-            d.config["auth"]["system_mailbox"] = "mbox:%s/%%u" % spool
             for u, mode in ((a, 0o660), (b, 0o600)):
-                path = os.path.join(spool, u)
-                with open(path, "wb") as f:
-                    f.write(h.mbox_message(1) + h.mbox_message(2))
-                os.chown(path, users.pw(u).pw_uid, mail_gid)
-                os.chmod(path, mode)
+                spool_mailbox(d, users, u, h.mbox_message(1) + h.mbox_message(2), mode)
+            spool = r.spool_dir(d.dir)
             d.start()
             admin_pid = int(d.wait_for_log(r"popgated/admin\[(\d+)\]").group(1))
             auth_pid = int(d.wait_for_log(r"popgated/auth\[(\d+)\]: \w+: auth worker ready").group(1))
@@ -726,16 +734,9 @@ class Privileges(h.TestCase):
         # and this test change together (issue 15's auth and relay workers close some of the CANs).
         users = r.SystemUsers(self, 1)
         owner = users.names[0]
-        mail_gid = grp.getgrnam("mail").gr_gid
         cfg = sh.base_config(auth={"backend": "system"}, pop3={"trusted_networks": "127.0.0.0/8"})
         with r.Daemon(self, config=cfg, listeners=("pop3", "smtp", "admin")) as d:
-            spool = r.spool_dir(d.dir)
-            d.config["auth"]["system_mailbox"] = "mbox:%s/%%u" % spool
-            path = os.path.join(spool, owner)
-            with open(path, "wb") as f:
-                f.write(h.mbox_message(1))
-            os.chown(path, users.pw(owner).pw_uid, mail_gid)
-            os.chmod(path, 0o600)
+            path = spool_mailbox(d, users, owner, h.mbox_message(1))
             users_file = ah.setup_admin(d, {"helen": ("helen-pw-1", "admin")})
             d.start()
             master = d.proc.pid
@@ -915,16 +916,9 @@ class Privileges(h.TestCase):
         # purpose (the other workers) closes it. Holding that descriptor is the only way to ask.
         users = r.SystemUsers(self, 1)
         owner = users.names[0]
-        mail_gid = grp.getgrnam("mail").gr_gid
         cfg = sh.base_config(auth={"backend": "system"}, pop3={"trusted_networks": "127.0.0.0/8"})
         with r.Daemon(self, config=cfg, listeners=("pop3", "smtp")) as d:
-            spool = r.spool_dir(d.dir)
-            d.config["auth"]["system_mailbox"] = "mbox:%s/%%u" % spool
-            path = os.path.join(spool, owner)
-            with open(path, "wb") as f:
-                f.write(h.mbox_message(1))
-            os.chown(path, users.pw(owner).pw_uid, mail_gid)
-            os.chmod(path, 0o600)
+            spool_mailbox(d, users, owner, h.mbox_message(1))
             d.start()
             master = d.proc.pid
             auth_pid = int(d.wait_for_log(r"popgated/auth\[(\d+)\]: \w+: auth worker ready").group(1))
@@ -1116,13 +1110,7 @@ class Privileges(h.TestCase):
         self.assertIn(0, os.getgrouplist(name, users.pw(name).pw_gid))
         cfg = sh.base_config(auth={"backend": "system"}, pop3={"trusted_networks": "127.0.0.0/8"})
         with r.Daemon(self, config=cfg, listeners=("pop3",)) as d:
-            spool = r.spool_dir(d.dir)
-            d.config["auth"]["system_mailbox"] = "mbox:%s/%%u" % spool
-            box = os.path.join(spool, name)
-            with open(box, "wb") as f:
-                f.write(h.mbox_message(1))
-            os.chown(box, users.pw(name).pw_uid, grp.getgrnam("mail").gr_gid)
-            os.chmod(box, 0o600)
+            box = spool_mailbox(d, users, name, h.mbox_message(1))
             d.start()
             c = r.Pop3(d.port("pop3"), source="127.3.9.9")
             c.cmd("USER " + name)
@@ -1150,13 +1138,7 @@ class Privileges(h.TestCase):
         mail_gid = grp.getgrnam("mail").gr_gid
         cfg = sh.base_config(auth={"backend": "system"}, pop3={"trusted_networks": "127.0.0.0/8"})
         with r.Daemon(self, config=cfg, listeners=("pop3",)) as d:
-            spool = r.spool_dir(d.dir)
-            d.config["auth"]["system_mailbox"] = "mbox:%s/%%u" % spool
-            box = os.path.join(spool, name)
-            with open(box, "wb") as f:
-                f.write(h.mbox_message(1))
-            os.chown(box, users.pw(name).pw_uid, mail_gid)
-            os.chmod(box, 0o600)
+            spool_mailbox(d, users, name, h.mbox_message(1))
             d.start()
             c = r.Pop3(d.port("pop3"), source="127.3.9.10")
             c.login(name, users.password)
