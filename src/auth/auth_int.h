@@ -6,6 +6,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdio.h>
+#include <sys/stat.h>
 #include <sys/types.h>
 #include <time.h>
 
@@ -76,12 +77,19 @@ void auth_burn_tally_add(struct auth_burn_tally *t, const char *hash);
 /* auth_burn_tally_pick - the setting of the kind most hashes in T are (*N of them), or NULL for none. */
 const char *auth_burn_tally_pick(const struct auth_burn_tally *t, size_t *n);
 
+/* What auth_burn_tally_report last logged for one database. */
+struct auth_burn_said {
+	bool said;
+	char key[AUTH_COST_KEY_MAX];  /* the kind picked, "" for none (or DES) */
+	size_t n, total;
+};
+
 /*
- * auth_burn_tally_report - log which check a failed login costs, counted over WHERE, unless
- * BEFORE (the previous count, or NULL) would say the same: a file read again unchanged says nothing.
+ * auth_burn_tally_report - log which check a failed login costs, counted over WHERE, unless LAST
+ * (kept by the caller from one count to the next) says it was logged already: a file read again
+ * unchanged says nothing.
  */
-void auth_burn_tally_report(const struct auth_burn_tally *before, const struct auth_burn_tally *t,
-			    const char *where);
+void auth_burn_tally_report(const struct auth_burn_tally *t, const char *where, struct auth_burn_said *last);
 
 /* auth_file_burn_setting - the setting most hashes of auth.passwd_file have, or NULL. */
 const char *auth_file_burn_setting(const struct config *cfg);
@@ -106,6 +114,9 @@ struct auth_file_seen {
 	off_t size;
 	bool valid;
 };
+
+/* auth_file_seen_of - the snapshot of ST (a file that exists). */
+struct auth_file_seen auth_file_seen_of(const struct stat *st);
 
 /* auth_file_same_version - whether two stat snapshots describe the same contents as far as we can tell cheaply. */
 bool auth_file_same_version(const struct auth_file_seen *a, const struct auth_file_seen *b);

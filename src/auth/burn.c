@@ -94,29 +94,20 @@ const char *auth_burn_tally_pick(const struct auth_burn_tally *t, size_t *n)
 	return t->kind[best].setting;
 }
 
-/* same_pick - whether A and B would say the same: the same kind picked, of as many hashes out of as many. */
-static bool same_pick(const struct auth_burn_tally *a, const struct auth_burn_tally *b)
-{
-	size_t na, nb;
-	const char *pa = auth_burn_tally_pick(a, &na), *pb = auth_burn_tally_pick(b, &nb);
-
-	if (pa == NULL || pb == NULL)
-		return pa == pb && a->total == b->total;
-	return na == nb && a->total == b->total && cost_len(pa) == cost_len(pb) &&
-	       strncmp(pa, pb, cost_len(pa)) == 0;
-}
-
-void auth_burn_tally_report(const struct auth_burn_tally *before, const struct auth_burn_tally *t,
-			    const char *where)
+void auth_burn_tally_report(const struct auth_burn_tally *t, const char *where, struct auth_burn_said *last)
 {
 	size_t n;
 	const char *like = auth_burn_tally_pick(t, &n);
+	struct auth_burn_said now = { .said = true, .n = n, .total = t->total };
 
-	if (before != NULL && same_pick(before, t))
+	if (like != NULL)
+		memcpy(now.key, like, cost_len(like)); /* shorter than the key field: auth_burn_tally_add */
+	if (last->said && last->n == now.n && last->total == now.total && strcmp(last->key, now.key) == 0)
 		return;
+	*last = now;
 	if (like == NULL)
 		log_info("auth: no usable password hash in %s: a failed login costs one yescrypt check", where);
 	else
-		log_info("auth: a failed login costs one check like a \"%.*s\" hash: %zu of the %zu usable hashes "
-			 "in %s are of that kind", (int)cost_len(like), like, n, t->total, where);
+		log_info("auth: a failed login costs one check like a \"%s\" hash: %zu of the %zu usable hashes "
+			 "in %s are of that kind", now.key, n, t->total, where);
 }

@@ -123,6 +123,9 @@ static struct held_file {
 	unsigned long loads;
 } held;
 
+/* What the last count of the file's hashes logged: a file read again unchanged says nothing. */
+static struct auth_burn_said held_said;
+
 unsigned long auth_file_loads(void)
 {
 	return held.loads;
@@ -314,8 +317,7 @@ static int lookup_ids(const struct config *cfg, uid_t *uid, gid_t *gid)
 /* still_held - whether the entries held for PATH are of the version on disk now. */
 static bool still_held(const char *path, const struct stat *st)
 {
-	struct auth_file_seen now = { .dev = st->st_dev, .ino = st->st_ino, .mtime = st->st_mtim,
-				      .size = st->st_size, .valid = true };
+	struct auth_file_seen now = auth_file_seen_of(st);
 
 	return held.path != NULL && held.settled && strcmp(held.path, path) == 0 &&
 	       auth_file_same_version(&held.version, &now);
@@ -339,11 +341,6 @@ static int load(const char *path)
 	if (auth_linefile_open(lf, path, &passwd_seen) != 0)
 		log_err("auth: %s: %s", path, strerror(errno));
 	else if (scan(lf, &users, &n) == 0) {
-		/* What the file held before, if anything: a file read again unchanged is not reported again. */
-		struct auth_burn_tally *before = held.path != NULL ? malloc(sizeof(*before)) : NULL;
-
-		if (before != NULL)
-			*before = held.burn;
 		held_drop();
 		held = (struct held_file){ .path = copy, .version = lf->now, .users = users, .n = n,
 					   .loads = held.loads + 1 };
@@ -351,8 +348,7 @@ static int load(const char *path)
 		held.settled = wall.tv_sec - lf->now.mtime.tv_sec >= HELD_SETTLE_S;
 		for (size_t i = 0; i < n; i++)
 			auth_burn_tally_add(&held.burn, users[i]->hash);
-		auth_burn_tally_report(before, &held.burn, path);
-		free(before);
+		auth_burn_tally_report(&held.burn, path, &held_said);
 		copy = NULL;
 		rc = 0;
 	}

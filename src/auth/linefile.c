@@ -11,6 +11,12 @@
 #include "auth/auth_int.h"
 #include "common/log.h"
 
+struct auth_file_seen auth_file_seen_of(const struct stat *st)
+{
+	return (struct auth_file_seen){ .dev = st->st_dev, .ino = st->st_ino, .mtime = st->st_mtim,
+					.size = st->st_size, .valid = true };
+}
+
 bool auth_file_same_version(const struct auth_file_seen *a, const struct auth_file_seen *b)
 {
 	return a->valid && b->valid && a->dev == b->dev && a->ino == b->ino && a->size == b->size &&
@@ -37,8 +43,7 @@ int auth_linefile_open(struct auth_linefile *lf, const char *path, struct auth_f
 		errno = e;
 		return -1;
 	}
-	lf->now = (struct auth_file_seen){ .dev = st.st_dev, .ino = st.st_ino, .mtime = st.st_mtim,
-					   .size = st.st_size, .valid = true };
+	lf->now = auth_file_seen_of(&st);
 	lf->report = !auth_file_same_version(seen, &lf->now);
 	return 0;
 }

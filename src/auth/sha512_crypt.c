@@ -19,7 +19,6 @@
  */
 #define OPENSSL_SUPPRESS_DEPRECATED 1
 
-#include <stdlib.h>
 #include <string.h>
 
 #include <openssl/crypto.h>
@@ -151,8 +150,8 @@ static void put(unsigned char **at, const unsigned char *src, size_t len)
 
 /*
  * rounds - step 21: N digests, each of the last one mixed with the P and S sequences. Each round's
- * input is laid out whole and hashed in one call: SHA512_Update's buffering per piece was a
- * fifth of the round.
+ * input is laid out whole and hashed in one call; an update per piece measured 0.84-0.86 ms a
+ * check against 0.80-0.85 (cpu0, 5 December), a difference within the machine's noise.
  */
 static void rounds(unsigned long n, const unsigned char *p, size_t plen, const unsigned char *s, size_t slen,
 		   unsigned char c[64])

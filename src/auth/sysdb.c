@@ -201,6 +201,7 @@ static struct {
 	bool counted;
 	struct auth_file_seen seen;
 	struct auth_burn_tally burn;
+	struct auth_burn_said said;
 } shadow_kinds;
 
 #define SHADOW_PATH "/etc/shadow"
@@ -214,13 +215,9 @@ static void count_shadow(void)
 	struct spwd sp, *res = NULL;
 	size_t size = 16384, seen = 0;
 	char *buf = malloc(size);
-	struct auth_burn_tally *before = malloc(sizeof(*before));
 
-	if (before != NULL)
-		*before = shadow_kinds.burn;
 	auth_burn_tally_reset(&shadow_kinds.burn);
 	if (buf == NULL) {
-		free(before);
 		log_err("auth: out of memory reading the shadow database");
 		return;
 	}
@@ -230,22 +227,21 @@ static void count_shadow(void)
 	endspent();
 	explicit_bzero(buf, size);
 	free(buf);
-	auth_burn_tally_report(shadow_kinds.counted ? before : NULL, &shadow_kinds.burn, "the shadow database");
-	free(before);
+	auth_burn_tally_report(&shadow_kinds.burn, "the shadow database", &shadow_kinds.said);
 }
 
 const char *auth_system_burn_setting(void)
 {
 	struct stat st;
 	struct auth_file_seen now = { 0 };
+	bool same;
 	size_t n;
 
 	if (stat(SHADOW_PATH, &st) == 0)
-		now = (struct auth_file_seen){ .dev = st.st_dev, .ino = st.st_ino, .mtime = st.st_mtim,
-					       .size = st.st_size, .valid = true };
+		now = auth_file_seen_of(&st);
 	/* Without /etc/shadow (the users come from elsewhere through NSS) they are counted once. */
-	if (!shadow_kinds.counted ||
-	    (now.valid ? !auth_file_same_version(&shadow_kinds.seen, &now) : shadow_kinds.seen.valid)) {
+	same = now.valid ? auth_file_same_version(&shadow_kinds.seen, &now) : !shadow_kinds.seen.valid;
+	if (!shadow_kinds.counted || !same) {
 		count_shadow();
 		shadow_kinds.seen = now;
 		shadow_kinds.counted = true;

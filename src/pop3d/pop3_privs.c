@@ -159,9 +159,9 @@ int pop3_user_groups(const struct auth_user *user, long mail_gid, struct pop3_gr
 		gid_t *all = calloc((size_t)room + 1, sizeof(*all));
 
 		if (all == NULL || getgrouplist(pw->pw_name, user->gid, all, &n) < 0) {
-			free(all);
 			log_err("pop3: the %d groups of %s (uid %lu): %s", room, user->name, (unsigned long)user->uid,
 				all == NULL ? "out of memory" : "changed while read");
+			free(all);
 			return -1;
 		}
 		out->gid = all;
