@@ -1,6 +1,7 @@
 /* login.c - what a successful POP login does to the relay data, and how a session asks the worker to do it. */
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 
+#include <errno.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
@@ -50,14 +51,21 @@ int relaydb_session_login(const struct config *cfg, int chan, const char *ip, co
 			  int wait_ms)
 {
 	int rc = relay_login_send(chan, ip, user, proto, wait_ms);
+	int err = errno;
 
 	if (rc != RELAY_LOGIN_NO_ANSWER)
 		return rc; /* a failure was the worker's, and it logged and counted it */
 	if (chan < 0)
 		log_session(LOG_ERR, "relay", ip, user, "authorization not recorded", "no channel to the lookup worker");
-	else
+	else if (err == ETIMEDOUT)
 		log_session(LOG_ERR, "relay", ip, user, "authorization not recorded",
 			    "the relay lookup worker did not answer within %d s", wait_ms / 1000);
+	else if (err == ECONNREFUSED)
+		log_session(LOG_ERR, "relay", ip, user, "authorization not recorded",
+			    "no lookup worker or master holds the login channel any more");
+	else
+		log_session(LOG_ERR, "relay", ip, user, "authorization not recorded",
+			    "the login channel to the lookup worker failed: %s", strerror(err));
 	stats_note_relaydb_error();
 	/* Its RCPTs get a 4xx, not a 5xx, for relay.timeout: the client's mail waits instead of bouncing. */
 	relaydb_unrecorded_note(conf(cfg)->relay.db_dir, time(NULL));

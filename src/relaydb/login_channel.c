@@ -72,6 +72,7 @@ static int ask_once(int chan, const struct relay_login_req *req, int64_t deadlin
 		return -3;
 	if (f.type != IPC_RELAY_LOGIN_REP || f.len != sizeof(rep) || (rep.result != 0 && rep.result != -1)) {
 		ipc_reply_drop(&pair, &f);
+		errno = EPROTO;
 		return -3;
 	}
 	if (!ipc_reply_keep(&pair, &f, &why))
@@ -109,6 +110,8 @@ int relay_login_send(int chan, const char *ip, const char *user, const char *pro
 	deadline = ipc_deadline(wait_ms);
 	while ((rc = ask_once(chan, &req, deadline)) == -2 && ipc_ms_left(deadline) > 0)
 		log_debug("relaydb: the lookup worker ended before recording the login of %s; asking its successor", ip);
+	if (rc == -2)
+		errno = ETIMEDOUT; /* every worker asked ended unanswered, the last at the deadline */
 	return rc >= -1 ? rc : RELAY_LOGIN_NO_ANSWER;
 }
 

@@ -24,7 +24,10 @@
  */
 #define RELAY_LOGIN_WAIT_MS 20000
 
-/* relay_login_send's answer when the worker did not answer within the wait. */
+/*
+ * relay_login_send's answer when no worker answered: errno is ETIMEDOUT when the wait ran out, or
+ * why the channel failed (ECONNREFUSED: nobody holds its receiving end, so the master is gone too).
+ */
 #define RELAY_LOGIN_NO_ANSWER (-2)
 
 /*
@@ -36,7 +39,7 @@ int relay_login_channel_open(int *rd, int *wr);
 /*
  * relay_login_send - ask the worker behind CHAN to record a login of USER from IP over PROTO and
  * wait up to WAIT_MS for it: 0 recorded, -1 the worker could not (it logged why),
- * RELAY_LOGIN_NO_ANSWER no answer in time. A worker that dies holding the request is asked again.
+ * RELAY_LOGIN_NO_ANSWER no answer (errno says why). A worker that dies holding the request is asked again.
  * The answer comes on a pair kept between records (common/ipc_reply.h).
  */
 int relay_login_send(int chan, const char *ip, const char *user, const char *proto, int wait_ms);

@@ -3,8 +3,9 @@
 
 - kill -9 of all of popgated (the master, its workers and every session) while POP3 logins from
   many 127.x.y.z addresses and `popgatectl add` write authorizations, many rounds; after each
-  restart every acknowledged write (a +OK to PASS, a popgatectl exit status 0) is there,
-  `popgatectl list` works and an authorized address may relay.
+  restart every acknowledged write (a +OK to PASS, a popgatectl exit status 0) is there, unless
+  the daemon logged and noted that it was not recorded (a session whose lookup worker the kill
+  took first), `popgatectl list` works and an authorized address may relay.
 - A corrupted database (garbage or zeros over its pages, or a truncated file): RCPT from an
   address that was authorized gets a 4xx (fail closed, temporarily), the log says why, and
   popgatectl reports the error instead of printing a wrong list.
@@ -111,7 +112,15 @@ class KillDuringWrites(h.TestCase):
                     self.assertFalse(t.is_alive(), "a client hung")
             d.start()
             entries = listed(d)
-            lost = acked - set(entries)
+            log = d.log()
+            # A session the kill caught between its check and its +OK can find the lookup worker
+            # already dead. Its login stands (POP3 does not wait on the relay database), and it
+            # logs and notes that the authorization was not recorded: told, not lost. At most one
+            # login per client thread is in flight when a kill comes.
+            told = {ip for ip in acked - set(entries)
+                    if re.search(r" ip=%s user=\S+ authorization not recorded" % re.escape(ip), log)}
+            lost = acked - set(entries) - told
+            self.assertLessEqual(len(told), 3 * ROUNDS, sorted(told))
             self.assertEqual(d.ctl("list").returncode, 0)
             # The restarted daemon serves and records as before.
             ip = r.source_ip(next(counter))
@@ -128,12 +137,16 @@ class KillDuringWrites(h.TestCase):
             note = os.path.join(d.config["relay"]["db_dir"], "relaydb.unrecorded")
             noted = os.path.exists(note) and int.from_bytes(open(note, "rb").read(8) or b"\0", "big") != 0
             self.assertEqual(rcpt_reply(d.port("smtp"), r.source_ip(next(counter)))[0] // 100, 4 if noted else 5)
+            self.assertTrue(noted or not told, "logins not recorded but not noted: %s" % sorted(told))
             self.assertNotRegex(d.log(), r"died of signal (?!9)")
         self.assertGreater(totals["logins"], ROUNDS * 5)
         self.assertGreater(totals["ctl"], ROUNDS)
         print("\nrelay writes acknowledged: %d by POP3 logins, %d by popgatectl add" % (totals["logins"], totals["ctl"]))
+        for ip in sorted(lost):  # what the daemon said of each, for whoever reads a failure
+            print("lost %s:\n  %s" % (ip, "\n  ".join(l for l in log.splitlines() if re.search(r" ip=%s " % re.escape(ip), l))))
         r.tally(self, "kill -9 of popgated during relay writes", len(acked), lost=len(lost), rounds=ROUNDS,
-                processes_killed=totals["killed_processes"], entries_after=len(entries))
+                processes_killed=totals["killed_processes"], entries_after=len(entries),
+                told_not_recorded=len(told))
 
 
 def corrupt(path, how, rng):

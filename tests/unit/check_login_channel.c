@@ -2,6 +2,7 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 
 #include <check.h>
+#include <errno.h>
 #include <poll.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -112,6 +113,7 @@ START_TEST(no_worker_no_answer)
 	ck_assert_int_eq(relay_login_send(-1, "192.0.2.9", "alice", "pop3", WAIT_MS), RELAY_LOGIN_NO_ANSWER);
 	/* Nobody reads the channel: the wait runs out, whatever its length. */
 	ck_assert_int_eq(relay_login_send(wr, "192.0.2.9", "alice", "pop3", 50), RELAY_LOGIN_NO_ANSWER);
+	ck_assert_int_eq(errno, ETIMEDOUT);
 	/* The next worker finds the record, sees its sender gone, and records nothing. */
 	relay_login_serve(cfg, rd, db);
 	ck_assert(!recorded("192.0.2.9"));
@@ -144,6 +146,54 @@ START_TEST(a_worker_that_dies_with_the_record_is_asked_again)
 	relay_login_serve(cfg, rd, db);
 	ck_assert_int_eq(exit_status(pid), 0);
 	ck_assert(recorded("192.0.2.10"));
+}
+END_TEST
+
+/* channel_gone - errno of a send into a channel whose receiving end is closed (the first send, the later ones). */
+static bool channel_gone(int err)
+{
+	return err == ECONNREFUSED || err == ENOTCONN;
+}
+
+START_TEST(a_channel_nobody_holds_fails_at_once)
+{
+	/* The worker and the master are gone with their ends: no wait can be answered, and none is waited out. */
+	close(rd);
+	rd = -1;
+	errno = 0;
+	ck_assert_int_eq(relay_login_send(wr, "192.0.2.11", "alice", "pop3", 3600 * 1000), RELAY_LOGIN_NO_ANSWER);
+	ck_assert_msg(channel_gone(errno), "errno %d (%s)", errno, strerror(errno));
+	ck_assert_int_eq(relay_login_send(wr, "192.0.2.12", "alice", "pop3", 3600 * 1000), RELAY_LOGIN_NO_ANSWER);
+	ck_assert_msg(channel_gone(errno), "errno %d (%s)", errno, strerror(errno));
+}
+END_TEST
+
+START_TEST(a_worker_that_dies_with_the_master_is_not_waited_for)
+{
+	/* The kill -9 of the whole daemon: the worker takes the record and dies with the channel's last end. */
+	pid_t worker = fork();
+
+	ck_assert_int_ge(worker, 0);
+	if (worker == 0) {
+		char buf[sizeof(struct ipc_hdr) + sizeof(struct relay_login_req)];
+		union {
+			char b[CMSG_SPACE(sizeof(int)) + CMSG_SPACE(sizeof(struct ucred))];
+			struct cmsghdr align;
+		} ctl;
+		struct iovec iov = { .iov_base = buf, .iov_len = sizeof(buf) };
+		struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = ctl.b, .msg_controllen = sizeof(ctl.b) };
+
+		if (recvmsg(rd, &msg, 0) != (ssize_t)sizeof(buf))
+			_exit(1);
+		close(rd); /* before the answer socket: the sender's second ask finds no reader */
+		_exit(0); /* the answer socket closes unanswered */
+	}
+	close(rd);
+	rd = -1;
+	errno = 0;
+	ck_assert_int_eq(relay_login_send(wr, "192.0.2.13", "alice", "pop3", 3600 * 1000), RELAY_LOGIN_NO_ANSWER);
+	ck_assert_msg(channel_gone(errno), "errno %d (%s)", errno, strerror(errno));
+	ck_assert_int_eq(exit_status(worker), 0);
 }
 END_TEST
 
@@ -279,6 +329,7 @@ START_TEST(an_answer_after_a_failed_exchange_is_never_taken_later)
 		_exit(fake_worker());
 	/* The first exchange fails: its pair is dropped, with "recorded" behind the bad frame. */
 	ck_assert_int_eq(relay_login_send(wr, "192.0.2.22", "alice", "pop3", WAIT_MS), RELAY_LOGIN_NO_ANSWER);
+	ck_assert_int_eq(errno, EPROTO);
 	/* The next record is answered on a new pair: "failed", not the first one's "recorded". */
 	ck_assert_int_eq(relay_login_send(wr, "192.0.2.23", "alice", "pop3", WAIT_MS), -1);
 	ck_assert_int_eq(exit_status(worker), 0);
@@ -295,6 +346,8 @@ static Suite *login_channel_suite(void)
 	tcase_add_test(tc, a_worker_without_database_answers_failure);
 	tcase_add_test(tc, no_worker_no_answer);
 	tcase_add_test(tc, a_worker_that_dies_with_the_record_is_asked_again);
+	tcase_add_test(tc, a_channel_nobody_holds_fails_at_once);
+	tcase_add_test(tc, a_worker_that_dies_with_the_master_is_not_waited_for);
 	tcase_add_test(tc, malformed_records_are_dropped);
 	tcase_add_test(tc, the_senders_end_reads_nothing);
 	tcase_add_test(tc, the_answer_pair_is_kept_between_records);
