@@ -60,7 +60,7 @@ int relaydb_session_login(const struct config *cfg, int chan, const char *ip, co
 	else if (err == ETIMEDOUT)
 		log_session(LOG_ERR, "relay", ip, user, "authorization not recorded",
 			    "the relay lookup worker did not answer within %d s", wait_ms / 1000);
-	else if (err == ECONNREFUSED)
+	else if (err == ECONNREFUSED || err == ENOTCONN) /* the first send to a dead channel, the later ones */
 		log_session(LOG_ERR, "relay", ip, user, "authorization not recorded",
 			    "no lookup worker or master holds the login channel any more");
 	else

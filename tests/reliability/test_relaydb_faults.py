@@ -121,6 +121,10 @@ class KillDuringWrites(h.TestCase):
                     if re.search(r" ip=%s user=\S+ authorization not recorded" % re.escape(ip), log)}
             lost = acked - set(entries) - told
             self.assertLessEqual(len(told), 3 * ROUNDS, sorted(told))
+            # And says why, at once: the kill closed every reader of the login channel.
+            for ip in told:
+                said = re.findall(r".* ip=%s user=\S+ authorization not recorded: .*" % re.escape(ip), log)
+                self.assertTrue(all("no lookup worker or master holds the login channel any more" in l for l in said), said)
             self.assertEqual(d.ctl("list").returncode, 0)
             # The restarted daemon serves and records as before.
             ip = r.source_ip(next(counter))
