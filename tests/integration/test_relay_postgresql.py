@@ -405,7 +405,13 @@ class RelayPostgresql(h.TestCase):
             t.join(120)
             table = set(self.pg.psql("SELECT address FROM relay_auth").split())
             self.assertGreaterEqual(len(acked), 20)
-            self.assertEqual([s for s in acked if s not in table], [])
+            # The kill may take the lookup worker just before the session in flight (one here),
+            # which then logs that it did not record the login, and says +OK (TESTING.md finding 12).
+            missing = [s for s in acked if s not in table]
+            told = h.unrecorded_logins(a.log(), missing)
+            self.assertEqual([s for s in missing if s not in told], [])
+            self.assertLessEqual(len(told), 1, told)
+            self.assertEqual({r for reasons in told.values() for r in reasons} - {h.CHANNEL_GONE}, set(), told)
 
 
 if __name__ == "__main__":
