@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/capability.h>
+#include <sys/fsuid.h>
 #include <sys/prctl.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -144,17 +145,43 @@ int master_drop_privileges(const struct config *cfg)
 	return 0;
 }
 
+/*
+ * as_owner - mkdir (MAKE) or chmod PATH to MODE with the file system ids UID:GID for this one call.
+ * Under popgated.service's CapabilityBoundingSet root has neither CAP_DAC_OVERRIDE nor CAP_FOWNER:
+ * it may not create in a directory it gave server.user, nor change the mode of one it gave away.
+ * Their owner may; and with the directory's group as the fsgid a setgid bit survives the chmod.
+ * Only as root, with CAP_SETUID and CAP_SETGID; 0, or -1 with errno.
+ */
+static int as_owner(bool make, const char *path, mode_t mode, uid_t uid, gid_t gid)
+{
+	gid_t was_gid = (gid_t)setfsgid(gid);
+	uid_t was_uid = (uid_t)setfsuid(uid);
+	int rc = -1, saved = EPERM;
+
+	if ((uid_t)setfsuid((uid_t)-1) == uid && (gid_t)setfsgid((gid_t)-1) == gid) {
+		rc = make ? mkdir(path, mode) : chmod(path, mode);
+		saved = errno;
+	}
+	(void)setfsuid(was_uid);
+	(void)setfsgid(was_gid);
+	errno = saved;
+	return rc;
+}
+
 /* make_dir - mkdir PATH (parents must exist) for KEY and give it to UID:GID; MODE is enforced if FORCE_MODE. */
 static int make_dir(const struct config *cfg, const char *key, const char *path, uid_t uid, gid_t gid, mode_t mode,
 		    bool force_mode, struct cfg_error *err)
 {
 	struct stat st;
+	bool root = geteuid() == 0;
 
 	if (path[0] != '/') {
 		cfg_fail(cfg, key, err, "'%s' must be an absolute path", path);
 		return -1;
 	}
-	if (mkdir(path, mode) < 0 && errno != EEXIST) {
+	/* Inside a directory server.user already owns (server.state_dir), as its owner. */
+	if (mkdir(path, mode) < 0 && errno != EEXIST &&
+	    !(errno == EACCES && root && (as_owner(true, path, mode, uid, gid) == 0 || errno == EEXIST))) {
 		cfg_fail(cfg, key, err, "cannot create %s: %s", path, strerror(errno));
 		return -1;
 	}
@@ -162,12 +189,13 @@ static int make_dir(const struct config *cfg, const char *key, const char *path,
 		cfg_fail(cfg, key, err, "%s is not a directory", path);
 		return -1;
 	}
-	if (geteuid() == 0 && (st.st_uid != uid || st.st_gid != gid) && chown(path, uid, gid) < 0) {
+	if (root && (st.st_uid != uid || st.st_gid != gid) && chown(path, uid, gid) < 0) {
 		cfg_fail(cfg, key, err, "cannot give %s to server.user: %s", path, strerror(errno));
 		return -1;
 	}
 	/* mkdir's mode passed through the umask, and a directory left by an older version kept its own. */
-	if (force_mode && (st.st_mode & 07777) != mode && chmod(path, mode) < 0) {
+	if (force_mode && (st.st_mode & 07777) != mode && chmod(path, mode) < 0 &&
+	    !(errno == EPERM && root && as_owner(false, path, mode, uid, gid) == 0)) {
 		cfg_fail(cfg, key, err, "cannot set the mode of %s: %s", path, strerror(errno));
 		return -1;
 	}

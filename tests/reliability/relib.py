@@ -270,11 +270,12 @@ def wait_dead(pid, timeout=10):
 class Daemon(h.Popgated):
     """popgated in a session and process group of its own, so that a test can kill all of it."""
 
-    def start(self, wait=True, expect_fail=False, cwd=None, env=None):
+    def start(self, wait=True, expect_fail=False, cwd=None, env=None, wrap=()):
+        """As Popgated.start; WRAP is a command popgated runs under (setpriv's, say)."""
         self.write_config()
         self._logf = open(self.log_path, "ab")
         mark = len(self.log())
-        self.proc = subprocess.Popen([h.POPGATED, "-F", "-f", self.conf_path], stdout=self._logf,
+        self.proc = subprocess.Popen(list(wrap) + [h.POPGATED, "-F", "-f", self.conf_path], stdout=self._logf,
                                      stderr=subprocess.STDOUT, start_new_session=True, cwd=cwd, env=env)
         if wait:
             self.wait_for_log(r"ready on", timeout=30, start=mark)
