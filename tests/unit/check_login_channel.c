@@ -120,27 +120,39 @@ START_TEST(no_worker_no_answer)
 }
 END_TEST
 
-START_TEST(a_worker_that_dies_with_the_record_is_asked_again)
+/* A login record as it lies on the channel. */
+#define RECORD_BYTES (sizeof(struct ipc_hdr) + sizeof(struct relay_login_req))
+
+/* take_record - as a worker: take the next record off the channel; its answer socket into *ANSWER (-1: none). */
+static ssize_t take_record(int *answer)
 {
-	pid_t pid = sender("192.0.2.10");
-	char buf[sizeof(struct ipc_hdr) + sizeof(struct relay_login_req)];
+	char buf[RECORD_BYTES];
 	union {
 		char b[CMSG_SPACE(sizeof(int)) + CMSG_SPACE(sizeof(struct ucred))];
 		struct cmsghdr align;
 	} ctl;
 	struct iovec iov = { .iov_base = buf, .iov_len = sizeof(buf) };
 	struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = ctl.b, .msg_controllen = sizeof(ctl.b) };
+	ssize_t n = recvmsg(rd, &msg, 0);
+
+	*answer = -1;
+	if (n >= 0)
+		for (struct cmsghdr *c = CMSG_FIRSTHDR(&msg); c != NULL; c = CMSG_NXTHDR(&msg, c))
+			if (c->cmsg_type == SCM_RIGHTS)
+				memcpy(answer, CMSG_DATA(c), sizeof(*answer));
+	return n;
+}
+
+START_TEST(a_worker_that_dies_with_the_record_is_asked_again)
+{
+	pid_t pid = sender("192.0.2.10");
+	int answer;
 
 	/* A worker takes the record and dies: its descriptors close, the answer socket among them. */
 	wait_record();
-	ck_assert_int_eq(recvmsg(rd, &msg, 0), (ssize_t)sizeof(buf));
-	for (struct cmsghdr *c = CMSG_FIRSTHDR(&msg); c != NULL; c = CMSG_NXTHDR(&msg, c))
-		if (c->cmsg_type == SCM_RIGHTS) {
-			int fd;
-
-			memcpy(&fd, CMSG_DATA(c), sizeof(fd));
-			close(fd);
-		}
+	ck_assert_int_eq(take_record(&answer), (ssize_t)RECORD_BYTES);
+	ck_assert_int_ge(answer, 0);
+	close(answer);
 	/* Its successor gets the record again. */
 	wait_record();
 	relay_login_serve(cfg, rd, db);
@@ -175,15 +187,9 @@ START_TEST(a_worker_that_dies_with_the_master_is_not_waited_for)
 
 	ck_assert_int_ge(worker, 0);
 	if (worker == 0) {
-		char buf[sizeof(struct ipc_hdr) + sizeof(struct relay_login_req)];
-		union {
-			char b[CMSG_SPACE(sizeof(int)) + CMSG_SPACE(sizeof(struct ucred))];
-			struct cmsghdr align;
-		} ctl;
-		struct iovec iov = { .iov_base = buf, .iov_len = sizeof(buf) };
-		struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = ctl.b, .msg_controllen = sizeof(ctl.b) };
+		int answer;
 
-		if (recvmsg(rd, &msg, 0) != (ssize_t)sizeof(buf))
+		if (take_record(&answer) != (ssize_t)RECORD_BYTES)
 			_exit(1);
 		close(rd); /* before the answer socket: the sender's second ask finds no reader */
 		_exit(0); /* the answer socket closes unanswered */
