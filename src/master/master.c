@@ -83,7 +83,8 @@ static void reload(struct master *m)
 	/* Growing the session table first: once bound, carried-over sockets live only in LS. */
 	if (cfg != NULL && children_reserve(m->kids, (size_t)conf(cfg)->server.max_connections + 16) < 0)
 		snprintf(err.msg, sizeof(err.msg), "out of memory for the session table");
-	if (cfg == NULL || err.msg[0] != '\0' || master_validate(cfg, &tls, &err) < 0 ||
+	if (cfg == NULL || err.msg[0] != '\0' || master_validate_reload(m->cfg, cfg, &err) < 0 ||
+	    master_validate(cfg, &tls, &err) < 0 ||
 	    listeners_bind(cfg, &m->ls, &ls, &err) < 0) {
 		log_err("reload refused, the running configuration stays in force: %s", err.msg);
 		if (tls != NULL)

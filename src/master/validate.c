@@ -219,3 +219,25 @@ int master_validate(const struct config *cfg, SSL_CTX **tls, struct cfg_error *e
 	}
 	return 0;
 }
+
+/*
+ * What the master set up as root and a reload cannot redo: the user it became, the directories
+ * it made and gave away (server.state_dir/login with server.login_user's group), the pid file it
+ * holds locked. Taken on a reload, a new value left the workers with a directory nobody made.
+ */
+static const char *const restart_keys[] = {
+	"server.user", "server.group", "server.login_user", "server.state_dir", "server.pid_file", "relay.db_dir",
+};
+
+int master_validate_reload(const struct config *running, const struct config *cfg, struct cfg_error *err)
+{
+	for (size_t i = 0; i < sizeof(restart_keys) / sizeof(restart_keys[0]); i++) {
+		const char *was = cfg_str_named(running, restart_keys[i]);
+
+		if (strcmp(was, cfg_str_named(cfg, restart_keys[i])) != 0) {
+			cfg_fail(cfg, restart_keys[i], err, "a change takes a restart, not a reload (running with '%s')", was);
+			return -1;
+		}
+	}
+	return 0;
+}

@@ -14,4 +14,11 @@
  */
 int master_validate(const struct config *cfg, SSL_CTX **tls, struct cfg_error *err);
 
+/*
+ * master_validate_reload - CFG changes none of the keys only a restart may change (the user,
+ * group, login user, state and database directories and pid file the master set up as root)
+ * from RUNNING. 0, or -1 with "FILE:LINE: key: ..." in ERR.
+ */
+int master_validate_reload(const struct config *running, const struct config *cfg, struct cfg_error *err);
+
 #endif

@@ -22,6 +22,23 @@ def greeting(port, timeout=5):
     return s, f.readline().decode()
 
 
+def reload_refused(d, section, key, value, want):
+    """Reload D with SECTION.KEY = VALUE, expect "reload refused ... FILE:LINE: " + WANT (a regex)
+    for that line in the log, then put the key back as it was (in D's config, not yet written)."""
+    keep = d.config[section].get(key)
+    d.config[section][key] = value
+    d.write_config()
+    line = d.config_text().splitlines().index("%s = %s" % (key, value)) + 1
+    mark = len(d.log())
+    d.reload()
+    d.wait_for_log(r"reload refused, the running configuration stays in force: %s:%d: %s"
+                   % (re.escape(d.conf_path), line, want), start=mark)
+    if keep is None:
+        del d.config[section][key]
+    else:
+        d.config[section][key] = keep
+
+
 def listening(port):
     try:
         socket.create_connection(("127.0.0.1", port), timeout=2).close()
@@ -243,18 +260,7 @@ class Lifecycle(h.TestCase):
                    ("smtp", "forward", "sendmail:/usr/sbin/sendmial", "smtp.forward: /usr/sbin/sendmial"),
                    ("auth", "system_mailbox", "/var/mail/%u", "auth.system_mailbox: '/var/mail/%u'")]
             for section, key, value, want in bad:
-                keep = d.config[section].get(key)
-                d.config[section][key] = value
-                d.write_config()
-                line = d.config_text().splitlines().index("%s = %s" % (key, value)) + 1
-                mark = len(d.log())
-                d.reload()
-                d.wait_for_log(r"reload refused, the running configuration stays in force: %s:%d: %s"
-                               % (re.escape(d.conf_path), line, re.escape(want)), start=mark)
-                if keep is None:
-                    del d.config[section][key]
-                else:
-                    d.config[section][key] = keep
+                reload_refused(d, section, key, value, re.escape(want))
             # Still example.org alone: with "net" taken, every .net address was a relay domain.
             s = smtplib.SMTP("127.0.0.1", d.port("smtp"), timeout=10)
             s.ehlo("client.test")
@@ -262,6 +268,37 @@ class Lifecycle(h.TestCase):
             self.assertEqual(s.rcpt("victim@evil.net")[0], 550)
             self.assertEqual(s.rcpt("bob@example.org")[0], 250)
             s.quit()
+
+    def test_reload_refuses_what_takes_a_restart(self):
+        # The user the master became, the directories it made as root and gave away, the pid file
+        # it holds: a reload that took a new state_dir left the lookup worker without its socket
+        # directory (every RCPT 451, every POP login waiting 20 s for its record).
+        cfg = sh.base_config(relay={"allow": ""}, pop3={"trusted_networks": "127.0.0.0/8"})
+        with h.Popgated(self, config=cfg, listeners=("pop3", "smtp")) as d:
+            d.add_user("alice", "secret")
+            d.start()
+            changes = [("server", "state_dir", os.path.join(d.dir, "state2")),
+                       ("relay", "db_dir", os.path.join(d.dir, "relay2")),
+                       ("server", "pid_file", os.path.join(d.dir, "other.pid")),
+                       ("server", "user", "daemon"), ("server", "group", "daemon"),
+                       ("server", "login_user", "daemon")]
+            for section, key, value in changes:
+                was = d.config[section].get(key) or ""
+                reload_refused(d, section, key, value, r"%s\.%s: a change takes a restart, not a reload "
+                               r"\(running with '%s'\)" % (section, key, re.escape(was)))
+            self.assertFalse(os.path.exists(os.path.join(d.dir, "state2")))
+            self.assertFalse(os.path.exists(os.path.join(d.dir, "relay2")))
+            # The running configuration serves on: a login is recorded and relays.
+            h.pop_login(d, "127.3.2.1")
+            self.assertEqual(sh.rcpt_code(d, "127.3.2.1"), 250)
+            # And any other change still reloads.
+            d.config["pop3"]["idle_timeout"] = "7m"
+            d.write_config()
+            mark = len(d.log())
+            d.reload()
+            d.wait_for_log(r"reloaded ", start=mark)
+            h.pop_login(d, "127.3.2.2")
+            self.assertEqual(sh.rcpt_code(d, "127.3.2.2"), 250)
 
     def test_reload_with_unbindable_listener_keeps_serving(self):
         with h.Popgated(self) as d, socket.socket() as blocker:
