@@ -17,6 +17,7 @@
 #include "relaydb/login_channel.h"
 #include "relaydb/lookup_wire.h"
 #include "relaydb/relaydb.h"
+#include "relaydb/relaydb_int.h"
 #include "relaydb_fixture.h"
 #include "check_run.h"
 #include "testlib.h"
@@ -342,6 +343,50 @@ START_TEST(an_answer_after_a_failed_exchange_is_never_taken_later)
 }
 END_TEST
 
+/* said - whether relaydb_session_login from CHAN, waiting WAIT_MS, failed, logged WHY once, and noted it. */
+static bool said(int chan, int wait_ms, const char *why)
+{
+	const char *log;
+	int rc;
+
+	relaydb_unrecorded_note(conf(cfg)->relay.db_dir, 0); /* no note yet */
+	tl_capture();
+	rc = relaydb_session_login(cfg, chan, "192.0.2.30", "alice", "pop3", wait_ms);
+	log = tl_captured(); /* kept in a static buffer past the capture's end */
+	tl_capture_end();
+	ck_assert_msg(tl_count(log, why) == 1, "expected \"%s\" once in:\n%s", why, log);
+	return rc == -1 && tl_count(log, "authorization not recorded") == 1 &&
+	       relaydb_unrecorded_last(conf(cfg)->relay.db_dir) != 0;
+}
+
+START_TEST(the_session_says_why_nothing_was_recorded)
+{
+	pid_t worker;
+
+	/* Nobody reads the channel: the wait runs out (nothing answers, however slow the machine). */
+	ck_assert(said(wr, 1000, "the relay lookup worker did not answer within 1 s"));
+	relay_login_serve(cfg, rd, db); /* the sender is gone: the record is dropped */
+	/* A malformed answer: the channel failed, with the reason. */
+	worker = fork();
+	ck_assert_int_ge(worker, 0);
+	if (worker == 0) {
+		struct relay_login_req req;
+		struct ipc_frame f;
+
+		_exit(ipc_recv(rd, &req, sizeof(req), IPC_FD_MUST | IPC_DGRAM, IPC_FOREVER, &f) != 1 ||
+		      fake_answer(f.fd, IPC_AUTH_REPLY, -1) < 0);
+	}
+	ck_assert(said(wr, WAIT_MS, "the login channel to the lookup worker failed: Protocol error"));
+	ck_assert_int_eq(exit_status(worker), 0);
+	/* The worker and the master gone with the channel's receiving end. */
+	close(rd);
+	rd = -1;
+	ck_assert(said(wr, WAIT_MS, "no lookup worker or master holds the login channel any more"));
+	ck_assert(said(wr, WAIT_MS, "no lookup worker or master holds the login channel any more"));
+	ck_assert(said(-1, WAIT_MS, "no channel to the lookup worker"));
+}
+END_TEST
+
 static Suite *login_channel_suite(void)
 {
 	Suite *s = suite_create("login_channel");
@@ -358,6 +403,7 @@ static Suite *login_channel_suite(void)
 	tcase_add_test(tc, the_senders_end_reads_nothing);
 	tcase_add_test(tc, the_answer_pair_is_kept_between_records);
 	tcase_add_test(tc, an_answer_after_a_failed_exchange_is_never_taken_later);
+	tcase_add_test(tc, the_session_says_why_nothing_was_recorded);
 	suite_add_tcase(s, tc);
 	return s;
 }
